@@ -1,0 +1,116 @@
+"""The exception tree of the engine.
+
+Every error carries one sentence a person can act on (``str(err)``) and an exit code for
+the CLI. Nothing in ``core`` prints; the edges (CLI, TUI) render these.
+
+    ArchfuseError                 exit 1 unless a subclass says otherwise
+    ├── UsageError                exit 2: bad flags, bad configuration
+    ├── PackageError              exit 2: unreadable, corrupt or hostile package content
+    │   └── ChecksumMismatch
+    ├── ChartError                exit 2: a chart that cannot be relocated or packaged
+    ├── TargetError               exit 1: the destination refused or failed
+    │   ├── RegistryError
+    │   │   ├── TransportError    connection refused/reset, timeouts (retried first)
+    │   │   ├── TLSError          certificate problems
+    │   │   ├── AuthError         credentials refused (401/403)
+    │   │   ├── SpaceMissing      a Harbor project (registry space) does not exist
+    │   │   ├── NotFound
+    │   │   └── DigestMismatch
+    │   └── LayoutError           OCI layout directory problems
+    ├── SpoolFull                 exit 1: the spool directory ran out of space
+    ├── PreflightFailed           exit 3: a check failed, nothing written
+    ├── Cancelled                 exit 1: the run was cancelled, it is resumable
+    └── RunLocked                 exit 1: another run holds the target
+"""
+
+from __future__ import annotations
+
+
+class ArchfuseError(Exception):
+    """Base of every error archfuse raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} {self.hint}"
+        return self.message
+
+
+class UsageError(ArchfuseError):
+    exit_code = 2
+
+
+class PackageError(ArchfuseError):
+    """A package file that cannot be read as it should."""
+
+    exit_code = 2
+
+
+class ChecksumMismatch(PackageError):
+    pass
+
+
+class ChartError(ArchfuseError):
+    exit_code = 2
+
+
+class TargetError(ArchfuseError):
+    pass
+
+
+class RegistryError(TargetError):
+    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class TransportError(RegistryError):
+    pass
+
+
+class TLSError(RegistryError):
+    pass
+
+
+class AuthError(RegistryError):
+    pass
+
+
+class SpaceMissing(RegistryError):
+    def __init__(self, message: str, *, space: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, status=401)
+        self.space = space
+
+
+class NotFound(RegistryError):
+    pass
+
+
+class DigestMismatch(RegistryError):
+    pass
+
+
+class LayoutError(TargetError):
+    pass
+
+
+class SpoolFull(ArchfuseError):
+    pass
+
+
+class PreflightFailed(ArchfuseError):
+    exit_code = 3
+
+
+class Cancelled(ArchfuseError):
+    pass
+
+
+class RunLocked(ArchfuseError):
+    pass

@@ -1,0 +1,137 @@
+"""Events the engine emits. The TUI and the CLI are two renderers of this one stream.
+
+Every event is a small frozen dataclass; ``to_json`` gives the line ``--json`` prints.
+High-rate events (``BytesProgress``) may be coalesced by renderers: each carries totals,
+not deltas, so dropping all but the newest loses nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Event:
+    at: float = field(default_factory=time.time, kw_only=True)
+
+    @property
+    def kind(self) -> str:
+        name = type(self).__name__
+        return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["event"] = self.kind
+        return data
+
+
+@dataclass(frozen=True)
+class ScanProgress(Event):
+    path: str
+    bytes_done: int
+    bytes_total: int
+
+
+@dataclass(frozen=True)
+class PackageScanned(Event):
+    path: str
+    version: str
+    arch: str
+    images: int
+    charts: int
+    cached: bool
+
+
+@dataclass(frozen=True)
+class CheckDone(Event):
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    run_id: str
+    target: str
+    packages: tuple[str, ...]
+    images: int
+    charts: int
+    bytes_total: int  # bytes the plan expects to upload
+
+
+@dataclass(frozen=True)
+class PackageStarted(Event):
+    path: str
+    version: str
+    arch: str
+
+
+@dataclass(frozen=True)
+class BytesProgress(Event):
+    """Overall upload progress; totals, so renderers may drop all but the newest."""
+
+    bytes_done: int
+    bytes_total: int
+    bytes_read: int = 0  # bytes of package streams read so far
+    read_total: int = 0
+
+
+@dataclass(frozen=True)
+class BlobDone(Event):
+    repository: str
+    digest: str
+    size: int
+    how: str  # uploaded | mounted | present
+
+
+@dataclass(frozen=True)
+class ImageDone(Event):
+    ref: str
+    destination: str
+    platforms_before: tuple[str, ...]
+    platforms_after: tuple[str, ...]
+    action: str  # new | add-arch | update-arch | unchanged
+    digest: str  # digest the tag holds after the run
+
+
+@dataclass(frozen=True)
+class ChartDone(Event):
+    name: str
+    version: str
+    destination: str
+    action: str  # new | unchanged | conflict | overwritten
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Warning(Event):  # noqa: A001 - the domain word
+    message: str
+
+
+@dataclass(frozen=True)
+class Failure(Event):
+    """Something could not be imported; the run goes on where it can, then exits 1."""
+
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    run_id: str
+    status: str  # done | failed | cancelled
+    images: int
+    charts: int
+    bytes_uploaded: int
+    seconds: float
+    message: str = ""
+
+
+Emit = Callable[[Event], None]
+
+
+def discard(_event: Event) -> None:
+    """An emitter that drops every event."""

@@ -1,0 +1,1 @@
+"""OCI and Docker image primitives: media types, platforms, descriptors, canonical bytes."""

@@ -1,0 +1,65 @@
+"""Platforms: ``os/architecture[/variant]``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Archive-name arch -> the (architecture, variant) image configs carry.
+ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64", "armhf": "arm"}
+
+
+@dataclass(frozen=True, order=True)
+class Platform:
+    os: str
+    architecture: str
+    variant: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> Platform:
+        """Parse ``linux/arm64`` or ``linux/arm/v7``."""
+        parts = text.split("/")
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(f"not a platform: {text!r}")
+        return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else "")
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Platform:
+        """The platform an image config declares."""
+        return cls(
+            str(config.get("os") or "linux"),
+            str(config.get("architecture") or ""),
+            str(config.get("variant") or ""),
+        )
+
+    @classmethod
+    def from_descriptor(cls, platform: dict[str, Any] | None) -> Platform | None:
+        """The platform of an index entry, or None when it has none."""
+        if not platform:
+            return None
+        return cls.from_config(platform)
+
+    def matches(self, other: Platform) -> bool:
+        """Same platform, treating arm64's empty variant and ``v8`` as equal."""
+        if (self.os, self.architecture) != (other.os, other.architecture):
+            return False
+        a, b = self.variant, other.variant
+        if self.architecture == "arm64":
+            a, b = a or "v8", b or "v8"
+        return a == b
+
+    def to_descriptor(self) -> dict[str, str]:
+        """The ``platform`` object of an index entry (go-containerregistry's field order)."""
+        out = {"architecture": self.architecture, "os": self.os}
+        if self.variant:
+            out["variant"] = self.variant
+        return out
+
+    def __str__(self) -> str:
+        base = f"{self.os}/{self.architecture}"
+        return f"{base}/{self.variant}" if self.variant else base
+
+
+def normalize_arch(arch: str) -> str:
+    """The Go architecture name for an archive-name arch (``x86_64`` -> ``amd64``)."""
+    return ARCH_ALIASES.get(arch, arch)

@@ -1,0 +1,1 @@
+"""Vendor addon offline packages: discovery, streaming readers, scan index."""

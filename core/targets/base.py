@@ -1,0 +1,48 @@
+"""The target protocol: everything the engine needs from a destination.
+
+Repositories are paths without the host (``metrics-server/metrics-server``); references are
+tags or digests. Implementations: ``RegistryTarget`` (distribution API) and ``LayoutTarget``
+(an OCI image layout directory).
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO, Callable, Protocol, runtime_checkable
+
+from core.oci.manifest import ManifestRef
+
+Progress = Callable[[int], None]
+
+
+@runtime_checkable
+class Target(Protocol):
+    #: a display name without secrets, e.g. ``https://registry.example.com`` or ``oci:/data/layout``
+    description: str
+    #: the host part used in image destinations (``registry.example.com:5000``), or the layout path
+    host: str
+
+    def ping(self) -> None:
+        """Check the target is reachable and the credentials work; raise TargetError if not."""
+
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        """True when the repository can serve the blob."""
+
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
+        """Make a blob present in ``repository`` from another repository; False if not possible."""
+
+    def put_blob(
+        self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
+    ) -> None:
+        """Upload ``size`` bytes read from ``stream``; the target verifies ``digest``."""
+
+    def get_blob(self, repository: str, digest: str, max_size: int = 16 << 20) -> bytes:
+        """A small blob's bytes (configs, charts)."""
+
+    def get_manifest(self, repository: str, reference: str) -> ManifestRef | None:
+        """The manifest or index a tag/digest holds, or None when absent."""
+
+    def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
+        """Store a manifest by digest or tag; a tag moves to it."""
+
+    def close(self) -> None:
+        """Release connections and locks."""

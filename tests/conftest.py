@@ -1,0 +1,6 @@
+"""Shared test setup. Fixtures live in tests/fixtures/*; they are plugged in here."""
+
+pytest_plugins = [
+    "tests.fixtures.packages",
+    "tests.fixtures.registry",
+]

@@ -1,0 +1,1 @@
+"""archfuse's terminal UI and command line. Headless commands never import textual."""
