@@ -8,8 +8,9 @@ only one architecture never flattens a list.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from core.errors import TargetError
 from core.oci import mediatypes as mt
@@ -109,9 +110,12 @@ def merge(current: ManifestRef | None, additions: list[Addition], platform_of: P
                 "the tag holds a manifest whose platform cannot be read from its config; "
                 "archfuse will not fuse into it. Inspect the tag and remove or retag it first."
             )
-        if len(additions) == 1 and additions[0].platform.matches(platform):
-            if additions[0].manifest.digest == current.digest:
-                return MergeResult(None, {str(platform): UNCHANGED}, before, before)
+        if (
+            len(additions) == 1
+            and additions[0].platform.matches(platform)
+            and additions[0].manifest.digest == current.digest
+        ):
+            return MergeResult(None, {str(platform): UNCHANGED}, before, before)
         entries = [index_entry(current, platform)]
         top: dict[str, Any] = {}
         index_type = _index_type_for(additions, current.media_type)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.oci import mediatypes as mt
 from core.oci.manifest import Descriptor, ManifestRef, image_manifest_bytes
 from core.oci.platform import Platform
-from core.oci import mediatypes as mt
 
 
 @dataclass(frozen=True)

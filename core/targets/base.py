@@ -7,7 +7,8 @@ tags or digests. Implementations: ``RegistryTarget`` (distribution API) and ``La
 
 from __future__ import annotations
 
-from typing import BinaryIO, Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from core.oci.manifest import ManifestRef
 

@@ -1,0 +1,350 @@
+"""A run: the plan carried out against a target, emitting events, honouring cancellation.
+
+Order of work, so a failed or killed run leaves every tag as it was:
+1. blobs, streamed from the package (one pass per package that holds a missing blob) through a
+   bounded spool to concurrent uploads, or mounted from another repository of the target;
+2. per-platform manifests, by digest;
+3. tags last: each tag is re-read, re-merged if it moved since the plan, and written once.
+A re-run is a new plan: whatever the last run finished is found present and skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from core import events as ev
+from core import fusion
+from core.errors import ArchfuseError, Cancelled, TargetError
+from core.oci.manifest import ManifestRef
+from core.plan import BlobNeed, ImagePlan, Plan, TagPlan
+from core.spool import SpoolBudget, spool_copy
+from core.targets.base import Target
+
+PROGRESS_INTERVAL = 0.1  # seconds between BytesProgress events
+TAG_RETRIES = 5
+
+
+@dataclass
+class RunOptions:
+    spool_budget: int = 256 << 20
+    spool_dir: Path | None = None
+    memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
+    workers: int = 4
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str  # done | failed | cancelled
+    bytes_uploaded: int
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    peak_spool: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status == "done" else 1
+
+
+class RunRecorder(Protocol):
+    """What the journal hears from a run (see core.journal)."""
+
+    def tag_moving(self, run_id: str, repository: str, tag: str, before: str | None, after: str) -> None: ...
+
+    def image_done(self, run_id: str, image: ImagePlan) -> None: ...
+
+
+class _Progress:
+    """Thread-safe byte counters that emit throttled BytesProgress events."""
+
+    def __init__(self, emit: ev.Emit, total: int, read_total: int) -> None:
+        self.emit, self.total, self.read_total = emit, total, read_total
+        self.done = 0
+        self.read = 0
+        self._read_base = 0
+        self._last = 0.0
+        self._lock = threading.Lock()
+
+    def uploaded(self, n: int) -> None:
+        with self._lock:
+            self.done += n
+        self._maybe_emit()
+
+    def package_read(self, done: int, _total: int) -> None:
+        self.read = self._read_base + done
+        self._maybe_emit()
+
+    def next_package(self, size: int) -> None:
+        self._read_base += size
+        self.read = self._read_base
+
+    def _maybe_emit(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last >= PROGRESS_INTERVAL:
+            self._last = now
+            self.emit(ev.BytesProgress(self.done, self.total, self.read, self.read_total))
+
+    def flush(self) -> None:
+        self._maybe_emit(force=True)
+
+
+class ImportRun:
+    """One import run of a plan into a target."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        target: Target,
+        *,
+        options: RunOptions | None = None,
+        emit: ev.Emit = ev.discard,
+        cancel: threading.Event | None = None,
+        recorder: RunRecorder | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        self.plan = plan
+        self.target = target
+        self.options = options or RunOptions()
+        self.emit = emit
+        self.cancel = cancel or threading.Event()
+        self.recorder = recorder
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.budget = SpoolBudget(self.options.spool_budget)
+        self._abort = threading.Event()
+        self._failures: list[str] = []
+        self._lock = threading.Lock()
+
+    # -- public -------------------------------------------------------------------------
+    def execute(self) -> RunSummary:
+        """Carry out the plan; never raises for import failures (they are in the summary)."""
+        started = time.monotonic()
+        plan = self.plan
+        read_total = sum(p.size for p in plan.packages if any(n.package == p.path for n in plan.blobs.values()))
+        self.progress = _Progress(self.emit, plan.bytes_to_upload, read_total)
+        self.emit(
+            ev.RunStarted(
+                self.run_id,
+                self.target.description,
+                tuple(p.path for p in plan.packages),
+                len(plan.images),
+                0,
+                plan.bytes_to_upload,
+            )
+        )
+        status = "done"
+        try:
+            self._check_planned_errors()
+            self._upload_blobs()
+            self._put_manifests()
+            self._move_tags()
+        except Cancelled as err:
+            status = "cancelled"
+            self._fail("run", str(err))
+        except ArchfuseError as err:
+            status = "failed"
+            if str(err) not in self._failures:
+                self._fail("run", str(err))
+        if status == "done" and self._failures:
+            status = "failed"
+        self.progress.flush()
+        seconds = time.monotonic() - started
+        counts = self.plan.counts()
+        message = self._failures[0] if self._failures else ""
+        self.emit(
+            ev.RunFinished(self.run_id, status, len(plan.images), 0, self.progress.done, seconds, message)
+        )
+        return RunSummary(
+            self.run_id, status, self.progress.done, seconds, counts, list(self._failures), self.budget.peak
+        )
+
+    # -- phases -------------------------------------------------------------------------
+    def _check_planned_errors(self) -> None:
+        bad = [i for i in self.plan.images if i.action == "error"]
+        for image in bad:
+            self._fail(image.destination, image.error)
+        if bad:
+            raise TargetError(
+                f"{len(bad)} image tag(s) cannot be fused, so nothing was written: {bad[0].error}"
+            )
+
+    def _upload_blobs(self) -> None:
+        from core.package.reader import BlobMember, iter_package  # the reader is only needed here
+
+        by_package: dict[str, dict[tuple[str, str], BlobNeed]] = {}
+        for need in self.plan.blobs.values():
+            by_package.setdefault(need.package, {})[(need.bundle, need.blob.member)] = need
+        sizes = {p.path: p.size for p in self.plan.packages}
+        pending: list[Future[None]] = []
+        done: set[str] = set()
+        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="archfuse-upload") as pool:
+            for package, wanted in by_package.items():
+                self.emit(ev.PackageStarted(package, *self._package_label(package)))
+                for item in iter_package(Path(package), progress=self.progress.package_read):
+                    self._check_cancel()
+                    if not isinstance(item, BlobMember):
+                        continue
+                    found = wanted.get((item.bundle.member, item.member))
+                    if found is None or found.blob.digest in done:
+                        continue
+                    done.add(found.blob.digest)
+                    if self.budget.fits(item.size):
+                        self.budget.acquire(item.size, self._abort)
+                        self._check_cancel()
+                        spool = spool_copy(item.stream, item.size, self.options.spool_dir, self.options.memory_spool)
+                        pending.append(pool.submit(self._push_spooled, found, spool))
+                    else:
+                        self._push(found, item.stream, seekable=False)
+                    pending = _prune(pending)
+                self.progress.next_package(sizes.get(package, 0))
+            for future in pending:
+                future.result()
+        self._raise_if_failed()
+        missing = [n for d, n in self.plan.blobs.items() if d not in done]
+        if missing:
+            need = missing[0]
+            raise TargetError(
+                f"{need.package}: blob {need.blob.digest} ({need.blob.member} in {need.bundle}) was not found "
+                "while reading the package; scan it again with --rescan, the file may have changed."
+            )
+
+    def _push_spooled(self, need: BlobNeed, spool: BinaryIO) -> None:
+        try:
+            if not self._abort.is_set():
+                self._push(need, spool, seekable=True)
+        except ArchfuseError as err:
+            self._fail(need.blob.digest, str(err))
+        finally:
+            spool.close()
+            self.budget.release(need.blob.size)
+
+    def _push(self, need: BlobNeed, stream: BinaryIO, *, seekable: bool) -> None:
+        repos = sorted(need.repositories)
+        first = repos[0]
+        digest, size = need.blob.digest, need.blob.size
+        self.target.put_blob(first, digest, size, stream, self.progress.uploaded)
+        self.emit(ev.BlobDone(first, digest, size, "uploaded"))
+        for repo in repos[1:]:
+            if self.target.mount_blob(repo, digest, first):
+                self.emit(ev.BlobDone(repo, digest, size, "mounted"))
+                continue
+            if not seekable:
+                raise TargetError(
+                    f"{self.target.description} refused to mount blob {digest} into {repo}; "
+                    "run the import again with a larger --spool-budget so the blob can be uploaded twice."
+                )
+            stream.seek(0)
+            self.target.put_blob(repo, digest, size, stream, self.progress.uploaded)
+            self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
+
+    def _put_manifests(self) -> None:
+        todo: dict[tuple[str, str], ManifestRef] = {}
+        for image in self.plan.images:
+            if image.action not in (fusion.UNCHANGED, "error"):
+                todo[(image.repository, image.digest)] = image.manifest
+
+        def put(item: tuple[tuple[str, str], ManifestRef]) -> None:
+            (repo, digest), manifest = item
+            self._check_cancel()
+            self.target.put_manifest(repo, digest, manifest)
+
+        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="archfuse-manifest") as pool:
+            list(pool.map(put, todo.items()))
+
+    def _move_tags(self) -> None:
+        self._check_cancel()
+        for tag in self.plan.tags:
+            if tag.changed:
+                self._write_tag(tag)
+            for image in tag.images:
+                self.emit(
+                    ev.ImageDone(
+                        image.ref,
+                        image.destination,
+                        image.platforms_before,
+                        image.platforms_after,
+                        image.action,
+                        tag.result.manifest.digest if tag.result and tag.result.manifest else (
+                            tag.current.digest if tag.current else image.digest
+                        ),
+                    )
+                )
+                if self.recorder is not None:
+                    self.recorder.image_done(self.run_id, image)
+
+    def _write_tag(self, tag: TagPlan) -> None:
+        """Write one tag: re-read, re-merge if it moved since the plan, then put it once."""
+        assert tag.result is not None
+        platform_of = fusion.config_platform_reader(lambda d: self.target.get_blob(tag.repository, d))
+        result, current = tag.result, tag.current
+        for _attempt in range(TAG_RETRIES):
+            now = self.target.get_manifest(tag.repository, tag.tag)
+            if _digest(now) != _digest(current):
+                current = now
+                result = fusion.merge(current, tag.additions, platform_of)
+                self._update_images(tag, result)
+            if result.manifest is None:
+                return
+            if self.recorder is not None:
+                self.recorder.tag_moving(self.run_id, tag.repository, tag.tag, _digest(current), result.manifest.digest)
+            self.target.put_manifest(tag.repository, tag.tag, result.manifest)
+            written = self.target.get_manifest(tag.repository, tag.tag)
+            if _digest(written) == result.manifest.digest:
+                tag.current, tag.result = current, result
+                return
+            current = written  # another client wrote between our read and write: merge again
+            result = fusion.merge(current, tag.additions, platform_of)
+            self._update_images(tag, result)
+        raise TargetError(
+            f"{self.target.host}/{tag.repository}:{tag.tag} kept changing while archfuse merged into it; "
+            "stop the other client pushing to it and run the import again."
+        )
+
+    @staticmethod
+    def _update_images(tag: TagPlan, result: fusion.MergeResult) -> None:
+        tag.result = result
+        for image in tag.images:
+            image.action = result.actions.get(image.platform, fusion.UNCHANGED)
+            image.platforms_before = result.platforms_before
+            image.platforms_after = result.platforms_after
+
+    # -- helpers ------------------------------------------------------------------------
+    def _package_label(self, path: str) -> tuple[str, str]:
+        for package in self.plan.packages:
+            if package.path == path:
+                return package.version, package.arch
+        return "", ""
+
+    def _check_cancel(self) -> None:
+        if self.cancel.is_set():
+            self._abort.set()
+            raise Cancelled("The run was cancelled before any tag moved; run the same import again to continue.")
+        self._raise_if_failed()
+
+    def _fail(self, subject: str, message: str) -> None:
+        with self._lock:
+            self._failures.append(message)
+            self._abort.set()
+        self.emit(ev.Failure(subject, message))
+
+    def _raise_if_failed(self) -> None:
+        if self._abort.is_set() and self._failures:
+            raise TargetError(self._failures[0])
+
+
+def _prune(futures: list[Future[None]]) -> list[Future[None]]:
+    """Drop finished futures, re-raising anything a worker did not turn into a failure."""
+    for future in futures:
+        if future.done():
+            future.result()
+    return [f for f in futures if not f.done()]
+
+
+def _digest(manifest: ManifestRef | None) -> str | None:
+    return manifest.digest if manifest else None

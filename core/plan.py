@@ -1,0 +1,192 @@
+"""The plan: what an import will do to each tag and blob, worked out without writing anything."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from core import fusion
+from core.errors import ArchfuseError
+from core.oci.manifest import ManifestRef
+from core.oci.platform import Platform
+from core.package.model import BlobRecord, ImageRecord, PackageIndex
+from core.refs import destination
+from core.targets.base import Target
+
+LOOKUP_WORKERS = 16
+
+
+@dataclass
+class ImagePlan:
+    """One image of one package, for one platform, at one destination tag."""
+
+    ref: str
+    platform: str
+    repository: str
+    tag: str
+    destination: str
+    digest: str
+    package: str
+    image: ImageRecord
+    action: str = ""
+    upload_bytes: int = 0
+    platforms_before: tuple[str, ...] = ()
+    platforms_after: tuple[str, ...] = ()
+    error: str = ""
+
+    @property
+    def manifest(self) -> ManifestRef:
+        return self.image.manifest
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ref": self.ref,
+            "platform": self.platform,
+            "destination": self.destination,
+            "action": self.action,
+            "digest": self.digest,
+            "package": self.package,
+            "upload_bytes": self.upload_bytes,
+            "platforms_before": list(self.platforms_before),
+            "platforms_after": list(self.platforms_after),
+            **({"error": self.error} if self.error else {}),
+        }
+
+
+@dataclass
+class TagPlan:
+    """Everything the run writes to one tag: the merge of its platforms into what is there."""
+
+    repository: str
+    tag: str
+    images: list[ImagePlan]
+    current: ManifestRef | None = None
+    result: fusion.MergeResult | None = None
+
+    @property
+    def additions(self) -> list[fusion.Addition]:
+        return [fusion.Addition(i.manifest, Platform.parse(i.platform)) for i in self.images]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.result and self.result.changed)
+
+
+@dataclass
+class BlobNeed:
+    """A blob some repositories of the target lack, and where the package holds it."""
+
+    blob: BlobRecord
+    package: str
+    bundle: str
+    repositories: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Plan:
+    target: str
+    packages: list[PackageIndex]
+    tags: list[TagPlan]
+    blobs: dict[str, BlobNeed]  # digest -> need
+
+    @property
+    def images(self) -> list[ImagePlan]:
+        return [image for tag in self.tags for image in tag.images]
+
+    @property
+    def bytes_to_upload(self) -> int:
+        return sum(need.blob.size for need in self.blobs.values())
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for image in self.images:
+            out[image.action] = out.get(image.action, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "target": self.target,
+            "images": [i.to_json() for i in self.images],
+            "bytes_to_upload": self.bytes_to_upload,
+            "counts": self.counts(),
+        }
+
+
+def version_key(version: str) -> tuple[object, ...]:
+    """Natural sort key for versions like ``v0.12.0`` (numbers compare as numbers)."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", version.lstrip("vV")) if p)
+
+
+def group_images(packages: Iterable[PackageIndex], prefix: str, host: str) -> list[TagPlan]:
+    """Group every image of the packages by destination tag; per platform the newest version wins."""
+    tags: dict[tuple[str, str], dict[str, ImagePlan]] = {}
+    for package in sorted(packages, key=lambda p: version_key(p.version)):
+        for image in package.images:
+            for ref in image.refs:
+                dest = destination(ref, prefix)
+                key = (dest.path, dest.tag)
+                slot = tags.setdefault(key, {})
+                slot[image.platform] = ImagePlan(
+                    ref=ref,
+                    platform=image.platform,
+                    repository=dest.path,
+                    tag=dest.tag,
+                    destination=f"{host}/{dest.path}:{dest.tag}",
+                    digest=image.digest,
+                    package=package.path,
+                    image=image,
+                )
+    return [TagPlan(repo, tag, list(by_platform.values())) for (repo, tag), by_platform in sorted(tags.items())]
+
+
+def build_plan(packages: list[PackageIndex], target: Target, *, prefix: str = "") -> Plan:
+    """Read the target's tags and blobs (concurrently) and decide each image's action."""
+    tags = group_images(packages, prefix, target.host)
+    with ThreadPoolExecutor(LOOKUP_WORKERS) as pool:
+        list(pool.map(lambda t: _plan_tag(t, target), tags))
+        blobs = _missing_blobs(tags, target, pool)
+    for tag in tags:
+        for image in tag.images:
+            image.upload_bytes = sum(
+                blobs[b.digest].blob.size
+                for b in image.image.blobs()
+                if b.digest in blobs and image.repository in blobs[b.digest].repositories
+            )
+    return Plan(target.description, packages, tags, blobs)
+
+
+def _plan_tag(tag: TagPlan, target: Target) -> None:
+    tag.current = target.get_manifest(tag.repository, tag.tag)
+    platform_of = fusion.config_platform_reader(lambda digest: target.get_blob(tag.repository, digest))
+    try:
+        tag.result = fusion.merge(tag.current, tag.additions, platform_of)
+    except ArchfuseError as err:
+        for image in tag.images:
+            image.action, image.error = "error", str(err)
+        return
+    for image in tag.images:
+        image.action = tag.result.actions.get(image.platform, fusion.UNCHANGED)
+        image.platforms_before = tag.result.platforms_before
+        image.platforms_after = tag.result.platforms_after
+
+
+def _missing_blobs(tags: list[TagPlan], target: Target, pool: ThreadPoolExecutor) -> dict[str, BlobNeed]:
+    wanted: dict[tuple[str, str], tuple[BlobRecord, ImagePlan]] = {}
+    for tag in tags:
+        for image in tag.images:
+            if image.action in (fusion.UNCHANGED, "error"):
+                continue
+            for blob in image.image.blobs():
+                wanted.setdefault((image.repository, blob.digest), (blob, image))
+    keys = list(wanted)
+    present = list(pool.map(lambda k: target.blob_exists(k[0], k[1]), keys))
+    needs: dict[str, BlobNeed] = {}
+    for key, have in zip(keys, present, strict=True):
+        if have:
+            continue
+        blob, image = wanted[key]
+        need = needs.setdefault(blob.digest, BlobNeed(blob, image.package, image.image.bundle))
+        need.repositories.add(key[0])
+    return needs

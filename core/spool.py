@@ -1,0 +1,69 @@
+"""A bounded spool: blobs read from the package stream wait here while uploads are in flight.
+
+Extra memory and disk never exceed the budget, whatever the package size: a blob larger than
+the budget is not spooled at all but streamed straight from the package to the target.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+from core.errors import SpoolFull
+
+COPY_CHUNK = 1 << 20
+
+
+class SpoolBudget:
+    """Counts bytes held in the spool; ``acquire`` blocks until enough is free."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    def fits(self, size: int) -> bool:
+        """True when a blob of ``size`` bytes can ever be spooled."""
+        return size <= self.limit
+
+    def acquire(self, size: int, cancelled: threading.Event | None = None) -> None:
+        with self._cond:
+            while self.used + size > self.limit:
+                if cancelled is not None and cancelled.is_set():
+                    return
+                self._cond.wait(0.2)
+            self.used += size
+            self.peak = max(self.peak, self.used)
+
+    def release(self, size: int) -> None:
+        with self._cond:
+            self.used -= size
+            self._cond.notify_all()
+
+
+def spool_copy(stream: BinaryIO, size: int, spool_dir: Path | None, memory_limit: int) -> BinaryIO:
+    """Copy ``size`` bytes of ``stream`` into a spooled file (memory, then ``spool_dir``).
+
+    A full disk becomes SpoolFull naming the directory.
+    """
+    spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - returned to the caller, who closes it
+        max_size=memory_limit, dir=str(spool_dir) if spool_dir else None, prefix="archfuse-spool-"
+    )
+    try:
+        shutil.copyfileobj(stream, spool, COPY_CHUNK)
+        spool.seek(0)
+    except OSError as err:
+        spool.close()
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            where = spool_dir or Path(tempfile.gettempdir())
+            raise SpoolFull(
+                f"The spool directory {where} is full while holding a {size}-byte blob.",
+                hint="Free space there or point --spool-dir at a file system with room, then run the import again.",
+            ) from err
+        raise
+    return spool  # type: ignore[return-value]
