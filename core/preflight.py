@@ -1,0 +1,129 @@
+"""Preflight: every check that can stop an import, run before anything is written."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import humanize
+
+from core import events as ev
+from core.errors import ArchfuseError
+from core.package.model import PackageIndex
+from core.plan import Plan
+from core.targets.base import Target
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "status": self.status, "detail": self.detail}
+
+
+@dataclass
+class Preflight:
+    """The checks and, when the target could be read, the plan."""
+
+    checks: list[Check] = field(default_factory=list)
+    plan: Plan | None = None
+    charts: list[Any] = field(default_factory=list)  # chart plans (core.chartplan.ChartPlan)
+
+    @property
+    def failed(self) -> bool:
+        return any(c.status == FAIL for c in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if c.status == FAIL]
+
+    def add(self, check: Check, emit: ev.Emit) -> None:
+        self.checks.append(check)
+        emit(ev.CheckDone(check.name, check.status, check.detail))
+
+    def to_json(self) -> dict[str, Any]:
+        plan = self.plan.to_json() if self.plan else {"images": [], "bytes_to_upload": 0, "counts": {}}
+        return {
+            "checks": [c.to_json() for c in self.checks],
+            **plan,
+            "charts": [c.to_json() for c in self.charts],
+            "ok": not self.failed,
+        }
+
+    def render_text(self) -> str:
+        lines = ["Checks:"]
+        lines += [f"  [{c.status:>4}] {c.name}: {c.detail}" for c in self.checks]
+        if self.plan:
+            lines.append("")
+            lines.append("Images:")
+            for image in self.plan.images:
+                before = ",".join(image.platforms_before) or "-"
+                after = ",".join(image.platforms_after) or "-"
+                lines.append(
+                    f"  {image.action:<11} {image.destination} {image.platform}  [{before}] -> [{after}]"
+                    + (f"  {humanize.naturalsize(image.upload_bytes, binary=True)}" if image.upload_bytes else "")
+                )
+            if self.charts:
+                lines.append("")
+                lines.append("Charts:")
+                lines += [f"  {c.action:<11} {c.name}-{c.version} -> {c.destination}" for c in self.charts]
+            counts = ", ".join(f"{n} {a}" for a, n in sorted(self.plan.counts().items()))
+            lines.append("")
+            lines.append(
+                f"Totals: {len(self.plan.images)} images ({counts}), "
+                f"{humanize.naturalsize(self.plan.bytes_to_upload, binary=True)} to upload"
+            )
+        if self.failed:
+            lines.append("")
+            lines.append("Preflight failed: nothing was written. Fix the checks marked fail and run again.")
+        return "\n".join(lines)
+
+
+def check_packages(packages: list[PackageIndex], *, strict: bool = False) -> list[Check]:
+    """Each package: readable (it was scanned), checksum state, arch as named."""
+    out = []
+    for package in packages:
+        name = f"package {package.name}"
+        if package.checksum == "mismatch":
+            out.append(Check(name, FAIL if strict else WARN,
+                             f"{package.name} does not match its .sha512sum; copy the file again from the source."))
+        elif package.checksum == "missing":
+            out.append(Check(name, WARN, f"{package.version} {package.arch}: no .sha512sum beside it, integrity not checked."))
+        else:
+            out.append(Check(name, OK, f"{package.version} {package.arch}, checksum ok, {len(package.images)} images, {len(package.charts)} charts."))
+        for warning in package.warnings:
+            out.append(Check(name, WARN, warning))
+    return out
+
+
+def check_spool_disk(spool_dir: Path | None, budget: int) -> Check:
+    """Free space where blobs are spooled, against the spool budget."""
+    where = spool_dir or Path(tempfile.gettempdir())
+    try:
+        free = shutil.disk_usage(where).free
+    except OSError as err:
+        return Check("spool disk", FAIL, f"{where} cannot be used for spooling: {err.strerror}; pass --spool-dir.")
+    need = humanize.naturalsize(budget, binary=True)
+    have = humanize.naturalsize(free, binary=True)
+    if free < budget:
+        return Check("spool disk", WARN,
+                     f"{where} has {have} free, less than the {need} spool budget; the run spools less and may be slower "
+                     "(lower --spool-budget or use --spool-dir).")
+    return Check("spool disk", OK, f"{where}: {have} free, the spool needs at most {need}.")
+
+
+def check_target(target: Target) -> Check:
+    """The target answers and accepts the credentials."""
+    try:
+        target.ping()
+    except ArchfuseError as err:
+        return Check("target", FAIL, str(err))
+    return Check("target", OK, f"{target.description} answers.")

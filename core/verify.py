@@ -1,0 +1,65 @@
+"""Verify: the target holds every image of the packages, with its platform, and every blob."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from core import fusion
+from core.oci.platform import Platform
+from core.package.model import PackageIndex
+from core.plan import LOOKUP_WORKERS, ImagePlan, group_images
+from core.targets.base import Target
+
+
+@dataclass(frozen=True)
+class ImageCheck:
+    ref: str
+    platform: str
+    destination: str
+    status: str  # ok | missing-tag | missing-platform | other-digest | missing-blob
+    detail: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "ref": self.ref,
+            "platform": self.platform,
+            "destination": self.destination,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+def verify_images(packages: list[PackageIndex], target: Target, *, prefix: str = "") -> list[ImageCheck]:
+    """Check each image and platform of ``packages`` against what the target's tags hold."""
+    tags = group_images(packages, prefix, target.host)
+    images = [image for tag in tags for image in tag.images]
+    with ThreadPoolExecutor(LOOKUP_WORKERS) as pool:
+        return list(pool.map(lambda image: _verify_one(image, target), images))
+
+
+def _verify_one(image: ImagePlan, target: Target) -> ImageCheck:
+    def check(status: str, detail: str = "") -> ImageCheck:
+        return ImageCheck(image.ref, image.platform, image.destination, status, detail)
+
+    current = target.get_manifest(image.repository, image.tag)
+    if current is None:
+        return check("missing-tag", f"{image.destination} does not exist")
+    wanted = Platform.parse(image.platform)
+    if current.is_index:
+        entries = [
+            e for e in current.parsed().get("manifests", [])
+            if (p := fusion.entry_platform(e)) is not None and p.matches(wanted)
+        ]
+        if not entries:
+            have = ", ".join(str(p) for p in fusion.index_platforms(current.parsed())) or "none"
+            return check("missing-platform", f"{image.destination} serves {have}, not {image.platform}")
+        digest = str(entries[0].get("digest"))
+    else:
+        digest = current.digest
+    if digest != image.digest:
+        return check("other-digest", f"{image.destination} serves {image.platform} as {digest}, the package has {image.digest}")
+    for blob in image.image.blobs():
+        if not target.blob_exists(image.repository, blob.digest):
+            return check("missing-blob", f"blob {blob.digest} is missing from {image.repository}")
+    return check("ok")

@@ -1,0 +1,301 @@
+"""The ``archfuse`` command line. Headless commands never import textual."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from core import events as ev
+from core.errors import ArchfuseError, PreflightFailed, UsageError
+from tui.render import JsonRenderer, PlainRenderer, json_line
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    g = p.add_argument_group("target")
+    g.add_argument("--registry", metavar="URL", help="https://host[:port], http://host:port, or a directory / oci:PATH for an OCI layout")
+    g.add_argument("-c", "--cluster-config", metavar="FILE", help="the vendor installer's clusterConfig.yaml")
+    g.add_argument("--username", help="registry user (else $ARCHFUSE_USERNAME, else docker config.json)")
+    g.add_argument("--password-stdin", action="store_true", help="read the registry password from standard input")
+    g.add_argument("--insecure", action="store_true", help="allow plain HTTP and unverified TLS (said in the output)")
+    g.add_argument("--ca-cert", metavar="FILE", help="CA certificate that signed the registry's TLS certificate")
+    g.add_argument("--prefix", default="", metavar="PATH", help="path prepended to every image repository")
+    g.add_argument("--chart-repo", metavar="URL", help="chart destination (default: the registry, as OCI charts)")
+    g.add_argument("--chart-repo-type", choices=["oci", "chartmuseum", "harbor"], help="kind of chart destination")
+    g.add_argument("--create-spaces", action="store_true", help="create missing registry spaces (Harbor projects)")
+    g.add_argument("--space-visibility", choices=["public", "private"], default="public")
+    p.set_defaults(target_required=required)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state-dir", metavar="DIR", help="journal and scan cache (default: user state dir; $ARCHFUSE_STATE_DIR)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog="archfuse",
+        description="Import addon offline packages into air-gapped registries and fuse architectures.",
+    )
+    parser.add_argument("--version", action="version", version="archfuse 0.1.0")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("tui", help="open the terminal UI (the default)")
+    _add_common(p)
+    p.add_argument("paths", nargs="*", type=Path)
+
+    p = sub.add_parser("demo", help="make sample packages and open the TUI on an OCI layout target")
+    _add_common(p)
+    p.add_argument("--dir", type=Path, help="where the demo packages and layout go (default: <state dir>/demo)")
+    p.add_argument("--headless", action="store_true", help="import the demo packages without the TUI")
+
+    p = sub.add_parser("scan", help="read packages and list their charts and images")
+    _add_common(p)
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--strict", action="store_true", help="a checksum mismatch is fatal")
+    p.add_argument("--rescan", action="store_true", help="ignore the scan cache")
+
+    for name, help_text in (
+        ("plan", "check everything and show what an import would do; writes nothing"),
+        ("import", "import packages into the target"),
+        ("verify", "check the target holds every image and chart of the packages"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        _add_common(p)
+        p.add_argument("paths", nargs="*", type=Path)
+        _add_target_args(p)
+        p.add_argument("--strict", action="store_true", help="a checksum mismatch is fatal")
+        p.add_argument("--rescan", action="store_true", help="ignore the scan cache")
+        if name == "import":
+            p.add_argument("-y", "--yes", action="store_true", help="do not ask before writing")
+            p.add_argument("--force-charts", action="store_true", help="overwrite chart versions whose content differs")
+            p.add_argument("--spool-budget", default="256MiB", help="most bytes held while uploads are in flight")
+            p.add_argument("--spool-dir", type=Path, help="where spooled blobs go beyond memory")
+            p.add_argument("--verbose", action="store_true", help="a line per blob")
+
+    p = sub.add_parser("history", help="runs in the journal")
+    _add_common(p)
+
+    p = sub.add_parser("rollback", help="put back the tags a run changed")
+    _add_common(p)
+    p.add_argument("run_id")
+    _add_target_args(p, required=False)
+    p.add_argument("-y", "--yes", action="store_true")
+    return parser
+
+
+def parse_size(text: str) -> int:
+    """``256MiB``, ``1G``, ``1048576`` -> bytes."""
+    units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    s = text.strip().lower().removesuffix("b").removesuffix("i")
+    num, unit = (s[:-1], s[-1]) if s and s[-1] in units and s[-1].isalpha() else (s, "")
+    try:
+        value = int(float(num) * units[unit])
+    except ValueError:
+        raise UsageError(f"--spool-budget {text!r} is not a size; write it like 256MiB or 1GiB.") from None
+    if value < 1 << 20:
+        raise UsageError("--spool-budget must be at least 1MiB.")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``archfuse`` console script."""
+    args = build_parser().parse_args(argv)
+    if args.command is None:
+        args = build_parser().parse_args(["tui", *(argv or [])])
+    debug = getattr(args, "debug", False)
+    try:
+        return int(COMMANDS[args.command](args))
+    except KeyboardInterrupt:
+        print("archfuse: interrupted; run the same command again to continue.", file=sys.stderr)
+        return 130
+    except ArchfuseError as err:
+        if debug:
+            raise
+        if getattr(args, "json", False):
+            json_line({"event": "error", "message": str(err), "exit_code": err.exit_code})
+        print(f"archfuse: {err}", file=sys.stderr)
+        return err.exit_code
+
+
+# -- commands ---------------------------------------------------------------------------
+
+
+def _emitter(args: argparse.Namespace) -> ev.Emit:
+    return JsonRenderer() if args.json else PlainRenderer(verbose=getattr(args, "verbose", False))
+
+
+def _scan(args: argparse.Namespace, emit: ev.Emit | None = None) -> list[Any]:
+    from core.package.scan import scan_paths
+
+    from core.state import state_dir
+
+    paths = list(args.paths)
+    if not paths:
+        raise UsageError("Name at least one package file or directory of packages.")
+    quiet: ev.Emit = ev.discard
+    return scan_paths(
+        paths,
+        state_dir=None if args.rescan else state_dir(args.state_dir),
+        emit=emit or quiet,
+        strict=args.strict,
+    )
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from core.package.scan import render_scan_table, scan_json
+
+    args.rescan = getattr(args, "rescan", False)
+    indexes = _scan(args, None if args.json else PlainRenderer())
+    if args.json:
+        json_line(scan_json(indexes))
+    else:
+        sys.stdout.write(render_scan_table(indexes) + "\n")
+    return 0
+
+
+def _open_target(args: argparse.Namespace) -> Any:
+    from core.connect import target_from_args
+
+    return target_from_args(args)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from core.preflight import run_preflight
+
+    emit = _emitter(args)
+    target_spec = _open_target(args)
+    result = run_preflight(args, target_spec, _scan(args, None if args.json else PlainRenderer()), emit=None if args.json else emit)
+    if args.json:
+        json_line(result.to_json())
+    else:
+        sys.stdout.write(result.render_text() + "\n")
+    return PreflightFailed.exit_code if result.failed else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from core.preflight import run_import
+
+    emit = _emitter(args)
+    target_spec = _open_target(args)
+    packages = _scan(args, emit)
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        summary = run_import(
+            args,
+            target_spec,
+            packages,
+            emit=emit,
+            cancel=cancel,
+            confirm=_confirm if not args.yes and sys.stdin.isatty() else None,
+            spool_budget=parse_size(args.spool_budget),
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return summary.exit_code
+
+
+def _confirm(question: str) -> bool:
+    answer = input(f"{question} [y/N] ").strip().lower()
+    return answer in ("y", "yes")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from core.preflight import run_verify
+
+    target_spec = _open_target(args)
+    report = run_verify(args, target_spec, _scan(args))
+    if args.json:
+        json_line(report.to_json())
+    else:
+        sys.stdout.write(report.render_text() + "\n")
+    return 0 if report.ok else 1
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from core.journal import Journal, render_history
+
+    from core.state import state_dir
+
+    with Journal(state_dir(args.state_dir)) as journal:
+        runs = journal.runs()
+    if args.json:
+        json_line({"runs": [r.to_json() for r in runs]})
+    else:
+        sys.stdout.write(render_history(runs) + "\n")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from core.rollback import rollback
+
+    emit = _emitter(args)
+    summary = rollback(args, emit=emit)
+    return summary.exit_code
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.app import run_app
+
+    return run_app(paths=list(getattr(args, "paths", [])), state_dir=args.state_dir)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from core.demo import prepare_demo
+
+    demo = prepare_demo(args.dir, state_dir=args.state_dir)
+    if args.headless or os.environ.get("ARCHFUSE_HEADLESS"):
+        ns = argparse.Namespace(
+            **{
+                **vars(args),
+                "paths": demo.packages,
+                "registry": str(demo.layout),
+                "cluster_config": None,
+                "username": None,
+                "password_stdin": False,
+                "insecure": False,
+                "ca_cert": None,
+                "prefix": "",
+                "chart_repo": None,
+                "chart_repo_type": None,
+                "create_spaces": False,
+                "space_visibility": "public",
+                "strict": False,
+                "rescan": False,
+                "yes": True,
+                "force_charts": False,
+                "spool_budget": "256MiB",
+                "spool_dir": None,
+                "verbose": False,
+            }
+        )
+        return cmd_import(ns)
+    from tui.app import run_app
+
+    return run_app(paths=demo.packages, state_dir=args.state_dir, registry=str(demo.layout))
+
+
+COMMANDS: dict[str, Handler] = {
+    "scan": cmd_scan,
+    "plan": cmd_plan,
+    "import": cmd_import,
+    "verify": cmd_verify,
+    "history": cmd_history,
+    "rollback": cmd_rollback,
+    "tui": cmd_tui,
+    "demo": cmd_demo,
+}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

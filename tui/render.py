@@ -1,0 +1,123 @@
+"""Plain and JSON renderers of engine events for the headless CLI (no textual, no rich)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import IO, Any
+
+import humanize
+
+from core import events as ev
+
+PLAIN_PROGRESS_INTERVAL = 2.0
+
+
+def json_line(obj: dict[str, Any], out: IO[str] | None = None) -> None:
+    """Print one JSON object as a line."""
+    stream = out or sys.stdout
+    stream.write(json.dumps(obj, sort_keys=False) + "\n")
+    stream.flush()
+
+
+class JsonRenderer:
+    """``--json``: one event per line on stdout; progress coalesced to a few lines a second."""
+
+    def __init__(self, out: IO[str] | None = None, interval: float = 0.5) -> None:
+        self.out = out or sys.stdout
+        self.interval = interval
+        self._last = 0.0
+
+    def __call__(self, event: ev.Event) -> None:
+        if isinstance(event, ev.BytesProgress | ev.ScanProgress):
+            now = time.monotonic()
+            if now - self._last < self.interval:
+                return
+            self._last = now
+        json_line(event.to_json(), self.out)
+
+
+class PlainRenderer:
+    """Readable progress lines on stderr, results on stdout."""
+
+    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, verbose: bool = False) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.verbose = verbose
+        self._last = 0.0
+        self._started = time.monotonic()
+
+    def __call__(self, event: ev.Event) -> None:
+        line = self.line(event)
+        if line is None:
+            return
+        stream = self.out if isinstance(event, ev.ImageDone | ev.ChartDone | ev.RunFinished) else self.err
+        stream.write(line + "\n")
+        stream.flush()
+
+    def line(self, event: ev.Event) -> str | None:
+        """The text for one event, or None to stay quiet."""
+        if isinstance(event, ev.BytesProgress):
+            now = time.monotonic()
+            if now - self._last < PLAIN_PROGRESS_INTERVAL:
+                return None
+            self._last = now
+            return progress_text(event, now - self._started)
+        if isinstance(event, ev.ScanProgress):
+            now = time.monotonic()
+            if now - self._last < PLAIN_PROGRESS_INTERVAL:
+                return None
+            self._last = now
+            return f"scanning {event.path}: {_pct(event.bytes_done, event.bytes_total)}"
+        if isinstance(event, ev.PackageScanned):
+            how = "cached" if event.cached else "scanned"
+            return f"{how} {event.path}: {event.version} {event.arch}, {event.charts} charts, {event.images} images"
+        if isinstance(event, ev.CheckDone):
+            return f"[{event.status:>4}] {event.name}: {event.detail}"
+        if isinstance(event, ev.RunStarted):
+            self._started = time.monotonic()
+            return (
+                f"run {event.run_id}: {event.images} images into {event.target}, "
+                f"{humanize.naturalsize(event.bytes_total, binary=True)} to upload"
+            )
+        if isinstance(event, ev.PackageStarted):
+            return f"reading {event.path} ({event.version} {event.arch})"
+        if isinstance(event, ev.BlobDone):
+            return f"  blob {event.digest[:19]} {event.how} to {event.repository}" if self.verbose else None
+        if isinstance(event, ev.ImageDone):
+            before = ",".join(event.platforms_before) or "-"
+            after = ",".join(event.platforms_after) or "-"
+            return f"{event.action:<11} {event.destination}  [{before}] -> [{after}]"
+        if isinstance(event, ev.ChartDone):
+            extra = f" ({event.detail})" if event.detail else ""
+            return f"chart {event.action:<9} {event.name}-{event.version} -> {event.destination}{extra}"
+        if isinstance(event, ev.Warning):
+            return f"warning: {event.message}"
+        if isinstance(event, ev.Failure):
+            return f"error: {event.subject}: {event.message}"
+        if isinstance(event, ev.RunFinished):
+            text = (
+                f"run {event.run_id} {event.status}: {event.images} images, {event.charts} charts, "
+                f"{humanize.naturalsize(event.bytes_uploaded, binary=True)} uploaded in {event.seconds:.1f}s"
+            )
+            return text + (f" — {event.message}" if event.message and event.status != "done" else "")
+        return None
+
+
+def progress_text(event: ev.BytesProgress, elapsed: float) -> str:
+    """``1.2 GiB / 3.4 GiB (35%), 80.0 MiB/s, ETA 30 seconds``."""
+    rate = event.bytes_done / elapsed if elapsed > 0 else 0.0
+    text = (
+        f"uploaded {humanize.naturalsize(event.bytes_done, binary=True)} / "
+        f"{humanize.naturalsize(event.bytes_total, binary=True)} ({_pct(event.bytes_done, event.bytes_total)})"
+    )
+    if rate > 0:
+        text += f", {humanize.naturalsize(rate, binary=True)}/s"
+        left = max(event.bytes_total - event.bytes_done, 0)
+        text += f", ETA {humanize.naturaldelta(left / rate)}"
+    return text
+
+
+def _pct(done: int, total: int) -> str:
+    return f"{100 * done / total:.0f}%" if total else "100%"
