@@ -1,0 +1,507 @@
+"""An OCI image layout directory as a target: the embedded default, no server needed.
+
+On disk (the OCI image layout spec)::
+
+    PATH/oci-layout              {"imageLayoutVersion": "1.0.0"}
+    PATH/index.json              an OCI index; one entry per tag
+    PATH/blobs/sha256/<hex>      every blob, manifest and index, content-addressed
+    PATH/.archfuse-tmp/          blobs being written (ignored by other tools, cleaned up)
+
+**Tags.** Every repository shares the one ``index.json``. A tag is an entry whose
+``org.opencontainers.image.ref.name`` annotation is ``<repository>:<tag>``, e.g.
+``metrics-server/metrics-server:v0.6.2``. skopeo and other containers/image tools split
+``oci:PATH:REF`` at the first colon, so that name is read with
+``skopeo inspect oci:PATH:metrics-server/metrics-server:v0.6.2`` (which is also why a layout
+path may not contain ``:``). The OCI ref grammar is stricter than docker's tag grammar: a tag
+with two separators in a row (``a__b``, ``a._b``) is stored but skopeo refuses to read it.
+
+**Docker manifests.** containers/image resolves a ref name only to an entry whose media type
+is an OCI manifest or index (checked against skopeo 1.9 and the current source). So a tag
+whose content is a Docker v2s2 manifest or manifest list is stored twice: the Docker bytes as
+written (a blob, what :meth:`LayoutTarget.get_manifest` returns, so fusion sees exactly what it
+wrote and re-runs are no-ops), and their OCI form (:mod:`core.targets.oci_form`: same document,
+OCI media types, children converted) which the ``index.json`` entry points at, with annotations
+``io.archfuse.manifest.digest``/``io.archfuse.manifest.mediaType`` naming the Docker manifest.
+Every descriptor stays truthful; skopeo reads (and copies on) the OCI form.
+
+**Repositories** are a naming scheme only: there is one blob store, so a blob present for
+one repository is present for all, and ``mount_blob`` is true whenever the blob exists.
+Manifests stored by digest (the per-platform children of an index) are plain blobs.
+
+**Host.** :attr:`LayoutTarget.host` is the layout path as given. Chart values relocated for
+a layout target therefore read ``<path>/<repository>:<tag>``; such charts are meant to be
+copied on with the images (``skopeo copy --all oci:PATH:REF docker://...``), not installed
+from the layout.
+
+**Safety.** A blob is streamed into a temp file under ``.archfuse-tmp/``, size and digest
+checked, fsynced and renamed into ``blobs/sha256/``: a killed run never leaves a partial
+blob under its digest. ``index.json`` is rewritten to a temp file and renamed, under an
+``fcntl`` lock on ``index.json.lock``, so concurrent writers (threads or processes) never
+lose each other's tags and readers never see a half-written index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import io
+import json
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from core.errors import DigestMismatch, LayoutError, NotFound
+from core.oci import mediatypes as mt
+from core.oci.digest import hex_of, is_digest, sha256_digest
+from core.oci.manifest import ManifestRef, canonical_json
+from core.targets.base import Progress
+from core.targets.oci_form import needs_oci_form, oci_form
+
+REF_NAME = "org.opencontainers.image.ref.name"
+#: on a tag stored in its OCI form: the digest and media type of the manifest archfuse wrote
+SOURCE_DIGEST = "io.archfuse.manifest.digest"
+SOURCE_MEDIA_TYPE = "io.archfuse.manifest.mediaType"
+LAYOUT_VERSION = "1.0.0"
+TMP_DIR = ".archfuse-tmp"
+LOCK_FILE = "index.json.lock"
+_CHUNK = 1 << 20
+#: a temp file younger than this is never cleaned: its writer may not have locked it yet
+STALE_AFTER = 60.0
+
+
+@dataclass(frozen=True)
+class LayoutRef:
+    """One tag of a layout: ``repository:tag`` and the manifest it points at."""
+
+    repository: str
+    tag: str
+    digest: str  # the manifest archfuse wrote (what get_manifest returns)
+    media_type: str
+    oci_digest: str  # what index.json points at (what skopeo reads); == digest unless converted
+
+    @property
+    def name(self) -> str:
+        """The ``org.opencontainers.image.ref.name`` value (``repository:tag``)."""
+        return ref_name(self.repository, self.tag)
+
+
+def ref_name(repository: str, tag: str) -> str:
+    """The ref-name annotation for a tag of a repository: ``repository:tag``."""
+    return f"{repository}:{tag}" if repository else tag
+
+
+def split_ref_name(name: str) -> tuple[str, str]:
+    """``("repo/path", "tag")`` from a ref name; a name without ``:`` is a bare tag."""
+    repository, sep, tag = name.rpartition(":")
+    if not sep:
+        return "", name
+    return repository, tag
+
+
+def list_refs(path: Path) -> list[LayoutRef]:
+    """Every tag of the layout at ``path``, sorted by name; empty when there is no layout yet."""
+    index_path = Path(path) / "index.json"
+    if not index_path.exists():
+        return []
+    out = []
+    for entry in _read_index(index_path).get("manifests", []):
+        name = (entry.get("annotations") or {}).get(REF_NAME)
+        if not isinstance(name, str):
+            continue
+        repository, tag = split_ref_name(name)
+        annotations = entry.get("annotations") or {}
+        oci_digest = str(entry.get("digest", ""))
+        digest = str(annotations.get(SOURCE_DIGEST) or oci_digest)
+        media_type = str(annotations.get(SOURCE_MEDIA_TYPE) or entry.get("mediaType", ""))
+        out.append(LayoutRef(repository, tag, digest, media_type, oci_digest))
+    return sorted(out, key=lambda r: (r.repository, r.tag))
+
+
+def _read_index(index_path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(index_path.read_bytes())
+    except OSError as exc:
+        raise LayoutError(f"Cannot read {index_path}: {exc.strerror or exc}.") from exc
+    except ValueError as exc:
+        raise LayoutError(
+            f"{index_path} is not valid JSON ({exc}).", hint="Restore it or point archfuse at another directory."
+        ) from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("manifests", []), list):
+        raise LayoutError(f"{index_path} is not an OCI image index.")
+    return doc
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _media_type_of(data: bytes) -> str:
+    """The media type a manifest's bytes declare (or imply, for OCI documents without one)."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return ""
+    if not isinstance(doc, dict):
+        return ""
+    declared = doc.get("mediaType")
+    if isinstance(declared, str) and declared:
+        return declared
+    if "manifests" in doc:
+        return mt.OCI_INDEX
+    if "config" in doc:
+        return mt.OCI_MANIFEST
+    return ""
+
+
+class LayoutTarget:
+    """The :class:`core.targets.base.Target` protocol on an OCI image layout directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.host = str(path)
+        self.description = f"oci:{path}"
+        self._blobs = self.path / "blobs" / "sha256"
+        self._tmp = self.path / TMP_DIR
+        self._index = self.path / "index.json"
+        self._ready = False
+        self._mutex = threading.RLock()
+        self._lock_depth = 0
+        self._lock_fd: int | None = None
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Create the layout if needed, check it is writable and clean leftover temp files."""
+        self._ensure()
+        try:
+            with tempfile.NamedTemporaryFile(dir=self._tmp, prefix="ping-"):
+                pass
+        except OSError as exc:
+            raise LayoutError(
+                f"The OCI layout directory {self.path} is not writable: {exc.strerror or exc}.",
+                hint="Fix its permissions or choose another directory.",
+            ) from exc
+        self.clean_temp()
+
+    def _ensure(self) -> None:
+        if self._ready:
+            return
+        path = self.path
+        if path.exists() and not path.is_dir():
+            raise LayoutError(f"{path} is a file, not an OCI layout directory.", hint="Choose a directory.")
+        marker = path / "oci-layout"
+        if path.is_dir() and not marker.exists() and any(
+            p.name not in ("blobs", TMP_DIR, "index.json", LOCK_FILE) for p in path.iterdir()
+        ):
+            raise LayoutError(
+                f"{path} is neither empty nor an OCI image layout (it has no oci-layout file).",
+                hint="Choose a new or empty directory.",
+            )
+        try:
+            self._blobs.mkdir(parents=True, exist_ok=True)
+            self._tmp.mkdir(exist_ok=True)
+            if not marker.exists():
+                self._atomic_write(marker, canonical_json({"imageLayoutVersion": LAYOUT_VERSION}))
+            with self.locked():
+                if not self._index.exists():
+                    self._write_index({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": []})
+        except LayoutError:
+            raise
+        except OSError as exc:
+            raise LayoutError(
+                f"Cannot create the OCI layout directory {path}: {exc.strerror or exc}.",
+                hint="Check the path and its permissions, or choose another directory.",
+            ) from exc
+        try:
+            version = json.loads(marker.read_bytes()).get("imageLayoutVersion")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise LayoutError(f"{marker} is not a valid oci-layout file.") from exc
+        if version != LAYOUT_VERSION:
+            raise LayoutError(f"{path} is an OCI layout of version {version!r}; archfuse writes {LAYOUT_VERSION}.")
+        self._ready = True
+
+    def clean_temp(self, older_than: float = STALE_AFTER) -> int:
+        """Remove temp files of killed runs (old, and locked by no live writer); return how many."""
+        removed = 0
+        if not self._tmp.is_dir():
+            return 0
+        now = time.time()
+        for entry in self._tmp.iterdir():
+            try:
+                if now - entry.lstat().st_mtime < older_than:
+                    continue
+                fd = os.open(entry, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)  # a live writer holds it
+                continue
+            try:
+                entry.unlink()
+                removed += 1
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+        return removed
+
+    def close(self) -> None:
+        """Nothing is held between calls."""
+
+    # -- locking -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the layout's index lock (re-entrant): a read-merge-write of tags inside is atomic."""
+        with self._mutex:
+            if self._lock_depth == 0:
+                self.path.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                self._lock_fd = fd
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+                if self._lock_depth == 0 and self._lock_fd is not None:
+                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                    os.close(self._lock_fd)
+                    self._lock_fd = None
+
+    # -- blobs ---------------------------------------------------------------------------
+
+    def _blob_path(self, digest: str) -> Path:
+        if not is_digest(digest):
+            raise LayoutError(f"{digest!r} is not a sha256 digest.")
+        return self._blobs / hex_of(digest)
+
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        """True when the blob is in the layout (every repository shares the one blob store)."""
+        return self._blob_path(digest).is_file()
+
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
+        """One blob store: a blob present anywhere is present everywhere."""
+        return self.blob_exists(repository, digest)
+
+    def put_blob(
+        self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
+    ) -> None:
+        """Read ``size`` bytes from ``stream``; store them under ``digest`` once size and digest check."""
+        final = self._blob_path(digest)
+        self._ensure()
+        if final.is_file():
+            # Consume the stream all the same (callers stream archives) and still check it.
+            self._consume(digest, size, stream, progress, None)
+            return
+        fd, tmp = self._temp_file(f"{hex_of(digest)[:16]}-")
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as out:
+                self._consume(digest, size, stream, progress, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, final)
+            _fsync_dir(self._blobs)
+        except OSError as exc:
+            raise self._io_error(f"Cannot write blob {digest} into {self.path}", exc) from exc
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            os.close(fd)
+
+    def _consume(
+        self, digest: str, size: int, stream: BinaryIO, progress: Progress | None, out: BinaryIO | None
+    ) -> None:
+        hasher = hashlib.sha256()
+        remaining = size
+        while remaining > 0:
+            chunk = stream.read(min(_CHUNK, remaining))
+            if not chunk:
+                raise DigestMismatch(
+                    f"Blob {digest} ended after {size - remaining} of {size} bytes; nothing was stored."
+                )
+            hasher.update(chunk)
+            if out is not None:
+                out.write(chunk)
+            remaining -= len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+        actual = "sha256:" + hasher.hexdigest()
+        if actual != digest:
+            raise DigestMismatch(f"Blob {digest} has the digest {actual}; it was not stored in {self.path}.")
+
+    def get_blob(self, repository: str, digest: str, max_size: int = 16 << 20) -> bytes:
+        """A small blob's bytes, digest checked."""
+        path = self._blob_path(digest)
+        try:
+            size = path.stat().st_size
+            if size > max_size:
+                raise LayoutError(f"Blob {digest} in {self.path} is {size} bytes, over the {max_size} read limit.")
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFound(f"Blob {digest} is not in the OCI layout {self.path}.", status=404) from exc
+        except OSError as exc:
+            raise self._io_error(f"Cannot read blob {digest} from {self.path}", exc) from exc
+        if sha256_digest(data) != digest:
+            raise DigestMismatch(f"Blob {digest} in {self.path} is corrupt (its content has another digest).")
+        return data
+
+    def _temp_file(self, prefix: str) -> tuple[int, Path]:
+        """A new temp file in the layout's temp dir, locked so clean_temp() leaves it alone."""
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix=prefix)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd, Path(name)
+
+    def _write_blob_bytes(self, digest: str, data: bytes) -> None:
+        self.put_blob("", digest, len(data), io.BytesIO(data))
+
+    # -- manifests and tags --------------------------------------------------------------
+
+    def get_manifest(self, repository: str, reference: str) -> ManifestRef | None:
+        """The manifest a tag or digest holds, or None.
+
+        A tag stored in its OCI form reads back as the manifest archfuse wrote (see module doc).
+        """
+        if is_digest(reference):
+            if not self.blob_exists(repository, reference):
+                return None
+            data = self.get_blob(repository, reference)
+            return ManifestRef(data, _media_type_of(data), reference)
+        if not self._index.exists():
+            return None
+        entry = self._find(_read_index(self._index), ref_name(repository, reference))
+        if entry is None:
+            return None
+        annotations = entry.get("annotations") or {}
+        digest = str(annotations.get(SOURCE_DIGEST) or entry.get("digest", ""))
+        media_type = str(annotations.get(SOURCE_MEDIA_TYPE) or entry.get("mediaType") or "")
+        try:
+            data = self.get_blob(repository, digest)
+        except NotFound as exc:
+            raise LayoutError(
+                f"Tag {ref_name(repository, reference)} in {self.path} points at {digest}, which is missing."
+            ) from exc
+        return ManifestRef(data, media_type or _media_type_of(data), digest)
+
+    def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
+        """Store the manifest as a blob; for a tag, point ``repository:tag`` at it (replacing the old entry).
+
+        Docker-typed content is tagged through its OCI form so skopeo can resolve the tag; the
+        entry's annotations remember the Docker manifest, which is what get_manifest returns.
+        """
+        if is_digest(reference) and reference != manifest.digest:
+            raise DigestMismatch(
+                f"Manifest for {repository}@{reference} has the digest {manifest.digest}; it was not stored."
+            )
+        if sha256_digest(manifest.data) != manifest.digest:
+            raise DigestMismatch(f"Manifest {manifest.digest} for {repository} does not match its bytes.")
+        media_type = manifest.media_type or _media_type_of(manifest.data)
+        manifest = ManifestRef(manifest.data, media_type, manifest.digest)
+        self._store_manifest(manifest)
+        if is_digest(reference):
+            return
+        name = ref_name(repository, reference)
+        annotations = {REF_NAME: name}
+        tagged = manifest
+        if needs_oci_form(media_type):
+            try:
+                tagged, children = oci_form(manifest, lambda d: self.get_blob(repository, d))
+            except NotFound as exc:
+                raise LayoutError(
+                    f"Cannot tag {name} in {self.path}: the manifest list refers to a manifest that is "
+                    f"not stored ({exc})."
+                ) from exc
+            for child in children:
+                self._store_manifest(child)
+            self._store_manifest(tagged)
+            annotations = {REF_NAME: name, SOURCE_DIGEST: manifest.digest, SOURCE_MEDIA_TYPE: media_type}
+        entry = {
+            "mediaType": tagged.media_type,
+            "digest": tagged.digest,
+            "size": tagged.size,
+            "annotations": annotations,
+        }
+        with self.locked():
+            doc = _read_index(self._index)
+            kept = [e for e in doc.get("manifests", []) if not self._is_named(e, name)]
+            doc["manifests"] = [*kept, entry]
+            self._write_index(doc)
+
+    def _store_manifest(self, manifest: ManifestRef) -> None:
+        if not self.blob_exists("", manifest.digest):
+            self._write_blob_bytes(manifest.digest, manifest.data)
+
+    def delete_tag(self, repository: str, tag: str) -> bool:
+        """Remove a tag (its blobs stay); False when it was not there."""
+        name = ref_name(repository, tag)
+        with self.locked():
+            if not self._index.exists():
+                return False
+            doc = _read_index(self._index)
+            kept = [e for e in doc.get("manifests", []) if not self._is_named(e, name)]
+            if len(kept) == len(doc.get("manifests", [])):
+                return False
+            doc["manifests"] = kept
+            self._write_index(doc)
+            return True
+
+    def refs(self) -> list[LayoutRef]:
+        """Every tag of the layout."""
+        return list_refs(self.path)
+
+    def tags(self, repository: str) -> list[str]:
+        """The tags of one repository."""
+        return [r.tag for r in self.refs() if r.repository == repository]
+
+    @staticmethod
+    def _is_named(entry: dict[str, Any], name: str) -> bool:
+        return bool((entry.get("annotations") or {}).get(REF_NAME) == name)
+
+    def _find(self, doc: dict[str, Any], name: str) -> dict[str, Any] | None:
+        found = None
+        for entry in doc.get("manifests", []):
+            if self._is_named(entry, name):
+                found = entry  # the last one wins, should another tool have duplicated it
+        return found
+
+    def _write_index(self, doc: dict[str, Any]) -> None:
+        self._atomic_write(self._index, canonical_json(doc))
+
+    def _atomic_write(self, path: Path, data: bytes) -> None:
+        fd, tmp = self._temp_file(f"{path.name}-")
+        try:
+            with os.fdopen(fd, "wb", closefd=False) as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        except OSError as exc:
+            raise self._io_error(f"Cannot write {path}", exc) from exc
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            os.close(fd)
+
+    def _io_error(self, what: str, exc: OSError) -> LayoutError:
+        hint = "Free some space and run again." if exc.errno == errno.ENOSPC else None
+        return LayoutError(f"{what}: {exc.strerror or exc}.", hint=hint)
