@@ -52,7 +52,12 @@ def put_image(target: LayoutTarget, arch: str, payload: bytes = b"") -> Manifest
     """A tiny real image (config + one gzip layer + Docker v2s2 manifest) stored by digest."""
     gz, diff_id = _layer(arch.encode() + payload)
     config = json.dumps(
-        {"architecture": arch, "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": [diff_id]}}
+        {
+            "architecture": arch,
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+        }
     ).encode()
     for blob in (gz, config):
         target.put_blob(REPO, sha256_digest(blob), len(blob), io.BytesIO(blob))
@@ -69,7 +74,9 @@ def put_image(target: LayoutTarget, arch: str, payload: bytes = b"") -> Manifest
 
 def put_list(target: LayoutTarget, tag: str, payload: bytes = b"") -> tuple[ManifestRef, list[ManifestRef]]:
     children = [put_image(target, arch, payload) for arch in ("amd64", "arm64")]
-    entries = [index_entry(m, Platform("linux", a)) for m, a in zip(children, ("amd64", "arm64"), strict=True)]
+    entries = [
+        index_entry(m, Platform("linux", a)) for m, a in zip(children, ("amd64", "arm64"), strict=True)
+    ]
     index = ManifestRef(index_bytes(mt.DOCKER_MANIFEST_LIST, entries), mt.DOCKER_MANIFEST_LIST)
     target.put_manifest(REPO, tag, index)
     return index, children
@@ -157,7 +164,9 @@ def test_blobs_manifests_and_refs_read_back(layout: LayoutTarget) -> None:
 def test_tag_overwrite_replaces_the_entry(layout: LayoutTarget) -> None:
     put_list(layout, "v1", b"first")
     second, _ = put_list(layout, "v1", b"second")
-    names = [e["annotations"][REF_NAME] for e in json.loads((layout.path / "index.json").read_text())["manifests"]]
+    names = [
+        e["annotations"][REF_NAME] for e in json.loads((layout.path / "index.json").read_text())["manifests"]
+    ]
     assert names == [f"{REPO}:v1"]
     assert layout.get_manifest(REPO, "v1") == second
     raw = json.loads(skopeo("inspect", "--raw", f"oci:{layout.path}:{REPO}:v1"))
@@ -179,19 +188,27 @@ def test_oci_form_keeps_other_entries() -> None:
     child = ManifestRef(
         image_manifest_bytes(Descriptor(mt.DOCKER_CONFIG, 2, sha256_digest(b"{}")), []), mt.DOCKER_MANIFEST
     )
-    attestation = {"mediaType": mt.OCI_MANIFEST, "size": 1, "digest": sha256_digest(b"a"),
-                   "annotations": {"vnd.docker.reference.type": "attestation-manifest"},
-                   "platform": {"architecture": "unknown", "os": "unknown"}}
+    attestation = {
+        "mediaType": mt.OCI_MANIFEST,
+        "size": 1,
+        "digest": sha256_digest(b"a"),
+        "annotations": {"vnd.docker.reference.type": "attestation-manifest"},
+        "platform": {"architecture": "unknown", "os": "unknown"},
+    }
     entry = {**index_entry(child, Platform("linux", "arm64")), "annotations": {"k": "v"}}
-    docker_list = ManifestRef(index_bytes(mt.DOCKER_MANIFEST_LIST, [entry, attestation], {"annotations": {"t": "1"}}),
-                              mt.DOCKER_MANIFEST_LIST)
+    docker_list = ManifestRef(
+        index_bytes(mt.DOCKER_MANIFEST_LIST, [entry, attestation], {"annotations": {"t": "1"}}),
+        mt.DOCKER_MANIFEST_LIST,
+    )
     converted, children = oci_form(docker_list, lambda d: child.data if d == child.digest else b"")
     doc = converted.parsed()
     assert doc["mediaType"] == mt.OCI_INDEX and doc["annotations"] == {"t": "1"}
     assert doc["manifests"][1] == attestation
     first = doc["manifests"][0]
     assert first["digest"] == children[0].digest and first["mediaType"] == mt.OCI_MANIFEST
-    assert first["platform"] == {"architecture": "arm64", "os": "linux"} and first["annotations"] == {"k": "v"}
+    assert first["platform"] == {"architecture": "arm64", "os": "linux"} and first["annotations"] == {
+        "k": "v"
+    }
     assert children[0].parsed()["config"]["mediaType"] == mt.OCI_CONFIG
     # deterministic: the same Docker bytes give the same OCI bytes
     assert oci_form(docker_list, lambda d: child.data)[0] == converted

@@ -131,7 +131,8 @@ def _read_index(index_path: Path) -> dict[str, Any]:
         raise LayoutError(f"Cannot read {index_path}: {exc.strerror or exc}.") from exc
     except ValueError as exc:
         raise LayoutError(
-            f"{index_path} is not valid JSON ({exc}).", hint="Restore it or point archfuse at another directory."
+            f"{index_path} is not valid JSON ({exc}).",
+            hint="Restore it or point archfuse at another directory.",
         ) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("manifests", []), list):
         raise LayoutError(f"{index_path} is not an OCI image index.")
@@ -201,8 +202,10 @@ class LayoutTarget:
         if path.exists() and not path.is_dir():
             raise LayoutError(f"{path} is a file, not an OCI layout directory.", hint="Choose a directory.")
         marker = path / "oci-layout"
-        if path.is_dir() and not marker.exists() and any(
-            p.name not in ("blobs", TMP_DIR, "index.json", LOCK_FILE) for p in path.iterdir()
+        if (
+            path.is_dir()
+            and not marker.exists()
+            and any(p.name not in ("blobs", TMP_DIR, "index.json", LOCK_FILE) for p in path.iterdir())
         ):
             raise LayoutError(
                 f"{path} is neither empty nor an OCI image layout (it has no oci-layout file).",
@@ -228,7 +231,9 @@ class LayoutTarget:
         except (OSError, ValueError, AttributeError) as exc:
             raise LayoutError(f"{marker} is not a valid oci-layout file.") from exc
         if version != LAYOUT_VERSION:
-            raise LayoutError(f"{path} is an OCI layout of version {version!r}; archfuse writes {LAYOUT_VERSION}.")
+            raise LayoutError(
+                f"{path} is an OCI layout of version {version!r}; archfuse writes {LAYOUT_VERSION}."
+            )
         self._ready = True
 
     def clean_temp(self, older_than: float = STALE_AFTER) -> int:
@@ -354,7 +359,9 @@ class LayoutTarget:
         try:
             size = path.stat().st_size
             if size > max_size:
-                raise LayoutError(f"Blob {digest} in {self.path} is {size} bytes, over the {max_size} read limit.")
+                raise LayoutError(
+                    f"Blob {digest} in {self.path} is {size} bytes, over the {max_size} read limit."
+                )
             data = path.read_bytes()
         except FileNotFoundError as exc:
             raise NotFound(f"Blob {digest} is not in the OCI layout {self.path}.", status=404) from exc
