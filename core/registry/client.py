@@ -1,0 +1,764 @@
+"""A synchronous client of the distribution (OCI registry) HTTP API.
+
+Thread-safe: the engine shares one client between its upload threads. Every failure is a
+typed error from :mod:`core.errors` whose message names the server and what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import logging
+import re
+import ssl
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+import httpx
+
+from core.errors import (
+    AuthError,
+    DigestMismatch,
+    NotFound,
+    RegistryError,
+    SpaceMissing,
+    TLSError,
+    TransportError,
+    UsageError,
+)
+from core.oci import mediatypes as mt
+from core.oci.digest import sha256_digest
+from core.oci.manifest import ManifestRef
+from core.refs import space_of
+from core.registry.auth import Authenticator, Scope, pull, push
+from core.registry.credentials import Credentials
+from core.registry.retry import RETRYABLE_STATUS, RetryPolicy
+
+log = logging.getLogger("archfuse.registry")
+
+Progress = Callable[[int], None]
+
+DEFAULT_CHUNK_THRESHOLD = 16 << 20
+DEFAULT_CHUNK_SIZE = 16 << 20
+MAX_MANIFEST_SIZE = 4 << 20
+_SLICE = 1 << 20
+_OCTET = "application/octet-stream"
+_PROJECT_MISSING = re.compile(r"project\s+['\"]?([A-Za-z0-9._-]+)['\"]?\s+not\s+found", re.IGNORECASE)
+_UPLOAD_GONE = {"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN"}
+
+
+class RegistryClient:
+    """Talk to one registry: ping, blobs (HEAD, mount, upload, GET) and manifests (GET, HEAD, PUT)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credentials: Credentials | None = None,
+        insecure: bool = False,
+        ca_cert: Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+        retries: RetryPolicy | None = None,
+        chunk_threshold: int = DEFAULT_CHUNK_THRESHOLD,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        timeout: float = 120.0,
+        max_connections: int = 32,
+    ) -> None:
+        scheme, host = _split_base_url(base_url)
+        if scheme == "http" and not insecure:
+            raise UsageError(
+                f"Registry {scheme}://{host} uses plain HTTP.",
+                hint="Pass --insecure to allow unencrypted connections, or use an https:// URL.",
+            )
+        self.scheme = scheme
+        #: ``host[:port]``, used in image destinations
+        self.host = host
+        #: the URL without credentials, for messages
+        self.description = f"{scheme}://{host}"
+        self.insecure = insecure
+        self.retries = retries or RetryPolicy()
+        if chunk_size <= 0 or chunk_threshold < 0:
+            raise ValueError("chunk sizes must be positive")
+        self.chunk_threshold = chunk_threshold
+        self.chunk_size = chunk_size
+        verify: ssl.SSLContext | bool = False if insecure else _ssl_context(ca_cert)
+        self._http = httpx.Client(
+            transport=transport,
+            verify=verify,
+            timeout=httpx.Timeout(timeout, connect=15.0, pool=None),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._auth = Authenticator(credentials, self.description, self._fetch_token)
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Check the registry answers the distribution API and accepts the credentials."""
+        response = self._request("GET", "/v2/", scopes=(), what="the API check")
+        if response.status_code == 200:
+            return
+        if response.status_code == 404:
+            raise RegistryError(
+                f"{self.description} does not serve the registry API (/v2/ answered 404).",
+                hint="Check the registry URL.",
+                status=404,
+            )
+        raise self._error(response, "the API check")
+
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        """True when ``repository`` can serve the blob (HEAD)."""
+        response = self._request(
+            "HEAD", f"/v2/{repository}/blobs/{digest}", scopes=(pull(repository),), what=f"blob {digest}"
+        )
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404:
+            return False
+        raise self._error(response, f"a check of blob {digest} in {repository}", repository)
+
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
+        """Mount a blob from another repository of this registry; False when the registry did not."""
+        if from_repository == repository:
+            return self.blob_exists(repository, digest)
+        response = self._request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/",
+            params={"mount": digest, "from": from_repository},
+            scopes=(push(repository), pull(from_repository)),
+            what=f"a mount of blob {digest}",
+        )
+        if response.status_code == 201:
+            return True
+        if response.status_code == 202:
+            self._cancel_upload(repository, response)
+            return False
+        raise self._error(response, f"a mount of blob {digest} into {repository}", repository)
+
+    def put_blob(
+        self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
+    ) -> None:
+        """Upload ``size`` bytes from ``stream`` as blob ``digest``; the registry verifies the digest.
+
+        Blobs up to ``chunk_threshold`` bytes go in one PUT; larger ones in PATCH chunks of
+        ``chunk_size`` that resume from the registry's ``Range`` when a chunk breaks (or start
+        over when the registry dropped the upload and the stream is seekable).
+        """
+        meter = _Meter(progress)
+        if size <= self.chunk_threshold:
+            data = _read_exact(stream, size)
+            if len(data) != size:
+                raise self._short(repository, digest, size, len(data))
+            self._put_monolithic(repository, digest, data, meter)
+        else:
+            _ChunkedUpload(self, repository, digest, size, stream, meter).run()
+
+    def get_blob(self, repository: str, digest: str, max_size: int = 16 << 20) -> bytes:
+        """A small blob's bytes, checked against ``digest``."""
+        response = self._request(
+            "GET",
+            f"/v2/{repository}/blobs/{digest}",
+            scopes=(pull(repository),),
+            what=f"blob {digest}",
+            stream=True,
+            follow_redirects=True,
+        )
+        try:
+            if response.status_code == 404:
+                raise NotFound(
+                    f"Registry {self.description} has no blob {digest} in {repository}.",
+                    hint="Import the image again.",
+                    status=404,
+                )
+            if response.status_code != 200:
+                response.read()
+                raise self._error(response, f"a download of blob {digest} from {repository}", repository)
+            chunks: list[bytes] = []
+            total = 0
+            for chunk in response.iter_bytes():
+                total += len(chunk)
+                if total > max_size:
+                    raise RegistryError(
+                        f"Blob {digest} in {repository} on {self.description} is larger than {max_size} bytes.",
+                        hint="It is not a config or chart blob; check the reference.",
+                    )
+                chunks.append(chunk)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, f"a download of blob {digest}") from None
+        finally:
+            response.close()
+        data = b"".join(chunks)
+        if digest.startswith("sha256:") and sha256_digest(data) != digest:
+            raise DigestMismatch(
+                f"Blob {digest} from {repository} on {self.description} does not match its digest.",
+                hint="The registry storage may be corrupt; delete the blob and import again.",
+            )
+        return data
+
+    def get_manifest(self, repository: str, reference: str) -> ManifestRef | None:
+        """The manifest or index at a tag or digest (exact bytes), or None when absent."""
+        response = self._request(
+            "GET",
+            f"/v2/{repository}/manifests/{reference}",
+            headers={"Accept": ", ".join(mt.ACCEPT)},
+            scopes=(pull(repository),),
+            what=f"manifest {repository}:{reference}",
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._error(response, f"a read of manifest {repository}:{reference}", repository)
+        data = response.content
+        if len(data) > MAX_MANIFEST_SIZE:
+            raise RegistryError(
+                f"Manifest {repository}:{reference} on {self.description} is larger than 4 MiB.",
+                hint="Check the reference.",
+            )
+        digest = sha256_digest(data)
+        claimed = response.headers.get("Docker-Content-Digest", "")
+        expected = reference if reference.startswith("sha256:") else claimed
+        if expected.startswith("sha256:") and expected != digest:
+            raise DigestMismatch(
+                f"Manifest {repository}:{reference} from {self.description} does not match digest {expected}.",
+                hint="The registry or a proxy changed the manifest; check the registry.",
+            )
+        return ManifestRef(data, _media_type(response, data), digest)
+
+    def head_manifest(self, repository: str, reference: str) -> str | None:
+        """The digest a tag or digest reference resolves to, or None when absent."""
+        response = self._request(
+            "HEAD",
+            f"/v2/{repository}/manifests/{reference}",
+            headers={"Accept": ", ".join(mt.ACCEPT)},
+            scopes=(pull(repository),),
+            what=f"manifest {repository}:{reference}",
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._error(response, f"a check of manifest {repository}:{reference}", repository)
+        digest = response.headers.get("Docker-Content-Digest", "")
+        if digest:
+            return digest
+        manifest = self.get_manifest(repository, reference)
+        return manifest.digest if manifest else None
+
+    def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
+        """Store a manifest by digest or tag (a tag moves to it)."""
+        response = self._request(
+            "PUT",
+            f"/v2/{repository}/manifests/{reference}",
+            headers={"Content-Type": manifest.media_type},
+            content=manifest.data,
+            scopes=(push(repository),),
+            what=f"manifest {repository}:{reference}",
+        )
+        if response.status_code not in (200, 201, 202):
+            raise self._error(response, f"a push of manifest {repository}:{reference}", repository)
+        claimed = response.headers.get("Docker-Content-Digest", "")
+        if claimed.startswith("sha256:") and claimed != manifest.digest:
+            raise DigestMismatch(
+                f"Registry {self.description} stored manifest {repository}:{reference} as {claimed}, "
+                f"not {manifest.digest}.",
+                hint="The registry rewrote the manifest; it cannot keep other platforms byte for byte.",
+            )
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RegistryClient({self.description!r})"
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def _url(self, path_or_url: str) -> httpx.URL:
+        if path_or_url.startswith("/"):
+            return httpx.URL(f"{self.description}{path_or_url}")
+        return httpx.URL(self.description).join(path_or_url)
+
+    def _request(
+        self,
+        method: str,
+        path_or_url: str | httpx.URL,
+        *,
+        scopes: tuple[Scope, ...],
+        what: str,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        content: bytes | Callable[[], Iterator[bytes]] | None = None,
+        stream: bool = False,
+        follow_redirects: bool = False,
+        retry: bool = True,
+    ) -> httpx.Response:
+        """Send a request with authentication and retries; transport failures become typed errors.
+
+        ``content`` is bytes or a factory of byte iterators (called once per try).
+        """
+        url = path_or_url if isinstance(path_or_url, httpx.URL) else self._url(path_or_url)
+        if params:
+            url = url.copy_merge_params(params)
+        policy = self.retries
+        started = policy.clock()
+        attempt = 0
+        reauthenticated = False
+        while True:
+            request_headers = dict(headers or {})
+            if url.host == self._url("/").host:
+                request_headers.update(self._auth.headers_for(scopes))
+            body: bytes | Iterator[bytes] | None = content() if callable(content) else content
+            request = self._http.build_request(method, url, headers=request_headers, content=body)
+            try:
+                response = self._http.send(request, stream=stream, follow_redirects=follow_redirects)
+            except httpx.TransportError as exc:
+                error = self._transport_error(exc, what)
+                if isinstance(error, TLSError) or not retry:
+                    raise error from None
+                delay = policy.delay(attempt)
+                if not policy.allows(attempt, started, delay):
+                    raise error from None
+                log.debug("%s %s failed (%s); retrying in %.2fs", method, url.path, type(exc).__name__, delay)
+                policy.sleep(delay)
+                attempt += 1
+                continue
+            log.debug("%s %s -> %s", method, url.path, response.status_code)
+            if response.status_code == 401:
+                if stream:
+                    response.read()
+                self._raise_if_space_missing(response, scopes)
+                if not reauthenticated and self._auth.on_unauthorized(response, scopes):
+                    reauthenticated = True
+                    response.close()
+                    continue
+                raise self._auth.refused(scopes)
+            if retry and response.status_code in RETRYABLE_STATUS:
+                delay = policy.delay(attempt, response.headers.get("Retry-After"))
+                if policy.allows(attempt, started, delay):
+                    response.close()
+                    log.debug("%s %s -> %s; retrying in %.2fs", method, url.path, response.status_code, delay)
+                    policy.sleep(delay)
+                    attempt += 1
+                    continue
+            return response
+
+    def _fetch_token(
+        self, realm: str, params: list[tuple[str, str]], basic: tuple[str, str] | None
+    ) -> httpx.Response:
+        """GET a token from the realm (with retries); never sends the registry's own headers."""
+        realm_url = httpx.URL(realm)
+        if realm_url.scheme == "http" and self.scheme == "https" and not self.insecure:
+            raise TLSError(
+                f"Registry {self.description} sends credentials to a plain-HTTP token service {realm_url.host}.",
+                hint="Fix the registry's token realm, or pass --insecure to allow it.",
+            )
+        policy = self.retries
+        started = policy.clock()
+        attempt = 0
+        while True:
+            try:
+                response = self._http.get(realm_url, params=tuple(params), auth=basic, follow_redirects=True)
+            except httpx.TransportError as exc:
+                error = self._transport_error(exc, "a token request", server=f"{realm_url.host}")
+                delay = policy.delay(attempt)
+                if isinstance(error, TLSError) or not policy.allows(attempt, started, delay):
+                    raise error from None
+                policy.sleep(delay)
+                attempt += 1
+                continue
+            if response.status_code in RETRYABLE_STATUS:
+                delay = policy.delay(attempt, response.headers.get("Retry-After"))
+                if policy.allows(attempt, started, delay):
+                    policy.sleep(delay)
+                    attempt += 1
+                    continue
+            return response
+
+    # -- uploads -------------------------------------------------------------------------------
+
+    def _start_upload(self, repository: str, digest: str) -> httpx.URL:
+        response = self._request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/",
+            scopes=(push(repository),),
+            what=f"an upload of blob {digest}",
+        )
+        if response.status_code != 202 or "Location" not in response.headers:
+            raise self._error(response, f"an upload of blob {digest} to {repository}", repository)
+        return self._url(response.headers["Location"])
+
+    def _cancel_upload(self, repository: str, response: httpx.Response) -> None:
+        location = response.headers.get("Location")
+        if not location:
+            return
+        with contextlib.suppress(RegistryError):  # the registry purges abandoned uploads itself
+            self._request(
+                "DELETE", self._url(location), scopes=(push(repository),), what="an upload cancel", retry=False
+            ).close()
+
+    def _put_monolithic(self, repository: str, digest: str, data: bytes, meter: _Meter) -> None:
+        for _round in range(max(1, self.retries.attempts)):
+            location = self._start_upload(repository, digest)
+            response = self._request(
+                "PUT",
+                location.copy_merge_params({"digest": digest}),
+                headers={"Content-Type": _OCTET, "Content-Length": str(len(data))},
+                content=lambda: meter.slices(data, 0),
+                scopes=(push(repository),),
+                what=f"an upload of blob {digest}",
+            )
+            if response.status_code in (201, 204):
+                meter.reached(len(data))
+                return
+            if response.status_code in (400, 404) and _codes(response) & _UPLOAD_GONE:
+                continue  # the registry dropped the upload after a broken try: start over
+            raise self._blob_error(response, repository, digest)
+        raise RegistryError(
+            f"Registry {self.description} kept dropping the upload of blob {digest} to {repository}.",
+            hint="Check the registry's logs and storage, then run the import again.",
+        )
+
+    def _blob_error(self, response: httpx.Response, repository: str, digest: str) -> RegistryError:
+        if response.status_code == 400 and "DIGEST_INVALID" in _codes(response):
+            return DigestMismatch(
+                f"Registry {self.description} found that the uploaded blob for {repository} "
+                f"does not match digest {digest}.",
+                hint="The package content is corrupt; check its checksum.",
+                status=400,
+            )
+        return self._error(response, f"an upload of blob {digest} to {repository}", repository)
+
+    def _short(self, repository: str, digest: str, size: int, got: int) -> DigestMismatch:
+        return DigestMismatch(
+            f"Blob {digest} for {repository} ended after {got} of {size} bytes.",
+            hint="The package is truncated or corrupt; check its checksum.",
+        )
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def _transport_error(self, exc: Exception, what: str, server: str | None = None) -> RegistryError:
+        where = server or self.description
+        ssl_error = _find_ssl_error(exc)
+        if ssl_error is not None:
+            if isinstance(ssl_error, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(ssl_error):
+                reason = getattr(ssl_error, "verify_message", "") or "unknown certificate authority"
+                return TLSError(
+                    f"The TLS certificate of registry {where} could not be verified ({reason}).",
+                    hint="If it is self-signed or from a private CA, pass --ca-cert FILE with that CA "
+                    "certificate, or --insecure to skip verification.",
+                )
+            return TLSError(
+                f"The TLS handshake with registry {where} failed ({type(ssl_error).__name__}).",
+                hint="If the registry serves plain HTTP, use an http:// URL with --insecure; "
+                "for a private CA pass --ca-cert FILE.",
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            detail = "timed out"
+        elif isinstance(exc, httpx.ConnectError):
+            detail = "connection failed"
+        else:
+            detail = "connection broke"
+        return TransportError(
+            f"Cannot reach registry {where} during {what} ({detail}: {type(exc).__name__}).",
+            hint="Check the address, the network and that the registry is running, then run again.",
+        )
+
+    def _raise_if_space_missing(self, response: httpx.Response, scopes: tuple[Scope, ...]) -> None:
+        match = _PROJECT_MISSING.search(_error_text(response))
+        if match:
+            space = match.group(1)
+            repository = next((s.name for s in scopes if space_of(s.name) == space), space)
+            raise SpaceMissing(
+                f"Registry {self.description} has no project '{space}' for repository {repository}.",
+                space=space,
+                hint="Create the project, or pass --create-spaces.",
+            )
+
+    def _error(self, response: httpx.Response, what: str, repository: str | None = None) -> RegistryError:
+        status = response.status_code
+        if repository is not None and status in (401, 403, 404):
+            self._raise_if_space_missing(response, (push(repository),))
+        message = _error_text(response)
+        detail = f": {message}" if message else ""
+        if status == 403:
+            return AuthError(
+                f"Registry {self.description} denied {what}{detail}.",
+                hint="Check that the account may push to this repository.",
+                status=status,
+            )
+        if status == 404:
+            return NotFound(
+                f"Registry {self.description} found nothing for {what}{detail}.",
+                hint="Check the repository and reference.",
+                status=status,
+            )
+        if status in RETRYABLE_STATUS:
+            return RegistryError(
+                f"Registry {self.description} answered HTTP {status} to {what} after "
+                f"{self.retries.attempts} tries{detail}.",
+                hint="The registry is overloaded or failing; run the import again later.",
+                status=status,
+            )
+        return RegistryError(
+            f"Registry {self.description} answered HTTP {status} to {what}{detail}.",
+            hint="Check the registry's logs.",
+            status=status,
+        )
+
+
+class _Meter:
+    """Reports bytes sent as increments, never counting a byte twice when an upload rewinds."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self._progress = progress
+        self._high = 0
+
+    def reached(self, position: int) -> None:
+        if position > self._high:
+            if self._progress is not None:
+                self._progress(position - self._high)
+            self._high = position
+
+    def slices(self, data: bytes | memoryview, offset: int) -> Iterator[bytes]:
+        """``data`` in slices (``data`` starts at blob ``offset``), reporting progress as they go."""
+        view = memoryview(data)
+        for start in range(0, len(view), _SLICE):
+            piece = view[start : start + _SLICE]
+            yield bytes(piece)
+            self.reached(offset + start + len(piece))
+
+
+class _ChunkedUpload:
+    """One chunked upload: PATCH chunks, resume from ``Range`` or start over, final PUT."""
+
+    def __init__(
+        self, client: RegistryClient, repository: str, digest: str, size: int, stream: BinaryIO, meter: _Meter
+    ) -> None:
+        self.client = client
+        self.repository = repository
+        self.digest = digest
+        self.size = size
+        self.stream = stream
+        self.meter = meter
+        self.origin = _tell(stream)
+        self.buffer = b""
+        self.buffer_start = 0
+        self.failures = 0
+
+    def run(self) -> None:
+        client = self.client
+        location = client._start_upload(self.repository, self.digest)
+        offset = 0
+        while offset < self.size:
+            piece = self._piece_at(offset)
+            end = offset + len(piece) - 1
+            broken: str
+            try:
+                response = client._request(
+                    "PATCH",
+                    location,
+                    headers={
+                        "Content-Type": _OCTET,
+                        "Content-Length": str(len(piece)),
+                        "Content-Range": f"{offset}-{end}",
+                    },
+                    content=functools.partial(self.meter.slices, piece, offset),
+                    scopes=(push(self.repository),),
+                    what=f"an upload of blob {self.digest}",
+                    retry=False,
+                )
+            except TransportError as exc:
+                broken = exc.message
+            else:
+                if response.status_code == 202:
+                    location = client._url(response.headers.get("Location", str(location)))
+                    offset = _range_end(response.headers.get("Range"), offset + len(piece) - 1) + 1
+                    self.failures = 0
+                    continue
+                if response.status_code not in RETRYABLE_STATUS and not (_codes(response) & _UPLOAD_GONE):
+                    raise client._blob_error(response, self.repository, self.digest)
+                broken = f"HTTP {response.status_code}"
+            location, offset = self._recover(location, offset, broken)
+        response = client._request(
+            "PUT",
+            location.copy_merge_params({"digest": self.digest}),
+            headers={"Content-Type": _OCTET, "Content-Length": "0"},
+            content=b"",
+            scopes=(push(self.repository),),
+            what=f"the completion of blob {self.digest}",
+        )
+        if response.status_code not in (201, 204):
+            raise client._blob_error(response, self.repository, self.digest)
+        self.meter.reached(self.size)
+
+    def _recover(self, location: httpx.URL, offset: int, why: str) -> tuple[httpx.URL, int]:
+        """After a broken chunk: ask the registry how far it got, or start a new upload."""
+        client = self.client
+        policy = client.retries
+        self.failures += 1
+        if self.failures >= max(1, policy.attempts):
+            raise TransportError(
+                f"The upload of blob {self.digest} to {self.repository} on {client.description} "
+                f"broke {self.failures} times in a row ({why}).",
+                hint="Check the network and the registry, then run the import again: it resumes.",
+            )
+        policy.sleep(policy.delay(self.failures - 1))
+        status = client._request(
+            "GET", location, scopes=(push(self.repository),), what=f"the status of upload {self.digest}"
+        )
+        if status.status_code == 204 and "Range" in status.headers:
+            # distribution says "0-0" for an empty upload too: resend that byte rather than skip it
+            new_offset = _range_end(status.headers["Range"], offset - 1) + 1
+            if status.headers["Range"].strip() in ("0-0", "bytes=0-0"):
+                new_offset = 0
+            new_location = client._url(status.headers.get("Location", str(location)))
+            log.debug("upload of %s resumes at %d after: %s", self.digest, new_offset, why)
+            return new_location, min(new_offset, self.size)
+        log.debug("upload of %s starts over after: %s", self.digest, why)
+        return client._start_upload(self.repository, self.digest), 0
+
+    def _piece_at(self, offset: int) -> bytes:
+        """The bytes from ``offset`` to the end of the chunk that holds it."""
+        buffered_end = self.buffer_start + len(self.buffer)
+        if not (self.buffer_start <= offset < buffered_end):
+            if offset != buffered_end:
+                if self.origin is None:
+                    raise TransportError(
+                        f"The upload of blob {self.digest} to {self.repository} on "
+                        f"{self.client.description} broke and cannot resume from a one-way stream.",
+                        hint="Run the import again: it continues where it stopped.",
+                    )
+                self.stream.seek(self.origin + offset)
+            want = min(self.client.chunk_size, self.size - offset)
+            self.buffer = _read_exact(self.stream, want)
+            self.buffer_start = offset
+            if len(self.buffer) != want:
+                raise self.client._short(self.repository, self.digest, self.size, offset + len(self.buffer))
+        return self.buffer[offset - self.buffer_start :]
+
+
+def _split_base_url(base_url: str) -> tuple[str, str]:
+    text = base_url.strip()
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"Not a registry URL: {base_url!r}.", hint="Use https://host[:port].")
+    if parts.path.strip("/"):
+        raise UsageError(
+            f"The registry URL {scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path} has a path.",
+            hint="Give the registry as https://host[:port] and the path with --prefix.",
+        )
+    host = parts.netloc.rsplit("@", 1)[-1].lower()
+    return scheme, host
+
+
+def _ssl_context(ca_cert: Path | None) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if ca_cert is not None:
+        try:
+            if Path(ca_cert).is_dir():
+                context.load_verify_locations(capath=str(ca_cert))
+            else:
+                context.load_verify_locations(cafile=str(ca_cert))
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(
+                f"Cannot use the CA certificate {ca_cert} ({type(exc).__name__}).",
+                hint="Pass a PEM file with --ca-cert.",
+            ) from None
+    return context
+
+
+def _find_ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return current
+        for arg in getattr(current, "args", ()):
+            if isinstance(arg, ssl.SSLError):
+                return arg
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return ssl.SSLCertVerificationError(text)
+    return None
+
+
+def _errors(response: httpx.Response) -> list[dict[str, object]]:
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError, httpx.ResponseNotRead):
+        return []
+    items = body.get("errors") if isinstance(body, dict) else None
+    return [e for e in items if isinstance(e, dict)] if isinstance(items, list) else []
+
+
+def _codes(response: httpx.Response) -> set[str]:
+    return {str(e.get("code", "")) for e in _errors(response)}
+
+
+def _error_text(response: httpx.Response) -> str:
+    """The registry's own error messages, shortened for one sentence."""
+    items = _errors(response)
+    if items:
+        text = "; ".join(str(e.get("message") or e.get("code") or "") for e in items)
+    else:
+        try:
+            text = response.text if response.headers.get("content-type", "").startswith("text/") else ""
+        except (httpx.ResponseNotRead, UnicodeDecodeError):
+            text = ""
+    text = " ".join(text.split()).rstrip(".")
+    return text[:200]
+
+
+def _media_type(response: httpx.Response, data: bytes) -> str:
+    header = response.headers.get("Content-Type", "").split(";", 1)[0].strip()
+    if header and header not in ("application/json", "text/plain", _OCTET):
+        return header
+    try:
+        declared = json.loads(data).get("mediaType")
+    except (ValueError, AttributeError):
+        declared = None
+    return str(declared) if declared else (header or mt.OCI_MANIFEST)
+
+
+def _range_end(value: str | None, default: int) -> int:
+    if not value:
+        return default
+    match = re.match(r"^\s*(?:bytes=)?(\d+)-(\d+)\s*$", value)
+    return int(match.group(2)) if match else default
+
+
+def _read_exact(stream: BinaryIO, size: int) -> bytes:
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        chunk = stream.read(min(remaining, 4 << 20))
+        if not chunk:
+            break
+        parts.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(parts)
+
+
+def _tell(stream: BinaryIO) -> int | None:
+    try:
+        if not stream.seekable():
+            return None
+        return stream.tell()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return None
+
