@@ -1,0 +1,77 @@
+"""Chart destinations: one protocol, three kinds (OCI, ChartMuseum, Harbor ≤ 2.7 chartrepo).
+
+Every destination answers what it holds for a chart version (the ``sha256:`` digest of the
+chart ``.tgz`` there, or another identity that cannot equal one) and pushes a version with
+one of four outcomes: ``new``, ``unchanged`` (same digest already there), ``conflict``
+(other content there: kept, not overwritten) or ``overwritten`` (other content, ``force``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+NEW = "new"
+UNCHANGED = "unchanged"
+CONFLICT = "conflict"
+OVERWRITTEN = "overwritten"
+
+
+@runtime_checkable
+class ChartDestination(Protocol):
+    def describe(self) -> str:
+        """A display name without secrets."""
+
+    def ping(self) -> None:
+        """Check the destination answers and takes the credentials; raise TargetError if not."""
+
+    def location(self, name: str, version: str, *, repo: str = "") -> str:
+        """Where a chart version lands, for reports."""
+
+    def existing(self, name: str, version: str, *, repo: str = "") -> str | None:
+        """The digest of the chart ``.tgz`` the destination holds for this version, or None."""
+
+    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
+        """Store the chart unless the same content is there; return the action taken."""
+
+
+def decide(have: str | None, digest: str, force: bool) -> str:
+    """The action for a push given what the destination holds (``have``) and the chart's digest."""
+    if have is None:
+        return NEW
+    if have == digest:
+        return UNCHANGED
+    return OVERWRITTEN if force else CONFLICT
+
+
+def make_destination(
+    kind: str,
+    *,
+    url: str = "",
+    target: object | None = None,
+    prefix: str = "",
+    username: str | None = None,
+    password: str | None = None,
+    verify: bool | str = True,
+) -> ChartDestination:
+    """A destination from ``--chart-repo-type`` (``oci``, ``chartmuseum``, ``harbor``) and its URL.
+
+    ``oci`` uses ``target`` (a :class:`core.targets.base.Target`); the others talk HTTP to ``url``.
+    """
+    from core.errors import UsageError
+
+    if kind == "oci":
+        from core.charts.oci import OciChartDestination
+        from core.targets.base import Target
+
+        if not isinstance(target, Target):
+            raise UsageError("OCI charts need a registry or OCI layout target.")
+        return OciChartDestination(target, prefix=prefix)
+    if kind == "chartmuseum":
+        from core.charts.chartmuseum import ChartMuseumDestination
+
+        return ChartMuseumDestination(url, username=username, password=password, verify=verify)
+    if kind == "harbor":
+        from core.charts.harbor import HarborChartDestination
+
+        return HarborChartDestination(url, username=username, password=password, verify=verify)
+    raise UsageError(f"Unknown chart repository type {kind!r}: use oci, chartmuseum or harbor.")
