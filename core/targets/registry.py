@@ -1,0 +1,61 @@
+"""The registry target: the Target protocol over a :class:`RegistryClient`."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from core.oci.manifest import ManifestRef
+from core.registry.client import RegistryClient
+from core.targets.base import Progress
+
+
+class RegistryTarget:
+    """A distribution registry as an import target."""
+
+    def __init__(self, client: RegistryClient, url: str | None = None) -> None:
+        self.client = client
+        #: the URL as given, without secrets (kept for display)
+        self.url = url or client.description
+        self.description = client.description
+        self.host = client.host
+
+    def ping(self) -> None:
+        """Check reachability, TLS and credentials."""
+        self.client.ping()
+
+    def blob_exists(self, repository: str, digest: str) -> bool:
+        """True when the repository can serve the blob."""
+        return self.client.blob_exists(repository, digest)
+
+    def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
+        """Cross-repository mount; False when the registry did not mount."""
+        return self.client.mount_blob(repository, digest, from_repository)
+
+    def put_blob(
+        self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
+    ) -> None:
+        """Upload a blob; the registry verifies the digest."""
+        self.client.put_blob(repository, digest, size, stream, progress)
+
+    def get_blob(self, repository: str, digest: str, max_size: int = 16 << 20) -> bytes:
+        """A small blob's bytes."""
+        return self.client.get_blob(repository, digest, max_size)
+
+    def get_manifest(self, repository: str, reference: str) -> ManifestRef | None:
+        """The manifest or index at a tag or digest, or None."""
+        return self.client.get_manifest(repository, reference)
+
+    def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
+        """Store a manifest by digest or tag."""
+        self.client.put_manifest(repository, reference, manifest)
+
+    def head_manifest(self, repository: str, reference: str) -> str | None:
+        """The digest a reference resolves to, or None."""
+        return self.client.head_manifest(repository, reference)
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.client.close()
+
+    def __repr__(self) -> str:
+        return f"RegistryTarget({self.description!r})"
