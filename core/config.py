@@ -267,7 +267,7 @@ def build_target_config(
         config.chart_repo_url = chart_repo
     if chart_repo_type is not None:
         config.chart_repo_type = chart_repo_type
-    elif chart_repo is not None and cluster is None:
+    elif chart_repo is not None and (cluster is None or cluster.chart_repo_type is None):
         config.chart_repo_type = "chartmuseum" if not chart_repo.startswith("oci://") else "oci"
     if chart_username or chart_password:
         config.chart_username, config.chart_password = chart_username, _as_secret(chart_password)
