@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PACKAGE_RE = re.compile(r"^addon-offline-full-package-(?P<version>.+)-(?P<arch>[A-Za-z0-9_]+)\.(?:tar\.gz|tgz|tar)$")
+PACKAGE_RE = re.compile(
+    r"^addon-offline-full-package-(?P<version>.+)-(?P<arch>[A-Za-z0-9_]+)\.(?:tar\.gz|tgz|tar)$"
+)
 BUNDLE_SUFFIX = ".bundle.tar"
 _CHART = re.compile(r"^[a-zA-Z][a-zA-Z0-9+-]*$")
 _VERSION = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9+.-]*$")

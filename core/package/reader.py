@@ -94,7 +94,11 @@ class _Tap:
     """The raw file: counts, hashes (via ``tap``) and reports progress of what passes."""
 
     def __init__(
-        self, f: BinaryIO, total: int, progress: Callable[[int, int], None] | None, tap: Callable[[bytes], None] | None
+        self,
+        f: BinaryIO,
+        total: int,
+        progress: Callable[[int, int], None] | None,
+        tap: Callable[[bytes], None] | None,
     ) -> None:
         self._f = f
         self.total = total
@@ -169,7 +173,9 @@ def _parse_hints(data: bytes) -> list[str]:
 
 
 class _Reader:
-    def __init__(self, path: Path, progress: Callable[[int, int], None] | None, tap: Callable[[bytes], None] | None):
+    def __init__(
+        self, path: Path, progress: Callable[[int, int], None] | None, tap: Callable[[bytes], None] | None
+    ):
         self.path = path
         self.progress = progress
         self.tap = tap
@@ -202,7 +208,7 @@ class _Reader:
         raw = _Tap(f, total, self.progress, self.tap)
         src: _Tap | igzip.IGzipFile
         if head[:2] == b"\x1f\x8b":
-            src = igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[arg-type]
+            src = igzip.IGzipFile(fileobj=raw, mode="rb")
             kind = "gzip"
         elif header_ok(head):
             src = raw
@@ -217,7 +223,7 @@ class _Reader:
                 bundles += 1
                 yield from self._bundle(entry)
         except TarProblem as exc:
-            if kind == "gzip" and str(exc) == "not a tar archive":
+            if kind == "gzip" and not self.where and str(exc) == "not a tar archive":
                 raise _Bad("gzip data that is not a tar archive") from None
             raise
         self.where = []

@@ -194,7 +194,9 @@ def _make_layer(key: str, arch: str, files: dict[str, bytes], payload: int, spoo
         if name in files:
             entries.append(Entry(name, content=Content.of(files[name])))
         else:
-            entries.append(Entry(name, content=Content(payload, produce=_random_stream(f"{key}|{arch}", payload))))
+            entries.append(
+                Entry(name, content=Content(payload, produce=_random_stream(f"{key}|{arch}", payload)))
+            )
     size = tar_size(entries)
     diff = Content(size, produce=lambda out: write_tar(entries, out))
     if size <= _SPOOL_OVER:
@@ -224,7 +226,10 @@ class _Image:
                 "Labels": {"org.opencontainers.image.source": repo},
             },
             "created": "2023-01-01T00:00:00Z",
-            "history": [{"created": "2023-01-01T00:00:00Z", "created_by": f"layer {i}"} for i in range(len(self.layers))],
+            "history": [
+                {"created": "2023-01-01T00:00:00Z", "created_by": f"layer {i}"}
+                for i in range(len(self.layers))
+            ],
             "os": "linux",
             "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in self.layers]},
         }
@@ -302,7 +307,9 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
                     ]
                 parent = layer_id
             entries.append(Entry(f"{_hex(img.config_digest)}.json", content=Content.of(img.config)))
-            manifest.append({"Config": f"{_hex(img.config_digest)}.json", "RepoTags": [img.ref], "Layers": names})
+            manifest.append(
+                {"Config": f"{_hex(img.config_digest)}.json", "RepoTags": [img.ref], "Layers": names}
+            )
             repo, tag = img.ref.rsplit(":", 1)
             repos.setdefault(repo, {})[tag] = parent
         tail.append(Entry("repositories", content=Content.of(_json(repos))))
@@ -326,7 +333,11 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
                 {
                     "schemaVersion": 2,
                     "mediaType": mt.OCI_MANIFEST,
-                    "config": {"mediaType": mt.OCI_CONFIG, "digest": img.config_digest, "size": len(img.config)},
+                    "config": {
+                        "mediaType": mt.OCI_CONFIG,
+                        "digest": img.config_digest,
+                        "size": len(img.config),
+                    },
                     "layers": descs,
                 }
             )
@@ -336,13 +347,25 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
                     "mediaType": mt.OCI_MANIFEST,
                     "digest": "sha256:" + hashlib.sha256(oci).hexdigest(),
                     "size": len(oci),
-                    "annotations": {"io.containerd.image.name": img.ref, "org.opencontainers.image.ref.name": img.ref.rsplit(":", 1)[1]},
+                    "annotations": {
+                        "io.containerd.image.name": img.ref,
+                        "org.opencontainers.image.ref.name": img.ref.rsplit(":", 1)[1],
+                    },
                 }
             )
-            manifest.append({"Config": f"blobs/sha256/{_hex(img.config_digest)}", "RepoTags": [img.ref], "Layers": names})
+            manifest.append(
+                {"Config": f"blobs/sha256/{_hex(img.config_digest)}", "RepoTags": [img.ref], "Layers": names}
+            )
         entries += [Entry("blobs/", "dir"), Entry("blobs/sha256/", "dir")]
         entries += [Entry(f"blobs/sha256/{h}", content=blobs[h]) for h in sorted(blobs)]
-        entries.append(Entry("index.json", content=Content.of(_json({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": index}))))
+        entries.append(
+            Entry(
+                "index.json",
+                content=Content.of(
+                    _json({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": index})
+                ),
+            )
+        )
         tail.append(Entry("oci-layout", content=Content.of(b'{"imageLayoutVersion":"1.0.0"}')))
     else:
         raise ValueError(f"unknown flavour {flavour!r}; one of {', '.join(FLAVOURS)}")

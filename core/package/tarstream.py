@@ -17,7 +17,15 @@ BLOCK = 512
 CHUNK = 1 << 20
 _MAX_META = 1 << 20  # longest GNU long name / pax header accepted
 
-FILE, DIR, SYMLINK, HARDLINK, DEVICE, FIFO, OTHER = "file", "dir", "symlink", "hardlink", "device", "fifo", "other"
+FILE, DIR, SYMLINK, HARDLINK, DEVICE, FIFO, OTHER = (
+    "file",
+    "dir",
+    "symlink",
+    "hardlink",
+    "device",
+    "fifo",
+    "other",
+)
 _TYPES = {
     b"0": FILE, b"\0": FILE, b"7": FILE, b"5": DIR, b"1": HARDLINK, b"2": SYMLINK,
     b"3": DEVICE, b"4": DEVICE, b"6": FIFO,

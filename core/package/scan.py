@@ -1,0 +1,232 @@
+"""The scan: one read of a package into a :class:`PackageIndex`, cached by file identity.
+
+The sha512 of the file is computed in the same pass (for its ``.sha512sum`` sidecar) and kept
+in the cache, so the sidecar is re-checked on every scan, even a cached one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.errors import ChecksumMismatch, PackageError
+from core.events import Emit, PackageScanned, ScanProgress, discard
+from core.package.checksum import MISMATCH, checksum_status
+from core.package.discover import discover
+from core.package.hints import resolve_hint
+from core.package.model import ChartRecord, PackageIndex
+from core.package.naming import parse_package_name
+from core.package.reader import ChartFiles, ImagesFound, iter_package
+
+CACHE_FORMAT = 1
+_PROGRESS_STEP = 0.01  # emit ScanProgress every 1% of the file (and at the end)
+
+
+def _identity(path: Path) -> list[Any]:
+    st = path.stat()
+    return [os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _cache_file(state_dir: Path, identity: list[Any]) -> Path:
+    key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:40]
+    return state_dir / "scan-cache" / f"{key}.json"
+
+
+def _load_cache(state_dir: Path, identity: list[Any]) -> tuple[PackageIndex, str] | None:
+    file = _cache_file(state_dir, identity)
+    try:
+        doc = json.loads(file.read_text())
+        if doc.get("format") != CACHE_FORMAT or doc.get("identity") != identity:
+            return None
+        return PackageIndex.from_json(doc["index"]), str(doc["sha512"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _store_cache(state_dir: Path, identity: list[Any], index: PackageIndex, sha512: str) -> None:
+    file = _cache_file(state_dir, identity)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(
+            json.dumps(
+                {"format": CACHE_FORMAT, "identity": identity, "sha512": sha512, "index": index.to_json()}
+            )
+        )
+        os.replace(tmp, file)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
+def chart_record(files: ChartFiles, warnings: list[str]) -> ChartRecord:
+    """The chart of a bundle, with the image references its hints resolve to."""
+    where = f"bundle {files.bundle.member}"
+    try:
+        meta = yaml.safe_load(files.files.get("Chart.yaml", b"")) or {}
+        values = yaml.safe_load(files.files.get("values.yaml", b"")) or {}
+    except yaml.YAMLError as exc:
+        raise PackageError(f"{where}: original-chart/Chart.yaml or values.yaml is not valid YAML.") from exc
+    if not isinstance(meta, dict):
+        raise PackageError(f"{where}: original-chart/Chart.yaml is not a YAML mapping.")
+    name = str(meta.get("name") or files.bundle.chart)
+    version = str(meta.get("version") or files.bundle.version)
+    if (name, version) != (files.bundle.chart, files.bundle.version):
+        warnings.append(f"{where}: Chart.yaml says {name} {version}, the bundle name says otherwise")
+    images: list[str] = []
+    for hint in files.hints:
+        ref = resolve_hint(hint, values, str(meta.get("appVersion") or ""))
+        if ref is None:
+            warnings.append(f"{where}: hint {hint!r} names keys values.yaml does not have")
+        elif ref not in images:
+            images.append(ref)
+    return ChartRecord(
+        files.bundle.repo, name, version, files.bundle.member, tuple(files.hints), tuple(images)
+    )
+
+
+def _read(path: Path, emit: Emit) -> tuple[PackageIndex, str]:
+    sha = hashlib.sha512()
+    last = [-1.0]
+    label = str(path)
+
+    def progress(done: int, total: int) -> None:
+        frac = done / total if total else 1.0
+        if frac - last[0] >= _PROGRESS_STEP or done == total:
+            last[0] = frac
+            emit(ScanProgress(label, done, total))
+
+    parsed = parse_package_name(path.name)
+    index = PackageIndex(
+        path=label,
+        name=path.name,
+        version=parsed[0] if parsed else "unknown",
+        arch=parsed[1] if parsed else "",
+        size=path.stat().st_size,
+        checksum="missing",
+    )
+    for item in iter_package(path, progress=progress, tap=sha.update):
+        if isinstance(item, ChartFiles):
+            try:
+                index.charts.append(chart_record(item, index.warnings))
+            except PackageError as exc:
+                raise PackageError(f"{path.name}: {exc}") from None
+        elif isinstance(item, ImagesFound):
+            index.images.extend(item.images)
+    if not index.arch:
+        index.arch = index.images[0].platform.split("/")[1] if index.images else "unknown"
+    return index, sha.hexdigest()
+
+
+def scan_package(
+    path: Path, *, state_dir: Path | None = None, emit: Emit = discard, strict: bool = False
+) -> PackageIndex:
+    """Scan one package file (cached in ``state_dir``). A sha512 mismatch is a warning, fatal when ``strict``."""
+    try:
+        identity = _identity(path)
+    except OSError as exc:
+        raise PackageError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
+    cached = _load_cache(state_dir, identity) if state_dir is not None else None
+    if cached is not None:
+        index, sha512 = cached
+        index.path = str(path)
+    else:
+        index, sha512 = _read(path, emit)
+        if state_dir is not None:
+            _store_cache(state_dir, identity, index, sha512)
+    index.checksum = checksum_status(path, sha512)
+    index.warnings = [w for w in index.warnings if not w.startswith("checksum:")]
+    if index.checksum == MISMATCH:
+        message = f"{path.name}: the sha512 does not match {path.name}.sha512sum (the file is damaged or not the one published)."
+        if strict:
+            raise ChecksumMismatch(message)
+        index.warnings.append("checksum: " + message)
+    emit(
+        PackageScanned(
+            str(path), index.version, index.arch, len(index.images), len(index.charts), cached is not None
+        )
+    )
+    return index
+
+
+def scan_paths(
+    paths: list[Path], *, state_dir: Path | None = None, emit: Emit = discard, strict: bool = False
+) -> list[PackageIndex]:
+    """Discover package files under ``paths`` and scan each."""
+    return [scan_package(p, state_dir=state_dir, emit=emit, strict=strict) for p in discover(paths)]
+
+
+def scan_json(indexes: list[PackageIndex]) -> dict[str, Any]:
+    """The ``archfuse scan --json`` document of the CLI contract."""
+    packages = []
+    for index in indexes:
+        images = [
+            {
+                "ref": ref,
+                "platform": image.platform,
+                "digest": image.digest,
+                "size": image.size,
+                "config": image.config.digest,
+                "bundle": image.bundle,
+            }
+            for image in index.images
+            for ref in image.refs
+        ]
+        packages.append(
+            {
+                "path": index.path,
+                "name": index.name,
+                "version": index.version,
+                "arch": index.arch,
+                "size": index.size,
+                "checksum": index.checksum,
+                "image_bytes": index.image_bytes,
+                "charts": [
+                    {"repo": c.repo, "name": c.name, "version": c.version, "images": list(c.images)}
+                    for c in index.charts
+                ],
+                "images": images,
+                "warnings": list(index.warnings),
+            }
+        )
+    return {"packages": packages}
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def render_scan_table(indexes: list[PackageIndex]) -> str:
+    """A plain-text table of the scan, one block per version x arch."""
+    out: list[str] = []
+    for index in sorted(indexes, key=lambda i: (i.version, i.arch, i.name)):
+        out.append(f"== {index.version} x {index.arch}  {index.name}")
+        out.append(
+            f"   {_size(index.size)} file, {_size(index.image_bytes)} of images, checksum {index.checksum}, "
+            f"{len(index.charts)} charts, {len(index.images)} images"
+        )
+        if index.charts:
+            out.extend("   " + line for line in _table([["CHART", "VERSION", "REPO", "IMAGES"]] + [
+                [c.name, c.version, c.repo, ", ".join(c.images) or "-"] for c in index.charts
+            ]))  # fmt: skip
+        if index.images:
+            out.extend("   " + line for line in _table([["IMAGE", "PLATFORM", "SIZE", "DIGEST"]] + [
+                [", ".join(i.refs) or "(untagged)", i.platform, _size(i.size), i.digest[:19]] for i in index.images
+            ]))  # fmt: skip
+        out.extend(f"   warning: {w}" for w in index.warnings)
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
