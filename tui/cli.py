@@ -136,7 +136,6 @@ def _emitter(args: argparse.Namespace) -> ev.Emit:
 
 def _scan(args: argparse.Namespace, emit: ev.Emit | None = None) -> list[Any]:
     from core.package.scan import scan_paths
-
     from core.state import state_dir
 
     paths = list(args.paths)
@@ -163,46 +162,98 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_target(args: argparse.Namespace) -> Any:
-    from core.connect import target_from_args
+def target_config(args: argparse.Namespace) -> Any:
+    """The TargetConfig the target flags (and a cluster config) describe."""
+    from core.config import build_target_config, load_cluster_config
 
-    return target_from_args(args)
+    cluster = load_cluster_config(Path(args.cluster_config)) if args.cluster_config else None
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise UsageError("--password-stdin was given but standard input held no password.")
+    config = build_target_config(
+        args.registry,
+        cluster,
+        username=args.username,
+        password=password,
+        insecure=args.insecure,
+        ca_cert=Path(args.ca_cert) if args.ca_cert else None,
+        chart_repo=args.chart_repo,
+        chart_repo_type=args.chart_repo_type,
+        prefix=args.prefix,
+        create_spaces=args.create_spaces,
+        space_visibility=args.space_visibility,
+    )
+    if not args.paths and cluster is not None and config.packages:
+        args.paths = list(config.packages)
+    return config
+
+
+def _session(args: argparse.Namespace, emit: ev.Emit) -> Any:
+    from core.connect import open_target
+    from core.session import Session
+
+    config = target_config(args)
+    if config.insecure:
+        print(f"archfuse: warning: --insecure: TLS is not verified for {config.description}.", file=sys.stderr)
+    return Session(open_target(config), prefix=config.prefix, state_dir=args.state_dir, emit=emit)
+
+
+def _run_options(args: argparse.Namespace) -> Any:
+    from core.engine import RunOptions
+
+    return RunOptions(
+        spool_budget=parse_size(getattr(args, "spool_budget", "256MiB")),
+        spool_dir=getattr(args, "spool_dir", None),
+    )
+
+
+def _packages(args: argparse.Namespace, session: Any) -> list[Any]:
+    if not args.paths:
+        raise UsageError("Name at least one package file or directory of packages.")
+    return list(session.scan(list(args.paths), strict=args.strict, rescan=args.rescan))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from core.preflight import run_preflight
-
-    emit = _emitter(args)
-    target_spec = _open_target(args)
-    result = run_preflight(args, target_spec, _scan(args, None if args.json else PlainRenderer()), emit=None if args.json else emit)
+    session = _session(args, ev.discard if args.json else PlainRenderer())
+    try:
+        preflight = session.preflight(_packages(args, session), strict=args.strict, options=_run_options(args))
+    finally:
+        session.close()
     if args.json:
-        json_line(result.to_json())
+        json_line(preflight.to_json())
     else:
-        sys.stdout.write(result.render_text() + "\n")
-    return PreflightFailed.exit_code if result.failed else 0
+        sys.stdout.write(preflight.render_text() + "\n")
+    return PreflightFailed.exit_code if preflight.failed else 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.preflight import run_import
-
     emit = _emitter(args)
-    target_spec = _open_target(args)
-    packages = _scan(args, emit)
-    cancel = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    session = _session(args, emit)
+    options = _run_options(args)
     try:
-        summary = run_import(
-            args,
-            target_spec,
-            packages,
-            emit=emit,
-            cancel=cancel,
-            confirm=_confirm if not args.yes and sys.stdin.isatty() else None,
-            spool_budget=parse_size(args.spool_budget),
-        )
+        preflight = session.preflight(_packages(args, session), strict=args.strict, options=options)
+        if preflight.failed:
+            if not args.json:
+                sys.stdout.write(preflight.render_text() + "\n")
+            first = preflight.failures[0]
+            raise PreflightFailed(f"Preflight failed: {first.name}: {first.detail}", hint="Nothing was written.")
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError("archfuse import writes to the target: pass --yes to confirm when not at a terminal.")
+            sys.stdout.write(preflight.render_text() + "\n")
+            if not _confirm("Import now?"):
+                return 0
+        cancel = threading.Event()
+        previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+        try:
+            summary = session.run(preflight, cancel=cancel, options=options)
+        finally:
+            signal.signal(signal.SIGINT, previous)
     finally:
-        signal.signal(signal.SIGINT, previous)
-    return summary.exit_code
+        session.close()
+    return int(summary.exit_code)
 
 
 def _confirm(question: str) -> bool:
@@ -211,10 +262,11 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from core.preflight import run_verify
-
-    target_spec = _open_target(args)
-    report = run_verify(args, target_spec, _scan(args))
+    session = _session(args, ev.discard)
+    try:
+        report = session.verify(_packages(args, session))
+    finally:
+        session.close()
     if args.json:
         json_line(report.to_json())
     else:
@@ -224,7 +276,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_history(args: argparse.Namespace) -> int:
     from core.journal import Journal, render_history
-
     from core.state import state_dir
 
     with Journal(state_dir(args.state_dir)) as journal:
