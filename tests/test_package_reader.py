@@ -138,3 +138,18 @@ def test_progress_reaches_file_size(flavour_packages: dict[tuple[str, str], Path
         pass
     assert seen[-1] == (path.stat().st_size, path.stat().st_size)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_legacy_layer_links_resolve_to_their_target() -> None:
+    from core.package.dockerarchive import SeenBlob, build_images
+
+    config = json.dumps({"architecture": "amd64", "os": "linux"}).encode()
+    blobs = {
+        "c.json": SeenBlob("c.json", "sha256:" + "c" * 64, len(config), b"{", config),
+        "aaa/layer.tar": SeenBlob("aaa/layer.tar", "sha256:" + "a" * 64, 1024, b"etc/", None),
+    }
+    links = {"bbb/layer.tar": "aaa/layer.tar"}  # docker save writes duplicate layers as links
+    manifest = [{"Config": "c.json", "RepoTags": ["x.io/y:1"], "Layers": ["aaa/layer.tar", "bbb/layer.tar"]}]
+    (image,) = build_images(manifest, blobs, links, "b")
+    assert [layer.member for layer in image.layers] == ["aaa/layer.tar", "aaa/layer.tar"]
+    assert image.layers[0].media_type == mt.DOCKER_LAYER
