@@ -554,8 +554,28 @@ class _ChunkedUpload:
         self.buffer = b""
         self.buffer_start = 0
         self.failures = 0
+        self.recovered = False
 
     def run(self) -> None:
+        client = self.client
+        response = self._send_all()
+        if (
+            response.status_code == 400
+            and "DIGEST_INVALID" in _codes(response)
+            and self.recovered
+            and self.origin is not None
+        ):
+            # a broken chunk may have raced with the registry's own write: one clean try more
+            log.debug("upload of %s failed its digest check after a recovery; starting over", self.digest)
+            self.stream.seek(self.origin)
+            self.buffer, self.buffer_start, self.recovered = b"", 0, False
+            response = self._send_all()
+        if response.status_code not in (201, 204):
+            raise client._blob_error(response, self.repository, self.digest)
+        self.meter.reached(self.size)
+
+    def _send_all(self) -> httpx.Response:
+        """Start an upload, send every chunk (recovering from breaks), and complete it."""
         client = self.client
         location = client._start_upload(self.repository, self.digest)
         offset = 0
@@ -589,7 +609,7 @@ class _ChunkedUpload:
                     raise client._blob_error(response, self.repository, self.digest)
                 broken = f"HTTP {response.status_code}"
             location, offset = self._recover(location, offset, broken)
-        response = client._request(
+        return client._request(
             "PUT",
             location.copy_merge_params({"digest": self.digest}),
             headers={"Content-Type": _OCTET, "Content-Length": "0"},
@@ -597,15 +617,13 @@ class _ChunkedUpload:
             scopes=(push(self.repository),),
             what=f"the completion of blob {self.digest}",
         )
-        if response.status_code not in (201, 204):
-            raise client._blob_error(response, self.repository, self.digest)
-        self.meter.reached(self.size)
 
     def _recover(self, location: httpx.URL, offset: int, why: str) -> tuple[httpx.URL, int]:
         """After a broken chunk: ask the registry how far it got, or start a new upload."""
         client = self.client
         policy = client.retries
         self.failures += 1
+        self.recovered = True
         if self.failures >= max(1, policy.attempts):
             raise TransportError(
                 f"The upload of blob {self.digest} to {self.repository} on {client.description} "
