@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.packages",
     "tests.fixtures.registry",
+    "tests.fixtures.chartservers",
 ]
