@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.charts.destinations import ChartDestination
 from core.config import TargetConfig
 from core.targets.base import Target
 
@@ -27,3 +28,36 @@ def open_target(config: TargetConfig) -> Target:
         config.registry_url, credentials=credentials, insecure=config.insecure, ca_cert=config.ca_cert
     )
     return RegistryTarget(client, config.registry_url)
+
+
+def open_chart_destination(config: TargetConfig, target: Target) -> ChartDestination:
+    """The chart destination: ``--chart-repo`` when given, else the image target as OCI charts."""
+    from core.charts.destinations import make_destination
+
+    if not config.chart_repo_url:
+        return make_destination("oci", target=target, prefix=config.prefix)
+    verify: bool | str = True
+    if config.insecure:
+        verify = False
+    elif config.ca_cert is not None:
+        verify = str(config.ca_cert)
+    if config.chart_repo_type == "oci":
+        from core.registry.client import RegistryClient
+        from core.registry.credentials import resolve_credentials
+        from core.targets.registry import RegistryTarget
+
+        secret = config.chart_password or config.password
+        creds = resolve_credentials(
+            config.chart_repo_url,
+            username=config.chart_username or config.username,
+            password=secret.reveal() if secret else None,
+        )
+        client = RegistryClient(config.chart_repo_url, credentials=creds, insecure=config.insecure, ca_cert=config.ca_cert)
+        return make_destination("oci", target=RegistryTarget(client, config.chart_repo_url), prefix=config.prefix)
+    return make_destination(
+        config.chart_repo_type,
+        url=config.chart_repo_url,
+        username=config.chart_username,
+        password=config.chart_password.reveal() if config.chart_password else None,
+        verify=verify,
+    )

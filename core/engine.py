@@ -20,6 +20,8 @@ from typing import BinaryIO, Protocol
 
 from core import events as ev
 from core import fusion
+from core.chartplan import ChartPlan, push_charts
+from core.charts.destinations import ChartDestination
 from core.errors import ArchfuseError, Cancelled, TargetError
 from core.oci.manifest import ManifestRef
 from core.plan import BlobNeed, ImagePlan, Plan, TagPlan
@@ -108,6 +110,9 @@ class ImportRun:
         cancel: threading.Event | None = None,
         recorder: RunRecorder | None = None,
         run_id: str | None = None,
+        charts: list[ChartPlan] | None = None,
+        chart_destination: ChartDestination | None = None,
+        force_charts: bool = False,
     ) -> None:
         self.plan = plan
         self.target = target
@@ -116,6 +121,9 @@ class ImportRun:
         self.cancel = cancel or threading.Event()
         self.recorder = recorder
         self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.charts = charts or []
+        self.chart_destination = chart_destination
+        self.force_charts = force_charts
         self.budget = SpoolBudget(self.options.spool_budget)
         self._abort = threading.Event()
         self._failures: list[str] = []
@@ -134,7 +142,7 @@ class ImportRun:
                 self.target.description,
                 tuple(p.path for p in plan.packages),
                 len(plan.images),
-                0,
+                len(self.charts),
                 plan.bytes_to_upload,
             )
         )
@@ -144,6 +152,7 @@ class ImportRun:
             self._upload_blobs()
             self._put_manifests()
             self._move_tags()
+            self._push_charts()
         except Cancelled as err:
             status = "cancelled"
             self._fail("run", str(err))
@@ -158,7 +167,9 @@ class ImportRun:
         counts = self.plan.counts()
         message = self._failures[0] if self._failures else ""
         self.emit(
-            ev.RunFinished(self.run_id, status, len(plan.images), 0, self.progress.done, seconds, message)
+            ev.RunFinished(
+                self.run_id, status, len(plan.images), len(self.charts), self.progress.done, seconds, message
+            )
         )
         return RunSummary(
             self.run_id, status, self.progress.done, seconds, counts, list(self._failures), self.budget.peak
@@ -305,6 +316,18 @@ class ImportRun:
             f"{self.target.host}/{tag.repository}:{tag.tag} kept changing while archfuse merged into it; "
             "stop the other client pushing to it and run the import again."
         )
+
+    def _push_charts(self) -> None:
+        """Charts last: they point at tags that now exist."""
+        if not self.charts or self.chart_destination is None:
+            return
+        self._check_cancel()
+        failures = push_charts(self.charts, self.chart_destination, force=self.force_charts, emit=self.emit)
+        for plan in self.charts:
+            if self.recorder is not None and hasattr(self.recorder, "chart_done"):
+                self.recorder.chart_done(self.run_id, plan.name, plan.version, plan.destination, plan.action)
+        with self._lock:
+            self._failures.extend(failures)
 
     @staticmethod
     def _update_images(tag: TagPlan, result: fusion.MergeResult) -> None:

@@ -191,13 +191,21 @@ def target_config(args: argparse.Namespace) -> Any:
 
 
 def _session(args: argparse.Namespace, emit: ev.Emit) -> Any:
-    from core.connect import open_target
+    from core.connect import open_chart_destination, open_target
     from core.session import Session
 
     config = target_config(args)
     if config.insecure:
         print(f"archfuse: warning: --insecure: TLS is not verified for {config.description}.", file=sys.stderr)
-    return Session(open_target(config), prefix=config.prefix, state_dir=args.state_dir, emit=emit)
+    target = open_target(config)
+    return Session(
+        target,
+        prefix=config.prefix,
+        state_dir=args.state_dir,
+        emit=emit,
+        charts=open_chart_destination(config, target),
+        force_charts=getattr(args, "force_charts", False),
+    )
 
 
 def _run_options(args: argparse.Namespace) -> Any:
@@ -288,10 +296,32 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from core.rollback import rollback
+    from core.journal import Journal
+    from core.rollback import rollback_run, target_for_record
+    from core.state import state_dir
 
     emit = _emitter(args)
-    summary = rollback(args, emit=emit)
+    with Journal(state_dir(args.state_dir)) as journal:
+        record = journal.run(args.run_id)
+        if args.registry or args.cluster_config:
+            from core.connect import open_target
+
+            args.paths = []
+            target = open_target(target_config(args))
+        else:
+            target = target_for_record(record)
+        try:
+            tags = journal.tags_of(record.id)
+            question = f"Put back the {len(tags)} tag(s) run {record.id} changed on {target.description}?"
+            if not args.yes and sys.stdin.isatty() and not _confirm(question):
+                return 0
+            summary = rollback_run(journal, record.id, target, emit=emit)
+        finally:
+            target.close()
+    if args.json:
+        json_line({"event": "rollback", **summary.to_json()})
+    else:
+        sys.stdout.write(summary.render_text() + "\n")
     return summary.exit_code
 
 

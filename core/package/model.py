@@ -74,6 +74,7 @@ class ChartRecord:
     bundle: str  # member path of the bundle inside the outer archive
     hints: tuple[str, ...]
     images: tuple[str, ...]  # image references the hints resolve to in the original values
+    files_key: str = ""  # key of the chart files in the chart store (core.package.chartstore)
 
 
 @dataclass

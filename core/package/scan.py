@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import yaml
 
 from core.errors import ChecksumMismatch, PackageError
 from core.events import Emit, PackageScanned, ScanProgress, discard
+from core.package.chartstore import store_chart_files
 from core.package.checksum import MISMATCH, checksum_status
 from core.package.discover import discover
 from core.package.hints import resolve_hint
@@ -23,7 +25,7 @@ from core.package.model import ChartRecord, PackageIndex
 from core.package.naming import parse_package_name
 from core.package.reader import ChartFiles, ImagesFound, iter_package
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _PROGRESS_STEP = 0.01  # emit ScanProgress every 1% of the file (and at the end)
 
 
@@ -89,7 +91,7 @@ def chart_record(files: ChartFiles, warnings: list[str]) -> ChartRecord:
     )
 
 
-def _read(path: Path, emit: Emit) -> tuple[PackageIndex, str]:
+def _read(path: Path, emit: Emit, state_dir: Path | None) -> tuple[PackageIndex, str]:
     sha = hashlib.sha512()
     last = [-1.0]
     label = str(path)
@@ -112,9 +114,12 @@ def _read(path: Path, emit: Emit) -> tuple[PackageIndex, str]:
     for item in iter_package(path, progress=progress, tap=sha.update):
         if isinstance(item, ChartFiles):
             try:
-                index.charts.append(chart_record(item, index.warnings))
+                record = chart_record(item, index.warnings)
             except PackageError as exc:
                 raise PackageError(f"{path.name}: {exc}") from None
+            if state_dir is not None:
+                record = replace(record, files_key=store_chart_files(state_dir, item))
+            index.charts.append(record)
         elif isinstance(item, ImagesFound):
             index.images.extend(item.images)
     if not index.arch:
@@ -123,19 +128,24 @@ def _read(path: Path, emit: Emit) -> tuple[PackageIndex, str]:
 
 
 def scan_package(
-    path: Path, *, state_dir: Path | None = None, emit: Emit = discard, strict: bool = False
+    path: Path,
+    *,
+    state_dir: Path | None = None,
+    emit: Emit = discard,
+    strict: bool = False,
+    use_cache: bool = True,
 ) -> PackageIndex:
     """Scan one package file (cached in ``state_dir``). A sha512 mismatch is a warning, fatal when ``strict``."""
     try:
         identity = _identity(path)
     except OSError as exc:
         raise PackageError(f"{path}: cannot be read ({exc.strerror or exc}).") from exc
-    cached = _load_cache(state_dir, identity) if state_dir is not None else None
+    cached = _load_cache(state_dir, identity) if state_dir is not None and use_cache else None
     if cached is not None:
         index, sha512 = cached
         index.path = str(path)
     else:
-        index, sha512 = _read(path, emit)
+        index, sha512 = _read(path, emit, state_dir)
         if state_dir is not None:
             _store_cache(state_dir, identity, index, sha512)
     index.checksum = checksum_status(path, sha512)
@@ -154,10 +164,17 @@ def scan_package(
 
 
 def scan_paths(
-    paths: list[Path], *, state_dir: Path | None = None, emit: Emit = discard, strict: bool = False
+    paths: list[Path],
+    *,
+    state_dir: Path | None = None,
+    emit: Emit = discard,
+    strict: bool = False,
+    use_cache: bool = True,
 ) -> list[PackageIndex]:
-    """Discover package files under ``paths`` and scan each."""
-    return [scan_package(p, state_dir=state_dir, emit=emit, strict=strict) for p in discover(paths)]
+    """Discover package files under ``paths`` and scan each (``use_cache=False`` reads them again)."""
+    return [
+        scan_package(p, state_dir=state_dir, emit=emit, strict=strict, use_cache=use_cache) for p in discover(paths)
+    ]
 
 
 def scan_json(indexes: list[PackageIndex]) -> dict[str, Any]:

@@ -1,0 +1,137 @@
+"""Charts in a plan and a run: relocate each chart version once, compare, push after the tags."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core import events as ev
+from core.charts.destinations import CONFLICT, NEW, OVERWRITTEN, UNCHANGED, ChartDestination, decide
+from core.charts.pipeline import PreparedChart, prepare_chart
+from core.errors import ArchfuseError, PackageError
+from core.package.chartstore import load_chart_files, store_chart_files
+from core.package.model import ChartRecord, PackageIndex
+from core.package.reader import ChartFiles, iter_package
+from core.plan import LOOKUP_WORKERS, version_key
+
+
+@dataclass
+class ChartPlan:
+    """One chart version: where it goes and what the destination holds now."""
+
+    repo: str
+    name: str
+    version: str
+    package: str
+    destination: str = ""
+    action: str = ""  # new | unchanged | conflict | overwritten | error
+    digest: str = ""
+    warnings: list[str] = field(default_factory=list)
+    error: str = ""
+    prepared: PreparedChart | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "repo": self.repo,
+            "name": self.name,
+            "version": self.version,
+            "destination": self.destination,
+            "action": self.action,
+            "digest": self.digest,
+            "package": self.package,
+            "warnings": list(self.warnings),
+            **({"error": self.error} if self.error else {}),
+        }
+
+
+def chart_files(package: PackageIndex, state_dir: Path) -> dict[str, ChartFiles]:
+    """Chart files of a package by bundle: from the chart store, else one pass over the package."""
+    out: dict[str, ChartFiles] = {}
+    for record in package.charts:
+        files = load_chart_files(state_dir, record.files_key)
+        if files is not None:
+            out[record.bundle] = files
+    if len(out) < len(package.charts):
+        for item in iter_package(Path(package.path)):
+            if isinstance(item, ChartFiles):
+                out[item.bundle.member] = item
+                store_chart_files(state_dir, item)
+    return out
+
+
+def plan_charts(
+    packages: list[PackageIndex],
+    destination: ChartDestination,
+    *,
+    host: str,
+    prefix: str,
+    state_dir: Path,
+    force: bool = False,
+) -> list[ChartPlan]:
+    """Relocate every chart version of the packages and decide its action (writes nothing)."""
+    imported = {ref for package in packages for image in package.images for ref in image.refs}
+    chosen: dict[tuple[str, str, str], tuple[PackageIndex, ChartRecord]] = {}
+    for package in sorted(packages, key=lambda p: version_key(p.version)):
+        for record in package.charts:
+            chosen.setdefault((record.repo, record.name, record.version), (package, record))
+    files_by_package: dict[str, dict[str, ChartFiles]] = {}
+    plans: list[ChartPlan] = []
+    for (repo, name, version), (package, record) in sorted(chosen.items()):
+        if package.path not in files_by_package:
+            files_by_package[package.path] = chart_files(package, state_dir)
+        plan = ChartPlan(repo, name, version, package.path)
+        plan.destination = destination.location(name, version, repo=repo)
+        files = files_by_package[package.path].get(record.bundle)
+        try:
+            if files is None:
+                raise PackageError(f"{package.name}: bundle {record.bundle} was not found on a second read.")
+            plan.prepared = prepare_chart(files, host=host, prefix=prefix, imported_refs=imported)
+            plan.digest = plan.prepared.digest
+            plan.warnings = list(plan.prepared.warnings)
+        except ArchfuseError as err:
+            plan.action, plan.error = "error", str(err)
+        plans.append(plan)
+
+    def lookup(plan: ChartPlan) -> None:
+        if plan.action == "error":
+            return
+        try:
+            have = destination.existing(plan.name, plan.version, repo=plan.repo)
+        except ArchfuseError as err:
+            plan.action, plan.error = "error", str(err)
+            return
+        plan.action = decide(have, plan.digest, force)
+
+    with ThreadPoolExecutor(LOOKUP_WORKERS) as pool:
+        list(pool.map(lookup, plans))
+    return plans
+
+
+def push_charts(
+    plans: list[ChartPlan], destination: ChartDestination, *, force: bool, emit: ev.Emit
+) -> list[str]:
+    """Push the charts that are new (or overwritten with ``force``); returns failure sentences."""
+    failures: list[str] = []
+    for plan in plans:
+        if plan.action in (NEW, OVERWRITTEN) and plan.prepared is not None:
+            try:
+                plan.action = destination.push(
+                    plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=force
+                )
+            except ArchfuseError as err:
+                plan.action, plan.error = "error", str(err)
+        for warning in plan.warnings:
+            emit(ev.Warning(f"chart {plan.name}-{plan.version}: {warning}"))
+        if plan.action == "error":
+            failures.append(plan.error)
+            emit(ev.Failure(f"chart {plan.name}-{plan.version}", plan.error))
+            continue
+        detail = ""
+        if plan.action == CONFLICT:
+            detail = "other content is there; kept it (use --force-charts to overwrite)"
+        emit(ev.ChartDone(plan.name, plan.version, plan.destination, plan.action, detail))
+    return failures
+
+
+__all__ = ["CONFLICT", "NEW", "OVERWRITTEN", "UNCHANGED", "ChartPlan", "plan_charts", "push_charts"]
