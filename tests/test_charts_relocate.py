@@ -225,3 +225,18 @@ def test_quoting_and_flow_mappings() -> None:
         '-   ref: "quay.io/q/r:2"',
         '+   ref: "10.0.0.1:5000/q/r:2"',
     ]
+
+
+def test_alias_and_block_scalar_fall_back_to_round_trip_dump() -> None:
+    values = '# top\ncommon: &reg docker.io   # anchor\nimage:\n  registry: *reg\n  repository: a/b\n  tag: "1"\nlong: >-\n  docker.io/x/y:1\n'
+    files = {"Chart.yaml": b"name: c\nversion: 1.0.0\n", "values.yaml": values.encode()}
+    hints = ["{{ .image.registry }}/{{ .image.repository }}:{{ .image.tag }}", "{{ .long }}"]
+    result = relocate(files, hints, host="h.io", bundle="b")
+    after = result.files["values.yaml"].decode()
+    assert yaml.safe_load(after) == {
+        "common": "docker.io",
+        "image": {"registry": "h.io", "repository": "a/b", "tag": "1"},
+        "long": "h.io/x/y:1",
+    }
+    assert after.startswith("# top\ncommon: &reg docker.io   # anchor\n")
+    assert 'tag: "1"' in after
