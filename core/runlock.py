@@ -1,0 +1,204 @@
+"""One run per target at a time: an ``fcntl`` lock file in the state dir, keyed by the target.
+
+``<state>/locks/<hash>.lock`` holds an exclusive ``flock`` for as long as a run uses the
+target, and says who holds it (pid, host, start time, run id) so a second run can name the
+first. The kernel drops a ``flock`` when its process dies, so a killed run never blocks the
+next one. A lock still held although the process named in it is dead or has let go (a
+forked child kept the descriptor) is taken over: the file is replaced, under a short guard lock so two
+processes never both take it over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from core.errors import RunLocked
+
+LOCK_DIR = "locks"
+
+
+@dataclass
+class LockOwner:
+    """Who holds a target's lock."""
+
+    pid: int
+    host: str
+    started: float
+    target: str
+    token: str | None = None  # the process's start time (from /proc), against pid reuse
+    run_id: str | None = None
+    released: bool = False  # the owner let go (a forked child may still hold the descriptor)
+
+    def describe(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.started))
+        run = f"run {self.run_id}, " if self.run_id else ""
+        host = "" if self.host == socket.gethostname() else f" on {self.host}"
+        return f"{run}pid {self.pid}{host}, started {when}"
+
+
+def target_key(target: str) -> str:
+    """A file-name-safe key for a target description."""
+    return hashlib.sha256(target.rstrip("/").encode()).hexdigest()[:24]
+
+
+def process_token(pid: int) -> str | None:
+    """The start time of process ``pid`` (Linux ``/proc``), or None when unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def process_alive(pid: int, token: str | None = None, host: str | None = None) -> bool:
+    """True when ``pid`` still runs (and is the same process, when ``token`` is known).
+
+    A process on another host cannot be checked: it counts as alive.
+    """
+    if host is not None and host != socket.gethostname():
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if fields and fields[0] in ("Z", "X"):  # zombie or dead: exited, not yet reaped
+        return False
+    return token is None or (len(fields) > 19 and fields[19] == token)
+
+
+@dataclass
+class _Held:
+    fd: int
+    path: Path
+    owner: LockOwner
+    thread: int
+    depth: int = 1
+
+
+_held: dict[Path, _Held] = {}
+_held_mutex = threading.Lock()
+
+
+def _read_owner(fd: int) -> LockOwner | None:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        data = os.read(fd, 1 << 16)
+        return LockOwner(**json.loads(data)) if data else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _write_owner(fd: int, owner: LockOwner) -> None:
+    data = json.dumps(asdict(owner)).encode()
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, data, 0)
+
+
+@contextlib.contextmanager
+def _guard(directory: Path, key: str) -> Iterator[None]:
+    fd = os.open(directory / f"{key}.guard", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _acquire(directory: Path, target: str) -> _Held:
+    key = target_key(target)
+    path = directory / f"{key}.lock"
+    with _guard(directory, key):
+        for _attempt in range(2):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = _read_owner(fd)
+                os.close(fd)
+                if owner is not None and (
+                    owner.released or not process_alive(owner.pid, owner.token, owner.host)
+                ):
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()  # stale: its process is gone, a leftover descriptor holds it
+                    continue
+                who = owner.describe() if owner else "a process that did not say who it is"
+                raise RunLocked(
+                    f"Another archfuse run is using {target} ({who}).",
+                    hint="Wait for it to finish, or stop that process, then run again.",
+                ) from None
+            except BaseException:
+                os.close(fd)
+                raise
+            pid = os.getpid()
+            owner = LockOwner(pid, socket.gethostname(), time.time(), target, process_token(pid))
+            _write_owner(fd, owner)
+            return _Held(fd, path, owner, threading.get_ident())
+    raise RunLocked(
+        f"Could not take over the stale lock of {target} ({path}); remove that file and run again."
+    )
+
+
+@contextlib.contextmanager
+def hold(state_dir: Path, target: str) -> Iterator[LockOwner]:
+    """Hold ``target``'s run lock; raise :class:`RunLocked` naming the holder if another run has it.
+
+    Re-entrant within one thread; another thread of the same process is refused like a process.
+    """
+    directory = Path(state_dir) / LOCK_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{target_key(target)}.lock"
+    with _held_mutex:
+        held = _held.get(path)
+        if held is not None:
+            if held.thread != threading.get_ident():
+                raise RunLocked(
+                    f"Another archfuse run is using {target} ({held.owner.describe()}).",
+                    hint="Wait for it to finish, then run again.",
+                )
+            held.depth += 1
+        else:
+            held = _acquire(directory, target)
+            _held[path] = held
+    try:
+        yield held.owner
+    finally:
+        with _held_mutex:
+            held.depth -= 1
+            if held.depth == 0:
+                del _held[path]
+                held.owner.released = True
+                with _guard(path.parent, target_key(target)), contextlib.suppress(OSError):
+                    _write_owner(held.fd, held.owner)
+                os.close(held.fd)  # closing drops the flock (unless a forked child shares it)
+
+
+def note_run(state_dir: Path, target: str, run_id: str) -> None:
+    """Write ``run_id`` into the lock file of ``target`` if this thread holds it."""
+    path = Path(state_dir) / LOCK_DIR / f"{target_key(target)}.lock"
+    with _held_mutex:
+        held = _held.get(path)
+        if held is None or held.thread != threading.get_ident():
+            return
+        held.owner.run_id = run_id
+        with _guard(path.parent, target_key(target)), contextlib.suppress(OSError):
+            _write_owner(held.fd, held.owner)
