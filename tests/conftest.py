@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.packages",
     "tests.fixtures.registry",
     "tests.fixtures.chartservers",
+    "tests.fixtures.harbor",
 ]
