@@ -707,3 +707,55 @@ def test_credentials_from_docker_config_work_against_the_registry(
     with tls_registry.client(credentials=creds) as client:
         push_image(client, "team/app", "1.0")
     assert skopeo_inspect_raw(f"{tls_registry.host}/team/app:1.0", tls_registry)["mediaType"] == mt.DOCKER_MANIFEST
+
+
+# -- token cache, unit level -------------------------------------------------------------------
+
+
+def test_tokens_expire_and_are_fetched_again() -> None:
+    from core.registry.auth import Authenticator, pull, push
+
+    now = [1000.0]
+    fetched: list[list[tuple[str, str]]] = []
+
+    def fetch(realm: str, params: list[tuple[str, str]], basic: tuple[str, str] | None) -> httpx.Response:
+        fetched.append(params)
+        return httpx.Response(200, json={"token": f"t{len(fetched)}", "expires_in": 100})
+
+    auth = Authenticator(None, "https://registry.test", fetch, clock=lambda: now[0])
+    challenge = httpx.Response(
+        401,
+        headers={"WWW-Authenticate": 'Bearer realm="https://auth.test/token",service="svc",scope="repository:a:pull"'},
+        request=httpx.Request("GET", "https://registry.test/v2/a/manifests/1"),
+    )
+    assert auth.on_unauthorized(challenge, (pull("a"),))
+    assert fetched == [[("service", "svc"), ("scope", "repository:a:pull")]]
+    assert auth.headers_for((pull("a"),)) == {"Authorization": "Bearer t1"}
+    assert auth.headers_for((push("a"),)) == {"Authorization": "Bearer t2"}  # pull-only token does not cover push
+    assert auth.headers_for((pull("a"),)) == {"Authorization": "Bearer t1"}
+    now[0] += 95  # inside the safety margin before expiry
+    assert auth.headers_for((pull("a"),)) == {"Authorization": "Bearer t3"}
+    assert len(fetched) == 3
+
+
+def test_plain_http_token_realm_is_refused_for_a_tls_registry() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        challenge = 'Bearer realm="http://auth.test/token",service="svc"'
+        return httpx.Response(401, headers={"WWW-Authenticate": challenge})
+
+    from core.registry.credentials import Credentials
+
+    client = RegistryClient(
+        "https://registry.test", credentials=Credentials("u", "pw"), transport=httpx.MockTransport(handler)
+    )
+    with pytest.raises(TLSError, match="plain-HTTP token service"):
+        client.ping()
+
+
+def test_target_url_never_keeps_userinfo() -> None:
+    client = RegistryClient("https://registry.test:5000", transport=httpx.MockTransport(lambda r: httpx.Response(200)))
+    target = RegistryTarget(client, "https://user:hunter2@registry.test:5000")
+    assert "hunter2" not in target.url + target.description + repr(target)
+    assert target.host == "registry.test:5000"
+    with pytest.raises(UsageError, match="--prefix"):
+        RegistryClient("https://registry.test:5000/team")

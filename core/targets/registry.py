@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import BinaryIO
+from urllib.parse import urlsplit, urlunsplit
 
 from core.oci.manifest import ManifestRef
 from core.registry.client import RegistryClient
@@ -14,8 +15,8 @@ class RegistryTarget:
 
     def __init__(self, client: RegistryClient, url: str | None = None) -> None:
         self.client = client
-        #: the URL as given, without secrets (kept for display)
-        self.url = url or client.description
+        #: the URL as given, without any user:password part
+        self.url = _without_userinfo(url) if url else client.description
         self.description = client.description
         self.host = client.host
 
@@ -59,3 +60,10 @@ class RegistryTarget:
 
     def __repr__(self) -> str:
         return f"RegistryTarget({self.description!r})"
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
