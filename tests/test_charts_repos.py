@@ -7,6 +7,9 @@ against that swagger and records violations.
 
 from __future__ import annotations
 
+import ssl
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -14,7 +17,7 @@ from core.charts.chartmuseum import ChartMuseumDestination
 from core.charts.destinations import CONFLICT, NEW, OVERWRITTEN, UNCHANGED, ChartDestination, make_destination
 from core.charts.harbor import HarborChartDestination
 from core.charts.pipeline import PreparedChart, prepare_chart
-from core.errors import AuthError, TargetError, TransportError, UsageError
+from core.errors import AuthError, TargetError, TLSError, TransportError, UsageError
 from tests.fixtures.chartfiles import IMAGES, VALUES, chart_files
 from tests.fixtures.chartservers import (
     HARBOR_SWAGGER,
@@ -22,6 +25,7 @@ from tests.fixtures.chartservers import (
     HarborChartRepoTestServer,
     load_swagger_operations,
 )
+from tests.fixtures.registry import _tls_material
 
 
 def _charts() -> tuple[PreparedChart, PreparedChart]:
@@ -245,3 +249,22 @@ def test_harbor_url_without_project_is_a_usage_error() -> None:
         HarborChartDestination("https://harbor.example.com")
     with pytest.raises(UsageError, match="Unknown chart repository type 'jfrog'"):
         make_destination("jfrog", url="https://x")
+
+
+def test_chartmuseum_test_server_over_tls_with_ca_file(tmp_path: Path) -> None:
+    ca_pem, chain_pem, key_pem = _tls_material()
+    (tmp_path / "ca.pem").write_bytes(ca_pem)
+    (tmp_path / "server.pem").write_bytes(chain_pem)
+    (tmp_path / "server.key").write_bytes(key_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
+    server = ChartMuseumTestServer(tls=context)
+    try:
+        chart, _ = _charts()
+        trusted = make_destination("chartmuseum", url=server.url, verify=str(tmp_path / "ca.pem"))
+        assert trusted.push(chart.name, chart.version, chart.tgz) == NEW
+        untrusted = make_destination("chartmuseum", url=server.url)
+        with pytest.raises(TLSError, match=f"TLS to ChartMuseum {server.url} failed"):
+            untrusted.existing(chart.name, chart.version)
+    finally:
+        server.stop()

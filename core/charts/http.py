@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,8 +44,11 @@ class ChartHttp:
         self.path = parts.path.strip("/")
         self.name = name
         auth = httpx.BasicAuth(username, password or "") if username else None
+        tls: bool | ssl.SSLContext = (
+            ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+        )
         self.client = httpx.Client(
-            base_url=self.origin, auth=auth, verify=verify, transport=transport, timeout=timeout
+            base_url=self.origin, auth=auth, verify=tls, transport=transport, timeout=timeout
         )
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
