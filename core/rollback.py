@@ -1,0 +1,260 @@
+"""Rollback: put back the tags a run changed, where nobody moved them since.
+
+For each tag the run wrote (its last write, see :meth:`core.journal.Journal.tags_of`):
+
+* the tag still points where the run left it, and held another digest before: the previous
+  manifest or index is read by digest from the repository and put back by tag (``restored``);
+* it still points where the run left it, and did not exist before: the tag is deleted when
+  the target can (an OCI layout can); a registry cannot — the distribution API has no tag
+  delete (``DELETE /v2/<name>/manifests/<tag>`` is refused; deleting by digest would remove
+  the manifest under every tag that shares it), so the tag is ``left`` and the result says so;
+* it already holds its previous digest: ``unchanged``;
+* it points anywhere else: ``refused``, naming the run that moved it if the journal knows one.
+
+A rollback is itself a run (kind ``rollback``) in the journal, with its own tag writes, so it
+can be rolled back in turn. It holds the target's run lock, so no archfuse run moves a tag
+between the check and the write; a tag another client writes at that very moment is caught
+by the read-back and reported ``failed``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core import events as ev
+from core import fusion
+from core.errors import ArchfuseError, Cancelled, UsageError
+from core.journal import DONE, FAILED, RUNNING, Journal, RunRecord, TagRecord
+from core.targets.base import Target
+
+RESTORED, DELETED, UNCHANGED, LEFT, REFUSED = "restored", "deleted", "unchanged", "left", "refused"
+ROLLED_BACK = "rolled-back"
+OK_RESULTS = (RESTORED, DELETED, UNCHANGED, LEFT)
+
+
+@dataclass
+class TagOutcome:
+    """What rollback did to one tag, and why."""
+
+    repository: str
+    tag: str
+    destination: str
+    before: str | None  # the digest the run found (what rollback puts back)
+    after: str | None  # the digest the run left
+    now: str | None  # the digest the tag held when rollback looked
+    result: str  # restored | deleted | unchanged | left | refused | failed
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RollbackSummary:
+    run_id: str  # the rollback run
+    rolled_back: str  # the run it undid
+    status: str  # done | failed | cancelled
+    tags: list[TagOutcome] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status == DONE else 1
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.tags:
+            out[t.result] = out.get(t.result, 0) + 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "rolled_back": self.rolled_back,
+            "status": self.status,
+            "counts": self.counts(),
+            "tags": [t.to_json() for t in self.tags],
+        }
+
+    def render_text(self) -> str:
+        lines = [f"  [{t.result}] {t.destination}" + (f": {t.detail}" if t.detail else "") for t in self.tags]
+        counts = ", ".join(f"{n} {r}" for r, n in sorted(self.counts().items())) or "no tags"
+        lines.append(f"rollback {self.run_id} of run {self.rolled_back}: {self.status} ({counts})")
+        return "\n".join(lines)
+
+
+def target_for_record(record: RunRecord) -> Target:
+    """Reopen the target of a run when its description is enough (an OCI layout)."""
+    if record.target.startswith("oci:"):
+        from core.targets.layout import LayoutTarget
+
+        return LayoutTarget(Path(record.target[len("oci:") :]))
+    raise UsageError(
+        f"Run {record.id} was made against {record.target}; give the same target (--registry or -c) "
+        "with its credentials to roll it back."
+    )
+
+
+def rollback_run(
+    journal: Journal,
+    run_id: str,
+    target: Target,
+    *,
+    emit: ev.Emit = ev.discard,
+    cancel: threading.Event | None = None,
+) -> RollbackSummary:
+    """Put back the tags run ``run_id`` changed on ``target``; a new run of kind ``rollback``."""
+    record = journal.run(run_id)
+    if record.target != target.description.rstrip("/"):
+        raise UsageError(
+            f"Run {record.id} was made against {record.target}, not {target.description}; give that target."
+        )
+    if record.status == RUNNING:
+        raise UsageError(
+            f"Run {record.id} is still running (pid {record.pid}); roll it back once it has finished."
+        )
+    tags = journal.tags_of(record.id)
+    with journal.lock(target):
+        started = time.monotonic()
+        rid = journal.start_run("rollback", target, [], {"rollback_of": record.id}, parent=record.id)
+        emit(ev.RunStarted(rid, target.description, (), len(tags), 0, 0))
+        summary = RollbackSummary(rid, record.id, DONE)
+        try:
+            for tag in tags:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("The rollback was cancelled; run it again to finish it.")
+                outcome = _undo(journal, rid, record, target, tag)
+                summary.tags.append(outcome)
+                _report(journal, rid, target, outcome, emit)
+        except Cancelled as err:
+            summary.status = "cancelled"
+            emit(ev.Failure(record.id, str(err)))
+        if summary.status == DONE and any(t.result not in OK_RESULTS for t in summary.tags):
+            summary.status = FAILED
+        problems = [t for t in summary.tags if t.result not in (RESTORED, DELETED, UNCHANGED)]
+        message = f"{problems[0].destination}: {problems[0].detail}" if problems else ""
+        journal.finish_run(rid, summary.status, summary.counts(), 0, message)
+        emit(
+            ev.RunFinished(rid, summary.status, len(summary.tags), 0, 0, time.monotonic() - started, message)
+        )
+    return summary
+
+
+def _undo(journal: Journal, rid: str, record: RunRecord, target: Target, tag: TagRecord) -> TagOutcome:
+    repo, name = tag.repository, tag.tag
+    out = TagOutcome(repo, name, f"{target.host}/{repo}:{name}", tag.before, tag.after, None, FAILED)
+    try:
+        current = target.get_manifest(repo, name)
+        out.now = current.digest if current else None
+        if out.now == tag.before:
+            out.result = UNCHANGED
+            out.detail = "already at its previous digest" if tag.before else "not there, as before the run"
+            return out
+        if out.now != tag.after:
+            out.result = REFUSED
+            out.detail = _moved_since(journal, record, target, tag, out.now)
+            return out
+        if tag.before is None:
+            return _delete(journal, rid, target, out)
+        previous = target.get_manifest(repo, tag.before)
+        if previous is None:
+            out.result = REFUSED
+            out.detail = (
+                f"its previous content {tag.before} is no longer in {repo} (deleted or garbage-collected), "
+                "so it cannot be put back"
+            )
+            return out
+        journal.tag_moving(rid, repo, name, out.now, tag.before)
+        target.put_manifest(repo, name, previous)
+        written = target.get_manifest(repo, name)
+        if written is None or written.digest != tag.before:
+            out.detail = (
+                "another client wrote the tag while rollback restored it; look at it and run rollback again"
+            )
+            return out
+        out.result = RESTORED
+        out.detail = f"back to {tag.before}"
+    except ArchfuseError as err:
+        out.result = FAILED
+        out.detail = str(err)
+    return out
+
+
+def _delete(journal: Journal, rid: str, target: Target, out: TagOutcome) -> TagOutcome:
+    delete_tag = getattr(target, "delete_tag", None)
+    if delete_tag is None:
+        out.result = LEFT
+        out.detail = (
+            "the tag did not exist before the run, but the registry API has no way to delete a tag "
+            "(distribution refuses DELETE /v2/<name>/manifests/<tag>, and deleting by digest would remove "
+            f"the manifest under every tag that shares it), so it is left pointing at {out.after}"
+        )
+        return out
+    journal.tag_moving(rid, out.repository, out.tag, out.now, None)
+    try:
+        deleted = delete_tag(out.repository, out.tag)
+    except (ArchfuseError, NotImplementedError) as err:
+        out.result = LEFT
+        out.detail = f"the tag did not exist before the run, but {target.description} would not delete it ({err}); it is left"
+        return out
+    out.result = DELETED if deleted is not False else UNCHANGED
+    out.detail = "removed: it did not exist before the run" if deleted is not False else "already gone"
+    return out
+
+
+def _moved_since(journal: Journal, record: RunRecord, target: Target, tag: TagRecord, now: str | None) -> str:
+    where = f"now points at {now}" if now else "was deleted"
+    later = journal.last_writer(target, tag.repository, tag.tag, now)
+    if later is not None and later.id != record.id:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(later.started))
+        return (
+            f"it {where}, not where run {record.id} left it ({tag.after}): {later.kind} run {later.id} "
+            f"of {when} moved it since; roll that run back first"
+        )
+    return (
+        f"it {where}, not where run {record.id} left it ({tag.after}): another client changed it since, "
+        "so it is kept"
+    )
+
+
+def _platforms(target: Target, repository: str, digest: str | None) -> tuple[str, ...]:
+    if not digest:
+        return ()
+    try:
+        manifest = target.get_manifest(repository, digest)
+        reader = fusion.config_platform_reader(lambda d: target.get_blob(repository, d))
+        return fusion.current_platforms(manifest, reader)
+    except ArchfuseError:
+        return ()
+
+
+def _report(journal: Journal, rid: str, target: Target, out: TagOutcome, emit: ev.Emit) -> None:
+    ref = f"{out.repository}:{out.tag}"
+    digest = (out.before or "") if out.result in (RESTORED, DELETED) else (out.now or "")
+    journal.record_image(
+        rid,
+        ref,
+        "",
+        out.destination,
+        ROLLED_BACK if out.result in (RESTORED, DELETED) else out.result,
+        digest,
+        out.detail,
+    )
+    if out.result in (RESTORED, DELETED):
+        emit(
+            ev.ImageDone(
+                ref,
+                out.destination,
+                _platforms(target, out.repository, out.after),
+                _platforms(target, out.repository, out.before),
+                ROLLED_BACK,
+                out.before or "",
+            )
+        )
+    elif out.result == LEFT:
+        emit(ev.Warning(f"{out.destination}: {out.detail}"))
+    elif out.result != UNCHANGED:
+        emit(ev.Failure(out.destination, out.detail))
