@@ -102,7 +102,9 @@ class HarborClient:
 
     def project_exists(self, name: str) -> bool:
         """True when Harbor has a project ``name`` (``HEAD /api/v2.0/projects?project_name=``)."""
-        response = self._send("HEAD", "/projects", params={"project_name": name}, what=f"the check of project {name}")
+        response = self._send(
+            "HEAD", "/projects", params={"project_name": name}, what=f"the check of project {name}"
+        )
         if response.status_code == 200:
             return True
         if response.status_code == 404:
@@ -168,7 +170,9 @@ class HarborClient:
             hint="Check the address, the network and that the registry is running.",
         )
 
-    def _error(self, response: httpx.Response, what: str, *, project: str, creating: bool = False) -> RegistryError:
+    def _error(
+        self, response: httpx.Response, what: str, *, project: str, creating: bool = False
+    ) -> RegistryError:
         status = response.status_code
         message = _message(response)
         detail = f" ({message})" if message else ""

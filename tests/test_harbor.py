@@ -9,6 +9,7 @@ import io
 import json
 import socket
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -19,7 +20,7 @@ from core.harbor import DISTRIBUTION, HARBOR, HarborClient, detect_flavour
 from core.registry.client import RegistryClient
 from core.registry.credentials import Credentials
 from tests.fixtures.harbor import HarborTestServer, validate_request
-from tests.fixtures.registry import skopeo
+from tests.fixtures.registry import RegistryServer, skopeo
 
 ADMIN = Credentials("admin", "Harbor12345")
 DEV = Credentials("dev", "dev")
@@ -40,12 +41,21 @@ def test_harbor_test_server_validator_knows_the_swagger() -> None:
     assert "no such path" in validate_request("GET", "/project", [], None, "")[0]
     assert "has no DELETE" in validate_request("DELETE", "/ping", [], None, "")[0]
     assert "required query parameter 'project_name'" in validate_request("HEAD", "/projects", [], None, "")[0]
-    assert "undeclared query parameter 'name'" in validate_request("HEAD", "/projects", [("project_name", "a"), ("name", "a")], None, "")[0]
+    assert (
+        "undeclared query parameter 'name'"
+        in validate_request("HEAD", "/projects", [("project_name", "a"), ("name", "a")], None, "")[0]
+    )
     assert "body is required" in validate_request("POST", "/projects", [], None, "application/json")[0]
     wrong_type = json.dumps({"project_name": "a", "metadata": {"public": True}}).encode()
-    assert "body.metadata.public should be string" in validate_request("POST", "/projects", [], wrong_type, "application/json")[0]
+    assert (
+        "body.metadata.public should be string"
+        in validate_request("POST", "/projects", [], wrong_type, "application/json")[0]
+    )
     typo = json.dumps({"name": "a"}).encode()
-    assert "body.name is not in the schema" in validate_request("POST", "/projects", [], typo, "application/json")[0]
+    assert (
+        "body.name is not in the schema"
+        in validate_request("POST", "/projects", [], typo, "application/json")[0]
+    )
     too_long = json.dumps({"project_name": "a" * 256}).encode()
     assert "longer than 255" in validate_request("POST", "/projects", [], too_long, "application/json")[0]
 
@@ -54,7 +64,10 @@ def test_harbor_test_server_records_and_refuses_invalid_requests(harbor: HarborT
     with httpx.Client(base_url=harbor.url) as http:
         assert http.get("/api/v2.0/nope").status_code == 404
         assert http.head("/api/v2.0/projects").status_code == 400
-        assert http.post("/api/v2.0/projects", json={"name": "x"}, auth=("admin", "Harbor12345")).status_code == 400
+        assert (
+            http.post("/api/v2.0/projects", json={"name": "x"}, auth=("admin", "Harbor12345")).status_code
+            == 400
+        )
         assert http.post("/api/v2.0/projects", json={}, auth=("admin", "Harbor12345")).status_code == 400
     assert len(harbor.invalid) == 4
     assert "x" not in harbor.projects
@@ -66,7 +79,9 @@ def test_harbor_test_server_answers_missing_project_like_harbor(harbor: HarborTe
         challenge = http.get("/v2/")
         assert challenge.status_code == 401
         assert challenge.headers["WWW-Authenticate"].startswith(f'Bearer realm="{harbor.url}/service/token"')
-        token = http.get("/service/token", params={"service": "harbor-registry"}, auth=("admin", "Harbor12345"))
+        token = http.get(
+            "/service/token", params={"service": "harbor-registry"}, auth=("admin", "Harbor12345")
+        )
         headers = {"Authorization": f"Bearer {token.json()['token']}"}
         assert http.get("/v2/", headers=headers).status_code == 200
         refused = http.post("/v2/missing/app/blobs/uploads/", headers=headers)
@@ -82,7 +97,9 @@ def test_detect_harbor_with_version(harbor: HarborTestServer) -> None:
     assert flavour.name == HARBOR and flavour.version == HarborTestServer.VERSION
     assert flavour.project_creation == "everyone"
     assert [(r.method, r.path) for r in harbor.api_requests] == [
-        ("GET", "/api/v2.0/ping"), ("GET", "/api/v2.0/systeminfo")]
+        ("GET", "/api/v2.0/ping"),
+        ("GET", "/api/v2.0/systeminfo"),
+    ]
     assert harbor.api_requests[0].user is None  # the ping needs no credentials
 
 
@@ -91,7 +108,7 @@ def test_detect_harbor_anonymous_has_no_version(harbor: HarborTestServer) -> Non
     assert flavour.name == HARBOR and flavour.version is None
 
 
-def test_detect_plain_registry_is_distribution(registry) -> None:  # type: ignore[no-untyped-def]
+def test_detect_plain_registry_is_distribution(registry: RegistryServer) -> None:
     assert detect_flavour(registry.url, insecure=True).name == DISTRIBUTION
 
 
@@ -113,7 +130,11 @@ def test_transport_is_injectable() -> None:
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(f"{request.method} {request.url.path}")
-        return httpx.Response(200, text="Pong") if request.url.path.endswith("/ping") else httpx.Response(200, json={})
+        return (
+            httpx.Response(200, text="Pong")
+            if request.url.path.endswith("/ping")
+            else httpx.Response(200, json={})
+        )
 
     flavour = detect_flavour("https://harbor.example", transport=httpx.MockTransport(answer))
     assert flavour.name == HARBOR and flavour.version is None
@@ -148,7 +169,9 @@ def test_create_public_project(harbor: HarborTestServer) -> None:
     assert harbor.projects["community"].public is True
 
 
-def test_create_project_without_rights_is_one_clear_sentence(harbor_factory) -> None:  # type: ignore[no-untyped-def]
+def test_create_project_without_rights_is_one_clear_sentence(
+    harbor_factory: Callable[..., HarborTestServer],
+) -> None:
     harbor = harbor_factory(creation_restriction="adminonly")
     with client_for(harbor, DEV) as client, pytest.raises(AuthError) as caught:
         client.create_project("addon", public=False)
@@ -160,10 +183,15 @@ def test_create_project_without_rights_is_one_clear_sentence(harbor_factory) -> 
 
 
 def test_create_project_anonymous_or_bad_password(harbor: HarborTestServer) -> None:
-    with client_for(harbor, None) as client, pytest.raises(AuthError, match="anonymous user create project 'addon'"):
+    with (
+        client_for(harbor, None) as client,
+        pytest.raises(AuthError, match="anonymous user create project 'addon'"),
+    ):
         client.create_project("addon", public=False)
-    with client_for(harbor, Credentials("admin", "wrong")) as client, \
-            pytest.raises(AuthError, match="refused the credentials of user 'admin'"):
+    with (
+        client_for(harbor, Credentials("admin", "wrong")) as client,
+        pytest.raises(AuthError, match="refused the credentials of user 'admin'"),
+    ):
         client.create_project("addon", public=False)
     assert "addon" not in harbor.projects
 
@@ -186,7 +214,9 @@ def test_no_cookies_are_sent_back(harbor: HarborTestServer) -> None:
 # -- the registry side: what archfuse's registry client sees -----------------------------------
 
 
-def test_harbor_test_server_missing_project_is_space_missing_for_the_registry_client(harbor: HarborTestServer) -> None:
+def test_harbor_test_server_missing_project_is_space_missing_for_the_registry_client(
+    harbor: HarborTestServer,
+) -> None:
     with RegistryClient(harbor.url, credentials=ADMIN, insecure=True) as client:
         client.ping()
         with pytest.raises(SpaceMissing) as caught:
@@ -214,22 +244,36 @@ def _tiny_oci_image(root: Path) -> Path:
         info.size = 5
         tar.addfile(info, io.BytesIO(b"hello"))
     layer = gzip.compress(raw.getvalue(), mtime=0)
-    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": {
-        "type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()]}}).encode()
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **put(layer)}],
-    }).encode()
-    entry = {"mediaType": "application/vnd.oci.image.manifest.v1+json", **put(manifest),
-             "annotations": {"org.opencontainers.image.ref.name": "v1"}}
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {
+                "type": "layers",
+                "diff_ids": ["sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()],
+            },
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(config)},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **put(layer)}],
+        }
+    ).encode()
+    entry = {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        **put(manifest),
+        "annotations": {"org.opencontainers.image.ref.name": "v1"},
+    }
     (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
     (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     return root
 
 
 def test_harbor_test_server_push_fails_until_project_exists(
-    harbor_registry: HarborTestServer, registry, tmp_path: Path  # type: ignore[no-untyped-def]
+    harbor_registry: HarborTestServer, registry: RegistryServer, tmp_path: Path
 ) -> None:
     """skopeo pushes through the Harbor test server to the real registry once the project exists."""
     image = _tiny_oci_image(tmp_path / "image")
@@ -245,5 +289,7 @@ def test_harbor_test_server_push_fails_until_project_exists(
     skopeo("copy", *creds, f"oci:{image}:v1", dest)
     raw = skopeo("inspect", "--raw", "--tls-verify=false", "--creds=admin:Harbor12345", dest).stdout
     assert json.loads(raw)["layers"][0]["size"] > 0
-    direct = skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{registry.host}/addon/hello:v1").stdout
+    direct = skopeo(
+        "inspect", "--raw", "--tls-verify=false", f"docker://{registry.host}/addon/hello:v1"
+    ).stdout
     assert direct == raw  # it landed in the real registry behind the test server
