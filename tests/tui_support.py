@@ -1,0 +1,82 @@
+"""Shared by the TUI tests: demo packages in a temp dir, a stable session for snapshots."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core import events as ev
+from core.engine import RunSummary
+from core.package.samples import write_demo_set
+from core.preflight import Check, Preflight
+from core.session import Session
+from tui.app import ArchfuseApp, create_app
+
+MIB = 1 << 20
+
+
+@pytest.fixture(name="workdir")
+def workdir_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temp cwd holding ``pk/`` (the demo set); targets and state go in relative paths."""
+    monkeypatch.chdir(tmp_path)
+    write_demo_set(tmp_path / "pk")
+    return tmp_path
+
+
+class GatedSession(Session):
+    """The real session, whose run waits for the test to open the gate (to cancel mid-run)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+
+    def run(self, preflight: Preflight, **kwargs: Any) -> RunSummary:
+        self.entered.set()
+        assert self.gate.wait(30), "the test never opened the gate"
+        return super().run(preflight, **kwargs)
+
+
+class StableSession(GatedSession):
+    """The real engine, with what changes from run to run pinned, so snapshots are stable.
+
+    Event times follow the bytes (1 MiB/s exactly), the spool disk's free space, the run id
+    and the run's duration are fixed. Everything else (packages, plan, platforms) is real.
+    """
+
+    def __init__(self, target: Any, *, emit: ev.Emit = ev.discard, **kwargs: Any) -> None:
+        def stable(event: ev.Event) -> None:
+            at = 1000.0 + (event.bytes_done / MIB if isinstance(event, ev.BytesProgress) else 0.0)
+            emit(dataclasses.replace(event, at=at))
+
+        super().__init__(target, emit=stable, **kwargs)
+
+    def preflight(self, packages: Any, **kwargs: Any) -> Preflight:
+        result = super().preflight(packages, **kwargs)
+        result.checks = [
+            Check(c.name, c.status, "tmp: 20.0 GiB free, the spool needs at most 256.0 MiB.")
+            if c.name == "spool disk" else c
+            for c in result.checks
+        ]
+        return result
+
+    def run(self, preflight: Preflight, **kwargs: Any) -> RunSummary:
+        summary = super().run(preflight, **kwargs)
+        return dataclasses.replace(summary, run_id="0123456789ab", seconds=1.5)
+
+
+def make_app(session: type[Session] = Session, **kwargs: Any) -> ArchfuseApp:
+    """The app on ``pk/`` and the layout ``layout`` (relative: stable in snapshots)."""
+    return create_app([Path("pk")], "state", "layout", session_factory=session, blink=False, **kwargs)
+
+
+async def settle(pilot: Any) -> None:
+    """Let every worker finish and its messages be handled."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()

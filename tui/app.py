@@ -1,0 +1,165 @@
+"""The archfuse Textual app: one factory the CLI, the tests and the screenshot script share."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import Worker
+
+from core.engine import RunOptions, RunSummary
+from core.errors import ArchfuseError
+from core.package.model import PackageIndex
+from core.preflight import Preflight
+from core.session import Session, VerifyReport
+from tui.bridge import EventBridge
+from tui.messages import WorkDone, WorkFailed
+from tui.target_settings import TargetSettings
+
+#: builds the engine facade: (target, prefix=, state_dir=, emit=) -> Session
+SessionFactory = Callable[..., Any]
+
+
+@dataclass
+class FlowState:
+    """What the screens share as the engineer moves through the flow."""
+
+    paths: list[Path]
+    settings: TargetSettings
+    packages: list[PackageIndex] = field(default_factory=list)
+    selected: set[str] = field(default_factory=set)  # package paths
+    preflight: Preflight | None = None
+    summary: RunSummary | None = None
+    verify: VerifyReport | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def chosen(self) -> list[PackageIndex]:
+        return [p for p in self.packages if p.path in self.selected]
+
+
+class ArchfuseApp(App[int]):
+    """Packages → Target → Checks and plan → Run → Summary."""
+
+    CSS_PATH = "archfuse.tcss"
+    TITLE = "archfuse"
+    ENABLE_COMMAND_PALETTE = True
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        paths: list[Path] | None = None,
+        *,
+        state_dir: str | Path | None = None,
+        registry: str | None = None,
+        session_factory: SessionFactory | None = None,
+        options: RunOptions | None = None,
+        blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.bridge = EventBridge()
+        self.state = FlowState(list(paths or []), TargetSettings(registry=registry or ""))
+        self.options = options or RunOptions()
+        self.blink = blink
+        factory = session_factory or Session
+        self.session = factory(None, prefix="", state_dir=state_dir, emit=self.bridge)
+
+    def on_mount(self) -> None:
+        from tui.screens.packages import PackagesScreen
+
+        self.push_screen(PackagesScreen())
+
+    # -- engine work ------------------------------------------------------------------
+    def start_work(self, screen: Screen[Any], job: str, fn: Callable[[], Any]) -> Worker[None]:
+        """Run ``fn`` in a thread; its events, result and error go to ``screen`` as messages."""
+        self.bridge.listener = screen
+
+        def work() -> None:
+            try:
+                result = fn()
+            except ArchfuseError as err:
+                screen.post_message(WorkFailed(job, str(err)))
+            except Exception as err:  # noqa: BLE001 - shown as a sentence, never a traceback
+                screen.post_message(WorkFailed(job, f"Unexpected error ({type(err).__name__}): {err}"))
+            else:
+                screen.post_message(WorkDone(job, result))
+
+        return self.run_worker(work, name=job, group=job, thread=True, exclusive=True, exit_on_error=False)
+
+    # -- dialogs ----------------------------------------------------------------------
+    def show_error(self, message: str) -> None:
+        """An error as a dialog with its sentence."""
+        from tui.screens.dialogs import ErrorDialog
+
+        self.push_screen(ErrorDialog(message))
+
+    def ask(self, question: str, then: Callable[[], None], *, yes: str = "Yes") -> None:
+        """Ask first; call ``then`` only on yes."""
+        from tui.screens.dialogs import ConfirmDialog
+
+        def done(answer: bool | None) -> None:
+            if answer:
+                then()
+
+        self.push_screen(ConfirmDialog(question, yes=yes), done)
+
+    def action_help(self) -> None:
+        from tui.screens.dialogs import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    # -- command palette --------------------------------------------------------------
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every action of the current screen, plus the app's own."""
+        for title, help_text, action in getattr(screen, "COMMANDS_LIST", ()):
+            yield SystemCommand(title, help_text, _runner(screen, action))
+        yield SystemCommand("Help", "Keys and the flow (F1)", self.action_help)
+        yield SystemCommand("History", "Runs in the journal, rollback", self.action_history)
+        yield SystemCommand("Quit", "Leave archfuse (Ctrl+Q)", self.action_quit)
+        yield from (c for c in super().get_system_commands(screen) if c.title in ("Theme",))
+
+    def action_history(self) -> None:
+        from tui.screens.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
+
+
+def _runner(screen: Screen[Any], action: str) -> Callable[[], Any]:
+    async def run() -> None:
+        await screen.run_action(action)
+
+    return run
+
+
+def create_app(
+    paths: list[Path] | None = None,
+    state_dir: str | Path | None = None,
+    registry: str | None = None,
+    *,
+    session_factory: SessionFactory | None = None,
+    options: RunOptions | None = None,
+    blink: bool = True,
+) -> ArchfuseApp:
+    """The app, as the CLI, the tests and scripts/screenshots make it."""
+    return ArchfuseApp(
+        paths, state_dir=state_dir, registry=registry, session_factory=session_factory, options=options, blink=blink
+    )
+
+
+def run_app(paths: list[Path], state_dir: str | None, registry: str | None = None) -> int:
+    """Open the TUI; the exit code is 0 unless a run failed or was cancelled."""
+    app = create_app(paths, state_dir, registry)
+    result = app.run()
+    return int(result or 0)

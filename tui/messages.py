@@ -1,0 +1,54 @@
+"""Typed messages the TUI passes between engine workers and screens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.message import Message
+
+from core import events as ev
+
+
+class EngineEvent(Message):
+    """One engine event (not a progress tick), delivered on the UI thread."""
+
+    def __init__(self, event: ev.Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class ProgressTick(Message):
+    """Coalesced progress: call :meth:`latest` for the newest event of its kind.
+
+    The event is read when the UI handles the tick, not when it was posted, so a burst of
+    progress from a worker costs the UI one update.
+    """
+
+    def __init__(self, take: Callable[[], ev.BytesProgress | ev.ScanProgress | None]) -> None:
+        super().__init__()
+        self._take = take
+        self._event: ev.BytesProgress | ev.ScanProgress | None = None
+
+    def latest(self) -> ev.BytesProgress | ev.ScanProgress | None:
+        if self._event is None:
+            self._event = self._take()
+        return self._event
+
+
+class WorkDone(Message):
+    """A worker finished; ``result`` is what the engine call returned."""
+
+    def __init__(self, job: str, result: Any) -> None:
+        super().__init__()
+        self.job = job
+        self.result = result
+
+
+class WorkFailed(Message):
+    """A worker failed with an error a person can act on (one sentence, no traceback)."""
+
+    def __init__(self, job: str, message: str) -> None:
+        super().__init__()
+        self.job = job
+        self.message = message

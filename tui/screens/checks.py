@@ -1,0 +1,147 @@
+"""Step 3: every preflight check with its fix, and the plan as a filterable table."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Footer, Header, Input, Static
+
+from core import events as ev
+from core.preflight import Check, Preflight
+from tui.format import size
+from tui.messages import EngineEvent, WorkDone, WorkFailed
+from tui.screens.base import FlowScreen
+from tui.target_settings import open_target
+from tui.widgets.plan import ChecksList, PlanTable, totals_text
+
+
+class ChecksScreen(FlowScreen):
+    """Runs the preflight in a worker; Start is refused while a check fails, saying why."""
+
+    SUB_TITLE = "3/5 Checks and plan"
+    BINDINGS = [
+        Binding("s", "start", "Start"),
+        Binding("slash", "filter", "Filter"),
+        Binding("r", "recheck", "Check again"),
+        Binding("escape", "back", "Back"),
+    ]
+    COMMANDS_LIST = [
+        ("Start the import", "Carry out the plan (asks first)", "start"),
+        ("Filter the plan", "Show only rows with these words (e.g. add-arch, arm64)", "filter"),
+        ("Check again", "Run every check and the plan again", "recheck"),
+        ("Back: target", "Change the target", "back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.checks: list[Check] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="")
+        with Vertical(classes="body"):
+            with VerticalScroll(id="checks-box"):
+                yield ChecksList(id="checks")
+            with Horizontal(classes="row"):
+                yield Static("Filter ", classes="label short")
+                yield Input(placeholder="words: new, add-arch, arm64, a repository…", id="filter", compact=True)
+                yield Button("Start (s)", id="start", variant="success", compact=True)
+            yield PlanTable(id="plan")
+            yield Static("", id="totals", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.unblink()
+        self.query_one(ChecksList).show([])
+        self.action_recheck()
+
+    def action_recheck(self) -> None:
+        self.checks = []
+        self.state.preflight = None
+        self.query_one(ChecksList).show([])
+        self.query_one("#totals", Static).update("Checking the packages and the target…")
+        settings, session, packages = self.state.settings, self.session, self.state.chosen
+        options = self.archfuse.options
+
+        def work() -> Preflight:
+            target = open_target(settings)
+            old = session.target
+            session.target, session.prefix = target, settings.prefix.strip()
+            if old is not None and old is not target:
+                old.close()
+            return session.preflight(packages, options=options)  # type: ignore[no-any-return]
+
+        self.archfuse.start_work(self, "preflight", work)
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if isinstance(event, ev.CheckDone):
+            self.checks.append(Check(event.name, event.status, event.detail))
+            self.query_one(ChecksList).show(self.checks)
+
+    def on_work_done(self, message: WorkDone) -> None:
+        if message.job != "preflight":
+            return
+        preflight: Preflight = message.result
+        self.state.preflight = preflight
+        self.checks = list(preflight.checks)
+        self.query_one(ChecksList).show(self.checks)
+        table = self.query_one(PlanTable)
+        table.show(preflight.plan.images if preflight.plan else [])
+        totals = totals_text(preflight.plan, len(preflight.charts))
+        if preflight.failed:
+            totals += f" · {len(preflight.failures)} check(s) failed: Start is refused"
+        self.query_one("#totals", Static).update(totals)
+        table.focus()
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.query_one("#totals", Static).update("The checks could not run.")
+        self.fail(message.message)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.query_one(PlanTable).apply_filter(event.value)
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.query_one(PlanTable).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start":
+            self.action_start()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def refusal(self) -> str | None:
+        """Why Start is refused now, or None."""
+        preflight = self.state.preflight
+        if preflight is None:
+            return "The checks are still running; Start is possible when they are done."
+        if preflight.failed:
+            first = preflight.failures[0]
+            return f"Start is refused because a check failed. {first.name}: {first.detail}"
+        if preflight.plan is None:
+            return "There is no plan to carry out; check again with r."
+        return None
+
+    def action_start(self) -> None:
+        why = self.refusal()
+        if why:
+            self.fail(why)
+            return
+        preflight = self.state.preflight
+        assert preflight is not None and preflight.plan is not None
+        plan = preflight.plan
+        question = (
+            f"Import {len(plan.images)} images ({size(plan.bytes_to_upload)} to upload) "
+            f"into {self.state.settings.describe()}? Tags move only at the end."
+        )
+        self.archfuse.ask(question, self.start_run, yes="Start")
+
+    def start_run(self) -> None:
+        from tui.screens.run import RunScreen
+
+        self.app.push_screen(RunScreen())
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,102 @@
+"""Modal dialogs: an error sentence, a yes/no question, and the F1 help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Static
+
+
+class ErrorDialog(ModalScreen[None]):
+    """One sentence saying what went wrong and what to do; never a traceback."""
+
+    BINDINGS = [Binding("escape,enter", "dismiss", "Close")]
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="error"):
+            yield Static("Error", classes="dialog-title")
+            yield Static(self.message, id="error-message", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", variant="error", compact=True)
+
+    def on_button_pressed(self, _event: Button.Pressed) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """Ask first: y/Enter on Yes, n/Escape for No."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+        Binding("left,right,tab", "app.focus_next", show=False),
+    ]
+
+    def __init__(self, question: str, *, yes: str = "Yes") -> None:
+        super().__init__()
+        self.question = question
+        self.yes = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static("Please confirm", classes="dialog-title")
+            yield Static(self.question, id="question", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", id="yes", variant="warning", compact=True)
+                yield Button("No (n)", id="no", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+HELP = """\
+archfuse imports addon offline packages (one archive per CPU architecture) and fuses
+every image tag into one multi-arch index. Nothing is written before Start.
+
+The flow
+  1 Packages  pick a directory, choose the versions and architectures to import
+  2 Target    registry URL or OCI layout directory, credentials, TLS; test it
+  3 Checks    every check with its fix; the plan per image; Start
+  4 Run       live progress; Escape asks, then stops safely (run again to resume)
+  5 Summary   results and verification; history and rollback
+
+Keys
+  Tab / Shift+Tab  move between fields      Escape   back (on Run: cancel)
+  Space            select a package          n        next step
+  Ctrl+P           every action by name      F1       this help
+  Ctrl+Q           quit
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """F1: the flow and the keys, plus the current screen's keys."""
+
+    BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
+
+    def __init__(self, under: Screen[Any] | None = None) -> None:
+        super().__init__()
+        self.under = under
+
+    def compose(self) -> ComposeResult:
+        extra = ""
+        if self.under is not None and getattr(self.under, "COMMANDS_LIST", None):
+            extra = "\nOn this screen\n" + "\n".join(
+                f"  {title:<22} {text}" for title, text, _ in self.under.COMMANDS_LIST  # type: ignore[attr-defined]
+            )
+        with VerticalScroll(id="help"):
+            yield Static("archfuse help", classes="dialog-title")
+            yield Static(HELP + extra, markup=False)

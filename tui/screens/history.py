@@ -1,0 +1,159 @@
+"""History: the runs in the journal, newest first; rollback of one, asking first."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.format import size
+from tui.messages import EngineEvent, WorkDone, WorkFailed
+from tui.screens.base import FlowScreen
+
+NO_JOURNAL = "No journal yet: this build records no run history, so there is nothing to roll back."
+STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "interrupted": "yellow"}
+
+
+def journal_available() -> bool:
+    """True when the engine has its journal (core.journal and core.rollback)."""
+    try:
+        import core.journal  # noqa: F401
+        import core.rollback  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class HistoryScreen(FlowScreen):
+    """The journal's runs; ctrl+r rolls the highlighted one back after asking."""
+
+    SUB_TITLE = "History"
+    BINDINGS = [
+        Binding("ctrl+r", "rollback", "Roll back"),
+        Binding("f5", "reload", "Reload"),
+        Binding("escape", "back", "Back"),
+    ]
+    COMMANDS_LIST = [
+        ("Roll back the highlighted run", "Put back the tags it moved (asks first)", "rollback"),
+        ("Reload the history", "Read the journal again", "reload"),
+        ("Back", "Return to the previous screen", "back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="")
+        with Vertical(classes="body"):
+            yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label, key in (("run", "id"), ("kind", "kind"), ("status", "status"), ("started", "started"),
+                           ("versions", "versions"), ("images", "images"), ("uploaded", "bytes")):
+            table.add_column(label, key=key)
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        if not journal_available():
+            self.query_one("#detail", Static).update(NO_JOURNAL)
+            return
+        self.query_one("#detail", Static).update("Reading the journal…")
+        state_dir = self.session.state_dir
+
+        def read() -> list[Any]:
+            from core.journal import Journal
+
+            with Journal(state_dir) as journal:
+                return journal.runs()
+
+        self.archfuse.start_work(self, "history", read)
+
+    def show_runs(self, runs: list[Any]) -> None:
+        self.runs = runs
+        table = self.query_one(DataTable)
+        table.clear()
+        for run in runs:
+            table.add_row(
+                Text(run.id),
+                Text(run.kind),
+                Text(run.status, style=STATUS_STYLE.get(run.status, "")),
+                Text(time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started))),
+                Text(" ".join(sorted(set(run.versions))) or "-"),
+                Text(str(run.images)),
+                Text(size(run.bytes_uploaded)),
+                key=run.id,
+            )
+        self.query_one("#detail", Static).update(
+            "No runs in the journal yet." if not runs else
+            f"{len(runs)} runs. ctrl+r rolls the highlighted run back (asks first)."
+        )
+        table.focus()
+
+    def highlighted(self) -> Any | None:
+        table = self.query_one(DataTable)
+        if not self.runs or not table.row_count:
+            return None
+        return self.runs[table.cursor_row]
+
+    def action_rollback(self) -> None:
+        if not journal_available():
+            self.fail(NO_JOURNAL)
+            return
+        run = self.highlighted()
+        if run is None:
+            self.fail("There is no run to roll back; pick one in the list first.")
+            return
+        self.archfuse.ask(
+            f"Roll back run {run.id} ({run.kind}, {run.status}) on {run.target}? "
+            "Each tag it moved goes back to what it held before, unless someone moved it since.",
+            lambda: self.rollback_now(run),
+            yes="Roll back",
+        )
+
+    def rollback_now(self, run: Any) -> None:
+        session, state_dir = self.session, self.session.state_dir
+
+        def work() -> Any:
+            from core.journal import Journal
+            from core.rollback import rollback_run, target_for_record
+
+            current = session.target
+            use_current = current is not None and current.description.rstrip("/") == run.target
+            target = current if use_current else target_for_record(run)
+            with Journal(state_dir) as journal:
+                try:
+                    return rollback_run(journal, run.id, target, emit=session.emit)
+                finally:
+                    if not use_current:
+                        target.close()
+
+        self.query_one("#detail", Static).update(f"Rolling back {run.id}…")
+        self.archfuse.start_work(self, "rollback", work)
+
+    def on_engine_event(self, _message: EngineEvent) -> None:
+        pass  # rollback progress: the result line says what happened
+
+    def on_work_done(self, message: WorkDone) -> None:
+        if message.job == "history":
+            self.show_runs(message.result)
+        elif message.job == "rollback":
+            summary = message.result
+            counts = ", ".join(f"{n} {r}" for r, n in sorted(summary.counts().items())) or "no tags"
+            self.action_reload()
+            self.notify(f"Rollback of {summary.rolled_back}: {summary.status} ({counts})", timeout=8)
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.query_one("#detail", Static).update("")
+        self.fail(message.message)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,210 @@
+"""Step 1: pick packages. A directory (or files) is scanned; the matrix shows versions × arches."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Static
+
+from core import events as ev
+from core.package.model import PackageIndex
+from tui.format import size
+from tui.messages import EngineEvent, ProgressTick, WorkDone, WorkFailed
+from tui.screens.base import FlowScreen
+from tui.widgets.matrix import Cell, PackageMatrix
+
+
+class PackagesScreen(FlowScreen):
+    """Packages found, as a matrix of versions × architectures; Space selects."""
+
+    SUB_TITLE = "1/5 Packages"
+    BINDINGS = [
+        Binding("space", "toggle", "Select", show=True),
+        Binding("a", "select_all", "All/none"),
+        Binding("b", "browse", "Browse"),
+        Binding("n", "next", "Next"),
+    ]
+    COMMANDS_LIST = [
+        ("Scan packages", "Scan the directory or files in the path field", "scan"),
+        ("Browse for a directory", "Pick the package directory from a tree", "browse"),
+        ("Select package", "Toggle the highlighted package", "toggle"),
+        ("Select all or none", "Every package, or none", "select_all"),
+        ("Next: target", "Choose where the images go", "next"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="")
+        with Vertical(classes="body"):
+            with Horizontal(classes="row"):
+                yield Static("Packages ", classes="label")
+                yield Input(
+                    " ".join(shlex.quote(str(p)) for p in self.state.paths),
+                    placeholder="directory or package files; Enter scans",
+                    id="paths",
+                    compact=True,
+                )
+                yield Button("Scan", id="scan", compact=True)
+            yield PackageMatrix(id="matrix")
+            yield Static("", id="detail", markup=False)
+            yield Static("", id="status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.unblink()
+        if self.state.packages:
+            self.show_packages(self.state.packages, keep_selection=True)
+        elif self.state.paths:
+            self.action_scan()
+        else:
+            self.query_one("#paths").focus()
+            self.set_status("Type a directory of packages and press Enter, or press b to browse.")
+
+    # -- scanning ---------------------------------------------------------------------
+    def action_scan(self) -> None:
+        text = self.query_one("#paths", Input).value.strip()
+        if not text:
+            self.fail("Name a directory of packages or package files first.")
+            return
+        try:
+            paths = [Path(p).expanduser() for p in shlex.split(text)]
+        except ValueError as err:
+            self.fail(f"The path field cannot be read: {err}.")
+            return
+        self.state.paths = paths
+        self.set_status("Scanning…")
+        session = self.session
+        self.archfuse.start_work(self, "scan", lambda: session.scan(paths))
+        self.query_one(PackageMatrix).focus()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.action_scan()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "scan":
+            self.action_scan()
+
+    def on_progress_tick(self, tick: ProgressTick) -> None:
+        event = tick.latest()
+        if isinstance(event, ev.ScanProgress) and event.bytes_total:
+            pct = event.bytes_done / event.bytes_total
+            self.set_status(f"Scanning {Path(event.path).name}: {pct:.0%}")
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        if isinstance(event, ev.PackageScanned):
+            matrix = self.query_one(PackageMatrix)
+            matrix.put(Cell(event.path, event.version, event.arch, progress=1.0, images=event.images,
+                            charts=event.charts))
+
+    def on_work_done(self, message: WorkDone) -> None:
+        if message.job == "scan":
+            self.show_packages(message.result)
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.set_status("Scan failed.")
+        self.fail(message.message)
+
+    def show_packages(self, packages: list[PackageIndex], *, keep_selection: bool = False) -> None:
+        """Fill the matrix from scan results."""
+        state = self.state
+        state.packages = list(packages)
+        matrix = self.query_one(PackageMatrix)
+        matrix.cells.clear()
+        for p in packages:
+            matrix.cells[(p.version, p.arch)] = Cell(
+                p.path, p.version, p.arch, p.size, p.checksum, len(p.images), len(p.charts)
+            )
+        if keep_selection:
+            matrix.selected = set(state.selected)
+            matrix.redraw()
+        else:
+            matrix.select_newest()
+        self.selection_changed()
+        if not packages:
+            self.set_status("No packages found there.")
+
+    # -- selection --------------------------------------------------------------------
+    def action_toggle(self) -> None:
+        self.query_one(PackageMatrix).toggle()
+        self.selection_changed()
+
+    def action_select_all(self) -> None:
+        self.query_one(PackageMatrix).select_all()
+        self.selection_changed()
+
+    def on_data_table_cell_highlighted(self, _event: Any) -> None:
+        self.show_detail()
+
+    def on_data_table_cell_selected(self, _event: Any) -> None:
+        self.action_toggle()
+
+    def selection_changed(self) -> None:
+        matrix = self.query_one(PackageMatrix)
+        state = self.state
+        state.selected = set(matrix.selected)
+        chosen = state.chosen
+        total = sum(p.size for p in chosen)
+        arches = ", ".join(sorted({p.arch for p in chosen})) or "none"
+        self.set_status(
+            f"{len(chosen)} of {len(state.packages)} packages selected ({arches}), {size(total)}. "
+            "Space selects, n goes on."
+        )
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        cell = self.query_one(PackageMatrix).highlighted()
+        detail = self.query_one("#detail", Static)
+        if cell is None:
+            detail.update("")
+            return
+        package = next((p for p in self.state.packages if p.path == cell.path), None)
+        warn = f"; {package.warnings[0]}" if package is not None and package.warnings else ""
+        detail.update(f"{Path(cell.path).name}: {cell.images} images, {cell.charts} charts{warn}")
+
+    def set_status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    # -- navigation -------------------------------------------------------------------
+    def action_browse(self) -> None:
+        def picked(path: Path | None) -> None:
+            if path is not None:
+                self.query_one("#paths", Input).value = shlex.quote(str(path))
+                self.action_scan()
+
+        self.app.push_screen(PickDirectory(Path.cwd()), picked)
+
+    def action_next(self) -> None:
+        state = self.state
+        if not state.chosen:
+            self.fail("Select at least one package first: move to it and press Space.")
+            return
+        from tui.screens.target import TargetScreen
+
+        self.app.push_screen(TargetScreen())
+
+
+class PickDirectory(ModalScreen[Path | None]):
+    """A directory tree: Enter on a directory picks it, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "dismiss", "Cancel")]
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.root = root
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Static("Pick the package directory (Enter picks, Escape cancels)", classes="dialog-title")
+            yield DirectoryTree(self.root, id="tree")
+
+    def on_directory_tree_directory_selected(self, event: DirectoryTree.DirectorySelected) -> None:
+        self.dismiss(event.path)
+
+    def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
+        self.dismiss(event.path.parent)

@@ -1,0 +1,117 @@
+"""Step 5: what the run did, and a verification of the target against the packages."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Footer, Header, Static
+
+from core.session import VerifyReport
+from tui.format import platforms, size
+from tui.messages import WorkDone, WorkFailed
+from tui.screens.base import FlowScreen
+
+VERIFY_STYLE = {"ok": "green"}
+
+
+class SummaryScreen(FlowScreen):
+    """Results per image with the verification beside them; h opens the history."""
+
+    SUB_TITLE = "5/5 Summary"
+    BINDINGS = [
+        Binding("v", "verify", "Verify again"),
+        Binding("h", "app.history", "History"),
+        Binding("i", "new_import", "New import"),
+        Binding("escape", "back", "Back"),
+    ]
+    COMMANDS_LIST = [
+        ("Verify again", "Check the target holds every image and platform", "verify"),
+        ("History and rollback", "Runs in the journal; roll one back", "app.history"),
+        ("New import", "Back to the package selection", "new_import"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="")
+        with Vertical(classes="body"):
+            yield Static("", id="result", markup=False)
+            yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+            yield Static("Verifying…", id="verify", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("action", key="result", width=11)
+        table.add_column("arch", key="platform", width=7)
+        table.add_column("platforms now", key="after", width=14)
+        table.add_column("verify", key="verify", width=16)
+        table.add_column("image", key="image")
+        self.show_result()
+        self.action_verify()
+
+    def show_result(self) -> None:
+        summary, preflight = self.state.summary, self.state.preflight
+        text = "No run yet."
+        if summary is not None:
+            counts = ", ".join(f"{n} {a}" for a, n in sorted(summary.counts.items())) or "nothing to do"
+            text = (
+                f"Run {summary.run_id}: {summary.status} · {counts} · {size(summary.bytes_uploaded)} uploaded "
+                f"in {summary.seconds:.1f} s"
+            )
+            if summary.failures:
+                text += f"\n{summary.failures[0]}"
+        self.query_one("#result", Static).update(text)
+        table = self.query_one(DataTable)
+        table.clear()
+        if preflight is None or preflight.plan is None:
+            return
+        for i, image in enumerate(preflight.plan.images):
+            table.add_row(
+                Text(image.action),
+                Text(image.platform.removeprefix("linux/")),
+                Text(platforms(image.platforms_after)),
+                Text("…", style="dim"),
+                Text(f"{image.repository}:{image.tag}"),
+                key=str(i),
+            )
+
+    def action_verify(self) -> None:
+        self.query_one("#verify", Static).update("Verifying the target against the packages…")
+        session, packages = self.session, self.state.chosen
+        self.archfuse.start_work(self, "verify", lambda: session.verify(packages))
+
+    def on_work_done(self, message: WorkDone) -> None:
+        if message.job != "verify":
+            return
+        report: VerifyReport = message.result
+        self.state.verify = report
+        table = self.query_one(DataTable)
+        preflight = self.state.preflight
+        rows = preflight.plan.images if preflight is not None and preflight.plan is not None else []
+        by_key = {(c.destination, c.platform): c for c in report.images}
+        for i, image in enumerate(rows):
+            check = by_key.get((image.destination, image.platform))
+            if check is not None:
+                table.update_cell(str(i), "verify", Text(check.status, style=VERIFY_STYLE.get(check.status, "bold red")))
+        bad = [c for c in report.images if c.status != "ok"]
+        total = len(report.images)
+        line = f"verify: {total - len(bad)}/{total} images ok on {self.state.settings.describe()}"
+        if bad:
+            line += f"; first problem: {bad[0].detail}. Run the import again to complete it."
+        self.query_one("#verify", Static).update(line)
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.query_one("#verify", Static).update("Verification could not run.")
+        self.fail(message.message)
+
+    def action_new_import(self) -> None:
+        from tui.screens.packages import PackagesScreen
+
+        while len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        if not isinstance(self.app.screen, PackagesScreen):
+            self.app.push_screen(PackagesScreen())
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

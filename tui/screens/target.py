@@ -1,0 +1,128 @@
+"""Step 2: where the images and charts go — a registry or an OCI layout directory."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Checkbox, Footer, Header, Input, Select, Static
+
+from tui.messages import WorkDone, WorkFailed
+from tui.screens.base import FlowScreen
+from tui.target_settings import TargetSettings, open_target
+
+CHART_TYPES = [("OCI (in the registry)", "oci"), ("ChartMuseum", "chartmuseum"), ("Harbor chartrepo", "harbor")]
+
+FIELDS = [
+    # id, label, placeholder, password
+    ("registry", "Registry", "https://host[:port] or an OCI layout directory", False),
+    ("cluster_config", "Cluster config", "clusterConfig.yaml (instead of the fields below)", False),
+    ("chart_repo", "Chart repo", "empty: charts go to the registry as OCI", False),
+    ("username", "Username", "empty: $ARCHFUSE_USERNAME or docker config.json", False),
+    ("password", "Password", "never shown", True),
+    ("ca_cert", "CA certificate", "PEM file that signed the registry's certificate", False),
+    ("prefix", "Prefix", "path put before every image repository", False),
+]
+
+
+class TargetScreen(FlowScreen):
+    """A form; t tests the connection in a worker, n goes on to the checks."""
+
+    SUB_TITLE = "2/5 Target"
+    BINDINGS = [
+        Binding("ctrl+t", "test", "Test connection"),
+        Binding("ctrl+n", "next", "Next"),
+        Binding("escape", "back", "Back"),
+    ]
+    COMMANDS_LIST = [
+        ("Test connection", "Ping the target with these settings", "test"),
+        ("Next: checks and plan", "Check everything and work out the plan", "next"),
+        ("Back: packages", "Change the package selection", "back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        settings = self.state.settings
+        yield Header(icon="")
+        with VerticalScroll(classes="body form"):
+            for field_id, label, placeholder, password in FIELDS:
+                with Horizontal(classes="row"):
+                    yield Static(label, classes="label")
+                    yield Input(
+                        str(getattr(settings, field_id)),
+                        placeholder=placeholder,
+                        password=password,
+                        id=field_id,
+                        compact=True,
+                    )
+            with Horizontal(classes="row"):
+                yield Static("Chart repo type", classes="label")
+                yield Select(CHART_TYPES, value=settings.chart_repo_type, allow_blank=False, id="chart_repo_type",
+                             compact=True)
+            with Horizontal(classes="row"):
+                yield Static("TLS", classes="label")
+                yield Checkbox("insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
+                               compact=True)
+            with Horizontal(classes="row buttons"):
+                yield Button("Test connection (^T)", id="test", compact=True)
+                yield Button("Next (^N)", id="next", variant="primary", compact=True)
+            yield Static("", id="status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.unblink()
+        self.query_one("#registry", Input).focus()
+
+    def read_form(self) -> TargetSettings:
+        """The settings as typed now (also stored in the flow state)."""
+        values = {fid: self.query_one(f"#{fid}", Input).value for fid, *_ in FIELDS}
+        settings = TargetSettings(
+            **values,
+            chart_repo_type=str(self.query_one("#chart_repo_type", Select).value),
+            insecure=self.query_one("#insecure", Checkbox).value,
+        )
+        self.state.settings = settings
+        return settings
+
+    def action_test(self) -> None:
+        settings = self.read_form()
+        self.query_one("#status", Static).update(f"Testing {settings.describe()}…")
+
+        def ping() -> str:
+            target = open_target(settings)
+            try:
+                target.ping()
+                return f"{target.description} answers; the credentials work."
+            finally:
+                target.close()
+
+        self.archfuse.start_work(self, "ping", ping)
+
+    def on_work_done(self, message: WorkDone) -> None:
+        if message.job == "ping":
+            self.query_one("#status", Static).update(f"ok: {message.result}")
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.query_one("#status", Static).update("Connection failed.")
+        self.fail(message.message)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "test":
+            self.action_test()
+        elif event.button.id == "next":
+            self.action_next()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.focus_next()
+
+    def action_next(self) -> None:
+        settings = self.read_form()
+        if not settings.registry.strip() and not settings.cluster_config.strip():
+            self.fail("Enter a registry URL (https://host[:port]) or an OCI layout directory first.")
+            return
+        from tui.screens.checks import ChecksScreen
+
+        self.app.push_screen(ChecksScreen())
+
+    def action_back(self) -> None:
+        self.read_form()
+        self.app.pop_screen()

@@ -1,0 +1,60 @@
+"""What the Target form holds, and how it becomes an engine target (no textual here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import UsageError
+from core.targets.base import Target
+
+
+@dataclass
+class TargetSettings:
+    """The Target screen's form. ``password`` is never shown or logged."""
+
+    registry: str = ""
+    chart_repo: str = ""
+    chart_repo_type: str = "oci"  # oci | chartmuseum | harbor
+    username: str = ""
+    password: str = ""
+    insecure: bool = False
+    ca_cert: str = ""
+    prefix: str = ""
+    cluster_config: str = ""
+
+    def describe(self) -> str:
+        """A display name without secrets."""
+        value = self.registry.strip()
+        if not value:
+            return "(no target)"
+        return value if value.startswith(("http://", "https://", "oci:")) else f"oci:{value}"
+
+
+def target_config(settings: TargetSettings) -> Any:
+    """The engine's validated TargetConfig for the form (UsageError naming the field if not)."""
+    from core.config import build_target_config, load_cluster_config
+
+    cluster = load_cluster_config(Path(settings.cluster_config.strip())) if settings.cluster_config.strip() else None
+    chart_repo = settings.chart_repo.strip() or None
+    return build_target_config(
+        settings.registry.strip() or None,
+        cluster,
+        username=settings.username.strip() or None,
+        password=settings.password or None,
+        insecure=settings.insecure,
+        ca_cert=Path(settings.ca_cert.strip()).expanduser() if settings.ca_cert.strip() else None,
+        chart_repo=chart_repo,
+        chart_repo_type=settings.chart_repo_type if chart_repo else None,
+        prefix=settings.prefix,
+    )
+
+
+def open_target(settings: TargetSettings) -> Target:
+    """Build the engine target the form describes; UsageError with a sentence if it cannot."""
+    if not settings.registry.strip() and not settings.cluster_config.strip():
+        raise UsageError("Enter a registry URL (https://host[:port]) or an OCI layout directory.")
+    from core.connect import open_target as connect
+
+    return connect(target_config(settings))

@@ -1,0 +1,1 @@
+"""Widgets, grouped by feature: the package matrix, the plan, run progress, history."""

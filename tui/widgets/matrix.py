@@ -1,0 +1,96 @@
+"""The package matrix: versions down, architectures across, one cell per package file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from core.plan import version_key
+from tui.format import size
+
+CHECKSUM_TEXT = {"ok": "sum ok", "missing": "no sum", "mismatch": "MISMATCH"}
+
+
+@dataclass
+class Cell:
+    """One package as the matrix shows it."""
+
+    path: str
+    version: str
+    arch: str
+    size: int = 0
+    checksum: str = ""  # ok | missing | mismatch, empty while scanning
+    images: int = 0
+    charts: int = 0
+    progress: float | None = None  # 0..1 while scanning
+
+
+class PackageMatrix(DataTable[Text]):
+    """Space toggles the highlighted package; the selection lives in ``selected``."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(cursor_type="cell", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+        self.cells: dict[tuple[str, str], Cell] = {}
+        self.selected: set[str] = set()
+
+    def put(self, cell: Cell) -> None:
+        """Add or update one package and redraw."""
+        self.cells[(cell.version, cell.arch)] = cell
+        self.redraw()
+
+    def redraw(self) -> None:
+        versions = sorted({v for v, _ in self.cells}, key=version_key, reverse=True)
+        arches = sorted({a for _, a in self.cells})
+        cursor = self.cursor_coordinate
+        self.clear(columns=True)
+        self.add_column("version", key="version")
+        for arch in arches:
+            self.add_column(arch, key=arch, width=24)
+        for version in versions:
+            row = [Text(version, style="bold")]
+            for arch in arches:
+                cell = self.cells.get((version, arch))
+                row.append(self.render_cell(cell) if cell else Text("-", style="dim"))
+            self.add_row(*row, key=version)
+        if self.row_count:
+            self.cursor_coordinate = self.validate_cursor_coordinate(cursor if cursor.column else cursor.right())
+
+    def render_cell(self, cell: Cell) -> Text:
+        mark = "[x]" if cell.path in self.selected else "[ ]"
+        if cell.progress is not None and not cell.checksum:
+            return Text(f"{mark} scanning {cell.progress:4.0%}", style="italic")
+        text = Text(f"{mark} {size(cell.size):>9} ")
+        style = {"ok": "green", "missing": "yellow", "mismatch": "bold red"}.get(cell.checksum, "")
+        text.append(CHECKSUM_TEXT.get(cell.checksum, "scanned"), style=style)
+        return text
+
+    def highlighted(self) -> Cell | None:
+        """The package under the cursor, if any."""
+        if not self.row_count or self.cursor_column == 0:
+            return None
+        row_key, col_key = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return self.cells.get((str(row_key.value), str(col_key.value)))
+
+    def toggle(self) -> Cell | None:
+        cell = self.highlighted()
+        if cell is not None:
+            self.selected ^= {cell.path}
+            self.redraw()
+        return cell
+
+    def select_all(self) -> None:
+        """Select every package, or none when all are selected."""
+        every = {c.path for c in self.cells.values()}
+        self.selected = set() if self.selected >= every else every
+        self.redraw()
+
+    def select_newest(self) -> None:
+        """The default: the newest version of each architecture."""
+        newest: dict[str, Cell] = {}
+        for cell in self.cells.values():
+            if cell.arch not in newest or version_key(cell.version) > version_key(newest[cell.arch].version):
+                newest[cell.arch] = cell
+        self.selected = {c.path for c in newest.values()}
+        self.redraw()
