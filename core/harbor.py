@@ -12,13 +12,16 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from core.errors import AuthError, RegistryError, TLSError, TransportError, UsageError
 from core.registry.client import _find_ssl_error, _split_base_url, _ssl_context
 from core.registry.credentials import Credentials
+
+if TYPE_CHECKING:
+    from core.config import TargetConfig
 
 HARBOR = "harbor"
 DISTRIBUTION = "distribution"
@@ -224,6 +227,23 @@ def detect_flavour(
         base_url, credentials=credentials, insecure=insecure, ca_cert=ca_cert, transport=transport
     ) as client:
         return client.detect()
+
+
+def harbor_client_for(config: TargetConfig) -> HarborClient | None:
+    """A HarborClient for the registry a target configuration names (credentials resolved as for
+    the registry itself); None for an OCI layout target."""
+    if config.registry_url is None:
+        return None
+    from core.registry.credentials import resolve_credentials
+
+    credentials = resolve_credentials(
+        config.registry_url,
+        username=config.username,
+        password=config.password.reveal() if config.password else None,
+    )
+    return HarborClient(
+        config.registry_url, credentials=credentials, insecure=config.insecure, ca_cert=config.ca_cert
+    )
 
 
 def _message(response: httpx.Response) -> str:

@@ -15,8 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.errors import AuthError, SpaceMissing, TransportError, UsageError
-from core.harbor import DISTRIBUTION, HARBOR, HarborClient, detect_flavour
+from core.config import build_target_config
+from core.errors import AuthError, SpaceMissing, TLSError, TransportError, UsageError
+from core.harbor import DISTRIBUTION, HARBOR, HarborClient, detect_flavour, harbor_client_for
 from core.registry.client import RegistryClient
 from core.registry.credentials import Credentials
 from tests.fixtures.harbor import HarborTestServer, validate_request
@@ -293,3 +294,23 @@ def test_harbor_test_server_push_fails_until_project_exists(
         "inspect", "--raw", "--tls-verify=false", f"docker://{registry.host}/addon/hello:v1"
     ).stdout
     assert direct == raw  # it landed in the real registry behind the test server
+
+
+# -- configuration and TLS ---------------------------------------------------------------------
+
+
+def test_harbor_client_for_a_target_config(harbor: HarborTestServer, tmp_path: Path) -> None:
+    config = build_target_config(harbor.url, username="admin", password="Harbor12345", insecure=True, env={})
+    client = harbor_client_for(config)
+    assert client is not None and client.description == harbor.url
+    assert client.detect().version == HarborTestServer.VERSION  # the credentials were used
+    assert harbor_client_for(build_target_config(str(tmp_path / "layout"), env={})) is None
+
+
+def test_tls_registry_with_and_without_its_ca(tls_registry: RegistryServer) -> None:
+    with pytest.raises(TLSError, match="--ca-cert"):
+        detect_flavour(tls_registry.url)
+    flavour = detect_flavour(
+        tls_registry.url, ca_cert=tls_registry.ca_path, credentials=tls_registry.credentials()
+    )
+    assert flavour.name == DISTRIBUTION
