@@ -72,11 +72,13 @@ def check_spaces(
     *,
     create: bool,
     public: bool,
+    dry_run: bool = False,
 ) -> list[Check]:
     """Every registry space (Harbor project) the destination repositories need exists.
 
     On Harbor, missing projects fail with their list and the fix (``--create-spaces``); with
-    ``create`` they are created (``public`` sets their visibility) and each is reported. On a
+    ``create`` they are created (``public`` sets their visibility) and each is reported, unless
+    ``dry_run`` (``archfuse plan`` writes nothing): then they are reported as to be created. On a
     plain registry spaces are implicit.
     """
     name = flavour.name if isinstance(flavour, Flavour) else flavour
@@ -127,6 +129,15 @@ def check_spaces(
             )
         ]
     visibility = "public" if public else "private"
+    if dry_run:
+        return [
+            Check(
+                "registry spaces",
+                OK,
+                f"Harbor at {where} lacks {_names(missing)}; the import creates them as {visibility} projects "
+                "(--create-spaces).",
+            )
+        ]
     out: list[Check] = []
     present = [s for s in spaces if s not in missing]
     if present:
@@ -236,6 +247,22 @@ def check_vendor_leftovers(leftovers: list[tuple[Path, int]]) -> Check:
         WARN,
         f"The vendor installer's work directories hold {_size(total)}: {listed}; archfuse does not need "
         "them, --clean-leftovers removes them.",
+    )
+
+
+def clean_vendor_leftovers(leftovers: list[tuple[Path, int]]) -> Check:
+    """Remove the leftovers :func:`find_vendor_leftovers` found (``--clean-leftovers``) and report it."""
+    if not leftovers:
+        return check_vendor_leftovers(leftovers)
+    try:
+        removed = remove_vendor_leftovers([path for path, _ in leftovers])
+    except ArchfuseError as err:
+        return Check("vendor leftovers", WARN, str(err))
+    freed = sum(size for path, size in leftovers if path in removed)
+    return Check(
+        "vendor leftovers",
+        OK,
+        f"Removed {_names([str(p) for p in removed], limit=5)}, freeing {_size(freed)}.",
     )
 
 

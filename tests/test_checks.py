@@ -18,6 +18,7 @@ from core.checks import (
     check_flavour,
     check_spaces,
     check_vendor_leftovers,
+    clean_vendor_leftovers,
     find_vendor_leftovers,
     remove_vendor_leftovers,
 )
@@ -263,3 +264,19 @@ def test_remove_leftovers_refuses_other_paths(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="symlink"):
         remove_vendor_leftovers([link_home / LEFTOVER_NAME])
     assert work.exists()
+
+
+def test_create_spaces_in_a_dry_run_creates_nothing(harbor: HarborTestServer) -> None:
+    [check] = check_spaces(REPOS, HARBOR, client_for(harbor), create=True, public=False, dry_run=True)
+    assert check.status == OK
+    assert "lacks addon, community; the import creates them as private projects" in check.detail
+    assert set(harbor.projects) == {"library"}
+    assert not harbor.calls("POST", "/api/v2.0/projects")
+
+
+def test_clean_leftovers_reports_what_was_freed(tmp_path: Path) -> None:
+    work = _leftover(tmp_path / "packages", [2048])
+    check = clean_vendor_leftovers(find_vendor_leftovers([tmp_path / "packages"]))
+    assert check.status == OK and f"Removed {work}, freeing 2.0 KiB" in check.detail
+    assert not work.exists()
+    assert clean_vendor_leftovers([]).status == OK
