@@ -259,10 +259,10 @@ def build_target_config(
             config.username = config.password = None  # the file's credentials are for its own registry
     env_user = env.get("ARCHFUSE_USERNAME") or None
     env_password = env.get("ARCHFUSE_PASSWORD") or None
-    if username or password:
-        config.username, config.password = username, _as_secret(password)
-    elif env_user or env_password:
-        config.username, config.password = env_user, secret(env_password)
+    if username or password or env_user or env_password:
+        # flags first, each of user and password falling back to the environment on its own
+        config.username = username or env_user
+        config.password = _as_secret(password) or secret(env_password)
     if chart_repo is not None:
         config.chart_repo_url = chart_repo
     if chart_repo_type is not None:

@@ -161,9 +161,9 @@ class Authenticator:
                     "or run docker login.",
                     status=401,
                 )
-            if self._scheme == "basic":
+            if response.request.headers.get("authorization", "").lower().startswith("basic "):
                 return False  # the credentials were sent and refused
-            self._scheme = "basic"
+            self._scheme = "basic"  # learned now, or by another thread while this request was out
             return True
         return False
 

@@ -1,0 +1,63 @@
+"""Drive the ``archfuse`` CLI the way an engineer (or another tool) does, in-process or as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.fixtures.registry import RegistryServer
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.out.splitlines() if line.startswith("{")]
+
+    def last(self, kind: str) -> dict[str, Any]:
+        return [e for e in self.events if e.get("event") == kind][-1]
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("event") == kind]
+
+
+def registry_args(server: RegistryServer) -> list[str]:
+    """Target flags for a test registry (credentials go by environment, like an engineer's shell)."""
+    args = ["--registry", server.url]
+    if server.insecure:
+        args.append("--insecure")
+    if server.ca_path is not None:
+        args += ["--ca-cert", str(server.ca_path)]
+    if server.username:
+        args += ["--username", server.username]
+    return args
+
+
+def archfuse(
+    *args: str | Path, state_dir: Path, password: str | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> CliResult:
+    """Run ``archfuse ARGS`` as a process with its own state dir; ``password`` goes to the environment."""
+    environ = {**os.environ, "ARCHFUSE_STATE_DIR": str(state_dir), **(env or {})}
+    environ.pop("ARCHFUSE_PASSWORD", None)
+    if password is not None:
+        environ["ARCHFUSE_PASSWORD"] = password
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parents[1],
+        check=False,
+    )
+    return CliResult(done.returncode, done.stdout, done.stderr)
