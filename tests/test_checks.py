@@ -22,8 +22,9 @@ from core.checks import (
     find_vendor_leftovers,
     remove_vendor_leftovers,
 )
-from core.errors import UsageError
+from core.errors import SpaceMissing, UsageError
 from core.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
+from core.package.scan import scan_paths
 from core.preflight import FAIL, OK, WARN
 from core.registry.credentials import Credentials
 from tests.fixtures.harbor import HarborTestServer
@@ -280,3 +281,29 @@ def test_clean_leftovers_reports_what_was_freed(tmp_path: Path) -> None:
     assert check.status == OK and f"Removed {work}, freeing 2.0 KiB" in check.detail
     assert not work.exists()
     assert clean_vendor_leftovers([]).status == OK
+
+
+def test_harbor_test_server_import_after_create_spaces(
+    harbor_registry: HarborTestServer, sample_package: Callable[..., Path]
+) -> None:
+    """The whole Harbor flow: projects the package needs are missing, --create-spaces creates them,
+    and the engine's plan and run then go through Harbor (the test server over the real registry)."""
+    from core.engine import ImportRun
+    from core.plan import build_plan, group_images
+    from core.registry.client import RegistryClient
+    from core.targets.registry import RegistryTarget
+
+    packages = scan_paths([sample_package("v0.12.0", "amd64", payload=16 << 10)], use_cache=False)
+    target = RegistryTarget(RegistryClient(harbor_registry.url, credentials=ADMIN, insecure=True))
+    repositories = {tag.repository for tag in group_images(packages, "", target.host)}
+    harbor = client_for(harbor_registry)
+    [missing] = check_spaces(repositories, HARBOR, harbor, create=False, public=False)
+    assert missing.status == FAIL
+    with pytest.raises(SpaceMissing):  # what a push without the projects meets
+        build_plan(packages, target)
+    created = check_spaces(repositories, HARBOR, harbor, create=True, public=False)
+    assert all(c.status == OK for c in created)
+    plan = build_plan(packages, target)
+    assert {i.action for i in plan.images} == {"new"}
+    assert ImportRun(plan, target).execute().status == "done"
+    assert {i.action for i in build_plan(packages, target).images} == {"unchanged"}
