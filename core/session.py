@@ -13,11 +13,23 @@ from typing import Any
 from core import events as ev
 from core.chartplan import ChartPlan, plan_charts
 from core.charts.destinations import ChartDestination
+from core.checks import (
+    check_disk_for_target,
+    check_flavour,
+    check_spaces,
+    check_vendor_leftovers,
+    clean_vendor_leftovers,
+    find_vendor_leftovers,
+)
+from core.config import TargetConfig
 from core.engine import ImportRun, RunOptions, RunSummary
-from core.errors import ArchfuseError, PreflightFailed
+from core.errors import ArchfuseError, PreflightFailed, SpaceMissing
+from core.harbor import harbor_client_for
+from core.journal import Journal, RunRecord
 from core.package.model import PackageIndex
-from core.plan import build_plan
+from core.plan import build_plan, group_images, version_key
 from core.preflight import FAIL, OK, WARN, Check, Preflight, check_packages, check_spool_disk, check_target
+from core.rollback import RollbackSummary, rollback_run
 from core.state import state_dir as default_state_dir
 from core.targets.base import Target
 from core.verify import ImageCheck, verify_images
@@ -77,6 +89,15 @@ class VerifyReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class CheckOptions:
+    """Preflight choices beyond the target configuration."""
+
+    dry_run: bool = False  # ``archfuse plan``: report what would be created, create nothing
+    clean_leftovers: bool = False  # remove the vendor installer's leftover work directories
+    registry_storage: Path | None = None  # where a registry on this node stores data (disk check)
+
+
 class Session:
     """Scan, preflight, run and verify against one target."""
 
@@ -89,8 +110,12 @@ class Session:
         emit: ev.Emit = ev.discard,
         charts: ChartDestination | None = None,
         force_charts: bool = False,
+        secrets: tuple[str, ...] = (),
+        config: TargetConfig | None = None,
     ) -> None:
+        self.config = config
         self.target = target
+        self.secrets = tuple(s for s in secrets if s)
         self.charts = charts
         self.force_charts = force_charts
         self.prefix = prefix
@@ -109,23 +134,91 @@ class Session:
         *,
         strict: bool = False,
         options: RunOptions | None = None,
+        checks: CheckOptions | None = None,
     ) -> Preflight:
-        """Every check, then the plan when the target could be read. Writes nothing."""
+        """Every check, then the plan when the target could be read.
+
+        Writes nothing, except what ``checks`` asks for before an import: missing registry spaces
+        created (``create_spaces``) and the vendor's leftover work directories removed.
+        """
         opts = options or RunOptions()
+        more = checks or CheckOptions()
         result = Preflight()
         for check in check_packages(packages, strict=strict):
             result.add(check, self.emit)
+        downgrade = self._downgrade_check(packages)
+        if downgrade is not None:
+            result.add(downgrade, self.emit)
         result.add(check_spool_disk(opts.spool_dir, opts.spool_budget), self.emit)
+        found = find_vendor_leftovers([Path(p.path) for p in packages])
+        leftovers = clean_vendor_leftovers(found) if more.clean_leftovers else check_vendor_leftovers(found)
+        result.add(leftovers, self.emit)
         target_check = check_target(self.target)
         result.add(target_check, self.emit)
-        if target_check.status != FAIL:
-            result.plan = build_plan(packages, self.target, prefix=self.prefix)
+        if target_check.status != FAIL and self._spaces_ok(packages, result, more):
+            try:
+                result.plan = build_plan(packages, self.target, prefix=self.prefix)
+            except SpaceMissing as err:
+                creating = more.dry_run and self.config is not None and self.config.create_spaces
+                result.add(
+                    Check(
+                        "registry spaces",
+                        WARN if creating else FAIL,
+                        f"{err} The import creates it first; the plan cannot read a space that does not exist yet."
+                        if creating
+                        else str(err),
+                    ),
+                    self.emit,
+                )
+                return result
             errors = [i for i in result.plan.images if i.action == "error"]
             if errors:
                 result.add(Check("fusion", FAIL, f"{errors[0].destination}: {errors[0].error}"), self.emit)
+            storage = self.config.layout_path if self.config and self.config.layout_path else more.registry_storage
+            if storage is not None:
+                result.add(check_disk_for_target(storage, result.plan.bytes_to_upload), self.emit)
         if self.charts is not None and any(p.charts for p in packages):
             self._plan_charts(packages, result)
         return result
+
+    def _spaces_ok(self, packages: list[PackageIndex], result: Preflight, more: CheckOptions) -> bool:
+        """On Harbor, every project the destinations need exists (or is created when asked)."""
+        harbor = harbor_client_for(self.config) if self.config is not None else None
+        if harbor is None:
+            return True
+        with harbor:
+            flavour, check = check_flavour(harbor)
+            result.add(check, self.emit)
+            repos = {t.repository for t in group_images(packages, self.prefix, self.target.host)}
+            if self.charts is not None:
+                repos |= {f"{c.repo}/{c.name}" for p in packages for c in p.charts}
+            ok = True
+            for space in check_spaces(
+                repos,
+                flavour,
+                harbor,
+                create=self.config.create_spaces if self.config else False,
+                public=(self.config.space_visibility if self.config else "public") == "public",
+                dry_run=more.dry_run,
+            ):
+                result.add(space, self.emit)
+                ok = ok and space.status != FAIL
+        return ok
+
+    def _downgrade_check(self, packages: list[PackageIndex]) -> Check | None:
+        """Warn when the packages are older than the last addon version imported into this target."""
+        with Journal(self.state_dir, secrets=self.secrets) as journal:
+            last = journal.last_version_imported(self.target)
+        if not last or not packages:
+            return None
+        newest = max((p.version for p in packages), key=version_key)
+        if version_key(newest) < version_key(last):
+            return Check(
+                "version", WARN,
+                f"{newest} is older than {last}, the last version imported into {self.target.description}: "
+                "this is a downgrade. Tags it carries will move back to the older images.",
+            )
+        return Check("version", OK, f"{newest}; last imported here: {last}.")
 
     def _plan_charts(self, packages: list[PackageIndex], result: Preflight) -> None:
         assert self.charts is not None
@@ -170,17 +263,54 @@ class Session:
                 f"Preflight failed ({first.name}: {first.detail})" if first else "Preflight did not produce a plan.",
                 hint="Nothing was written.",
             )
-        run = ImportRun(
-            preflight.plan,
-            self.target,
-            options=options,
-            emit=self.emit,
-            cancel=cancel,
-            charts=preflight.charts,
-            chart_destination=self.charts,
-            force_charts=self.force_charts,
-        )
-        return run.execute()
+        opts = options or RunOptions()
+        with Journal(self.state_dir, secrets=self.secrets) as journal, journal.lock(self.target):
+            run_id = journal.start_run(
+                "import",
+                self.target,
+                preflight.plan.packages,
+                {
+                    "prefix": self.prefix,
+                    "spool_budget": opts.spool_budget,
+                    "workers": opts.workers,
+                    "force_charts": self.force_charts,
+                },
+            )
+            run = ImportRun(
+                preflight.plan,
+                self.target,
+                options=opts,
+                emit=self.emit,
+                cancel=cancel,
+                recorder=journal,
+                run_id=run_id,
+                charts=preflight.charts,
+                chart_destination=self.charts,
+                force_charts=self.force_charts,
+            )
+            try:
+                summary = run.execute()
+            except BaseException as err:
+                journal.finish_run(run_id, "failed", {}, 0, str(err))
+                raise
+            journal.finish_run(
+                run_id,
+                summary.status,
+                summary.counts,
+                summary.bytes_uploaded,
+                summary.failures[0] if summary.failures else "",
+            )
+        return summary
+
+    def rollback(self, run_id: str, *, cancel: threading.Event | None = None) -> RollbackSummary:
+        """Put back the tags a run changed, where they still point where it left them."""
+        with Journal(self.state_dir, secrets=self.secrets) as journal:
+            return rollback_run(journal, run_id, self.target, emit=self.emit, cancel=cancel)
+
+    def history(self, limit: int = 50) -> list[RunRecord]:
+        """Runs in the journal, newest first."""
+        with Journal(self.state_dir, secrets=self.secrets) as journal:
+            return journal.runs(limit)
 
     def verify(self, packages: list[PackageIndex]) -> VerifyReport:
         """Check the target holds every image (and platform) of the packages."""

@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--spool-budget", default="256MiB", help="most bytes held while uploads are in flight")
             p.add_argument("--spool-dir", type=Path, help="where spooled blobs go beyond memory")
             p.add_argument("--verbose", action="store_true", help="a line per blob")
+        if name in ("plan", "import"):
+            p.add_argument("--registry-storage", type=Path, metavar="PATH",
+                           help="where a registry on this node stores data (checked for free space)")
+            p.add_argument("--clean-leftovers", action="store_true",
+                           help="remove the vendor installer's leftover addon-offline-target-package directories")
 
     p = sub.add_parser("history", help="runs in the journal")
     _add_common(p)
@@ -205,6 +210,10 @@ def _session(args: argparse.Namespace, emit: ev.Emit) -> Any:
         emit=emit,
         charts=open_chart_destination(config, target),
         force_charts=getattr(args, "force_charts", False),
+        config=config,
+        secrets=tuple(
+            secret.reveal() for secret in (config.password, config.chart_password) if secret is not None
+        ),
     )
 
 
@@ -217,6 +226,16 @@ def _run_options(args: argparse.Namespace) -> Any:
     )
 
 
+def _check_options(args: argparse.Namespace, dry_run: bool) -> Any:
+    from core.session import CheckOptions
+
+    return CheckOptions(
+        dry_run=dry_run,
+        clean_leftovers=getattr(args, "clean_leftovers", False) and not dry_run,
+        registry_storage=getattr(args, "registry_storage", None),
+    )
+
+
 def _packages(args: argparse.Namespace, session: Any) -> list[Any]:
     if not args.paths:
         raise UsageError("Name at least one package file or directory of packages.")
@@ -226,7 +245,9 @@ def _packages(args: argparse.Namespace, session: Any) -> list[Any]:
 def cmd_plan(args: argparse.Namespace) -> int:
     session = _session(args, ev.discard if args.json else PlainRenderer())
     try:
-        preflight = session.preflight(_packages(args, session), strict=args.strict, options=_run_options(args))
+        preflight = session.preflight(
+            _packages(args, session), strict=args.strict, options=_run_options(args), checks=_check_options(args, True)
+        )
     finally:
         session.close()
     if args.json:
@@ -241,7 +262,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     session = _session(args, emit)
     options = _run_options(args)
     try:
-        preflight = session.preflight(_packages(args, session), strict=args.strict, options=options)
+        preflight = session.preflight(
+            _packages(args, session), strict=args.strict, options=options, checks=_check_options(args, False)
+        )
         if preflight.failed:
             if not args.json:
                 sys.stdout.write(preflight.render_text() + "\n")
