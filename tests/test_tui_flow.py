@@ -69,7 +69,8 @@ async def test_select_both_arches_run_and_summary_shows_fused_images(workdir: Pa
         }
         checks = await to_checks(pilot)
         plan = checks.query_one(PlanTable)
-        assert plan.row_count == len(app.state.preflight.plan.images) > 0
+        preflight = app.state.preflight
+        assert plan.row_count == len(preflight.plan.images) + len(preflight.charts) > len(preflight.charts)
         assert {r.action for r in plan.rows_all} == {"new"}
         await start(pilot)
         assert isinstance(app.screen, RunScreen)
@@ -112,7 +113,7 @@ async def test_arm64_after_amd64_is_planned_as_add_arch_and_keeps_amd64(workdir:
         await pilot.press("space")
         assert app.state.selected == {arm64}
         checks = await to_checks(pilot)
-        actions = {r.action for r in checks.query_one(PlanTable).rows_all}
+        actions = {r.action for r in checks.query_one(PlanTable).rows_all if hasattr(r, "platform")}
         assert actions == {"add-arch"}
         # the filter narrows the table by words
         await pilot.press("slash")
@@ -278,3 +279,32 @@ def test_bridge_coalesces_progress_and_keeps_the_newest() -> None:
     bridge(ev.BytesProgress(5, 10))  # taken, so the next progress posts a new tick
     assert len([m for m in sink.messages if isinstance(m, ProgressTick)]) == 2
     assert sink.messages[1].event == ev.Warning("careful", at=sink.messages[1].event.at)
+
+
+async def test_history_lists_the_run_and_rollback_asks_then_puts_tags_back(workdir: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_checks(pilot)
+        await start(pilot)
+        await settle(pilot)
+        assert app.state.summary.status == "done"
+        assert LayoutTarget(workdir / "layout").get_manifest(*REDIS) is not None
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("h")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        assert [r.id for r in screen.runs] == [app.state.summary.run_id]
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # asked first: no leaves everything
+        await settle(pilot)
+        assert LayoutTarget(workdir / "layout").get_manifest(*REDIS) is not None
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert [r.kind for r in screen.runs] == ["rollback", "import"]
+    assert LayoutTarget(workdir / "layout").get_manifest(*REDIS) is None  # the new tag is gone again

@@ -15,6 +15,7 @@ from core.package.samples import write_demo_set
 from core.preflight import Check, Preflight
 from core.session import Session
 from tui.app import ArchfuseApp, create_app
+from tui.tour import settle  # noqa: F401 - re-exported for the tests
 
 MIB = 1 << 20
 
@@ -73,10 +74,3 @@ class StableSession(GatedSession):
 def make_app(session: type[Session] = Session, **kwargs: Any) -> ArchfuseApp:
     """The app on ``pk/`` and the layout ``layout`` (relative: stable in snapshots)."""
     return create_app([Path("pk")], "state", "layout", session_factory=session, blink=False, **kwargs)
-
-
-async def settle(pilot: Any) -> None:
-    """Let every worker finish and its messages be handled."""
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()

@@ -58,3 +58,33 @@ def open_target(settings: TargetSettings) -> Target:
     from core.connect import open_target as connect
 
     return connect(target_config(settings))
+
+
+@dataclass
+class Connection:
+    """What a Session needs for the form's target: the target, chart destination, prefix, secrets."""
+
+    target: Target
+    charts: Any
+    prefix: str
+    secrets: tuple[str, ...]
+
+
+def connect(settings: TargetSettings) -> Connection:
+    """Open the target and, when the engine offers it, the chart destination."""
+    if not settings.registry.strip() and not settings.cluster_config.strip():
+        raise UsageError("Enter a registry URL (https://host[:port]) or an OCI layout directory.")
+    from core import connect as engine
+
+    config = target_config(settings)
+    target = engine.open_target(config)
+    charts = None
+    opener = getattr(engine, "open_chart_destination", None)
+    if opener is not None:
+        try:
+            charts = opener(config, target)
+        except Exception:
+            target.close()
+            raise
+    return Connection(target, charts, str(getattr(config, "prefix", settings.prefix.strip())),
+                      tuple(s for s in (settings.password,) if s))

@@ -12,7 +12,7 @@ from core.preflight import Check, Preflight
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import FlowScreen
-from tui.target_settings import open_target
+from tui.target_settings import connect
 from tui.widgets.plan import ChecksList, PlanTable, totals_text
 
 
@@ -64,10 +64,14 @@ class ChecksScreen(FlowScreen):
         options = self.archfuse.options
 
         def work() -> Preflight:
-            target = open_target(settings)
+            link = connect(settings)
             old = session.target
-            session.target, session.prefix = target, settings.prefix.strip()
-            if old is not None and old is not target:
+            session.target, session.prefix = link.target, link.prefix
+            if hasattr(session, "charts"):
+                session.charts = link.charts
+            if hasattr(session, "secrets"):
+                session.secrets = link.secrets
+            if old is not None and old is not link.target:
                 old.close()
             return session.preflight(packages, options=options)  # type: ignore[no-any-return]
 
@@ -87,7 +91,7 @@ class ChecksScreen(FlowScreen):
         self.checks = list(preflight.checks)
         self.query_one(ChecksList).show(self.checks)
         table = self.query_one(PlanTable)
-        table.show(preflight.plan.images if preflight.plan else [])
+        table.show(preflight.plan.images if preflight.plan else [], preflight.charts)
         totals = totals_text(preflight.plan, len(preflight.charts))
         if preflight.failed:
             totals += f" · {len(preflight.failures)} check(s) failed: Start is refused"

@@ -64,21 +64,23 @@ class ConfirmDialog(ModalScreen[bool]):
 
 
 HELP = """\
-archfuse imports addon offline packages (one archive per CPU architecture) and fuses
-every image tag into one multi-arch index. Nothing is written before Start.
+archfuse imports addon offline packages (one archive per CPU
+architecture) and fuses every image tag into one multi-arch index.
+Nothing is written before Start; tags move last.
 
 The flow
-  1 Packages  pick a directory, choose the versions and architectures to import
-  2 Target    registry URL or OCI layout directory, credentials, TLS; test it
-  3 Checks    every check with its fix; the plan per image; Start
-  4 Run       live progress; Escape asks, then stops safely (run again to resume)
-  5 Summary   results and verification; history and rollback
+  1 Packages  choose versions and architectures to import
+  2 Target    registry URL or OCI layout directory; test it
+  3 Checks    every check with its fix; the plan; Start
+  4 Run       live progress; Escape asks, then stops safely
+              (run again to resume)
+  5 Summary   results and verification; history, rollback
 
 Keys
-  Tab / Shift+Tab  move between fields      Escape   back (on Run: cancel)
-  Space            select a package          n        next step
-  Ctrl+P           every action by name      F1       this help
-  Ctrl+Q           quit
+  Tab, Shift+Tab  move between fields   Escape  back / cancel
+  Space           select a package      n       next step
+  Ctrl+P          every action by name  F1      this help
+  Ctrl+Q          quit
 """
 
 

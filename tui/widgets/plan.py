@@ -17,7 +17,7 @@ ACTION_STYLE = {"new": "green", "add-arch": "cyan", "update-arch": "yellow", "un
 def status_text(status: str) -> Text:
     """``ok``/``warn``/``FAIL``: words, so the state reads without colour too."""
     word = "FAIL" if status == "fail" else status
-    return Text(f"{word:<4}", style=STATUS_STYLE.get(status, ""))
+    return Text(word, style=STATUS_STYLE.get(status, ""))
 
 
 class ChecksList(Static):
@@ -28,8 +28,10 @@ class ChecksList(Static):
         for check in checks:
             if text:
                 text.append("\n")
-            text.append_text(status_text(getattr(check, "status", "")))
-            text.append(f" {getattr(check, 'name', '')}: ", style="bold")
+            status = status_text(getattr(check, "status", ""))
+            text.append_text(status)
+            text.append(" " * (5 - len(status.plain)))
+            text.append(f"{getattr(check, 'name', '')}: ", style="bold")
             text.append(str(getattr(check, "detail", "")))
         self.update(text if text else Text("Checking…", style="italic"))
 
@@ -49,8 +51,8 @@ class PlanTable(DataTable[Text]):
         self.add_column("upload", key="upload", width=9)
         self.add_column("image", key="image")
 
-    def show(self, images: list[object]) -> None:
-        self.rows_all = list(images)
+    def show(self, images: list[object], charts: list[object] | None = None) -> None:
+        self.rows_all = list(images) + list(charts or [])
         self.refill()
 
     def apply_filter(self, text: str) -> None:
@@ -65,6 +67,16 @@ class PlanTable(DataTable[Text]):
         self.clear()
         for i, row in enumerate(self.visible()):
             action = str(getattr(row, "action", ""))
+            if not hasattr(row, "platform"):  # a chart
+                self.add_row(
+                    Text(action, style=ACTION_STYLE.get(action, "")),
+                    Text("chart"),
+                    Text("-"),
+                    Text("-", justify="right"),
+                    Text(f"{getattr(row, 'repo', '')}/{getattr(row, 'name', '')}-{getattr(row, 'version', '')}"),
+                    key=str(i),
+                )
+                continue
             upload = int(getattr(row, "upload_bytes", 0))
             self.add_row(
                 Text(action, style=ACTION_STYLE.get(action, "")),
@@ -77,14 +89,15 @@ class PlanTable(DataTable[Text]):
 
 
 def _haystack(row: object) -> str:
-    fields = ("action", "repository", "tag", "platform", "ref", "destination")
-    return " ".join(str(getattr(row, f, "")) for f in fields).lower()
+    fields = ("action", "repository", "tag", "platform", "ref", "destination", "name", "version", "repo")
+    kind = "image" if hasattr(row, "platform") else "chart"
+    return " ".join([kind, *(str(getattr(row, f, "")) for f in fields)]).lower()
 
 
 def totals_text(plan: object | None, charts: int = 0) -> str:
     """``8 images: 4 add-arch, 4 new · 1.2 MiB to upload``."""
     if plan is None:
-        return "No plan yet."
+        return "No plan: the target could not be read."
     counts = plan.counts()  # type: ignore[attr-defined]
     parts = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
     images = len(plan.images)  # type: ignore[attr-defined]
