@@ -43,3 +43,16 @@ def test_payload_sets_size(tmp_path: Path) -> None:
     big = write_sample_package(tmp_path / "b", "v0.12.0", "amd64", payload=3 << 20)
     assert small.stat().st_size < 64 << 10
     assert big.stat().st_size > 3 << 20  # incompressible
+
+
+def test_bulk_adds_small_images_ten_per_chart(tmp_path: Path) -> None:
+    from core.package.scan import scan_package
+
+    path = write_sample_package(tmp_path, "v0.12.0", "amd64", bulk=23)
+    index = scan_package(path)
+    bulk = [c for c in index.charts if c.name.startswith("bulk-")]
+    assert [(c.name, len(c.images)) for c in bulk] == [("bulk-00", 10), ("bulk-01", 10), ("bulk-02", 3)]
+    refs = {r for i in index.images for r in i.refs}
+    assert {f"docker.io/bulk/app-{n:04d}:1.0.0" for n in range(23)} <= refs
+    assert len(refs) == 6 + 23
+    assert path.stat().st_size < 1 << 20  # small images

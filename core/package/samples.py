@@ -121,6 +121,25 @@ def sample_charts(version: str) -> list[SampleChart]:
     return _catalog(version)
 
 
+BULK_PER_CHART = 10
+
+
+def bulk_charts(count: int) -> list[SampleChart]:
+    """``count`` extra small images, ten per ``community`` chart ``bulk-NN`` (plan benchmarks)."""
+    out = []
+    for first in range(0, count, BULK_PER_CHART):
+        numbers = range(first, min(count, first + BULK_PER_CHART))
+        out.append(
+            SampleChart(
+                "community", f"bulk-{first // BULK_PER_CHART:02d}", "1.0.0", "1.0.0",
+                tuple(f"{{{{ .app{n:04d} }}}}" for n in numbers),
+                "# generated: one image per key\n" + "".join(f"app{n:04d}: docker.io/bulk/app-{n:04d}:1.0.0\n" for n in numbers),
+                tuple(f"docker.io/bulk/app-{n:04d}:1.0.0" for n in numbers),
+            )
+        )  # fmt: skip
+    return out
+
+
 # --- layers ------------------------------------------------------------------------------------
 
 
@@ -463,6 +482,7 @@ def write_sample_package(
     manifest_first: bool = False,
     image_arch: str | None = None,
     charts: list[str] | None = None,
+    bulk: int = 0,
     mutate: Callable[[list[Entry]], None] | None = None,
 ) -> Path:
     """Write ``addon-offline-full-package-<version>-<arch>.tar.gz`` (or ``.tar``) and its ``.sha512sum``.
@@ -470,12 +490,13 @@ def write_sample_package(
     ``flavour``: ``ggcr`` (the vendor's), ``docker-legacy``, ``docker-oci`` or ``mixed`` (bundles
     rotate through all three). ``payload``: extra incompressible bytes spread over the app layers
     (0 gives a package of a few KB). ``image_arch`` makes the image configs declare another arch;
-    ``charts`` keeps only the named charts; ``mutate`` edits the member tree (broken packages).
+    ``charts`` keeps only the named charts; ``bulk`` adds that many small images (see
+    :func:`bulk_charts`); ``mutate`` edits the member tree (broken packages).
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
     file_name = name or f"addon-offline-full-package-{version}-{arch}.{'tar.gz' if compress else 'tar'}"
     path = dest_dir / file_name
-    selected = [c for c in _catalog(version) if charts is None or c.name in charts]
+    selected = [c for c in _catalog(version) + bulk_charts(bulk) if charts is None or c.name in charts]
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix=".layers-") as spool:
         builder = _Builder(image_arch or arch, payload, Path(spool))
         entries = _package_entries(version, builder, flavour, manifest_first, selected)
