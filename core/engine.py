@@ -168,7 +168,14 @@ class ImportRun:
         message = self._failures[0] if self._failures else ""
         self.emit(
             ev.RunFinished(
-                self.run_id, status, len(plan.images), len(self.charts), self.progress.done, seconds, message
+                self.run_id,
+                status,
+                len(plan.images),
+                len(self.charts),
+                self.progress.done,
+                seconds,
+                message,
+                peak_spool=self.budget.peak,
             )
         )
         return RunSummary(

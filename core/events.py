@@ -129,6 +129,7 @@ class RunFinished(Event):
     bytes_uploaded: int
     seconds: float
     message: str = ""
+    peak_spool: int = 0  # most bytes the spool held at once (memory and disk)
 
 
 Emit = Callable[[Event], None]
