@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 
 from core import events as ev
-from core.connect import open_target
 from core.config import build_target_config
+from core.connect import open_target
 from core.engine import RunOptions
 from core.session import Session
 from tests.cli_driver import archfuse, registry_args
