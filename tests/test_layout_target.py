@@ -85,14 +85,18 @@ def put_list(target: LayoutTarget, tag: str, payload: bytes = b"") -> tuple[Mani
 @pytest.fixture
 def layout(tmp_path: Path) -> LayoutTarget:
     target = LayoutTarget(tmp_path / "layout")
-    target.ping()
+    target.create()
     return target
 
 
-def test_is_a_target_and_creates_a_layout(layout: LayoutTarget) -> None:
+def test_is_a_target_and_creates_a_layout_on_the_first_write(tmp_path: Path) -> None:
+    layout = LayoutTarget(tmp_path / "new" / "layout")
     assert isinstance(layout, Target)
     assert layout.host == str(layout.path)
     assert layout.description == f"oci:{layout.path}"
+    layout.ping()
+    assert not layout.path.exists(), "ping (a plan) must write nothing"
+    layout.put_blob(REPO, sha256_digest(b"x"), 1, io.BytesIO(b"x"))
     assert json.loads((layout.path / "oci-layout").read_text()) == {"imageLayoutVersion": "1.0.0"}
     assert json.loads((layout.path / "index.json").read_text())["manifests"] == []
 
@@ -349,7 +353,7 @@ def test_bad_places_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(LayoutError, match="neither empty nor an OCI image layout"):
         LayoutTarget(busy).ping()
     broken = LayoutTarget(tmp_path / "broken")
-    broken.ping()
+    broken.create()
     (broken.path / "index.json").write_text("{not json")
     with pytest.raises(LayoutError, match="index.json is not valid JSON"):
         broken.get_manifest(REPO, "v1")

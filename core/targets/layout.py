@@ -183,34 +183,63 @@ class LayoutTarget:
     # -- setup ---------------------------------------------------------------------------
 
     def ping(self) -> None:
-        """Create the layout if needed, check it is writable and clean leftover temp files."""
-        self._ensure()
-        try:
-            with tempfile.NamedTemporaryFile(dir=self._tmp, prefix="ping-"):
-                pass
-        except OSError as exc:
+        """Check the layout can be used: a layout, or a new or empty directory, and writable.
+
+        Creates nothing (a plan writes nothing); the layout is made on the first write.
+        """
+        path = self.path
+        if path.exists():
+            self._check_existing()
+        probe = path
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
             raise LayoutError(
-                f"The OCI layout directory {self.path} is not writable: {exc.strerror or exc}.",
+                f"Cannot create the OCI layout directory {path}: {probe} is a file.",
+                hint="Choose another directory.",
+            )
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise LayoutError(
+                f"The OCI layout directory {path} is not writable ({probe} does not let this user write).",
                 hint="Fix its permissions or choose another directory.",
-            ) from exc
-        self.clean_temp()
+            )
+        if (path / TMP_DIR).is_dir():
+            self.clean_temp()
+
+    def create(self) -> None:
+        """Create the layout now (a run does it on its first write)."""
+        self._ensure()
+
+    def _check_existing(self) -> None:
+        """Refuse a file, a directory that is neither empty nor a layout, or another layout version."""
+        path = self.path
+        if not path.is_dir():
+            raise LayoutError(f"{path} is a file, not an OCI layout directory.", hint="Choose a directory.")
+        marker = path / "oci-layout"
+        if not marker.exists():
+            if any(p.name not in ("blobs", TMP_DIR, "index.json", LOCK_FILE) for p in path.iterdir()):
+                raise LayoutError(
+                    f"{path} is neither empty nor an OCI image layout (it has no oci-layout file).",
+                    hint="Choose a new or empty directory.",
+                )
+            return
+        try:
+            version = json.loads(marker.read_bytes()).get("imageLayoutVersion")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise LayoutError(f"{marker} is not a valid oci-layout file.") from exc
+        if version != LAYOUT_VERSION:
+            raise LayoutError(
+                f"{path} is an OCI layout of version {version!r}; archfuse writes {LAYOUT_VERSION}."
+            )
 
     def _ensure(self) -> None:
+        """Create the layout (``oci-layout``, ``blobs/``, an empty ``index.json``) on the first write."""
         if self._ready:
             return
         path = self.path
-        if path.exists() and not path.is_dir():
-            raise LayoutError(f"{path} is a file, not an OCI layout directory.", hint="Choose a directory.")
+        if path.exists():
+            self._check_existing()
         marker = path / "oci-layout"
-        if (
-            path.is_dir()
-            and not marker.exists()
-            and any(p.name not in ("blobs", TMP_DIR, "index.json", LOCK_FILE) for p in path.iterdir())
-        ):
-            raise LayoutError(
-                f"{path} is neither empty nor an OCI image layout (it has no oci-layout file).",
-                hint="Choose a new or empty directory.",
-            )
         try:
             self._blobs.mkdir(parents=True, exist_ok=True)
             self._tmp.mkdir(exist_ok=True)
@@ -226,14 +255,6 @@ class LayoutTarget:
                 f"Cannot create the OCI layout directory {path}: {exc.strerror or exc}.",
                 hint="Check the path and its permissions, or choose another directory.",
             ) from exc
-        try:
-            version = json.loads(marker.read_bytes()).get("imageLayoutVersion")
-        except (OSError, ValueError, AttributeError) as exc:
-            raise LayoutError(f"{marker} is not a valid oci-layout file.") from exc
-        if version != LAYOUT_VERSION:
-            raise LayoutError(
-                f"{path} is an OCI layout of version {version!r}; archfuse writes {LAYOUT_VERSION}."
-            )
         self._ready = True
 
     def clean_temp(self, older_than: float = STALE_AFTER) -> int:
@@ -414,6 +435,7 @@ class LayoutTarget:
         Docker-typed content is tagged through its OCI form so skopeo can resolve the tag; the
         entry's annotations remember the Docker manifest, which is what get_manifest returns.
         """
+        self._ensure()
         if is_digest(reference) and reference != manifest.digest:
             raise DigestMismatch(
                 f"Manifest for {repository}@{reference} has the digest {manifest.digest}; it was not stored."
