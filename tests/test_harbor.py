@@ -227,6 +227,11 @@ def test_harbor_test_server_missing_project_is_space_missing_for_the_registry_cl
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         with pytest.raises(SpaceMissing, match="no project 'addon'"):
             client.put_blob("addon/metrics-server", digest, len(data), io.BytesIO(data))
+        # a HEAD answer has no body to say "project not found": the client asks again to find out
+        with pytest.raises(SpaceMissing, match="no project 'addon'"):
+            client.blob_exists("addon/metrics-server", digest)
+        with pytest.raises(SpaceMissing):
+            client.head_manifest("addon/metrics-server", "v0.6.2")
 
 
 def _tiny_oci_image(root: Path) -> Path:

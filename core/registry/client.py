@@ -341,6 +341,10 @@ class RegistryClient:
                     reauthenticated = True
                     response.close()
                     continue
+                if method == "HEAD":
+                    # a HEAD answer has no body; Harbor says "project X not found" only in one
+                    probe = self._http.build_request("GET", url, headers=request_headers)
+                    self._raise_if_space_missing(self._http.send(probe), scopes)
                 raise self._auth.refused(scopes)
             if retry and response.status_code in RETRYABLE_STATUS:
                 delay = policy.delay(attempt, response.headers.get("Retry-After"))
