@@ -213,9 +213,17 @@ class ImportRun:
                         continue
                     done.add(found.blob.digest)
                     if self.budget.fits(item.size):
-                        self.budget.acquire(item.size, self._abort)
-                        self._check_cancel()
-                        spool = spool_copy(item.stream, item.size, self.options.spool_dir, self.options.memory_spool)
+                        if not self.budget.acquire(item.size, self._abort):
+                            self._check_cancel()
+                            self._raise_if_failed()
+                        try:
+                            self._check_cancel()
+                            spool = spool_copy(
+                                item.stream, item.size, self.options.spool_dir, self.options.memory_spool
+                            )
+                        except BaseException:
+                            self.budget.release(item.size)
+                            raise
                         pending.append(pool.submit(self._push_spooled, found, spool))
                     else:
                         self._push(found, item.stream, seekable=False)

@@ -31,14 +31,16 @@ class SpoolBudget:
         """True when a blob of ``size`` bytes can ever be spooled."""
         return size <= self.limit
 
-    def acquire(self, size: int, cancelled: threading.Event | None = None) -> None:
+    def acquire(self, size: int, cancelled: threading.Event | None = None) -> bool:
+        """Hold ``size`` bytes of the budget; False (nothing held) when ``cancelled`` was set while waiting."""
         with self._cond:
             while self.used + size > self.limit:
                 if cancelled is not None and cancelled.is_set():
-                    return
+                    return False
                 self._cond.wait(0.2)
             self.used += size
             self.peak = max(self.peak, self.used)
+            return True
 
     def release(self, size: int) -> None:
         with self._cond:
@@ -49,10 +51,12 @@ class SpoolBudget:
 def spool_copy(stream: BinaryIO, size: int, spool_dir: Path | None, memory_limit: int) -> BinaryIO:
     """Copy ``size`` bytes of ``stream`` into a spooled file (memory, then ``spool_dir``).
 
-    A full disk becomes SpoolFull naming the directory.
+    A full disk becomes SpoolFull naming the directory. ``memory_limit`` 0: straight to disk.
     """
     spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - returned to the caller, who closes it
-        max_size=memory_limit, dir=str(spool_dir) if spool_dir else None, prefix="archfuse-spool-"
+        max_size=max(memory_limit, 1),  # SpooledTemporaryFile takes 0 as "never roll over"
+        dir=str(spool_dir) if spool_dir else None,
+        prefix="archfuse-spool-",
     )
     try:
         shutil.copyfileobj(stream, spool, COPY_CHUNK)
