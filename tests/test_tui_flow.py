@@ -75,7 +75,7 @@ async def test_select_both_arches_run_and_summary_shows_fused_images(workdir: Pa
         await start(pilot)
         assert isinstance(app.screen, RunScreen)
         await settle(pilot)
-        assert app.state.summary is not None and app.state.summary.status == "done"
+        assert app.state.summary is not None and app.state.summary.status == "done", app.state.summary
         await pilot.press("n")
         await settle(pilot)
         assert isinstance(app.screen, SummaryScreen)
@@ -99,7 +99,7 @@ async def test_arm64_after_amd64_is_planned_as_add_arch_and_keeps_amd64(workdir:
         await to_checks(pilot)
         await start(pilot)
         await settle(pilot)
-        assert app.state.summary.status == "done"
+        assert app.state.summary.status == "done", app.state.summary.failures
         # back to packages, choose arm64 only, plan again
         await pilot.press("n")
         await settle(pilot)
@@ -124,7 +124,7 @@ async def test_arm64_after_amd64_is_planned_as_add_arch_and_keeps_amd64(workdir:
         checks.query_one(PlanTable).focus()
         await start(pilot)
         await settle(pilot)
-        assert app.state.summary.status == "done"
+        assert app.state.summary.status == "done", app.state.summary.failures
     assert platforms_of(workdir / "layout", *REDIS) == ["linux/amd64", "linux/arm64"]
 
 
@@ -171,7 +171,7 @@ async def test_cancel_asks_first_stops_safely_and_run_again_resumes(workdir: Pat
         assert isinstance(app.screen, ChecksScreen)
         await start(pilot)
         await settle(pilot)
-        assert app.state.summary.status == "done"
+        assert app.state.summary.status == "done", app.state.summary.failures
     assert platforms_of(workdir / "layout", *REDIS) == ["linux/amd64", "linux/arm64"]
 
 
@@ -287,7 +287,7 @@ async def test_history_lists_the_run_and_rollback_asks_then_puts_tags_back(workd
         await to_checks(pilot)
         await start(pilot)
         await settle(pilot)
-        assert app.state.summary.status == "done"
+        assert app.state.summary.status == "done", app.state.summary.failures
         assert LayoutTarget(workdir / "layout").get_manifest(*REDIS) is not None
         await pilot.press("n")
         await settle(pilot)
@@ -308,3 +308,26 @@ async def test_history_lists_the_run_and_rollback_asks_then_puts_tags_back(workd
         await settle(pilot)
         assert [r.kind for r in screen.runs] == ["rollback", "import"]
     assert LayoutTarget(workdir / "layout").get_manifest(*REDIS) is None  # the new tag is gone again
+
+
+async def test_no_color_turns_colour_off_and_states_stay_in_words(workdir: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_checks(pilot)
+        assert app.no_color  # textual renders monochrome
+        checks_text = app.screen.query_one("#checks").render()
+        words = str(checks_text).split()
+        assert words[0] == "ok" and "target:" in words
+        rows = app.screen.query_one(PlanTable)
+        assert str(rows.get_cell_at((0, 0))) == "new"  # the action is a word, not a colour
+
+
+async def test_quit_exit_code_is_one_after_a_cancelled_run(workdir: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.state.summary = type("S", (), {"status": "cancelled"})()  # type: ignore[assignment]
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_value == 1

@@ -77,7 +77,15 @@ class ArchfuseApp(App[int]):
     def on_mount(self) -> None:
         from tui.screens.packages import PackagesScreen
 
+        few_colours = self.console.color_system in ("standard", "windows")
+        if few_colours and not self.is_headless and "ansi-dark" in self.available_themes:
+            self.theme = "ansi-dark"  # 16-colour terminals: the terminal's own palette
         self.push_screen(PackagesScreen())
+
+    async def action_quit(self) -> None:
+        """Leave; the exit code says whether the last run failed or was cancelled (1) or not (0)."""
+        summary = self.state.summary
+        self.exit(0 if summary is None or summary.status == "done" else 1)
 
     # -- engine work ------------------------------------------------------------------
     def start_work(self, screen: Screen[Any], job: str, fn: Callable[[], Any]) -> Worker[None]:
