@@ -6,6 +6,7 @@ the budget is not spooled at all but streamed straight from the package to the t
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import shutil
 import tempfile
@@ -62,7 +63,8 @@ def spool_copy(stream: BinaryIO, size: int, spool_dir: Path | None, memory_limit
         shutil.copyfileobj(stream, spool, COPY_CHUNK)
         spool.seek(0)
     except OSError as err:
-        spool.close()
+        with contextlib.suppress(OSError):  # closing flushes what did not fit: ENOSPC again
+            spool.close()
         if err.errno in (errno.ENOSPC, errno.EDQUOT):
             where = spool_dir or Path(tempfile.gettempdir())
             raise SpoolFull(
