@@ -363,3 +363,27 @@ def test_missing_layout_reads_as_empty(tmp_path: Path) -> None:
     target = LayoutTarget(tmp_path / "nothing")
     assert target.get_manifest(REPO, "v1") is None
     assert list_refs(tmp_path / "nothing") == []
+
+
+def test_first_writes_from_many_threads_create_one_layout(tmp_path: Path) -> None:
+    import threading
+
+    layout = LayoutTarget(tmp_path / "fresh")
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def write(i: int) -> None:
+        data = f"blob {i}".encode()
+        start.wait()
+        try:
+            layout.put_blob(REPO, sha256_digest(data), len(data), io.BytesIO(data))
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert errors == []
+    assert all(layout.blob_exists(REPO, sha256_digest(f"blob {i}".encode())) for i in range(8))

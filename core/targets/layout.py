@@ -233,21 +233,28 @@ class LayoutTarget:
             )
 
     def _ensure(self) -> None:
-        """Create the layout (``oci-layout``, ``blobs/``, an empty ``index.json``) on the first write."""
+        """Create the layout (``oci-layout``, ``blobs/``, an empty ``index.json``) on the first write.
+
+        Under the layout lock, so concurrent writers (threads or processes) see it whole.
+        """
         if self._ready:
             return
         path = self.path
-        if path.exists():
-            self._check_existing()
+        if path.exists() and not path.is_dir():
+            self._check_existing()  # a file: the clear error, before the lock tries to mkdir it
         marker = path / "oci-layout"
         try:
-            self._blobs.mkdir(parents=True, exist_ok=True)
-            self._tmp.mkdir(exist_ok=True)
-            if not marker.exists():
-                self._atomic_write(marker, canonical_json({"imageLayoutVersion": LAYOUT_VERSION}))
             with self.locked():
+                if self._ready:
+                    return
+                self._check_existing()
+                self._blobs.mkdir(parents=True, exist_ok=True)
+                self._tmp.mkdir(exist_ok=True)
+                if not marker.exists():
+                    self._atomic_write(marker, canonical_json({"imageLayoutVersion": LAYOUT_VERSION}))
                 if not self._index.exists():
                     self._write_index({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": []})
+                self._ready = True
         except LayoutError:
             raise
         except OSError as exc:
@@ -255,7 +262,6 @@ class LayoutTarget:
                 f"Cannot create the OCI layout directory {path}: {exc.strerror or exc}.",
                 hint="Check the path and its permissions, or choose another directory.",
             ) from exc
-        self._ready = True
 
     def clean_temp(self, older_than: float = STALE_AFTER) -> int:
         """Remove temp files of killed runs (old, and locked by no live writer); return how many."""
