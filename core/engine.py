@@ -212,7 +212,7 @@ class ImportRun:
                     if found is None or found.blob.digest in done:
                         continue
                     done.add(found.blob.digest)
-                    if self.budget.fits(item.size):
+                    if self.budget.fits(item.size) and not self._stream_past_spool(found):
                         if not self.budget.acquire(item.size, self._abort):
                             self._check_cancel()
                             self._raise_if_failed()
@@ -239,6 +239,16 @@ class ImportRun:
                 f"{need.package}: blob {need.blob.digest} ({need.blob.member} in {need.bundle}) was not found "
                 "while reading the package; scan it again with --rescan, the file may have changed."
             )
+
+    def _stream_past_spool(self, need: BlobNeed) -> bool:
+        """True to stream this blob straight to the target rather than wait for room in the spool.
+
+        A blob over half the budget cannot share the spool with another like it, so waiting would
+        stop the package reader until the upload in flight ends. While the spool is busy, such a
+        blob is streamed when it goes to one repository only (no second upload can be needed).
+        """
+        size = need.blob.size
+        return size * 2 > self.budget.limit and len(need.repositories) == 1 and self.budget.used > 0
 
     def _push_spooled(self, need: BlobNeed, spool: BinaryIO) -> None:
         try:
@@ -275,10 +285,18 @@ class ImportRun:
             if image.action not in (fusion.UNCHANGED, "error"):
                 todo[(image.repository, image.digest)] = image.manifest
 
+        failed = threading.Event()
+
         def put(item: tuple[tuple[str, str], ManifestRef]) -> None:
             (repo, digest), manifest = item
             self._check_cancel()
-            self.target.put_manifest(repo, digest, manifest)
+            if failed.is_set():  # one manifest failed for good: the run fails, do not retry the rest
+                return
+            try:
+                self.target.put_manifest(repo, digest, manifest)
+            except ArchfuseError:
+                failed.set()
+                raise
 
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="archfuse-manifest") as pool:
             list(pool.map(put, todo.items()))

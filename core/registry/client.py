@@ -207,16 +207,16 @@ class RegistryClient:
             f"/v2/{repository}/manifests/{reference}",
             headers={"Accept": ", ".join(mt.ACCEPT)},
             scopes=(pull(repository),),
-            what=f"manifest {repository}:{reference}",
+            what=f"manifest {_ref(repository, reference)}",
         )
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise self._error(response, f"a read of manifest {repository}:{reference}", repository)
+            raise self._error(response, f"a read of manifest {_ref(repository, reference)}", repository)
         data = response.content
         if len(data) > MAX_MANIFEST_SIZE:
             raise RegistryError(
-                f"Manifest {repository}:{reference} on {self.description} is larger than 4 MiB.",
+                f"Manifest {_ref(repository, reference)} on {self.description} is larger than 4 MiB.",
                 hint="Check the reference.",
             )
         digest = sha256_digest(data)
@@ -224,7 +224,7 @@ class RegistryClient:
         expected = reference if reference.startswith("sha256:") else claimed
         if expected.startswith("sha256:") and expected != digest:
             raise DigestMismatch(
-                f"Manifest {repository}:{reference} from {self.description} does not match digest {expected}.",
+                f"Manifest {_ref(repository, reference)} from {self.description} does not match digest {expected}.",
                 hint="The registry or a proxy changed the manifest; check the registry.",
             )
         return ManifestRef(data, _media_type(response, data), digest)
@@ -236,12 +236,12 @@ class RegistryClient:
             f"/v2/{repository}/manifests/{reference}",
             headers={"Accept": ", ".join(mt.ACCEPT)},
             scopes=(pull(repository),),
-            what=f"manifest {repository}:{reference}",
+            what=f"manifest {_ref(repository, reference)}",
         )
         if response.status_code == 404:
             return None
         if response.status_code != 200:
-            raise self._error(response, f"a check of manifest {repository}:{reference}", repository)
+            raise self._error(response, f"a check of manifest {_ref(repository, reference)}", repository)
         digest = response.headers.get("Docker-Content-Digest", "")
         if digest:
             return digest
@@ -256,14 +256,14 @@ class RegistryClient:
             headers={"Content-Type": manifest.media_type},
             content=manifest.data,
             scopes=(push(repository),),
-            what=f"manifest {repository}:{reference}",
+            what=f"manifest {_ref(repository, reference)}",
         )
         if response.status_code not in (200, 201, 202):
-            raise self._error(response, f"a push of manifest {repository}:{reference}", repository)
+            raise self._error(response, f"a push of manifest {_ref(repository, reference)}", repository)
         claimed = response.headers.get("Docker-Content-Digest", "")
         if claimed.startswith("sha256:") and claimed != manifest.digest:
             raise DigestMismatch(
-                f"Registry {self.description} stored manifest {repository}:{reference} as {claimed}, "
+                f"Registry {self.description} stored manifest {_ref(repository, reference)} as {claimed}, "
                 f"not {manifest.digest}.",
                 hint="The registry rewrote the manifest; it cannot keep other platforms byte for byte.",
             )
@@ -667,6 +667,11 @@ class _ChunkedUpload:
             if len(self.buffer) != want:
                 raise self.client._short(self.repository, self.digest, self.size, offset + len(self.buffer))
         return self.buffer[offset - self.buffer_start :]
+
+
+def _ref(repository: str, reference: str) -> str:
+    """``repo:tag`` or ``repo@sha256:...``, as people write references."""
+    return f"{repository}{'@' if ':' in reference else ':'}{reference}"
 
 
 def _split_base_url(base_url: str) -> tuple[str, str]:
