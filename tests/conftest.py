@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.registry",
     "tests.fixtures.chartservers",
     "tests.fixtures.harbor",
+    "tests.fixtures.faultproxy",
 ]

@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--force-charts", action="store_true", help="overwrite chart versions whose content differs")
             p.add_argument("--spool-budget", default="256MiB", help="most bytes held while uploads are in flight")
             p.add_argument("--spool-dir", type=Path, help="where spooled blobs go beyond memory")
+            p.add_argument("--spool-memory", default="32MiB",
+                           help="a spooled blob stays in memory up to this size, beyond it goes to --spool-dir")
             p.add_argument("--verbose", action="store_true", help="a line per blob")
         if name in ("plan", "import"):
             p.add_argument("--registry-storage", type=Path, metavar="PATH",
@@ -98,17 +100,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_size(text: str) -> int:
-    """``256MiB``, ``1G``, ``1048576`` -> bytes."""
+def parse_size(text: str, *, flag: str = "--spool-budget", minimum: int = 1 << 20) -> int:
+    """``256MiB``, ``1G``, ``1048576`` -> bytes (at least ``minimum``)."""
     units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
     s = text.strip().lower().removesuffix("b").removesuffix("i")
     num, unit = (s[:-1], s[-1]) if s and s[-1] in units and s[-1].isalpha() else (s, "")
     try:
         value = int(float(num) * units[unit])
     except ValueError:
-        raise UsageError(f"--spool-budget {text!r} is not a size; write it like 256MiB or 1GiB.") from None
-    if value < 1 << 20:
-        raise UsageError("--spool-budget must be at least 1MiB.")
+        raise UsageError(f"{flag} {text!r} is not a size; write it like 256MiB or 1GiB.") from None
+    if value < minimum:
+        raise UsageError(f"{flag} must be at least {minimum >> 20}MiB.")
     return value
 
 
@@ -223,6 +225,7 @@ def _run_options(args: argparse.Namespace) -> Any:
     return RunOptions(
         spool_budget=parse_size(getattr(args, "spool_budget", "256MiB")),
         spool_dir=getattr(args, "spool_dir", None),
+        memory_spool=parse_size(getattr(args, "spool_memory", "32MiB"), flag="--spool-memory", minimum=0),
     )
 
 
