@@ -49,6 +49,7 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     peak_spool: int = 0
+    reports: tuple[Path, ...] = ()  # the run report (Markdown, JSON) once written (core.report)
 
     @property
     def exit_code(self) -> int:
