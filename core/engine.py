@@ -245,11 +245,11 @@ class ImportRun:
         """True to stream this blob straight to the target rather than wait for room in the spool.
 
         A blob over half the budget cannot share the spool with another like it, so waiting would
-        stop the package reader until the upload in flight ends. While the spool is busy, such a
-        blob is streamed when it goes to one repository only (no second upload can be needed).
+        stop the package reader until the upload in flight ends. When it does not fit now, such a
+        blob is streamed if it goes to one repository only (no second upload can be needed).
         """
-        size = need.blob.size
-        return size * 2 > self.budget.limit and len(need.repositories) == 1 and self.budget.used > 0
+        size, budget = need.blob.size, self.budget
+        return size * 2 > budget.limit and len(need.repositories) == 1 and budget.used + size > budget.limit
 
     def _push_spooled(self, need: BlobNeed, spool: BinaryIO) -> None:
         try:

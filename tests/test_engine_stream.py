@@ -1,0 +1,60 @@
+"""The run keeps reading the package while a large spooled blob uploads (no reader stall)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from core.engine import ImportRun, RunOptions
+from core.package.samples import write_sample_package
+from core.package.scan import scan_package
+from core.plan import build_plan
+from core.targets.layout import LayoutTarget
+
+BIG = 512 << 10
+
+
+class GatedTarget:
+    """A layout target whose first large upload waits until another large upload has started."""
+
+    def __init__(self, inner: LayoutTarget) -> None:
+        self.inner = inner
+        self.other_started = threading.Event()
+        self.first_saw_other: bool | None = None
+        self._lock = threading.Lock()
+        self._big_uploads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def put_blob(
+        self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Any = None
+    ) -> None:
+        if size > BIG:
+            with self._lock:
+                self._big_uploads += 1
+                first = self._big_uploads == 1
+            if first:
+                self.first_saw_other = self.other_started.wait(timeout=10)
+            else:
+                self.other_started.set()
+        self.inner.put_blob(repository, digest, size, stream, progress)
+
+
+def test_large_blob_streams_while_the_spool_is_busy(tmp_path: Path) -> None:
+    # six app layers of ~1 MiB each, one repository each; a 1.5 MiB spool holds only one of them
+    package = write_sample_package(tmp_path / "pkg", "v0.12.0", "amd64", payload=6 << 20)
+    index = scan_package(package)
+    target = GatedTarget(LayoutTarget(tmp_path / "layout"))
+    plan = build_plan([index], target)  # type: ignore[arg-type]
+    big = [n for n in plan.blobs.values() if n.blob.size > BIG]
+    assert len(big) == 6 and all(len(n.repositories) == 1 for n in big)
+
+    summary = ImportRun(plan, target, options=RunOptions(spool_budget=3 << 19)).execute()  # type: ignore[arg-type]
+
+    assert summary.status == "done", summary.failures
+    assert target.first_saw_other is True  # the reader went on to the next large blob meanwhile
+    assert 0 < summary.peak_spool <= 3 << 19
+    again = build_plan([index], target.inner)
+    assert not again.blobs and {i.action for i in again.images} == {"unchanged"}
