@@ -1,0 +1,439 @@
+"""Benchmark ``archfuse import`` against the vendor's way and against reading the package once.
+
+    .venv/bin/python scripts/bench.py [--size 1GiB] [--repeat 2] [--images 500] [--work DIR]
+
+Writes a package of about SIZE with the sample generator, then, for each repetition:
+
+- floor (c): ``gzip -dc PACKAGE > /dev/null`` (page cache warm, as for every step);
+- archfuse (a): ``archfuse import`` into a fresh real registry with a fresh state dir (cold:
+  the scan is included), then the same command again (the no-op re-run);
+- baseline (b): what the vendor's installer does: ``tar -xzf`` into a work dir, ``tar -xf``
+  each bundle, then ``skopeo copy docker-archive:images.tar:REF docker://...`` for each image
+  into another fresh registry;
+- resume: ``archfuse import`` killed with SIGKILL once half the bytes are uploaded (seen in its
+  ``--json`` BytesProgress events), then the same command again, timed;
+- plan: a package of IMAGES small images imported into a fresh registry, then ``archfuse plan``
+  of it against that registry (scan cached), timed.
+
+Peak RSS comes from ``wait4`` (the process's own high-water mark). Peak extra disk of archfuse is
+polled every 20 ms: its state dir and TMPDIR, plus any deleted file it holds open (the spool);
+the registry's own storage is not counted. For the baseline it is the unpacked work dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.package.samples import write_sample_package  # noqa: E402
+from tests.fixtures.registry import RegistryServer  # noqa: E402
+
+ARCHFUSE = str(ROOT / ".venv" / "bin" / "archfuse")
+POLL = 0.02
+
+
+@dataclass
+class Measured:
+    """One measured process (or sequence of processes)."""
+
+    seconds: float = 0.0
+    rc: int = 0
+    max_rss: int = 0  # bytes
+    peak_disk: int = 0  # bytes
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_size(text: str) -> int:
+    """``1GiB``, ``500MiB``, ``1200M`` -> bytes."""
+    units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    s = text.strip().lower().removesuffix("b").removesuffix("i")
+    num, unit = (s[:-1], s[-1]) if s and s[-1] in units and s[-1].isalpha() else (s, "")
+    return int(float(num) * units[unit])
+
+
+def du(path: Path) -> int:
+    """Bytes allocated under ``path`` (files only; missing is 0)."""
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(FileNotFoundError):  # a spool file gone meanwhile
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+    return total
+
+
+def deleted_open_files(pid: int) -> int:
+    """Bytes held by deleted regular files ``pid`` still has open (unnamed spool files)."""
+    total = 0
+    fd_dir = f"/proc/{pid}/fd"
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return 0
+    for fd in fds:
+        try:
+            if not os.readlink(f"{fd_dir}/{fd}").endswith(" (deleted)"):
+                continue
+            st = os.stat(f"{fd_dir}/{fd}")
+        except OSError:
+            continue
+        if (st.st_mode & 0o170000) == 0o100000:
+            total += st.st_blocks * 512
+    return total
+
+
+class Poller:
+    """Polls a disk-usage function in a thread and keeps the peak."""
+
+    def __init__(self, usage: Callable[[], int]) -> None:
+        self.usage, self.peak = usage, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.usage())
+            self._stop.wait(POLL)
+
+    def __enter__(self) -> Poller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.usage())
+
+
+def run(
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    stdout: IO[bytes] | int | None = subprocess.DEVNULL,
+    on_event: Callable[[dict[str, Any], subprocess.Popen[bytes]], None] | None = None,
+    disk: Callable[[int], int] | None = None,
+) -> Measured:
+    """Run ``cmd``; wall time, exit code, peak RSS (wait4), peak disk and ``--json`` events."""
+    out = Measured()
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE if on_event is not None else stdout, stderr=subprocess.PIPE
+    )
+    pid = proc.pid
+    with Poller((lambda: disk(pid)) if disk else (lambda: 0)) as poller:
+        if on_event is not None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if line.startswith(b"{"):
+                    event = json.loads(line)
+                    out.events.append(event)
+                    on_event(event, proc)
+        stderr = proc.stderr.read() if proc.stderr else b""
+        _pid, status, usage = os.wait4(pid, 0)
+        out.seconds = time.perf_counter() - started
+    proc.returncode = out.rc = os.waitstatus_to_exitcode(status)
+    out.max_rss = usage.ru_maxrss * 1024
+    out.peak_disk = poller.peak
+    if out.rc not in (0, -signal.SIGKILL):
+        raise SystemExit(f"{' '.join(cmd[:3])}... exited {out.rc}: {stderr.decode(errors='replace')[-2000:]}")
+    return out
+
+
+def fresh_registry(root: Path) -> RegistryServer:
+    shutil.rmtree(root, ignore_errors=True)
+    server = RegistryServer(root)
+    server.start()
+    return server
+
+
+def drop_registry(server: RegistryServer) -> None:
+    server.close()
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+# -- the measurements --------------------------------------------------------------------------
+
+
+def floor(package: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(["gzip", "-dc", str(package)], stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+class Archfuse:
+    """``archfuse`` runs with their own state dir and TMPDIR under ``work``."""
+
+    def __init__(self, work: Path) -> None:
+        shutil.rmtree(work, ignore_errors=True)
+        self.state = work / "state"
+        self.tmp = work / "tmp"
+        self.tmp.mkdir(parents=True)
+        self.env = {**os.environ, "TMPDIR": str(self.tmp)}
+
+    def disk(self, pid: int) -> int:
+        return du(self.state) + du(self.tmp) + deleted_open_files(pid)
+
+    def cmd(self, verb: str, package: Path, server: RegistryServer, *extra: str) -> list[str]:
+        return [ARCHFUSE, verb, str(package), "--registry", server.url, "--insecure", "--json",
+                "--state-dir", str(self.state), *extra]  # fmt: skip
+
+    def run(
+        self,
+        verb: str,
+        package: Path,
+        server: RegistryServer,
+        *extra: str,
+        on_event: Callable[[dict[str, Any], subprocess.Popen[bytes]], None] | None = None,
+    ) -> Measured:
+        return run(
+            self.cmd(verb, package, server, *extra),
+            env=self.env,
+            on_event=on_event or (lambda _e, _p: None),
+            disk=self.disk,
+        )
+
+
+def phases(events: list[dict[str, Any]], started_at: float) -> dict[str, float]:
+    """Seconds from process start to the scan's end, to the run's start, and the run itself."""
+    at = {e["event"]: e["at"] for e in events}
+    out: dict[str, float] = {}
+    if "package_scanned" in at:
+        out["scan_until"] = at["package_scanned"] - started_at
+    if "run_started" in at:
+        out["run_starts_at"] = at["run_started"] - started_at
+    finished = [e for e in events if e["event"] == "run_finished"]
+    if finished:
+        out["run"] = finished[-1]["seconds"]
+    return out
+
+
+def archfuse_import(package: Path, work: Path) -> dict[str, Any]:
+    """Cold import into a fresh registry, then the no-op re-run."""
+    af = Archfuse(work / "af")
+    server = fresh_registry(work / "reg-a")
+    try:
+        wall0 = time.time()
+        cold = af.run("import", package, server, "--yes")
+        noop = af.run("import", package, server, "--yes")
+        uploaded = [e for e in noop.events if e["event"] == "run_started"][0]["bytes_total"]
+        stored = du(server.storage)
+    finally:
+        drop_registry(server)
+    return {
+        "cold_s": cold.seconds,
+        "cold_phases": phases(cold.events, wall0),
+        "noop_s": noop.seconds,
+        "noop_planned_upload": uploaded,
+        "rss": max(cold.max_rss, noop.max_rss),
+        "disk": max(cold.peak_disk, noop.peak_disk),
+        "registry_bytes": stored,
+    }
+
+
+def baseline(package: Path, work: Path) -> dict[str, Any]:
+    """The vendor's way: unpack everything, then skopeo copy each image from its images.tar."""
+    unpack = work / "vendor" / "addon-offline-target-package"
+    shutil.rmtree(unpack.parent, ignore_errors=True)
+    unpack.mkdir(parents=True)
+    server = fresh_registry(work / "reg-b")
+    rss = 0
+    try:
+        with Poller(lambda: du(unpack.parent)) as poller:
+            started = time.perf_counter()
+            rss = run(["tar", "-xzf", str(package), "-C", str(unpack)]).max_rss
+            images: list[tuple[Path, str]] = []
+            for bundle in sorted(unpack.rglob("*.bundle.tar")):
+                out = bundle.with_name(bundle.name.removesuffix(".bundle.tar"))
+                out.mkdir()
+                rss = max(rss, run(["tar", "-xf", str(bundle), "-C", str(out)]).max_rss)
+                manifest = subprocess.run(
+                    ["tar", "-xOf", str(out / "images.tar"), "manifest.json"], capture_output=True, check=True
+                ).stdout
+                images += [
+                    (out / "images.tar", ref) for entry in json.loads(manifest) for ref in entry["RepoTags"]
+                ]
+            unpacked_s = time.perf_counter() - started
+            for archive, ref in images:
+                dest = f"docker://{server.host}/{ref.split('/', 1)[1]}"
+                copy = run(
+                    [
+                        "skopeo",
+                        "copy",
+                        "-q",
+                        "--dest-tls-verify=false",
+                        f"docker-archive:{archive}:{ref}",
+                        dest,
+                    ]
+                )
+                rss = max(rss, copy.max_rss)
+            seconds = time.perf_counter() - started
+    finally:
+        drop_registry(server)
+        shutil.rmtree(unpack.parent, ignore_errors=True)
+    return {"s": seconds, "unpack_s": unpacked_s, "images": len(images), "rss": rss, "disk": poller.peak}
+
+
+def resume(package: Path, work: Path) -> dict[str, Any]:
+    """Kill an import once half its bytes are uploaded; time the re-run."""
+    af = Archfuse(work / "af-resume")
+    server = fresh_registry(work / "reg-r")
+    killed: dict[str, Any] = {}
+
+    def kill_half_way(event: dict[str, Any], proc: subprocess.Popen[bytes]) -> None:
+        if killed or event["event"] != "bytes_progress" or not event["bytes_total"]:
+            return
+        if event["bytes_done"] * 2 >= event["bytes_total"]:
+            os.kill(proc.pid, signal.SIGKILL)
+            killed.update(bytes_done=event["bytes_done"], bytes_total=event["bytes_total"])
+
+    try:
+        first = af.run("import", package, server, "--yes", on_event=kill_half_way)
+        if first.rc != -signal.SIGKILL:
+            raise SystemExit(f"the import to interrupt finished before half way (exit {first.rc})")
+        again = af.run("import", package, server, "--yes")
+        left = [e for e in again.events if e["event"] == "run_started"][0]["bytes_total"]
+        verify = af.run("verify", package, server)
+    finally:
+        drop_registry(server)
+    return {
+        "killed_after_s": first.seconds,
+        "killed_at_bytes": killed["bytes_done"],
+        "bytes_total": killed["bytes_total"],
+        "rerun_s": again.seconds,
+        "rerun_upload": left,
+        "verify_rc": verify.rc,
+    }
+
+
+def plan_many(package: Path, work: Path) -> dict[str, Any]:
+    """Import a package of many small images, then time the plan against the registry holding it."""
+    af = Archfuse(work / "af-plan")
+    server = fresh_registry(work / "reg-p")
+    try:
+        imported = af.run("import", package, server, "--yes")
+        plan = af.run("plan", package, server)
+        result = plan.events[-1]
+        actions = {i["action"] for i in result["images"]}
+    finally:
+        drop_registry(server)
+    return {
+        "images": len(result["images"]),
+        "actions": sorted(actions),
+        "import_s": imported.seconds,
+        "plan_s": plan.seconds,
+        "rss": plan.max_rss,
+    }
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def spread(values: list[float], fmt: str = "{:.1f}") -> str:
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
+
+
+def mib(n: float) -> str:
+    return f"{n / (1 << 20):.0f} MiB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="1GiB", help="payload of the package (default 1GiB)")
+    parser.add_argument("--repeat", type=int, default=2, help="repetitions of every measurement (default 2)")
+    parser.add_argument(
+        "--images", type=int, default=500, help="small images in the plan package (default 500)"
+    )
+    parser.add_argument("--work", type=Path, help="work directory (default: a new one under /tmp, removed)")
+    parser.add_argument("--skip", action="append", default=[], choices=["baseline", "resume", "plan"])
+    args = parser.parse_args()
+    work = args.work or Path(f"/tmp/archfuse-bench-{os.getpid()}")
+    work.mkdir(parents=True, exist_ok=True)
+    size = parse_size(args.size)
+    try:
+        t = time.perf_counter()
+        package = write_sample_package(work / "pkg", "v9.0.0", "amd64", payload=size)
+        print(
+            f"package: {package.name}, {package.stat().st_size:,} bytes, written in {time.perf_counter() - t:.1f} s"
+        )
+        many = write_sample_package(work / "pkg-many", "v9.0.0", "arm64", bulk=args.images)
+        print(f"plan package: {many.name}, {many.stat().st_size:,} bytes, {args.images} extra small images")
+        subprocess.run(["cat", str(package)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
+        rows: list[dict[str, Any]] = []
+        for i in range(args.repeat):
+            row: dict[str, Any] = {"floor_s": floor(package), "archfuse": archfuse_import(package, work)}
+            if "baseline" not in args.skip:
+                row["baseline"] = baseline(package, work)
+            if "resume" not in args.skip:
+                row["resume"] = resume(package, work)
+            if "plan" not in args.skip:
+                row["plan"] = plan_many(many, work)
+            rows.append(row)
+            print(f"run {i + 1}: {json.dumps(row)}", flush=True)
+        report(rows)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def report(rows: list[dict[str, Any]]) -> None:
+    def col(get: Callable[[dict[str, Any]], float], fmt: str = "{:.1f}") -> str:
+        return spread([get(r) for r in rows], fmt)
+
+    print(f"\n{len(rows)} repetition(s), min–max:")
+    print(f"(c) floor  gzip -dc > /dev/null     {col(lambda r: r['floor_s'])} s")
+    a = col(lambda r: r["archfuse"]["cold_s"])
+    print(f"(a) archfuse import, cold           {a} s  (peak RSS {mib(max(r['archfuse']['rss'] for r in rows))}, "
+          f"peak extra disk {mib(max(r['archfuse']['disk'] for r in rows))})")  # fmt: skip
+    print("    phases: " + ", ".join(
+        f"{k} {col(lambda r, k=k: r['archfuse']['cold_phases'].get(k, 0))} s" for k in rows[0]["archfuse"]["cold_phases"]
+    ))  # fmt: skip
+    print(f"    no-op re-run                    {col(lambda r: r['archfuse']['noop_s'], '{:.2f}')} s "
+          f"(planned upload {rows[0]['archfuse']['noop_planned_upload']} bytes)")  # fmt: skip
+    print(
+        f"    a/c                             {col(lambda r: r['archfuse']['cold_s'] / r['floor_s'], '{:.2f}')}"
+    )
+    if "baseline" in rows[0]:
+        print(f"(b) vendor: unpack + skopeo copy    {col(lambda r: r['baseline']['s'])} s  "
+              f"(unpack {col(lambda r: r['baseline']['unpack_s'])} s; {rows[0]['baseline']['images']} images; "
+              f"peak RSS {mib(max(r['baseline']['rss'] for r in rows))}; "
+              f"peak extra disk {mib(max(r['baseline']['disk'] for r in rows))})")  # fmt: skip
+        print(f"    a/b                             "
+              f"{col(lambda r: r['archfuse']['cold_s'] / r['baseline']['s'], '{:.2f}')}")  # fmt: skip
+    if "resume" in rows[0]:
+        print(
+            f"resume: killed after                {col(lambda r: r['resume']['killed_after_s'])} s "
+            f"({col(lambda r: r['resume']['killed_at_bytes'] / r['resume']['bytes_total'] * 100, '{:.0f}')}% uploaded)"
+        )
+        print(f"        re-run                      {col(lambda r: r['resume']['rerun_s'])} s "
+              f"(uploads {col(lambda r: r['resume']['rerun_upload'] / r['resume']['bytes_total'] * 100, '{:.0f}')}% "
+              f"of the bytes; verify exit {sorted({r['resume']['verify_rc'] for r in rows})}) "
+              f"vs from scratch {a} s")  # fmt: skip
+    if "plan" in rows[0]:
+        p = rows[0]["plan"]
+        print(f"plan: {p['images']} images, all {p['actions']}: "
+              f"{col(lambda r: r['plan']['plan_s'], '{:.2f}')} s (scan cached; "
+              f"peak RSS {mib(max(r['plan']['rss'] for r in rows))}); "
+              f"their first import {col(lambda r: r['plan']['import_s'])} s")  # fmt: skip
+    print("ratios use the same repetition's figures; median a/b "
+          + (f"{statistics.median(r['archfuse']['cold_s'] / r['baseline']['s'] for r in rows):.2f}"
+             if "baseline" in rows[0] else "n/a"))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
