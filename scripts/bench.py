@@ -45,6 +45,7 @@ from core.package.samples import write_sample_package  # noqa: E402
 from tests.fixtures.registry import RegistryServer  # noqa: E402
 
 ARCHFUSE = str(ROOT / ".venv" / "bin" / "archfuse")
+IMPORT_ARGS: list[str] = []  # --import-arg: extra flags for every ``archfuse import``
 POLL = 0.02
 
 
@@ -190,7 +191,7 @@ class Archfuse:
 
     def cmd(self, verb: str, package: Path, server: RegistryServer, *extra: str) -> list[str]:
         return [ARCHFUSE, verb, str(package), "--registry", server.url, "--insecure", "--json",
-                "--state-dir", str(self.state), *extra]  # fmt: skip
+                "--state-dir", str(self.state), *extra, *(IMPORT_ARGS if verb == "import" else [])]  # fmt: skip
 
     def run(
         self,
@@ -210,7 +211,7 @@ class Archfuse:
 
 def phases(events: list[dict[str, Any]], started_at: float) -> dict[str, float]:
     """Seconds from process start to the scan's end, to the run's start, and the run itself."""
-    at = {e["event"]: e["at"] for e in events}
+    at = {e["event"]: e["at"] for e in events if "at" in e and "event" in e}
     out: dict[str, float] = {}
     if "package_scanned" in at:
         out["scan_until"] = at["package_scanned"] - started_at
@@ -360,8 +361,10 @@ def main() -> None:
         "--images", type=int, default=500, help="small images in the plan package (default 500)"
     )
     parser.add_argument("--work", type=Path, help="work directory (default: a new one under /tmp, removed)")
+    parser.add_argument("--import-arg", action="append", default=[], help="extra flag for archfuse import")
     parser.add_argument("--skip", action="append", default=[], choices=["baseline", "resume", "plan"])
     args = parser.parse_args()
+    IMPORT_ARGS.extend(args.import_arg)
     work = args.work or Path(f"/tmp/archfuse-bench-{os.getpid()}")
     work.mkdir(parents=True, exist_ok=True)
     size = parse_size(args.size)
@@ -376,13 +379,15 @@ def main() -> None:
         subprocess.run(["cat", str(package)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
         rows: list[dict[str, Any]] = []
         for i in range(args.repeat):
-            row: dict[str, Any] = {"floor_s": floor(package), "archfuse": archfuse_import(package, work)}
+            row: dict[str, Any] = {"load_before": os.getloadavg()[0], "floor_s": floor(package)}
+            row["archfuse"] = archfuse_import(package, work)
             if "baseline" not in args.skip:
                 row["baseline"] = baseline(package, work)
             if "resume" not in args.skip:
                 row["resume"] = resume(package, work)
             if "plan" not in args.skip:
                 row["plan"] = plan_many(many, work)
+            row["load_after"] = os.getloadavg()[0]
             rows.append(row)
             print(f"run {i + 1}: {json.dumps(row)}", flush=True)
         report(rows)
@@ -395,7 +400,10 @@ def report(rows: list[dict[str, Any]]) -> None:
     def col(get: Callable[[dict[str, Any]], float], fmt: str = "{:.1f}") -> str:
         return spread([get(r) for r in rows], fmt)
 
-    print(f"\n{len(rows)} repetition(s), min–max:")
+    loads = [r[k] for r in rows for k in ("load_before", "load_after")]
+    print(
+        f"\n{len(rows)} repetition(s), min–max (1-min load average {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores):"
+    )
     print(f"(c) floor  gzip -dc > /dev/null     {col(lambda r: r['floor_s'])} s")
     a = col(lambda r: r["archfuse"]["cold_s"])
     print(f"(a) archfuse import, cold           {a} s  (peak RSS {mib(max(r['archfuse']['rss'] for r in rows))}, "
