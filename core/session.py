@@ -300,7 +300,20 @@ class Session:
                 summary.bytes_uploaded,
                 summary.failures[0] if summary.failures else "",
             )
+        summary.reports = self._write_report(summary, preflight)
         return summary
+
+    # -- run report (core.report) ------------------------------------------------------
+    def _write_report(self, summary: RunSummary, preflight: Preflight) -> tuple[Path, ...]:
+        """The run's Markdown and JSON report in ``<state>/reports``; a failure to write it is a warning."""
+        from core.report import build_report, write_report
+
+        try:
+            report = build_report(summary, preflight.plan, preflight.charts, self.target.description)
+            return write_report(self.state_dir, report, self.secrets)
+        except OSError as err:
+            self.emit(ev.Warning(f"The run report could not be written to {self.state_dir}: {err.strerror or err}."))
+            return ()
 
     def rollback(self, run_id: str, *, cancel: threading.Event | None = None) -> RollbackSummary:
         """Put back the tags a run changed, where they still point where it left them."""

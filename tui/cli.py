@@ -29,6 +29,8 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
     g.add_argument("--prefix", default="", metavar="PATH", help="path prepended to every image repository")
     g.add_argument("--chart-repo", metavar="URL", help="chart destination (default: the registry, as OCI charts)")
     g.add_argument("--chart-repo-type", choices=["oci", "chartmuseum", "harbor"], help="kind of chart destination")
+    g.add_argument("--chart-username", help="chart repository user (else $ARCHFUSE_CHART_USERNAME; password from "
+                   "$ARCHFUSE_CHART_PASSWORD)")
     g.add_argument("--create-spaces", action="store_true", help="create missing registry spaces (Harbor projects)")
     g.add_argument("--space-visibility", choices=["public", "private"], default="public")
     p.set_defaults(target_required=required)
@@ -188,6 +190,8 @@ def target_config(args: argparse.Namespace) -> Any:
         ca_cert=Path(args.ca_cert) if args.ca_cert else None,
         chart_repo=args.chart_repo,
         chart_repo_type=args.chart_repo_type,
+        chart_username=getattr(args, "chart_username", None) or os.environ.get("ARCHFUSE_CHART_USERNAME") or None,
+        chart_password=os.environ.get("ARCHFUSE_CHART_PASSWORD") or None,
         prefix=args.prefix,
         create_spaces=args.create_spaces,
         space_visibility=args.space_visibility,
@@ -287,7 +291,19 @@ def cmd_import(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGINT, previous)
     finally:
         session.close()
+    _print_report(args, summary.reports)
     return int(summary.exit_code)
+
+
+def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
+    """Where the run report went: a JSON event line, or ``report: PATH`` on stderr."""
+    if not paths:
+        return
+    if args.json:
+        json_line({"event": "report", "markdown": str(paths[0]), "json": str(paths[-1])})
+    else:
+        for path in paths:
+            print(f"report: {path}", file=sys.stderr)
 
 
 def _confirm(question: str) -> bool:

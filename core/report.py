@@ -1,0 +1,211 @@
+"""The run report: what an import did, as Markdown for people and JSON for tools.
+
+Written after every run into ``<state dir>/reports/<run id>.md`` and ``.json``. Secrets never
+reach it: user info is cut from URLs and every secret the session knows is masked.
+A later verification can be added to the same report (:func:`add_verify`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from core.journal import package_entry
+from core.package.model import PackageIndex
+
+REPORTS_DIR = "reports"
+MASK = "***"
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+
+
+def report_paths(state_dir: Path | str, run_id: str) -> tuple[Path, Path]:
+    """Where the Markdown and the JSON report of ``run_id`` go."""
+    base = Path(state_dir) / REPORTS_DIR
+    return base / f"{run_id}.md", base / f"{run_id}.json"
+
+
+def build_report(
+    summary: Any,
+    plan: Any,
+    charts: Iterable[Any],
+    target: str,
+    *,
+    started: float | None = None,
+    verify: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The report as a JSON-ready dict, from a RunSummary, its Plan and its chart plans."""
+    packages: list[PackageIndex] = list(getattr(plan, "packages", []) or [])
+    images = []
+    for tag in getattr(plan, "tags", []) or []:
+        result = getattr(tag, "result", None)
+        current = getattr(tag, "current", None)
+        tag_digest = (
+            result.manifest.digest
+            if result is not None and result.manifest is not None
+            else (current.digest if current is not None else "")
+        )
+        for image in tag.images:
+            images.append(
+                {
+                    "ref": image.ref,
+                    "destination": image.destination,
+                    "platform": image.platform,
+                    "action": image.action,
+                    "platforms_before": list(image.platforms_before),
+                    "platforms_after": list(image.platforms_after),
+                    "digest": image.digest,
+                    "tag_digest": tag_digest,
+                    "upload_bytes": image.upload_bytes,
+                    **({"error": image.error} if image.error else {}),
+                }
+            )
+    ended = time.time()
+    return {
+        "run_id": summary.run_id,
+        "status": summary.status,
+        "target": target,
+        "started_at": _iso(started if started is not None else ended - summary.seconds),
+        "ended_at": _iso(ended),
+        "duration_seconds": round(summary.seconds, 3),
+        "bytes_uploaded": summary.bytes_uploaded,
+        "peak_spool": getattr(summary, "peak_spool", 0),
+        "counts": dict(summary.counts),
+        "failures": list(summary.failures),
+        "packages": [_package(p) for p in packages],
+        "images": images,
+        "charts": [
+            {
+                "name": c.name,
+                "version": c.version,
+                "repo": c.repo,
+                "destination": c.destination,
+                "action": c.action,
+                "digest": c.digest,
+                **({"error": c.error} if c.error else {}),
+            }
+            for c in charts
+        ],
+        "verify": verify,
+    }
+
+
+def _package(package: PackageIndex) -> dict[str, Any]:
+    entry = package_entry(package)
+    return {k: entry[k] for k in ("name", "path", "version", "arch", "size", "checksum", "sha512")}
+
+
+def write_report(state_dir: Path | str, report: dict[str, Any], secrets: Iterable[str] = ()) -> tuple[Path, Path]:
+    """Write the report (secrets masked) as Markdown and JSON; return both paths."""
+    clean = _mask(report, sorted((s for s in secrets if s), key=len, reverse=True))
+    md_path, json_path = report_paths(state_dir, str(report["run_id"]))
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    _write(json_path, json.dumps(clean, indent=2, sort_keys=True) + "\n")
+    _write(md_path, render_markdown(clean))
+    return md_path, json_path
+
+
+def add_verify(json_path: Path | str, verify: dict[str, Any], secrets: Iterable[str] = ()) -> tuple[Path, Path]:
+    """Put a verification result (``VerifyReport.to_json()``) into an existing report; rewrite both files."""
+    path = Path(json_path)
+    report = json.loads(path.read_text(encoding="utf-8"))
+    report["verify"] = verify
+    return write_report(path.parent.parent, report, secrets)
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _mask(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _mask(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v, secrets) for v in value]
+    if isinstance(value, str):
+        text = _URL_USERINFO.sub(r"\g<scheme>", value)
+        for secret in secrets:
+            text = text.replace(secret, MASK)
+        return text
+    return value
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(ts))
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _platforms(items: list[str]) -> str:
+    return ", ".join(items) or "–"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report for people: header, packages, images, charts, failures, verification."""
+    counts = ", ".join(f"{n} {a}" for a, n in sorted(report["counts"].items())) or "nothing to do"
+    lines = [
+        f"# archfuse import {report['run_id']}: {report['status']}",
+        "",
+        f"- Target: {report['target']}",
+        f"- Started: {report['started_at']}, ended: {report['ended_at']} ({report['duration_seconds']:.1f} s)",
+        f"- Images: {len(report['images'])} ({counts}); charts: {len(report['charts'])}",
+        f"- Uploaded: {_size(report['bytes_uploaded'])}",
+        "",
+        "## Packages",
+        "",
+        "| package | version | arch | size | checksum | sha512 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in report["packages"]:
+        sha = p.get("sha512") or ""
+        lines.append(
+            f"| {_cell(p['name'])} | {_cell(p['version'])} | {_cell(p['arch'])} | {_size(p['size'])} "
+            f"| {p['checksum']} | {sha[:16] + '…' if sha else '–'} |"
+        )
+    lines += [
+        "",
+        "## Images",
+        "",
+        "| destination | platform | action | platforms before → after | digest |",
+        "|---|---|---|---|---|",
+    ]
+    for i in report["images"]:
+        lines.append(
+            f"| {_cell(i['destination'])} | {i['platform']} | {i['action']} "
+            f"| {_platforms(i['platforms_before'])} → {_platforms(i['platforms_after'])} | `{i['digest']}` |"
+        )
+    if report["charts"]:
+        lines += ["", "## Charts", "", "| chart | version | action | destination |", "|---|---|---|---|"]
+        for c in report["charts"]:
+            lines.append(f"| {_cell(c['name'])} | {_cell(c['version'])} | {c['action']} | {_cell(c['destination'])} |")
+    if report["failures"]:
+        lines += ["", "## Failures", ""]
+        lines += [f"- {_cell(f)}" for f in report["failures"]]
+    verify = report.get("verify")
+    if verify is not None:
+        images = verify.get("images", [])
+        charts = verify.get("charts", [])
+        bad = [x for x in images + charts if x.get("status") != "ok"]
+        total = len(images) + len(charts)
+        lines += ["", "## Verification", "", f"{total - len(bad)}/{total} ok" + ("" if verify.get("ok") else ":")]
+        lines += [
+            f"- [{x.get('status')}] {_cell(x.get('destination', ''))} {x.get('platform', '')}: {_cell(x.get('detail', ''))}"
+            for x in bad
+        ]
+    return "\n".join(lines) + "\n"
