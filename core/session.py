@@ -27,8 +27,9 @@ from core.errors import ArchfuseError, PreflightFailed, SpaceMissing
 from core.harbor import harbor_client_for
 from core.journal import Journal, RunRecord
 from core.package.model import PackageIndex
-from core.plan import build_plan, group_images, version_key
+from core.plan import Plan, build_plan, group_images, version_key
 from core.preflight import FAIL, OK, WARN, Check, Preflight, check_packages, check_spool_disk, check_target
+from core.refs import space_of
 from core.rollback import RollbackSummary, rollback_run
 from core.state import state_dir as default_state_dir
 from core.targets.base import Target
@@ -171,6 +172,7 @@ class Session:
                     self.emit,
                 )
                 return result
+            result.add(self._push_check(result.plan), self.emit)
             errors = [i for i in result.plan.images if i.action == "error"]
             if errors:
                 result.add(Check("fusion", FAIL, f"{errors[0].destination}: {errors[0].error}"), self.emit)
@@ -180,6 +182,22 @@ class Session:
         if self.charts is not None and any(p.charts for p in packages):
             self._plan_charts(packages, result)
         return result
+
+    def _push_check(self, plan: Plan) -> Check:
+        """The credentials may push: one upload opened and cancelled per registry space written."""
+        check_push = getattr(self.target, "check_push", None)
+        writes = sorted({i.repository for i in plan.images if i.action not in ("unchanged", "error")})
+        if check_push is None or not writes:
+            return Check("push rights", OK, "nothing to push" if not writes else f"{self.target.description} is writable.")
+        spaces: dict[str, str] = {}
+        for repository in writes:
+            spaces.setdefault(space_of(repository), repository)
+        try:
+            for repository in spaces.values():
+                check_push(repository)
+        except ArchfuseError as err:
+            return Check("push rights", FAIL, str(err))
+        return Check("push rights", OK, f"may push to {', '.join(sorted(spaces))} on {self.target.description}.")
 
     def _spaces_ok(self, packages: list[PackageIndex], result: Preflight, more: CheckOptions) -> bool:
         """On Harbor, every project the destinations need exists (or is created when asked)."""

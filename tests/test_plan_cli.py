@@ -36,8 +36,11 @@ def test_plan_amd64_over_nothing_is_all_new_and_writes_nothing(registry: Registr
     assert doc["bytes_to_upload"] > 0 and all(i["upload_bytes"] > 0 for i in doc["images"])
     assert {c["action"] for c in doc["charts"]} == {"new"}
     assert check(doc, "target")["status"] == "ok"
-    # nothing was written: the registry has no repositories
-    assert not (registry.storage / "docker/registry/v2/repositories").exists()
+    # nothing was written: no blob, manifest or tag (the push check's upload was cancelled)
+    repos = registry.storage / "docker/registry/v2/repositories"
+    assert not list(repos.glob("**/_layers/*")) and not list(repos.glob("**/_manifests/*"))
+    # (distribution keeps a cancelled upload's empty hash state until its upload purge; no data stays)
+    assert not [f for f in repos.glob("**/*") if f.is_file() and "hashstates" not in f.parts]
 
 
 def test_plan_arm64_over_amd64_then_upgrade_over_multiarch(registry: RegistryServer,
@@ -136,3 +139,21 @@ def test_history_lists_runs_and_rollback_puts_tags_back(registry: RegistryServer
     back = archfuse("rollback", run_id, *registry_args(registry), "--yes", "--json", state_dir=state)
     assert back.code == 0, back.err + back.out
     assert skopeo_inspect_raw(f"{registry.host}/{path}", registry) == before
+
+
+def test_plan_fails_when_the_account_may_not_push(token_registry: RegistryServer, demo_packages: list[Path],
+                                                 tmp_path: Path) -> None:
+    assert token_registry.issuer is not None
+    token_registry.issuer.grant = lambda kind, name, actions: [a for a in actions if a == "pull"]
+    result = plan(token_registry, tmp_path / "state", pkg(demo_packages, "v0.11.0", "amd64"))
+    assert result.code == 3
+    push = check(result.events[-1], "push rights")
+    assert push["status"] == "fail" and token_registry.host in push["detail"]
+    # nothing was stored by the check
+    assert not list(token_registry.storage.glob("docker/registry/v2/repositories/**/_layers/*"))
+
+
+def test_plan_says_push_rights_are_ok(registry: RegistryServer, demo_packages: list[Path], tmp_path: Path) -> None:
+    result = plan(registry, tmp_path / "state", pkg(demo_packages, "v0.11.0", "amd64"))
+    push = check(result.events[-1], "push rights")
+    assert push["status"] == "ok" and "metrics-server" in push["detail"]

@@ -401,6 +401,15 @@ class RegistryClient:
             raise self._error(response, f"an upload of blob {digest} to {repository}", repository)
         return self._url(response.headers["Location"])
 
+    def check_push(self, repository: str) -> None:
+        """Prove push rights on ``repository``: open an upload and cancel it (nothing is stored)."""
+        response = self._request(
+            "POST", f"/v2/{repository}/blobs/uploads/", scopes=(push(repository),), what=f"a push check of {repository}"
+        )
+        if response.status_code != 202:
+            raise self._error(response, f"a push to {repository}", repository)
+        self._cancel_upload(repository, response)
+
     def _cancel_upload(self, repository: str, response: httpx.Response) -> None:
         location = response.headers.get("Location")
         if not location:

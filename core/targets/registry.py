@@ -24,6 +24,10 @@ class RegistryTarget:
         """Check reachability, TLS and credentials."""
         self.client.ping()
 
+    def check_push(self, repository: str) -> None:
+        """Raise AuthError/SpaceMissing unless the credentials may push to ``repository``."""
+        self.client.check_push(repository)
+
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when the repository can serve the blob."""
         return self.client.blob_exists(repository, digest)
