@@ -53,6 +53,7 @@ class TargetScreen(FlowScreen):
                         password=password,
                         id=field_id,
                         compact=True,
+                        select_on_focus=False,  # a stray key must not wipe a filled-in field
                     )
             with Horizontal(classes="row"):
                 yield Static("Chart repo type", classes="label")
