@@ -9,15 +9,14 @@ exist?" and creates projects. Paths and bodies follow Harbor's published swagger
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from core.errors import AuthError, RegistryError, TLSError, TransportError, UsageError
-from core.registry.client import _find_ssl_error, _split_base_url, _ssl_context
+from core.errors import AuthError, RegistryError
+from core.httpbase import registry_origin, tls_verify, transport_error
 from core.registry.credentials import Credentials
 
 if TYPE_CHECKING:
@@ -55,19 +54,13 @@ class HarborClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
     ) -> None:
-        scheme, host = _split_base_url(base_url)
-        if scheme == "http" and not insecure:
-            raise UsageError(
-                f"Registry {scheme}://{host} uses plain HTTP.",
-                hint="Pass --insecure to allow unencrypted connections, or use an https:// URL.",
-            )
+        scheme, host = registry_origin(base_url, insecure=insecure)
         self.description = f"{scheme}://{host}"
         self.credentials = credentials
-        verify: ssl.SSLContext | bool = False if insecure else _ssl_context(ca_cert)
         self._http = httpx.Client(
             base_url=f"{self.description}{API}",
             transport=transport,
-            verify=verify,
+            verify=tls_verify(insecure=insecure, ca_cert=ca_cert),
             timeout=httpx.Timeout(timeout, connect=15.0),
             follow_redirects=False,
             trust_env=False,
@@ -158,20 +151,7 @@ class HarborClient:
         try:
             return self._http.request(method, path, params=params, json=json, auth=basic)
         except httpx.TransportError as exc:
-            raise self._transport_error(exc, what) from None
-
-    def _transport_error(self, exc: Exception, what: str) -> RegistryError:
-        ssl_error = _find_ssl_error(exc)
-        if ssl_error is not None:
-            return TLSError(
-                f"The TLS connection to {self.description} failed during {what} ({type(ssl_error).__name__}).",
-                hint="If its certificate is self-signed or from a private CA, pass --ca-cert FILE, "
-                "or --insecure to skip verification.",
-            )
-        return TransportError(
-            f"Cannot reach {self.description} during {what} ({type(exc).__name__}).",
-            hint="Check the address, the network and that the registry is running.",
-        )
+            raise transport_error(exc, what, self.description) from None
 
     def _error(
         self, response: httpx.Response, what: str, *, project: str, creating: bool = False

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import ssl
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from core.errors import AuthError, TargetError, TLSError, TransportError
+from core.httpbase import find_ssl_error, ssl_context
 
 
 def server_message(resp: httpx.Response) -> str:
@@ -44,9 +46,7 @@ class ChartHttp:
         self.path = parts.path.strip("/")
         self.name = name
         auth = httpx.BasicAuth(username, password or "") if username else None
-        tls: bool | ssl.SSLContext = (
-            ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
-        )
+        tls: bool | ssl.SSLContext = ssl_context(Path(verify)) if isinstance(verify, str) else verify
         self.client = httpx.Client(
             base_url=self.origin, auth=auth, verify=tls, transport=transport, timeout=timeout
         )
@@ -57,7 +57,7 @@ class ChartHttp:
             return self.client.request(method, path, **kwargs)
         except httpx.ConnectError as err:
             text = str(err)
-            if "CERTIFICATE" in text.upper() or "SSL" in text.upper():
+            if find_ssl_error(err) is not None:
                 raise TLSError(f"TLS to {self.name} {self.origin} failed: {text}.") from err
             raise TransportError(f"Cannot connect to {self.name} {self.origin}: {text}.") from err
         except httpx.TimeoutException as err:

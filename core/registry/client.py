@@ -12,11 +12,9 @@ import io
 import json
 import logging
 import re
-import ssl
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -28,8 +26,8 @@ from core.errors import (
     SpaceMissing,
     TLSError,
     TransportError,
-    UsageError,
 )
+from core.httpbase import registry_origin, tls_verify, transport_error
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import ManifestRef
@@ -68,12 +66,7 @@ class RegistryClient:
         timeout: float = 120.0,
         max_connections: int = 32,
     ) -> None:
-        scheme, host = _split_base_url(base_url)
-        if scheme == "http" and not insecure:
-            raise UsageError(
-                f"Registry {scheme}://{host} uses plain HTTP.",
-                hint="Pass --insecure to allow unencrypted connections, or use an https:// URL.",
-            )
+        scheme, host = registry_origin(base_url, insecure=insecure)
         self.scheme = scheme
         #: ``host[:port]``, used in image destinations
         self.host = host
@@ -85,10 +78,9 @@ class RegistryClient:
             raise ValueError("chunk sizes must be positive")
         self.chunk_threshold = chunk_threshold
         self.chunk_size = chunk_size
-        verify: ssl.SSLContext | bool = False if insecure else _ssl_context(ca_cert)
         self._http = httpx.Client(
             transport=transport,
-            verify=verify,
+            verify=tls_verify(insecure=insecure, ca_cert=ca_cert),
             timeout=httpx.Timeout(timeout, connect=15.0, pool=None),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
             follow_redirects=False,
@@ -460,31 +452,7 @@ class RegistryClient:
     # -- errors --------------------------------------------------------------------------------
 
     def _transport_error(self, exc: Exception, what: str, server: str | None = None) -> RegistryError:
-        where = server or self.description
-        ssl_error = _find_ssl_error(exc)
-        if ssl_error is not None:
-            if isinstance(ssl_error, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(ssl_error):
-                reason = getattr(ssl_error, "verify_message", "") or "unknown certificate authority"
-                return TLSError(
-                    f"The TLS certificate of registry {where} could not be verified ({reason}).",
-                    hint="If it is self-signed or from a private CA, pass --ca-cert FILE with that CA "
-                    "certificate, or --insecure to skip verification.",
-                )
-            return TLSError(
-                f"The TLS handshake with registry {where} failed ({type(ssl_error).__name__}).",
-                hint="If the registry serves plain HTTP, use an http:// URL with --insecure; "
-                "for a private CA pass --ca-cert FILE.",
-            )
-        if isinstance(exc, httpx.TimeoutException):
-            detail = "timed out"
-        elif isinstance(exc, httpx.ConnectError):
-            detail = "connection failed"
-        else:
-            detail = "connection broke"
-        return TransportError(
-            f"Cannot reach registry {where} during {what} ({detail}: {type(exc).__name__}).",
-            hint="Check the address, the network and that the registry is running, then run again.",
-        )
+        return transport_error(exc, what, server or self.description)
 
     def _raise_if_space_missing(self, response: httpx.Response, scopes: tuple[Scope, ...]) -> None:
         match = _PROJECT_MISSING.search(_error_text(response))
@@ -681,56 +649,6 @@ class _ChunkedUpload:
 def _ref(repository: str, reference: str) -> str:
     """``repo:tag`` or ``repo@sha256:...``, as people write references."""
     return f"{repository}{'@' if ':' in reference else ':'}{reference}"
-
-
-def _split_base_url(base_url: str) -> tuple[str, str]:
-    text = base_url.strip()
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"Not a registry URL: {base_url!r}.", hint="Use https://host[:port].")
-    if parts.path.strip("/"):
-        raise UsageError(
-            f"The registry URL {scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path} has a path.",
-            hint="Give the registry as https://host[:port] and the path with --prefix.",
-        )
-    host = parts.netloc.rsplit("@", 1)[-1].lower()
-    return scheme, host
-
-
-def _ssl_context(ca_cert: Path | None) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if ca_cert is not None:
-        try:
-            if Path(ca_cert).is_dir():
-                context.load_verify_locations(capath=str(ca_cert))
-            else:
-                context.load_verify_locations(cafile=str(ca_cert))
-        except (OSError, ssl.SSLError) as exc:
-            raise UsageError(
-                f"Cannot use the CA certificate {ca_cert} ({type(exc).__name__}).",
-                hint="Pass a PEM file with --ca-cert.",
-            ) from None
-    return context
-
-
-def _find_ssl_error(exc: BaseException) -> ssl.SSLError | None:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
-            return current
-        for arg in getattr(current, "args", ()):
-            if isinstance(arg, ssl.SSLError):
-                return arg
-        current = current.__cause__ or current.__context__
-    text = str(exc)
-    if "CERTIFICATE_VERIFY_FAILED" in text:
-        return ssl.SSLCertVerificationError(text)
-    return None
 
 
 def _errors(response: httpx.Response) -> list[dict[str, object]]:

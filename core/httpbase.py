@@ -1,0 +1,112 @@
+"""What every HTTP client of archfuse sets up the same way: the server URL, TLS, and error mapping.
+
+The registry client, the Harbor API client and the chart repository clients use these helpers so
+that a URL, a ``--ca-cert`` or a broken TLS handshake means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from core.errors import RegistryError, TLSError, TransportError, UsageError
+
+
+def split_base_url(base_url: str) -> tuple[str, str]:
+    """``(scheme, host[:port])`` of a registry URL (``https://`` when no scheme); a path is refused."""
+    text = base_url.strip()
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"Not a registry URL: {base_url!r}.", hint="Use https://host[:port].")
+    if parts.path.strip("/"):
+        raise UsageError(
+            f"The registry URL {scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path} has a path.",
+            hint="Give the registry as https://host[:port] and the path with --prefix.",
+        )
+    host = parts.netloc.rsplit("@", 1)[-1].lower()
+    return scheme, host
+
+
+def registry_origin(base_url: str, *, insecure: bool) -> tuple[str, str]:
+    """:func:`split_base_url`, refusing plain HTTP unless ``insecure``."""
+    scheme, host = split_base_url(base_url)
+    if scheme == "http" and not insecure:
+        raise UsageError(
+            f"Registry {scheme}://{host} uses plain HTTP.",
+            hint="Pass --insecure to allow unencrypted connections, or use an https:// URL.",
+        )
+    return scheme, host
+
+
+def ssl_context(ca_cert: Path | None) -> ssl.SSLContext:
+    """The system trust store, plus ``ca_cert`` (a PEM file or a hashed certificate directory)."""
+    context = ssl.create_default_context()
+    if ca_cert is not None:
+        try:
+            if Path(ca_cert).is_dir():
+                context.load_verify_locations(capath=str(ca_cert))
+            else:
+                context.load_verify_locations(cafile=str(ca_cert))
+        except (OSError, ssl.SSLError) as exc:
+            raise UsageError(
+                f"Cannot use the CA certificate {ca_cert} ({type(exc).__name__}).",
+                hint="Pass a PEM file with --ca-cert.",
+            ) from None
+    return context
+
+
+def tls_verify(*, insecure: bool, ca_cert: Path | None) -> ssl.SSLContext | bool:
+    """httpx's ``verify``: False when ``insecure``, else a context trusting ``ca_cert`` too."""
+    return False if insecure else ssl_context(ca_cert)
+
+
+def find_ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    """The ``ssl.SSLError`` behind a transport failure (through causes and arguments), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return current
+        for arg in getattr(current, "args", ()):
+            if isinstance(arg, ssl.SSLError):
+                return arg
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return ssl.SSLCertVerificationError(text)
+    return None
+
+
+def transport_error(exc: Exception, what: str, where: str) -> RegistryError:
+    """A TLSError or TransportError sentence for a failure reaching registry ``where`` during ``what``."""
+    ssl_error = find_ssl_error(exc)
+    if ssl_error is not None:
+        if isinstance(ssl_error, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(ssl_error):
+            reason = getattr(ssl_error, "verify_message", "") or "unknown certificate authority"
+            return TLSError(
+                f"The TLS certificate of registry {where} could not be verified ({reason}).",
+                hint="If it is self-signed or from a private CA, pass --ca-cert FILE with that CA "
+                "certificate, or --insecure to skip verification.",
+            )
+        return TLSError(
+            f"The TLS handshake with registry {where} failed ({type(ssl_error).__name__}).",
+            hint="If the registry serves plain HTTP, use an http:// URL with --insecure; "
+            "for a private CA pass --ca-cert FILE.",
+        )
+    if isinstance(exc, httpx.TimeoutException):
+        detail = "timed out"
+    elif isinstance(exc, httpx.ConnectError):
+        detail = "connection failed"
+    else:
+        detail = "connection broke"
+    return TransportError(
+        f"Cannot reach registry {where} during {what} ({detail}: {type(exc).__name__}).",
+        hint="Check the address, the network and that the registry is running, then run again.",
+    )
