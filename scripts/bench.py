@@ -5,6 +5,8 @@
 Writes a package of about SIZE with the sample generator, then, for each repetition:
 
 - floor (c): ``gzip -dc PACKAGE > /dev/null`` (page cache warm, as for every step);
+- registry floor (d): the package file itself PUT as one blob with ``curl -T`` into a fresh
+  registry: what the registry needs to take in that many bytes (hash and write);
 - archfuse (a): ``archfuse import`` into a fresh real registry with a fresh state dir (cold:
   the scan is included), then the same command again (the no-op re-run);
 - baseline (b): what the vendor's installer does: ``tar -xzf`` into a work dir, ``tar -xf``
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -174,6 +177,35 @@ def floor(package: Path) -> float:
     started = time.perf_counter()
     subprocess.run(["gzip", "-dc", str(package)], stdout=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started
+
+
+def registry_floor(package: Path, digest: str, work: Path) -> float:
+    """(d) what the registry itself needs to take in the package's bytes: one blob, one ``curl -T`` PUT."""
+    server = fresh_registry(work / "reg-d")
+    try:
+        started = time.perf_counter()
+        head = subprocess.run(
+            ["curl", "-sS", "-i", "-X", "POST", f"{server.url}/v2/floor/blob/blobs/uploads/"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        location = next(
+            line.split(":", 1)[1].strip()
+            for line in head.splitlines()
+            if line.lower().startswith("location:")
+        )
+        location = location if "://" in location else server.url + location
+        status = subprocess.run(
+            ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T", str(package),
+             "-H", "Content-Type: application/octet-stream",
+             f"{location}{'&' if '?' in location else '?'}digest={digest}"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        seconds = time.perf_counter() - started
+        if status != "201":
+            raise SystemExit(f"the registry floor upload answered {status}")
+    finally:
+        drop_registry(server)
+    return seconds
 
 
 class Archfuse:
@@ -376,10 +408,13 @@ def main() -> None:
         )
         many = write_sample_package(work / "pkg-many", "v9.0.0", "arm64", bulk=args.images)
         print(f"plan package: {many.name}, {many.stat().st_size:,} bytes, {args.images} extra small images")
-        subprocess.run(["cat", str(package)], stdout=subprocess.DEVNULL, check=True)  # warm the page cache
+        digest = (
+            "sha256:" + hashlib.file_digest(package.open("rb"), "sha256").hexdigest()
+        )  # warms the page cache
         rows: list[dict[str, Any]] = []
         for i in range(args.repeat):
             row: dict[str, Any] = {"load_before": os.getloadavg()[0], "floor_s": floor(package)}
+            row["registry_floor_s"] = registry_floor(package, digest, work)
             row["archfuse"] = archfuse_import(package, work)
             if "baseline" not in args.skip:
                 row["baseline"] = baseline(package, work)
@@ -405,6 +440,7 @@ def report(rows: list[dict[str, Any]]) -> None:
         f"\n{len(rows)} repetition(s), min–max (1-min load average {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores):"
     )
     print(f"(c) floor  gzip -dc > /dev/null     {col(lambda r: r['floor_s'])} s")
+    print(f"(d) registry floor: 1 blob, curl -T  {col(lambda r: r['registry_floor_s'])} s")
     a = col(lambda r: r["archfuse"]["cold_s"])
     print(f"(a) archfuse import, cold           {a} s  (peak RSS {mib(max(r['archfuse']['rss'] for r in rows))}, "
           f"peak extra disk {mib(max(r['archfuse']['disk'] for r in rows))})")  # fmt: skip
