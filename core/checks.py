@@ -17,7 +17,7 @@ import humanize
 
 from core.errors import ArchfuseError, UsageError
 from core.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
-from core.preflight import FAIL, OK, WARN, Check
+from core.preflight import FAIL, OK, WARN, Check, disk_numbers
 from core.refs import space_of
 
 #: the work directory the vendor's installer unpacks a package into
@@ -126,6 +126,7 @@ def check_spaces(
                 FAIL,
                 f"Harbor at {where} lacks the {noun} {_names(missing)} that {len(missing)} of the destinations need; "
                 "pass --create-spaces (with --space-visibility public|private) to create them, or create them in Harbor.",
+                items=tuple(missing),
             )
         ]
     visibility = "public" if public else "private"
@@ -182,9 +183,11 @@ def check_disk_for_target(path: Path | None, bytes_needed: int) -> Check:
         )
     where = _existing_ancestor(Path(path))
     try:
-        free = shutil.disk_usage(where).free
+        usage = shutil.disk_usage(where)
     except OSError as err:
         return Check("target disk", FAIL, f"Cannot read the free space of {path}: {err.strerror or err}.")
+    free = usage.free
+    numbers = disk_numbers(usage, bytes_needed)
     have = _size(free)
     if free < bytes_needed:
         return Check(
@@ -192,6 +195,7 @@ def check_disk_for_target(path: Path | None, bytes_needed: int) -> Check:
             FAIL,
             f"{path} has {have} free but the plan adds {need}; free {_size(bytes_needed - free)} "
             "there or choose another target.",
+            numbers,
         )
     if free - bytes_needed < DISK_MARGIN:
         return Check(
@@ -199,8 +203,9 @@ def check_disk_for_target(path: Path | None, bytes_needed: int) -> Check:
             WARN,
             f"{path} has {have} free and the plan adds {need}, leaving less than {_size(DISK_MARGIN)}; "
             "free some space first.",
+            numbers,
         )
-    return Check("target disk", OK, f"{path} has {have} free; the plan adds {need}.")
+    return Check("target disk", OK, f"{path} has {have} free; the plan adds {need}.", numbers)
 
 
 def _existing_ancestor(path: Path) -> Path:

@@ -491,6 +491,22 @@ class Journal:
         versions = [str(p.get("version")) for p in json.loads(rows[0]["packages"]) if p.get("version")]
         return max(versions, key=version_key) if versions else None
 
+    def imported_packages(self, target: Any) -> dict[tuple[str, str], tuple[str, float]]:
+        """Per ``(version, arch)``: the newest finished import into ``target`` not rolled back, as
+        ``(run id, time it ended)``."""
+        rows = self._query(
+            "SELECT id, packages, ended FROM runs r WHERE target = ? AND kind = 'import' AND status = 'done'"
+            " AND NOT EXISTS (SELECT 1 FROM runs b WHERE b.kind = 'rollback' AND b.parent = r.id AND b.status = 'done')"
+            " ORDER BY started ASC, rowid ASC",
+            (_description(target),),
+        )
+        out: dict[tuple[str, str], tuple[str, float]] = {}
+        for row in rows:  # oldest first: newer runs overwrite
+            for package in json.loads(row["packages"]):
+                key = (str(package.get("version", "")), str(package.get("arch", "")))
+                out[key] = (row["id"], float(row["ended"] or 0.0))
+        return out
+
     def _record(self, row: sqlite3.Row) -> RunRecord:
         status = row["status"]
         if status == RUNNING and not runlock.process_alive(row["pid"], row["pid_token"], row["host"]):

@@ -24,6 +24,10 @@ class Check:
     name: str
     status: str  # ok | warn | fail
     detail: str
+    #: disk checks: bytes ``total``, ``used``, ``free`` and ``need`` (what the run may add), for gauges
+    numbers: dict[str, int] | None = None
+    #: what the check is about, when a renderer may act on it (e.g. the missing registry spaces)
+    items: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, str]:
         return {"name": self.name, "status": self.status, "detail": self.detail}
@@ -108,16 +112,24 @@ def check_spool_disk(spool_dir: Path | None, budget: int) -> Check:
     """Free space where blobs are spooled, against the spool budget."""
     where = spool_dir or Path(tempfile.gettempdir())
     try:
-        free = shutil.disk_usage(where).free
+        usage = shutil.disk_usage(where)
     except OSError as err:
         return Check("spool disk", FAIL, f"{where} cannot be used for spooling: {err.strerror}; pass --spool-dir.")
+    free = usage.free
+    numbers = disk_numbers(usage, budget)
     need = humanize.naturalsize(budget, binary=True)
     have = humanize.naturalsize(free, binary=True)
     if free < budget:
         return Check("spool disk", WARN,
                      f"{where} has {have} free, less than the {need} spool budget; the run spools less and may be slower "
-                     "(lower --spool-budget or use --spool-dir).")
-    return Check("spool disk", OK, f"{where}: {have} free, the spool needs at most {need}.")
+                     "(lower --spool-budget or use --spool-dir).", numbers)
+    return Check("spool disk", OK, f"{where}: {have} free, the spool needs at most {need}.", numbers)
+
+
+def disk_numbers(usage: tuple[int, int, int], need: int) -> dict[str, int]:
+    """A Check's ``numbers`` from ``shutil.disk_usage`` and the bytes a run may add."""
+    total, used, free = usage
+    return {"total": total, "used": used, "free": free, "need": need}
 
 
 def check_target(target: Target) -> Check:

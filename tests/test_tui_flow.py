@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from tui.screens.packages import PackagesScreen
 from tui.screens.run import RunScreen
 from tui.screens.summary import SummaryScreen
 from tui.screens.target import TargetScreen
+from tui.widgets.disk import DiskGauges, gauge, gauge_line
 from tui.widgets.matrix import PackageMatrix
 from tui.widgets.plan import PlanTable
 
@@ -82,6 +85,12 @@ async def test_select_both_arches_run_and_summary_shows_fused_images(workdir: Pa
         assert app.state.verify is not None and app.state.verify.ok
         verify_line = str(app.screen.query_one("#verify").render())
         assert "images ok" in verify_line
+        # the summary names the run report, which now carries the verification too
+        md, js = app.state.summary.reports
+        assert md == Path("state/reports") / f"{app.state.summary.run_id}.md" and md.is_file()
+        assert f"Report: {md} (and .json)" in str(app.screen.query_one("#result").render())
+        assert json.loads(js.read_text())["verify"]["ok"] is True
+        assert "## Verification" in md.read_text()
     assert platforms_of(workdir / "layout", *REDIS) == ["linux/amd64", "linux/arm64"]
 
 
@@ -107,6 +116,11 @@ async def test_arm64_after_amd64_is_planned_as_add_arch_and_keeps_amd64(workdir:
         await settle(pilot)
         assert isinstance(app.screen, PackagesScreen)
         matrix = app.screen.query_one(PackageMatrix)
+        # the journal beside the matrix: amd64 v0.12.0 is in the layout now, the rest is not
+        today = time.strftime("%Y-%m-%d")
+        cells = {key: str(matrix.render_cell(cell)).split("\n")[1].strip() for key, cell in matrix.cells.items()}
+        assert cells == {("v0.12.0", "amd64"): f"imported {today}", ("v0.12.0", "arm64"): "–",
+                         ("v0.11.0", "amd64"): "–", ("v0.11.0", "arm64"): "–"}
         matrix.move_cursor(row=0, column=1)
         await pilot.press("space")
         matrix.move_cursor(row=0, column=2)
@@ -173,6 +187,27 @@ async def test_cancel_asks_first_stops_safely_and_run_again_resumes(workdir: Pat
         await settle(pilot)
         assert app.state.summary.status == "done", app.state.summary.failures
     assert platforms_of(workdir / "layout", *REDIS) == ["linux/amd64", "linux/arm64"]
+
+
+async def test_disk_gauges_show_spool_and_layout_disk_from_the_checks_numbers(workdir: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        checks = await to_checks(pilot)
+        by_name = {c.name: c for c in app.state.preflight.checks}
+        layout = by_name["target disk"].numbers
+        assert layout is not None and layout["need"] == app.state.preflight.plan.bytes_to_upload > 0
+        assert by_name["spool disk"].numbers["need"] == app.options.spool_budget
+        lines = str(checks.query_one(DiskGauges).render()).splitlines()
+        assert [line.split()[0:2] for line in lines] == [["spool", "disk"], ["target", "disk"]]
+        assert all("free, needs" in line for line in lines)
+
+
+def test_gauge_shows_used_then_needed_then_free() -> None:
+    bar = gauge({"total": 100, "used": 50, "free": 50, "need": 25}, width=20)
+    assert str(bar) == "█" * 10 + "▓" * 5 + "░" * 5
+    assert str(gauge({"total": 100, "used": 0, "free": 100, "need": 1}, width=10)) == "▓" + "░" * 9
+    too_big = gauge_line("target disk", {"total": 100, "used": 90, "free": 10, "need": 50})
+    assert str(too_big).endswith("(does not fit)")
 
 
 async def test_start_is_refused_while_a_check_fails_and_says_why(workdir: Path) -> None:

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import humanize
 import pytest
 
 from core import events as ev
@@ -18,6 +19,7 @@ from tui.app import ArchfuseApp, create_app
 from tui.tour import settle  # noqa: F401 - re-exported for the tests
 
 MIB = 1 << 20
+STABLE_RUN_ID = "0123456789ab"
 
 
 @pytest.fixture(name="workdir")
@@ -59,16 +61,25 @@ class StableSession(GatedSession):
 
     def preflight(self, packages: Any, **kwargs: Any) -> Preflight:
         result = super().preflight(packages, **kwargs)
-        result.checks = [
-            Check(c.name, c.status, "tmp: 20.0 GiB free, the spool needs at most 256.0 MiB.")
-            if c.name == "spool disk" else c
-            for c in result.checks
-        ]
+        result.checks = [_stable_disk(c) for c in result.checks]
         return result
 
     def run(self, preflight: Preflight, **kwargs: Any) -> RunSummary:
         summary = super().run(preflight, **kwargs)
-        return dataclasses.replace(summary, run_id="0123456789ab", seconds=1.5)
+        reports = tuple(path.rename(path.with_name(STABLE_RUN_ID + path.suffix)) for path in summary.reports)
+        return dataclasses.replace(summary, run_id=STABLE_RUN_ID, seconds=1.5, reports=reports)
+
+
+def _stable_disk(check: Check) -> Check:
+    """A disk check as on a 100 GiB disk with 20 GiB free (the plan's need is kept: it is real)."""
+    if check.numbers is None:
+        return check
+    need = check.numbers["need"]
+    numbers = {"total": 100 << 30, "used": 80 << 30, "free": 20 << 30, "need": need}
+    if check.name == "spool disk":
+        return Check(check.name, check.status, "tmp: 20.0 GiB free, the spool needs at most 256.0 MiB.", numbers)
+    detail = f"layout has 20.0 GiB free; the plan adds {humanize.naturalsize(need, binary=True)}."
+    return Check(check.name, check.status, detail, numbers)
 
 
 def make_app(session: type[Session] = Session, **kwargs: Any) -> ArchfuseApp:

@@ -23,6 +23,8 @@ class TargetSettings:
     ca_cert: str = ""
     prefix: str = ""
     cluster_config: str = ""
+    create_spaces: bool = False  # set for one check only, after the engineer agreed
+    space_visibility: str = "public"  # public | private: new Harbor projects
 
     def describe(self) -> str:
         """A display name without secrets."""
@@ -48,6 +50,8 @@ def target_config(settings: TargetSettings) -> Any:
         chart_repo=chart_repo,
         chart_repo_type=settings.chart_repo_type if chart_repo else None,
         prefix=settings.prefix,
+        create_spaces=settings.create_spaces,
+        space_visibility=settings.space_visibility,
     )
 
 
@@ -68,6 +72,7 @@ class Connection:
     charts: Any
     prefix: str
     secrets: tuple[str, ...]
+    config: Any = None  # the engine's TargetConfig (Harbor spaces, target disk)
 
 
 def connect(settings: TargetSettings) -> Connection:
@@ -87,4 +92,4 @@ def connect(settings: TargetSettings) -> Connection:
             target.close()
             raise
     return Connection(target, charts, str(getattr(config, "prefix", settings.prefix.strip())),
-                      tuple(s for s in (settings.password,) if s))
+                      tuple(s for s in (settings.password,) if s), config)

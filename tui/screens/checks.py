@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Static
 
 from core import events as ev
-from core.preflight import Check, Preflight
+from core.preflight import FAIL, Check, Preflight
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import FlowScreen
 from tui.target_settings import connect
+from tui.widgets.disk import DiskGauges
 from tui.widgets.plan import ChecksList, PlanTable, totals_text
 
 
@@ -24,12 +27,14 @@ class ChecksScreen(FlowScreen):
         Binding("s", "start", "Start"),
         Binding("slash", "filter", "Filter"),
         Binding("r", "recheck", "Check again"),
+        Binding("c", "create_spaces", "Create spaces", show=False),
         Binding("escape", "back", "Back"),
     ]
     COMMANDS_LIST = [
         ("Start the import", "Carry out the plan (asks first)", "start"),
         ("Filter the plan", "Show only rows with these words (e.g. add-arch, arm64)", "filter"),
         ("Check again", "Run every check and the plan again", "recheck"),
+        ("Create registry spaces", "Create the missing Harbor projects (asks first), then check again", "create_spaces"),
         ("Back: target", "Change the target", "back"),
     ]
 
@@ -42,6 +47,7 @@ class ChecksScreen(FlowScreen):
         with Vertical(classes="body"):
             with VerticalScroll(id="checks-box"):
                 yield ChecksList(id="checks")
+            yield DiskGauges(id="gauges")
             with Horizontal(classes="row"):
                 yield Static("Filter ", classes="label short")
                 yield Input(placeholder="words: new, add-arch, arm64, a repository…", id="filter", compact=True)
@@ -53,20 +59,29 @@ class ChecksScreen(FlowScreen):
     def on_mount(self) -> None:
         self.unblink()
         self.query_one(ChecksList).show([])
+        self.query_one(DiskGauges).show([])
         self.action_recheck()
 
-    def action_recheck(self) -> None:
+    def action_recheck(self, create_spaces: bool = False) -> None:
+        """Every check and the plan again; ``create_spaces`` (asked first) creates missing Harbor projects."""
         self.checks = []
         self.state.preflight = None
         self.query_one(ChecksList).show([])
-        self.query_one("#totals", Static).update("Checking the packages and the target…")
+        self.query_one("#totals", Static).update(
+            "Creating the registry spaces, then checking again…" if create_spaces
+            else "Checking the packages and the target…"
+        )
         settings, session, packages = self.state.settings, self.session, self.state.chosen
+        if create_spaces:  # for this check only: a later selection is never created unasked
+            settings = dataclasses.replace(settings, create_spaces=True)
         options = self.archfuse.options
 
         def work() -> Preflight:
             link = connect(settings)
             old = session.target
             session.target, session.prefix = link.target, link.prefix
+            if hasattr(session, "config"):
+                session.config = link.config
             if hasattr(session, "charts"):
                 session.charts = link.charts
             if hasattr(session, "secrets"):
@@ -90,11 +105,14 @@ class ChecksScreen(FlowScreen):
         self.state.preflight = preflight
         self.checks = list(preflight.checks)
         self.query_one(ChecksList).show(self.checks)
+        self.query_one(DiskGauges).show(self.checks)
         table = self.query_one(PlanTable)
         table.show(preflight.plan.images if preflight.plan else [], preflight.charts)
         totals = totals_text(preflight.plan, len(preflight.charts))
         if preflight.failed:
             totals += f" · {len(preflight.failures)} check(s) failed: Start is refused"
+        if self.missing_spaces():
+            totals += " · c creates the missing registry spaces"
         self.query_one("#totals", Static).update(totals)
         table.focus()
 
@@ -112,6 +130,26 @@ class ChecksScreen(FlowScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":
             self.action_start()
+
+    def missing_spaces(self) -> tuple[str, ...]:
+        """Registry spaces (Harbor projects) a failed check says are missing."""
+        preflight = self.state.preflight
+        if preflight is None:
+            return ()
+        return tuple(dict.fromkeys(i for c in preflight.checks if c.status == FAIL for i in c.items))
+
+    def action_create_spaces(self) -> None:
+        spaces = self.missing_spaces()
+        if not spaces:
+            self.fail("No registry space is missing: creating is offered when the registry-spaces check fails.")
+            return
+        settings = self.state.settings
+        noun = "project" if len(spaces) == 1 else "projects"
+        question = (
+            f"Create {len(spaces)} {settings.space_visibility} Harbor {noun} on {settings.describe()}: "
+            f"{', '.join(spaces)}? Every check runs again afterwards."
+        )
+        self.archfuse.ask(question, lambda: self.action_recheck(create_spaces=True), yes="Create")
 
     def action_filter(self) -> None:
         self.query_one("#filter", Input).focus()

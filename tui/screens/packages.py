@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Static
 
 from core import events as ev
+from core.errors import ArchfuseError
 from core.package.model import PackageIndex
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkDone, WorkFailed
 from tui.screens.base import FlowScreen
+from tui.target_settings import TargetSettings, target_config
 from tui.widgets.matrix import Cell, PackageMatrix
 
 
@@ -125,9 +129,21 @@ class PackagesScreen(FlowScreen):
             matrix.redraw()
         else:
             matrix.select_newest()
+        self.show_imported()
         self.selection_changed()
         if not packages:
             self.set_status("No packages found there.")
+
+    def on_screen_resume(self) -> None:
+        if self.state.packages:
+            self.show_imported()  # a run may have imported more since
+
+    def show_imported(self) -> None:
+        """Beside each package: when the journal says it was imported into the chosen target."""
+        self.imported = journal_imported(self.session, self.state.settings)
+        dates = None if self.imported is None else {k: _date(ended) for k, (_run, ended) in self.imported.items()}
+        self.query_one(PackageMatrix).set_imported(dates)
+        self.show_detail()
 
     # -- selection --------------------------------------------------------------------
     def action_toggle(self) -> None:
@@ -165,7 +181,10 @@ class PackagesScreen(FlowScreen):
             return
         package = next((p for p in self.state.packages if p.path == cell.path), None)
         warn = f"; {package.warnings[0]}" if package is not None and package.warnings else ""
-        detail.update(f"{Path(cell.path).name}: {cell.images} images, {cell.charts} charts{warn}")
+        done = (getattr(self, "imported", None) or {}).get((cell.version, cell.arch))
+        where = self.state.settings.describe()
+        journal = f"; imported into {where} by run {done[0]}" if done else ""
+        detail.update(f"{Path(cell.path).name}: {cell.images} images, {cell.charts} charts{journal}{warn}")
 
     def set_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)
@@ -187,6 +206,27 @@ class PackagesScreen(FlowScreen):
         from tui.screens.target import TargetScreen
 
         self.app.push_screen(TargetScreen())
+
+
+def journal_imported(session: Any, settings: TargetSettings) -> dict[tuple[str, str], tuple[str, float]] | None:
+    """The journal's imports into the form's target per (version, arch); None without a target."""
+    if not settings.registry.strip() and not settings.cluster_config.strip():
+        return None
+    state_dir = getattr(session, "state_dir", None)
+    if state_dir is None:
+        return None
+    from core.journal import Journal
+
+    try:
+        description = target_config(settings).description
+        with Journal(state_dir) as journal:
+            return journal.imported_packages(description)
+    except (ArchfuseError, OSError, sqlite3.Error):
+        return None
+
+
+def _date(ts: float) -> str:
+    return time.strftime("%Y-%m-%d", time.localtime(ts))
 
 
 class PickDirectory(ModalScreen[Path | None]):

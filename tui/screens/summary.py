@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +17,15 @@ from tui.messages import WorkDone, WorkFailed
 from tui.screens.base import FlowScreen
 
 VERIFY_STYLE = {"ok": "green"}
+
+
+def report_line(paths: tuple[Path, ...]) -> str:
+    """``Report: state/reports/ID.md (and .json)``, or why there is none."""
+    if not paths:
+        return "No report was written (see the log)."
+    md = paths[0]
+    more = f" (and {paths[-1].suffix})" if len(paths) > 1 else ""
+    return f"Report: {md}{more}"
 
 
 class SummaryScreen(FlowScreen):
@@ -61,6 +73,7 @@ class SummaryScreen(FlowScreen):
             )
             if summary.failures:
                 text += f"\n{summary.failures[0]}"
+            text += "\n" + report_line(summary.reports)
         self.query_one("#result", Static).update(text)
         table = self.query_one(DataTable)
         table.clear()
@@ -78,8 +91,19 @@ class SummaryScreen(FlowScreen):
 
     def action_verify(self) -> None:
         self.query_one("#verify", Static).update("Verifying the target against the packages…")
-        session, packages = self.session, self.state.chosen
-        self.archfuse.start_work(self, "verify", lambda: session.verify(packages))
+        session, packages, summary = self.session, self.state.chosen, self.state.summary
+        reports = tuple(getattr(summary, "reports", ()) or ())
+
+        def work() -> VerifyReport:
+            report: VerifyReport = session.verify(packages)
+            if reports:  # the run report gets the verification too
+                from core.report import add_verify
+
+                with contextlib.suppress(OSError, ValueError):  # else the report stays as the run wrote it
+                    add_verify(reports[-1], report.to_json(), getattr(session, "secrets", ()))
+            return report
+
+        self.archfuse.start_work(self, "verify", work)
 
     def on_work_done(self, message: WorkDone) -> None:
         if message.job != "verify":

@@ -34,6 +34,13 @@ class PackageMatrix(DataTable[Text]):
         super().__init__(cursor_type="cell", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
         self.cells: dict[tuple[str, str], Cell] = {}
         self.selected: set[str] = set()
+        #: journal, per (version, arch): date imported into the chosen target; None: no target known
+        self.imported: dict[tuple[str, str], str] | None = None
+
+    def set_imported(self, imported: dict[tuple[str, str], str] | None) -> None:
+        """What the journal says is in the target already (shown under each package)."""
+        self.imported = imported
+        self.redraw()
 
     def put(self, cell: Cell) -> None:
         """Add or update one package and redraw."""
@@ -53,7 +60,7 @@ class PackageMatrix(DataTable[Text]):
             for arch in arches:
                 cell = self.cells.get((version, arch))
                 row.append(self.render_cell(cell) if cell else Text("-", style="dim"))
-            self.add_row(*row, key=version)
+            self.add_row(*row, key=version, height=2 if self.imported is not None else 1)
         if self.row_count:
             self.cursor_coordinate = self.validate_cursor_coordinate(cursor if cursor.column else cursor.right())
 
@@ -64,6 +71,10 @@ class PackageMatrix(DataTable[Text]):
         text = Text(f"{mark} {size(cell.size):>9} ")
         style = {"ok": "green", "missing": "yellow", "mismatch": "bold red"}.get(cell.checksum, "")
         text.append(CHECKSUM_TEXT.get(cell.checksum, "scanned"), style=style)
+        if self.imported is not None:
+            when = self.imported.get((cell.version, cell.arch))
+            text.append("\n    ")
+            text.append(f"imported {when}" if when else "–", style="cyan" if when else "dim")
         return text
 
     def highlighted(self) -> Cell | None:

@@ -1,0 +1,124 @@
+"""Pilot flows of the TUI against the real registry and the Harbor test server (built from Harbor's swagger)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.fixtures.harbor import HarborTestServer
+from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
+from tests.tui_support import make_app, settle, workdir_fixture  # noqa: F401 - fixture
+from tui.screens.checks import ChecksScreen
+from tui.screens.dialogs import ConfirmDialog, ErrorDialog
+from tui.screens.packages import PackagesScreen
+from tui.screens.run import RunScreen
+from tui.screens.summary import SummaryScreen
+from tui.screens.target import TargetScreen
+from tui.target_settings import TargetSettings
+from tui.widgets.matrix import PackageMatrix
+
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+
+
+async def _to_checks(pilot: Any) -> ChecksScreen:
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, PackagesScreen)
+    await pilot.press("n")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, TargetScreen)
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ChecksScreen)
+    return pilot.app.screen
+
+
+async def _start_and_finish(pilot: Any) -> None:
+    await pilot.press("s")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ConfirmDialog)
+    await pilot.press("y")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, RunScreen)
+    await settle(pilot)
+
+
+async def test_select_amd64_and_arm64_into_the_real_registry_fuses_every_image(
+    workdir: Path, registry: RegistryServer
+) -> None:
+    app = make_app()
+    app.state.settings = TargetSettings(registry=registry.url, insecure=True)  # plain HTTP: insecure in the form
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        matrix = app.screen.query_one(PackageMatrix)
+        assert {(c.version, c.arch) for c in matrix.cells.values() if c.path in app.state.selected} == {
+            ("v0.12.0", "amd64"), ("v0.12.0", "arm64")
+        }
+        await _to_checks(pilot)
+        assert not app.state.preflight.failed, app.state.preflight.failures
+        await _start_and_finish(pilot)
+        summary = app.state.summary
+        assert summary is not None and summary.status == "done", summary.failures
+        await pilot.press("n")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SummaryScreen)
+        assert app.state.verify is not None and app.state.verify.ok
+        table = screen.query_one("#results")
+        rows = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        assert rows and all(row[2] == "amd64,arm64" and row[3] == "ok" for row in rows), rows
+        destinations = {image.destination for image in app.state.preflight.plan.images}
+    for destination in destinations:
+        raw = skopeo_inspect_raw(destination, registry)
+        assert raw["mediaType"] == DOCKER_LIST, destination
+        assert sorted(m["platform"]["architecture"] for m in raw["manifests"]) == ["amd64", "arm64"], destination
+
+
+async def test_tui_harbor_test_server_missing_spaces_are_created_after_asking(
+    workdir: Path, harbor_registry: HarborTestServer
+) -> None:
+    app = make_app()
+    app.state.settings = TargetSettings(
+        registry=harbor_registry.url, insecure=True, username="admin", password="Harbor12345"
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        checks = await _to_checks(pilot)
+        preflight = app.state.preflight
+        assert preflight.failed
+        failing = [c for c in preflight.failures if c.name == "registry spaces"]
+        assert failing and failing[0].items, preflight.failures
+        missing = failing[0].items
+        assert "c creates the missing registry spaces" in str(checks.query_one("#totals").render())
+        # the command palette offers it too
+        titles = [c.title for c in app.get_system_commands(checks)]
+        assert "Create registry spaces" in titles
+        # asked first: no creates nothing
+        await pilot.press("c")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert all(space in dialog.question for space in missing) and "public" in dialog.question
+        await pilot.press("n")
+        await settle(pilot)
+        assert not harbor_registry.calls("POST", "/api/v2.0/projects")
+        assert app.state.preflight is preflight
+        # yes creates them and checks again
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, ChecksScreen)
+        after = app.state.preflight
+        assert after is not None and not after.failed, after.failures
+        created = [c for c in after.checks if c.name.startswith("registry space ")]
+        assert sorted(c.name.removeprefix("registry space ") for c in created) == sorted(missing)
+        assert all("Created public Harbor project" in c.detail for c in created)
+        assert set(missing) <= set(harbor_registry.projects)
+        assert len(harbor_registry.calls("POST", "/api/v2.0/projects")) == len(missing)
+        assert "Created public Harbor project" in str(checks.query_one("#checks").render())
+        # the setting was for that check only
+        assert app.state.settings.create_spaces is False
+        # nothing left to create: c says so
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorDialog) and "No registry space is missing" in app.screen.message
+    assert not harbor_registry.invalid
