@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from core.errors import AuthError, RegistryError
-from core.httpbase import registry_origin, tls_verify, transport_error
+from core.httpbase import http_client, registry_origin, transport_error
 from core.registry.credentials import Credentials
 
 if TYPE_CHECKING:
@@ -57,13 +57,12 @@ class HarborClient:
         scheme, host = registry_origin(base_url, insecure=insecure)
         self.description = f"{scheme}://{host}"
         self.credentials = credentials
-        self._http = httpx.Client(
-            base_url=f"{self.description}{API}",
+        self._http = http_client(
+            insecure=insecure,
+            ca_cert=ca_cert,
             transport=transport,
-            verify=tls_verify(insecure=insecure, ca_cert=ca_cert),
             timeout=httpx.Timeout(timeout, connect=15.0),
-            follow_redirects=False,
-            trust_env=False,
+            base_url=f"{self.description}{API}",
         )
 
     # -- public API ----------------------------------------------------------------------------

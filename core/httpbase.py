@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -66,6 +67,25 @@ def tls_verify(*, insecure: bool, ca_cert: Path | None) -> ssl.SSLContext | bool
     return False if insecure else ssl_context(ca_cert)
 
 
+def http_client(
+    *,
+    insecure: bool,
+    ca_cert: Path | None,
+    transport: httpx.BaseTransport | None,
+    timeout: httpx.Timeout,
+    **options: Any,
+) -> httpx.Client:
+    """An httpx client for a registry: TLS per :func:`tls_verify`, no redirects followed, no proxy environment."""
+    return httpx.Client(
+        transport=transport,
+        verify=tls_verify(insecure=insecure, ca_cert=ca_cert),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+        **options,
+    )
+
+
 def find_ssl_error(exc: BaseException) -> ssl.SSLError | None:
     """The ``ssl.SSLError`` behind a transport failure (through causes and arguments), if any."""
     seen: set[int] = set()
@@ -88,7 +108,9 @@ def transport_error(exc: Exception, what: str, where: str) -> RegistryError:
     """A TLSError or TransportError sentence for a failure reaching registry ``where`` during ``what``."""
     ssl_error = find_ssl_error(exc)
     if ssl_error is not None:
-        if isinstance(ssl_error, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(ssl_error):
+        if isinstance(ssl_error, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
+            ssl_error
+        ):
             reason = getattr(ssl_error, "verify_message", "") or "unknown certificate authority"
             return TLSError(
                 f"The TLS certificate of registry {where} could not be verified ({reason}).",

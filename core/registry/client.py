@@ -27,7 +27,7 @@ from core.errors import (
     TLSError,
     TransportError,
 )
-from core.httpbase import registry_origin, tls_verify, transport_error
+from core.httpbase import http_client, registry_origin, transport_error
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import ManifestRef
@@ -78,13 +78,12 @@ class RegistryClient:
             raise ValueError("chunk sizes must be positive")
         self.chunk_threshold = chunk_threshold
         self.chunk_size = chunk_size
-        self._http = httpx.Client(
+        self._http = http_client(
+            insecure=insecure,
+            ca_cert=ca_cert,
             transport=transport,
-            verify=tls_verify(insecure=insecure, ca_cert=ca_cert),
             timeout=httpx.Timeout(timeout, connect=15.0, pool=None),
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            follow_redirects=False,
-            trust_env=False,
         )
         self._auth = Authenticator(credentials, self.description, self._fetch_token)
 
