@@ -193,17 +193,9 @@ class RegistryClient:
 
     def get_manifest(self, repository: str, reference: str) -> ManifestRef | None:
         """The manifest or index at a tag or digest (exact bytes), or None when absent."""
-        response = self._request(
-            "GET",
-            f"/v2/{repository}/manifests/{reference}",
-            headers={"Accept": ", ".join(mt.ACCEPT)},
-            scopes=(pull(repository),),
-            what=f"manifest {_ref(repository, reference)}",
-        )
-        if response.status_code == 404:
+        response = self._manifest_request("GET", repository, reference, "a read")
+        if response is None:
             return None
-        if response.status_code != 200:
-            raise self._error(response, f"a read of manifest {_ref(repository, reference)}", repository)
         data = response.content
         if len(data) > MAX_MANIFEST_SIZE:
             raise RegistryError(
@@ -222,17 +214,9 @@ class RegistryClient:
 
     def head_manifest(self, repository: str, reference: str) -> str | None:
         """The digest a tag or digest reference resolves to, or None when absent."""
-        response = self._request(
-            "HEAD",
-            f"/v2/{repository}/manifests/{reference}",
-            headers={"Accept": ", ".join(mt.ACCEPT)},
-            scopes=(pull(repository),),
-            what=f"manifest {_ref(repository, reference)}",
-        )
-        if response.status_code == 404:
+        response = self._manifest_request("HEAD", repository, reference, "a check")
+        if response is None:
             return None
-        if response.status_code != 200:
-            raise self._error(response, f"a check of manifest {_ref(repository, reference)}", repository)
         digest = response.headers.get("Docker-Content-Digest", "")
         if digest:
             return digest
@@ -273,6 +257,22 @@ class RegistryClient:
         return f"RegistryClient({self.description!r})"
 
     # -- requests ------------------------------------------------------------------------------
+
+    def _manifest_request(self, method: str, repository: str, reference: str, doing: str) -> httpx.Response | None:
+        """GET or HEAD a manifest accepting every known media type: the 200 answer, None on 404."""
+        what = f"manifest {_ref(repository, reference)}"
+        response = self._request(
+            method,
+            f"/v2/{repository}/manifests/{reference}",
+            headers={"Accept": ", ".join(mt.ACCEPT)},
+            scopes=(pull(repository),),
+            what=what,
+        )
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._error(response, f"{doing} of {what}", repository)
+        return response
 
     def _url(self, path_or_url: str) -> httpx.URL:
         if path_or_url.startswith("/"):
