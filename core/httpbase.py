@@ -75,7 +75,7 @@ def http_client(
     timeout: httpx.Timeout,
     **options: Any,
 ) -> httpx.Client:
-    """An httpx client for a registry: TLS per :func:`tls_verify`, no redirects followed, no proxy environment."""
+    """An httpx client for a registry: TLS per :func:`tls_verify`, no redirects, no proxy environment."""
     return httpx.Client(
         transport=transport,
         verify=tls_verify(insecure=insecure, ca_cert=ca_cert),

@@ -258,7 +258,9 @@ class RegistryClient:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def _manifest_request(self, method: str, repository: str, reference: str, doing: str) -> httpx.Response | None:
+    def _manifest_request(
+        self, method: str, repository: str, reference: str, doing: str
+    ) -> httpx.Response | None:
         """GET or HEAD a manifest accepting every known media type: the 200 answer, None on 404."""
         what = f"manifest {_ref(repository, reference)}"
         response = self._request(

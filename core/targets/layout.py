@@ -52,7 +52,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -343,21 +343,12 @@ class LayoutTarget:
             # Consume the stream all the same (callers stream archives) and still check it.
             self._consume(digest, size, stream, progress, None)
             return
-        fd, tmp = self._temp_file(f"{hex_of(digest)[:16]}-")
-        try:
-            with os.fdopen(fd, "wb", closefd=False) as out:
-                self._consume(digest, size, stream, progress, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, final)
-            _fsync_dir(self._blobs)
-        except OSError as exc:
-            raise self._io_error(f"Cannot write blob {digest} into {self.path}", exc) from exc
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            os.close(fd)
+        self._write_through_temp(
+            final,
+            lambda out: self._consume(digest, size, stream, progress, out),
+            prefix=f"{hex_of(digest)[:16]}-",
+            what=f"Cannot write blob {digest} into {self.path}",
+        )
 
     def _consume(
         self, digest: str, size: int, stream: BinaryIO, progress: Progress | None, out: BinaryIO | None
@@ -521,17 +512,25 @@ class LayoutTarget:
         self._atomic_write(self._index, canonical_json(doc))
 
     def _atomic_write(self, path: Path, data: bytes) -> None:
-        fd, tmp = self._temp_file(f"{path.name}-")
+        self._write_through_temp(
+            path, lambda out: out.write(data), prefix=f"{path.name}-", what=f"Cannot write {path}"
+        )
+
+    def _write_through_temp(
+        self, path: Path, fill: Callable[[BinaryIO], object], *, prefix: str, what: str
+    ) -> None:
+        """Replace ``path`` atomically: ``fill`` writes a locked temp file, which is synced and renamed."""
+        fd, tmp = self._temp_file(prefix)
         try:
             with os.fdopen(fd, "wb", closefd=False) as out:
-                out.write(data)
+                fill(out)
                 out.flush()
                 os.fsync(out.fileno())
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
             _fsync_dir(path.parent)
         except OSError as exc:
-            raise self._io_error(f"Cannot write {path}", exc) from exc
+            raise self._io_error(what, exc) from exc
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
