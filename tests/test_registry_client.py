@@ -113,6 +113,38 @@ class TruncatedStream(httpx.SyncByteStream):
                 raise httpx.WriteError("connection broken by the test")
 
 
+def on_second_patch(fault: Callable[[httpx.Request], httpx.Request | Exception]) -> Rule:
+    """A rule that applies ``fault`` to the second chunk (PATCH) of an upload and passes all else."""
+    patches = 0
+
+    def rule(request: httpx.Request) -> httpx.Request | Exception | None:
+        nonlocal patches
+        if request.method == "PATCH":
+            patches += 1
+            if patches == 2:
+                return fault(request)
+        return None
+
+    return rule
+
+
+def truncated(limit: int) -> Callable[[httpx.Request], httpx.Request]:
+    """A fault that sends ``limit`` bytes of a request body, then breaks the connection."""
+
+    def cut(request: httpx.Request) -> httpx.Request:
+        stream = TruncatedStream(request.stream, limit)
+        return httpx.Request(request.method, request.url, headers=request.headers, stream=stream)
+
+    return cut
+
+
+def chunking_client(
+    server: RegistryServer, transport: httpx.BaseTransport, retries: RetryPolicy | None = None
+) -> RegistryClient:
+    """A client of ``server`` that uploads blobs over 1 KiB in 4 KiB chunks."""
+    return server.client(transport=transport, chunk_threshold=1024, chunk_size=4096, retries=retries)
+
+
 def small_image(arch: str = "amd64") -> tuple[bytes, bytes, ManifestRef]:
     """(config, gzipped layer, Docker v2s2 manifest) of a tiny valid image."""
     raw = io.BytesIO()
@@ -179,7 +211,7 @@ def test_chunked_upload(server: RegistryServer) -> None:
     data = blob(10_000, seed=2)
     seen: list[int] = []
     transport = FaultyTransport(real_transport(server), lambda request: None)
-    with server.client(transport=transport, chunk_threshold=1024, chunk_size=4096) as client:
+    with chunking_client(server, transport) as client:
         client.put_blob("team/big", sha(data), len(data), io.BytesIO(data), progress=seen.append)
         assert client.get_blob("team/big", sha(data)) == data
     assert transport.count("PATCH", "/blobs/uploads/") == 3  # 4096 + 4096 + 1808
@@ -267,21 +299,10 @@ def test_wrong_digest_is_refused_by_the_registry(registry: RegistryServer) -> No
 
 def test_chunk_broken_before_sending_resumes_from_range(registry: RegistryServer) -> None:
     data = blob(10_000, seed=5)
-    patches = 0
-
-    def rule(request: httpx.Request) -> Exception | None:
-        nonlocal patches
-        if request.method == "PATCH":
-            patches += 1
-            if patches == 2:
-                return httpx.ConnectError("connection refused by the test")
-        return None
-
     sleeps: list[float] = []
+    rule = on_second_patch(lambda _request: httpx.ConnectError("connection refused by the test"))
     transport = FaultyTransport(real_transport(registry), rule)
-    with registry.client(
-        transport=transport, chunk_threshold=1024, chunk_size=4096, retries=no_wait_policy(sleeps)
-    ) as client:
+    with chunking_client(registry, transport, no_wait_policy(sleeps)) as client:
         client.put_blob("team/big", sha(data), len(data), io.BytesIO(data))
         assert client.get_blob("team/big", sha(data)) == data
     assert transport.count("POST", "/blobs/uploads/") == 1  # resumed, not restarted
@@ -292,23 +313,9 @@ def test_chunk_broken_before_sending_resumes_from_range(registry: RegistryServer
 
 def test_chunk_broken_mid_way_recovers_with_seekable_stream(registry: RegistryServer) -> None:
     data = blob(10_000, seed=6)
-    patches = 0
-
-    def rule(request: httpx.Request) -> httpx.Request | None:
-        nonlocal patches
-        if request.method == "PATCH":
-            patches += 1
-            if patches == 2:
-                return httpx.Request(
-                    request.method, request.url, headers=request.headers, stream=TruncatedStream(request.stream, 1500)
-                )
-        return None
-
     seen: list[int] = []
-    transport = FaultyTransport(real_transport(registry), rule)
-    with registry.client(
-        transport=transport, chunk_threshold=1024, chunk_size=4096, retries=no_wait_policy([])
-    ) as client:
+    transport = FaultyTransport(real_transport(registry), on_second_patch(truncated(1500)))
+    with chunking_client(registry, transport, no_wait_policy([])) as client:
         client.put_blob("team/big", sha(data), len(data), io.BytesIO(data), progress=seen.append)
         assert client.get_blob("team/big", sha(data)) == data
     # distribution drops an upload whose stored size no longer matches its state: the client asks
@@ -334,22 +341,8 @@ class OneWay(io.RawIOBase):
 
 def test_chunk_broken_mid_way_with_one_way_stream_fails_clearly(registry: RegistryServer) -> None:
     data = blob(10_000, seed=7)
-    patches = 0
-
-    def rule(request: httpx.Request) -> httpx.Request | None:
-        nonlocal patches
-        if request.method == "PATCH":
-            patches += 1
-            if patches == 2:
-                return httpx.Request(
-                    request.method, request.url, headers=request.headers, stream=TruncatedStream(request.stream, 10)
-                )
-        return None
-
-    transport = FaultyTransport(real_transport(registry), rule)
-    with registry.client(
-        transport=transport, chunk_threshold=1024, chunk_size=4096, retries=no_wait_policy([])
-    ) as client:
+    transport = FaultyTransport(real_transport(registry), on_second_patch(truncated(10)))
+    with chunking_client(registry, transport, no_wait_policy([])) as client:
         with pytest.raises(TransportError, match="one-way stream") as caught:
             client.put_blob("team/big", sha(data), len(data), OneWay(data))  # type: ignore[arg-type]
         assert registry.url in str(caught.value)
