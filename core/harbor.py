@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from core.errors import AuthError, RegistryError
-from core.httpbase import http_client, registry_origin, transport_error
+from core.httpbase import HttpClientOwner, http_client, registry_origin, transport_error
 from core.registry.credentials import Credentials
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class Flavour:
         return self.name == HARBOR
 
 
-class HarborClient:
+class HarborClient(HttpClientOwner):
     """Talk to Harbor's API at ``base_url`` (``https://host[:port]``) with basic authentication."""
 
     def __init__(
@@ -118,18 +118,6 @@ class HarborClient:
         if response.status_code == 409:
             return False
         raise self._error(response, f"the creation of project '{name}'", project=name, creating=True)
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> HarborClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"HarborClient({self.description!r})"
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
@@ -84,6 +84,27 @@ def http_client(
         trust_env=False,
         **options,
     )
+
+
+class HttpClientOwner:
+    """A client of one server that owns an httpx client: ``close()``, ``with`` support and a repr."""
+
+    #: the server's URL without credentials, for messages
+    description: str
+    _http: httpx.Client
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.description!r})"
 
 
 def find_ssl_error(exc: BaseException) -> ssl.SSLError | None:

@@ -27,7 +27,7 @@ from core.errors import (
     TLSError,
     TransportError,
 )
-from core.httpbase import http_client, registry_origin, transport_error
+from core.httpbase import HttpClientOwner, http_client, registry_origin, transport_error
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import ManifestRef
@@ -49,7 +49,7 @@ _PROJECT_MISSING = re.compile(r"project\s+['\"]?([A-Za-z0-9._-]+)['\"]?\s+not\s+
 _UPLOAD_GONE = {"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN"}
 
 
-class RegistryClient:
+class RegistryClient(HttpClientOwner):
     """Talk to one registry: ping, blobs (HEAD, mount, upload, GET) and manifests (GET, HEAD, PUT)."""
 
     def __init__(
@@ -242,19 +242,6 @@ class RegistryClient:
                 f"not {manifest.digest}.",
                 hint="The registry rewrote the manifest; it cannot keep other platforms byte for byte.",
             )
-
-    def close(self) -> None:
-        """Close the connections."""
-        self._http.close()
-
-    def __enter__(self) -> RegistryClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"RegistryClient({self.description!r})"
 
     # -- requests ------------------------------------------------------------------------------
 
