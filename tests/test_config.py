@@ -43,6 +43,17 @@ def write(tmp_path: Path, text: str, name: str = "clusterConfig.yaml") -> Path:
     return path
 
 
+def load(tmp_path: Path, text: str, name: str = "clusterConfig.yaml") -> ClusterConfig:
+    """Write ``text`` (dedented) as a cluster config file and load it."""
+    return load_cluster_config(write(tmp_path, text, name))
+
+
+def cluster_yaml(api_version: str, spec: str) -> str:
+    """A ClusterConfig document of ``api_version`` with the (dedented) ``spec`` lines."""
+    body = textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ")
+    return f"apiVersion: provision.daocloud.io/{api_version}\nkind: ClusterConfig\nspec:\n{body}\n"
+
+
 # -- parse_target ------------------------------------------------------------------------------
 
 
@@ -110,8 +121,7 @@ def test_secrets_never_show() -> None:
 
 
 def test_v1alpha3_external(tmp_path: Path) -> None:
-    path = write(tmp_path, V1ALPHA3)
-    cluster = load_cluster_config(path)
+    cluster = load(tmp_path, V1ALPHA3)
     assert cluster.api_version == "provision.daocloud.io/v1alpha3"
     assert cluster.registry_type == "external"
     assert cluster.registry_url == "https://registry.example.com"
@@ -134,19 +144,13 @@ def test_v1alpha3_external(tmp_path: Path) -> None:
 
 
 def test_older_addon_offline_package_path(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        """
-        apiVersion: provision.daocloud.io/v1alpha3
-        kind: ClusterConfig
-        spec:
-          imagesAndCharts:
-            type: external
-            externalImageRepo: http://10.6.0.1:5000
-          addonOfflinePackagePath: packages/addon-offline-full-package-v0.8.0-arm64.tar.gz
-        """,
-    )
-    cluster = load_cluster_config(path)
+    spec = """
+        imagesAndCharts:
+          type: external
+          externalImageRepo: http://10.6.0.1:5000
+        addonOfflinePackagePath: packages/addon-offline-full-package-v0.8.0-arm64.tar.gz
+    """
+    cluster = load(tmp_path, cluster_yaml("v1alpha3", spec))
     assert cluster.packages == (tmp_path / "packages/addon-offline-full-package-v0.8.0-arm64.tar.gz",)
     assert cluster.registry_url == "http://10.6.0.1:5000"
     with pytest.raises(UsageError, match="plain HTTP; pass --insecure"):
@@ -156,20 +160,14 @@ def test_older_addon_offline_package_path(tmp_path: Path) -> None:
 
 
 def test_v1alpha2_registry_fields(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        """
-        apiVersion: provision.daocloud.io/v1alpha2
-        kind: ClusterConfig
-        spec:
-          registry:
-            type: external
-            externalRegistry: harbor.example.com:8443
-            externalRegistryUsername: robot$addon
-            externalRegistryPassword: s3cret
-        """,
-    )
-    cluster = load_cluster_config(path)
+    spec = """
+        registry:
+          type: external
+          externalRegistry: harbor.example.com:8443
+          externalRegistryUsername: robot$addon
+          externalRegistryPassword: s3cret
+    """
+    cluster = load(tmp_path, cluster_yaml("v1alpha2", spec))
     assert cluster.registry_type == "external"
     assert cluster.registry_url == "https://harbor.example.com:8443"  # v1alpha2: https assumed
     assert cluster.username == "robot$addon" and cluster.password == Secret("s3cret")
@@ -179,16 +177,7 @@ def test_v1alpha2_registry_fields(tmp_path: Path) -> None:
 
 
 def test_builtin_without_addresses_asks_for_flags(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        """
-        apiVersion: provision.daocloud.io/v1alpha3
-        kind: ClusterConfig
-        spec:
-          imagesAndCharts:
-            type: builtin
-        """,
-    )
+    path = write(tmp_path, cluster_yaml("v1alpha3", "imagesAndCharts:\n  type: builtin"))
     cluster = load_cluster_config(path)
     assert cluster.registry_type == "builtin" and cluster.registry_url is None
     with pytest.raises(UsageError, match=r"builtin.*pass --registry URL and --chart-repo URL") as err:
@@ -202,23 +191,21 @@ def test_builtin_without_addresses_asks_for_flags(tmp_path: Path) -> None:
 
 
 def test_official_service_and_jfrog_need_flags(tmp_path: Path) -> None:
-    official = load_cluster_config(write(tmp_path, "spec:\n  imagesAndCharts:\n    type: official-service\n"))
+    official = load(tmp_path, "spec:\n  imagesAndCharts:\n    type: official-service\n")
     with pytest.raises(UsageError, match="official-service"):
         official.target_config()
     assert build_target_config("./layout", official, env={}).kind == "layout"
-    jfrog = load_cluster_config(
-        write(
-            tmp_path,
-            """
-            spec:
-              imagesAndCharts:
-                type: external
-                externalImageRepo: https://r.example.com
-                externalChartRepoType: jfrog
-                externalChartRepo: https://jfrog.example.com/artifactory/api/helm/addon
-            """,
-            "jfrog.yaml",
-        )
+    jfrog = load(
+        tmp_path,
+        """
+        spec:
+          imagesAndCharts:
+            type: external
+            externalImageRepo: https://r.example.com
+            externalChartRepoType: jfrog
+            externalChartRepo: https://jfrog.example.com/artifactory/api/helm/addon
+        """,
+        "jfrog.yaml",
     )
     with pytest.raises(UsageError, match="jfrog is not supported"):
         build_target_config(cluster=jfrog, env={})
@@ -275,7 +262,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 
 def test_flags_env_and_file_precedence(tmp_path: Path) -> None:
-    cluster = load_cluster_config(write(tmp_path, V1ALPHA3))
+    cluster = load(tmp_path, V1ALPHA3)
     env = {"ARCHFUSE_USERNAME": "envuser", "ARCHFUSE_PASSWORD": "envpass"}
     assert build_target_config(cluster=cluster, env=env).username == "envuser"
     flagged = build_target_config(cluster=cluster, username="flaguser", password="flagpass", env=env)
@@ -335,7 +322,7 @@ def test_bad_flags(kwargs: dict[str, object], message: str) -> None:
 
 
 def test_cluster_config_is_frozen(tmp_path: Path) -> None:
-    cluster = load_cluster_config(write(tmp_path, V1ALPHA3))
+    cluster = load(tmp_path, V1ALPHA3)
     assert isinstance(cluster, ClusterConfig)
     with pytest.raises(AttributeError):
         cluster.registry_url = "https://x"  # type: ignore[misc]
