@@ -52,6 +52,7 @@ class PackagesScreen(FlowScreen):
                     placeholder="directory or package files; Enter scans",
                     id="paths",
                     compact=True,
+                    select_on_focus=False,  # a stray key must not wipe the paths
                 )
                 yield Button("Scan", id="scan", compact=True)
             yield PackageMatrix(id="matrix")
