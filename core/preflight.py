@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,19 @@ from core.plan import Plan
 from core.targets.base import Target
 
 OK, WARN, FAIL = "ok", "warn", "fail"
+
+#: kinds of checks whose failure ``--ignore-check KIND`` may turn into a warning. The target, its
+#: registry spaces and fusion are not among them: without them there is no plan to run.
+IGNORABLE = ("package", "version", "spool disk", "target disk", "vendor leftovers", "push rights", "charts",
+             "chart destination")
+
+
+def ignorable_kind(name: str) -> str:
+    """The ignorable kind a check name belongs to (``package addon-...tar.gz`` -> ``package``), or ''."""
+    for kind in IGNORABLE:
+        if name == kind or name.startswith(kind + " "):
+            return kind
+    return ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class Preflight:
     checks: list[Check] = field(default_factory=list)
     plan: Plan | None = None
     charts: list[Any] = field(default_factory=list)  # chart plans (core.chartplan.ChartPlan)
+    ignored: frozenset[str] = frozenset()  # kinds of failed checks the engineer chose to go past
 
     @property
     def failed(self) -> bool:
@@ -50,6 +64,12 @@ class Preflight:
         return [c for c in self.checks if c.status == FAIL]
 
     def add(self, check: Check, emit: ev.Emit) -> None:
+        """Record a check (a failure the engineer chose to ignore becomes a warning) and emit it."""
+        kind = ignorable_kind(check.name)
+        if check.status == FAIL and kind in self.ignored:
+            check = replace(
+                check, status=WARN, detail=f"{check.detail} (failure ignored with --ignore-check {kind.replace(' ', '-')}; at your risk)"
+            )
         self.checks.append(check)
         emit(ev.CheckDone(check.name, check.status, check.detail))
 

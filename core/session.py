@@ -97,6 +97,7 @@ class CheckOptions:
     dry_run: bool = False  # ``archfuse plan``: report what would be created, create nothing
     clean_leftovers: bool = False  # remove the vendor installer's leftover work directories
     registry_storage: Path | None = None  # where a registry on this node stores data (disk check)
+    ignore: frozenset[str] = frozenset()  # kinds of failed checks to go past (core.preflight.IGNORABLE)
 
 
 class Session:
@@ -144,7 +145,7 @@ class Session:
         """
         opts = options or RunOptions()
         more = checks or CheckOptions()
-        result = Preflight()
+        result = Preflight(ignored=more.ignore)
         for check in check_packages(packages, strict=strict):
             result.add(check, self.emit)
         downgrade = self._downgrade_check(packages)

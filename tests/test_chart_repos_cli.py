@@ -61,3 +61,22 @@ def test_harbor_chartrepo_test_server_from_cluster_config(
     assert {(n, v) for _r, n, v in harbor_chartrepo.charts} >= {("metrics-server", "3.8.2")}
     assert "Harbor12345" not in result.out + result.err
     assert harbor_chartrepo.violations == []
+
+
+def test_chartmuseum_test_server_down_fails_preflight_unless_ignored(
+    registry: RegistryServer, chartmuseum: ChartMuseumTestServer, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    amd = pkg(demo_packages, "v0.11.0", "amd64")
+    args = [*registry_args(registry), "--chart-repo", chartmuseum.url, "--chart-repo-type", "chartmuseum",
+            "--chart-username", "chartuser"]
+    chartmuseum.stop()
+    refused = archfuse("import", amd, *args, "--yes", "--json", state_dir=state, env=CHART_ENV)
+    assert refused.code == 3 and refused.of("image_done") == []
+    went_on = archfuse("import", amd, *args, "--yes", "--json", "--ignore-check", "chart-destination",
+                       state_dir=state, env=CHART_ENV)
+    assert went_on.code == 0, went_on.err
+    check = next(c for c in went_on.of("check_done") if c["name"] == "chart destination")
+    assert check["status"] == "warn" and "--ignore-check chart-destination" in check["detail"]
+    assert {e["action"] for e in went_on.of("image_done")} == {"new"}
+    assert went_on.of("chart_done") == []

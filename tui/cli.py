@@ -13,6 +13,7 @@ from typing import Any
 
 from core import events as ev
 from core.errors import ArchfuseError, PreflightFailed, UsageError
+from core.preflight import IGNORABLE
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 Handler = Callable[[argparse.Namespace], int]
@@ -86,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a spooled blob stays in memory up to this size, beyond it goes to --spool-dir")
             p.add_argument("--verbose", action="store_true", help="a line per blob")
         if name in ("plan", "import"):
+            p.add_argument("--ignore-check", action="append", default=[], metavar="KIND",
+                           choices=[k.replace(" ", "-") for k in IGNORABLE],
+                           help="go past a failed check of this kind (repeatable): "
+                           + ", ".join(k.replace(" ", "-") for k in IGNORABLE))
             p.add_argument("--registry-storage", type=Path, metavar="PATH",
                            help="where a registry on this node stores data (checked for free space)")
             p.add_argument("--clean-leftovers", action="store_true",
@@ -240,6 +245,7 @@ def _check_options(args: argparse.Namespace, dry_run: bool) -> Any:
         dry_run=dry_run,
         clean_leftovers=getattr(args, "clean_leftovers", False) and not dry_run,
         registry_storage=getattr(args, "registry_storage", None),
+        ignore=frozenset(k.replace("-", " ") for k in getattr(args, "ignore_check", None) or ()),
     )
 
 
