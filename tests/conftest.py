@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.chartservers",
     "tests.fixtures.harbor",
     "tests.fixtures.faultproxy",
+    "tests.fixtures.imports",
 ]

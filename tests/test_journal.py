@@ -28,19 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = "oci:/srv/layout"
 
 
-@pytest.fixture
-def journal(tmp_path: Path):
-    with Journal(tmp_path / "state") as j:
-        yield j
-
-
-@pytest.fixture
-def layout(tmp_path: Path) -> LayoutTarget:
-    target = LayoutTarget(tmp_path / "layout")
-    target.ping()
-    return target
-
-
 def _package(version: str, arch: str = "amd64", checksum: str = "missing") -> PackageIndex:
     name = f"addon-{version}-{arch}.tar.gz"
     return PackageIndex(f"/p/{name}", name, version, arch, 10, checksum)

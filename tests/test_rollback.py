@@ -19,19 +19,6 @@ from tui.cli import main
 REPO, TAG = "addon/app", "1.0"
 
 
-@pytest.fixture
-def journal(tmp_path: Path):
-    with Journal(tmp_path / "state") as j:
-        yield j
-
-
-@pytest.fixture
-def layout(tmp_path: Path) -> LayoutTarget:
-    target = LayoutTarget(tmp_path / "layout")
-    target.ping()
-    return target
-
-
 class Events(list[ev.Event]):
     def __call__(self, event: ev.Event) -> None:
         self.append(event)
