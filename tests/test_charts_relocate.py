@@ -24,6 +24,16 @@ def changed_lines(before: str, after: str) -> list[tuple[str, str]]:
     return [(x, y) for x, y in zip(a, b, strict=True) if x != y]
 
 
+def minimal_chart(values: str) -> dict[str, bytes]:
+    """The files of chart ``c`` 1.0.0 with this values.yaml."""
+    return {"Chart.yaml": b"name: c\nversion: 1.0.0\n", "values.yaml": values.encode()}
+
+
+def relocated_values(values: str, hints: list[str], host: str) -> str:
+    """The values.yaml of :func:`minimal_chart` after relocation to ``host``."""
+    return relocate(minimal_chart(values), hints, host=host, bundle="b").files["values.yaml"].decode()
+
+
 def test_parse_hints_shapes() -> None:
     hints = parse_hints(
         '- "{{ .image.registry }}/{{ .image.repository }}:{{ .image.tag }}"\n'
@@ -169,8 +179,8 @@ def test_completeness_warnings() -> None:
 
 def test_unhinted_repository_map_is_reported() -> None:
     values = "image:\n  repository: a/b\n  tag: '1'\nother:\n  repository: c/d\n  tag: '2'\n"
-    files = {"Chart.yaml": b"name: c\nversion: 1.0.0\n", "values.yaml": values.encode()}
-    result = relocate(files, ["{{ .image.repository }}:{{ .image.tag }}"], host=HOST, bundle="b")
+    hints = ["{{ .image.repository }}:{{ .image.tag }}"]
+    result = relocate(minimal_chart(values), hints, host=HOST, bundle="b")
     assert result.warnings == (
         "No hint covers the image in values.yaml: other.repository (c/d); it would be pulled from outside the air gap.",
     )
@@ -179,10 +189,8 @@ def test_unhinted_repository_map_is_reported() -> None:
 
 def test_literal_path_in_hint_moves_prefix_to_registry_key() -> None:
     values = "registry: docker.io\nname: nginx\ntag: '1.25'\n"
-    files = {"Chart.yaml": b"name: c\nversion: 1.0.0\n", "values.yaml": values.encode()}
-    result = relocate(
-        files, ["{{ .registry }}/library/{{ .name }}:{{ .tag }}"], host=HOST, prefix="px", bundle="b"
-    )
+    hints = ["{{ .registry }}/library/{{ .name }}:{{ .tag }}"]
+    result = relocate(minimal_chart(values), hints, host=HOST, prefix="px", bundle="b")
     assert yaml.safe_load(result.files["values.yaml"]) == {
         "registry": f"{HOST}/px",
         "name": "nginx",
@@ -192,9 +200,10 @@ def test_literal_path_in_hint_moves_prefix_to_registry_key() -> None:
 
 
 def test_registry_written_in_the_hint_cannot_be_relocated() -> None:
-    files = {"Chart.yaml": b"name: c\nversion: 1.0.0\n", "values.yaml": b"repo: a/b\n"}
     with pytest.raises(ChartError, match="bundle c_1.0.0.bundle.tar cannot be pointed at"):
-        relocate(files, ["quay.io/{{ .repo }}"], host=HOST, bundle="c_1.0.0.bundle.tar")
+        relocate(
+            minimal_chart("repo: a/b\n"), ["quay.io/{{ .repo }}"], host=HOST, bundle="c_1.0.0.bundle.tar"
+        )
 
 
 def test_hint_naming_missing_key_is_a_chart_error() -> None:
@@ -214,10 +223,8 @@ def test_untouched_chart_keeps_every_byte() -> None:
 
 def test_quoting_and_flow_mappings() -> None:
     values = 'a: {registry: "docker.io", repository: x/y, tag: "1"}  # flow\nb:\n  ref: "quay.io/q/r:2"\n'
-    files = {"Chart.yaml": b"name: c\nversion: 1.0.0\n", "values.yaml": values.encode()}
     hints = ["{{ .a.registry }}/{{ .a.repository }}:{{ .a.tag }}", "{{ .b.ref }}"]
-    result = relocate(files, hints, host="10.0.0.1:5000", bundle="b")
-    after = result.files["values.yaml"].decode()
+    after = relocated_values(values, hints, host="10.0.0.1:5000")
     diff = [line for line in difflib.ndiff(values.splitlines(), after.splitlines()) if line[:1] in "+-"]
     assert diff == [
         '- a: {registry: "docker.io", repository: x/y, tag: "1"}  # flow',
@@ -229,10 +236,8 @@ def test_quoting_and_flow_mappings() -> None:
 
 def test_alias_and_block_scalar_fall_back_to_round_trip_dump() -> None:
     values = '# top\ncommon: &reg docker.io   # anchor\nimage:\n  registry: *reg\n  repository: a/b\n  tag: "1"\nlong: >-\n  docker.io/x/y:1\n'
-    files = {"Chart.yaml": b"name: c\nversion: 1.0.0\n", "values.yaml": values.encode()}
     hints = ["{{ .image.registry }}/{{ .image.repository }}:{{ .image.tag }}", "{{ .long }}"]
-    result = relocate(files, hints, host="h.io", bundle="b")
-    after = result.files["values.yaml"].decode()
+    after = relocated_values(values, hints, host="h.io")
     assert yaml.safe_load(after) == {
         "common": "docker.io",
         "image": {"registry": "h.io", "repository": "a/b", "tag": "1"},
