@@ -209,8 +209,9 @@ class Session:
             flavour, check = check_flavour(harbor)
             result.add(check, self.emit)
             repos = {t.repository for t in group_images(packages, self.prefix, self.target.host)}
-            if self.charts is not None:
-                repos |= {f"{c.repo}/{c.name}" for p in packages for c in p.charts}
+            chart_repository = getattr(self.charts, "repository", None)  # OCI charts land in this registry too
+            if chart_repository is not None and getattr(self.charts, "target", None) is self.target:
+                repos |= {chart_repository(c.name, c.repo) for p in packages for c in p.charts}
             ok = True
             for space in check_spaces(
                 repos,
