@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from core.charts.hints import resolve_hint
 from core.errors import PackageError
 from core.package.checksum import checksum_status, file_sha512, sidecar_path, sidecar_text
 from core.package.discover import discover, parse_package_name
-from core.package.hints import resolve_hint
 from core.package.naming import parse_bundle_member
 
 
@@ -82,4 +82,4 @@ VALUES = {
     ],
 )
 def test_resolve_hint(hint: str, app: str, expected: str | None) -> None:
-    assert resolve_hint(hint, VALUES, app) == expected
+    assert resolve_hint(hint, VALUES, app_version=app) == expected

@@ -144,3 +144,11 @@ def hinted_images(
         text, _ = render(parsed, values, bundle=bundle)
         seen.setdefault(with_default_tag(text, app_version), None)
     return list(seen)
+
+
+def resolve_hint(hint: str, values: Any, *, app_version: str = "", bundle: str = "") -> str | None:
+    """The image reference one hint names in ``values``, or None when it names keys that are not there."""
+    try:
+        return hinted_images([hint], values, app_version=app_version, bundle=bundle)[0]
+    except ChartError:
+        return None

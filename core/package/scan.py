@@ -15,17 +15,18 @@ from typing import Any
 
 import yaml
 
-from core.errors import ChecksumMismatch, PackageError
+from core.charts.hints import resolve_hint
+from core.charts.tree import chart_values
+from core.errors import ArchfuseError, ChecksumMismatch, PackageError
 from core.events import Emit, PackageScanned, ScanProgress, discard
 from core.package.chartstore import store_chart_files
 from core.package.checksum import MISMATCH, checksum_status
 from core.package.discover import discover
-from core.package.hints import resolve_hint
 from core.package.model import ChartRecord, PackageIndex
 from core.package.naming import parse_package_name
 from core.package.reader import ChartFiles, ImagesFound, iter_package
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 _PROGRESS_STEP = 0.01  # emit ScanProgress every 1% of the file (and at the end)
 
 
@@ -73,6 +74,10 @@ def chart_record(files: ChartFiles, warnings: list[str]) -> ChartRecord:
         values = yaml.safe_load(files.files.get("values.yaml", b"")) or {}
     except yaml.YAMLError as exc:
         raise PackageError(f"{where}: original-chart/Chart.yaml or values.yaml is not valid YAML.") from exc
+    try:  # with subcharts' values merged in, as Helm (and the relocation) sees them
+        values = chart_values(files.files, what=where)
+    except ArchfuseError as exc:
+        warnings.append(f"{where}: {exc}")
     if not isinstance(meta, dict):
         raise PackageError(f"{where}: original-chart/Chart.yaml is not a YAML mapping.")
     name = str(meta.get("name") or files.bundle.chart)
@@ -81,7 +86,7 @@ def chart_record(files: ChartFiles, warnings: list[str]) -> ChartRecord:
         warnings.append(f"{where}: Chart.yaml says {name} {version}, the bundle name says otherwise")
     images: list[str] = []
     for hint in files.hints:
-        ref = resolve_hint(hint, values, str(meta.get("appVersion") or ""))
+        ref = resolve_hint(hint, values, app_version=str(meta.get("appVersion") or ""), bundle=where)
         if ref is None:
             warnings.append(f"{where}: hint {hint!r} names keys values.yaml does not have")
         elif ref not in images:
