@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -160,6 +161,21 @@ def _read_small(entry: TarEntry, limit: int, what: str) -> bytes:
     return entry.stream.read()
 
 
+def _link_target(member: TarEntry) -> str:
+    """The member a link names: a hard link's name is archive-relative, a symlink's relative to its
+    directory (``docker save`` writes a repeated layer as ``<id>/layer.tar -> ../<first>/layer.tar``)."""
+    target = member.linkname
+    if member.type == SYMLINK and not target.startswith("/"):
+        target = posixpath.join(posixpath.dirname(member.name), target)
+    normal = posixpath.normpath(target) if target else target
+    try:
+        if normal == ".." or normal.startswith("../"):
+            raise TarProblem("climbs out")
+        return safe_name(normal)
+    except TarProblem:
+        raise _Bad(f"is a link to {member.linkname!r}, outside images.tar") from None
+
+
 def _parse_hints(data: bytes) -> list[str]:
     try:
         doc = yaml.safe_load(data) if data.strip() else []
@@ -292,13 +308,7 @@ class _Reader:
             if member.type == DIR or da.is_metadata(member.name):
                 continue
             if member.type in (SYMLINK, HARDLINK):
-                target = member.linkname
-                if member.type == SYMLINK and "/" in member.name and not target.startswith("/"):
-                    target = member.name.rsplit("/", 1)[0] + "/" + target
-                try:
-                    links[member.name] = safe_name(target)
-                except TarProblem:
-                    raise _Bad(f"is a link to {member.linkname!r}, outside images.tar") from None
+                links[member.name] = _link_target(member)
                 continue
             if member.type != FILE:
                 raise _Bad(f"is a {member.type} where a regular file is expected")
