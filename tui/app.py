@@ -71,7 +71,7 @@ class ArchfuseApp(App[int]):
         self.state = FlowState(list(paths or []), TargetSettings(registry=registry or ""))
         self.options = options or RunOptions()
         self.blink = blink
-        factory = session_factory or Session
+        factory: SessionFactory = session_factory or Session
         self.session = factory(None, prefix="", state_dir=state_dir, emit=self.bridge)
 
     def on_mount(self) -> None:

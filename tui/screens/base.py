@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.screen import Screen
 
@@ -17,7 +17,7 @@ class FlowScreen(Screen[None]):
 
     @property
     def archfuse(self) -> ArchfuseApp:
-        return self.app  # type: ignore[return-value]
+        return cast("ArchfuseApp", self.app)
 
     @property
     def state(self) -> FlowState:

@@ -88,7 +88,7 @@ class ChecksScreen(FlowScreen):
                 session.secrets = link.secrets
             if old is not None and old is not link.target:
                 old.close()
-            return session.preflight(packages, options=options)  # type: ignore[no-any-return]
+            return session.preflight(packages, options=options)
 
         self.archfuse.start_work(self, "preflight", work)
 

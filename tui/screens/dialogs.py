@@ -95,10 +95,9 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         extra = ""
-        if self.under is not None and getattr(self.under, "COMMANDS_LIST", None):
-            extra = "\nOn this screen\n" + "\n".join(
-                f"  {title:<22} {text}" for title, text, _ in self.under.COMMANDS_LIST  # type: ignore[attr-defined]
-            )
+        commands: list[tuple[str, str, str]] = getattr(self.under, "COMMANDS_LIST", [])
+        if commands:
+            extra = "\nOn this screen\n" + "\n".join(f"  {title:<22} {text}" for title, text, _ in commands)
         with VerticalScroll(id="help"):
             yield Static("archfuse help", classes="dialog-title")
             yield Static(HELP + extra, markup=False)

@@ -29,7 +29,7 @@ class PackagesScreen(FlowScreen):
 
     SUB_TITLE = "1/5 Packages"
     BINDINGS = [
-        Binding("space", "toggle", "Select", show=True),
+        Binding("space", "toggle_package", "Select", show=True),
         Binding("a", "select_all", "All/none"),
         Binding("b", "browse", "Browse"),
         Binding("n", "next", "Next"),
@@ -37,7 +37,7 @@ class PackagesScreen(FlowScreen):
     COMMANDS_LIST = [
         ("Scan packages", "Scan the directory or files in the path field", "scan"),
         ("Browse for a directory", "Pick the package directory from a tree", "browse"),
-        ("Select package", "Toggle the highlighted package", "toggle"),
+        ("Select package", "Toggle the highlighted package", "toggle_package"),
         ("Select all or none", "Every package, or none", "select_all"),
         ("Next: target", "Choose where the images go", "next"),
     ]
@@ -147,7 +147,7 @@ class PackagesScreen(FlowScreen):
         self.show_detail()
 
     # -- selection --------------------------------------------------------------------
-    def action_toggle(self) -> None:
+    def action_toggle_package(self) -> None:
         self.query_one(PackageMatrix).toggle()
         self.selection_changed()
 
@@ -159,7 +159,7 @@ class PackagesScreen(FlowScreen):
         self.show_detail()
 
     def on_data_table_cell_selected(self, _event: Any) -> None:
-        self.action_toggle()
+        self.action_toggle_package()
 
     def selection_changed(self) -> None:
         matrix = self.query_one(PackageMatrix)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -75,7 +77,7 @@ class TargetScreen(FlowScreen):
 
     def read_form(self) -> TargetSettings:
         """The settings as typed now (also stored in the flow state)."""
-        values = {fid: self.query_one(f"#{fid}", Input).value for fid, *_ in FIELDS}
+        values: dict[str, Any] = {fid: self.query_one(f"#{fid}", Input).value for fid, *_ in FIELDS}
         settings = TargetSettings(
             **values,
             chart_repo_type=str(self.query_one("#chart_repo_type", Select).value),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -30,8 +31,8 @@ class Cell:
 class PackageMatrix(DataTable[Text]):
     """Space toggles the highlighted package; the selection lives in ``selected``."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="cell", zebra_stripes=False, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="cell", zebra_stripes=False, **kwargs)
         self.cells: dict[tuple[str, str], Cell] = {}
         self.selected: set[str] = set()
         #: journal, per (version, arch): date imported into the chosen target; None: no target known

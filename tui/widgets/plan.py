@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
+from core.chartplan import ChartPlan
+from core.plan import ImagePlan, Plan
 from tui.format import platforms, size
+
+#: a row of the plan table: one image for one platform, or one chart
+PlanRow = ImagePlan | ChartPlan
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 ACTION_STYLE = {"new": "green", "add-arch": "cyan", "update-arch": "yellow", "unchanged": "dim", "error": "bold red",
@@ -39,9 +45,9 @@ class ChecksList(Static):
 class PlanTable(DataTable[Text]):
     """One row per image and platform; ``apply_filter`` narrows it by any word."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)  # type: ignore[arg-type]
-        self.rows_all: list[object] = []
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.rows_all: list[PlanRow] = []
         self.filter_text = ""
 
     def on_mount(self) -> None:
@@ -51,55 +57,51 @@ class PlanTable(DataTable[Text]):
         self.add_column("upload", key="upload", width=9)
         self.add_column("image", key="image")
 
-    def show(self, images: list[object], charts: list[object] | None = None) -> None:
-        self.rows_all = list(images) + list(charts or [])
+    def show(self, images: Sequence[ImagePlan], charts: Sequence[ChartPlan] = ()) -> None:
+        self.rows_all = [*images, *charts]
         self.refill()
 
     def apply_filter(self, text: str) -> None:
         self.filter_text = text.strip().lower()
         self.refill()
 
-    def visible(self) -> list[object]:
+    def visible_rows(self) -> list[PlanRow]:
+        """The rows the filter lets through (every word somewhere in the row)."""
         words = self.filter_text.split()
         return [row for row in self.rows_all if all(w in _haystack(row) for w in words)]
 
     def refill(self) -> None:
         self.clear()
-        for i, row in enumerate(self.visible()):
-            action = str(getattr(row, "action", ""))
-            if not hasattr(row, "platform"):  # a chart
+        for i, row in enumerate(self.visible_rows()):
+            action = Text(row.action, style=ACTION_STYLE.get(row.action, ""))
+            if isinstance(row, ChartPlan):
                 self.add_row(
-                    Text(action, style=ACTION_STYLE.get(action, "")),
-                    Text("chart"),
-                    Text("-"),
-                    Text("-", justify="right"),
-                    Text(f"{getattr(row, 'repo', '')}/{getattr(row, 'name', '')}-{getattr(row, 'version', '')}"),
-                    key=str(i),
+                    action, Text("chart"), Text("-"), Text("-", justify="right"),
+                    Text(f"{row.repo}/{row.name}-{row.version}"), key=str(i),
                 )
                 continue
-            upload = int(getattr(row, "upload_bytes", 0))
             self.add_row(
-                Text(action, style=ACTION_STYLE.get(action, "")),
-                Text(str(getattr(row, "platform", "")).removeprefix("linux/")),
-                Text(f"{platforms(row.platforms_before)} → {platforms(row.platforms_after)}"),  # type: ignore[attr-defined]
-                Text(size(upload) if upload else "-", justify="right"),
-                Text(f"{row.repository}:{row.tag}"),  # type: ignore[attr-defined]
+                action,
+                Text(row.platform.removeprefix("linux/")),
+                Text(f"{platforms(row.platforms_before)} → {platforms(row.platforms_after)}"),
+                Text(size(row.upload_bytes) if row.upload_bytes else "-", justify="right"),
+                Text(f"{row.repository}:{row.tag}"),
                 key=str(i),
             )
 
 
-def _haystack(row: object) -> str:
-    fields = ("action", "repository", "tag", "platform", "ref", "destination", "name", "version", "repo")
-    kind = "image" if hasattr(row, "platform") else "chart"
-    return " ".join([kind, *(str(getattr(row, f, "")) for f in fields)]).lower()
+def _haystack(row: PlanRow) -> str:
+    if isinstance(row, ChartPlan):
+        words = ["chart", row.action, row.destination, row.name, row.version, row.repo]
+    else:
+        words = ["image", row.action, row.repository, row.tag, row.platform, row.ref, row.destination]
+    return " ".join(words).lower()
 
 
-def totals_text(plan: object | None, charts: int = 0) -> str:
+def totals_text(plan: Plan | None, charts: int = 0) -> str:
     """``8 images: 4 add-arch, 4 new · 1.2 MiB to upload``."""
     if plan is None:
         return "No plan: the target could not be read."
-    counts = plan.counts()  # type: ignore[attr-defined]
-    parts = ", ".join(f"{n} {a}" for a, n in sorted(counts.items()))
-    images = len(plan.images)  # type: ignore[attr-defined]
+    parts = ", ".join(f"{n} {a}" for a, n in sorted(plan.counts().items()))
     chart_text = f" · {charts} charts" if charts else ""
-    return f"{images} images: {parts or 'none'}{chart_text} · {size(plan.bytes_to_upload)} to upload"  # type: ignore[attr-defined]
+    return f"{len(plan.images)} images: {parts or 'none'}{chart_text} · {size(plan.bytes_to_upload)} to upload"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
 from core import events as ev
+from core.plan import ImagePlan
 from tui.format import eta, platforms, rate, size
 
 IMAGE_STATUS_STYLE = {"waiting": "dim", "done": "green", "unchanged": "dim", "failed": "bold red",
@@ -44,8 +48,8 @@ class Transfer:
 class TransferProgress(Vertical):
     """The overall bar and its line of numbers."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.transfer = Transfer()
 
     def compose(self) -> ComposeResult:
@@ -71,8 +75,8 @@ class TransferProgress(Vertical):
 class ImageTable(DataTable[Text]):
     """Each image and platform of the plan: waiting → done, with platforms before → after."""
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(cursor_type="row", **kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", **kwargs)
         self.keys: dict[str, list[str]] = {}  # destination -> row keys
 
     def on_mount(self) -> None:
@@ -81,17 +85,17 @@ class ImageTable(DataTable[Text]):
         self.add_column("platforms before → after", key="platforms", width=26)
         self.add_column("image", key="image")
 
-    def show(self, images: list[object]) -> None:
+    def show(self, images: Sequence[ImagePlan]) -> None:
         self.clear()
         self.keys.clear()
         for i, image in enumerate(images):
             key = str(i)
-            self.keys.setdefault(str(image.destination), []).append(key)  # type: ignore[attr-defined]
+            self.keys.setdefault(image.destination, []).append(key)
             self.add_row(
                 _status("waiting"),
-                Text(str(image.platform).removeprefix("linux/")),  # type: ignore[attr-defined]
-                Text(f"{platforms(image.platforms_before)} → {platforms(image.platforms_after)}"),  # type: ignore[attr-defined]
-                Text(f"{image.repository}:{image.tag}"),  # type: ignore[attr-defined]
+                Text(image.platform.removeprefix("linux/")),
+                Text(f"{platforms(image.platforms_before)} → {platforms(image.platforms_after)}"),
+                Text(f"{image.repository}:{image.tag}"),
                 key=key,
             )
 
