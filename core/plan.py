@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from core import fusion
-from core.errors import ArchfuseError
+from core.errors import ArchfuseError, PackageError
 from core.oci.manifest import ManifestRef
 from core.oci.platform import Platform
 from core.package.model import BlobRecord, ImageRecord, PackageIndex
-from core.refs import destination
+from core.refs import ImageRef, destination
 from core.targets.base import Target
 
 LOOKUP_WORKERS = 16
@@ -125,10 +125,10 @@ def group_images(packages: Iterable[PackageIndex], prefix: str, host: str) -> li
     for package in sorted(packages, key=lambda p: version_key(p.version)):
         for image in package.images:
             for ref in image.refs:
-                dest = destination(ref, prefix)
+                dest = _destination(package, ref, prefix)
                 key = (dest.path, dest.tag)
                 slot = tags.setdefault(key, {})
-                slot[image.platform] = ImagePlan(
+                slot[_platform_key(image.platform)] = ImagePlan(
                     ref=ref,
                     platform=image.platform,
                     repository=dest.path,
@@ -139,6 +139,34 @@ def group_images(packages: Iterable[PackageIndex], prefix: str, host: str) -> li
                     image=image,
                 )
     return [TagPlan(repo, tag, list(by_platform.values())) for (repo, tag), by_platform in sorted(tags.items())]
+
+
+def _platform_key(platform: str) -> str:
+    """One key per platform a tag can hold: arm64 without a variant is arm64/v8 (see Platform.matches)."""
+    parsed = Platform.parse(platform)
+    if parsed.architecture == "arm64" and not parsed.variant:
+        parsed = Platform(parsed.os, parsed.architecture, "v8")
+    return str(parsed)
+
+
+def _destination(package: PackageIndex, ref: str, prefix: str) -> ImageRef:
+    """Where ``ref`` lands, or PackageError when the package names an image in a way no tag can hold."""
+    try:
+        dest = destination(ref, prefix)
+    except ValueError:
+        raise PackageError(
+            f"{package.name}: image {ref!r} (RepoTags in {_bundle_of(package, ref)}) is not a valid image reference."
+        ) from None
+    if not dest.tag:
+        raise PackageError(
+            f"{package.name}: image {ref!r} (RepoTags in {_bundle_of(package, ref)}) names a digest but no tag; "
+            "archfuse pushes images to tags."
+        )
+    return dest
+
+
+def _bundle_of(package: PackageIndex, ref: str) -> str:
+    return next((i.bundle for i in package.images if ref in i.refs), "images.tar")
 
 
 def build_plan(packages: list[PackageIndex], target: Target, *, prefix: str = "") -> Plan:
