@@ -127,6 +127,7 @@ class ImportRun:
         self.force_charts = force_charts
         self.budget = SpoolBudget(self.options.spool_budget)
         self._abort = threading.Event()
+        self._tags_moved = False
         self._failures: list[str] = []
         self._lock = threading.Lock()
 
@@ -303,7 +304,9 @@ class ImportRun:
             list(pool.map(put, todo.items()))
 
     def _move_tags(self) -> None:
+        """Write every changed tag; a cancel arriving now is honoured after the last tag (see _check_cancel)."""
         self._check_cancel()
+        self._tags_moved = True
         for tag in self.plan.tags:
             if tag.changed:
                 self._write_tag(tag)
@@ -381,6 +384,11 @@ class ImportRun:
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
             self._abort.set()
+            if self._tags_moved:  # the tag phase, once begun, finishes: only the charts are left
+                raise Cancelled(
+                    "The run was cancelled after its image tags moved, before the charts were pushed; "
+                    "run the same import again to push them."
+                )
             raise Cancelled("The run was cancelled before any tag moved; run the same import again to continue.")
         self._raise_if_failed()
 
