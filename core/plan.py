@@ -142,11 +142,8 @@ def group_images(packages: Iterable[PackageIndex], prefix: str, host: str) -> li
 
 
 def _platform_key(platform: str) -> str:
-    """One key per platform a tag can hold: arm64 without a variant is arm64/v8 (see Platform.matches)."""
-    parsed = Platform.parse(platform)
-    if parsed.architecture == "arm64" and not parsed.variant:
-        parsed = Platform(parsed.os, parsed.architecture, "v8")
-    return str(parsed)
+    """One key per platform a tag can hold: arm64 is arm64/v8, arm is arm/v7 (see Platform.matches)."""
+    return str(Platform.parse(platform).normalized())
 
 
 def _destination(package: PackageIndex, ref: str, prefix: str) -> ImageRef:

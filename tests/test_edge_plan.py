@@ -74,3 +74,20 @@ def test_several_repo_tags_give_several_tags_of_one_manifest(layout: LayoutTarge
         ("addon/app", "1.0"), ("addon/app", "latest"), ("other/app", "1.0")
     }
     assert {c.status for c in verify_images([package], layout)} == {"ok"}
+
+
+def test_arm_without_variant_updates_the_arm_v7_entry(layout: LayoutTarget, tmp_path: Path) -> None:
+    """An ``arm`` image config without a variant is arm/v7 (as containerd reads it): one entry, updated."""
+    first = make_package(layout, "v1.0.0", "arm")
+    first.images[0] = replace(first.images[0], platform="linux/arm/v7")
+    assert ImportRun(build_plan([first], layout), layout).execute().status == "done"
+    upgrade = make_package(layout, "v1.1.0", "arm", seed="new")
+    plan = build_plan([upgrade], layout)
+    assert [i.action for i in plan.images] == ["update-arch"]
+    assert ImportRun(plan, layout).execute().status == "done"
+    index = layout.get_manifest("addon/app", "1.0")
+    assert index is not None
+    assert [(e["digest"], e["platform"].get("variant")) for e in index.parsed()["manifests"]] == [
+        (upgrade.images[0].digest, "v7")
+    ]
+    assert {c.status for c in verify_images([upgrade], layout)} == {"ok"}

@@ -7,6 +7,8 @@ from typing import Any
 
 # Archive-name arch -> the (architecture, variant) image configs carry.
 ARCH_ALIASES = {"x86_64": "amd64", "aarch64": "arm64", "armhf": "arm"}
+# The variant an architecture means when an image or index entry names none.
+DEFAULT_VARIANTS = {"arm64": "v8", "arm": "v7"}
 
 
 @dataclass(frozen=True, order=True)
@@ -40,13 +42,15 @@ class Platform:
         return cls.from_config(platform)
 
     def matches(self, other: Platform) -> bool:
-        """Same platform, treating arm64's empty variant and ``v8`` as equal."""
-        if (self.os, self.architecture) != (other.os, other.architecture):
-            return False
-        a, b = self.variant, other.variant
-        if self.architecture == "arm64":
-            a, b = a or "v8", b or "v8"
-        return a == b
+        """Same platform once normalised (see :meth:`normalized`)."""
+        return self.normalized() == other.normalized()
+
+    def normalized(self) -> Platform:
+        """The variant filled in as containerd does: arm64 without one is ``v8``, arm is ``v7``."""
+        default = DEFAULT_VARIANTS.get(self.architecture)
+        if default and not self.variant:
+            return Platform(self.os, self.architecture, default)
+        return self
 
     def to_descriptor(self) -> dict[str, str]:
         """The ``platform`` object of an index entry (go-containerregistry's field order)."""
