@@ -64,3 +64,28 @@ def test_links_out_of_images_tar_are_refused(sample_package: Any, linkname: str)
     )
     with pytest.raises(PackageError, match="outside images.tar"):
         list(iter_package(path))
+
+
+def test_scan_cache_misses_a_file_rewritten_in_place_with_its_mtime_put_back(
+    sample_package: Any, tmp_path: Path
+) -> None:
+    import os
+
+    from core.package.scan import scan_package
+
+    path: Path = sample_package(charts=["metrics-server"])
+    state = tmp_path / "state"
+    assert scan_package(path, state_dir=state).checksum == "ok"
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, same inode, other bytes
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    while path.stat().st_ctime_ns == st.st_ctime_ns:  # a coarse clock: touch again until the ctime ticks
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_mtime_ns == st.st_mtime_ns and path.stat().st_ino == st.st_ino
+    try:
+        again = scan_package(path, state_dir=state)
+    except PackageError:
+        return  # read again and found corrupt: not the stale index
+    assert again.checksum == "mismatch"

@@ -32,7 +32,8 @@ _PROGRESS_STEP = 0.01  # emit ScanProgress every 1% of the file (and at the end)
 
 def _identity(path: Path) -> list[Any]:
     st = path.stat()
-    return [os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino]
+    # ctime too: a file rewritten in place with its mtime put back (cp -p, touch -r) is read again
+    return [os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
 
 
 def _cache_file(state_dir: Path, identity: list[Any]) -> Path:
