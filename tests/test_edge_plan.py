@@ -91,3 +91,14 @@ def test_arm_without_variant_updates_the_arm_v7_entry(layout: LayoutTarget, tmp_
         (upgrade.images[0].digest, "v7")
     ]
     assert {c.status for c in verify_images([upgrade], layout)} == {"ok"}
+
+
+def test_verify_of_an_older_package_after_an_upgrade_says_other_digest(layout: LayoutTarget) -> None:
+    old = make_package(layout, "v0.11.0", "amd64", seed="old")
+    new = make_package(layout, "v0.12.0", "amd64", seed="new")
+    for package in (old, new):
+        assert ImportRun(build_plan([package], layout), layout).execute().status == "done"
+    (check,) = verify_images([old], layout)
+    assert check.status == "other-digest"
+    assert new.images[0].digest in check.detail and old.images[0].digest in check.detail
+    assert [c.status for c in verify_images([old, new], layout)] == ["ok"]  # together: the newest counts
