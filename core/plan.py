@@ -114,9 +114,21 @@ class Plan:
         }
 
 
+_SEMVER = re.compile(r"^[vV]?(?P<core>\d+(?:\.\d+)*)(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text) if p)
+
+
 def version_key(version: str) -> tuple[object, ...]:
-    """Natural sort key for versions like ``v0.12.0`` (numbers compare as numbers)."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", version.lstrip("vV")) if p)
+    """Sort key for versions like ``v0.12.0``: numbers compare as numbers, a pre-release
+    (``v0.12.0-rc.1``) sorts before its release, build metadata (``+...``) is ignored."""
+    match = _SEMVER.match(version)
+    if match is None:
+        return (_natural(version.lstrip("vV")), 1, ())
+    pre = match["pre"]
+    return (_natural(match["core"]), 0 if pre else 1, _natural(pre or ""))
 
 
 def group_images(packages: Iterable[PackageIndex], prefix: str, host: str) -> list[TagPlan]:

@@ -9,7 +9,7 @@ import pytest
 
 from core.engine import ImportRun
 from core.errors import PackageError
-from core.plan import build_plan
+from core.plan import build_plan, version_key
 from core.targets.layout import LayoutTarget
 from core.verify import verify_images
 from tests.fixtures.imports import make_package
@@ -102,3 +102,15 @@ def test_verify_of_an_older_package_after_an_upgrade_says_other_digest(layout: L
     assert check.status == "other-digest"
     assert new.images[0].digest in check.detail and old.images[0].digest in check.detail
     assert [c.status for c in verify_images([old, new], layout)] == ["ok"]  # together: the newest counts
+
+
+def test_a_release_wins_over_its_release_candidate(layout: LayoutTarget, tmp_path: Path) -> None:
+    scratch = _scratch(tmp_path)
+    rc = make_package(scratch, "v0.12.0-rc.2", "amd64", seed="rc")
+    release = make_package(scratch, "v0.12.0", "amd64", seed="ga")
+    older = make_package(scratch, "v0.12.0-rc.10", "amd64", seed="rc10")
+    for order in ([rc, release, older], [release, older, rc]):
+        (tag,) = build_plan(order, layout).tags
+        assert [i.package for i in tag.images] == [release.path]
+    assert version_key("v0.12.0-rc.2") < version_key("v0.12.0-rc.10") < version_key("v0.12.0")
+    assert version_key("v0.9.0") < version_key("v0.12.0") == version_key("v0.12.0+build.7")
