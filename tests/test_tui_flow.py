@@ -13,7 +13,15 @@ from textual.widgets import Input
 from core import events as ev
 from core import fusion
 from core.targets.layout import LayoutTarget
-from tests.tui_support import GatedSession, make_app, settle, workdir_fixture  # noqa: F401 - fixture
+from tests.tui_support import (  # noqa: F401 - fixture
+    GatedSession,
+    make_app,
+    settle,
+    start,
+    to_checks,
+    to_target,
+    workdir_fixture,
+)
 from tui.app import ArchfuseApp
 from tui.bridge import EventBridge
 from tui.messages import ProgressTick
@@ -21,7 +29,6 @@ from tui.screens.checks import ChecksScreen
 from tui.screens.dialogs import ConfirmDialog, ErrorDialog, HelpScreen
 from tui.screens.history import HistoryScreen
 from tui.screens.packages import PackagesScreen
-from tui.screens.run import RunScreen
 from tui.screens.summary import SummaryScreen
 from tui.screens.target import TargetScreen
 from tui.widgets.disk import DiskGauges, gauge, gauge_line
@@ -35,26 +42,6 @@ def platforms_of(layout: Path, repository: str, tag: str) -> list[str]:
     manifest = LayoutTarget(layout).get_manifest(repository, tag)
     assert manifest is not None and manifest.is_index
     return sorted(str(p) for p in fusion.index_platforms(manifest.parsed()))
-
-
-async def to_checks(pilot: Any) -> ChecksScreen:
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, PackagesScreen)
-    await pilot.press("n")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, TargetScreen)
-    await pilot.press("ctrl+n")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, ChecksScreen)
-    return pilot.app.screen
-
-
-async def start(pilot: Any) -> None:
-    await pilot.press("s")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, ConfirmDialog)
-    await pilot.press("y")
-    await pilot.pause()
 
 
 async def test_select_both_arches_run_and_summary_shows_fused_images(workdir: Path) -> None:
@@ -76,7 +63,6 @@ async def test_select_both_arches_run_and_summary_shows_fused_images(workdir: Pa
         assert plan.row_count == len(preflight.plan.images) + len(preflight.charts) > len(preflight.charts)
         assert {r.action for r in plan.rows_all} == {"new"}
         await start(pilot)
-        assert isinstance(app.screen, RunScreen)
         await settle(pilot)
         assert app.state.summary is not None and app.state.summary.status == "done", app.state.summary
         await pilot.press("n")
@@ -155,7 +141,6 @@ async def test_cancel_asks_first_stops_safely_and_run_again_resumes(workdir: Pat
         await to_checks(pilot)
         session.gate.clear()
         await start(pilot)
-        assert isinstance(app.screen, RunScreen)
         assert session.entered.wait(10)
         # the UI is live while the engine works: help opens and closes
         await pilot.press("f1")
@@ -244,11 +229,7 @@ async def test_errors_show_as_a_dialog_with_the_sentence(workdir: Path) -> None:
 async def test_target_form_masks_the_password_and_tests_the_connection(workdir: Path) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await pilot.press("n")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, TargetScreen)
+        screen = await to_target(pilot)
         assert screen.query_one("#password", Input).password
         await pilot.press("ctrl+t")
         await settle(pilot)
@@ -265,8 +246,8 @@ async def test_command_palette_has_every_action_of_the_screen(workdir: Path) -> 
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title, _help, _action in PackagesScreen.COMMANDS_LIST:
-            assert title in titles
+        for command in PackagesScreen.palette():
+            assert command.title in titles
         assert {"Help", "History", "Quit"} <= set(titles)
         command = next(c for c in app.get_system_commands(app.screen) if c.title == "Next: target")
         await command.callback()  # type: ignore[misc]

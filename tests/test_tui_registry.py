@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from tests.fixtures.harbor import HarborTestServer
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
-from tests.tui_support import make_app, settle, workdir_fixture  # noqa: F401 - fixture
+from tests.tui_support import make_app, settle, start, to_checks, workdir_fixture  # noqa: F401 - fixture
 from tui.screens.checks import ChecksScreen
 from tui.screens.dialogs import ConfirmDialog, ErrorDialog
-from tui.screens.packages import PackagesScreen
-from tui.screens.run import RunScreen
 from tui.screens.summary import SummaryScreen
-from tui.screens.target import TargetScreen
 from tui.target_settings import TargetSettings
 from tui.widgets.matrix import PackageMatrix
 
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-
-
-async def _to_checks(pilot: Any) -> ChecksScreen:
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, PackagesScreen)
-    await pilot.press("n")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, TargetScreen)
-    await pilot.press("ctrl+n")
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, ChecksScreen)
-    return pilot.app.screen
-
-
-async def _start_and_finish(pilot: Any) -> None:
-    await pilot.press("s")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, ConfirmDialog)
-    await pilot.press("y")
-    await pilot.pause()
-    assert isinstance(pilot.app.screen, RunScreen)
-    await settle(pilot)
 
 
 async def test_select_amd64_and_arm64_into_the_real_registry_fuses_every_image(
@@ -53,9 +27,10 @@ async def test_select_amd64_and_arm64_into_the_real_registry_fuses_every_image(
         assert {(c.version, c.arch) for c in matrix.cells.values() if c.path in app.state.selected} == {
             ("v0.12.0", "amd64"), ("v0.12.0", "arm64")
         }
-        await _to_checks(pilot)
+        await to_checks(pilot)
         assert not app.state.preflight.failed, app.state.preflight.failures
-        await _start_and_finish(pilot)
+        await start(pilot)
+        await settle(pilot)
         summary = app.state.summary
         assert summary is not None and summary.status == "done", summary.failures
         await pilot.press("n")
@@ -81,7 +56,7 @@ async def test_tui_harbor_test_server_missing_spaces_are_created_after_asking(
         registry=harbor_registry.url, insecure=True, username="admin", password="Harbor12345"
     )
     async with app.run_test(size=(80, 24)) as pilot:
-        checks = await _to_checks(pilot)
+        checks = await to_checks(pilot)
         preflight = app.state.preflight
         assert preflight.failed
         failing = [c for c in preflight.failures if c.name == "registry spaces"]

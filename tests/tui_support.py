@@ -16,7 +16,12 @@ from core.package.samples import write_demo_set
 from core.preflight import Check, Preflight
 from core.session import Session
 from tui.app import ArchfuseApp, create_app
-from tui.tour import settle  # noqa: F401 - re-exported for the tests
+from tui.screens.checks import ChecksScreen
+from tui.screens.dialogs import ConfirmDialog
+from tui.screens.packages import PackagesScreen
+from tui.screens.run import RunScreen
+from tui.screens.target import TargetScreen
+from tui.tour import settle
 
 MIB = 1 << 20
 STABLE_RUN_ID = "0123456789ab"
@@ -80,6 +85,35 @@ def _stable_disk(check: Check) -> Check:
         return Check(check.name, check.status, "tmp: 20.0 GiB free, the spool needs at most 256.0 MiB.", numbers)
     detail = f"layout has 20.0 GiB free; the plan adds {humanize.naturalsize(need, binary=True)}."
     return Check(check.name, check.status, detail, numbers)
+
+
+async def to_target(pilot: Any) -> TargetScreen:
+    """From the Packages screen (once its scan is done) to the Target form, with the keyboard."""
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, PackagesScreen)
+    await pilot.press("n")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, TargetScreen)
+    return pilot.app.screen
+
+
+async def to_checks(pilot: Any) -> ChecksScreen:
+    """From the Packages screen through the Target form to Checks and plan, its checks done."""
+    await to_target(pilot)
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, ChecksScreen)
+    return pilot.app.screen
+
+
+async def start(pilot: Any) -> None:
+    """Start on Checks and plan, and say yes when asked: the Run screen opens."""
+    await pilot.press("s")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, ConfirmDialog)
+    await pilot.press("y")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, RunScreen)
 
 
 def make_app(session: type[Session] = Session, **kwargs: Any) -> ArchfuseApp:

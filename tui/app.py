@@ -59,9 +59,9 @@ class ArchfuseApp(App[int]):
     def __init__(
         self,
         paths: list[Path] | None = None,
-        *,
         state_dir: str | Path | None = None,
         registry: str | None = None,
+        *,
         session_factory: SessionFactory | None = None,
         options: RunOptions | None = None,
         blink: bool = True,
@@ -130,8 +130,10 @@ class ArchfuseApp(App[int]):
     # -- command palette --------------------------------------------------------------
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every action of the current screen, plus the app's own."""
-        for title, help_text, action in getattr(screen, "COMMANDS_LIST", ()):
-            yield SystemCommand(title, help_text, _runner(screen, action))
+        from tui.screens.base import FlowScreen
+
+        for command in screen.palette() if isinstance(screen, FlowScreen) else ():
+            yield SystemCommand(command.title, command.help, _runner(screen, command.action))
         yield SystemCommand("Help", "Keys and the flow (F1)", self.action_help)
         yield SystemCommand("History", "Runs in the journal, rollback", self.action_history)
         yield SystemCommand("Quit", "Leave archfuse (Ctrl+Q)", self.action_quit)
@@ -151,19 +153,8 @@ def _runner(screen: Screen[Any], action: str) -> Callable[[], Any]:
     return run
 
 
-def create_app(
-    paths: list[Path] | None = None,
-    state_dir: str | Path | None = None,
-    registry: str | None = None,
-    *,
-    session_factory: SessionFactory | None = None,
-    options: RunOptions | None = None,
-    blink: bool = True,
-) -> ArchfuseApp:
-    """The app, as the CLI, the tests and scripts/screenshots make it."""
-    return ArchfuseApp(
-        paths, state_dir=state_dir, registry=registry, session_factory=session_factory, options=options, blink=blink
-    )
+#: the app, as the CLI, the tests and scripts/screenshots make it
+create_app = ArchfuseApp
 
 
 def run_app(paths: list[Path], state_dir: str | None, registry: str | None = None) -> int:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Input, Static
 
 from core import events as ev
 from core.preflight import FAIL, Check, Preflight
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
-from tui.screens.base import FlowScreen
+from tui.screens.base import Command, FlowScreen
 from tui.target_settings import connect
 from tui.widgets.disk import DiskGauges
 from tui.widgets.plan import ChecksList, PlanTable, totals_text
@@ -23,41 +22,32 @@ class ChecksScreen(FlowScreen):
     """Runs the preflight in a worker; Start is refused while a check fails, saying why."""
 
     SUB_TITLE = "3/5 Checks and plan"
-    BINDINGS = [
-        Binding("s", "start", "Start"),
-        Binding("slash", "filter", "Filter"),
-        Binding("r", "recheck", "Check again"),
-        Binding("c", "create_spaces", "Create spaces", show=False),
-        Binding("escape", "back", "Back"),
-    ]
-    COMMANDS_LIST = [
-        ("Start the import", "Carry out the plan (asks first)", "start"),
-        ("Filter the plan", "Show only rows with these words (e.g. add-arch, arm64)", "filter"),
-        ("Check again", "Run every check and the plan again", "recheck"),
-        ("Create registry spaces", "Create the missing Harbor projects (asks first), then check again", "create_spaces"),
-        ("Back: target", "Change the target", "back"),
-    ]
+    ACTIONS = (
+        Command("Start the import", "Carry out the plan (asks first)", "start", "s", "Start"),
+        Command("Filter the plan", "Show only rows with these words (e.g. add-arch, arm64)", "filter", "slash",
+                "Filter"),
+        Command("Check again", "Run every check and the plan again", "recheck", "r"),
+        Command("Create registry spaces", "Create the missing Harbor projects (asks first), then check again",
+                "create_spaces", "c", "Create spaces", show=False),
+        Command("Back: target", "Change the target", "back", "escape", "Back"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self.checks: list[Check] = []
 
-    def compose(self) -> ComposeResult:
-        yield Header(icon="")
-        with Vertical(classes="body"):
-            with VerticalScroll(id="checks-box"):
-                yield ChecksList(id="checks")
-            yield DiskGauges(id="gauges")
-            with Horizontal(classes="row"):
-                yield Static("Filter ", classes="label short")
-                yield Input(placeholder="words: new, add-arch, arm64, a repository…", id="filter", compact=True)
-                yield Button("Start (s)", id="start", variant="success", compact=True)
-            yield PlanTable(id="plan")
-            yield Static("", id="totals", markup=False)
-        yield Footer()
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll(id="checks-box"):
+            yield ChecksList(id="checks")
+        yield DiskGauges(id="gauges")
+        with Horizontal(classes="row"):
+            yield Static("Filter ", classes="label short")
+            yield Input(placeholder="words: new, add-arch, arm64, a repository…", id="filter", compact=True)
+            yield Button("Start (s)", id="start", variant="success", compact=True)
+        yield PlanTable(id="plan")
+        yield Static("", id="totals", markup=False)
 
     def on_mount(self) -> None:
-        self.unblink()
         self.query_one(ChecksList).show([])
         self.query_one(DiskGauges).show([])
         self.action_recheck()
@@ -184,6 +174,3 @@ class ChecksScreen(FlowScreen):
         from tui.screens.run import RunScreen
 
         self.app.push_screen(RunScreen())
-
-    def action_back(self) -> None:
-        self.app.pop_screen()

@@ -95,9 +95,11 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         extra = ""
-        commands: list[tuple[str, str, str]] = getattr(self.under, "COMMANDS_LIST", [])
+        from tui.screens.base import FlowScreen
+
+        commands = self.under.palette() if isinstance(self.under, FlowScreen) else []
         if commands:
-            extra = "\nOn this screen\n" + "\n".join(f"  {title:<22} {text}" for title, text, _ in commands)
+            extra = "\nOn this screen\n" + "\n".join(f"  {c.title:<22} {c.help}" for c in commands)
         with VerticalScroll(id="help"):
             yield Static("archfuse help", classes="dialog-title")
             yield Static(HELP + extra, markup=False)

@@ -7,13 +7,11 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
-from tui.screens.base import FlowScreen
+from tui.screens.base import Command, FlowScreen
 
 NO_JOURNAL = "No journal yet: this build records no run history, so there is nothing to roll back."
 STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "interrupted": "yellow"}
@@ -33,27 +31,20 @@ class HistoryScreen(FlowScreen):
     """The journal's runs; ctrl+r rolls the highlighted one back after asking."""
 
     SUB_TITLE = "History"
-    BINDINGS = [
-        Binding("ctrl+r", "rollback", "Roll back"),
-        Binding("f5", "reload", "Reload"),
-        Binding("escape", "back", "Back"),
-    ]
-    COMMANDS_LIST = [
-        ("Roll back the highlighted run", "Put back the tags it moved (asks first)", "rollback"),
-        ("Reload the history", "Read the journal again", "reload"),
-        ("Back", "Return to the previous screen", "back"),
-    ]
+    ACTIONS = (
+        Command("Roll back the highlighted run", "Put back the tags it moved (asks first)", "rollback", "ctrl+r",
+                "Roll back"),
+        Command("Reload the history", "Read the journal again", "reload", "f5", "Reload"),
+        Command("Back", "Return to the previous screen", "back", "escape"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self.runs: list[Any] = []
 
-    def compose(self) -> ComposeResult:
-        yield Header(icon="")
-        with Vertical(classes="body"):
-            yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="detail", markup=False)
-        yield Footer()
+    def compose_body(self) -> ComposeResult:
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="detail", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -154,6 +145,3 @@ class HistoryScreen(FlowScreen):
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#detail", Static).update("")
         self.fail(message.message)
-
-    def action_back(self) -> None:
-        self.app.pop_screen()

@@ -12,14 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Static
+from textual.widgets import Button, DirectoryTree, Input, Static
 
 from core import events as ev
 from core.errors import ArchfuseError
 from core.package.model import PackageIndex
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkDone, WorkFailed
-from tui.screens.base import FlowScreen
+from tui.screens.base import Command, FlowScreen
 from tui.target_settings import TargetSettings, target_config
 from tui.widgets.matrix import Cell, PackageMatrix
 
@@ -28,40 +28,30 @@ class PackagesScreen(FlowScreen):
     """Packages found, as a matrix of versions × architectures; Space selects."""
 
     SUB_TITLE = "1/5 Packages"
-    BINDINGS = [
-        Binding("space", "toggle_package", "Select", show=True),
-        Binding("a", "select_all", "All/none"),
-        Binding("b", "browse", "Browse"),
-        Binding("n", "next", "Next"),
-    ]
-    COMMANDS_LIST = [
-        ("Scan packages", "Scan the directory or files in the path field", "scan"),
-        ("Browse for a directory", "Pick the package directory from a tree", "browse"),
-        ("Select package", "Toggle the highlighted package", "toggle_package"),
-        ("Select all or none", "Every package, or none", "select_all"),
-        ("Next: target", "Choose where the images go", "next"),
-    ]
+    ACTIONS = (
+        Command("Scan packages", "Scan the directory or files in the path field", "scan"),
+        Command("Select package", "Toggle the highlighted package", "toggle_package", "space", "Select"),
+        Command("Select all or none", "Every package, or none", "select_all", "a", "All/none"),
+        Command("Browse for a directory", "Pick the package directory from a tree", "browse", "b", "Browse"),
+        Command("Next: target", "Choose where the images go", "next", "n", "Next"),
+    )
 
-    def compose(self) -> ComposeResult:
-        yield Header(icon="")
-        with Vertical(classes="body"):
-            with Horizontal(classes="row"):
-                yield Static("Packages ", classes="label")
-                yield Input(
-                    " ".join(shlex.quote(str(p)) for p in self.state.paths),
-                    placeholder="directory or package files; Enter scans",
-                    id="paths",
-                    compact=True,
-                    select_on_focus=False,  # a stray key must not wipe the paths
-                )
-                yield Button("Scan", id="scan", compact=True)
-            yield PackageMatrix(id="matrix")
-            yield Static("", id="detail", markup=False)
-            yield Static("", id="status", markup=False)
-        yield Footer()
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield Static("Packages ", classes="label")
+            yield Input(
+                " ".join(shlex.quote(str(p)) for p in self.state.paths),
+                placeholder="directory or package files; Enter scans",
+                id="paths",
+                compact=True,
+                select_on_focus=False,  # a stray key must not wipe the paths
+            )
+            yield Button("Scan", id="scan", compact=True)
+        yield PackageMatrix(id="matrix")
+        yield Static("", id="detail", markup=False)
+        yield Static("", id="status", markup=False)
 
     def on_mount(self) -> None:
-        self.unblink()
         if self.state.packages:
             self.show_packages(self.state.packages, keep_selection=True)
         elif self.state.paths:

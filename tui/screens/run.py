@@ -9,15 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import Footer, Header, Log, Static
+from textual.widgets import Log, Static
 
 from core import events as ev
 from core.engine import RunSummary
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkDone, WorkFailed
-from tui.screens.base import FlowScreen
+from tui.screens.base import Command, FlowScreen
 from tui.widgets.progress import ImageTable, TransferProgress
 
 
@@ -25,30 +23,22 @@ class RunScreen(FlowScreen):
     """Runs the plan in a worker; the UI stays live and Escape can cancel."""
 
     SUB_TITLE = "4/5 Run"
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
-        Binding("n", "next", "Summary"),
-        Binding("r", "resume", "Run again"),
-    ]
-    COMMANDS_LIST = [
-        ("Cancel the run", "Stop safely before any tag moves (asks first)", "cancel"),
-        ("Summary", "Results and verification, when the run is over", "next"),
-        ("Run again / resume", "Plan again and continue where the run stopped", "resume"),
-    ]
+    ACTIONS = (
+        Command("Cancel the run", "Stop safely before any tag moves (asks first)", "cancel", "escape", "Cancel"),
+        Command("Summary", "Results and verification, when the run is over", "next", "n"),
+        Command("Run again / resume", "Plan again and continue where the run stopped", "resume", "r", "Run again"),
+    )
 
     def __init__(self) -> None:
         super().__init__()
         self.running = False
         self.summary: RunSummary | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header(icon="")
-        with Vertical(classes="body"):
-            yield Static("", id="phase", markup=False)
-            yield TransferProgress(id="progress")
-            yield ImageTable(id="images")
-            yield Log(id="log", max_lines=500)
-        yield Footer()
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="phase", markup=False)
+        yield TransferProgress(id="progress")
+        yield ImageTable(id="images")
+        yield Log(id="log", max_lines=500)
 
     def on_mount(self) -> None:
         preflight = self.state.preflight

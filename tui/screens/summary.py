@@ -7,14 +7,12 @@ from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
 from core.session import VerifyReport
 from tui.format import platforms, size
 from tui.messages import WorkDone, WorkFailed
-from tui.screens.base import FlowScreen
+from tui.screens.base import Command, FlowScreen
 
 VERIFY_STYLE = {"ok": "green"}
 
@@ -32,25 +30,17 @@ class SummaryScreen(FlowScreen):
     """Results per image with the verification beside them; h opens the history."""
 
     SUB_TITLE = "5/5 Summary"
-    BINDINGS = [
-        Binding("v", "verify", "Verify again"),
-        Binding("h", "app.history", "History"),
-        Binding("i", "new_import", "New import"),
-        Binding("escape", "back", "Back"),
-    ]
-    COMMANDS_LIST = [
-        ("Verify again", "Check the target holds every image and platform", "verify"),
-        ("History and rollback", "Runs in the journal; roll one back", "app.history"),
-        ("New import", "Back to the package selection", "new_import"),
-    ]
+    ACTIONS = (
+        Command("Verify again", "Check the target holds every image and platform", "verify", "v"),
+        Command("History and rollback", "Runs in the journal; roll one back", "app.history", "h", "History"),
+        Command("New import", "Back to the package selection", "new_import", "i"),
+        Command("Back", "Return to the run", "back", "escape", palette=False),
+    )
 
-    def compose(self) -> ComposeResult:
-        yield Header(icon="")
-        with Vertical(classes="body"):
-            yield Static("", id="result", markup=False)
-            yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
-            yield Static("Verifying…", id="verify", markup=False)
-        yield Footer()
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="result", markup=False)
+        yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield Static("Verifying…", id="verify", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -136,6 +126,3 @@ class SummaryScreen(FlowScreen):
             self.app.pop_screen()
         if not isinstance(self.app.screen, PackagesScreen):
             self.app.push_screen(PackagesScreen())
-
-    def action_back(self) -> None:
-        self.app.pop_screen()

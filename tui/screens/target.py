@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Select, Static
+from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from tui.messages import WorkDone, WorkFailed
-from tui.screens.base import FlowScreen
+from tui.screens.base import Command, FlowScreen
 from tui.target_settings import TargetSettings, open_target
 
 CHART_TYPES = [("OCI (in the registry)", "oci"), ("ChartMuseum", "chartmuseum"), ("Harbor chartrepo", "harbor")]
@@ -31,48 +30,41 @@ class TargetScreen(FlowScreen):
     """A form; t tests the connection in a worker, n goes on to the checks."""
 
     SUB_TITLE = "2/5 Target"
-    BINDINGS = [
-        Binding("ctrl+t", "test", "Test connection"),
-        Binding("ctrl+n", "next", "Next"),
-        Binding("escape", "back", "Back"),
-    ]
-    COMMANDS_LIST = [
-        ("Test connection", "Ping the target with these settings", "test"),
-        ("Next: checks and plan", "Check everything and work out the plan", "next"),
-        ("Back: packages", "Change the package selection", "back"),
-    ]
+    ACTIONS = (
+        Command("Test connection", "Ping the target with these settings", "test", "ctrl+t"),
+        Command("Next: checks and plan", "Check everything and work out the plan", "next", "ctrl+n", "Next"),
+        Command("Back: packages", "Change the package selection", "back", "escape", "Back"),
+    )
+    BODY = VerticalScroll
+    BODY_CLASSES = "body form"
 
-    def compose(self) -> ComposeResult:
+    def compose_body(self) -> ComposeResult:
         settings = self.state.settings
-        yield Header(icon="")
-        with VerticalScroll(classes="body form"):
-            for field_id, label, placeholder, password in FIELDS:
-                with Horizontal(classes="row"):
-                    yield Static(label, classes="label")
-                    yield Input(
-                        str(getattr(settings, field_id)),
-                        placeholder=placeholder,
-                        password=password,
-                        id=field_id,
-                        compact=True,
-                        select_on_focus=False,  # a stray key must not wipe a filled-in field
-                    )
+        for field_id, label, placeholder, password in FIELDS:
             with Horizontal(classes="row"):
-                yield Static("Chart repo type", classes="label")
-                yield Select(CHART_TYPES, value=settings.chart_repo_type, allow_blank=False, id="chart_repo_type",
-                             compact=True)
-            with Horizontal(classes="row"):
-                yield Static("TLS", classes="label")
-                yield Checkbox("insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
-                               compact=True)
-            with Horizontal(classes="row buttons"):
-                yield Button("Test connection (^T)", id="test", compact=True)
-                yield Button("Next (^N)", id="next", variant="primary", compact=True)
-            yield Static("", id="status", markup=False)
-        yield Footer()
+                yield Static(label, classes="label")
+                yield Input(
+                    str(getattr(settings, field_id)),
+                    placeholder=placeholder,
+                    password=password,
+                    id=field_id,
+                    compact=True,
+                    select_on_focus=False,  # a stray key must not wipe a filled-in field
+                )
+        with Horizontal(classes="row"):
+            yield Static("Chart repo type", classes="label")
+            yield Select(CHART_TYPES, value=settings.chart_repo_type, allow_blank=False, id="chart_repo_type",
+                         compact=True)
+        with Horizontal(classes="row"):
+            yield Static("TLS", classes="label")
+            yield Checkbox("insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
+                           compact=True)
+        with Horizontal(classes="row buttons"):
+            yield Button("Test connection (^T)", id="test", compact=True)
+            yield Button("Next (^N)", id="next", variant="primary", compact=True)
+        yield Static("", id="status", markup=False)
 
     def on_mount(self) -> None:
-        self.unblink()
         self.query_one("#registry", Input).focus()
 
     def read_form(self) -> TargetSettings:
@@ -128,4 +120,4 @@ class TargetScreen(FlowScreen):
 
     def action_back(self) -> None:
         self.read_form()
-        self.app.pop_screen()
+        super().action_back()
