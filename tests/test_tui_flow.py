@@ -31,6 +31,7 @@ from tui.screens.history import HistoryScreen
 from tui.screens.packages import PackagesScreen
 from tui.screens.summary import SummaryScreen
 from tui.screens.target import TargetScreen
+from tui.target_settings import TargetSettings, check_options
 from tui.widgets.disk import DiskGauges, gauge, gauge_line
 from tui.widgets.matrix import PackageMatrix
 from tui.widgets.plan import PlanTable
@@ -347,3 +348,9 @@ async def test_quit_exit_code_is_one_after_a_cancelled_run(workdir: Path) -> Non
         await pilot.press("ctrl+q")
         await pilot.pause()
     assert app.return_value == 1
+
+
+def test_check_options_from_the_form_registry_storage() -> None:
+    assert check_options(TargetSettings()).registry_storage is None
+    assert check_options(TargetSettings(registry_storage="  ")).registry_storage is None
+    assert check_options(TargetSettings(registry_storage=" ~/regdata ")).registry_storage == Path.home() / "regdata"

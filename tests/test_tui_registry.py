@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import Any
+
+from textual.widgets import Select
 
 from tests.fixtures.harbor import HarborTestServer
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
-from tests.tui_support import make_app, settle, start, to_checks, workdir_fixture  # noqa: F401 - fixture
+from tests.tui_support import make_app, settle, start, to_checks, to_target, workdir_fixture  # noqa: F401 - fixture
 from tui.screens.checks import ChecksScreen
 from tui.screens.dialogs import ConfirmDialog, ErrorDialog
 from tui.screens.summary import SummaryScreen
+from tui.screens.target import TargetScreen
 from tui.target_settings import TargetSettings
+from tui.widgets.disk import DiskGauges
 from tui.widgets.matrix import PackageMatrix
 
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -96,4 +102,75 @@ async def test_tui_harbor_test_server_missing_spaces_are_created_after_asking(
         await pilot.press("c")
         await pilot.pause()
         assert isinstance(app.screen, ErrorDialog) and "No registry space is missing" in app.screen.message
+    assert not harbor_registry.invalid
+
+
+async def _type(pilot: Any, field: str, text: str) -> None:
+    """Focus a field of the Target form and type into it, key by key."""
+    pilot.app.screen.query_one(f"#{field}").focus()
+    await pilot.pause()
+    await pilot.press(*text)
+
+
+async def test_registry_storage_field_feeds_the_target_disk_gauge(workdir: Path, registry: RegistryServer) -> None:
+    (workdir / "regdata").mkdir()
+    app = make_app()
+    app.state.settings = TargetSettings(registry=registry.url, insecure=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        # without it, a registry's disk is elsewhere: no target-disk check, no gauge for it
+        checks = await to_checks(pilot)
+        assert "target disk" not in {c.name for c in app.state.preflight.checks}
+        assert [line.split()[:2] for line in str(checks.query_one(DiskGauges).render()).splitlines()] == [
+            ["spool", "disk"]
+        ]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, TargetScreen)
+        await _type(pilot, "registry_storage", "regdata")
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        checks = app.screen
+        assert isinstance(checks, ChecksScreen)
+        assert app.state.settings.registry_storage == "regdata"
+        preflight = app.state.preflight
+        disk = {c.name: c for c in preflight.checks}["target disk"]
+        assert disk.numbers is not None
+        assert disk.numbers["total"] == shutil.disk_usage(workdir / "regdata").total
+        assert disk.numbers["need"] == preflight.plan.bytes_to_upload > 0
+        lines = str(checks.query_one(DiskGauges).render()).splitlines()
+        assert [line.split()[:2] for line in lines] == [["spool", "disk"], ["target", "disk"]]
+
+
+async def test_tui_space_visibility_private_creates_private_harbor_projects(
+    workdir: Path, harbor_registry: HarborTestServer
+) -> None:
+    app = make_app()
+    app.state.settings = TargetSettings(
+        registry=harbor_registry.url, insecure=True, username="admin", password="Harbor12345"
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_target(pilot)
+        assert app.screen.query_one("#space_visibility", Select).value == "public"
+        # the keyboard: open the list, one down, pick
+        await _type(pilot, "space_visibility", "")
+        await pilot.press("enter", "down", "enter")
+        await pilot.pause()
+        assert app.screen.query_one("#space_visibility", Select).value == "private"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert isinstance(app.screen, ChecksScreen)
+        assert app.state.settings.space_visibility == "private"
+        missing = next(c for c in app.state.preflight.failures if c.name == "registry spaces").items
+        assert missing
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "private Harbor project" in app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        after = app.state.preflight
+        assert after is not None and not after.failed, after.failures
+        created = [c for c in after.checks if c.name.startswith("registry space ")]
+        assert created and all("Created private Harbor project" in c.detail for c in created)
+        assert all(harbor_registry.projects[space].public is False for space in missing)
     assert not harbor_registry.invalid

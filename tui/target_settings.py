@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UsageError
+from core.session import CheckOptions
 from core.targets.base import Target
 
 
@@ -25,6 +26,7 @@ class TargetSettings:
     cluster_config: str = ""
     create_spaces: bool = False  # set for one check only, after the engineer agreed
     space_visibility: str = "public"  # public | private: new Harbor projects
+    registry_storage: str = ""  # where a registry on this node stores data (the target-disk gauge)
 
     def describe(self) -> str:
         """A display name without secrets."""
@@ -53,6 +55,12 @@ def target_config(settings: TargetSettings) -> Any:
         create_spaces=settings.create_spaces,
         space_visibility=settings.space_visibility,
     )
+
+
+def check_options(settings: TargetSettings) -> CheckOptions:
+    """The preflight's choices the form holds: the registry storage to check for free space."""
+    storage = settings.registry_storage.strip()
+    return CheckOptions(registry_storage=Path(storage).expanduser() if storage else None)
 
 
 def open_target(settings: TargetSettings) -> Target:

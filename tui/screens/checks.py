@@ -13,7 +13,7 @@ from core.preflight import FAIL, Check, Preflight
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
-from tui.target_settings import connect
+from tui.target_settings import check_options, connect
 from tui.widgets.disk import DiskGauges
 from tui.widgets.plan import ChecksList, PlanTable, totals_text
 
@@ -78,7 +78,7 @@ class ChecksScreen(FlowScreen):
                 session.secrets = link.secrets
             if old is not None and old is not link.target:
                 old.close()
-            return session.preflight(packages, options=options)
+            return session.preflight(packages, options=options, checks=check_options(settings))
 
         self.archfuse.start_work(self, "preflight", work)
 

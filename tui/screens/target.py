@@ -23,7 +23,10 @@ FIELDS = [
     ("password", "Password", "never shown", True),
     ("ca_cert", "CA certificate", "PEM file that signed the registry's certificate", False),
     ("prefix", "Prefix", "path put before every image repository", False),
+    ("registry_storage", "Registry data", "where a registry on this node stores data (disk gauge)", False),
 ]
+#: the Harbor projects archfuse creates (after asking)
+VISIBILITIES = [("public: anyone may pull", "public"), ("private: members only", "private")]
 
 
 class TargetScreen(FlowScreen):
@@ -56,6 +59,10 @@ class TargetScreen(FlowScreen):
             yield Select(CHART_TYPES, value=settings.chart_repo_type, allow_blank=False, id="chart_repo_type",
                          compact=True)
         with Horizontal(classes="row"):
+            yield Static("New spaces", classes="label")
+            yield Select(VISIBILITIES, value=settings.space_visibility, allow_blank=False, id="space_visibility",
+                         compact=True)
+        with Horizontal(classes="row"):
             yield Static("TLS", classes="label")
             yield Checkbox("insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
                            compact=True)
@@ -73,6 +80,7 @@ class TargetScreen(FlowScreen):
         settings = TargetSettings(
             **values,
             chart_repo_type=str(self.query_one("#chart_repo_type", Select).value),
+            space_visibility=str(self.query_one("#space_visibility", Select).value),
             insecure=self.query_one("#insecure", Checkbox).value,
         )
         self.state.settings = settings
