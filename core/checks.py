@@ -13,12 +13,11 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-import humanize
-
 from core.errors import ArchfuseError, UsageError
 from core.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
 from core.preflight import FAIL, OK, WARN, Check, disk_numbers
 from core.refs import space_of
+from core.units import size_text
 
 #: the work directory the vendor's installer unpacks a package into
 LEFTOVER_NAME = "addon-offline-target-package"
@@ -26,8 +25,6 @@ LEFTOVER_NAME = "addon-offline-target-package"
 DISK_MARGIN = 256 << 20
 
 
-def _size(n: int) -> str:
-    return humanize.naturalsize(n, binary=True)
 
 
 def _names(items: Iterable[str], limit: int = 10) -> str:
@@ -173,7 +170,7 @@ def check_disk_for_target(path: Path | None, bytes_needed: int) -> Check:
     ``path`` is an OCI layout directory or the storage directory of a registry on this node
     (``--registry-storage``); None when the target stores its data elsewhere.
     """
-    need = _size(bytes_needed)
+    need = size_text(bytes_needed)
     if path is None:
         return Check(
             "target disk",
@@ -188,12 +185,12 @@ def check_disk_for_target(path: Path | None, bytes_needed: int) -> Check:
         return Check("target disk", FAIL, f"Cannot read the free space of {path}: {err.strerror or err}.")
     free = usage.free
     numbers = disk_numbers(usage, bytes_needed)
-    have = _size(free)
+    have = size_text(free)
     if free < bytes_needed:
         return Check(
             "target disk",
             FAIL,
-            f"{path} has {have} free but the plan adds {need}; free {_size(bytes_needed - free)} "
+            f"{path} has {have} free but the plan adds {need}; free {size_text(bytes_needed - free)} "
             "there or choose another target.",
             numbers,
         )
@@ -201,7 +198,7 @@ def check_disk_for_target(path: Path | None, bytes_needed: int) -> Check:
         return Check(
             "target disk",
             WARN,
-            f"{path} has {have} free and the plan adds {need}, leaving less than {_size(DISK_MARGIN)}; "
+            f"{path} has {have} free and the plan adds {need}, leaving less than {size_text(DISK_MARGIN)}; "
             "free some space first.",
             numbers,
         )
@@ -237,7 +234,7 @@ def find_vendor_leftovers(package_dirs: Iterable[Path]) -> list[tuple[Path, int]
                 continue
             seen.add(candidate)
             if _is_real_dir(candidate):
-                found.append((candidate, _tree_size(candidate)))
+                found.append((candidate, _treesize_text(candidate)))
     return found
 
 
@@ -246,11 +243,11 @@ def check_vendor_leftovers(leftovers: list[tuple[Path, int]]) -> Check:
     if not leftovers:
         return Check("vendor leftovers", OK, f"No {LEFTOVER_NAME} work directories near the packages.")
     total = sum(size for _, size in leftovers)
-    listed = _names([f"{path} ({_size(size)})" for path, size in leftovers], limit=5)
+    listed = _names([f"{path} ({size_text(size)})" for path, size in leftovers], limit=5)
     return Check(
         "vendor leftovers",
         WARN,
-        f"The vendor installer's work directories hold {_size(total)}: {listed}; archfuse does not need "
+        f"The vendor installer's work directories hold {size_text(total)}: {listed}; archfuse does not need "
         "them, --clean-leftovers removes them.",
     )
 
@@ -267,7 +264,7 @@ def clean_vendor_leftovers(leftovers: list[tuple[Path, int]]) -> Check:
     return Check(
         "vendor leftovers",
         OK,
-        f"Removed {_names([str(p) for p in removed], limit=5)}, freeing {_size(freed)}.",
+        f"Removed {_names([str(p) for p in removed], limit=5)}, freeing {size_text(freed)}.",
     )
 
 
@@ -305,7 +302,7 @@ def _is_real_dir(path: Path) -> bool:
         return False
 
 
-def _tree_size(root: Path) -> int:
+def _treesize_text(root: Path) -> int:
     """Bytes of the regular files under ``root`` (hard links counted once, symlinks not followed)."""
     total = 0
     seen: set[tuple[int, int]] = set()

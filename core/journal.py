@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from core import runlock
 from core.errors import UsageError
 from core.package.model import PackageIndex
+from core.units import size_text
 
 if TYPE_CHECKING:
     from core.plan import ImagePlan
@@ -543,13 +544,6 @@ def _like_prefix(text: str) -> str:
 # -- history text -----------------------------------------------------------------------
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _duration(seconds: float) -> str:
@@ -579,7 +573,7 @@ def render_history(runs: list[RunRecord]) -> str:
         summary = f"    {r.images} images" + (f" ({counts})" if counts else "")
         if r.charts:
             summary += f", {r.charts} charts"
-        summary += f", {r.tags} tag writes, {_size(r.bytes_uploaded)} uploaded"
+        summary += f", {r.tags} tag writes, {size_text(r.bytes_uploaded)} uploaded"
         lines.append(summary)
         if r.status == INTERRUPTED:
             lines.append(

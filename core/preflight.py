@@ -8,13 +8,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import humanize
-
 from core import events as ev
 from core.errors import ArchfuseError
 from core.package.model import PackageIndex
 from core.plan import Plan
 from core.targets.base import Target
+from core.units import size_text
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -93,7 +92,7 @@ class Preflight:
                 after = ",".join(image.platforms_after) or "-"
                 lines.append(
                     f"  {image.action:<11} {image.destination} {image.platform}  [{before}] -> [{after}]"
-                    + (f"  {humanize.naturalsize(image.upload_bytes, binary=True)}" if image.upload_bytes else "")
+                    + (f"  {size_text(image.upload_bytes)}" if image.upload_bytes else "")
                 )
             if self.charts:
                 lines.append("")
@@ -103,7 +102,7 @@ class Preflight:
             lines.append("")
             lines.append(
                 f"Totals: {len(self.plan.images)} images ({counts}), "
-                f"{humanize.naturalsize(self.plan.bytes_to_upload, binary=True)} to upload"
+                f"{size_text(self.plan.bytes_to_upload)} to upload"
             )
         if self.failed:
             lines.append("")
@@ -137,8 +136,8 @@ def check_spool_disk(spool_dir: Path | None, budget: int) -> Check:
         return Check("spool disk", FAIL, f"{where} cannot be used for spooling: {err.strerror}; pass --spool-dir.")
     free = usage.free
     numbers = disk_numbers(usage, budget)
-    need = humanize.naturalsize(budget, binary=True)
-    have = humanize.naturalsize(free, binary=True)
+    need = size_text(budget)
+    have = size_text(free)
     if free < budget:
         return Check("spool disk", WARN,
                      f"{where} has {have} free, less than the {need} spool budget; the run spools less and may be slower "

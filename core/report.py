@@ -16,6 +16,7 @@ from typing import Any
 
 from core.journal import package_entry
 from core.package.model import PackageIndex
+from core.units import size_text
 
 REPORTS_DIR = "reports"
 MASK = "***"
@@ -139,13 +140,6 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(ts))
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _cell(text: object) -> str:
@@ -165,7 +159,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Target: {report['target']}",
         f"- Started: {report['started_at']}, ended: {report['ended_at']} ({report['duration_seconds']:.1f} s)",
         f"- Images: {len(report['images'])} ({counts}); charts: {len(report['charts'])}",
-        f"- Uploaded: {_size(report['bytes_uploaded'])}",
+        f"- Uploaded: {size_text(report['bytes_uploaded'])}",
         "",
         "## Packages",
         "",
@@ -175,7 +169,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     for p in report["packages"]:
         sha = p.get("sha512") or ""
         lines.append(
-            f"| {_cell(p['name'])} | {_cell(p['version'])} | {_cell(p['arch'])} | {_size(p['size'])} "
+            f"| {_cell(p['name'])} | {_cell(p['version'])} | {_cell(p['arch'])} | {size_text(p['size'])} "
             f"| {p['checksum']} | {sha[:16] + '…' if sha else '–'} |"
         )
     lines += [

@@ -230,7 +230,7 @@ def test_leftovers_found_with_size_and_kept(tmp_path: Path) -> None:
     assert found == [(near, 3000), (above, 500)]
     check = check_vendor_leftovers(found)
     assert check.status == WARN
-    assert f"{near} (2.9 KiB)" in check.detail and f"{above} (500 Bytes)" in check.detail
+    assert f"{near} (2.9 KiB)" in check.detail and f"{above} (500 B)" in check.detail
     assert "--clean-leftovers" in check.detail
     assert near.exists() and above.exists()  # finding and checking remove nothing
 

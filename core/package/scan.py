@@ -25,6 +25,7 @@ from core.package.discover import discover
 from core.package.model import ChartRecord, PackageIndex
 from core.package.naming import parse_package_name
 from core.package.reader import ChartFiles, ImagesFound, iter_package
+from core.units import size_text
 
 CACHE_FORMAT = 3
 _PROGRESS_STEP = 0.01  # emit ScanProgress every 1% of the file (and at the end)
@@ -219,13 +220,6 @@ def scan_json(indexes: list[PackageIndex]) -> dict[str, Any]:
     return {"packages": packages}
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -239,7 +233,7 @@ def render_scan_table(indexes: list[PackageIndex]) -> str:
     for index in sorted(indexes, key=lambda i: (i.version, i.arch, i.name)):
         out.append(f"== {index.version} x {index.arch}  {index.name}")
         out.append(
-            f"   {_size(index.size)} file, {_size(index.image_bytes)} of images, checksum {index.checksum}, "
+            f"   {size_text(index.size)} file, {size_text(index.image_bytes)} of images, checksum {index.checksum}, "
             f"{len(index.charts)} charts, {len(index.images)} images"
         )
         if index.charts:
@@ -248,7 +242,7 @@ def render_scan_table(indexes: list[PackageIndex]) -> str:
             ]))  # fmt: skip
         if index.images:
             out.extend("   " + line for line in _table([["IMAGE", "PLATFORM", "SIZE", "DIGEST"]] + [
-                [", ".join(i.refs) or "(untagged)", i.platform, _size(i.size), i.digest[:19]] for i in index.images
+                [", ".join(i.refs) or "(untagged)", i.platform, size_text(i.size), i.digest[:19]] for i in index.images
             ]))  # fmt: skip
         out.extend(f"   warning: {w}" for w in index.warnings)
         out.append("")
