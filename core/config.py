@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from core.errors import UsageError
+from core.refs import is_repository_path
 
 CHART_REPO_TYPES = ("oci", "chartmuseum", "harbor")
 REGISTRY_TYPES = ("builtin", "external")
@@ -187,6 +188,11 @@ class TargetConfig:
 
     def validate(self) -> None:
         """Raise UsageError when the configuration cannot work."""
+        if self.prefix and not is_repository_path(self.prefix):
+            raise UsageError(
+                f"--prefix {self.prefix!r} is not a repository path; use lowercase letters, digits, '.', '_', '-' "
+                "and '/' between parts, e.g. --prefix addons/v1."
+            )
         if (self.registry_url is None) == (self.layout_path is None):
             raise UsageError(
                 "Give exactly one target: --registry URL, a directory, or -c clusterConfig.yaml."

@@ -50,13 +50,18 @@ def parse_ref(ref: str) -> ImageRef:
         host, path = DEFAULT_HOST, name
     if host == DEFAULT_HOST and "/" not in path:
         path = f"library/{path}"
-    if not all(_PATH_COMPONENT.match(p) for p in path.split("/")):
+    if not is_repository_path(path):
         raise ValueError(f"not an image reference: {ref!r}")
     if tag and not _TAG.match(tag):
         raise ValueError(f"not an image reference: {ref!r}")
     if not tag and not digest:
         tag = "latest"
     return ImageRef(host, path, tag, digest)
+
+
+def is_repository_path(path: str) -> bool:
+    """True when every ``/``-separated part is a valid repository path component (lowercase, digits, ``._-``)."""
+    return all(_PATH_COMPONENT.match(part) for part in path.split("/"))
 
 
 def join_path(prefix: str, path: str) -> str:

@@ -326,3 +326,13 @@ def test_cluster_config_is_frozen(tmp_path: Path) -> None:
     assert isinstance(cluster, ClusterConfig)
     with pytest.raises(AttributeError):
         cluster.registry_url = "https://x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("prefix", ["Addons", "my prefix", "a//b", "x/-y"])
+def test_bad_prefix_is_a_usage_error(prefix: str, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="--prefix"):
+        build_target_config(str(tmp_path / "layout"), prefix=prefix, env={})
+
+
+def test_nested_prefix_is_fine(tmp_path: Path) -> None:
+    assert build_target_config(str(tmp_path / "layout"), prefix="/addons/v1/", env={}).prefix == "addons/v1"
