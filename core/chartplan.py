@@ -72,7 +72,8 @@ def plan_charts(
     """Relocate every chart version of the packages and decide its action (writes nothing)."""
     imported = {ref for package in packages for image in package.images for ref in image.refs}
     chosen: dict[tuple[str, str, str], tuple[PackageIndex, ChartRecord]] = {}
-    for package in sorted(packages, key=lambda p: version_key(p.version)):
+    # the newest package wins a chart version, as it wins an image tag
+    for package in sorted(packages, key=lambda p: version_key(p.version), reverse=True):
         for record in package.charts:
             chosen.setdefault((record.repo, record.name, record.version), (package, record))
     files_by_package: dict[str, dict[str, ChartFiles]] = {}
