@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -38,7 +38,9 @@ from core.package.model import PackageIndex
 from core.units import size_text
 
 if TYPE_CHECKING:
+    from core.engine import RunSummary
     from core.plan import ImagePlan
+    from core.targets.base import Target
 
 FILE_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1
@@ -391,6 +393,30 @@ class Journal:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (run_id, name, version, self._clean(destination), action, self._clean(result), time.time()),
             )
+
+    def recorded_import(
+        self,
+        target: Target,
+        packages: Iterable[PackageIndex],
+        options: dict[str, Any],
+        execute: Callable[[str], RunSummary],
+    ) -> RunSummary:
+        """Run ``execute(run_id)`` as an import in the journal: target lock held, run started and finished."""
+        with self.lock(target):
+            run_id = self.start_run("import", target, packages, options)
+            try:
+                summary = execute(run_id)
+            except BaseException as err:
+                self.finish_run(run_id, "failed", {}, 0, str(err))
+                raise
+            self.finish_run(
+                run_id,
+                summary.status,
+                summary.counts,
+                summary.bytes_uploaded,
+                summary.failures[0] if summary.failures else "",
+            )
+        return summary
 
     def finish_run(
         self,

@@ -284,42 +284,30 @@ class Session:
                 hint="Nothing was written.",
             )
         opts = options or RunOptions()
-        with Journal(self.state_dir, secrets=self.secrets) as journal, journal.lock(self.target):
-            run_id = journal.start_run(
-                "import",
-                self.target,
-                preflight.plan.packages,
-                {
-                    "prefix": self.prefix,
-                    "spool_budget": opts.spool_budget,
-                    "workers": opts.workers,
-                    "force_charts": self.force_charts,
-                },
-            )
-            run = ImportRun(
-                preflight.plan,
-                self.target,
-                options=opts,
-                emit=self.emit,
-                cancel=cancel,
-                recorder=journal,
-                run_id=run_id,
-                charts=preflight.charts,
-                chart_destination=self.charts,
-                force_charts=self.force_charts,
-            )
-            try:
-                summary = run.execute()
-            except BaseException as err:
-                journal.finish_run(run_id, "failed", {}, 0, str(err))
-                raise
-            journal.finish_run(
-                run_id,
-                summary.status,
-                summary.counts,
-                summary.bytes_uploaded,
-                summary.failures[0] if summary.failures else "",
-            )
+        plan = preflight.plan
+        options_record = {
+            "prefix": self.prefix,
+            "spool_budget": opts.spool_budget,
+            "workers": opts.workers,
+            "force_charts": self.force_charts,
+        }
+        with Journal(self.state_dir, secrets=self.secrets) as journal:
+
+            def execute(run_id: str) -> RunSummary:
+                return ImportRun(
+                    plan,
+                    self.target,
+                    options=opts,
+                    emit=self.emit,
+                    cancel=cancel,
+                    recorder=journal,
+                    run_id=run_id,
+                    charts=preflight.charts,
+                    chart_destination=self.charts,
+                    force_charts=self.force_charts,
+                ).execute()
+
+            summary = journal.recorded_import(self.target, plan.packages, options_record, execute)
         summary.reports = self._write_report(summary, preflight)
         return summary
 
