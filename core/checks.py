@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.errors import ArchfuseError, UsageError
 from core.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
-from core.preflight import FAIL, OK, WARN, Check, disk_numbers
+from core.preflight import FAIL, OK, WARN, Check, measure_disk
 from core.refs import space_of
 from core.units import size_text
 
@@ -180,11 +180,10 @@ def check_disk_for_target(path: Path | None, bytes_needed: int) -> Check:
         )
     where = _existing_ancestor(Path(path))
     try:
-        usage = shutil.disk_usage(where)
+        numbers = measure_disk(where, bytes_needed)
     except OSError as err:
         return Check("target disk", FAIL, f"Cannot read the free space of {path}: {err.strerror or err}.")
-    free = usage.free
-    numbers = disk_numbers(usage, bytes_needed)
+    free = numbers["free"]
     have = size_text(free)
     if free < bytes_needed:
         return Check(

@@ -131,11 +131,10 @@ def check_spool_disk(spool_dir: Path | None, budget: int) -> Check:
     """Free space where blobs are spooled, against the spool budget."""
     where = spool_dir or Path(tempfile.gettempdir())
     try:
-        usage = shutil.disk_usage(where)
+        numbers = measure_disk(where, budget)
     except OSError as err:
         return Check("spool disk", FAIL, f"{where} cannot be used for spooling: {err.strerror}; pass --spool-dir.")
-    free = usage.free
-    numbers = disk_numbers(usage, budget)
+    free = numbers["free"]
     need = size_text(budget)
     have = size_text(free)
     if free < budget:
@@ -145,9 +144,9 @@ def check_spool_disk(spool_dir: Path | None, budget: int) -> Check:
     return Check("spool disk", OK, f"{where}: {have} free, the spool needs at most {need}.", numbers)
 
 
-def disk_numbers(usage: tuple[int, int, int], need: int) -> dict[str, int]:
-    """A Check's ``numbers`` from ``shutil.disk_usage`` and the bytes a run may add."""
-    total, used, free = usage
+def measure_disk(where: Path, need: int) -> dict[str, int]:
+    """A Check's ``numbers``: the file system holding ``where`` and the bytes a run may add there."""
+    total, used, free = shutil.disk_usage(where)
     return {"total": total, "used": used, "free": free, "need": need}
 
 
