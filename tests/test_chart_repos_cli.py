@@ -13,13 +13,18 @@ from tests.test_import_registry import pkg
 CHART_ENV = {"ARCHFUSE_CHART_PASSWORD": "chartpass"}
 
 
+def chartmuseum_args(registry: RegistryServer, chartmuseum: ChartMuseumTestServer) -> list[str]:
+    """Images to the registry, charts to the ChartMuseum test server (password from CHART_ENV)."""
+    return [*registry_args(registry), "--chart-repo", chartmuseum.url, "--chart-repo-type", "chartmuseum",
+            "--chart-username", "chartuser"]
+
+
 def test_chartmuseum_test_server_receives_relocated_charts_from_import(
     registry: RegistryServer, chartmuseum: ChartMuseumTestServer, demo_packages: list[Path], tmp_path: Path
 ) -> None:
     state = tmp_path / "state"
     amd = pkg(demo_packages, "v0.11.0", "amd64")
-    args = [*registry_args(registry), "--chart-repo", chartmuseum.url, "--chart-repo-type", "chartmuseum",
-            "--chart-username", "chartuser"]
+    args = chartmuseum_args(registry, chartmuseum)
     result = archfuse("import", amd, *args, "--yes", "--json", state_dir=state, env=CHART_ENV)
     assert result.code == 0, result.err + result.out
     assert {e["action"] for e in result.of("chart_done")} == {"new"}
@@ -68,8 +73,7 @@ def test_chartmuseum_test_server_down_fails_preflight_unless_ignored(
 ) -> None:
     state = tmp_path / "state"
     amd = pkg(demo_packages, "v0.11.0", "amd64")
-    args = [*registry_args(registry), "--chart-repo", chartmuseum.url, "--chart-repo-type", "chartmuseum",
-            "--chart-username", "chartuser"]
+    args = chartmuseum_args(registry, chartmuseum)
     chartmuseum.stop()
     refused = archfuse("import", amd, *args, "--yes", "--json", state_dir=state, env=CHART_ENV)
     assert refused.code == 3 and refused.of("image_done") == []
