@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from core.errors import UsageError
-from core.refs import is_repository_path
+from core.oci.refs import is_repository_path
 
 CHART_REPO_TYPES = ("oci", "chartmuseum", "harbor")
 REGISTRY_TYPES = ("builtin", "external")

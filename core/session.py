@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
-from core.chartplan import ChartPlan, plan_charts
 from core.charts.destinations import ChartDestination
-from core.checks import (
+from core.charts.plan import ChartPlan, plan_charts
+from core.checks.environment import (
     check_disk_for_target,
     check_flavour,
     check_spaces,
@@ -21,19 +21,28 @@ from core.checks import (
     clean_vendor_leftovers,
     find_vendor_leftovers,
 )
+from core.checks.preflight import (
+    FAIL,
+    OK,
+    WARN,
+    Check,
+    Preflight,
+    check_packages,
+    check_spool_disk,
+    check_target,
+)
 from core.config import TargetConfig
-from core.engine import ImportRun, RunOptions, RunSummary
 from core.errors import ArchfuseError, PreflightFailed, SpaceMissing
-from core.harbor import harbor_client_for
-from core.journal import Journal, RunRecord
+from core.oci.refs import space_of
 from core.package.model import PackageIndex
-from core.plan import Plan, build_plan, group_images, version_key
-from core.preflight import FAIL, OK, WARN, Check, Preflight, check_packages, check_spool_disk, check_target
-from core.refs import space_of
-from core.rollback import RollbackSummary, rollback_run
-from core.state import state_dir as default_state_dir
+from core.record.journal import Journal, RunRecord
+from core.record.state import state_dir as default_state_dir
+from core.registry.harbor import harbor_client_for
+from core.run.engine import ImportRun, RunOptions, RunSummary
+from core.run.plan import Plan, build_plan, group_images, version_key
+from core.run.rollback import RollbackSummary, rollback_run
+from core.run.verify import ImageCheck, verify_images
 from core.targets.base import Target
-from core.verify import ImageCheck, verify_images
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,7 @@ class CheckOptions:
     dry_run: bool = False  # ``archfuse plan``: report what would be created, create nothing
     clean_leftovers: bool = False  # remove the vendor installer's leftover work directories
     registry_storage: Path | None = None  # where a registry on this node stores data (disk check)
-    ignore: frozenset[str] = frozenset()  # kinds of failed checks to go past (core.preflight.IGNORABLE)
+    ignore: frozenset[str] = frozenset()  # kinds of failed checks to go past (core.checks.preflight.IGNORABLE)
 
 
 class Session:
@@ -311,10 +320,10 @@ class Session:
         summary.reports = self._write_report(summary, preflight)
         return summary
 
-    # -- run report (core.report) ------------------------------------------------------
+    # -- run report (core.record.report) ------------------------------------------------------
     def _write_report(self, summary: RunSummary, preflight: Preflight) -> tuple[Path, ...]:
         """The run's Markdown and JSON report in ``<state>/reports``; a failure to write it is a warning."""
-        from core.report import build_report, write_report
+        from core.record.report import build_report, write_report
 
         try:
             report = build_report(summary, preflight.plan, preflight.charts, self.target.description)

@@ -44,7 +44,7 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.package.samples import write_sample_package  # noqa: E402
+from core.demo.samples import write_sample_package  # noqa: E402
 from tests.fixtures.registry import RegistryServer  # noqa: E402
 
 ARCHFUSE = str(ROOT / ".venv" / "bin" / "archfuse")

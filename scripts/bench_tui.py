@@ -104,7 +104,7 @@ async def _press_latencies(pilot: Any, presses: int, while_running: bool) -> lis
 
 
 async def measure_keys(work: Path, payload: int, presses: int) -> dict[str, Any]:
-    from core.package.samples import write_sample_package
+    from core.demo.samples import write_sample_package
     from tui.app import create_app
     from tui.screens.checks import ChecksScreen
     from tui.screens.packages import PackagesScreen
@@ -166,7 +166,7 @@ def main() -> int:
     parser.add_argument("--payload", default="384MiB")
     parser.add_argument("--presses", type=int, default=20)
     args = parser.parse_args()
-    from core.package.samples import write_demo_set
+    from core.demo.samples import write_demo_set
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="archfuse-bench-tui-") as tmp:

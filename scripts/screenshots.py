@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.package.samples import write_demo_set  # noqa: E402
+from core.demo.samples import write_demo_set  # noqa: E402
 from tui.app import create_app  # noqa: E402
 from tui.tour import walk  # noqa: E402
 

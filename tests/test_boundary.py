@@ -18,7 +18,7 @@ def core_modules() -> list[str]:
 
 def test_core_has_modules() -> None:
     names = core_modules()
-    assert "core.engine" in names and "core.fusion" in names
+    assert "core.run.engine" in names and "core.oci.fusion" in names
 
 
 def test_importing_core_never_imports_textual_or_rich() -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from core import checks
-from core.checks import (
+from core.checks import environment as checks
+from core.checks.environment import (
     LEFTOVER_NAME,
     check_disk_for_target,
     check_flavour,
@@ -22,11 +22,11 @@ from core.checks import (
     find_vendor_leftovers,
     remove_vendor_leftovers,
 )
+from core.checks.preflight import FAIL, OK, WARN
 from core.errors import SpaceMissing, UsageError
-from core.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
 from core.package.scan import scan_paths
-from core.preflight import FAIL, OK, WARN
 from core.registry.credentials import Credentials
+from core.registry.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
 from tests.fixtures.harbor import HarborTestServer
 from tests.fixtures.registry import RegistryServer
 
@@ -288,9 +288,9 @@ def test_harbor_test_server_import_after_create_spaces(
 ) -> None:
     """The whole Harbor flow: projects the package needs are missing, --create-spaces creates them,
     and the engine's plan and run then go through Harbor (the test server over the real registry)."""
-    from core.engine import ImportRun
-    from core.plan import build_plan, group_images
     from core.registry.client import RegistryClient
+    from core.run.engine import ImportRun
+    from core.run.plan import build_plan, group_images
     from core.targets.registry import RegistryTarget
 
     packages = scan_paths([sample_package("v0.12.0", "amd64", payload=16 << 10)], use_cache=False)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core.engine import ImportRun
 from core.errors import PackageError
-from core.plan import build_plan, version_key
+from core.run.engine import ImportRun
+from core.run.plan import build_plan, version_key
+from core.run.verify import verify_images
 from core.targets.layout import LayoutTarget
-from core.verify import verify_images
 from tests.fixtures.imports import make_package
 
 APP = "vendor.example/addon/app:1.0"

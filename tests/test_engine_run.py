@@ -7,9 +7,9 @@ from pathlib import Path
 
 from core import events as ev
 from core.config import build_target_config
-from core.connect import open_target
-from core.engine import RunOptions
+from core.run.engine import RunOptions
 from core.session import Session
+from core.targets.connect import open_target
 from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.registry import RegistryServer, skopeo_copy_all
 

@@ -28,9 +28,9 @@ from typing import Any
 import httpx
 import pytest
 
+from core.demo.samples import write_sample_package
 from core.oci import mediatypes as mt
 from core.oci.manifest import ManifestRef, canonical_json
-from core.package.samples import write_sample_package
 from tests.cli_driver import archfuse
 from tests.fixtures.faultproxy import FaultProxy
 from tests.fixtures.registry import RegistryServer, skopeo_copy_all, skopeo_inspect_raw

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from core import fusion
 from core.errors import TargetError
+from core.oci import fusion
 from core.oci import mediatypes as mt
 from core.oci.manifest import Descriptor, ManifestRef, canonical_json, image_manifest_bytes
 from core.oci.platform import Platform

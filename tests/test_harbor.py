@@ -17,9 +17,9 @@ import pytest
 
 from core.config import build_target_config
 from core.errors import AuthError, SpaceMissing, TLSError, TransportError, UsageError
-from core.harbor import DISTRIBUTION, HARBOR, HarborClient, detect_flavour, harbor_client_for
 from core.registry.client import RegistryClient
 from core.registry.credentials import Credentials
+from core.registry.harbor import DISTRIBUTION, HARBOR, HarborClient, detect_flavour, harbor_client_for
 from tests.fixtures.harbor import HarborTestServer, validate_request
 from tests.fixtures.registry import RegistryServer, skopeo
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from core.demo.samples import write_sample_package
 from core.oci import mediatypes as mt
 from core.oci.manifest import ManifestRef, canonical_json
-from core.package.samples import write_sample_package
 from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.registry import RegistryServer, skopeo_copy_all, skopeo_inspect_raw
 

@@ -17,9 +17,9 @@ import pytest
 
 from core.config import Secret
 from core.errors import RunLocked, UsageError
-from core.journal import Journal, render_history
 from core.package.model import PackageIndex
-from core.runlock import LOCK_DIR, target_key
+from core.record.journal import Journal, render_history
+from core.record.runlock import LOCK_DIR, target_key
 from core.targets.layout import LayoutTarget
 from tests.fixtures.imports import journaled_import, make_package
 from tui.cli import main
@@ -175,7 +175,7 @@ def test_run_of_a_killed_process_reads_as_interrupted(journal: Journal) -> None:
     proc = _python(
         f"""
         import os, signal, sys
-        from core.journal import Journal
+        from core.record.journal import Journal
         j = Journal({str(journal.state_dir)!r})
         rid = j.start_run("import", {TARGET!r}, [], {{}})
         j.tag_moving(rid, "r", "t", None, "sha256:" + "1" * 64)
@@ -200,7 +200,7 @@ def test_run_of_a_killed_process_reads_as_interrupted(journal: Journal) -> None:
 
 HOLDER = """
 import os, sys
-from core.journal import Journal
+from core.record.journal import Journal
 j = Journal({state!r})
 with j.lock({target!r}):
     rid = j.start_run("import", {target!r}, [], {{}})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.journal import Journal
 from core.package.model import PackageIndex
+from core.record.journal import Journal
 
 TARGET = "https://registry.example:5000"
 

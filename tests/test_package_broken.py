@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.demo.samples import BROKEN_KINDS
 from core.errors import PackageError
-from core.package.samples import BROKEN_KINDS
 from core.package.scan import scan_package
 
 BUNDLE = "bundle addon-offline/data/addon/metrics-server_3.8.3.bundle.tar"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from core.demo.samples import ARCHES, FLAVOURS
 from core.oci import mediatypes as mt
 from core.package.reader import BlobMember, BundleInfo, ChartFiles, ImagesFound, iter_package
-from core.package.samples import ARCHES, FLAVOURS
 
 
 def _unpack(path: Path) -> dict[str, dict[str, bytes]]:

@@ -9,7 +9,7 @@ import json
 import tarfile
 from pathlib import Path
 
-from core.package.samples import write_sample_package
+from core.demo.samples import write_sample_package
 
 
 def test_deterministic(tmp_path: Path) -> None:

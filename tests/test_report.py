@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
-from core.report import add_verify, build_report, render_markdown, write_report
+from core.record.report import add_verify, build_report, render_markdown, write_report
 from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.registry import RegistryServer
 

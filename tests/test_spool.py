@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import threading
 
-from core.spool import SpoolBudget, spool_copy
+from core.run.spool import SpoolBudget, spool_copy
 
 
 def test_budget_blocks_until_released_and_tracks_peak() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from textual.widgets import Input
 
 from core import events as ev
-from core import fusion
+from core.oci import fusion
 from core.targets.layout import LayoutTarget
 from tests.tui_support import (  # noqa: F401 - fixture
     GatedSession,

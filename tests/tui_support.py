@@ -11,9 +11,9 @@ import humanize
 import pytest
 
 from core import events as ev
-from core.engine import RunSummary
-from core.package.samples import write_demo_set
-from core.preflight import Check, Preflight
+from core.checks.preflight import Check, Preflight
+from core.demo.samples import write_demo_set
+from core.run.engine import RunSummary
 from core.session import Session
 from tui.app import ArchfuseApp, create_app
 from tui.screens.checks import ChecksScreen

@@ -13,10 +13,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
 
-from core.engine import RunOptions, RunSummary
+from core.checks.preflight import Preflight
 from core.errors import ArchfuseError
 from core.package.model import PackageIndex
-from core.preflight import Preflight
+from core.run.engine import RunOptions, RunSummary
 from core.session import Session, VerifyReport
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed

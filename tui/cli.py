@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
+from core.checks.preflight import IGNORABLE
 from core.errors import ArchfuseError, PreflightFailed, UsageError
-from core.preflight import IGNORABLE
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 Handler = Callable[[argparse.Namespace], int]
@@ -150,7 +150,7 @@ def _emitter(args: argparse.Namespace) -> ev.Emit:
 
 def _scan(args: argparse.Namespace, emit: ev.Emit | None = None) -> list[Any]:
     from core.package.scan import scan_paths
-    from core.state import state_dir
+    from core.record.state import state_dir
 
     paths = list(args.paths)
     if not paths:
@@ -207,8 +207,8 @@ def target_config(args: argparse.Namespace) -> Any:
 
 
 def _session(args: argparse.Namespace, emit: ev.Emit) -> Any:
-    from core.connect import open_chart_destination, open_target
     from core.session import Session
+    from core.targets.connect import open_chart_destination, open_target
 
     config = target_config(args)
     if config.insecure:
@@ -229,7 +229,7 @@ def _session(args: argparse.Namespace, emit: ev.Emit) -> Any:
 
 
 def _run_options(args: argparse.Namespace) -> Any:
-    from core.engine import RunOptions
+    from core.run.engine import RunOptions
 
     return RunOptions(
         spool_budget=parse_size(getattr(args, "spool_budget", "256MiB")),
@@ -331,8 +331,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from core.journal import Journal, render_history
-    from core.state import state_dir
+    from core.record.journal import Journal, render_history
+    from core.record.state import state_dir
 
     with Journal(state_dir(args.state_dir)) as journal:
         runs = journal.runs()
@@ -344,15 +344,15 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from core.journal import Journal
-    from core.rollback import rollback_run, target_for_record
-    from core.state import state_dir
+    from core.record.journal import Journal
+    from core.record.state import state_dir
+    from core.run.rollback import rollback_run, target_for_record
 
     emit = _emitter(args)
     with Journal(state_dir(args.state_dir)) as journal:
         record = journal.run(args.run_id)
         if args.registry or args.cluster_config:
-            from core.connect import open_target
+            from core.targets.connect import open_target
 
             args.paths = []
             target = open_target(target_config(args))
@@ -380,7 +380,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from core.demo import prepare_demo
+    from core.demo.setup import prepare_demo
 
     demo = prepare_demo(args.dir, state_dir=args.state_dir)
     if args.headless or os.environ.get("ARCHFUSE_HEADLESS"):

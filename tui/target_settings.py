@@ -67,7 +67,7 @@ def open_target(settings: TargetSettings) -> Target:
     """Build the engine target the form describes; UsageError with a sentence if it cannot."""
     if not settings.registry.strip() and not settings.cluster_config.strip():
         raise UsageError("Enter a registry URL (https://host[:port]) or an OCI layout directory.")
-    from core.connect import open_target as connect
+    from core.targets.connect import open_target as connect
 
     return connect(target_config(settings))
 
@@ -87,7 +87,7 @@ def connect(settings: TargetSettings) -> Connection:
     """Open the target and, when the engine offers it, the chart destination."""
     if not settings.registry.strip() and not settings.cluster_config.strip():
         raise UsageError("Enter a registry URL (https://host[:port]) or an OCI layout directory.")
-    from core import connect as engine
+    from core.targets import connect as engine
 
     config = target_config(settings)
     target = engine.open_target(config)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from core.errors import AuthError, TargetError, TLSError, TransportError
-from core.httpbase import find_ssl_error, ssl_context
+from core.http.base import find_ssl_error, ssl_context
 
 
 def server_message(resp: httpx.Response) -> str:

@@ -18,7 +18,7 @@ from core.errors import ChartError
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import Descriptor, ManifestRef, canonical_json
-from core.refs import join_path
+from core.oci.refs import join_path
 from core.targets.base import Target
 
 # Helm's chart.Metadata field order; fields it does not know follow in file order.

@@ -1,6 +1,6 @@
 """Relocation: point every hinted image of a chart (and its subcharts) at its destination.
 
-Each hint renders to an image reference; :func:`core.refs.destination` gives where that
+Each hint renders to an image reference; :func:`core.oci.refs.destination` gives where that
 image lands (the same function the image import uses) and the target supplies the host.
 The keys of the hint get the parts of the new reference they held before: a registry key
 gets the host, a repository key ``prefix/path``, a whole-reference key the whole new
@@ -23,7 +23,7 @@ from core.charts.tree import ChartNode, load_tree, merged_values, serialize
 from core.charts.validate import DEFAULT_LIMITS, Limits
 from core.charts.yamledit import edit_scalars
 from core.errors import ChartError
-from core.refs import ImageRef, destination, join_path, parse_ref
+from core.oci.refs import ImageRef, destination, join_path, parse_ref
 
 
 @dataclass(frozen=True)

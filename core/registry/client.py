@@ -27,11 +27,11 @@ from core.errors import (
     TLSError,
     TransportError,
 )
-from core.httpbase import HttpClientOwner, http_client, registry_origin, transport_error
+from core.http.base import HttpClientOwner, http_client, registry_origin, transport_error
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import ManifestRef
-from core.refs import space_of
+from core.oci.refs import space_of
 from core.registry.auth import Authenticator, Scope, pull, push
 from core.registry.credentials import Credentials
 from core.registry.retry import RETRYABLE_STATUS, RetryPolicy

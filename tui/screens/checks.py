@@ -9,7 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
 
 from core import events as ev
-from core.preflight import FAIL, Check, Preflight
+from core.checks.preflight import FAIL, Check, Preflight
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen

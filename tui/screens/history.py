@@ -18,10 +18,10 @@ STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "i
 
 
 def journal_available() -> bool:
-    """True when the engine has its journal (core.journal and core.rollback)."""
+    """True when the engine has its journal (core.record.journal and core.run.rollback)."""
     try:
-        import core.journal  # noqa: F401
-        import core.rollback  # noqa: F401
+        import core.record.journal  # noqa: F401
+        import core.run.rollback  # noqa: F401
     except ImportError:
         return False
     return True
@@ -61,7 +61,7 @@ class HistoryScreen(FlowScreen):
         state_dir = self.session.state_dir
 
         def read() -> list[Any]:
-            from core.journal import Journal
+            from core.record.journal import Journal
 
             with Journal(state_dir) as journal:
                 return journal.runs()
@@ -114,8 +114,8 @@ class HistoryScreen(FlowScreen):
         session, state_dir = self.session, self.session.state_dir
 
         def work() -> Any:
-            from core.journal import Journal
-            from core.rollback import rollback_run, target_for_record
+            from core.record.journal import Journal
+            from core.run.rollback import rollback_run, target_for_record
 
             current = session.target
             use_current = current is not None and current.description.rstrip("/") == run.target

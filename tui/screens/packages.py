@@ -206,7 +206,7 @@ def journal_imported(session: Any, settings: TargetSettings) -> dict[tuple[str, 
     state_dir = getattr(session, "state_dir", None)
     if state_dir is None:
         return None
-    from core.journal import Journal
+    from core.record.journal import Journal
 
     try:
         description = target_config(settings).description

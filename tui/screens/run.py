@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import Log, Static
 
 from core import events as ev
-from core.engine import RunSummary
+from core.run.engine import RunSummary
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen

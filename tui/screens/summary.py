@@ -87,7 +87,7 @@ class SummaryScreen(FlowScreen):
         def work() -> VerifyReport:
             report: VerifyReport = session.verify(packages)
             if reports:  # the run report gets the verification too
-                from core.report import add_verify
+                from core.record.report import add_verify
 
                 with contextlib.suppress(OSError, ValueError):  # else the report stays as the run wrote it
                     add_verify(reports[-1], report.to_json(), getattr(session, "secrets", ()))

@@ -8,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from core.plan import version_key
+from core.run.plan import version_key
 from tui.format import size
 
 CHECKSUM_TEXT = {"ok": "sum ok", "missing": "no sum", "mismatch": "MISMATCH"}

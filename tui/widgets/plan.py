@@ -8,8 +8,8 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
-from core.chartplan import ChartPlan
-from core.plan import ImagePlan, Plan
+from core.charts.plan import ChartPlan
+from core.run.plan import ImagePlan, Plan
 from tui.format import platforms, size
 
 #: a row of the plan table: one image for one platform, or one chart

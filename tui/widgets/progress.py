@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
 from core import events as ev
-from core.plan import ImagePlan
+from core.run.plan import ImagePlan
 from tui.format import eta, platforms, rate, size
 
 IMAGE_STATUS_STYLE = {"waiting": "dim", "done": "green", "unchanged": "dim", "failed": "bold red",

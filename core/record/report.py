@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from core.journal import package_entry
 from core.package.model import PackageIndex
+from core.record.journal import package_entry
 from core.units import size_text
 
 REPORTS_DIR = "reports"

@@ -11,7 +11,7 @@ from typing import Any
 from core import events as ev
 from core.errors import ArchfuseError
 from core.package.model import PackageIndex
-from core.plan import Plan
+from core.run.plan import Plan
 from core.targets.base import Target
 from core.units import size_text
 
@@ -51,7 +51,7 @@ class Preflight:
 
     checks: list[Check] = field(default_factory=list)
     plan: Plan | None = None
-    charts: list[Any] = field(default_factory=list)  # chart plans (core.chartplan.ChartPlan)
+    charts: list[Any] = field(default_factory=list)  # chart plans (core.charts.plan.ChartPlan)
     ignored: frozenset[str] = frozenset()  # kinds of failed checks the engineer chose to go past
 
     @property

@@ -1,7 +1,7 @@
 """Preflight checks of the target's side: registry flavour, registry spaces, local disk, and the
 leftover work directories of the vendor's installer.
 
-Each function returns :class:`core.preflight.Check` values (one sentence of detail with the fix);
+Each function returns :class:`core.checks.preflight.Check` values (one sentence of detail with the fix);
 none of them raises for a condition the user can fix.
 """
 
@@ -13,10 +13,10 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.checks.preflight import FAIL, OK, WARN, Check, measure_disk
 from core.errors import ArchfuseError, UsageError
-from core.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
-from core.preflight import FAIL, OK, WARN, Check, measure_disk
-from core.refs import space_of
+from core.oci.refs import space_of
+from core.registry.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
 from core.units import size_text
 
 #: the work directory the vendor's installer unpacks a package into

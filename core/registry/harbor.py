@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from core.errors import AuthError, RegistryError
-from core.httpbase import HttpClientOwner, http_client, registry_origin, transport_error
+from core.http.base import HttpClientOwner, http_client, registry_origin, transport_error
 from core.registry.credentials import Credentials
 
 if TYPE_CHECKING:

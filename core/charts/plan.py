@@ -13,7 +13,7 @@ from core.errors import ArchfuseError, PackageError
 from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
-from core.plan import LOOKUP_WORKERS, version_key
+from core.run.plan import LOOKUP_WORKERS, version_key
 
 
 @dataclass

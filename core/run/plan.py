@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from core import fusion
 from core.errors import ArchfuseError, PackageError
+from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.oci.platform import Platform
+from core.oci.refs import ImageRef, destination
 from core.package.model import BlobRecord, ImageRecord, PackageIndex
-from core.refs import ImageRef, destination
 from core.targets.base import Target
 
 LOOKUP_WORKERS = 16

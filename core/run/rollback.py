@@ -1,6 +1,6 @@
 """Rollback: put back the tags a run changed, where nobody moved them since.
 
-For each tag the run wrote (its last write, see :meth:`core.journal.Journal.tags_of`):
+For each tag the run wrote (its last write, see :meth:`core.record.journal.Journal.tags_of`):
 
 * the tag still points where the run left it, and held another digest before: the previous
   manifest or index is read by digest from the repository and put back by tag (``restored``);
@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
-from core import fusion
 from core.errors import ArchfuseError, Cancelled, UsageError
-from core.journal import DONE, FAILED, RUNNING, Journal, RunRecord, TagRecord
+from core.oci import fusion
+from core.record.journal import DONE, FAILED, RUNNING, Journal, RunRecord, TagRecord
 from core.targets.base import Target
 
 RESTORED, DELETED, UNCHANGED, LEFT, REFUSED = "restored", "deleted", "unchanged", "left", "refused"

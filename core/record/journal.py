@@ -32,14 +32,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from core import runlock
 from core.errors import UsageError
 from core.package.model import PackageIndex
+from core.record import runlock
 from core.units import size_text
 
 if TYPE_CHECKING:
-    from core.engine import RunSummary
-    from core.plan import ImagePlan
+    from core.run.engine import RunSummary
+    from core.run.plan import ImagePlan
     from core.targets.base import Target
 
 FILE_NAME = "journal.sqlite"
@@ -505,7 +505,7 @@ class Journal:
 
     def last_version_imported(self, target: Any) -> str | None:
         """The newest package version of the latest finished import into ``target`` not rolled back."""
-        from core.plan import version_key
+        from core.run.plan import version_key
 
         rows = self._query(
             "SELECT packages FROM runs r WHERE target = ? AND kind = 'import' AND status = 'done'"

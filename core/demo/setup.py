@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.state import state_dir as default_state_dir
+from core.record.state import state_dir as default_state_dir
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class Demo:
 
 def prepare_demo(where: Path | None = None, *, state_dir: str | Path | None = None) -> Demo:
     """Write the demo packages (once) under ``where`` (default ``<state dir>/demo``)."""
-    from core.package.samples import write_demo_set
+    from core.demo.samples import write_demo_set
 
     root = Path(where) if where else default_state_dir(state_dir) / "demo"
     packages_dir = root / "packages"

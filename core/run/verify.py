@@ -5,10 +5,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from core import fusion
+from core.oci import fusion
 from core.oci.platform import Platform
 from core.package.model import PackageIndex
-from core.plan import LOOKUP_WORKERS, ImagePlan, group_images
+from core.run.plan import LOOKUP_WORKERS, ImagePlan, group_images
 from core.targets.base import Target
 
 

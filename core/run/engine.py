@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from core import events as ev
-from core import fusion
-from core.chartplan import ChartPlan, push_charts
 from core.charts.destinations import ChartDestination
+from core.charts.plan import ChartPlan, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
+from core.oci import fusion
 from core.oci.manifest import ManifestRef
-from core.plan import BlobNeed, ImagePlan, Plan, TagPlan
-from core.spool import SpoolBudget, spool_copy
+from core.run.plan import BlobNeed, ImagePlan, Plan, TagPlan
+from core.run.spool import SpoolBudget, spool_copy
 from core.targets.base import Target
 
 PROGRESS_INTERVAL = 0.1  # seconds between BytesProgress events
@@ -49,7 +49,7 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     peak_spool: int = 0
-    reports: tuple[Path, ...] = ()  # the run report (Markdown, JSON) once written (core.report)
+    reports: tuple[Path, ...] = ()  # the run report (Markdown, JSON) once written (core.record.report)
 
     @property
     def exit_code(self) -> int:
@@ -57,7 +57,7 @@ class RunSummary:
 
 
 class RunRecorder(Protocol):
-    """What the journal hears from a run (see core.journal)."""
+    """What the journal hears from a run (see core.record.journal)."""
 
     def tag_moving(self, run_id: str, repository: str, tag: str, before: str | None, after: str) -> None: ...
 

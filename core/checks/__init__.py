@@ -1,0 +1,1 @@
+"""Preflight checks, one module per side; preflight runs them in order."""

@@ -1,0 +1,1 @@
+"""The embedded default: sample packages (a generator) and the demo set-up."""

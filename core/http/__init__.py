@@ -1,0 +1,1 @@
+"""HTTP: one client factory (TLS, CA, proxies, timeouts) shared by registry, Harbor and chart repositories."""
