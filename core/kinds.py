@@ -1,0 +1,112 @@
+"""The engine's vocabulary: every action, status and kind, as string enums in one place.
+
+Members are ``str`` subclasses whose value is the word the JSON output and the journal use, so
+``ImageAction.NEW == "new"`` and ``json.dumps`` writes ``"new"``. Runs on Python 3.9 (no
+``enum.StrEnum`` there).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Word(str, Enum):
+    """A string enum: compares, hashes, formats and serialises as its value."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class ImageAction(Word):
+    """What a run does to one image (one platform of one tag)."""
+
+    NEW = "new"
+    ADD_ARCH = "add-arch"
+    UPDATE_ARCH = "update-arch"
+    UNCHANGED = "unchanged"
+    ERROR = "error"
+
+
+class ChartAction(Word):
+    """What a run does to one chart version."""
+
+    NEW = "new"
+    UNCHANGED = "unchanged"
+    CONFLICT = "conflict"
+    ERROR = "error"
+
+
+class CheckStatus(Word):
+    """The outcome of one preflight check."""
+
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+class CheckKind(Word):
+    """The kind of a preflight check; ``--ignore-check`` names a kind (spaces as dashes)."""
+
+    PACKAGE = "package"
+    VERSION = "version"
+    SPOOL_DISK = "spool disk"
+    TARGET_DISK = "target disk"
+    VENDOR_LEFTOVERS = "vendor leftovers"
+    TARGET = "target"
+    HARBOR = "harbor"
+    REGISTRY_SPACES = "registry spaces"
+    PUSH_RIGHTS = "push rights"
+    FUSION = "fusion"
+    ARCH_COVERAGE = "arch coverage"
+    CHARTS = "charts"
+    CHART_DESTINATION = "chart destination"
+
+    @property
+    def flag(self) -> str:
+        """How ``--ignore-check`` spells the kind."""
+        return self.value.replace(" ", "-")
+
+    @property
+    def ignorable(self) -> bool:
+        """Whether a failure of this kind may be gone past: without a target, its spaces and fusion
+        there is no plan to run."""
+        return self not in (CheckKind.TARGET, CheckKind.HARBOR, CheckKind.REGISTRY_SPACES, CheckKind.FUSION)
+
+
+class RunStatus(Word):
+    """How a run in the journal ended (or that it is still going, or was killed)."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"
+
+
+class VerifyStatus(Word):
+    """What verify found for one image platform or chart version."""
+
+    OK = "ok"
+    MISSING = "missing"
+    OTHER_CONTENT = "other-content"
+    OTHER_DIGEST = "other-digest"
+    ERROR = "error"
+
+
+class ChecksumStatus(Word):
+    """A package's sha512 sidecar: matched, absent, or different."""
+
+    OK = "ok"
+    MISSING = "missing"
+    MISMATCH = "mismatch"
+
+
+class ChartDestinationKind(Word):
+    """Where charts go: OCI artifacts, a ChartMuseum API, or Harbor's (≤ 2.7) chartrepo API."""
+
+    OCI = "oci"
+    CHARTMUSEUM = "chartmuseum"
+    HARBOR = "harbor"
