@@ -90,8 +90,11 @@ class VerifyStatus(Word):
     """What verify found for one image platform or chart version."""
 
     OK = "ok"
-    MISSING = "missing"
-    OTHER_CONTENT = "other-content"
+    MISSING = "missing"  # a chart version
+    OTHER_CONTENT = "other-content"  # a chart version
+    MISSING_TAG = "missing-tag"
+    MISSING_PLATFORM = "missing-platform"
+    MISSING_BLOB = "missing-blob"
     OTHER_DIGEST = "other-digest"
     ERROR = "error"
 
