@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from core.advice import Advice
 from core.errors import UsageError
 from core.oci.refs import is_repository_path
 
@@ -201,7 +202,7 @@ class TargetConfig:
             self.registry_url = normalize_registry_url(self.registry_url)
             if self.registry_url.startswith("http://") and not self.insecure:
                 raise UsageError(
-                    f"{self.registry_url} is plain HTTP; pass --insecure to allow it, or use https://."
+                    Advice(f"{self.registry_url} is plain HTTP; {{insecure}} to allow it, or use https://.")
                 )
         if self.chart_repo_type not in CHART_REPO_TYPES:
             raise UsageError(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
+from core.advice import Advice
 from core.charts.destinations import ChartDestination
 from core.charts.plan import ChartPlan, plan_charts
 from core.checks.environment import (
@@ -271,8 +272,8 @@ class Session:
         elif conflicts:
             names = ", ".join(f"{c.name}-{c.version}" for c in conflicts[:5])
             result.add(
-                Check("charts", WARN, f"{len(conflicts)} chart version(s) differ from what the destination holds "
-                      f"({names}); they are kept unless you pass --force-charts."),
+                Check("charts", WARN, Advice(f"{len(conflicts)} chart version(s) differ from what the destination "
+                      f"holds ({names}); they are kept: {{force_charts}} to overwrite them.")),
                 self.emit,
             )
         else:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import events as ev
+from core.advice import Advice
 from core.charts.destinations import CONFLICT, NEW, OVERWRITTEN, UNCHANGED, ChartDestination, decide
 from core.charts.pipeline import PreparedChart, prepare_chart
 from core.errors import ArchfuseError, PackageError
@@ -130,7 +131,7 @@ def push_charts(
             continue
         detail = ""
         if plan.action == CONFLICT:
-            detail = "other content is there; kept it (use --force-charts to overwrite)"
+            detail = Advice("other content is there; kept it ({force_charts} to overwrite)")
         emit(ev.ChartDone(plan.name, plan.version, plan.destination, plan.action, detail))
     return failures
 

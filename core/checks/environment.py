@@ -13,6 +13,7 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.advice import Advice
 from core.checks.preflight import FAIL, OK, WARN, Check, measure_disk
 from core.errors import ArchfuseError, UsageError
 from core.oci.refs import space_of
@@ -95,8 +96,8 @@ def check_spaces(
             Check(
                 "registry spaces",
                 WARN,
-                "Not checked: the registry's flavour is unknown; on Harbor, missing projects make pushes fail "
-                "(--create-spaces creates them).",
+                Advice("Not checked: the registry's flavour is unknown; on Harbor, missing projects make pushes fail "
+                "({create_spaces} to create them)."),
             )
         ]
     where = harbor_client.description
@@ -121,8 +122,8 @@ def check_spaces(
             Check(
                 "registry spaces",
                 FAIL,
-                f"Harbor at {where} lacks the {noun} {_names(missing)} that {len(missing)} of the destinations need; "
-                "pass --create-spaces (with --space-visibility public|private) to create them, or create them in Harbor.",
+                Advice(f"Harbor at {where} lacks the {noun} {_names(missing)} that {len(missing)} of the destinations need; "
+                "{create_spaces} to create them, or create them in Harbor."),
                 items=tuple(missing),
             )
         ]
@@ -132,8 +133,8 @@ def check_spaces(
             Check(
                 "registry spaces",
                 OK,
-                f"Harbor at {where} lacks {_names(missing)}; the import creates them as {visibility} projects "
-                "(--create-spaces).",
+                f"Harbor at {where} lacks {_names(missing)}; the import creates them as {visibility} projects, "
+                "as asked.",
             )
         ]
     out: list[Check] = []
@@ -175,8 +176,8 @@ def check_disk_for_target(path: Path | None, bytes_needed: int) -> Check:
         return Check(
             "target disk",
             OK,
-            f"The target stores its data on another node; the plan adds {need} there "
-            "(pass --registry-storage PATH to check a registry on this node).",
+            Advice(f"The target stores its data on another node; the plan adds {need} there "
+            "({registry_storage} to check a registry on this node)."),
         )
     where = _existing_ancestor(Path(path))
     try:
@@ -246,8 +247,8 @@ def check_vendor_leftovers(leftovers: list[tuple[Path, int]]) -> Check:
     return Check(
         "vendor leftovers",
         WARN,
-        f"The vendor installer's work directories hold {size_text(total)}: {listed}; archfuse does not need "
-        "them, --clean-leftovers removes them.",
+        Advice(f"The vendor installer's work directories hold {size_text(total)}: {listed}; archfuse does not need "
+        "them; {clean_leftovers} to remove them."),
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
+from core.advice import Advice
 from core.errors import ArchfuseError
 from core.package.model import PackageIndex
 from core.run.plan import Plan
@@ -66,9 +67,8 @@ class Preflight:
         """Record a check (a failure the engineer chose to ignore becomes a warning) and emit it."""
         kind = ignorable_kind(check.name)
         if check.status == FAIL and kind in self.ignored:
-            check = replace(
-                check, status=WARN, detail=f"{check.detail} (failure ignored with --ignore-check {kind.replace(' ', '-')}; at your risk)"
-            )
+            ignored = Advice(f" (failure ignored with {{ignore_check}} {kind.replace(' ', '-')}; at your risk)")
+            check = replace(check, status=WARN, detail=Advice(check.detail) + ignored)
         self.checks.append(check)
         emit(ev.CheckDone(check.name, check.status, check.detail))
 
@@ -133,14 +133,14 @@ def check_spool_disk(spool_dir: Path | None, budget: int) -> Check:
     try:
         numbers = measure_disk(where, budget)
     except OSError as err:
-        return Check("spool disk", FAIL, f"{where} cannot be used for spooling: {err.strerror}; pass --spool-dir.")
+        return Check("spool disk", FAIL, Advice(f"{where} cannot be used for spooling: {err.strerror}; {{spool_dir}}."))
     free = numbers["free"]
     need = size_text(budget)
     have = size_text(free)
     if free < budget:
         return Check("spool disk", WARN,
-                     f"{where} has {have} free, less than the {need} spool budget; the run spools less and may be slower "
-                     "(lower --spool-budget or use --spool-dir).", numbers)
+                     Advice(f"{where} has {have} free, less than the {need} spool budget; the run spools less and "
+                            "may be slower ({spool_budget} lower, or {spool_dir})."), numbers)
     return Check("spool disk", OK, f"{where}: {have} free, the spool needs at most {need}.", numbers)
 
 
