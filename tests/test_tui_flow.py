@@ -337,7 +337,7 @@ async def test_no_color_turns_colour_off_and_states_stay_in_words(workdir: Path,
         words = str(checks_text).split()
         assert words[0] == "ok" and "target:" in words
         rows = app.screen.query_one(PlanTable)
-        assert str(rows.get_cell_at((0, 0))) == "new"  # the action is a word, not a colour
+        assert str(rows.get_cell("0", "action")) == "new"  # the action is a word, not a colour
 
 
 async def test_quit_exit_code_is_one_after_a_cancelled_run(workdir: Path) -> None:

@@ -18,6 +18,8 @@ from core.errors import ArchfuseError
 from core.package.model import PackageIndex
 from core.run.engine import RunOptions, RunSummary
 from core.session import Session, VerifyReport
+from core.units import parse_size, size_text
+from tui.advice import say_error
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed
 from tui.target_settings import TargetSettings
@@ -38,6 +40,13 @@ class FlowState:
     summary: RunSummary | None = None
     verify: VerifyReport | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    runs_started: int = 0  # runs started in this app
+    planned_after: int = -1  # runs_started when ``preflight`` was made: older plans are never run
+
+    @property
+    def plan_is_current(self) -> bool:
+        """A plan exists and no run started since it was made (a run changes what the target holds)."""
+        return self.preflight is not None and self.planned_after == self.runs_started
 
     @property
     def chosen(self) -> list[PackageIndex]:
@@ -70,6 +79,11 @@ class ArchfuseApp(App[int]):
         self.bridge = EventBridge()
         self.state = FlowState(list(paths or []), TargetSettings(registry=registry or ""))
         self.options = options or RunOptions()
+        settings = self.state.settings  # the Target form starts from the run options given
+        budget = self.options.spool_budget
+        short = size_text(budget).replace(" ", "")
+        settings.spool_budget = short if parse_size(short, minimum=0) == budget else str(budget)
+        settings.spool_dir = str(self.options.spool_dir or "")
         self.blink = blink
         factory: SessionFactory = session_factory or Session
         self.session = factory(None, prefix="", state_dir=state_dir, emit=self.bridge)
@@ -96,7 +110,7 @@ class ArchfuseApp(App[int]):
             try:
                 result = fn()
             except ArchfuseError as err:
-                screen.post_message(WorkFailed(job, str(err)))
+                screen.post_message(WorkFailed(job, say_error(err)))
             except Exception as err:  # noqa: BLE001 - shown as a sentence, never a traceback
                 screen.post_message(WorkFailed(job, f"Unexpected error ({type(err).__name__}): {err}"))
             else:

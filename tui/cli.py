@@ -14,6 +14,7 @@ from typing import Any
 from core import events as ev
 from core.checks.preflight import IGNORABLE
 from core.errors import ArchfuseError, PreflightFailed, UsageError
+from core.units import parse_size
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 Handler = Callable[[argparse.Namespace], int]
@@ -105,20 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_target_args(p, required=False)
     p.add_argument("-y", "--yes", action="store_true")
     return parser
-
-
-def parse_size(text: str, *, flag: str = "--spool-budget", minimum: int = 1 << 20) -> int:
-    """``256MiB``, ``1G``, ``1048576`` -> bytes (at least ``minimum``)."""
-    units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-    s = text.strip().lower().removesuffix("b").removesuffix("i")
-    num, unit = (s[:-1], s[-1]) if s and s[-1] in units and s[-1].isalpha() else (s, "")
-    try:
-        value = int(float(num) * units[unit])
-    except ValueError:
-        raise UsageError(f"{flag} {text!r} is not a size; write it like 256MiB or 1GiB.") from None
-    if value < minimum:
-        raise UsageError(f"{flag} must be at least {minimum >> 20}MiB.")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

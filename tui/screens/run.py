@@ -134,8 +134,4 @@ class RunScreen(FlowScreen):
         if self.running:
             self.fail("The run is still going.")
             return
-        from tui.screens.checks import ChecksScreen
-
-        self.app.pop_screen()  # this run
-        self.app.pop_screen()  # the old plan
-        self.app.push_screen(ChecksScreen())
+        self.app.pop_screen()  # back to Checks, which plans again: a plan older than a run is never run

@@ -8,9 +8,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
+from core.errors import ArchfuseError
+from tui.advice import say_error
 from tui.messages import WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
-from tui.target_settings import TargetSettings, open_target
+from tui.target_settings import TargetSettings, chart_credentials_from_env, open_target, run_options
 
 CHART_TYPES = [("OCI (in the registry)", "oci"), ("ChartMuseum", "chartmuseum"), ("Harbor chartrepo", "harbor")]
 
@@ -24,6 +26,8 @@ FIELDS = [
     ("ca_cert", "CA certificate", "PEM file that signed the registry's certificate", False),
     ("prefix", "Prefix", "path put before every image repository", False),
     ("registry_storage", "Registry data", "where a registry on this node stores data (disk gauge)", False),
+    ("spool_dir", "Spool directory", "where blobs wait when they must (empty: the temp directory)", False),
+    ("spool_budget", "Spool budget", "most the spool may hold, e.g. 256MiB or 1GiB", False),
 ]
 #: the Harbor projects archfuse creates (after asking)
 VISIBILITIES = [("public: anyone may pull", "public"), ("private: members only", "private")]
@@ -59,12 +63,15 @@ class TargetScreen(FlowScreen):
             yield Select(CHART_TYPES, value=settings.chart_repo_type, allow_blank=False, id="chart_repo_type",
                          compact=True)
         with Horizontal(classes="row"):
+            yield Static("Chart login", classes="label")
+            yield Static(chart_credentials_from_env(), id="chart_login", markup=False)
+        with Horizontal(classes="row"):
             yield Static("New spaces", classes="label")
             yield Select(VISIBILITIES, value=settings.space_visibility, allow_blank=False, id="space_visibility",
                          compact=True)
         with Horizontal(classes="row"):
             yield Static("TLS", classes="label")
-            yield Checkbox("insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
+            yield Checkbox("Insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
                            compact=True)
         with Horizontal(classes="row buttons"):
             yield Button("Test connection (^T)", id="test", compact=True)
@@ -121,6 +128,11 @@ class TargetScreen(FlowScreen):
         settings = self.read_form()
         if not settings.registry.strip() and not settings.cluster_config.strip():
             self.fail("Enter a registry URL (https://host[:port]) or an OCI layout directory first.")
+            return
+        try:
+            self.archfuse.options = run_options(settings, self.archfuse.options)
+        except ArchfuseError as err:
+            self.fail(say_error(err))
             return
         from tui.screens.checks import ChecksScreen
 

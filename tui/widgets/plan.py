@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Static
 
 from core.charts.plan import ChartPlan
 from core.checks.preflight import Check
+from core.kinds import CheckKind
 from core.run.plan import ImagePlan, Plan
 from tui.format import platforms_change, reference, reference_width, size
 
@@ -25,6 +26,14 @@ def status_text(status: str) -> Text:
     """``ok``/``warn``/``FAIL``: words, so the state reads without colour too."""
     word = "FAIL" if status == "fail" else status
     return Text(word, style=STATUS_STYLE.get(status, ""))
+
+
+def kind_of(check: Check) -> CheckKind | None:
+    """The kind of a check, from its name (``package addon-….tar.gz`` is of kind ``package``)."""
+    for kind in sorted(CheckKind, key=lambda k: len(k.value), reverse=True):
+        if check.name == kind.value or check.name.startswith(kind.value + " "):
+            return kind
+    return None
 
 
 #: failures first, then warnings: what needs the engineer is always at the top of the list
@@ -103,7 +112,7 @@ class PlanTable(DataTable[Text]):
         self.add_column("image", key="image", width=image_width)
         self.add_column("action", key="action", width=ACTION_WIDTH)
         self.add_column("arch", key="platform", width=ARCH_WIDTH)
-        self.add_column("platforms (+added)" if compact else "platforms before → after", key="platforms",
+        self.add_column("platforms" if compact else "platforms before → after", key="platforms",
                         width=platforms_width)
         self.add_column("upload", key="upload", width=UPLOAD_WIDTH)
         for i, row in enumerate(self.visible_rows()):
