@@ -36,6 +36,7 @@ from core.config import TargetConfig
 from core.errors import ArchfuseError, PreflightFailed, SpaceMissing
 from core.oci.refs import space_of
 from core.package.model import PackageIndex
+from core.package.scan import Unreadable
 from core.record.journal import Journal, RunRecord
 from core.record.state import state_dir as default_state_dir
 from core.registry.harbor import harbor_client_for
@@ -139,6 +140,12 @@ class Session:
         from core.package.scan import scan_paths
 
         return scan_paths(paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan)
+
+    def scan_each(self, paths: list[Path], *, rescan: bool = False) -> tuple[list[PackageIndex], list[Unreadable]]:
+        """Scan packages, setting aside (with the reason) those that cannot be read."""
+        from core.package.scan import scan_each
+
+        return scan_each(paths, state_dir=self.state_dir, emit=self.emit, use_cache=not rescan)
 
     def preflight(
         self,

@@ -110,9 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``archfuse`` console script."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] not in COMMANDS and not words[0].startswith("-"):
+        words.insert(0, "tui")  # ``archfuse DIR`` opens the TUI on DIR
+    args = build_parser().parse_args(words)
     if args.command is None:
-        args = build_parser().parse_args(["tui", *(argv or [])])
+        args = build_parser().parse_args(["tui", *words])
     debug = getattr(args, "debug", False)
     try:
         return int(COMMANDS[args.command](args))
