@@ -13,6 +13,7 @@ from tui.advice import say_error
 from tui.messages import WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import TargetSettings, chart_credentials_from_env, open_target, run_options
+from tui.widgets.tickbox import TickBox
 
 CHART_TYPES = [("OCI (in the registry)", "oci"), ("ChartMuseum", "chartmuseum"), ("Harbor chartrepo", "harbor")]
 
@@ -71,7 +72,7 @@ class TargetScreen(FlowScreen):
                          compact=True)
         with Horizontal(classes="row"):
             yield Static("TLS", classes="label")
-            yield Checkbox("Insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
+            yield TickBox("Insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
                            compact=True)
         with Horizontal(classes="row buttons"):
             yield Button("Test connection (^T)", id="test", compact=True)
