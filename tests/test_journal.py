@@ -316,8 +316,7 @@ def test_lock_is_keyed_by_the_target_not_its_spelling_across_state_dirs(
     assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
     try:
         with Journal(tmp_path / "second") as other, pytest.raises(RunLocked, match="Another archfuse run"):
-            with other.lock(asked):
-                pass
+            _lock_in_thread(other, asked)
         with Journal(tmp_path / "second") as other, other.lock("http://127.0.0.2:5001"):
             pass  # another port is another target
     finally:
