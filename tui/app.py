@@ -14,18 +14,16 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from core.checks.preflight import Preflight
+from core.config import TargetConfig
 from core.errors import ArchfuseError
 from core.package.model import PackageIndex
 from core.run.engine import RunOptions, RunSummary
-from core.session import Session, VerifyReport
+from core.session import Session, VerifyReport, Workspace, open_session
 from core.units import parse_size, size_text
 from tui.advice import say_error
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed
 from tui.target_settings import TargetSettings
-
-#: builds the engine facade: (target, prefix=, state_dir=, emit=) -> Session
-SessionFactory = Callable[..., Any]
 
 
 @dataclass
@@ -71,7 +69,7 @@ class ArchfuseApp(App[int]):
         state_dir: str | Path | None = None,
         registry: str | None = None,
         *,
-        session_factory: SessionFactory | None = None,
+        session_class: type[Session] = Session,
         options: RunOptions | None = None,
         blink: bool = True,
     ) -> None:
@@ -85,8 +83,9 @@ class ArchfuseApp(App[int]):
         settings.spool_budget = short if parse_size(short, minimum=0) == budget else str(budget)
         settings.spool_dir = str(self.options.spool_dir or "")
         self.blink = blink
-        factory: SessionFactory = session_factory or Session
-        self.session = factory(None, prefix="", state_dir=state_dir, emit=self.bridge)
+        self.workspace = Workspace(state_dir=state_dir, emit=self.bridge)  # scans and history need no target
+        self.session: Session | None = None  # opened for the form's target by connect()
+        self.session_class = session_class
 
     def on_mount(self) -> None:
         from tui.screens.packages import PackagesScreen
@@ -95,6 +94,28 @@ class ArchfuseApp(App[int]):
         if few_colours and not self.is_headless and "ansi-dark" in self.available_themes:
             self.theme = "ansi-dark"  # 16-colour terminals: the terminal's own palette
         self.push_screen(PackagesScreen())
+
+    def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    # -- the engine session -----------------------------------------------------------
+    def connect(self, settings: TargetSettings) -> Session:
+        """The session for the form's target: the open one while the configuration is the same, else a
+        new one from :func:`core.session.open_session` (the old one closed). UsageError for a bad form."""
+        config = settings.target_config()
+        current = self.session
+        if current is not None and current.config == config and current.force_charts == settings.force_charts:
+            return current
+        self.session = self.open_session(config, force_charts=settings.force_charts)
+        if current is not None:
+            current.close()
+        return self.session
+
+    def open_session(self, config: TargetConfig, *, force_charts: bool = False) -> Session:
+        """A session of the app's kind on ``config``, its events shown by the listening screen."""
+        return open_session(config, state_dir=self.workspace.state_dir, emit=self.bridge, force_charts=force_charts,
+                            session_class=self.session_class)
 
     async def action_quit(self) -> None:
         """Leave; the exit code says whether the last run failed or was cancelled (1) or not (0)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,23 +13,16 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
-from core.record.journal import ChartRow, ImageRow, RunRecord, TagRecord
+from core.errors import ArchfuseError
+from core.record.journal import ChartRow, ImageRow, Journal, RunRecord, TagRecord
+from core.record.report import report_paths
+from core.run.rollback import RollbackSummary, config_for_run
+from tui.advice import say_error
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
 
-NO_JOURNAL = "No journal yet: this build records no run history, so there is nothing to roll back."
 STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "interrupted": "yellow"}
-
-
-def journal_available() -> bool:
-    """True when the engine has its journal (core.record.journal and core.run.rollback)."""
-    try:
-        import core.record.journal  # noqa: F401
-        import core.run.rollback  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def plural(n: int, noun: str) -> str:
@@ -121,7 +113,7 @@ class HistoryScreen(FlowScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.runs: list[Any] = []
+        self.runs: list[RunRecord] = []
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
@@ -136,21 +128,10 @@ class HistoryScreen(FlowScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        if not journal_available():
-            self.query_one("#detail", Static).update(NO_JOURNAL)
-            return
         self.query_one("#detail", Static).update("Reading the journal…")
-        state_dir = self.session.state_dir
+        self.archfuse.start_work(self, "history", self.archfuse.workspace.history)
 
-        def read() -> list[Any]:
-            from core.record.journal import Journal
-
-            with Journal(state_dir) as journal:
-                return journal.runs()
-
-        self.archfuse.start_work(self, "history", read)
-
-    def show_runs(self, runs: list[Any]) -> None:
+    def show_runs(self, runs: list[RunRecord]) -> None:
         self.runs = runs
         table = self.query_one(DataTable)
         table.clear()
@@ -172,16 +153,13 @@ class HistoryScreen(FlowScreen):
         )
         table.focus()
 
-    def highlighted(self) -> Any | None:
+    def highlighted(self) -> RunRecord | None:
         table = self.query_one(DataTable)
         if not self.runs or not table.row_count:
             return None
         return self.runs[table.cursor_row]
 
     def action_rollback(self) -> None:
-        if not journal_available():
-            self.fail(NO_JOURNAL)
-            return
         run = self.highlighted()
         if run is None:
             self.fail("There is no run to roll back; pick one in the list first.")
@@ -197,31 +175,30 @@ class HistoryScreen(FlowScreen):
             yes="Roll back",
         )
 
-    def rollback_now(self, run: Any) -> None:
-        session, state_dir = self.session, self.session.state_dir
+    def rollback_now(self, run: RunRecord) -> None:
+        current = self.archfuse.session
+        try:
+            if current is not None and current.target.description.rstrip("/") == run.target:
+                session, own = current, False
+            else:  # the run's own target, when its journal entry is enough to reach it (an OCI layout)
+                session, own = self.archfuse.open_session(config_for_run(run)), True
+        except ArchfuseError as err:
+            self.fail(say_error(err))
+            return
 
-        def work() -> Any:
-            from core.record.journal import Journal
-            from core.run.rollback import rollback_run, target_for_record
-
-            current = session.target
-            use_current = current is not None and current.description.rstrip("/") == run.target
-            target = current if use_current else target_for_record(run)
-            with Journal(state_dir) as journal:
-                try:
-                    return rollback_run(journal, run.id, target, emit=session.emit)
-                finally:
-                    if not use_current:
-                        target.close()
+        def work() -> RollbackSummary:
+            try:
+                return session.rollback(run.id)
+            finally:
+                if own:
+                    session.close()
 
         self.query_one("#detail", Static).update(f"Rolling back {run.id}…")
         self.archfuse.start_work(self, "rollback", work)
 
     def read_detail(self, run: RunRecord) -> RunDetail:
         """What the journal holds of one run (a local SQLite read)."""
-        from core.record.journal import Journal
-
-        with Journal(self.session.state_dir) as journal:
+        with Journal(self.archfuse.workspace.state_dir) as journal:
             return RunDetail(run, journal.tags_of(run.id), journal.images_of(run.id), journal.charts_of(run.id))
 
     def action_open(self) -> None:
@@ -229,9 +206,7 @@ class HistoryScreen(FlowScreen):
         if run is None:
             self.fail("There is no run to open; pick one in the list first.")
             return
-        from core.record.report import report_paths
-
-        report = report_paths(self.session.state_dir, run.id)[0]
+        report = report_paths(self.archfuse.workspace.state_dir, run.id)[0]
         self.app.push_screen(RunDetailScreen(detail_text(self.read_detail(run), report if report.exists() else None)))
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
@@ -244,7 +219,7 @@ class HistoryScreen(FlowScreen):
         if message.job == "history":
             self.show_runs(message.result)
         elif message.job == "rollback":
-            summary = message.result
+            summary: RollbackSummary = message.result
             counts = ", ".join(f"{n} {r}" for r, n in sorted(summary.counts().items())) or "no tags"
             self.action_reload()
             self.notify(f"Rollback of {summary.rolled_back}: {summary.status} ({counts})", timeout=8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from textual.app import ComposeResult
@@ -12,7 +13,7 @@ from core.errors import ArchfuseError
 from tui.advice import say_error
 from tui.messages import WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
-from tui.target_settings import TargetSettings, chart_credentials_from_env, open_target, run_options
+from tui.target_settings import TargetSettings, chart_credentials_from_env, run_options
 from tui.widgets.tickbox import TickBox
 
 CHART_TYPES = [("OCI (in the registry)", "oci"), ("ChartMuseum", "chartmuseum"), ("Harbor chartrepo", "harbor")]
@@ -48,11 +49,12 @@ class TargetScreen(FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         settings = self.state.settings
+        values = dataclasses.asdict(settings)
         for field_id, label, placeholder, password in FIELDS:
             with Horizontal(classes="row"):
                 yield Static(label, classes="label")
                 yield Input(
-                    str(getattr(settings, field_id)),
+                    str(values[field_id]),
                     placeholder=placeholder,
                     password=password,
                     id=field_id,
@@ -97,14 +99,15 @@ class TargetScreen(FlowScreen):
     def action_test(self) -> None:
         settings = self.read_form()
         self.query_one("#status", Static).update(f"Testing {settings.describe()}…")
+        try:
+            target = self.archfuse.connect(settings).target
+        except ArchfuseError as err:
+            self.on_work_failed(WorkFailed("ping", say_error(err)))
+            return
 
         def ping() -> str:
-            target = open_target(settings)
-            try:
-                target.ping()
-                return f"{target.description} answers; the credentials work."
-            finally:
-                target.close()
+            target.ping()
+            return f"{target.description} answers; the credentials work."
 
         self.archfuse.start_work(self, "ping", ping)
 
@@ -127,7 +130,7 @@ class TargetScreen(FlowScreen):
 
     def action_next(self) -> None:
         settings = self.read_form()
-        if not settings.registry.strip() and not settings.cluster_config.strip():
+        if not settings.inputs().names_target:
             self.fail("Enter a registry URL (https://host[:port]) or an OCI layout directory first.")
             return
         try:
