@@ -17,7 +17,9 @@ from textual.widgets import Input, Static
 
 from core.charts.oci import OciChartDestination
 from core.charts.repack import repack
+from core.checks.preflight import Check, Preflight
 from core.kinds import CheckKind, ImageAction
+from core.session import Session
 from core.targets.registry import RegistryTarget
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
 from tests.test_import_charts import pull_chart
@@ -383,3 +385,34 @@ async def test_plan_rows_keep_image_action_and_arch_in_view_at_80_columns(workdi
         assert sum(c.get_render_width(table) for c in table.ordered_columns) <= table.size.width
         images = {str(table.get_cell(str(i), "image")) for i in range(table.row_count)}
         assert "ingres…nx/controller:v1.9.0" in images
+
+
+class CoverageSession(Session):
+    """The real session, plus an arch-coverage warning naming the arm64 package of the same version
+    (the shape of the engine's check: its items are the packages that would fill it)."""
+
+    def preflight(self, packages: Any, **kwargs: Any) -> Preflight:
+        result = super().preflight(packages, **kwargs)
+        chosen = {(p.version, p.arch) for p in packages}
+        if ("v0.12.0", "arm64") not in chosen:
+            filler = str(Path("pk") / NAME.format("v0.12.0", "arm64"))
+            result.checks.append(Check(str(CheckKind.ARCH_COVERAGE), "warn",
+                                       "6 tags of v0.12.0 will serve amd64 only; arm64 is missing.", items=(filler,)))
+        return result
+
+
+async def test_arch_coverage_warning_shows_its_fix_and_p_selects_the_filling_package(workdir: Path) -> None:
+    app = make_app(CoverageSession)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        matrix = app.screen.query_one(PackageMatrix)
+        matrix.move_cursor(row=0, column=3)  # v0.12.0 arm64
+        await pilot.press("space")
+        assert selected(app) == {("v0.12.0", "amd64")}
+        checks = await to_checks(pilot)
+        shown = str(checks.query_one("#checks", Static).render())
+        assert shown.startswith("warn arch coverage: 6 tags") and "Press p to select v0.12.0 arm64" in shown
+        await pilot.press("p")
+        await settle(pilot)
+        assert selected(app) == {("v0.12.0", "amd64"), ("v0.12.0", "arm64")}
+        assert "arch coverage" not in {c.name for c in app.state.preflight.checks}

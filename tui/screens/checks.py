@@ -96,7 +96,7 @@ class ChecksScreen(FlowScreen):
         event = message.event
         if isinstance(event, ev.CheckDone):
             self.checks.append(Check(event.name, event.status, event.detail))
-            self.query_one(ChecksList).show(self.checks, say)
+            self.query_one(ChecksList).show(self.checks, self.advice)
 
     def on_work_done(self, message: WorkDone) -> None:
         if message.job != "preflight":
@@ -105,7 +105,7 @@ class ChecksScreen(FlowScreen):
         self.state.preflight = preflight
         self.state.planned_after = self.state.runs_started
         self.checks = list(preflight.checks)
-        self.query_one(ChecksList).show(self.checks, say)
+        self.query_one(ChecksList).show(self.checks, self.advice)
         self.query_one(DiskGauges).show(self.checks)
         table = self.query_one(PlanTable)
         table.show(preflight.plan.images if preflight.plan else [], preflight.charts)
@@ -150,6 +150,16 @@ class ChecksScreen(FlowScreen):
             f"{', '.join(spaces)}? Every check runs again afterwards."
         )
         self.archfuse.ask(question, lambda: self.action_recheck(create_spaces=True), yes="Create")
+
+    def advice(self, check: Check) -> str:
+        """A check's detail in this screen's words, with the key that acts on it."""
+        text = say(check.detail)
+        if kind_of(check) == CheckKind.ARCH_COVERAGE and check.status != "ok":
+            fill = [p for p in self.filling_packages() if p.path in check.items]
+            if fill:
+                names = ", ".join(f"{p.version} {p.arch}" for p in fill)
+                text += f" Press p to select {names}, which fills it."
+        return text
 
     def offers(self) -> list[str]:
         """The keys that act on what the checks found, as the totals line offers them."""

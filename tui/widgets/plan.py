@@ -48,8 +48,8 @@ def by_severity(checks: Iterable[Check]) -> list[Check]:
 class ChecksList(Static):
     """Every preflight check, failures and warnings first: status, name, and how to fix it."""
 
-    def show(self, checks: Iterable[Check], words: Callable[[str], str] = str) -> None:
-        """``words`` renders a check's advice for this face (e.g. "tick Insecure")."""
+    def show(self, checks: Iterable[Check], words: Callable[[Check], str] = lambda c: c.detail) -> None:
+        """``words`` gives a check's detail with its advice for this screen (e.g. "tick Insecure")."""
         text = Text()
         for check in by_severity(checks):
             if text:
@@ -58,7 +58,7 @@ class ChecksList(Static):
             text.append_text(status)
             text.append(" " * (5 - len(status.plain)))
             text.append(f"{check.name}: ", style="bold")
-            text.append(words(check.detail))
+            text.append(words(check))
         self.update(text if text else Text("Checking…", style="italic"))
 
 
