@@ -55,7 +55,8 @@ def selected(app: Any) -> set[tuple[str, str]]:
 
 
 def status_text(app: Any) -> str:
-    return str(app.screen.query_one("#status", Static).render())
+    """The Packages screen's status and note lines."""
+    return " ".join(str(app.screen.query_one(f"#{line}", Static).render()) for line in ("status", "note"))
 
 
 async def type_paths(pilot: Any, text: str) -> None:

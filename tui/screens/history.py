@@ -76,7 +76,8 @@ def detail_text(detail: RunDetail, report: Path | None) -> str:
         for t in detail.tags
     ] or ["  none"]
     lines += ["", f"Report: {report}" if report else "Report: none was written for this run."]
-    return "\n".join(lines)
+    here = f"{Path.cwd()}/"  # paths under the working directory read short, as the engineer typed them
+    return "\n".join(lines).replace(here, "")
 
 
 def _short(digest: str | None) -> str:

@@ -58,6 +58,7 @@ class PackagesScreen(FlowScreen):
         yield PackageMatrix(id="matrix")
         yield Static("", id="detail", markup=False)
         yield Static("", id="status", markup=False)
+        yield Static("", id="note", markup=False)
 
     def on_mount(self) -> None:
         if self.state.packages:
@@ -122,6 +123,7 @@ class PackagesScreen(FlowScreen):
         self.state.packages = []
         self.state.selected = set()
         self.unreadable = []
+        self.query_one("#note", Static).update("")
         matrix = self.query_one(PackageMatrix)
         matrix.cells.clear()
         matrix.selected = set()
@@ -151,7 +153,7 @@ class PackagesScreen(FlowScreen):
         self.show_imported()
         self.selection_changed()
         if not packages:
-            self.set_status("No readable packages found there." + self.unreadable_text())
+            self.set_status("No readable packages found there.")
 
     def on_screen_resume(self) -> None:
         if self.state.packages:
@@ -192,8 +194,9 @@ class PackagesScreen(FlowScreen):
         arches = ", ".join(sorted({p.arch for p in chosen})) or "none"
         self.set_status(
             f"{len(chosen)} of {len(state.packages)} packages selected ({arches}), {size(total)}. "
-            f"Space selects, n goes on. {self.default_note}{self.unreadable_text()}".rstrip()
+            "Space selects, n goes on."
         )
+        self.query_one("#note", Static).update(f"{self.default_note}{self.unreadable_text()}".strip())
         self.default_note = ""  # said once, after the scan
         self.show_detail()
 
