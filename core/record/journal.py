@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from core.errors import UsageError
 from core.package.model import PackageIndex
@@ -244,7 +244,7 @@ class Journal:
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._mutex:
             cur = self._db.execute(sql, args)
-            cur.row_factory = sqlite3.Row
+            cur.row_factory = cast(Any, sqlite3.Row)  # typeshed types it differently per Python
             return list(cur.fetchall())
 
     # -- secrets -----------------------------------------------------------------------
@@ -278,18 +278,18 @@ class Journal:
                     continue
                 out[str(k)] = self._clean_options(v)
             return out
-        if isinstance(value, list | tuple | set):
+        if isinstance(value, (list, tuple, set)):
             return [self._clean_options(v) for v in value]
-        if value is None or isinstance(value, bool | int | float):
+        if value is None or isinstance(value, (bool, int, float)):
             return value
         return self._clean(str(value))
 
     def _deep_clean(self, value: Any) -> Any:
         if isinstance(value, dict):
             return {self._clean(str(k)): self._deep_clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
+        if isinstance(value, (list, tuple)):
             return [self._deep_clean(v) for v in value]
-        if value is None or isinstance(value, bool | int | float):
+        if value is None or isinstance(value, (bool, int, float)):
             return value
         return self._clean(str(value))
 

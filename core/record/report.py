@@ -126,7 +126,7 @@ def _write(path: Path, text: str) -> None:
 def _mask(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, dict):
         return {str(k): _mask(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [_mask(v, secrets) for v in value]
     if isinstance(value, str):
         text = _URL_USERINFO.sub(r"\g<scheme>", value)
