@@ -245,6 +245,7 @@ def _missing_text(resolution: Resolution) -> str:
 
 def build_archfuse_wheel(into: Path) -> Path:
     """archfuse's own wheel, built from this checkout."""
+    shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools' leftovers would go into the wheel
     command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check"]
     subprocess.run(command + ["-w", str(into), str(ROOT)], check=True, stdout=subprocess.DEVNULL)
     (wheel,) = into.glob("archfuse-*.whl")
