@@ -116,9 +116,9 @@ def rollback_run(
             f"Run {record.id} is still running (pid {record.pid}); roll it back once it has finished."
         )
     tags = journal.tags_of(record.id)
-    with journal.lock(target):
+    with journal.lock(target.description):
         started = time.monotonic()
-        rid = journal.start_run("rollback", target, [], {"rollback_of": record.id}, parent=record.id)
+        rid = journal.start_run("rollback", target.description, [], {"rollback_of": record.id}, parent=record.id)
         emit(ev.RunStarted(rid, target.description, (), len(tags), 0, 0))
         summary = RollbackSummary(rid, record.id, DONE)
         try:
@@ -206,7 +206,7 @@ def _delete(journal: Journal, rid: str, target: Target, out: TagOutcome) -> TagO
 
 def _moved_since(journal: Journal, record: RunRecord, target: Target, tag: TagRecord, now: str | None) -> str:
     where = f"now points at {now}" if now else "was deleted"
-    later = journal.last_writer(target, tag.repository, tag.tag, now)
+    later = journal.last_writer(target.description, tag.repository, tag.tag, now)
     if later is not None and later.id != record.id:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(later.started))
         return (
