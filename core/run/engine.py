@@ -23,6 +23,7 @@ from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
+from core.run import converge
 from core.run.plan import BlobNeed, Plan, TagPlan
 from core.run.results import ChartResult, ImageResult, counts
 from core.run.spool import SpoolBudget, spool_copy
@@ -38,6 +39,7 @@ class RunOptions:
     spool_dir: Path | None = None
     memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
     workers: int = 4
+    settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     peak_spool: int = 0
+    remerged: int = 0  # tags merged again after another writer dropped a platform (core.run.converge)
     reports: tuple[Path, ...] = ()  # the run report (Markdown, JSON) once written (core.record.report)
     images: tuple[ImageResult, ...] = ()  # every image of the plan: what it became, or as planned if not reached
     charts: tuple[ChartResult, ...] = ()  # every chart version of the plan, likewise
@@ -146,6 +149,7 @@ class ImportRun:
         self.budget = SpoolBudget(self.options.spool_budget)
         self._abort = threading.Event()
         self._tags_moved = False
+        self._remerged = 0
         self._failures: list[str] = []
         self._lock = threading.Lock()
         self._images: dict[tuple[str, str], tuple[ImageResult, ...]] = {}  # (repository, tag) -> results
@@ -175,6 +179,7 @@ class ImportRun:
             self._upload_blobs()
             self._put_manifests()
             self._move_tags()
+            self._converge_tags()
             self._push_charts()
         except Cancelled as err:
             status = "cancelled"
@@ -204,6 +209,7 @@ class ImportRun:
                 seconds,
                 message,
                 peak_spool=self.budget.peak,
+                remerged=self._remerged,
             )
         )
         return RunSummary(
@@ -214,6 +220,7 @@ class ImportRun:
             counts(images),
             list(self._failures),
             self.budget.peak,
+            self._remerged,
             images=images,
             charts=charts,
         )
@@ -357,6 +364,19 @@ class ImportRun:
                     )
                 )
                 self.recorder.image_done(image)
+
+    def _converge_tags(self) -> None:
+        """Re-read the tags written until each serves what the run imported (core.run.converge)."""
+        written = converge.written_tags(self.plan.tags)
+        if written:
+            self._remerged = converge.converge(
+                self.target, written, self._rewrite_tag, emit=self.emit, settle=self.options.settle
+            )
+
+    def _rewrite_tag(self, tag: TagPlan) -> None:
+        """Merge a tag again after another writer dropped a platform; its images' results follow."""
+        current, result = self._write_tag(tag)
+        self._images[(tag.repository, tag.tag)] = _planned(tag, current, result)
 
     def _write_tag(self, tag: TagPlan) -> tuple[ManifestRef | None, fusion.MergeResult]:
         """Write one tag: re-read, re-merge if it moved since the plan, then put it once.
