@@ -491,7 +491,7 @@ def load_cluster_config(path: Path) -> ClusterConfig:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = exc.problem_mark if isinstance(exc, yaml.MarkedYAMLError) else None
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise UsageError(f"The cluster config {path} is not valid YAML{where}; fix the file.") from exc
     if not isinstance(doc, dict):

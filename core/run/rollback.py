@@ -30,7 +30,7 @@ from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
 from core.oci import fusion
 from core.record.journal import DONE, FAILED, RUNNING, Journal, RunRecord, TagRecord
-from core.targets.base import Target
+from core.targets.base import NO_TAG_DELETE, Target
 
 RESTORED, DELETED, UNCHANGED, LEFT, REFUSED = "restored", "deleted", "unchanged", "left", "refused"
 ROLLED_BACK = "rolled-back"
@@ -183,19 +183,17 @@ def _undo(journal: Journal, rid: str, record: RunRecord, target: Target, tag: Ta
 
 
 def _delete(journal: Journal, rid: str, target: Target, out: TagOutcome) -> TagOutcome:
-    delete_tag = getattr(target, "delete_tag", None)
-    if delete_tag is None:
+    if not target.deletes_tags:
         out.result = LEFT
         out.detail = (
-            "the tag did not exist before the run, but the registry API has no way to delete a tag "
-            "(distribution refuses DELETE /v2/<name>/manifests/<tag>, and deleting by digest would remove "
-            f"the manifest under every tag that shares it), so it is left pointing at {out.after}"
+            f"the tag did not exist before the run, but the registry API has no way to delete a tag ({NO_TAG_DELETE}), "
+            f"so it is left pointing at {out.after}"
         )
         return out
     journal.tag_moving(rid, out.repository, out.tag, out.now, None)
     try:
-        deleted = delete_tag(out.repository, out.tag)
-    except (ArchfuseError, NotImplementedError) as err:
+        deleted = target.delete_tag(out.repository, out.tag)
+    except ArchfuseError as err:
         out.result = LEFT
         out.detail = f"the tag did not exist before the run, but {target.description} would not delete it ({err}); it is left"
         return out
