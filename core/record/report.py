@@ -7,6 +7,7 @@ A later verification can be added to the same report (:func:`add_verify`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -61,31 +62,26 @@ def build_report(
     }
 
 
+_IMAGE_KEYS = ("ref", "destination", "platform", "action", "platforms_before", "platforms_after", "digest")
+_CHART_KEYS = ("name", "version", "repo", "destination", "action", "digest")
+
+
 def _image(result: ImageResult) -> dict[str, Any]:
-    return {
-        "ref": result.ref,
-        "destination": result.destination,
-        "platform": result.platform,
-        "action": result.action,
-        "platforms_before": list(result.platforms_before),
-        "platforms_after": list(result.platforms_after),
-        "digest": result.digest,
-        "tag_digest": result.tag_after,
-        "upload_bytes": result.upload_bytes,
-        **({"error": result.error} if result.error else {}),
-    }
+    return _entry(result, _IMAGE_KEYS, tag_digest=result.tag_after, upload_bytes=result.upload_bytes)
 
 
 def _chart(result: ChartResult) -> dict[str, Any]:
-    return {
-        "name": result.name,
-        "version": result.version,
-        "repo": result.repo,
-        "destination": result.destination,
-        "action": result.action,
-        "digest": result.digest,
-        **({"error": result.error} if result.error else {}),
-    }
+    return _entry(result, _CHART_KEYS)
+
+
+def _entry(result: ImageResult | ChartResult, keys: tuple[str, ...], **more: object) -> dict[str, Any]:
+    """The report's entry for a result: ``keys`` of it (tuples as lists), ``more``, and its error if any."""
+    data = dataclasses.asdict(result)
+    entry: dict[str, Any] = {key: list(data[key]) if isinstance(data[key], tuple) else data[key] for key in keys}
+    entry.update(more)
+    if result.error:
+        entry["error"] = result.error
+    return entry
 
 
 def _package(package: PackageIndex) -> dict[str, Any]:
