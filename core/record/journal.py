@@ -34,13 +34,13 @@ from typing import Any
 
 from core.config import Secret
 from core.errors import UsageError
+from core.kinds import RunKind, RunStatus
 from core.package.model import PackageIndex
 from core.record import runlock
 from core.units import size_text
 
 FILE_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1
-RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED = "running", "done", "failed", "cancelled", "interrupted"
 MASK = "***"
 _SECRET_KEY = re.compile(r"pass|secret|token|auth|credential|api.?key|private", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
@@ -311,8 +311,7 @@ class Journal:
         parent: str | None = None,
     ) -> str:
         """Record a run as started; return its id (``run_id`` if given)."""
-        if kind not in ("import", "rollback"):
-            raise ValueError(f"unknown run kind {kind!r}")
+        kind = RunKind(kind)
         run_id = run_id or uuid.uuid4().hex[:12]
         clean_options = self._clean_options(dict(options or {}))  # first: registers secret values
         description = self._clean(_description(target))
@@ -332,7 +331,7 @@ class Journal:
                     runlock.process_token(pid),
                     socket.gethostname(),
                     time.time(),
-                    RUNNING,
+                    RunStatus.RUNNING,
                 ),
             )
         runlock.note_run(_description(target), run_id)
@@ -500,8 +499,8 @@ class Journal:
 
     def _record(self, row: sqlite3.Row) -> RunRecord:
         status = row["status"]
-        if status == RUNNING and not runlock.process_alive(row["pid"], row["pid_token"], row["host"]):
-            status = INTERRUPTED
+        if status == RunStatus.RUNNING and not runlock.process_alive(row["pid"], row["pid_token"], row["host"]):
+            status = RunStatus.INTERRUPTED
         counts = {
             table: self._query(f"SELECT COUNT(*) FROM {table} WHERE run = ?", (row["id"],))[0][0]
             for table in ("images", "charts", "tags")
@@ -565,7 +564,7 @@ def render_history(runs: list[RunRecord]) -> str:
             summary += f", {r.charts} charts"
         summary += f", {r.tags} tag writes, {size_text(r.bytes_uploaded)} uploaded"
         lines.append(summary)
-        if r.status == INTERRUPTED:
+        if r.status == RunStatus.INTERRUPTED:
             lines.append(
                 "    the process stopped before the run finished; run the same import again to continue."
             )

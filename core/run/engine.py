@@ -21,6 +21,7 @@ from typing import BinaryIO, Protocol
 from core import events as ev
 from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
+from core.kinds import RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run import converge
@@ -47,7 +48,7 @@ class RunSummary:
     """How a run ended and what each image and chart became."""
 
     run_id: str
-    status: str  # done | failed | cancelled
+    status: RunStatus  # done | failed | cancelled
     bytes_uploaded: int
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
@@ -60,7 +61,7 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status == "done" else 1
+        return 0 if self.status == RunStatus.DONE else 1
 
 
 class RunRecorder(Protocol):
@@ -173,7 +174,7 @@ class ImportRun:
                 plan.bytes_to_upload,
             )
         )
-        status = "done"
+        status = RunStatus.DONE
         try:
             self._check_planned_errors()
             self._upload_blobs()
@@ -182,14 +183,14 @@ class ImportRun:
             self._converge_tags()
             self._push_charts()
         except Cancelled as err:
-            status = "cancelled"
+            status = RunStatus.CANCELLED
             self._fail("run", str(err))
         except ArchfuseError as err:
-            status = "failed"
+            status = RunStatus.FAILED
             if str(err) not in self._failures:
                 self._fail("run", str(err))
-        if status == "done" and self._failures:
-            status = "failed"
+        if status == RunStatus.DONE and self._failures:
+            status = RunStatus.FAILED
         self.progress.flush()
         seconds = time.monotonic() - started
         images = tuple(

@@ -9,7 +9,7 @@ from typing import Any
 
 from core import events as ev
 from core.charts.plan import ChartJob
-from core.kinds import RunStatus
+from core.kinds import RunKind, RunStatus
 from core.record.journal import Journal
 from core.record.report import build_report, write_report
 from core.run.engine import ImportRun, RunOptions, RunSummary
@@ -62,7 +62,7 @@ def journaled_run(
     ``<state_dir>/reports`` (a failure to write it is a warning).
     """
     with Journal(state_dir, secrets=secrets) as journal, journal.lock(target.description):
-        run_id = journal.start_run("import", target.description, plan.packages, settings or {})
+        run_id = journal.start_run(RunKind.IMPORT, target.description, plan.packages, settings or {})
         recorder = JournalRecorder(journal, run_id)
         try:
             summary = ImportRun(
