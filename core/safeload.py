@@ -33,7 +33,7 @@ class DocumentError(ValueError):
 
 
 def _too_deep() -> DocumentError:
-    return DocumentError(f"nests deeper than {MAX_DEPTH} levels")
+    return DocumentError(f"nests deeper than {MAX_DEPTH} levels, which no chart or image needs (refused; ask the vendor for a corrected file)")
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -104,7 +104,7 @@ def check_expansion(root: Node) -> None:
     if expanded > max(ALIAS_FLOOR, ALIAS_RATIO * len(size)):
         raise DocumentError(
             f"expands its YAML aliases to more than {max(ALIAS_FLOOR, ALIAS_RATIO * len(size))} values "
-            f"from {len(size)} written (an alias bomb)"
+            f"from {len(size)} written, an alias bomb (refused; ask the vendor for a corrected file)"
         )
 
 

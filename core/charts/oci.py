@@ -15,10 +15,11 @@ from core.charts.destinations import CONFLICT, UNCHANGED, decide
 from core.charts.helmmeta import helm_annotations, helm_config
 from core.charts.repack import unpack
 from core.charts.validate import chart_meta
+from core.errors import ChartError
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import Descriptor, ManifestRef, canonical_json
-from core.oci.refs import join_path
+from core.oci.refs import is_repository_path, join_path
 from core.targets.base import Target
 
 
@@ -60,8 +61,15 @@ class OciChartDestination:
         self.target.ping()
 
     def repository(self, name: str, repo: str = "") -> str:
-        """``<prefix>/<repo>/<name>``."""
-        return join_path(self.prefix, join_path(repo, name))
+        """``<prefix>/<repo>/<name>``; ChartError when that is no valid repository name."""
+        path = join_path(self.prefix, join_path(repo, name))
+        if not is_repository_path(path):
+            raise ChartError(
+                f"Chart {name} from the chart source directory {repo!r} would go to repository {path!r}, "
+                "which is not a valid OCI repository name (lowercase letters, digits and . _ - only); "
+                "rename the directory in the package or choose another chart destination."
+            )
+        return path
 
     def location(self, name: str, version: str, *, repo: str = "") -> str:
         return f"{self.target.host}/{self.repository(name, repo)}:{oci_tag(version)}"
