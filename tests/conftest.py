@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures.harbor",
     "tests.fixtures.faultproxy",
     "tests.fixtures.imports",
+    "tests.fixtures.helm",
 ]

@@ -402,11 +402,19 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
     return [man, *entries, *tail] if manifest_first else [*entries, man, *tail]
 
 
-def _chart_entries(chart: SampleChart) -> list[Entry]:
-    chart_yaml = (
+def chart_yaml_text(chart: SampleChart) -> str:
+    """The Chart.yaml the generator writes for a sample chart."""
+    return (
         f"apiVersion: v2\nname: {chart.name}\nversion: {chart.version}\nappVersion: {chart.app_version}\n"
         f"description: {chart.name} packaged for archfuse samples\ntype: application\n"
     )
+
+
+ChartYaml = Callable[[SampleChart], str]
+
+
+def _chart_entries(chart: SampleChart, chart_yaml_of: ChartYaml) -> list[Entry]:
+    chart_yaml = chart_yaml_of(chart)
     deployment = (
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n"
         "  template:\n    spec:\n      containers:\n        - name: main\n"
@@ -437,7 +445,12 @@ def _hints_yaml(hints: tuple[str, ...]) -> bytes:
 
 
 def _package_entries(
-    version: str, builder: _Builder, flavour: str, manifest_first: bool, charts: list[SampleChart]
+    version: str,
+    builder: _Builder,
+    flavour: str,
+    manifest_first: bool,
+    charts: list[SampleChart],
+    chart_yaml_of: ChartYaml = chart_yaml_text,
 ) -> list[Entry]:
     per_image = builder.payload // max(1, sum(len(c.images) for c in charts))
     out = [Entry(f"{_ROOT}/", "dir"), Entry(f"{_ROOT}/bin/", "dir")]
@@ -456,7 +469,7 @@ def _package_entries(
             images = [builder.image(ref, per_image) for ref in chart.images]
             bundle = [
                 Entry("hints.yaml", content=Content.of(_hints_yaml(chart.hints))),
-                *_chart_entries(chart),
+                *_chart_entries(chart, chart_yaml_of),
                 Entry("images.tar", children=_images_tar(images, flav, manifest_first)),
             ]
             out.append(Entry(f"{_ROOT}/data/{repo}/{chart.name}_{chart.version}.bundle.tar", children=bundle))
@@ -494,6 +507,7 @@ def write_sample_package(
     charts: list[str] | None = None,
     bulk: int = 0,
     mutate: Callable[[list[Entry]], None] | None = None,
+    chart_yaml: ChartYaml = chart_yaml_text,
 ) -> Path:
     """Write ``addon-offline-full-package-<version>-<arch>.tar.gz`` (or ``.tar``) and its ``.sha512sum``.
 
@@ -501,7 +515,8 @@ def write_sample_package(
     rotate through all three). ``payload``: extra incompressible bytes spread over the app layers
     (0 gives a package of a few KB). ``image_arch`` makes the image configs declare another arch;
     ``charts`` keeps only the named charts; ``bulk`` adds that many small images (see
-    :func:`bulk_charts`); ``mutate`` edits the member tree (broken packages).
+    :func:`bulk_charts`); ``mutate`` edits the member tree (broken packages); ``chart_yaml`` writes
+    each chart's Chart.yaml (default :func:`chart_yaml_text`).
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
     file_name = name or f"addon-offline-full-package-{version}-{arch}.{'tar.gz' if compress else 'tar'}"
@@ -509,7 +524,7 @@ def write_sample_package(
     selected = [c for c in _catalog(version) + bulk_charts(bulk) if charts is None or c.name in charts]
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix=".layers-") as spool:
         builder = _Builder(image_arch or arch, payload, Path(spool))
-        entries = _package_entries(version, builder, flavour, manifest_first, selected)
+        entries = _package_entries(version, builder, flavour, manifest_first, selected, chart_yaml)
         if mutate is not None:
             mutate(entries)
         digest = _write(entries, path, compress)
