@@ -11,6 +11,7 @@ only from the chart, so the same chart always gives the same manifest.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ import httpx
 from core.charts.helmmeta import CREATED
 from core.demo.samples import SampleChart, chart_yaml_text
 from core.oci import mediatypes as mt
+from core.oci.digest import sha256_digest
+from core.oci.manifest import ManifestRef, canonical_json
 from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.helm import Helm
 from tests.fixtures.registry import RegistryServer
@@ -113,3 +116,26 @@ def test_config_blob_and_annotations_are_what_helm_push_writes(
         assert ours["annotations"] == theirs["annotations"]
     _import(package, registry, tmp_path / "again")  # the same chart gives the same manifest: nothing moves
     assert _manifest(registry, "addon/metrics-server", "3.8.3")[0] == manifests["metrics-server"]
+
+
+def test_a_chart_helm_cannot_read_is_written_again(
+    helm: Helm, registry: RegistryServer, sample_package: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A chart an earlier archfuse pushed with numbers in its config: verify says so, a re-import repairs it."""
+    package = sample_package(charts=["metrics-server"], chart_yaml=_loose)
+    state = tmp_path / "state"
+    _import(package, registry, state)
+    manifest, config = _manifest(registry, "addon/metrics-server", "3.8.3")
+    broken = config.replace(b'"appVersion":"1.1"', b'"appVersion":1.1')
+    digest = sha256_digest(broken)
+    manifest["config"] = {**manifest["config"], "digest": digest, "size": len(broken)}
+    with registry.client() as client:  # what an earlier archfuse wrote
+        client.put_blob("addon/metrics-server", digest, len(broken), io.BytesIO(broken))
+        client.put_manifest("addon/metrics-server", "3.8.3", ManifestRef(canonical_json(manifest), mt.OCI_MANIFEST))
+    ref = f"oci://{registry.host}/addon/metrics-server"
+    refused = helm.run("show", "chart", ref, "--version", "3.8.3", "--plain-http", check=False)
+    assert refused.returncode != 0 and "cannot unmarshal number" in refused.stderr
+    verify = archfuse("verify", package, *registry_args(registry), state_dir=state)
+    assert verify.code != 0 and "chart metrics-server-3.8.3" in verify.out
+    _import(package, registry, state)
+    assert 'appVersion: "1.1"' in helm.run("show", "chart", ref, "--version", "3.8.3", "--plain-http").stdout
