@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 
 class DocumentError(ValueError):
-    """A document that cannot be used; ``str()`` is a clause such as ``is not valid YAML (...)``."""
+    """A document that cannot be used; ``str()`` is a clause such as ``is not valid YAML at line 3 (...)``."""
 
 
 def _too_deep() -> DocumentError:
@@ -117,6 +117,9 @@ def _read(data: str | bytes, step: Callable[[_BoundedLoader], T]) -> T:
     loader = _BoundedLoader(data)
     try:
         return step(loader)
+    except yaml.MarkedYAMLError as err:
+        where = f" at line {err.problem_mark.line + 1}" if err.problem_mark is not None else ""
+        raise DocumentError(f"is not valid YAML{where} ({err.problem or _first_line(err)})") from None
     except yaml.YAMLError as err:
         raise DocumentError(f"is not valid YAML ({_first_line(err)})") from None
     except RecursionError:
