@@ -86,11 +86,11 @@ def plan_charts(
         if package.path not in files_by_package:
             files_by_package[package.path] = chart_files(package, state_dir)
         plan = ChartPlan(repo, name, version, package.path)
-        plan.destination = destination.location(name, version, repo=repo)
         files = files_by_package[package.path].get(record.bundle)
         if files is None:
             raise PackageError(f"{package.name}: bundle {record.bundle} was not found on a second read.")
-        try:  # a chart that cannot be relocated is bad input (exit 2), like any other package error
+        try:  # a chart that cannot be relocated or placed is bad input (exit 2), like any package error
+            plan.destination = destination.location(name, version, repo=repo)
             plan.prepared = prepare_chart(files, host=host, prefix=prefix, imported_refs=imported)
         except ChartError as err:
             raise ChartError(f"{package.name}: {err}") from None
