@@ -432,7 +432,7 @@ class _Fields:
         value = self.data.get(key)
         if value is None or value == "":
             return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise UsageError(f"{self.path}: {self._field(key)} must be a string; fix it in the file.")
         return str(value).strip() or None
 

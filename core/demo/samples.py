@@ -164,7 +164,7 @@ def _random_stream(seed: str, size: int) -> Callable[[Sink], None]:
         left = size
         while left:
             n = min(left, len(block))
-            out.write(block[:n] if n < len(block) else block)  # type: ignore[arg-type]
+            out.write(block[:n] if n < len(block) else block)
             left -= n
 
     return produce

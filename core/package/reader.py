@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Union
 
 from isal import igzip
 
@@ -85,7 +85,7 @@ class ImagesFound:
     images: list[ImageRecord] = field(default_factory=list)
 
 
-Item = BundleInfo | ChartFiles | BlobMember | ImagesFound
+Item = Union[BundleInfo, ChartFiles, BlobMember, ImagesFound]
 
 
 class _Bad(Exception):

@@ -247,7 +247,7 @@ def scan_json(indexes: list[PackageIndex]) -> dict[str, Any]:
 
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
 
 
 def render_scan_table(indexes: list[PackageIndex]) -> str:

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from core.config import Secret
 from core.errors import UsageError
@@ -240,7 +240,7 @@ class Journal:
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._mutex:
             cur = self._db.execute(sql, args)
-            cur.row_factory = sqlite3.Row
+            cur.row_factory = cast(Any, sqlite3.Row)  # typeshed types it differently per Python
             return list(cur.fetchall())
 
     # -- secrets -----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Union
 
 from rich.text import Text
 from textual.widgets import DataTable, Static
@@ -14,7 +14,7 @@ from core.run.plan import ImagePlan, Plan
 from tui.format import platforms, size
 
 #: a row of the plan table: one image for one platform, or one chart
-PlanRow = ImagePlan | ChartPlan
+PlanRow = Union[ImagePlan, ChartPlan]
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 ACTION_STYLE = {"new": "green", "add-arch": "cyan", "update-arch": "yellow", "unchanged": "dim", "error": "bold red",
