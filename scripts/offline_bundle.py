@@ -313,7 +313,12 @@ def check(bundle: Path) -> list[Resolution]:
         for member in tar.getmembers():
             if not (member.isfile() or member.isdir()) or member.name.startswith("/") or ".." in member.name:
                 raise BundleError(f"{bundle}: unexpected member {member.name}")
-        tar.extractall(tmp)  # members checked above: plain files and folders inside tmp
+            into = Path(tmp, member.name)
+            if member.isdir():
+                into.mkdir(parents=True, exist_ok=True)
+            else:
+                into.parent.mkdir(parents=True, exist_ok=True)
+                into.write_bytes(tar.extractfile(member).read())  # type: ignore[union-attr]
         (stage,) = Path(tmp).iterdir()
         wheels = read_wheels(stage / "wheels")
         ver = re.fullmatch(r"archfuse-(.+)-offline", stage.name)
