@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
-from core.checks.preflight import IGNORABLE
+from core.checks.base import IGNORABLE, ignorable_kind
 from core.errors import ArchfuseError, PreflightFailed, UsageError
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
@@ -88,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--verbose", action="store_true", help="a line per blob")
         if name in ("plan", "import"):
             p.add_argument("--ignore-check", action="append", default=[], metavar="KIND",
-                           choices=[k.replace(" ", "-") for k in IGNORABLE],
+                           choices=[k.flag for k in IGNORABLE],
                            help="go past a failed check of this kind (repeatable): "
-                           + ", ".join(k.replace(" ", "-") for k in IGNORABLE))
+                           + ", ".join(k.flag for k in IGNORABLE))
             p.add_argument("--registry-storage", type=Path, metavar="PATH",
                            help="where a registry on this node stores data (checked for free space)")
             p.add_argument("--clean-leftovers", action="store_true",
@@ -245,7 +245,7 @@ def _check_options(args: argparse.Namespace, dry_run: bool) -> Any:
         dry_run=dry_run,
         clean_leftovers=getattr(args, "clean_leftovers", False) and not dry_run,
         registry_storage=getattr(args, "registry_storage", None),
-        ignore=frozenset(k.replace("-", " ") for k in getattr(args, "ignore_check", None) or ()),
+        ignore=frozenset(ignorable_kind(k) for k in getattr(args, "ignore_check", None) or ()),
     )
 
 
