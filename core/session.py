@@ -17,6 +17,7 @@ from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, run_preflight
 from core.config import TargetConfig
 from core.errors import PreflightFailed
+from core.kinds import ChartAction, VerifyStatus
 from core.package.model import PackageIndex
 from core.record.journal import Journal, RunRecord
 from core.record.state import state_dir as default_state_dir
@@ -31,17 +32,22 @@ class ChartCheck:
     name: str
     version: str
     destination: str
-    status: str  # ok | missing | other-content | error
+    status: VerifyStatus
     detail: str = ""
 
     @classmethod
     def of(cls, plan: ChartPlan) -> ChartCheck:
         """Verify a chart from its plan: the destination holds exactly the relocated chart."""
-        status = {"unchanged": "ok", "new": "missing", "conflict": "other-content"}.get(plan.action, "error")
+        by_action: dict[str, VerifyStatus] = {
+            ChartAction.UNCHANGED: VerifyStatus.OK,
+            ChartAction.NEW: VerifyStatus.MISSING,
+            ChartAction.CONFLICT: VerifyStatus.OTHER_CONTENT,
+        }
+        status = by_action.get(plan.action, VerifyStatus.ERROR)
         detail = {
-            "missing": f"{plan.destination} does not exist",
-            "other-content": f"{plan.destination} holds other content than the package's chart",
-            "error": plan.error,
+            VerifyStatus.MISSING: f"{plan.destination} does not exist",
+            VerifyStatus.OTHER_CONTENT: f"{plan.destination} holds other content than the package's chart",
+            VerifyStatus.ERROR: plan.error,
         }.get(status, "")
         return cls(plan.name, plan.version, plan.destination, status, detail)
 
@@ -62,7 +68,7 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return all(i.status == "ok" for i in self.images) and all(c.status == "ok" for c in self.charts)
+        return all(i.status == VerifyStatus.OK for i in self.images) and all(c.status == VerifyStatus.OK for c in self.charts)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,7 +80,7 @@ class VerifyReport:
     def render_text(self) -> str:
         lines = [f"  [{i.status}] {i.destination} {i.platform}" + (f": {i.detail}" if i.detail else "") for i in self.images]
         lines += [f"  [{c.status}] chart {c.name}-{c.version}" + (f": {c.detail}" if c.detail else "") for c in self.charts]
-        bad = sum(1 for i in self.images if i.status != "ok") + sum(1 for c in self.charts if c.status != "ok")
+        bad = sum(1 for i in self.images if i.status != VerifyStatus.OK) + sum(1 for c in self.charts if c.status != VerifyStatus.OK)
         total = len(self.images) + len(self.charts)
         lines.append(f"verify: {total - bad}/{total} ok" + ("" if not bad else "; run the import again to complete it."))
         return "\n".join(lines)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import httpx
 
-from core.charts.destinations import CONFLICT, UNCHANGED, decide
+from core.charts.destinations import decide
 from core.charts.http import ChartHttp
 from core.errors import TargetError
+from core.kinds import ChartAction
 from core.oci.digest import sha256_digest
 
 MAX_CHART = 64 << 20
@@ -71,7 +72,7 @@ class ChartMuseumDestination:
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
         digest = sha256_digest(tgz)
         action = decide(self.existing(name, version), digest, force)
-        if action in (UNCHANGED, CONFLICT):
+        if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action
         path = f"{self._api}/charts" + ("?force" if force else "")
         files = {self.form_field: (f"{name}-{version}.tgz", tgz, "application/gzip")}

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-NEW = "new"
-UNCHANGED = "unchanged"
-CONFLICT = "conflict"
-OVERWRITTEN = "overwritten"
+from core.kinds import ChartAction
 
 
 @runtime_checkable
@@ -34,13 +31,13 @@ class ChartDestination(Protocol):
         """Store the chart unless the same content is there; return the action taken."""
 
 
-def decide(have: str | None, digest: str, force: bool) -> str:
+def decide(have: str | None, digest: str, force: bool) -> ChartAction:
     """The action for a push given what the destination holds (``have``) and the chart's digest."""
     if have is None:
-        return NEW
+        return ChartAction.NEW
     if have == digest:
-        return UNCHANGED
-    return OVERWRITTEN if force else CONFLICT
+        return ChartAction.UNCHANGED
+    return ChartAction.OVERWRITTEN if force else ChartAction.CONFLICT
 
 
 def make_destination(

@@ -11,9 +11,10 @@ import re
 
 import httpx
 
-from core.charts.destinations import CONFLICT, UNCHANGED, decide
+from core.charts.destinations import decide
 from core.charts.http import ChartHttp
 from core.errors import TargetError, UsageError
+from core.kinds import ChartAction
 from core.oci.digest import sha256_digest
 
 _DIGEST_HEX = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
@@ -79,9 +80,9 @@ class HarborChartDestination:
 
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
         action = decide(self.existing(name, version), sha256_digest(tgz), force)
-        if action in (UNCHANGED, CONFLICT):
+        if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action
-        if action != "new":
+        if action != ChartAction.NEW:
             resp = self.http.request("DELETE", self._version_path(name, version))
             if resp.status_code not in (200, 404):
                 raise self.http.fail(resp, f"deleting chart {name} {version} to overwrite it")

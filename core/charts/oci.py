@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
-from core.charts.destinations import CONFLICT, UNCHANGED, decide
+from core.charts.destinations import decide
 from core.charts.repack import unpack
 from core.errors import ChartError
+from core.kinds import ChartAction
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import Descriptor, ManifestRef, canonical_json
@@ -101,7 +102,7 @@ class OciChartDestination:
 
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
         action = decide(self.existing(name, version, repo=repo), sha256_digest(tgz), force)
-        if action in (UNCHANGED, CONFLICT):
+        if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action
         repository = self.repository(name, repo)
         config = helm_config(tgz, what=f"chart {name}-{version}.tgz")

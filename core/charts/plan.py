@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import events as ev
-from core.charts.destinations import CONFLICT, NEW, OVERWRITTEN, UNCHANGED, ChartDestination, decide
+from core.charts.destinations import ChartDestination, decide
 from core.charts.pipeline import PreparedChart, prepare_chart
 from core.errors import ArchfuseError, PackageError
+from core.kinds import ChartAction
 from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
@@ -91,16 +92,16 @@ def plan_charts(
             plan.digest = plan.prepared.digest
             plan.warnings = list(plan.prepared.warnings)
         except ArchfuseError as err:
-            plan.action, plan.error = "error", str(err)
+            plan.action, plan.error = ChartAction.ERROR, str(err)
         plans.append(plan)
 
     def lookup(plan: ChartPlan) -> None:
-        if plan.action == "error":
+        if plan.action == ChartAction.ERROR:
             return
         try:
             have = destination.existing(plan.name, plan.version, repo=plan.repo)
         except ArchfuseError as err:
-            plan.action, plan.error = "error", str(err)
+            plan.action, plan.error = ChartAction.ERROR, str(err)
             return
         plan.action = decide(have, plan.digest, force)
 
@@ -115,24 +116,24 @@ def push_charts(
     """Push the charts that are new (or overwritten with ``force``); returns failure sentences."""
     failures: list[str] = []
     for plan in plans:
-        if plan.action in (NEW, OVERWRITTEN) and plan.prepared is not None:
+        if plan.action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and plan.prepared is not None:
             try:
                 plan.action = destination.push(
                     plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=force
                 )
             except ArchfuseError as err:
-                plan.action, plan.error = "error", str(err)
+                plan.action, plan.error = ChartAction.ERROR, str(err)
         for warning in plan.warnings:
             emit(ev.Warning(f"chart {plan.name}-{plan.version}: {warning}"))
-        if plan.action == "error":
+        if plan.action == ChartAction.ERROR:
             failures.append(plan.error)
             emit(ev.Failure(f"chart {plan.name}-{plan.version}", plan.error))
             continue
         detail = ""
-        if plan.action == CONFLICT:
+        if plan.action == ChartAction.CONFLICT:
             detail = "other content is there; kept it (use --force-charts to overwrite)"
         emit(ev.ChartDone(plan.name, plan.version, plan.destination, plan.action, detail))
     return failures
 
 
-__all__ = ["CONFLICT", "NEW", "OVERWRITTEN", "UNCHANGED", "ChartPlan", "plan_charts", "push_charts"]
+__all__ = ["ChartPlan", "plan_charts", "push_charts"]

@@ -19,8 +19,9 @@ from core.charts.hints import resolve_hint
 from core.charts.tree import chart_values
 from core.errors import ArchfuseError, ChecksumMismatch, PackageError
 from core.events import Emit, PackageScanned, ScanProgress, discard
+from core.kinds import ChecksumStatus
 from core.package.chartstore import store_chart_files
-from core.package.checksum import MISMATCH, checksum_status
+from core.package.checksum import checksum_status
 from core.package.discover import discover
 from core.package.model import ChartRecord, PackageIndex
 from core.package.naming import parse_package_name
@@ -116,7 +117,7 @@ def _read(path: Path, emit: Emit, state_dir: Path | None) -> tuple[PackageIndex,
         version=parsed[0] if parsed else "unknown",
         arch=parsed[1] if parsed else "",
         size=path.stat().st_size,
-        checksum="missing",
+        checksum=ChecksumStatus.MISSING,
     )
     for item in iter_package(path, progress=progress, tap=sha.update):
         if isinstance(item, ChartFiles):
@@ -157,7 +158,7 @@ def scan_package(
             _store_cache(state_dir, identity, index, sha512)
     index.checksum = checksum_status(path, sha512)
     index.warnings = [w for w in index.warnings if not w.startswith("checksum:")]
-    if index.checksum == MISMATCH:
+    if index.checksum == ChecksumStatus.MISMATCH:
         message = f"{path.name}: the sha512 does not match {path.name}.sha512sum (the file is damaged or not the one published)."
         if strict:
             raise ChecksumMismatch(message)

@@ -33,6 +33,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from core.errors import UsageError
+from core.kinds import ChecksumStatus, RunStatus
 from core.package.model import PackageIndex
 from core.record import runlock
 from core.units import size_text
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 
 FILE_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1
-RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED = "running", "done", "failed", "cancelled", "interrupted"
 MASK = "***"
 _SECRET_KEY = re.compile(r"pass|secret|token|auth|credential|api.?key|private", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
@@ -176,7 +176,7 @@ def _iso(ts: float) -> str:
 def package_entry(package: PackageIndex) -> dict[str, Any]:
     """What the journal keeps of a package: identity, size and checksum (sha512 when verified)."""
     sha512: str | None = None
-    if package.checksum == "ok":
+    if package.checksum == ChecksumStatus.OK:
         from core.package.checksum import expected_sha512
 
         sha512 = expected_sha512(Path(package.path)) or None
@@ -337,7 +337,7 @@ class Journal:
                     runlock.process_token(pid),
                     socket.gethostname(),
                     time.time(),
-                    RUNNING,
+                    RunStatus.RUNNING,
                 ),
             )
         runlock.note_run(self.state_dir, _description(target), run_id)
@@ -407,7 +407,7 @@ class Journal:
             try:
                 summary = execute(run_id)
             except BaseException as err:
-                self.finish_run(run_id, "failed", {}, 0, str(err))
+                self.finish_run(run_id, RunStatus.FAILED, {}, 0, str(err))
                 raise
             self.finish_run(
                 run_id,
@@ -536,8 +536,8 @@ class Journal:
 
     def _record(self, row: sqlite3.Row) -> RunRecord:
         status = row["status"]
-        if status == RUNNING and not runlock.process_alive(row["pid"], row["pid_token"], row["host"]):
-            status = INTERRUPTED
+        if status == RunStatus.RUNNING and not runlock.process_alive(row["pid"], row["pid_token"], row["host"]):
+            status = RunStatus.INTERRUPTED
         counts = {
             table: self._query(f"SELECT COUNT(*) FROM {table} WHERE run = ?", (row["id"],))[0][0]
             for table in ("images", "charts", "tags")
@@ -601,7 +601,7 @@ def render_history(runs: list[RunRecord]) -> str:
             summary += f", {r.charts} charts"
         summary += f", {r.tags} tag writes, {size_text(r.bytes_uploaded)} uploaded"
         lines.append(summary)
-        if r.status == INTERRUPTED:
+        if r.status == RunStatus.INTERRUPTED:
             lines.append(
                 "    the process stopped before the run finished; run the same import again to continue."
             )

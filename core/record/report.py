@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from core.kinds import VerifyStatus
 from core.package.model import PackageIndex
 from core.record.journal import package_entry
 from core.units import size_text
@@ -195,7 +196,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     if verify is not None:
         images = verify.get("images", [])
         charts = verify.get("charts", [])
-        bad = [x for x in images + charts if x.get("status") != "ok"]
+        bad = [x for x in images + charts if x.get("status") != VerifyStatus.OK]
         total = len(images) + len(charts)
         lines += ["", "## Verification", "", f"{total - len(bad)}/{total} ok" + ("" if verify.get("ok") else ":")]
         lines += [

@@ -22,6 +22,7 @@ from core import events as ev
 from core.charts.destinations import ChartDestination
 from core.charts.plan import ChartPlan, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
+from core.kinds import ImageAction, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run.plan import BlobNeed, ImagePlan, Plan, TagPlan
@@ -43,7 +44,7 @@ class RunOptions:
 @dataclass
 class RunSummary:
     run_id: str
-    status: str  # done | failed | cancelled
+    status: RunStatus  # done | failed | cancelled
     bytes_uploaded: int
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
@@ -53,7 +54,7 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status == "done" else 1
+        return 0 if self.status == RunStatus.DONE else 1
 
 
 class RunRecorder(Protocol):
@@ -148,7 +149,7 @@ class ImportRun:
                 plan.bytes_to_upload,
             )
         )
-        status = "done"
+        status = RunStatus.DONE
         try:
             self._check_planned_errors()
             self._upload_blobs()
@@ -156,14 +157,14 @@ class ImportRun:
             self._move_tags()
             self._push_charts()
         except Cancelled as err:
-            status = "cancelled"
+            status = RunStatus.CANCELLED
             self._fail("run", str(err))
         except ArchfuseError as err:
-            status = "failed"
+            status = RunStatus.FAILED
             if str(err) not in self._failures:
                 self._fail("run", str(err))
-        if status == "done" and self._failures:
-            status = "failed"
+        if status == RunStatus.DONE and self._failures:
+            status = RunStatus.FAILED
         self.progress.flush()
         seconds = time.monotonic() - started
         counts = self.plan.counts()
@@ -186,7 +187,7 @@ class ImportRun:
 
     # -- phases -------------------------------------------------------------------------
     def _check_planned_errors(self) -> None:
-        bad = [i for i in self.plan.images if i.action == "error"]
+        bad = [i for i in self.plan.images if i.action == ImageAction.ERROR]
         for image in bad:
             self._fail(image.destination, image.error)
         if bad:
@@ -284,7 +285,7 @@ class ImportRun:
     def _put_manifests(self) -> None:
         todo: dict[tuple[str, str], ManifestRef] = {}
         for image in self.plan.images:
-            if image.action not in (fusion.UNCHANGED, "error"):
+            if image.action not in (ImageAction.UNCHANGED, ImageAction.ERROR):
                 todo[(image.repository, image.digest)] = image.manifest
 
         failed = threading.Event()
@@ -370,7 +371,7 @@ class ImportRun:
     def _update_images(tag: TagPlan, result: fusion.MergeResult) -> None:
         tag.result = result
         for image in tag.images:
-            image.action = result.actions.get(image.platform, fusion.UNCHANGED)
+            image.action = result.actions.get(image.platform, ImageAction.UNCHANGED)
             image.platforms_before = result.platforms_before
             image.platforms_after = result.platforms_after
 
