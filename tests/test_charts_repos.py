@@ -19,6 +19,7 @@ from core.charts.harbor import HarborChartDestination
 from core.charts.pipeline import PreparedChart, prepare_chart
 from core.errors import AuthError, TargetError, TLSError, TransportError, UsageError
 from core.kinds import ChartAction
+from core.registry.retry import NO_RETRY
 from tests.fixtures.chartfiles import IMAGES, VALUES, chart_files
 from tests.fixtures.chartservers import (
     HARBOR_SWAGGER,
@@ -146,8 +147,8 @@ def test_chartmuseum_unreachable_is_a_transport_error() -> None:
     server = ChartMuseumTestServer()
     url = server.url
     server.stop()
-    dest = ChartMuseumDestination(url)
-    with pytest.raises(TransportError, match=f"Cannot connect to ChartMuseum {url}"):
+    dest = ChartMuseumDestination(url, retries=NO_RETRY)
+    with pytest.raises(TransportError, match=f"Cannot reach ChartMuseum {url} during HEAD /api/charts/a/1.0.0"):
         dest.existing("a", "1.0.0")
 
 
@@ -262,10 +263,10 @@ def test_chartmuseum_test_server_over_tls_with_ca_file(tmp_path: Path) -> None:
     server = ChartMuseumTestServer(tls=context)
     try:
         chart, _ = _charts()
-        trusted = make_destination("chartmuseum", url=server.url, verify=str(tmp_path / "ca.pem"))
+        trusted = make_destination("chartmuseum", url=server.url, ca_cert=tmp_path / "ca.pem")
         assert trusted.push(chart.name, chart.version, chart.tgz) == ChartAction.NEW
         untrusted = make_destination("chartmuseum", url=server.url)
-        with pytest.raises(TLSError, match=f"TLS to ChartMuseum {server.url} failed"):
+        with pytest.raises(TLSError, match=f"The TLS certificate of ChartMuseum {server.url} could not be verified"):
             untrusted.existing(chart.name, chart.version)
     finally:
         server.stop()

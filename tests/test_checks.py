@@ -26,6 +26,7 @@ from core.kinds import CheckStatus
 from core.package.scan import scan_paths
 from core.registry.credentials import Credentials
 from core.registry.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
+from core.registry.retry import NO_RETRY
 from tests.fixtures.harbor import HarborTestServer
 from tests.fixtures.registry import RegistryServer
 
@@ -61,7 +62,7 @@ def test_check_flavour_unreachable_warns() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    flavour, check = check_flavour(HarborClient(f"http://127.0.0.1:{port}", insecure=True))
+    flavour, check = check_flavour(HarborClient(f"http://127.0.0.1:{port}", insecure=True, retries=NO_RETRY))
     assert flavour is None
     assert check.status == CheckStatus.WARN and "Could not tell" in check.detail
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
+from core.charts.destinations import DESTINATIONS
 from core.checks.base import IGNORABLE, ignorable_kind
 from core.errors import ArchfuseError, PreflightFailed, UsageError
 from tui.render import JsonRenderer, PlainRenderer, json_line
@@ -29,7 +30,7 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
     g.add_argument("--ca-cert", metavar="FILE", help="CA certificate that signed the registry's TLS certificate")
     g.add_argument("--prefix", default="", metavar="PATH", help="path prepended to every image repository")
     g.add_argument("--chart-repo", metavar="URL", help="chart destination (default: the registry, as OCI charts)")
-    g.add_argument("--chart-repo-type", choices=["oci", "chartmuseum", "harbor"], help="kind of chart destination")
+    g.add_argument("--chart-repo-type", choices=[k.value for k in DESTINATIONS], help="kind of chart destination")
     g.add_argument("--chart-username", help="chart repository user (else $ARCHFUSE_CHART_USERNAME; password from "
                    "$ARCHFUSE_CHART_PASSWORD)")
     g.add_argument("--create-spaces", action="store_true", help="create missing registry spaces (Harbor projects)")

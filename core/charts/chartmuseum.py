@@ -7,13 +7,16 @@ overwrite with ``?force``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
-from core.charts.destinations import decide
 from core.charts.http import ChartHttp
+from core.charts.protocol import decide
 from core.errors import TargetError
 from core.kinds import ChartAction
 from core.oci.digest import sha256_digest
+from core.registry.retry import RetryPolicy
 
 MAX_CHART = 64 << 20
 
@@ -21,18 +24,24 @@ MAX_CHART = 64 << 20
 class ChartMuseumDestination:
     """A ChartMuseum server; ``https://host:8081`` or, multitenant, ``https://host:8081/org/repo``."""
 
+    #: how a choice list names this kind
+    TITLE = "ChartMuseum"
+
     def __init__(
         self,
         url: str,
         *,
         username: str | None = None,
         password: str | None = None,
-        verify: bool | str = True,
+        insecure: bool = False,
+        ca_cert: Path | None = None,
         transport: httpx.BaseTransport | None = None,
+        retries: RetryPolicy | None = None,
         form_field: str = "chart",
     ) -> None:
         self.http = ChartHttp(
-            url, name="ChartMuseum", username=username, password=password, verify=verify, transport=transport
+            url, name="ChartMuseum", username=username, password=password, insecure=insecure, ca_cert=ca_cert,
+            transport=transport, retries=retries,
         )
         self.form_field = form_field
         tenant = self.http.path

@@ -8,20 +8,25 @@ Upload ``POST /api/chartrepo/{project}/charts`` (multipart ``chart``), version d
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 
-from core.charts.destinations import decide
 from core.charts.http import ChartHttp
+from core.charts.protocol import decide
 from core.errors import TargetError, UsageError
 from core.kinds import ChartAction
 from core.oci.digest import sha256_digest
+from core.registry.retry import RetryPolicy
 
 _DIGEST_HEX = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
 
 
 class HarborChartDestination:
     """One Harbor project's chart repository: ``https://harbor`` + project, or ``https://harbor/chartrepo/<project>``."""
+
+    #: how a choice list names this kind
+    TITLE = "Harbor chartrepo"
 
     def __init__(
         self,
@@ -30,11 +35,14 @@ class HarborChartDestination:
         project: str | None = None,
         username: str | None = None,
         password: str | None = None,
-        verify: bool | str = True,
+        insecure: bool = False,
+        ca_cert: Path | None = None,
         transport: httpx.BaseTransport | None = None,
+        retries: RetryPolicy | None = None,
     ) -> None:
         self.http = ChartHttp(
-            url, name="Harbor", username=username, password=password, verify=verify, transport=transport
+            url, name="Harbor", username=username, password=password, insecure=insecure, ca_cert=ca_cert,
+            transport=transport, retries=retries,
         )
         path = self.http.path
         if project is None and path.startswith("chartrepo/"):

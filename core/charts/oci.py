@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from core.charts.destinations import decide
+from core.charts.protocol import decide
 from core.charts.repack import unpack
 from core.errors import ChartError
 from core.kinds import ChartAction
@@ -67,6 +67,9 @@ def chart_manifest(config: bytes, tgz: bytes) -> ManifestRef:
 
 class OciChartDestination:
     """Helm OCI charts in a registry or OCI layout target."""
+
+    #: how a choice list names this kind
+    TITLE = "OCI (in the registry)"
 
     def __init__(self, target: Target, *, prefix: str = "") -> None:
         self.target = target

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import events as ev
-from core.charts.destinations import ChartDestination, decide
 from core.charts.pipeline import PreparedChart, prepare_chart
+from core.charts.protocol import ChartDestination, decide
 from core.errors import ArchfuseError, PackageError
 from core.kinds import ChartAction
 from core.package.chartstore import load_chart_files, store_chart_files
