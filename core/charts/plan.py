@@ -15,6 +15,7 @@ from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
 from core.run.plan import LOOKUP_WORKERS, version_key
+from core.run.results import ChartResult
 
 
 @dataclass
@@ -86,11 +87,11 @@ def plan_charts(
         if package.path not in files_by_package:
             files_by_package[package.path] = chart_files(package, state_dir)
         plan = ChartPlan(repo, name, version, package.path)
-        plan.destination = destination.location(name, version, repo=repo)
         files = files_by_package[package.path].get(record.bundle)
         if files is None:
             raise PackageError(f"{package.name}: bundle {record.bundle} was not found on a second read.")
-        try:  # a chart that cannot be relocated is bad input (exit 2), like any other package error
+        try:  # a chart that cannot be relocated or placed is bad input (exit 2), like any package error
+            plan.destination = destination.location(name, version, repo=repo)
             plan.prepared = prepare_chart(files, host=host, prefix=prefix, imported_refs=imported)
         except ChartError as err:
             raise ChartError(f"{package.name}: {err}") from None
@@ -113,30 +114,42 @@ def plan_charts(
     return plans
 
 
-def push_charts(
-    plans: list[ChartPlan], destination: ChartDestination, *, force: bool, emit: ev.Emit
-) -> list[str]:
-    """Push the charts that are new (or overwritten with ``force``); returns failure sentences."""
-    failures: list[str] = []
-    for plan in plans:
-        if plan.action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and plan.prepared is not None:
+@dataclass(frozen=True)
+class ChartJob:
+    """A run's chart phase: the planned chart versions, where they go, whether conflicts are overwritten."""
+
+    plans: list[ChartPlan]
+    destination: ChartDestination
+    force: bool = False
+
+
+def planned(plan: ChartPlan) -> ChartResult:
+    """A chart version as planned: what a run that never reached the charts reports for it."""
+    return ChartResult(plan.repo, plan.name, plan.version, plan.destination, plan.action, plan.digest, plan.error)
+
+
+def push_charts(job: ChartJob, *, emit: ev.Emit) -> list[ChartResult]:
+    """Push the chart versions that are new (or overwritten when forced); the plans stay as they are."""
+    results: list[ChartResult] = []
+    for plan in job.plans:
+        action, error = plan.action, plan.error
+        if action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and plan.prepared is not None:
             try:
-                plan.action = destination.push(
-                    plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=force
+                action = job.destination.push(
+                    plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=job.force
                 )
             except ArchfuseError as err:
-                plan.action, plan.error = ChartAction.ERROR, str(err)
+                action, error = ChartAction.ERROR, str(err)
         for warning in plan.warnings:
             emit(ev.Warning(f"chart {plan.name}-{plan.version}: {warning}"))
-        if plan.action == ChartAction.ERROR:
-            failures.append(plan.error)
-            emit(ev.Failure(f"chart {plan.name}-{plan.version}", plan.error))
-            continue
-        detail = ""
-        if plan.action == ChartAction.CONFLICT:
-            detail = "other content is there; kept it (use --force-charts to overwrite)"
-        emit(ev.ChartDone(plan.name, plan.version, plan.destination, plan.action, detail))
-    return failures
+        detail = "other content is there; kept it (use --force-charts to overwrite)" if action == ChartAction.CONFLICT else ""
+        result = ChartResult(plan.repo, plan.name, plan.version, plan.destination, action, plan.digest, error, detail)
+        results.append(result)
+        if action == ChartAction.ERROR:
+            emit(ev.Failure(f"chart {plan.name}-{plan.version}", error))
+        else:
+            emit(ev.ChartDone(plan.name, plan.version, plan.destination, action, detail))
+    return results
 
 
-__all__ = ["ChartPlan", "plan_charts", "push_charts"]
+__all__ = ["ChartJob", "ChartPlan", "plan_charts", "push_charts"]

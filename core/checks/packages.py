@@ -55,7 +55,7 @@ def packages_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
     if not context.packages:
         return
     with Journal(context.state_dir, secrets=context.secrets) as journal:
-        last = journal.last_version_imported(context.target)
+        last = journal.last_version_imported(context.target.description)
     newest = max((p.version for p in context.packages), key=version_key)
     downgrade = check_version(newest, last, context.target.description)
     if downgrade is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
-from typing import Self
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -104,6 +104,9 @@ def http_client(
     )
 
 
+_Client = TypeVar("_Client", bound="HttpClientOwner")
+
+
 class HttpClientOwner:
     """A client of one server that owns an httpx client: ``close()``, ``with`` support and a repr."""
 
@@ -115,7 +118,7 @@ class HttpClientOwner:
         """Close the connections."""
         self._http.close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self: _Client) -> _Client:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from core.errors import TargetError
 from core.kinds import ImageAction
@@ -19,7 +19,7 @@ from core.oci.manifest import ManifestRef, index_bytes, index_entry
 from core.oci.platform import Platform
 
 #: How a bare manifest's platform is found: read its config. (manifest) -> Platform | None
-PlatformOf = Callable[[ManifestRef], Platform | None]
+PlatformOf = Callable[[ManifestRef], Optional[Platform]]
 
 
 @dataclass(frozen=True)

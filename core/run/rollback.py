@@ -28,10 +28,10 @@ from typing import Any
 from core import events as ev
 from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
-from core.kinds import RollbackResult, RunStatus
+from core.kinds import RollbackResult, RunKind, RunStatus
 from core.oci import fusion
 from core.record.journal import Journal, RunRecord, TagRecord
-from core.targets.base import Target
+from core.targets.base import NO_TAG_DELETE, Target
 
 ROLLED_BACK = "rolled-back"
 OK_RESULTS = (RollbackResult.RESTORED, RollbackResult.DELETED, RollbackResult.UNCHANGED, RollbackResult.LEFT)
@@ -58,7 +58,7 @@ class TagOutcome:
 class RollbackSummary:
     run_id: str  # the rollback run
     rolled_back: str  # the run it undid
-    status: str  # done | failed | cancelled
+    status: RunStatus  # done | failed | cancelled
     tags: list[TagOutcome] = field(default_factory=list)
 
     @property
@@ -116,9 +116,9 @@ def rollback_run(
             f"Run {record.id} is still running (pid {record.pid}); roll it back once it has finished."
         )
     tags = journal.tags_of(record.id)
-    with journal.lock(target):
+    with journal.lock(target.description):
         started = time.monotonic()
-        rid = journal.start_run("rollback", target, [], {"rollback_of": record.id}, parent=record.id)
+        rid = journal.start_run(RunKind.ROLLBACK, target.description, [], {"rollback_of": record.id}, parent=record.id)
         emit(ev.RunStarted(rid, target.description, (), len(tags), 0, 0))
         summary = RollbackSummary(rid, record.id, RunStatus.DONE)
         try:
@@ -183,19 +183,17 @@ def _undo(journal: Journal, rid: str, record: RunRecord, target: Target, tag: Ta
 
 
 def _delete(journal: Journal, rid: str, target: Target, out: TagOutcome) -> TagOutcome:
-    delete_tag = getattr(target, "delete_tag", None)
-    if delete_tag is None:
+    if not target.deletes_tags:
         out.result = RollbackResult.LEFT
         out.detail = (
-            "the tag did not exist before the run, but the registry API has no way to delete a tag "
-            "(distribution refuses DELETE /v2/<name>/manifests/<tag>, and deleting by digest would remove "
-            f"the manifest under every tag that shares it), so it is left pointing at {out.after}"
+            f"the tag did not exist before the run, but the registry API has no way to delete a tag ({NO_TAG_DELETE}), "
+            f"so it is left pointing at {out.after}"
         )
         return out
     journal.tag_moving(rid, out.repository, out.tag, out.now, None)
     try:
-        deleted = delete_tag(out.repository, out.tag)
-    except (ArchfuseError, NotImplementedError) as err:
+        deleted = target.delete_tag(out.repository, out.tag)
+    except ArchfuseError as err:
         out.result = RollbackResult.LEFT
         out.detail = f"the tag did not exist before the run, but {target.description} would not delete it ({err}); it is left"
         return out
@@ -206,7 +204,7 @@ def _delete(journal: Journal, rid: str, target: Target, out: TagOutcome) -> TagO
 
 def _moved_since(journal: Journal, record: RunRecord, target: Target, tag: TagRecord, now: str | None) -> str:
     where = f"now points at {now}" if now else "was deleted"
-    later = journal.last_writer(target, tag.repository, tag.tag, now)
+    later = journal.last_writer(target.description, tag.repository, tag.tag, now)
     if later is not None and later.id != record.id:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(later.started))
         return (

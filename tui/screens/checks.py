@@ -91,7 +91,7 @@ class ChecksScreen(FlowScreen):
         self.state.preflight = preflight
         self.checks = list(preflight.checks)
         self.query_one(ChecksList).show(self.checks)
-        self.query_one(DiskGauges).show(self.checks)
+        self.query_one(DiskGauges).show(preflight.checks)
         table = self.query_one(PlanTable)
         table.show(preflight.plan.images if preflight.plan else [], preflight.charts)
         totals = totals_text(preflight.plan, len(preflight.charts))
