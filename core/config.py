@@ -34,6 +34,7 @@ from core.kinds import ChartDestinationKind
 from core.oci.refs import is_repository_path
 from core.registry.credentials import ENV_PASSWORD, ENV_USERNAME
 from core.safeload import DocumentError, load_yaml
+from core.secrets import Secret, secret
 
 REGISTRY_TYPES = ("builtin", "external")
 VISIBILITIES = ("public", "private")
@@ -46,50 +47,6 @@ TargetKind = Literal["registry", "layout"]
 
 ENV_CHART_USERNAME = "ARCHFUSE_CHART_USERNAME"
 ENV_CHART_PASSWORD = "ARCHFUSE_CHART_PASSWORD"
-
-
-class Secret:
-    """A secret string that never shows itself in ``repr``/``str``/f-strings; ``reveal()`` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret itself, for the one place that sends it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return repr(self)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __copy__(self) -> Secret:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
-        return self
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a Secret is not serialisable")
-
-
-def secret(value: str | None) -> Secret | None:
-    """``Secret(value)``, or None for None or an empty string."""
-    return Secret(value) if value else None
 
 
 # -- --registry values ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from core.run.engine import RunOptions, RunSummary
 from core.run.lifecycle import journaled_run
 from core.run.rollback import RollbackSummary, rollback_run
 from core.run.verify import ImageCheck, verify_images
+from core.secrets import masked_emit
 from core.targets.base import Target
 from core.targets.connect import open_chart_destination, open_target
 
@@ -133,6 +134,7 @@ class Session(Workspace):
         self.config = config
         self.target = target
         self.secrets = config.secrets()
+        self.emit = masked_emit(emit, self.secrets)  # events never carry a secret to a face
         self.charts = charts
         self.force_charts = force_charts
         self.prefix = config.prefix
