@@ -17,6 +17,7 @@ from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, run_preflight
 from core.config import TargetConfig
 from core.errors import PreflightFailed
+from core.jsonable import json_fields
 from core.kinds import ChartAction, VerifyStatus
 from core.package.model import PackageIndex
 from core.record.journal import Journal, RunRecord, TagRecord
@@ -54,14 +55,8 @@ class ChartCheck:
         }.get(status, "")
         return cls(plan.name, plan.version, plan.destination, status, detail)
 
-    def to_json(self) -> dict[str, str]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "destination": self.destination,
-            "status": self.status,
-            "detail": self.detail,
-        }
+    def to_json(self) -> dict[str, object]:
+        return json_fields(self, ("name", "version", "destination", "status", "detail"))
 
 
 @dataclass
