@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from core.errors import ArchfuseError, PackageError
+from core.kinds import ImageAction
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.oci.platform import Platform
@@ -201,10 +202,10 @@ def _plan_tag(tag: TagPlan, target: Target) -> None:
         tag.result = fusion.merge(tag.current, tag.additions, platform_of)
     except ArchfuseError as err:
         for image in tag.images:
-            image.action, image.error = "error", str(err)
+            image.action, image.error = ImageAction.ERROR, str(err)
         return
     for image in tag.images:
-        image.action = tag.result.actions.get(image.platform, fusion.UNCHANGED)
+        image.action = tag.result.actions.get(image.platform, ImageAction.UNCHANGED)
         image.platforms_before = tag.result.platforms_before
         image.platforms_after = tag.result.platforms_after
 
@@ -213,7 +214,7 @@ def _missing_blobs(tags: list[TagPlan], target: Target, pool: ThreadPoolExecutor
     wanted: dict[tuple[str, str], tuple[BlobRecord, ImagePlan]] = {}
     for tag in tags:
         for image in tag.images:
-            if image.action in (fusion.UNCHANGED, "error"):
+            if image.action in (ImageAction.UNCHANGED, ImageAction.ERROR):
                 continue
             for blob in image.image.blobs():
                 wanted.setdefault((image.repository, blob.digest), (blob, image))
