@@ -21,7 +21,7 @@ from typing import BinaryIO, Protocol
 from core import events as ev
 from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
-from core.kinds import RunStatus
+from core.kinds import ChartAction, ImageAction, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run import converge
@@ -228,7 +228,7 @@ class ImportRun:
 
     # -- phases -------------------------------------------------------------------------
     def _check_planned_errors(self) -> None:
-        bad = [i for i in self.plan.images if i.action == "error"]
+        bad = [i for i in self.plan.images if i.action == ImageAction.ERROR]
         for image in bad:
             self._fail(image.destination, image.error)
         if bad:
@@ -326,7 +326,7 @@ class ImportRun:
     def _put_manifests(self) -> None:
         todo: dict[tuple[str, str], ManifestRef] = {}
         for image in self.plan.images:
-            if image.action not in (fusion.UNCHANGED, "error"):
+            if image.action not in (ImageAction.UNCHANGED, ImageAction.ERROR):
                 todo[(image.repository, image.digest)] = image.manifest
 
         failed = threading.Event()
@@ -416,7 +416,7 @@ class ImportRun:
         for result in results:
             self.recorder.chart_done(result)
         with self._lock:
-            self._failures.extend(r.error for r in results if r.action == "error")
+            self._failures.extend(r.error for r in results if r.action == ChartAction.ERROR)
 
     # -- helpers ------------------------------------------------------------------------
     def _package_label(self, path: str) -> tuple[str, str]:
@@ -472,7 +472,7 @@ def _planned(
             repository=image.repository,
             tag=image.tag,
             destination=image.destination,
-            action=image.action if result is None else result.actions.get(image.platform, fusion.UNCHANGED),
+            action=image.action if result is None else result.actions.get(image.platform, ImageAction.UNCHANGED),
             digest=image.digest,
             tag_before=before,
             tag_after=after,

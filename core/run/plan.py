@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from core.errors import ArchfuseError, PackageError
+from core.jsonable import json_fields
+from core.kinds import ImageAction
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.oci.platform import Platform
@@ -41,18 +44,9 @@ class ImagePlan:
         return self.image.manifest
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "ref": self.ref,
-            "platform": self.platform,
-            "destination": self.destination,
-            "action": self.action,
-            "digest": self.digest,
-            "package": self.package,
-            "upload_bytes": self.upload_bytes,
-            "platforms_before": list(self.platforms_before),
-            "platforms_after": list(self.platforms_after),
-            **({"error": self.error} if self.error else {}),
-        }
+        names = ("ref", "platform", "destination", "action", "digest", "package", "upload_bytes",
+                 "platforms_before", "platforms_after")
+        return json_fields(self, names, if_set=("error",))
 
 
 @dataclass
@@ -100,10 +94,7 @@ class Plan:
         return sum(need.blob.size for need in self.blobs.values())
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for image in self.images:
-            out[image.action] = out.get(image.action, 0) + 1
-        return out
+        return dict(Counter(image.action for image in self.images))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -201,10 +192,10 @@ def _plan_tag(tag: TagPlan, target: Target) -> None:
         tag.result = fusion.merge(tag.current, tag.additions, platform_of)
     except ArchfuseError as err:
         for image in tag.images:
-            image.action, image.error = "error", str(err)
+            image.action, image.error = ImageAction.ERROR, str(err)
         return
     for image in tag.images:
-        image.action = tag.result.actions.get(image.platform, fusion.UNCHANGED)
+        image.action = tag.result.actions.get(image.platform, ImageAction.UNCHANGED)
         image.platforms_before = tag.result.platforms_before
         image.platforms_after = tag.result.platforms_after
 
@@ -213,7 +204,7 @@ def _missing_blobs(tags: list[TagPlan], target: Target, pool: ThreadPoolExecutor
     wanted: dict[tuple[str, str], tuple[BlobRecord, ImagePlan]] = {}
     for tag in tags:
         for image in tag.images:
-            if image.action in (fusion.UNCHANGED, "error"):
+            if image.action in (ImageAction.UNCHANGED, ImageAction.ERROR):
                 continue
             for blob in image.image.blobs():
                 wanted.setdefault((image.repository, blob.digest), (blob, image))

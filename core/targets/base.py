@@ -32,6 +32,10 @@ class Target(Protocol):
     def ping(self) -> None:
         """Check the target is reachable and the credentials work; raise TargetError if not."""
 
+    def check_push(self, repositories: list[str]) -> str:
+        """Prove the credentials may push to ``repositories`` (raise AuthError/SpaceMissing if not),
+        writing nothing; a sentence saying what was proved."""
+
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when the repository can serve the blob."""
 

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import TargetError
 from core.oci.manifest import ManifestRef
+from core.oci.refs import space_of
 from core.registry.client import RegistryClient
 from core.targets.base import NO_TAG_DELETE, Progress
 
@@ -27,9 +28,14 @@ class RegistryTarget:
         """Check reachability, TLS and credentials."""
         self.client.ping()
 
-    def check_push(self, repository: str) -> None:
-        """Raise AuthError/SpaceMissing unless the credentials may push to ``repository``."""
-        self.client.check_push(repository)
+    def check_push(self, repositories: list[str]) -> str:
+        """Prove push rights with one upload opened and cancelled per registry space written."""
+        spaces: dict[str, str] = {}
+        for repository in repositories:
+            spaces.setdefault(space_of(repository), repository)
+        for repository in spaces.values():
+            self.client.check_push(repository)
+        return f"may push to {', '.join(sorted(spaces))} on {self.description}."
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when the repository can serve the blob."""
