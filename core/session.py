@@ -1,6 +1,9 @@
-"""A session: one engineer's work against one target — scan, check, plan, run, verify.
+"""A session: one engineer's work against one target — scan, check, plan, run, verify, history, rollback.
 
-The CLI and the TUI both drive this facade, so they render the same engine events.
+Both faces open it with :func:`open_session` from a :class:`core.config.TargetConfig` and drive it
+the same way, so they render the same engine events. A :class:`Workspace` is the part that needs
+no target (scans, the journal's history), for the TUI before a target is chosen and the CLI's
+``scan`` and ``history``.
 """
 
 from __future__ import annotations
