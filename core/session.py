@@ -168,7 +168,7 @@ class Session:
         result.add(target_check, self.emit)
         if target_check.status != FAIL and self._spaces_ok(packages, result, more):
             try:
-                result.plan = build_plan(packages, self.target, prefix=self.prefix)
+                result.plan = build_plan(packages, self.target, prefix=self.prefix, jobs=opts.workers)
             except SpaceMissing as err:
                 creating = more.dry_run and self.config is not None and self.config.create_spaces
                 result.add(

@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -45,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.demo.samples import write_sample_package  # noqa: E402
+from tests.fixtures.delayline import DelayLine  # noqa: E402
 from tests.fixtures.registry import RegistryServer  # noqa: E402
 
 ARCHFUSE = str(ROOT / ".venv" / "bin" / "archfuse")
@@ -221,8 +221,8 @@ class Archfuse:
     def disk(self, pid: int) -> int:
         return du(self.state) + du(self.tmp) + deleted_open_files(pid)
 
-    def cmd(self, verb: str, package: Path, server: RegistryServer, *extra: str) -> list[str]:
-        return [ARCHFUSE, verb, str(package), "--registry", server.url, "--insecure", "--json",
+    def cmd(self, verb: str, package: Path, server: RegistryServer, *extra: str, url: str = "") -> list[str]:
+        return [ARCHFUSE, verb, str(package), "--registry", url or server.url, "--insecure", "--json",
                 "--state-dir", str(self.state), *extra, *(IMPORT_ARGS if verb == "import" else [])]  # fmt: skip
 
     def run(
@@ -232,9 +232,10 @@ class Archfuse:
         server: RegistryServer,
         *extra: str,
         on_event: Callable[[dict[str, Any], subprocess.Popen[bytes]], None] | None = None,
+        url: str = "",
     ) -> Measured:
         return run(
-            self.cmd(verb, package, server, *extra),
+            self.cmd(verb, package, server, *extra, url=url),
             env=self.env,
             on_event=on_event or (lambda _e, _p: None),
             disk=self.disk,
@@ -368,9 +369,32 @@ def plan_many(package: Path, work: Path) -> dict[str, Any]:
         "images": len(result["images"]),
         "actions": sorted(actions),
         "import_s": imported.seconds,
+        "import_rss": imported.max_rss,
         "plan_s": plan.seconds,
         "rss": plan.max_rss,
     }
+
+
+def distance(package: Path, work: Path, delay: float) -> dict[str, Any]:
+    """Cold imports of the same package: into a fresh registry on loopback, and into another one
+    behind a delay line adding ``delay`` each way (throughput untouched). Both with a fresh state dir."""
+    out: dict[str, Any] = {}
+    for leg in ("loopback", "delayed"):
+        af = Archfuse(work / f"af-{leg}")
+        server = fresh_registry(work / f"reg-{leg}")
+        line = DelayLine("127.0.0.1", server.port, delay) if leg == "delayed" else None
+        try:
+            url = f"http://{line.host}" if line else ""
+            done = af.run("import", package, server, "--yes", url=url)
+            noop = af.run("import", package, server, "--yes", url=url)
+        finally:
+            if line:
+                line.close()
+            drop_registry(server)
+        out[f"{leg}_s"] = done.seconds
+        out[f"{leg}_noop_s"] = noop.seconds
+        out[f"{leg}_phases"] = phases(done.events, 0)
+    return out
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -394,7 +418,13 @@ def main() -> None:
     )
     parser.add_argument("--work", type=Path, help="work directory (default: a new one under /tmp, removed)")
     parser.add_argument("--import-arg", action="append", default=[], help="extra flag for archfuse import")
-    parser.add_argument("--skip", action="append", default=[], choices=["baseline", "resume", "plan"])
+    parser.add_argument(
+        "--distance-images", type=int, default=120, help="small images in the distance package (default 120)"
+    )
+    parser.add_argument("--delay", type=float, default=0.025, help="delay line, seconds each way (default 0.025)")
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=["baseline", "resume", "plan", "distance", "import"]
+    )
     args = parser.parse_args()
     IMPORT_ARGS.extend(args.import_arg)
     work = args.work or Path(f"/tmp/archfuse-bench-{os.getpid()}")
@@ -408,6 +438,7 @@ def main() -> None:
         )
         many = write_sample_package(work / "pkg-many", "v9.0.0", "arm64", bulk=args.images)
         print(f"plan package: {many.name}, {many.stat().st_size:,} bytes, {args.images} extra small images")
+        near = write_sample_package(work / "pkg-distance", "v9.0.0", "amd64", bulk=args.distance_images)
         digest = (
             "sha256:" + hashlib.file_digest(package.open("rb"), "sha256").hexdigest()
         )  # warms the page cache
@@ -415,7 +446,10 @@ def main() -> None:
         for i in range(args.repeat):
             row: dict[str, Any] = {"load_before": os.getloadavg()[0], "floor_s": floor(package)}
             row["registry_floor_s"] = registry_floor(package, digest, work)
-            row["archfuse"] = archfuse_import(package, work)
+            if "import" not in args.skip:
+                row["archfuse"] = archfuse_import(package, work)
+            if "distance" not in args.skip:
+                row["distance"] = distance(near, work, args.delay)
             if "baseline" not in args.skip:
                 row["baseline"] = baseline(package, work)
             if "resume" not in args.skip:
@@ -435,30 +469,41 @@ def report(rows: list[dict[str, Any]]) -> None:
     def col(get: Callable[[dict[str, Any]], float], fmt: str = "{:.1f}") -> str:
         return spread([get(r) for r in rows], fmt)
 
+    def ratio(name: str, get: Callable[[dict[str, Any]], float], goal: str) -> None:
+        print(f"    {name:<36}{col(get, '{:.2f}')}  (goal {goal})")
+
     loads = [r[k] for r in rows for k in ("load_before", "load_after")]
     print(
         f"\n{len(rows)} repetition(s), min–max (1-min load average {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores):"
     )
     print(f"(c) floor  gzip -dc > /dev/null     {col(lambda r: r['floor_s'])} s")
     print(f"(d) registry floor: 1 blob, curl -T  {col(lambda r: r['registry_floor_s'])} s")
-    a = col(lambda r: r["archfuse"]["cold_s"])
-    print(f"(a) archfuse import, cold           {a} s  (peak RSS {mib(max(r['archfuse']['rss'] for r in rows))}, "
-          f"peak extra disk {mib(max(r['archfuse']['disk'] for r in rows))})")  # fmt: skip
-    print("    phases: " + ", ".join(
-        f"{k} {col(lambda r, k=k: r['archfuse']['cold_phases'].get(k, 0))} s" for k in rows[0]["archfuse"]["cold_phases"]
-    ))  # fmt: skip
-    print(f"    no-op re-run                    {col(lambda r: r['archfuse']['noop_s'], '{:.2f}')} s "
-          f"(planned upload {rows[0]['archfuse']['noop_planned_upload']} bytes)")  # fmt: skip
-    print(
-        f"    a/c                             {col(lambda r: r['archfuse']['cold_s'] / r['floor_s'], '{:.2f}')}"
-    )
+    a = col(lambda r: r["archfuse"]["cold_s"]) if "archfuse" in rows[0] else "n/a"
+    if "archfuse" in rows[0]:
+        print(f"(a) archfuse import, cold           {a} s  (peak RSS {mib(max(r['archfuse']['rss'] for r in rows))}, "
+              f"peak extra disk {mib(max(r['archfuse']['disk'] for r in rows))})")  # fmt: skip
+        print("    phases: " + ", ".join(
+            f"{k} {col(lambda r, k=k: r['archfuse']['cold_phases'].get(k, 0))} s" for k in rows[0]["archfuse"]["cold_phases"]
+        ))  # fmt: skip
+        print(f"    no-op re-run                    {col(lambda r: r['archfuse']['noop_s'], '{:.2f}')} s "
+              f"(planned upload {rows[0]['archfuse']['noop_planned_upload']} bytes)")  # fmt: skip
+        ratio("a/c", lambda r: r["archfuse"]["cold_s"] / r["floor_s"], "none")
+        ratio("a/d (registry floor)", lambda r: r["archfuse"]["cold_s"] / r["registry_floor_s"], "<= 1.5")
+        ratio("no-op / a", lambda r: r["archfuse"]["noop_s"] / r["archfuse"]["cold_s"], "<= 0.05")
     if "baseline" in rows[0]:
         print(f"(b) vendor: unpack + skopeo copy    {col(lambda r: r['baseline']['s'])} s  "
               f"(unpack {col(lambda r: r['baseline']['unpack_s'])} s; {rows[0]['baseline']['images']} images; "
               f"peak RSS {mib(max(r['baseline']['rss'] for r in rows))}; "
               f"peak extra disk {mib(max(r['baseline']['disk'] for r in rows))})")  # fmt: skip
-        print(f"    a/b                             "
-              f"{col(lambda r: r['archfuse']['cold_s'] / r['baseline']['s'], '{:.2f}')}")  # fmt: skip
+        if "archfuse" in rows[0]:
+            ratio("a/b", lambda r: r["archfuse"]["cold_s"] / r["baseline"]["s"], "<= 0.35")
+            ratio("a/(b's unpack)", lambda r: r["archfuse"]["cold_s"] / r["baseline"]["unpack_s"], "<= 1.0")
+    if "distance" in rows[0]:
+        print(f"distance: cold import of the small-image package: loopback {col(lambda r: r['distance']['loopback_s'])} s, "
+              f"behind the delay line {col(lambda r: r['distance']['delayed_s'])} s; no-op re-run "
+              f"{col(lambda r: r['distance']['loopback_noop_s'], '{:.2f}')} / "
+              f"{col(lambda r: r['distance']['delayed_noop_s'], '{:.2f}')} s")  # fmt: skip
+        ratio("delayed / loopback", lambda r: r["distance"]["delayed_s"] / r["distance"]["loopback_s"], "<= 1.5")
     if "resume" in rows[0]:
         print(
             f"resume: killed after                {col(lambda r: r['resume']['killed_after_s'])} s "
@@ -471,12 +516,10 @@ def report(rows: list[dict[str, Any]]) -> None:
     if "plan" in rows[0]:
         p = rows[0]["plan"]
         print(f"plan: {p['images']} images, all {p['actions']}: "
-              f"{col(lambda r: r['plan']['plan_s'], '{:.2f}')} s (scan cached; "
+              f"{col(lambda r: r['plan']['plan_s'], '{:.2f}')} s (goal < 10 s at 2,000; scan cached; "
               f"peak RSS {mib(max(r['plan']['rss'] for r in rows))}); "
-              f"their first import {col(lambda r: r['plan']['import_s'])} s")  # fmt: skip
-    print("ratios use the same repetition's figures; median a/b "
-          + (f"{statistics.median(r['archfuse']['cold_s'] / r['baseline']['s'] for r in rows):.2f}"
-             if "baseline" in rows[0] else "n/a"))  # fmt: skip
+              f"their first import {col(lambda r: r['plan']['import_s'])} s "
+              f"(peak RSS {mib(max(r['plan']['import_rss'] for r in rows))})")  # fmt: skip
 
 
 if __name__ == "__main__":

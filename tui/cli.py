@@ -14,6 +14,7 @@ from typing import Any
 from core import events as ev
 from core.checks.preflight import IGNORABLE
 from core.errors import ArchfuseError, PreflightFailed, UsageError
+from core.run.parallel import DEFAULT_JOBS, MAX_JOBS
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 Handler = Callable[[argparse.Namespace], int]
@@ -86,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--spool-memory", default="32MiB",
                            help="a spooled blob stays in memory up to this size, beyond it goes to --spool-dir")
             p.add_argument("--verbose", action="store_true", help="a line per blob")
+            p.add_argument("--limit-rate", default="0", metavar="RATE",
+                           help="most bytes per second uploaded, all uploads together, e.g. 20MiB or 500KiB "
+                           "(default: no limit)")
         if name in ("plan", "import"):
+            p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+                           help=f"requests to the target in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; "
+                           "keep it moderate for registries on spinning disks)")
             p.add_argument("--ignore-check", action="append", default=[], metavar="KIND",
                            choices=[k.replace(" ", "-") for k in IGNORABLE],
                            help="go past a failed check of this kind (repeatable): "
@@ -231,7 +238,14 @@ def _session(args: argparse.Namespace, emit: ev.Emit) -> Any:
 def _run_options(args: argparse.Namespace) -> Any:
     from core.run.engine import RunOptions
 
+    jobs = getattr(args, "jobs", DEFAULT_JOBS)
+    if not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs {jobs} is out of range; give a number from 1 to {MAX_JOBS}.")
     return RunOptions(
+        workers=jobs,
+        rate_limit=parse_size(
+            getattr(args, "limit_rate", "0").removesuffix("/s"), flag="--limit-rate", minimum=0
+        ),
         spool_budget=parse_size(getattr(args, "spool_budget", "256MiB")),
         spool_dir=getattr(args, "spool_dir", None),
         memory_spool=parse_size(getattr(args, "spool_memory", "32MiB"), flag="--spool-memory", minimum=0),

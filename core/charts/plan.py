@@ -13,6 +13,7 @@ from core.errors import ArchfuseError, PackageError
 from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
+from core.run.parallel import DEFAULT_JOBS, parallel_map
 from core.run.plan import LOOKUP_WORKERS, version_key
 
 
@@ -110,11 +111,11 @@ def plan_charts(
 
 
 def push_charts(
-    plans: list[ChartPlan], destination: ChartDestination, *, force: bool, emit: ev.Emit
+    plans: list[ChartPlan], destination: ChartDestination, *, force: bool, emit: ev.Emit, jobs: int = DEFAULT_JOBS
 ) -> list[str]:
-    """Push the charts that are new (or overwritten with ``force``); returns failure sentences."""
-    failures: list[str] = []
-    for plan in plans:
+    """Push the charts that are new (or overwritten with ``force``), ``jobs`` at once; returns failure sentences."""
+
+    def push(plan: ChartPlan) -> None:
         if plan.action in (NEW, OVERWRITTEN) and plan.prepared is not None:
             try:
                 plan.action = destination.push(
@@ -122,6 +123,10 @@ def push_charts(
                 )
             except ArchfuseError as err:
                 plan.action, plan.error = "error", str(err)
+
+    parallel_map(push, plans, jobs, name="archfuse-chart")
+    failures: list[str] = []
+    for plan in plans:
         for warning in plan.warnings:
             emit(ev.Warning(f"chart {plan.name}-{plan.version}: {warning}"))
         if plan.action == "error":

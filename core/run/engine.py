@@ -24,7 +24,9 @@ from core.charts.plan import ChartPlan, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
+from core.run.parallel import DEFAULT_JOBS, parallel_map
 from core.run.plan import BlobNeed, ImagePlan, Plan, TagPlan
+from core.run.ratelimit import RateLimit
 from core.run.spool import SpoolBudget, spool_copy
 from core.targets.base import Target
 
@@ -37,7 +39,8 @@ class RunOptions:
     spool_budget: int = 256 << 20
     spool_dir: Path | None = None
     memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
-    workers: int = 4
+    workers: int = DEFAULT_JOBS  # --jobs: requests in flight at once (uploads, manifest and tag writes)
+    rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
 
 
 @dataclass
@@ -130,6 +133,8 @@ class ImportRun:
         self._tags_moved = False
         self._failures: list[str] = []
         self._lock = threading.Lock()
+        rate = self.options.rate_limit
+        self._rate = RateLimit(rate, sleep=self.cancel.wait) if rate > 0 else None
 
     # -- public -------------------------------------------------------------------------
     def execute(self) -> RunSummary:
@@ -151,6 +156,7 @@ class ImportRun:
         status = "done"
         try:
             self._check_planned_errors()
+            self._prepare()
             self._upload_blobs()
             self._put_manifests()
             self._move_tags()
@@ -185,6 +191,11 @@ class ImportRun:
         )
 
     # -- phases -------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        """Tokens up front: to write every repository a tag changes in, and to read the mount sources."""
+        sources = {min(n.repositories) for n in self.plan.blobs.values() if len(n.repositories) > 1}
+        self.target.prepare(sorted(sources), sorted({t.repository for t in self.plan.tags if t.changed}))
+
     def _check_planned_errors(self) -> None:
         bad = [i for i in self.plan.images if i.action == "error"]
         for image in bad:
@@ -266,7 +277,7 @@ class ImportRun:
         repos = sorted(need.repositories)
         first = repos[0]
         digest, size = need.blob.digest, need.blob.size
-        self.target.put_blob(first, digest, size, stream, self.progress.uploaded)
+        self.target.put_blob(first, digest, size, stream, self._sent)
         self.emit(ev.BlobDone(first, digest, size, "uploaded"))
         for repo in repos[1:]:
             if self.target.mount_blob(repo, digest, first):
@@ -278,8 +289,14 @@ class ImportRun:
                     "run the import again with a larger --spool-budget so the blob can be uploaded twice."
                 )
             stream.seek(0)
-            self.target.put_blob(repo, digest, size, stream, self.progress.uploaded)
+            self.target.put_blob(repo, digest, size, stream, self._sent)
             self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
+
+    def _sent(self, size: int) -> None:
+        """Bytes an upload just sent: counted, and held back by ``--limit-rate``."""
+        self.progress.uploaded(size)
+        if self._rate is not None:
+            self._rate.take(size)
 
     def _put_manifests(self) -> None:
         todo: dict[tuple[str, str], ManifestRef] = {}
@@ -287,44 +304,39 @@ class ImportRun:
             if image.action not in (fusion.UNCHANGED, "error"):
                 todo[(image.repository, image.digest)] = image.manifest
 
-        failed = threading.Event()
-
         def put(item: tuple[tuple[str, str], ManifestRef]) -> None:
             (repo, digest), manifest = item
-            self._check_cancel()
-            if failed.is_set():  # one manifest failed for good: the run fails, do not retry the rest
-                return
-            try:
-                self.target.put_manifest(repo, digest, manifest)
-            except ArchfuseError:
-                failed.set()
-                raise
+            self.target.put_manifest(repo, digest, manifest)
 
-        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="archfuse-manifest") as pool:
-            list(pool.map(put, todo.items()))
+        # one manifest failing for good fails the run: the rest are not started
+        parallel_map(put, list(todo.items()), self.options.workers, check=self._check_cancel, name="archfuse-manifest")
 
     def _move_tags(self) -> None:
-        """Write every changed tag; a cancel arriving now is honoured after the last tag (see _check_cancel)."""
+        """Write every changed tag, independent tags at once (one writer per tag); a cancel arriving
+        now is honoured after the last tag (see _check_cancel); a tag failing stops new ones."""
         self._check_cancel()
         self._tags_moved = True
-        for tag in self.plan.tags:
-            if tag.changed:
-                self._write_tag(tag)
-            for image in tag.images:
-                self.emit(
-                    ev.ImageDone(
-                        image.ref,
-                        image.destination,
-                        image.platforms_before,
-                        image.platforms_after,
-                        image.action,
-                        tag.result.manifest.digest if tag.result and tag.result.manifest else (
-                            tag.current.digest if tag.current else image.digest
-                        ),
-                    )
+        parallel_map(self._tag_step, self.plan.tags, self.options.workers, name="archfuse-tag")
+
+    def _tag_step(self, tag: TagPlan) -> None:
+        """One tag: written when it changes, then its images reported done."""
+        if tag.changed:
+            self._write_tag(tag)
+        for image in tag.images:
+            self.emit(
+                ev.ImageDone(
+                    image.ref,
+                    image.destination,
+                    image.platforms_before,
+                    image.platforms_after,
+                    image.action,
+                    tag.result.manifest.digest if tag.result and tag.result.manifest else (
+                        tag.current.digest if tag.current else image.digest
+                    ),
                 )
-                if self.recorder is not None:
-                    self.recorder.image_done(self.run_id, image)
+            )
+            if self.recorder is not None:
+                self.recorder.image_done(self.run_id, image)
 
     def _write_tag(self, tag: TagPlan) -> None:
         """Write one tag: re-read, re-merge if it moved since the plan, then put it once."""
@@ -359,7 +371,9 @@ class ImportRun:
         if not self.charts or self.chart_destination is None:
             return
         self._check_cancel()
-        failures = push_charts(self.charts, self.chart_destination, force=self.force_charts, emit=self.emit)
+        failures = push_charts(
+            self.charts, self.chart_destination, force=self.force_charts, emit=self.emit, jobs=self.options.workers
+        )
         for plan in self.charts:
             if self.recorder is not None and hasattr(self.recorder, "chart_done"):
                 self.recorder.chart_done(self.run_id, plan.name, plan.version, plan.destination, plan.action)

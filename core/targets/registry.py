@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +28,10 @@ class RegistryTarget:
     def check_push(self, repository: str) -> None:
         """Raise AuthError/SpaceMissing unless the credentials may push to ``repository``."""
         self.client.check_push(repository)
+
+    def prepare(self, reads: Collection[str], writes: Collection[str]) -> None:
+        """Fetch bearer tokens for these repositories up front, many per token where the realm allows."""
+        self.client.prepare(reads, writes)
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when the repository can serve the blob."""
