@@ -39,6 +39,7 @@ from core.record.journal import Journal, RunRecord
 from core.record.state import state_dir as default_state_dir
 from core.registry.harbor import harbor_client_for
 from core.run.engine import ImportRun, RunOptions, RunSummary
+from core.run.parallel import parallel_map, round_trips
 from core.run.plan import Plan, build_plan, group_images, version_key
 from core.run.rollback import RollbackSummary, rollback_run
 from core.run.verify import ImageCheck, verify_images
@@ -182,7 +183,7 @@ class Session:
                     self.emit,
                 )
                 return result
-            result.add(self._push_check(result.plan), self.emit)
+            result.add(self._push_check(result.plan, opts.workers), self.emit)
             errors = [i for i in result.plan.images if i.action == "error"]
             if errors:
                 result.add(Check("fusion", FAIL, f"{errors[0].destination}: {errors[0].error}"), self.emit)
@@ -193,7 +194,7 @@ class Session:
             self._plan_charts(packages, result)
         return result
 
-    def _push_check(self, plan: Plan) -> Check:
+    def _push_check(self, plan: Plan, jobs: int) -> Check:
         """The credentials may push: one upload opened and cancelled per registry space written."""
         check_push = getattr(self.target, "check_push", None)
         writes = sorted({i.repository for i in plan.images if i.action not in ("unchanged", "error")})
@@ -203,8 +204,7 @@ class Session:
         for repository in writes:
             spaces.setdefault(space_of(repository), repository)
         try:
-            for repository in spaces.values():
-                check_push(repository)
+            parallel_map(check_push, list(spaces.values()), round_trips(jobs), name="archfuse-push-check")
         except ArchfuseError as err:
             return Check("push rights", FAIL, str(err))
         return Check("push rights", OK, f"may push to {', '.join(sorted(spaces))} on {self.target.description}.")

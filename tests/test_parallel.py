@@ -255,7 +255,7 @@ def test_rate_limit_holds_back_every_uploaded_byte(
 
 @pytest.mark.parametrize(
     ("flag", "value", "says"),
-    [("--jobs", "0", "--jobs 0 is out of range"), ("--jobs", "31", "from 1 to 30"),
+    [("--jobs", "0", "--jobs 0 is out of range"), ("--jobs", "33", "from 1 to 32"),
      ("--limit-rate", "fast", "--limit-rate 'fast' is not a size")],
 )  # fmt: skip
 def test_bad_jobs_and_rate_are_refused_in_one_sentence(

@@ -14,7 +14,7 @@ from typing import Any
 from core import events as ev
 from core.checks.preflight import IGNORABLE
 from core.errors import ArchfuseError, PreflightFailed, UsageError
-from core.run.parallel import DEFAULT_JOBS, MAX_JOBS
+from core.run.parallel import DEFAULT_JOBS, MAX_JOBS, ROUND_TRIPS_PER_JOB
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 Handler = Callable[[argparse.Namespace], int]
@@ -92,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "(default: no limit)")
         if name in ("plan", "import"):
             p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
-                           help=f"requests to the target in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; "
-                           "keep it moderate for registries on spinning disks)")
+                           help=f"blob uploads in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; keep it "
+                           "moderate for registries on spinning disks); lookups, mounts, manifest and tag writes "
+                           f"go {ROUND_TRIPS_PER_JOB} per job at once, at most {MAX_JOBS}")
             p.add_argument("--ignore-check", action="append", default=[], metavar="KIND",
                            choices=[k.replace(" ", "-") for k in IGNORABLE],
                            help="go past a failed check of this kind (repeatable): "

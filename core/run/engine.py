@@ -10,9 +10,11 @@ A re-run is a new plan: whatever the last run finished is found present and skip
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,7 @@ from core.charts.plan import ChartPlan, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
-from core.run.parallel import DEFAULT_JOBS, parallel_map
+from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.run.plan import BlobNeed, ImagePlan, Plan, TagPlan
 from core.run.ratelimit import RateLimit
 from core.run.spool import SpoolBudget, spool_copy
@@ -32,6 +34,9 @@ from core.targets.base import Target
 
 PROGRESS_INTERVAL = 0.1  # seconds between BytesProgress events
 TAG_RETRIES = 5
+#: blobs up to this size upload as round trips do (core.run.parallel.round_trips); larger ones
+#: take one of the ``--jobs`` writer slots, which is what keeps an HDD-backed registry's disk calm
+SMALL_BLOB = 1 << 20
 
 
 @dataclass
@@ -39,7 +44,7 @@ class RunOptions:
     spool_budget: int = 256 << 20
     spool_dir: Path | None = None
     memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
-    workers: int = DEFAULT_JOBS  # --jobs: requests in flight at once (uploads, manifest and tag writes)
+    workers: int = DEFAULT_JOBS  # --jobs: blob uploads at once; other requests: core.run.parallel.round_trips
     rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
 
 
@@ -135,6 +140,8 @@ class ImportRun:
         self._lock = threading.Lock()
         rate = self.options.rate_limit
         self._rate = RateLimit(rate, sleep=self.cancel.wait) if rate > 0 else None
+        self._trips = round_trips(self.options.workers)  # requests without blob data at once
+        self._writers = threading.BoundedSemaphore(max(1, self.options.workers))  # blobs over SMALL_BLOB at once
 
     # -- public -------------------------------------------------------------------------
     def execute(self) -> RunSummary:
@@ -214,7 +221,7 @@ class ImportRun:
         sizes = {p.path: p.size for p in self.plan.packages}
         pending: list[Future[None]] = []
         done: set[str] = set()
-        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="archfuse-upload") as pool:
+        with ThreadPoolExecutor(self._trips, thread_name_prefix="archfuse-upload") as pool:
             for package, wanted in by_package.items():
                 self.emit(ev.PackageStarted(package, *self._package_label(package)))
                 for item in iter_package(Path(package), progress=self.progress.package_read):
@@ -277,10 +284,15 @@ class ImportRun:
         repos = sorted(need.repositories)
         first = repos[0]
         digest, size = need.blob.digest, need.blob.size
-        self.target.put_blob(first, digest, size, stream, self._sent)
+        with self._writing(size):
+            self.target.put_blob(first, digest, size, stream, self._sent)
         self.emit(ev.BlobDone(first, digest, size, "uploaded"))
-        for repo in repos[1:]:
-            if self.target.mount_blob(repo, digest, first):
+        others = repos[1:]
+        mounted = parallel_map(
+            lambda repo: self.target.mount_blob(repo, digest, first), others, self._trips, name="archfuse-mount"
+        )
+        for index, repo in enumerate(others):
+            if mounted[index]:
                 self.emit(ev.BlobDone(repo, digest, size, "mounted"))
                 continue
             if not seekable:
@@ -289,8 +301,18 @@ class ImportRun:
                     "run the import again with a larger --spool-budget so the blob can be uploaded twice."
                 )
             stream.seek(0)
-            self.target.put_blob(repo, digest, size, stream, self._sent)
+            with self._writing(size):
+                self.target.put_blob(repo, digest, size, stream, self._sent)
             self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
+
+    @contextlib.contextmanager
+    def _writing(self, size: int) -> Iterator[None]:
+        """Hold one of the ``--jobs`` writer slots while a blob over :data:`SMALL_BLOB` uploads."""
+        if size <= SMALL_BLOB:
+            yield
+            return
+        with self._writers:
+            yield
 
     def _sent(self, size: int) -> None:
         """Bytes an upload just sent: counted, and held back by ``--limit-rate``."""
@@ -309,14 +331,14 @@ class ImportRun:
             self.target.put_manifest(repo, digest, manifest)
 
         # one manifest failing for good fails the run: the rest are not started
-        parallel_map(put, list(todo.items()), self.options.workers, check=self._check_cancel, name="archfuse-manifest")
+        parallel_map(put, list(todo.items()), self._trips, check=self._check_cancel, name="archfuse-manifest")
 
     def _move_tags(self) -> None:
         """Write every changed tag, independent tags at once (one writer per tag); a cancel arriving
         now is honoured after the last tag (see _check_cancel); a tag failing stops new ones."""
         self._check_cancel()
         self._tags_moved = True
-        parallel_map(self._tag_step, self.plan.tags, self.options.workers, name="archfuse-tag")
+        parallel_map(self._tag_step, self.plan.tags, self._trips, name="archfuse-tag")
 
     def _tag_step(self, tag: TagPlan) -> None:
         """One tag: written when it changes, then its images reported done."""
@@ -372,7 +394,7 @@ class ImportRun:
             return
         self._check_cancel()
         failures = push_charts(
-            self.charts, self.chart_destination, force=self.force_charts, emit=self.emit, jobs=self.options.workers
+            self.charts, self.chart_destination, force=self.force_charts, emit=self.emit, jobs=self._trips
         )
         for plan in self.charts:
             if self.recorder is not None and hasattr(self.recorder, "chart_done"):

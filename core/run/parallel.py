@@ -14,12 +14,20 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-#: requests in flight at once unless ``--jobs`` says otherwise: enough to hide a 50 ms round
-#: trip, few enough that an HDD-backed registry is not swamped with parallel blob writes
+#: ``--jobs``: blob uploads in flight at once unless told otherwise; few enough that an
+#: HDD-backed registry is not swamped with parallel blob writes
 DEFAULT_JOBS = 8
-#: the most ``--jobs`` accepts: the HTTP client keeps this many connections alive (plus the
-#: package reader's own upload and a chart push)
-MAX_JOBS = 30
+#: the most requests in flight at once, and the most ``--jobs`` accepts: the registry client keeps
+#: this many connections alive (core.registry.client, ``max_connections``)
+MAX_JOBS = 32
+#: requests that carry no blob data (lookups, mounts, manifest and tag writes, chart pushes) are
+#: cheap for the registry: this many per job go at once, so a distant registry's round trips overlap
+ROUND_TRIPS_PER_JOB = 4
+
+
+def round_trips(jobs: int) -> int:
+    """How many requests without blob data go at once for ``--jobs jobs``."""
+    return max(1, min(MAX_JOBS, jobs * ROUND_TRIPS_PER_JOB))
 
 
 def parallel_map(

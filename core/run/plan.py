@@ -12,7 +12,7 @@ from core.oci.manifest import ManifestRef
 from core.oci.platform import Platform
 from core.oci.refs import ImageRef, destination
 from core.package.model import BlobRecord, ImageRecord, PackageIndex
-from core.run.parallel import DEFAULT_JOBS, parallel_map
+from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.targets.base import Target
 
 LOOKUP_WORKERS = 16
@@ -179,11 +179,12 @@ def _bundle_of(package: PackageIndex, ref: str) -> str:
 
 
 def build_plan(packages: list[PackageIndex], target: Target, *, prefix: str = "", jobs: int = DEFAULT_JOBS) -> Plan:
-    """Read the target's tags and blobs (``jobs`` reads at once) and decide each image's action."""
+    """Read the target's tags and blobs (:func:`round_trips` reads at once) and decide each image's action."""
     tags = group_images(packages, prefix, target.host)
     target.prepare(sorted({t.repository for t in tags}), ())
-    parallel_map(lambda t: _plan_tag(t, target), tags, jobs, name="archfuse-plan")
-    blobs = _missing_blobs(tags, target, jobs)
+    reads = round_trips(jobs)
+    parallel_map(lambda t: _plan_tag(t, target), tags, reads, name="archfuse-plan")
+    blobs = _missing_blobs(tags, target, reads)
     for tag in tags:
         for image in tag.images:
             image.upload_bytes = sum(
