@@ -385,6 +385,7 @@ def distance(package: Path, work: Path, delay: float) -> dict[str, Any]:
         line = DelayLine("127.0.0.1", server.port, delay) if leg == "delayed" else None
         try:
             url = f"http://{line.host}" if line else ""
+            wall0 = time.time()
             done = af.run("import", package, server, "--yes", url=url)
             noop = af.run("import", package, server, "--yes", url=url)
         finally:
@@ -393,7 +394,7 @@ def distance(package: Path, work: Path, delay: float) -> dict[str, Any]:
             drop_registry(server)
         out[f"{leg}_s"] = done.seconds
         out[f"{leg}_noop_s"] = noop.seconds
-        out[f"{leg}_phases"] = phases(done.events, 0)
+        out[f"{leg}_phases"] = phases(done.events, wall0)
     return out
 
 

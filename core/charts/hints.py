@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from core.charts import yamlload
 from core.errors import ChartError
 
 KeyPath = tuple[str, ...]
@@ -66,7 +67,7 @@ def parse_hint(template: str, *, bundle: str = "") -> Hint:
 def parse_hints(text: str | bytes, *, bundle: str = "") -> list[Hint]:
     """Parse hints.yaml: a YAML list of template strings (an empty file means no hints)."""
     try:
-        data = yaml.safe_load(text)
+        data = yamlload.safe_load(text)
     except yaml.YAMLError as err:
         raise ChartError(f"hints.yaml in {_where(bundle)} is not valid YAML ({err}).") from err
     if data is None:

@@ -71,7 +71,7 @@ def plan_charts(
     force: bool = False,
 ) -> list[ChartPlan]:
     """Relocate every chart version of the packages and decide its action (writes nothing)."""
-    imported = {ref for package in packages for image in package.images for ref in image.refs}
+    imported = frozenset(ref for package in packages for image in package.images for ref in image.refs)
     chosen: dict[tuple[str, str, str], tuple[PackageIndex, ChartRecord]] = {}
     # the newest package wins a chart version, as it wins an image tag
     for package in sorted(packages, key=lambda p: version_key(p.version), reverse=True):

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from core.charts import yamlload
 from core.charts.repack import repack, unpack
 from core.charts.validate import DEFAULT_LIMITS, Limits, chart_meta, check_files
 from core.errors import ChartError
@@ -58,7 +59,7 @@ def _load_values(data: bytes | None, *, what: str) -> dict[str, Any]:
     if data is None:
         return {}
     try:
-        doc = yaml.safe_load(data)
+        doc = yamlload.safe_load(data)
     except yaml.YAMLError as err:
         raise ChartError(f"values.yaml in {what} is not valid YAML ({str(err).splitlines()[0]}).") from err
     if doc is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from core.charts import yamlload
 from core.errors import ChartError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -70,7 +71,7 @@ def chart_meta(data: bytes | None, *, what: str) -> ChartMeta:
     if data is None:
         raise ChartError(f"{what} has no Chart.yaml.")
     try:
-        doc = yaml.safe_load(data)
+        doc = yamlload.safe_load(data)
     except yaml.YAMLError as err:
         raise ChartError(f"Chart.yaml in {what} is not valid YAML ({_first_line(err)}).") from err
     if not isinstance(doc, dict):

@@ -18,13 +18,14 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import ScalarString
 
+from core.charts import yamlload
 from core.errors import ChartError
 
 KeyPath = tuple[str, ...]
 
 
 def _expected(text: str, edits: dict[KeyPath, str]) -> Any:
-    doc = yaml.safe_load(text)
+    doc = yamlload.safe_load(text)
     out = copy.deepcopy(doc)
     for path, value in edits.items():
         node = out
@@ -144,7 +145,7 @@ def edit_scalars(text: str, edits: dict[KeyPath, str], *, what: str) -> str:
         if candidate is None:
             continue
         try:
-            if yaml.safe_load(candidate) == expected:
+            if yamlload.safe_load(candidate) == expected:
                 return candidate
         except yaml.YAMLError:
             pass
