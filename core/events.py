@@ -11,12 +11,15 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+_E = TypeVar("_E", bound="Event")
 
 
 @dataclass(frozen=True)
 class Event:
-    at: float = field(default_factory=time.time, kw_only=True)
+    #: when it happened (``time.time()``); not an argument, so subclasses' fields stay positional
+    at: float = field(default_factory=time.time, init=False)
 
     @property
     def kind(self) -> str:
@@ -27,6 +30,12 @@ class Event:
         data = dataclasses.asdict(self)
         data["event"] = self.kind
         return data
+
+    def stamped(self: _E, at: float) -> _E:
+        """A copy of this event that happened at ``at``."""
+        copy = dataclasses.replace(self)
+        object.__setattr__(copy, "at", at)
+        return copy
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,24 @@ class ImageDone(Event):
 
 
 @dataclass(frozen=True)
+class TagRemerged(Event):
+    """Another writer dropped platforms this run added to a tag; the run merged them back."""
+
+    destination: str
+    missing: tuple[str, ...]
+    platforms_now: tuple[str, ...]  # what the tag served when the run found it
+
+
+@dataclass(frozen=True)
+class TagsConverged(Event):
+    """The run's last read of the tags it wrote: how many, how many re-merges, all serving its platforms."""
+
+    tags: int
+    remerged: int
+    converged: bool
+
+
+@dataclass(frozen=True)
 class ChartDone(Event):
     name: str
     version: str
@@ -130,6 +157,7 @@ class RunFinished(Event):
     seconds: float
     message: str = ""
     peak_spool: int = 0  # most bytes the spool held at once (memory and disk)
+    remerged: int = 0  # tags merged again after another writer dropped a platform of this run
 
 
 Emit = Callable[[Event], None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Word(str, Enum):
+class Word(str, Enum):  # noqa: UP042 - Python 3.9 has no StrEnum
     """A string enum: compares, hashes, formats and serialises as its value."""
 
     def __str__(self) -> str:
@@ -74,6 +74,13 @@ class CheckKind(Word):
         """Whether a failure of this kind may be gone past: without a target, its spaces and fusion
         there is no plan to run."""
         return self not in (CheckKind.TARGET, CheckKind.HARBOR, CheckKind.REGISTRY_SPACES, CheckKind.FUSION)
+
+
+class RunKind(Word):
+    """What a run in the journal did."""
+
+    IMPORT = "import"
+    ROLLBACK = "rollback"
 
 
 class RunStatus(Word):

@@ -12,7 +12,7 @@ from typing import Any
 
 from core import events as ev
 from core.charts.destinations import ChartDestination
-from core.charts.plan import ChartPlan, plan_charts
+from core.charts.plan import ChartJob, ChartPlan, plan_charts
 from core.checks.environment import (
     check_disk_for_target,
     check_flavour,
@@ -35,15 +35,17 @@ from core.config import TargetConfig
 from core.errors import ArchfuseError, PreflightFailed, SpaceMissing
 from core.oci.refs import space_of
 from core.package.model import PackageIndex
-from core.record.journal import Journal, RunRecord
+from core.record.journal import Journal, RunRecord, TagRecord
 from core.record.state import state_dir as default_state_dir
 from core.registry.harbor import harbor_client_for
-from core.run.engine import ImportRun, RunOptions, RunSummary
+from core.run.engine import RunOptions, RunSummary
+from core.run.lifecycle import journaled_run
 from core.run.parallel import parallel_map, round_trips
 from core.run.plan import Plan, build_plan, group_images, version_key
 from core.run.rollback import RollbackSummary, rollback_run
 from core.run.verify import ImageCheck, verify_images
 from core.targets.base import Target
+from core.targets.connect import open_chart_destination, open_target
 
 
 @dataclass(frozen=True)
@@ -110,35 +112,54 @@ class CheckOptions:
     ignore: frozenset[str] = frozenset()  # kinds of failed checks to go past (core.checks.preflight.IGNORABLE)
 
 
-class Session:
-    """Scan, preflight, run and verify against one target."""
+class Workspace:
+    """What needs no target: packages scanned (cached in the state dir) and the journal's runs."""
+
+    def __init__(self, *, state_dir: Path | str | None = None, emit: ev.Emit = ev.discard) -> None:
+        self.state_dir = default_state_dir(state_dir)
+        self.emit = emit
+
+    def scan(self, paths: list[Path], *, strict: bool = False, rescan: bool = False) -> list[PackageIndex]:
+        """Scan packages; the cache in the state dir answers unless ``rescan`` (which refreshes it)."""
+        from core.package.scan import scan_paths
+
+        return scan_paths(paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan)
+
+    def history(self, limit: int = 50) -> list[RunRecord]:
+        """Runs in the journal, newest first."""
+        with Journal(self.state_dir) as journal:
+            return journal.runs(limit)
+
+    def find_run(self, run_id: str) -> tuple[RunRecord, list[TagRecord]]:
+        """A run of the journal (by id or unique prefix) and the tags it wrote; UsageError if none."""
+        with Journal(self.state_dir) as journal:
+            record = journal.run(run_id)
+            return record, journal.tags_of(record.id)
+
+
+class Session(Workspace):
+    """Scan, preflight, run, verify, history and rollback against one target.
+
+    Made by :func:`open_session`, the one way the faces reach a target.
+    """
 
     def __init__(
         self,
         target: Target,
         *,
-        prefix: str = "",
+        config: TargetConfig,
+        charts: ChartDestination | None = None,
         state_dir: Path | str | None = None,
         emit: ev.Emit = ev.discard,
-        charts: ChartDestination | None = None,
         force_charts: bool = False,
-        secrets: tuple[str, ...] = (),
-        config: TargetConfig | None = None,
     ) -> None:
+        super().__init__(state_dir=state_dir, emit=emit)
         self.config = config
         self.target = target
-        self.secrets = tuple(s for s in secrets if s)
+        self.secrets = config.secrets()
         self.charts = charts
         self.force_charts = force_charts
-        self.prefix = prefix
-        self.state_dir = default_state_dir(state_dir)
-        self.emit = emit
-
-    def scan(self, paths: list[Path], *, strict: bool = False, rescan: bool = False) -> list[PackageIndex]:
-        """Scan packages (cached in the state dir unless ``rescan``)."""
-        from core.package.scan import scan_paths
-
-        return scan_paths(paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan)
+        self.prefix = config.prefix
 
     def preflight(
         self,
@@ -237,7 +258,7 @@ class Session:
     def _downgrade_check(self, packages: list[PackageIndex]) -> Check | None:
         """Warn when the packages are older than the last addon version imported into this target."""
         with Journal(self.state_dir, secrets=self.secrets) as journal:
-            last = journal.last_version_imported(self.target)
+            last = journal.last_version_imported(self.target.description)
         if not last or not packages:
             return None
         newest = max((p.version for p in packages), key=version_key)
@@ -293,54 +314,29 @@ class Session:
                 hint="Nothing was written.",
             )
         opts = options or RunOptions()
-        plan = preflight.plan
-        options_record = {
+        settings = {
             "prefix": self.prefix,
             "spool_budget": opts.spool_budget,
             "workers": opts.workers,
             "force_charts": self.force_charts,
         }
-        with Journal(self.state_dir, secrets=self.secrets) as journal:
-
-            def execute(run_id: str) -> RunSummary:
-                return ImportRun(
-                    plan,
-                    self.target,
-                    options=opts,
-                    emit=self.emit,
-                    cancel=cancel,
-                    recorder=journal,
-                    run_id=run_id,
-                    charts=preflight.charts,
-                    chart_destination=self.charts,
-                    force_charts=self.force_charts,
-                ).execute()
-
-            summary = journal.recorded_import(self.target, plan.packages, options_record, execute)
-        summary.reports = self._write_report(summary, preflight)
-        return summary
-
-    # -- run report (core.record.report) ------------------------------------------------------
-    def _write_report(self, summary: RunSummary, preflight: Preflight) -> tuple[Path, ...]:
-        """The run's Markdown and JSON report in ``<state>/reports``; a failure to write it is a warning."""
-        from core.record.report import build_report, write_report
-
-        try:
-            report = build_report(summary, preflight.plan, preflight.charts, self.target.description)
-            return write_report(self.state_dir, report, self.secrets)
-        except OSError as err:
-            self.emit(ev.Warning(f"The run report could not be written to {self.state_dir}: {err.strerror or err}."))
-            return ()
+        charts = ChartJob(preflight.charts, self.charts, self.force_charts) if self.charts is not None else None
+        return journaled_run(
+            preflight.plan,
+            self.target,
+            state_dir=self.state_dir,
+            charts=charts,
+            options=opts,
+            settings=settings,
+            secrets=self.secrets,
+            emit=self.emit,
+            cancel=cancel,
+        )
 
     def rollback(self, run_id: str, *, cancel: threading.Event | None = None) -> RollbackSummary:
         """Put back the tags a run changed, where they still point where it left them."""
         with Journal(self.state_dir, secrets=self.secrets) as journal:
             return rollback_run(journal, run_id, self.target, emit=self.emit, cancel=cancel)
-
-    def history(self, limit: int = 50) -> list[RunRecord]:
-        """Runs in the journal, newest first."""
-        with Journal(self.state_dir, secrets=self.secrets) as journal:
-            return journal.runs(limit)
 
     def verify(self, packages: list[PackageIndex]) -> VerifyReport:
         """Check the target holds every image (and platform) of the packages."""
@@ -353,4 +349,28 @@ class Session:
         return report
 
     def close(self) -> None:
+        """Close the target's connections."""
         self.target.close()
+
+
+def open_session(
+    config: TargetConfig,
+    *,
+    state_dir: Path | str | None = None,
+    emit: ev.Emit = ev.discard,
+    force_charts: bool = False,
+    session_class: type[Session] = Session,
+) -> Session:
+    """The session for a target configuration: its target, chart destination and secrets opened.
+
+    The one entry point of both faces (``session_class`` lets tests pin what changes per run).
+    """
+    target = open_target(config)
+    try:
+        charts = open_chart_destination(config, target)
+    except BaseException:
+        target.close()
+        raise
+    return session_class(
+        target, config=config, charts=charts, state_dir=state_dir, emit=emit, force_charts=force_charts
+    )

@@ -130,16 +130,11 @@ async def test_arm64_after_amd64_is_planned_as_add_arch_and_keeps_amd64(workdir:
 
 
 async def test_cancel_asks_first_stops_safely_and_run_again_resumes(workdir: Path) -> None:
-    sessions: list[GatedSession] = []
-
-    def factory(*args: Any, **kwargs: Any) -> GatedSession:
-        sessions.append(GatedSession(*args, **kwargs))
-        return sessions[-1]
-
-    app = make_app(factory)  # type: ignore[arg-type]
+    app = make_app(GatedSession)
     async with app.run_test(size=(80, 24)) as pilot:
-        session = sessions[0]
         await to_checks(pilot)
+        session = app.session
+        assert isinstance(session, GatedSession)
         session.gate.clear()
         await start(pilot)
         assert session.entered.wait(10)
@@ -295,7 +290,7 @@ def test_bridge_coalesces_progress_and_keeps_the_newest() -> None:
     assert isinstance(latest, ev.BytesProgress) and latest.bytes_done % 1000 == 999
     bridge(ev.BytesProgress(5, 10))  # taken, so the next progress posts a new tick
     assert len([m for m in sink.messages if isinstance(m, ProgressTick)]) == 2
-    assert sink.messages[1].event == ev.Warning("careful", at=sink.messages[1].event.at)
+    assert sink.messages[1].event == ev.Warning("careful").stamped(sink.messages[1].event.at)
 
 
 async def test_history_lists_the_run_and_rollback_asks_then_puts_tags_back(workdir: Path) -> None:

@@ -60,7 +60,7 @@ class StableSession(GatedSession):
     def __init__(self, target: Any, *, emit: ev.Emit = ev.discard, **kwargs: Any) -> None:
         def stable(event: ev.Event) -> None:
             at = 1000.0 + (event.bytes_done / MIB if isinstance(event, ev.BytesProgress) else 0.0)
-            emit(dataclasses.replace(event, at=at))
+            emit(event.stamped(at))
 
         super().__init__(target, emit=stable, **kwargs)
 
@@ -118,4 +118,4 @@ async def start(pilot: Any) -> None:
 
 def make_app(session: type[Session] = Session, **kwargs: Any) -> ArchfuseApp:
     """The app on ``pk/`` and the layout ``layout`` (relative: stable in snapshots)."""
-    return create_app([Path("pk")], "state", "layout", session_factory=session, blink=False, **kwargs)
+    return create_app([Path("pk")], "state", "layout", session_class=session, blink=False, **kwargs)

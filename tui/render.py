@@ -30,7 +30,7 @@ class JsonRenderer:
         self._last = 0.0
 
     def __call__(self, event: ev.Event) -> None:
-        if isinstance(event, ev.BytesProgress | ev.ScanProgress):
+        if isinstance(event, (ev.BytesProgress, ev.ScanProgress)):
             now = time.monotonic()
             if now - self._last < self.interval:
                 return
@@ -52,7 +52,7 @@ class PlainRenderer:
         line = self.line(event)
         if line is None:
             return
-        stream = self.out if isinstance(event, ev.ImageDone | ev.ChartDone | ev.RunFinished) else self.err
+        stream = self.out if isinstance(event, (ev.ImageDone, ev.ChartDone, ev.RunFinished)) else self.err
         stream.write(line + "\n")
         stream.flush()
 
@@ -92,6 +92,14 @@ class PlainRenderer:
         if isinstance(event, ev.ChartDone):
             extra = f" ({event.detail})" if event.detail else ""
             return f"chart {event.action:<9} {event.name}-{event.version} -> {event.destination}{extra}"
+        if isinstance(event, ev.TagRemerged):
+            lost = ", ".join(event.missing)
+            served = ", ".join(event.platforms_now) or "nothing"
+            return f"warning: another client rewrote {event.destination} (it served {served}, without {lost}); merged {lost} back"
+        if isinstance(event, ev.TagsConverged):
+            if not event.remerged:
+                return None
+            return f"{event.remerged} tag(s) merged again after another client dropped platforms of this run"
         if isinstance(event, ev.Warning):
             return f"warning: {event.message}"
         if isinstance(event, ev.Failure):
@@ -101,6 +109,8 @@ class PlainRenderer:
                 f"run {event.run_id} {event.status}: {event.images} images, {event.charts} charts, "
                 f"{humanize.naturalsize(event.bytes_uploaded, binary=True)} uploaded in {event.seconds:.1f}s"
             )
+            if event.remerged:
+                text += f"; {event.remerged} tag(s) re-merged after another client rewrote them"
             return text + (f" — {event.message}" if event.message and event.status != "done" else "")
         return None
 

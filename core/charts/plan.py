@@ -9,12 +9,13 @@ from pathlib import Path
 from core import events as ev
 from core.charts.destinations import CONFLICT, NEW, OVERWRITTEN, UNCHANGED, ChartDestination, decide
 from core.charts.pipeline import PreparedChart, prepare_chart
-from core.errors import ArchfuseError, PackageError
+from core.errors import ArchfuseError, ChartError, PackageError
 from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
 from core.run.parallel import DEFAULT_JOBS, parallel_map
 from core.run.plan import LOOKUP_WORKERS, version_key
+from core.run.results import ChartResult
 
 
 @dataclass
@@ -70,7 +71,10 @@ def plan_charts(
     state_dir: Path,
     force: bool = False,
 ) -> list[ChartPlan]:
-    """Relocate every chart version of the packages and decide its action (writes nothing)."""
+    """Relocate every chart version of the packages and decide its action (writes nothing).
+
+    A chart that cannot be relocated raises :class:`ChartError` (exit 2) naming the package and bundle.
+    """
     imported = frozenset(ref for package in packages for image in package.images for ref in image.refs)
     chosen: dict[tuple[str, str, str], tuple[PackageIndex, ChartRecord]] = {}
     # the newest package wins a chart version, as it wins an image tag
@@ -83,16 +87,16 @@ def plan_charts(
         if package.path not in files_by_package:
             files_by_package[package.path] = chart_files(package, state_dir)
         plan = ChartPlan(repo, name, version, package.path)
-        plan.destination = destination.location(name, version, repo=repo)
         files = files_by_package[package.path].get(record.bundle)
-        try:
-            if files is None:
-                raise PackageError(f"{package.name}: bundle {record.bundle} was not found on a second read.")
+        if files is None:
+            raise PackageError(f"{package.name}: bundle {record.bundle} was not found on a second read.")
+        try:  # a chart that cannot be relocated or placed is bad input (exit 2), like any package error
+            plan.destination = destination.location(name, version, repo=repo)
             plan.prepared = prepare_chart(files, host=host, prefix=prefix, imported_refs=imported)
-            plan.digest = plan.prepared.digest
-            plan.warnings = list(plan.prepared.warnings)
-        except ArchfuseError as err:
-            plan.action, plan.error = "error", str(err)
+        except ChartError as err:
+            raise ChartError(f"{package.name}: {err}") from None
+        plan.digest = plan.prepared.digest
+        plan.warnings = list(plan.prepared.warnings)
         plans.append(plan)
 
     def lookup(plan: ChartPlan) -> None:
@@ -110,34 +114,46 @@ def plan_charts(
     return plans
 
 
-def push_charts(
-    plans: list[ChartPlan], destination: ChartDestination, *, force: bool, emit: ev.Emit, jobs: int = DEFAULT_JOBS
-) -> list[str]:
-    """Push the charts that are new (or overwritten with ``force``), ``jobs`` at once; returns failure sentences."""
+@dataclass(frozen=True)
+class ChartJob:
+    """A run's chart phase: the planned chart versions, where they go, whether conflicts are overwritten."""
 
-    def push(plan: ChartPlan) -> None:
+    plans: list[ChartPlan]
+    destination: ChartDestination
+    force: bool = False
+
+
+def planned(plan: ChartPlan) -> ChartResult:
+    """A chart version as planned: what a run that never reached the charts reports for it."""
+    return ChartResult(plan.repo, plan.name, plan.version, plan.destination, plan.action, plan.digest, plan.error)
+
+
+def push_charts(job: ChartJob, *, emit: ev.Emit, jobs: int = DEFAULT_JOBS) -> list[ChartResult]:
+    """Push the chart versions that are new (or overwritten when forced), ``jobs`` at once; the plans stay as they are."""
+
+    def push(plan: ChartPlan) -> tuple[str, str]:
         if plan.action in (NEW, OVERWRITTEN) and plan.prepared is not None:
             try:
-                plan.action = destination.push(
-                    plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=force
-                )
+                pushed = job.destination.push(plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=job.force)
             except ArchfuseError as err:
-                plan.action, plan.error = "error", str(err)
+                return "error", str(err)
+            return pushed, plan.error
+        return plan.action, plan.error
 
-    parallel_map(push, plans, jobs, name="archfuse-chart")
-    failures: list[str] = []
-    for plan in plans:
+    outcomes = parallel_map(push, job.plans, jobs, name="archfuse-chart")
+    results: list[ChartResult] = []
+    for index, plan in enumerate(job.plans):
+        action, error = outcomes[index]
         for warning in plan.warnings:
             emit(ev.Warning(f"chart {plan.name}-{plan.version}: {warning}"))
-        if plan.action == "error":
-            failures.append(plan.error)
-            emit(ev.Failure(f"chart {plan.name}-{plan.version}", plan.error))
-            continue
-        detail = ""
-        if plan.action == CONFLICT:
-            detail = "other content is there; kept it (use --force-charts to overwrite)"
-        emit(ev.ChartDone(plan.name, plan.version, plan.destination, plan.action, detail))
-    return failures
+        detail = "other content is there; kept it (use --force-charts to overwrite)" if action == CONFLICT else ""
+        result = ChartResult(plan.repo, plan.name, plan.version, plan.destination, action, plan.digest, error, detail)
+        results.append(result)
+        if action == "error":
+            emit(ev.Failure(f"chart {plan.name}-{plan.version}", error))
+        else:
+            emit(ev.ChartDone(plan.name, plan.version, plan.destination, action, detail))
+    return results
 
 
-__all__ = ["CONFLICT", "NEW", "OVERWRITTEN", "UNCHANGED", "ChartPlan", "plan_charts", "push_charts"]
+__all__ = ["CONFLICT", "NEW", "OVERWRITTEN", "UNCHANGED", "ChartJob", "ChartPlan", "plan_charts", "push_charts"]

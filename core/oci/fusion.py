@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from core.errors import TargetError
 from core.oci import mediatypes as mt
@@ -23,7 +23,7 @@ UPDATE_ARCH = "update-arch"
 UNCHANGED = "unchanged"
 
 #: How a bare manifest's platform is found: read its config. (manifest) -> Platform | None
-PlatformOf = Callable[[ManifestRef], Platform | None]
+PlatformOf = Callable[[ManifestRef], Optional[Platform]]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,18 @@ def current_platforms(current: ManifestRef | None, platform_of: PlatformOf) -> t
         return tuple(str(p) for p in index_platforms(current.parsed()))
     platform = platform_of(current)
     return (str(platform),) if platform else ()
+
+
+def served_digest(current: ManifestRef | None, platform: Platform, platform_of: PlatformOf) -> str | None:
+    """The digest of the manifest a tag holding ``current`` serves for ``platform``, or None."""
+    if current is None:
+        return None
+    if not current.is_index:
+        have = platform_of(current)
+        return current.digest if have is not None and have.matches(platform) else None
+    entries = list(current.parsed().get("manifests", []))
+    slot = _find(entries, platform)
+    return str(entries[slot].get("digest")) if slot is not None else None
 
 
 def merge(current: ManifestRef | None, additions: list[Addition], platform_of: PlatformOf) -> MergeResult:

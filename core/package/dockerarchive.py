@@ -8,14 +8,15 @@ Flavours: go-containerregistry (``sha256:<hex>`` config, ``<hex>.tar.gz`` gzip l
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from core.oci import mediatypes as mt
 from core.oci.platform import Platform
+from core.oci.refs import parse_ref
 from core.package.model import BlobRecord, ImageRecord
+from core.safeload import DocumentError, load_json
 
 MANIFEST = "manifest.json"
 _METADATA = {"repositories", "index.json", "oci-layout"}
@@ -84,12 +85,25 @@ def _resolve(name: Any, blobs: dict[str, SeenBlob], links: dict[str, str]) -> Se
 def parse_manifest(data: bytes) -> list[dict[str, Any]]:
     """``manifest.json`` as a list of entries, or :class:`ArchiveProblem`."""
     try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArchiveProblem("manifest.json is not valid JSON") from exc
+        doc = load_json(data)
+    except DocumentError as exc:
+        raise ArchiveProblem(f"manifest.json {exc}") from None
     if not isinstance(doc, list) or not all(isinstance(e, dict) for e in doc):
         raise ArchiveProblem("manifest.json is not a list of images")
     return doc
+
+
+def check_repo_tag(tag: str) -> None:
+    """A RepoTags entry must be an ``[host/]repository:tag`` reference by the distribution grammar (ASCII)."""
+    try:
+        ref = parse_ref(tag)
+    except ValueError:
+        ref = None
+    if ref is None or tag != tag.strip() or not ref.tag or ref.digest:
+        raise ArchiveProblem(
+            f"manifest.json names image {tag!r} in RepoTags, which is not a valid [host/]repository:tag "
+            "reference (ASCII lowercase repository, tag of letters, digits, . _ -); no registry can hold it"
+        )
 
 
 def build_images(
@@ -102,9 +116,9 @@ def build_images(
         if config_blob.json_bytes is None:
             raise ArchiveProblem(f"config {config_blob.member!r} is not a JSON image config")
         try:
-            config = json.loads(config_blob.json_bytes)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ArchiveProblem(f"config {config_blob.member!r} is not valid JSON") from exc
+            config = load_json(config_blob.json_bytes)
+        except DocumentError as exc:
+            raise ArchiveProblem(f"config {config_blob.member!r} {exc}") from None
         if not isinstance(config, dict):
             raise ArchiveProblem(f"config {config_blob.member!r} is not a JSON object")
         platform = Platform.from_config(config)
@@ -120,6 +134,8 @@ def build_images(
         tags = entry.get("RepoTags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ArchiveProblem("manifest.json has an image whose RepoTags is not a list of strings")
+        for tag in tags:
+            check_repo_tag(tag)
         images.append(
             ImageRecord(
                 refs=tuple(tags),

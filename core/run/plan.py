@@ -221,7 +221,7 @@ def _missing_blobs(tags: list[TagPlan], target: Target, jobs: int) -> dict[str, 
     keys = list(wanted)
     present = parallel_map(lambda k: target.blob_exists(k[0], k[1]), keys, jobs, name="archfuse-plan")
     needs: dict[str, BlobNeed] = {}
-    for key, have in zip(keys, present, strict=True):
+    for key, have in zip(keys, present):
         if have:
             continue
         blob, image = wanted[key]
