@@ -59,6 +59,7 @@ class Measured:
     seconds: float = 0.0
     rc: int = 0
     max_rss: int = 0  # bytes
+    cpu: float = 0.0  # user + system seconds of the process and its children (wait4)
     peak_disk: int = 0  # bytes
     events: list[dict[str, Any]] = field(default_factory=list)
 
@@ -152,6 +153,7 @@ def run(
         out.seconds = time.perf_counter() - started
     proc.returncode = out.rc = os.waitstatus_to_exitcode(status)
     out.max_rss = usage.ru_maxrss * 1024
+    out.cpu = usage.ru_utime + usage.ru_stime
     out.peak_disk = poller.peak
     if out.rc not in (0, -signal.SIGKILL):
         raise SystemExit(f"{' '.join(cmd[:3])}... exited {out.rc}: {stderr.decode(errors='replace')[-2000:]}")
@@ -163,6 +165,13 @@ def fresh_registry(root: Path) -> RegistryServer:
     server = RegistryServer(root)
     server.start()
     return server
+
+
+def registry_cpu(server: RegistryServer) -> float:
+    """CPU seconds the registry process has used so far (from /proc: load-independent work)."""
+    assert server._process is not None
+    fields = Path(f"/proc/{server._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def drop_registry(server: RegistryServer) -> None:
@@ -179,10 +188,13 @@ def floor(package: Path) -> float:
     return time.perf_counter() - started
 
 
-def registry_floor(package: Path, digest: str, work: Path) -> float:
-    """(d) what the registry itself needs to take in the package's bytes: one blob, one ``curl -T`` PUT."""
+def registry_floor(package: Path, digest: str, work: Path) -> tuple[float, float]:
+    """(d) what the registry itself needs to take in the package's bytes: one blob, one ``curl -T`` PUT.
+
+    Returns the seconds and the registry's CPU seconds."""
     server = fresh_registry(work / "reg-d")
     try:
+        before = registry_cpu(server)
         started = time.perf_counter()
         head = subprocess.run(
             ["curl", "-sS", "-i", "-X", "POST", f"{server.url}/v2/floor/blob/blobs/uploads/"],
@@ -201,11 +213,12 @@ def registry_floor(package: Path, digest: str, work: Path) -> float:
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         seconds = time.perf_counter() - started
+        used = registry_cpu(server) - before
         if status != "201":
             raise SystemExit(f"the registry floor upload answered {status}")
     finally:
         drop_registry(server)
-    return seconds
+    return seconds, used
 
 
 class Archfuse:
@@ -262,7 +275,9 @@ def archfuse_import(package: Path, work: Path) -> dict[str, Any]:
     server = fresh_registry(work / "reg-a")
     try:
         wall0 = time.time()
+        before = registry_cpu(server)
         cold = af.run("import", package, server, "--yes")
+        cold_registry_cpu = registry_cpu(server) - before
         noop = af.run("import", package, server, "--yes")
         uploaded = [e for e in noop.events if e["event"] == "run_started"][0]["bytes_total"]
         stored = du(server.storage)
@@ -270,6 +285,8 @@ def archfuse_import(package: Path, work: Path) -> dict[str, Any]:
         drop_registry(server)
     return {
         "cold_s": cold.seconds,
+        "cold_cpu": cold.cpu,
+        "cold_registry_cpu": cold_registry_cpu,
         "cold_phases": phases(cold.events, wall0),
         "noop_s": noop.seconds,
         "noop_planned_upload": uploaded,
@@ -289,12 +306,15 @@ def baseline(package: Path, work: Path) -> dict[str, Any]:
     try:
         with Poller(lambda: du(unpack.parent)) as poller:
             started = time.perf_counter()
-            rss = run(["tar", "-xzf", str(package), "-C", str(unpack)]).max_rss
+            before = registry_cpu(server)
+            step = run(["tar", "-xzf", str(package), "-C", str(unpack)])
+            rss, cpu = step.max_rss, step.cpu
             images: list[tuple[Path, str]] = []
             for bundle in sorted(unpack.rglob("*.bundle.tar")):
                 out = bundle.with_name(bundle.name.removesuffix(".bundle.tar"))
                 out.mkdir()
-                rss = max(rss, run(["tar", "-xf", str(bundle), "-C", str(out)]).max_rss)
+                step = run(["tar", "-xf", str(bundle), "-C", str(out)])
+                rss, cpu = max(rss, step.max_rss), cpu + step.cpu
                 manifest = subprocess.run(
                     ["tar", "-xOf", str(out / "images.tar"), "manifest.json"], capture_output=True, check=True
                 ).stdout
@@ -302,6 +322,7 @@ def baseline(package: Path, work: Path) -> dict[str, Any]:
                     (out / "images.tar", ref) for entry in json.loads(manifest) for ref in entry["RepoTags"]
                 ]
             unpacked_s = time.perf_counter() - started
+            unpack_cpu = cpu
             for archive, ref in images:
                 dest = f"docker://{server.host}/{ref.split('/', 1)[1]}"
                 copy = run(
@@ -314,12 +335,14 @@ def baseline(package: Path, work: Path) -> dict[str, Any]:
                         dest,
                     ]
                 )
-                rss = max(rss, copy.max_rss)
+                rss, cpu = max(rss, copy.max_rss), cpu + copy.cpu
             seconds = time.perf_counter() - started
+            used = registry_cpu(server) - before
     finally:
         drop_registry(server)
         shutil.rmtree(unpack.parent, ignore_errors=True)
-    return {"s": seconds, "unpack_s": unpacked_s, "images": len(images), "rss": rss, "disk": poller.peak}
+    return {"s": seconds, "unpack_s": unpacked_s, "images": len(images), "rss": rss, "disk": poller.peak,
+            "cpu": cpu, "unpack_cpu": unpack_cpu, "registry_cpu": used}  # fmt: skip
 
 
 def resume(package: Path, work: Path) -> dict[str, Any]:
@@ -422,7 +445,9 @@ def main() -> None:
     parser.add_argument(
         "--distance-images", type=int, default=120, help="small images in the distance package (default 120)"
     )
-    parser.add_argument("--delay", type=float, default=0.025, help="delay line, seconds each way (default 0.025)")
+    parser.add_argument(
+        "--delay", type=float, default=0.025, help="delay line, seconds each way (default 0.025)"
+    )
     parser.add_argument(
         "--skip", action="append", default=[], choices=["baseline", "resume", "plan", "distance", "import"]
     )
@@ -444,7 +469,7 @@ def main() -> None:
         rows: list[dict[str, Any]] = []
         for i in range(args.repeat):
             row: dict[str, Any] = {"load_before": os.getloadavg()[0], "floor_s": floor(package)}
-            row["registry_floor_s"] = registry_floor(package, digest, work)
+            row["registry_floor_s"], row["registry_floor_cpu"] = registry_floor(package, digest, work)
             if "import" not in args.skip:
                 row["archfuse"] = archfuse_import(package, work)
             if "distance" not in args.skip:
@@ -489,6 +514,16 @@ def report(rows: list[dict[str, Any]]) -> None:
         ratio("a/c", lambda r: r["archfuse"]["cold_s"] / r["floor_s"], "none")
         ratio("a/d (registry floor)", lambda r: r["archfuse"]["cold_s"] / r["registry_floor_s"], "<= 1.5")
         ratio("no-op / a", lambda r: r["archfuse"]["noop_s"] / r["archfuse"]["cold_s"], "<= 0.05")
+        print(f"    CPU seconds: archfuse {col(lambda r: r['archfuse']['cold_cpu'])}, its registry "
+              f"{col(lambda r: r['archfuse']['cold_registry_cpu'])}; floor (d) registry "
+              f"{col(lambda r: r['registry_floor_cpu'])}")  # fmt: skip
+        ratio(
+            "CPU a/d (both sides' processes)",
+            lambda r: (
+                (r["archfuse"]["cold_cpu"] + r["archfuse"]["cold_registry_cpu"]) / r["registry_floor_cpu"]
+            ),
+            "load-independent view",
+        )
     if "baseline" in rows[0]:
         print(f"(b) vendor: unpack + skopeo copy    {col(lambda r: r['baseline']['s'])} s  "
               f"(unpack {col(lambda r: r['baseline']['unpack_s'])} s; {rows[0]['baseline']['images']} images; "
@@ -497,12 +532,31 @@ def report(rows: list[dict[str, Any]]) -> None:
         if "archfuse" in rows[0]:
             ratio("a/b", lambda r: r["archfuse"]["cold_s"] / r["baseline"]["s"], "<= 0.35")
             ratio("a/(b's unpack)", lambda r: r["archfuse"]["cold_s"] / r["baseline"]["unpack_s"], "<= 1.0")
+            print(
+                f"    CPU seconds: vendor {col(lambda r: r['baseline']['cpu'])} (unpack "
+                f"{col(lambda r: r['baseline']['unpack_cpu'])}), its registry {col(lambda r: r['baseline']['registry_cpu'])}"
+            )
+            ratio(
+                "CPU a/b (with the registries)",
+                lambda r: (
+                    (r["archfuse"]["cold_cpu"] + r["archfuse"]["cold_registry_cpu"])
+                    / (r["baseline"]["cpu"] + r["baseline"]["registry_cpu"])
+                ),
+                "load-independent view",
+            )
+            ratio(
+                "CPU a/(b's unpack)",
+                lambda r: r["archfuse"]["cold_cpu"] / r["baseline"]["unpack_cpu"],
+                "load-independent view",
+            )
     if "distance" in rows[0]:
         print(f"distance: cold import of the small-image package: loopback {col(lambda r: r['distance']['loopback_s'])} s, "
               f"behind the delay line {col(lambda r: r['distance']['delayed_s'])} s; no-op re-run "
               f"{col(lambda r: r['distance']['loopback_noop_s'], '{:.2f}')} / "
               f"{col(lambda r: r['distance']['delayed_noop_s'], '{:.2f}')} s")  # fmt: skip
-        ratio("delayed / loopback", lambda r: r["distance"]["delayed_s"] / r["distance"]["loopback_s"], "<= 1.5")
+        ratio(
+            "delayed / loopback", lambda r: r["distance"]["delayed_s"] / r["distance"]["loopback_s"], "<= 1.5"
+        )
     if "resume" in rows[0]:
         print(
             f"resume: killed after                {col(lambda r: r['resume']['killed_after_s'])} s "

@@ -122,7 +122,9 @@ def test_rate_limit_refuses_a_rate_of_zero() -> None:
 
 
 def _images(result_events: list[dict[str, object]]) -> set[tuple[object, ...]]:
-    return {(e["destination"], e["action"], e["digest"]) for e in result_events if e.get("event") == "image_done"}
+    return {
+        (e["destination"], e["action"], e["digest"]) for e in result_events if e.get("event") == "image_done"
+    }
 
 
 def test_import_with_many_jobs_gives_the_same_result_as_one_job(
@@ -135,7 +137,9 @@ def test_import_with_many_jobs_gives_the_same_result_as_one_job(
         state = tmp_path / f"state-{jobs}"
         plan = archfuse("plan", package, *registry_args(server), "--json", "--jobs", jobs, state_dir=state)
         assert plan.code == 0, plan.err
-        done = archfuse("import", package, *registry_args(server), "--yes", "--json", "--jobs", jobs, state_dir=state)
+        done = archfuse(
+            "import", package, *registry_args(server), "--yes", "--json", "--jobs", jobs, state_dir=state
+        )
         assert done.code == 0, done.err
         again = archfuse("plan", package, *registry_args(server), "--json", "--jobs", jobs, state_dir=state)
         assert {i["action"] for i in again.events[-1]["images"]} == {"unchanged"}
@@ -144,8 +148,12 @@ def test_import_with_many_jobs_gives_the_same_result_as_one_job(
     strip = [{k: v for k, v in i.items() if k != "destination"} for i in plan1]
     assert strip == [{k: v for k, v in i.items() if k != "destination"} for i in plan8]
     assert len(images1) > 20
-    assert {(d.split("/", 1)[1], a, g) for d, a, g in images1} == {(d.split("/", 1)[1], a, g) for d, a, g in images8}
-    assert sorted((c["name"], c["action"]) for c in charts1) == sorted((c["name"], c["action"]) for c in charts8)
+    assert {(d.split("/", 1)[1], a, g) for d, a, g in images1} == {
+        (d.split("/", 1)[1], a, g) for d, a, g in images8
+    }
+    assert sorted((c["name"], c["action"]) for c in charts1) == sorted(
+        (c["name"], c["action"]) for c in charts8
+    )
 
 
 class TagWatch(httpx.BaseTransport):
@@ -197,7 +205,9 @@ def test_independent_tags_are_written_at_once_with_one_writer_per_tag(
     seen: list[ev.Event] = []
     config = build_target_config(registry.url, insecure=True, env={})
     with client:
-        session = Session(RegistryTarget(client), state_dir=tmp_path / "state", emit=seen.append, config=config)
+        session = Session(
+            RegistryTarget(client), state_dir=tmp_path / "state", emit=seen.append, config=config
+        )
         packages = session.scan([package])
         options = RunOptions(workers=4)
         summary = session.run(session.preflight(packages, options=options), options=options)
@@ -228,7 +238,10 @@ def test_bearer_tokens_cover_many_repositories(
 
 
 def test_rate_limit_holds_back_every_uploaded_byte(
-    registry: RegistryServer, sample_package: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registry: RegistryServer,
+    sample_package: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     package = sample_package("v0.12.0", "amd64", payload=3 << 20)
     clock = FakeClock()
