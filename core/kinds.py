@@ -35,7 +35,8 @@ class ChartAction(Word):
 
     NEW = "new"
     UNCHANGED = "unchanged"
-    CONFLICT = "conflict"
+    CONFLICT = "conflict"  # other content there: kept, not overwritten
+    OVERWRITTEN = "overwritten"  # other content there, replaced (``--force-charts``)
     ERROR = "error"
 
 
@@ -91,6 +92,17 @@ class RunStatus(Word):
     FAILED = "failed"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+
+
+class RollbackResult(Word):
+    """What rollback did to one tag a run changed."""
+
+    RESTORED = "restored"
+    DELETED = "deleted"
+    UNCHANGED = "unchanged"
+    LEFT = "left"
+    REFUSED = "refused"
+    FAILED = "failed"
 
 
 class VerifyStatus(Word):

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from core import __version__
 from core import events as ev
-from core.checks.preflight import IGNORABLE
+from core.charts.destinations import DESTINATIONS
+from core.checks.base import IGNORABLE, ignorable_kind
 from core.errors import ArchfuseError, PreflightFailed, UsageError
 from core.run.parallel import DEFAULT_JOBS, MAX_JOBS, ROUND_TRIPS_PER_JOB
 from tui.render import JsonRenderer, PlainRenderer, json_line
@@ -37,7 +38,7 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
     g.add_argument("--ca-cert", metavar="FILE", help="CA certificate that signed the registry's TLS certificate")
     g.add_argument("--prefix", default="", metavar="PATH", help="path prepended to every image repository")
     g.add_argument("--chart-repo", metavar="URL", help="chart destination (default: the registry, as OCI charts)")
-    g.add_argument("--chart-repo-type", choices=["oci", "chartmuseum", "harbor"], help="kind of chart destination")
+    g.add_argument("--chart-repo-type", choices=[k.value for k in DESTINATIONS], help="kind of chart destination")
     g.add_argument("--chart-username", help="chart repository user (else $ARCHFUSE_CHART_USERNAME; password from "
                    "$ARCHFUSE_CHART_PASSWORD)")
     g.add_argument("--create-spaces", action="store_true", help="create missing registry spaces (Harbor projects)")
@@ -112,9 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "moderate for registries on spinning disks); lookups, mounts, manifest and tag writes "
                            f"go {ROUND_TRIPS_PER_JOB} per job at once, at most {MAX_JOBS}")
             p.add_argument("--ignore-check", action="append", default=[], metavar="KIND",
-                           choices=[k.replace(" ", "-") for k in IGNORABLE],
+                           choices=[k.flag for k in IGNORABLE],
                            help="go past a failed check of this kind (repeatable): "
-                           + ", ".join(k.replace(" ", "-") for k in IGNORABLE))
+                           + ", ".join(k.flag for k in IGNORABLE))
             p.add_argument("--registry-storage", type=Path, metavar="PATH",
                            help="where a registry on this node stores data (checked for free space)")
             p.add_argument("--clean-leftovers", action="store_true",
@@ -257,7 +258,7 @@ def _check_options(args: argparse.Namespace, dry_run: bool) -> CheckOptions:
         dry_run=dry_run,
         clean_leftovers=args.clean_leftovers and not dry_run,
         registry_storage=args.registry_storage,
-        ignore=frozenset(k.replace("-", " ") for k in args.ignore_check),
+        ignore=frozenset(ignorable_kind(k) for k in args.ignore_check),
     )
 
 

@@ -7,12 +7,16 @@ overwrite with ``?force``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
-from core.charts.destinations import CONFLICT, UNCHANGED, decide
 from core.charts.http import ChartHttp
+from core.charts.protocol import decide
 from core.errors import TargetError
+from core.kinds import ChartAction
 from core.oci.digest import sha256_digest
+from core.registry.retry import RetryPolicy
 
 MAX_CHART = 64 << 20
 
@@ -20,18 +24,24 @@ MAX_CHART = 64 << 20
 class ChartMuseumDestination:
     """A ChartMuseum server; ``https://host:8081`` or, multitenant, ``https://host:8081/org/repo``."""
 
+    #: how a choice list names this kind
+    TITLE = "ChartMuseum"
+
     def __init__(
         self,
         url: str,
         *,
         username: str | None = None,
         password: str | None = None,
-        verify: bool | str = True,
+        insecure: bool = False,
+        ca_cert: Path | None = None,
         transport: httpx.BaseTransport | None = None,
+        retries: RetryPolicy | None = None,
         form_field: str = "chart",
     ) -> None:
         self.http = ChartHttp(
-            url, name="ChartMuseum", username=username, password=password, verify=verify, transport=transport
+            url, name="ChartMuseum", username=username, password=password, insecure=insecure, ca_cert=ca_cert,
+            transport=transport, retries=retries,
         )
         self.form_field = form_field
         tenant = self.http.path
@@ -71,7 +81,7 @@ class ChartMuseumDestination:
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
         digest = sha256_digest(tgz)
         action = decide(self.existing(name, version), digest, force)
-        if action in (UNCHANGED, CONFLICT):
+        if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action
         path = f"{self._api}/charts" + ("?force" if force else "")
         files = {self.form_field: (f"{name}-{version}.tgz", tgz, "application/gzip")}

@@ -8,19 +8,25 @@ Upload ``POST /api/chartrepo/{project}/charts`` (multipart ``chart``), version d
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 
-from core.charts.destinations import CONFLICT, UNCHANGED, decide
 from core.charts.http import ChartHttp
+from core.charts.protocol import decide
 from core.errors import TargetError, UsageError
+from core.kinds import ChartAction
 from core.oci.digest import sha256_digest
+from core.registry.retry import RetryPolicy
 
 _DIGEST_HEX = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
 
 
 class HarborChartDestination:
     """One Harbor project's chart repository: ``https://harbor`` + project, or ``https://harbor/chartrepo/<project>``."""
+
+    #: how a choice list names this kind
+    TITLE = "Harbor chartrepo"
 
     def __init__(
         self,
@@ -29,11 +35,14 @@ class HarborChartDestination:
         project: str | None = None,
         username: str | None = None,
         password: str | None = None,
-        verify: bool | str = True,
+        insecure: bool = False,
+        ca_cert: Path | None = None,
         transport: httpx.BaseTransport | None = None,
+        retries: RetryPolicy | None = None,
     ) -> None:
         self.http = ChartHttp(
-            url, name="Harbor", username=username, password=password, verify=verify, transport=transport
+            url, name="Harbor", username=username, password=password, insecure=insecure, ca_cert=ca_cert,
+            transport=transport, retries=retries,
         )
         path = self.http.path
         if project is None and path.startswith("chartrepo/"):
@@ -79,9 +88,9 @@ class HarborChartDestination:
 
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
         action = decide(self.existing(name, version), sha256_digest(tgz), force)
-        if action in (UNCHANGED, CONFLICT):
+        if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action
-        if action != "new":
+        if action != ChartAction.NEW:
             resp = self.http.request("DELETE", self._version_path(name, version))
             if resp.status_code not in (200, 404):
                 raise self.http.fail(resp, f"deleting chart {name} {version} to overwrite it")

@@ -1,17 +1,17 @@
-"""A small sync httpx wrapper for chart repository APIs: errors become core.errors sentences."""
+"""Chart repository APIs over the one HTTP stack: errors become core.errors sentences."""
 
 from __future__ import annotations
 
 import json
-import ssl
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from core.errors import AuthError, TargetError, TLSError, TransportError
-from core.http.base import find_ssl_error, ssl_context
+from core.errors import AuthError, TargetError
+from core.http.base import http_client, transport_error
+from core.registry.retry import NO_RETRY, RetryPolicy, send_retrying
 
 
 def server_message(resp: httpx.Response) -> str:
@@ -26,7 +26,11 @@ def server_message(resp: httpx.Response) -> str:
 
 
 class ChartHttp:
-    """An httpx client for one server; ``transport`` is injectable for tests."""
+    """The HTTP side of a chart repository API: :func:`core.http.base.http_client` (TLS, proxy
+    environment, timeouts), the retry policy on reads, and errors naming the server."""
+
+    #: methods a retry cannot repeat harmfully
+    IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
 
     def __init__(
         self,
@@ -35,9 +39,11 @@ class ChartHttp:
         name: str,
         username: str | None = None,
         password: str | None = None,
-        verify: bool | str = True,
+        insecure: bool = False,
+        ca_cert: Path | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
+        retries: RetryPolicy | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -45,27 +51,25 @@ class ChartHttp:
         self.origin = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
         self.path = parts.path.strip("/")
         self.name = name
-        auth = httpx.BasicAuth(username, password or "") if username else None
-        tls: bool | ssl.SSLContext = ssl_context(Path(verify)) if isinstance(verify, str) else verify
-        self.client = httpx.Client(
-            base_url=self.origin, auth=auth, verify=tls, transport=transport, timeout=timeout
+        self.retries = retries or RetryPolicy()
+        self.client = http_client(
+            insecure=insecure,
+            ca_cert=ca_cert,
+            transport=transport,
+            timeout=timeout,
+            base_url=self.origin,
+            auth=httpx.BasicAuth(username, password or "") if username else None,
         )
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One request; transport and TLS failures raise, HTTP statuses are the caller's."""
-        try:
-            return self.client.request(method, path, **kwargs)
-        except httpx.ConnectError as err:
-            text = str(err)
-            if find_ssl_error(err) is not None:
-                raise TLSError(f"TLS to {self.name} {self.origin} failed: {text}.") from err
-            raise TransportError(f"Cannot connect to {self.name} {self.origin}: {text}.") from err
-        except httpx.TimeoutException as err:
-            raise TransportError(
-                f"{self.name} {self.origin} did not answer in time ({method} {path})."
-            ) from err
-        except httpx.HTTPError as err:
-            raise TransportError(f"{method} {path} on {self.name} {self.origin} failed: {err}.") from err
+        """One request (reads retried); transport and TLS failures raise, HTTP statuses are the caller's."""
+        what = f"{method} {path}"
+        return send_retrying(
+            lambda: self.client.request(method, path, **kwargs),
+            self.retries if method in self.IDEMPOTENT else NO_RETRY,
+            lambda exc: transport_error(exc, what, self.origin, self.name),
+            what=what,
+        )
 
     def fail(self, resp: httpx.Response, doing: str) -> TargetError:
         """The error for an unexpected answer while ``doing`` something."""

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import events as ev
-from core.charts.destinations import CONFLICT, NEW, OVERWRITTEN, UNCHANGED, ChartDestination, decide
 from core.charts.pipeline import PreparedChart, prepare_chart
+from core.charts.protocol import ChartDestination, decide
 from core.errors import ArchfuseError, ChartError, PackageError
+from core.kinds import ChartAction
 from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
@@ -100,12 +101,12 @@ def plan_charts(
         plans.append(plan)
 
     def lookup(plan: ChartPlan) -> None:
-        if plan.action == "error":
+        if plan.action == ChartAction.ERROR:
             return
         try:
             have = destination.existing(plan.name, plan.version, repo=plan.repo)
         except ArchfuseError as err:
-            plan.action, plan.error = "error", str(err)
+            plan.action, plan.error = ChartAction.ERROR, str(err)
             return
         plan.action = decide(have, plan.digest, force)
 
@@ -132,11 +133,11 @@ def push_charts(job: ChartJob, *, emit: ev.Emit, jobs: int = DEFAULT_JOBS) -> li
     """Push the chart versions that are new (or overwritten when forced), ``jobs`` at once; the plans stay as they are."""
 
     def push(plan: ChartPlan) -> tuple[str, str]:
-        if plan.action in (NEW, OVERWRITTEN) and plan.prepared is not None:
+        if plan.action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and plan.prepared is not None:
             try:
                 pushed = job.destination.push(plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=job.force)
             except ArchfuseError as err:
-                return "error", str(err)
+                return ChartAction.ERROR, str(err)
             return pushed, plan.error
         return plan.action, plan.error
 
@@ -146,14 +147,14 @@ def push_charts(job: ChartJob, *, emit: ev.Emit, jobs: int = DEFAULT_JOBS) -> li
         action, error = outcomes[index]
         for warning in plan.warnings:
             emit(ev.Warning(f"chart {plan.name}-{plan.version}: {warning}"))
-        detail = "other content is there; kept it (use --force-charts to overwrite)" if action == CONFLICT else ""
+        detail = "other content is there; kept it (use --force-charts to overwrite)" if action == ChartAction.CONFLICT else ""
         result = ChartResult(plan.repo, plan.name, plan.version, plan.destination, action, plan.digest, error, detail)
         results.append(result)
-        if action == "error":
+        if action == ChartAction.ERROR:
             emit(ev.Failure(f"chart {plan.name}-{plan.version}", error))
         else:
             emit(ev.ChartDone(plan.name, plan.version, plan.destination, action, detail))
     return results
 
 
-__all__ = ["CONFLICT", "NEW", "OVERWRITTEN", "UNCHANGED", "ChartJob", "ChartPlan", "plan_charts", "push_charts"]
+__all__ = ["ChartJob", "ChartPlan", "plan_charts", "push_charts"]

@@ -18,6 +18,7 @@ import httpx
 from core.errors import AuthError, RegistryError
 from core.http.base import HttpClientOwner, http_client, registry_origin, transport_error
 from core.registry.credentials import Credentials
+from core.registry.retry import RetryPolicy, send_retrying
 
 if TYPE_CHECKING:
     from core.config import TargetConfig
@@ -53,16 +54,14 @@ class HarborClient(HttpClientOwner):
         ca_cert: Path | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        retries: RetryPolicy | None = None,
     ) -> None:
         scheme, host = registry_origin(base_url, insecure=insecure)
         self.description = f"{scheme}://{host}"
         self.credentials = credentials
+        self.retries = retries or RetryPolicy()
         self._http = http_client(
-            insecure=insecure,
-            ca_cert=ca_cert,
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=15.0),
-            base_url=f"{self.description}{API}",
+            insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout, base_url=f"{self.description}{API}"
         )
 
     # -- public API ----------------------------------------------------------------------------
@@ -135,10 +134,12 @@ class HarborClient(HttpClientOwner):
         # exempt, so never send back cookies it sets.
         self._http.cookies.clear()
         basic = (self.credentials.username, self.credentials.password) if auth and self.credentials else None
-        try:
-            return self._http.request(method, path, params=params, json=json, auth=basic)
-        except httpx.TransportError as exc:
-            raise transport_error(exc, what, self.description) from None
+        return send_retrying(
+            lambda: self._http.request(method, path, params=params, json=json, auth=basic),
+            self.retries,
+            lambda exc: transport_error(exc, what, self.description, "Harbor"),
+            what=what,
+        )
 
     def _error(
         self, response: httpx.Response, what: str, *, project: str, creating: bool = False

@@ -23,7 +23,7 @@ from typing import BinaryIO, Protocol
 from core import events as ev
 from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
-from core.kinds import RunStatus
+from core.kinds import ChartAction, ImageAction, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run import converge
@@ -246,7 +246,7 @@ class ImportRun:
         self.target.prepare(sorted(sources), sorted({t.repository for t in self.plan.tags if t.changed}))
 
     def _check_planned_errors(self) -> None:
-        bad = [i for i in self.plan.images if i.action == "error"]
+        bad = [i for i in self.plan.images if i.action == ImageAction.ERROR]
         for image in bad:
             self._fail(image.destination, image.error)
         if bad:
@@ -365,7 +365,7 @@ class ImportRun:
     def _put_manifests(self) -> None:
         todo: dict[tuple[str, str], ManifestRef] = {}
         for image in self.plan.images:
-            if image.action not in (fusion.UNCHANGED, "error"):
+            if image.action not in (ImageAction.UNCHANGED, ImageAction.ERROR):
                 todo[(image.repository, image.digest)] = image.manifest
 
         def put(item: tuple[tuple[str, str], ManifestRef]) -> None:
@@ -450,7 +450,7 @@ class ImportRun:
         for result in results:
             self.recorder.chart_done(result)
         with self._lock:
-            self._failures.extend(r.error for r in results if r.action == "error")
+            self._failures.extend(r.error for r in results if r.action == ChartAction.ERROR)
 
     # -- helpers ------------------------------------------------------------------------
     def _package_label(self, path: str) -> tuple[str, str]:
@@ -506,7 +506,7 @@ def _planned(
             repository=image.repository,
             tag=image.tag,
             destination=image.destination,
-            action=image.action if result is None else result.actions.get(image.platform, fusion.UNCHANGED),
+            action=image.action if result is None else result.actions.get(image.platform, ImageAction.UNCHANGED),
             digest=image.digest,
             tag_before=before,
             tag_after=after,

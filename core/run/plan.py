@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from core.errors import ArchfuseError, PackageError
+from core.kinds import ImageAction
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.oci.platform import Platform
@@ -202,10 +203,10 @@ def _plan_tag(tag: TagPlan, target: Target) -> None:
         tag.result = fusion.merge(tag.current, tag.additions, platform_of)
     except ArchfuseError as err:
         for image in tag.images:
-            image.action, image.error = "error", str(err)
+            image.action, image.error = ImageAction.ERROR, str(err)
         return
     for image in tag.images:
-        image.action = tag.result.actions.get(image.platform, fusion.UNCHANGED)
+        image.action = tag.result.actions.get(image.platform, ImageAction.UNCHANGED)
         image.platforms_before = tag.result.platforms_before
         image.platforms_after = tag.result.platforms_after
 
@@ -214,7 +215,7 @@ def _missing_blobs(tags: list[TagPlan], target: Target, jobs: int) -> dict[str, 
     wanted: dict[tuple[str, str], tuple[BlobRecord, ImagePlan]] = {}
     for tag in tags:
         for image in tag.images:
-            if image.action in (fusion.UNCHANGED, "error"):
+            if image.action in (ImageAction.UNCHANGED, ImageAction.ERROR):
                 continue
             for blob in image.image.blobs():
                 wanted.setdefault((image.repository, blob.digest), (blob, image))

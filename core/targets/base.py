@@ -32,6 +32,10 @@ class Target(Protocol):
     def ping(self) -> None:
         """Check the target is reachable and the credentials work; raise TargetError if not."""
 
+    def check_push(self, repositories: list[str]) -> str:
+        """Prove the credentials may push to ``repositories`` (raise AuthError/SpaceMissing if not),
+        writing nothing; a sentence saying what was proved."""
+
     def prepare(self, reads: Collection[str], writes: Collection[str]) -> None:
         """Get ready to read ``reads`` and write ``writes`` (a registry fetches their tokens up front)."""
 

@@ -211,6 +211,10 @@ class LayoutTarget:
         if (path / TMP_DIR).is_dir():
             self.clean_temp()
 
+    def check_push(self, repositories: list[str]) -> str:
+        """Nothing to prove beyond :meth:`ping`: a writable directory takes every repository."""
+        return f"{self.description} is writable."
+
     def create(self) -> None:
         """Create the layout now (a run does it on its first write)."""
         self._ensure()
