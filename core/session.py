@@ -163,6 +163,7 @@ class Session(Workspace):
             strict=strict,
             spool_dir=opts.spool_dir,
             spool_budget=opts.spool_budget,
+            jobs=opts.workers,
             options=checks or CheckOptions(),
         )
         return run_preflight(context, self.emit)

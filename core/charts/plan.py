@@ -15,6 +15,7 @@ from core.kinds import ChartAction
 from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
+from core.run.parallel import DEFAULT_JOBS, parallel_map
 from core.run.plan import LOOKUP_WORKERS, version_key
 from core.run.results import ChartResult
 
@@ -67,7 +68,7 @@ def plan_charts(
 
     A chart that cannot be relocated raises :class:`ChartError` (exit 2) naming the package and bundle.
     """
-    imported = {ref for package in packages for image in package.images for ref in image.refs}
+    imported = frozenset(ref for package in packages for image in package.images for ref in image.refs)
     chosen: dict[tuple[str, str, str], tuple[PackageIndex, ChartRecord]] = {}
     # the newest package wins a chart version, as it wins an image tag
     for package in sorted(packages, key=lambda p: version_key(p.version), reverse=True):
@@ -120,18 +121,22 @@ def planned(plan: ChartPlan) -> ChartResult:
     return ChartResult(plan.repo, plan.name, plan.version, plan.destination, plan.action, plan.digest, plan.error)
 
 
-def push_charts(job: ChartJob, *, emit: ev.Emit) -> list[ChartResult]:
-    """Push the chart versions that are new (or overwritten when forced); the plans stay as they are."""
-    results: list[ChartResult] = []
-    for plan in job.plans:
-        action, error = plan.action, plan.error
-        if action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and plan.prepared is not None:
+def push_charts(job: ChartJob, *, emit: ev.Emit, jobs: int = DEFAULT_JOBS) -> list[ChartResult]:
+    """Push the chart versions that are new (or overwritten when forced), ``jobs`` at once; the plans stay as they are."""
+
+    def push(plan: ChartPlan) -> tuple[str, str]:
+        if plan.action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and plan.prepared is not None:
             try:
-                action = job.destination.push(
-                    plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=job.force
-                )
+                pushed = job.destination.push(plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=job.force)
             except ArchfuseError as err:
-                action, error = ChartAction.ERROR, str(err)
+                return ChartAction.ERROR, str(err)
+            return pushed, plan.error
+        return plan.action, plan.error
+
+    outcomes = parallel_map(push, job.plans, jobs, name="archfuse-chart")
+    results: list[ChartResult] = []
+    for index, plan in enumerate(job.plans):
+        action, error = outcomes[index]
         for warning in plan.warnings:
             emit(ev.Warning(f"chart {plan.name}-{plan.version}: {warning}"))
         detail = "other content is there; kept it (use --force-charts to overwrite)" if action == ChartAction.CONFLICT else ""

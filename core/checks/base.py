@@ -17,6 +17,7 @@ from core import events as ev
 from core.errors import ArchfuseError, UsageError
 from core.kinds import CheckKind, CheckStatus
 from core.package.model import PackageIndex
+from core.run.parallel import DEFAULT_JOBS
 from core.run.plan import Plan
 from core.targets.base import Target
 from core.units import size_text
@@ -90,6 +91,7 @@ class CheckContext:
     strict: bool = False  # a checksum mismatch fails instead of warning
     spool_dir: Path | None = None
     spool_budget: int = 256 << 20
+    jobs: int = DEFAULT_JOBS  # --jobs: the plan's reads go core.run.parallel.round_trips(jobs) at once
     options: CheckOptions = field(default_factory=CheckOptions)
 
 

@@ -12,7 +12,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -97,6 +97,10 @@ class RegistryClient(HttpClientOwner):
                 status=404,
             )
         raise self._error(response, "the API check")
+
+    def prepare(self, reads: Iterable[str], writes: Iterable[str] = ()) -> None:
+        """Fetch tokens to pull ``reads`` and push ``writes`` up front: a few token requests for all."""
+        self._auth.prefetch((pull(r) for r in reads), (push(r) for r in writes))
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when ``repository`` can serve the blob (HEAD)."""

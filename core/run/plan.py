@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from core.errors import ArchfuseError, PackageError
@@ -16,6 +15,7 @@ from core.oci.manifest import ManifestRef
 from core.oci.platform import Platform
 from core.oci.refs import ImageRef, destination
 from core.package.model import BlobRecord, ImageRecord, PackageIndex
+from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.targets.base import Target
 
 LOOKUP_WORKERS = 16
@@ -169,12 +169,13 @@ def _bundle_of(package: PackageIndex, ref: str) -> str:
     return next((i.bundle for i in package.images if ref in i.refs), "images.tar")
 
 
-def build_plan(packages: list[PackageIndex], target: Target, *, prefix: str = "") -> Plan:
-    """Read the target's tags and blobs (concurrently) and decide each image's action."""
+def build_plan(packages: list[PackageIndex], target: Target, *, prefix: str = "", jobs: int = DEFAULT_JOBS) -> Plan:
+    """Read the target's tags and blobs (:func:`round_trips` reads at once) and decide each image's action."""
     tags = group_images(packages, prefix, target.host)
-    with ThreadPoolExecutor(LOOKUP_WORKERS) as pool:
-        list(pool.map(lambda t: _plan_tag(t, target), tags))
-        blobs = _missing_blobs(tags, target, pool)
+    target.prepare(sorted({t.repository for t in tags}), ())
+    reads = round_trips(jobs)
+    parallel_map(lambda t: _plan_tag(t, target), tags, reads, name="archfuse-plan")
+    blobs = _missing_blobs(tags, target, reads)
     for tag in tags:
         for image in tag.images:
             image.upload_bytes = sum(
@@ -200,7 +201,7 @@ def _plan_tag(tag: TagPlan, target: Target) -> None:
         image.platforms_after = tag.result.platforms_after
 
 
-def _missing_blobs(tags: list[TagPlan], target: Target, pool: ThreadPoolExecutor) -> dict[str, BlobNeed]:
+def _missing_blobs(tags: list[TagPlan], target: Target, jobs: int) -> dict[str, BlobNeed]:
     wanted: dict[tuple[str, str], tuple[BlobRecord, ImagePlan]] = {}
     for tag in tags:
         for image in tag.images:
@@ -209,7 +210,7 @@ def _missing_blobs(tags: list[TagPlan], target: Target, pool: ThreadPoolExecutor
             for blob in image.image.blobs():
                 wanted.setdefault((image.repository, blob.digest), (blob, image))
     keys = list(wanted)
-    present = list(pool.map(lambda k: target.blob_exists(k[0], k[1]), keys))
+    present = parallel_map(lambda k: target.blob_exists(k[0], k[1]), keys, jobs, name="archfuse-plan")
     needs: dict[str, BlobNeed] = {}
     for key, have in zip(keys, present):
         if have:

@@ -52,7 +52,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -183,6 +183,9 @@ class LayoutTarget:
         self._lock_fd: int | None = None
 
     # -- setup ---------------------------------------------------------------------------
+
+    def prepare(self, reads: Collection[str], writes: Collection[str]) -> None:
+        """Nothing to get ready: a layout has no tokens."""
 
     def ping(self) -> None:
         """Check the layout can be used: a layout, or a new or empty directory, and writable.
