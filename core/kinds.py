@@ -35,7 +35,8 @@ class ChartAction(Word):
 
     NEW = "new"
     UNCHANGED = "unchanged"
-    CONFLICT = "conflict"
+    CONFLICT = "conflict"  # other content there: kept, not overwritten
+    OVERWRITTEN = "overwritten"  # other content there, replaced (``--force-charts``)
     ERROR = "error"
 
 
@@ -76,6 +77,13 @@ class CheckKind(Word):
         return self not in (CheckKind.TARGET, CheckKind.HARBOR, CheckKind.REGISTRY_SPACES, CheckKind.FUSION)
 
 
+class RunKind(Word):
+    """What a run in the journal did."""
+
+    IMPORT = "import"
+    ROLLBACK = "rollback"
+
+
 class RunStatus(Word):
     """How a run in the journal ended (or that it is still going, or was killed)."""
 
@@ -84,6 +92,17 @@ class RunStatus(Word):
     FAILED = "failed"
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
+
+
+class RollbackResult(Word):
+    """What rollback did to one tag a run changed."""
+
+    RESTORED = "restored"
+    DELETED = "deleted"
+    UNCHANGED = "unchanged"
+    LEFT = "left"
+    REFUSED = "refused"
+    FAILED = "failed"
 
 
 class VerifyStatus(Word):
@@ -105,6 +124,13 @@ class ChecksumStatus(Word):
     OK = "ok"
     MISSING = "missing"
     MISMATCH = "mismatch"
+
+
+class RegistryFlavour(Word):
+    """What answers at a registry URL: Harbor (projects are registry spaces) or a plain registry."""
+
+    HARBOR = "harbor"
+    DISTRIBUTION = "distribution"
 
 
 class ChartDestinationKind(Word):

@@ -18,7 +18,7 @@ from textual.widgets import Input, Static
 from core.charts.oci import OciChartDestination
 from core.charts.repack import repack
 from core.checks.preflight import Check, Preflight
-from core.kinds import CheckKind, ImageAction
+from core.kinds import CheckKind, CheckStatus, ImageAction
 from core.session import Session
 from core.targets.registry import RegistryTarget
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
@@ -397,7 +397,7 @@ class CoverageSession(Session):
         chosen = {(p.version, p.arch) for p in packages}
         if ("v0.12.0", "arm64") not in chosen:
             filler = str(Path("pk") / NAME.format("v0.12.0", "arm64"))
-            result.checks.append(Check(str(CheckKind.ARCH_COVERAGE), "warn",
+            result.checks.append(Check(CheckKind.ARCH_COVERAGE, CheckStatus.WARN,
                                        "6 tags of v0.12.0 will serve amd64 only; arm64 is missing.", items=(filler,)))
         return result
 

@@ -62,7 +62,7 @@ class StableSession(GatedSession):
     def __init__(self, target: Any, *, emit: ev.Emit = ev.discard, **kwargs: Any) -> None:
         def stable(event: ev.Event) -> None:
             at = 1000.0 + (event.bytes_done / MIB if isinstance(event, ev.BytesProgress) else 0.0)
-            emit(dataclasses.replace(event, at=at))
+            emit(event.stamped(at))
 
         super().__init__(target, emit=stable, **kwargs)
 
@@ -94,9 +94,9 @@ def _stable_disk(check: Check) -> Check:
     need = check.numbers["need"]
     numbers = {"total": 100 << 30, "used": 80 << 30, "free": 20 << 30, "need": need}
     if check.name == "spool disk":
-        return Check(check.name, check.status, "tmp: 20.0 GiB free, the spool needs at most 256.0 MiB.", numbers)
+        return dataclasses.replace(check, detail="tmp: 20.0 GiB free, the spool needs at most 256.0 MiB.", numbers=numbers)
     detail = f"layout has 20.0 GiB free; the plan adds {humanize.naturalsize(need, binary=True)}."
-    return Check(check.name, check.status, detail, numbers)
+    return dataclasses.replace(check, detail=detail, numbers=numbers)
 
 
 async def to_target(pilot: Any) -> TargetScreen:

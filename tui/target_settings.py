@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.config import TargetConfig, TargetInputs, secret, target_config
 from core.errors import UsageError
+from core.kinds import CheckKind
 from core.run.engine import RunOptions
 from core.session import CheckOptions
 from core.units import parse_size
@@ -34,7 +35,7 @@ class TargetSettings:
     spool_budget: str = "256MiB"
     # decisions taken on the Checks screen (each asked first); they last until the form is read again
     force_charts: bool = False  # overwrite chart versions whose content differs
-    ignored: frozenset[str] = frozenset()  # kinds of failed checks to go past (CheckKind values)
+    ignored: frozenset[CheckKind] = frozenset()  # kinds of failed checks to go past
 
     def describe(self) -> str:
         """A display name without secrets."""

@@ -10,9 +10,11 @@ A re-run is a new plan: whatever the last run finished is found present and skip
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,18 +22,24 @@ from typing import BinaryIO, Protocol
 
 from core import events as ev
 from core.advice import Advice
-from core.charts.destinations import ChartDestination
-from core.charts.plan import ChartPlan, push_charts
+from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
+from core.kinds import ChartAction, ImageAction, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run import converge
-from core.run.plan import BlobNeed, ImagePlan, Plan, TagPlan
+from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
+from core.run.plan import BlobNeed, Plan, TagPlan
+from core.run.ratelimit import RateLimit
+from core.run.results import ChartResult, ImageResult, counts
 from core.run.spool import SpoolBudget, spool_copy
 from core.targets.base import Target
 
 PROGRESS_INTERVAL = 0.1  # seconds between BytesProgress events
 TAG_RETRIES = 5
+#: blobs up to this size upload as round trips do (core.run.parallel.round_trips); larger ones
+#: take one of the ``--jobs`` writer slots, which is what keeps an HDD-backed registry's disk calm
+SMALL_BLOB = 1 << 20
 
 
 @dataclass
@@ -39,14 +47,17 @@ class RunOptions:
     spool_budget: int = 256 << 20
     spool_dir: Path | None = None
     memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
-    workers: int = 4
+    workers: int = DEFAULT_JOBS  # --jobs: blob uploads at once; other requests: core.run.parallel.round_trips
+    rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
     settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
 
 
 @dataclass
 class RunSummary:
+    """How a run ended and what each image and chart became."""
+
     run_id: str
-    status: str  # done | failed | cancelled
+    status: RunStatus  # done | failed | cancelled
     bytes_uploaded: int
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
@@ -54,18 +65,38 @@ class RunSummary:
     peak_spool: int = 0
     remerged: int = 0  # tags merged again after another writer dropped a platform (core.run.converge)
     reports: tuple[Path, ...] = ()  # the run report (Markdown, JSON) once written (core.record.report)
+    images: tuple[ImageResult, ...] = ()  # every image of the plan: what it became, or as planned if not reached
+    charts: tuple[ChartResult, ...] = ()  # every chart version of the plan, likewise
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status == "done" else 1
+        return 0 if self.status == RunStatus.DONE else 1
 
 
 class RunRecorder(Protocol):
-    """What the journal hears from a run (see core.record.journal)."""
+    """What the journal hears from a run, as it happens (see core.run.lifecycle)."""
 
-    def tag_moving(self, run_id: str, repository: str, tag: str, before: str | None, after: str) -> None: ...
+    def tag_moving(self, repository: str, tag: str, before: str | None, after: str) -> None:
+        """A tag is about to move from ``before`` to ``after``."""
 
-    def image_done(self, run_id: str, image: ImagePlan) -> None: ...
+    def image_done(self, result: ImageResult) -> None:
+        """An image's tag is written (or needed no write)."""
+
+    def chart_done(self, result: ChartResult) -> None:
+        """A chart version is pushed (or needed no push, or failed)."""
+
+
+class NoRecorder:
+    """A run nobody records (tests, tools)."""
+
+    def tag_moving(self, repository: str, tag: str, before: str | None, after: str) -> None:
+        pass
+
+    def image_done(self, result: ImageResult) -> None:
+        pass
+
+    def chart_done(self, result: ChartResult) -> None:
+        pass
 
 
 class _Progress:
@@ -115,26 +146,28 @@ class ImportRun:
         cancel: threading.Event | None = None,
         recorder: RunRecorder | None = None,
         run_id: str | None = None,
-        charts: list[ChartPlan] | None = None,
-        chart_destination: ChartDestination | None = None,
-        force_charts: bool = False,
+        charts: ChartJob | None = None,
     ) -> None:
         self.plan = plan
         self.target = target
         self.options = options or RunOptions()
         self.emit = emit
         self.cancel = cancel or threading.Event()
-        self.recorder = recorder
+        self.recorder: RunRecorder = recorder or NoRecorder()
         self.run_id = run_id or uuid.uuid4().hex[:12]
-        self.charts = charts or []
-        self.chart_destination = chart_destination
-        self.force_charts = force_charts
+        self.charts = charts
         self.budget = SpoolBudget(self.options.spool_budget)
         self._abort = threading.Event()
         self._tags_moved = False
         self._remerged = 0
         self._failures: list[str] = []
         self._lock = threading.Lock()
+        rate = self.options.rate_limit
+        self._rate = RateLimit(rate, sleep=self.cancel.wait) if rate > 0 else None
+        self._trips = round_trips(self.options.workers)  # requests without blob data at once
+        self._writers = threading.BoundedSemaphore(max(1, self.options.workers))  # blobs over SMALL_BLOB at once
+        self._images: dict[tuple[str, str], tuple[ImageResult, ...]] = {}  # (repository, tag) -> results
+        self._charts: list[ChartResult] = []
 
     # -- public -------------------------------------------------------------------------
     def execute(self) -> RunSummary:
@@ -143,43 +176,50 @@ class ImportRun:
         plan = self.plan
         read_total = sum(p.size for p in plan.packages if any(n.package == p.path for n in plan.blobs.values()))
         self.progress = _Progress(self.emit, plan.bytes_to_upload, read_total)
+        chart_plans = self.charts.plans if self.charts is not None else []
         self.emit(
             ev.RunStarted(
                 self.run_id,
                 self.target.description,
                 tuple(p.path for p in plan.packages),
                 len(plan.images),
-                len(self.charts),
+                len(chart_plans),
                 plan.bytes_to_upload,
             )
         )
-        status = "done"
+        status = RunStatus.DONE
         try:
             self._check_planned_errors()
+            self._prepare()
             self._upload_blobs()
             self._put_manifests()
             self._move_tags()
             self._converge_tags()
             self._push_charts()
         except Cancelled as err:
-            status = "cancelled"
+            status = RunStatus.CANCELLED
             self._fail("run", str(err))
         except ArchfuseError as err:
-            status = "failed"
+            status = RunStatus.FAILED
             if str(err) not in self._failures:
                 self._fail("run", str(err))
-        if status == "done" and self._failures:
-            status = "failed"
+        if status == RunStatus.DONE and self._failures:
+            status = RunStatus.FAILED
         self.progress.flush()
         seconds = time.monotonic() - started
-        counts = self.plan.counts()
+        images = tuple(
+            result
+            for tag in plan.tags
+            for result in self._images.get((tag.repository, tag.tag)) or _planned(tag, tag.current, tag.result)
+        )
+        charts = tuple(self._charts) or tuple(planned(c) for c in chart_plans)
         message = self._failures[0] if self._failures else ""
         self.emit(
             ev.RunFinished(
                 self.run_id,
                 status,
                 len(plan.images),
-                len(self.charts),
+                len(chart_plans),
                 self.progress.done,
                 seconds,
                 message,
@@ -188,13 +228,26 @@ class ImportRun:
             )
         )
         return RunSummary(
-            self.run_id, status, self.progress.done, seconds, counts, list(self._failures), self.budget.peak,
+            self.run_id,
+            status,
+            self.progress.done,
+            seconds,
+            counts(images),
+            list(self._failures),
+            self.budget.peak,
             self._remerged,
+            images=images,
+            charts=charts,
         )
 
     # -- phases -------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        """Tokens up front: to write every repository a tag changes in, and to read the mount sources."""
+        sources = {min(n.repositories) for n in self.plan.blobs.values() if len(n.repositories) > 1}
+        self.target.prepare(sorted(sources), sorted({t.repository for t in self.plan.tags if t.changed}))
+
     def _check_planned_errors(self) -> None:
-        bad = [i for i in self.plan.images if i.action == "error"]
+        bad = [i for i in self.plan.images if i.action == ImageAction.ERROR]
         for image in bad:
             self._fail(image.destination, image.error)
         if bad:
@@ -211,7 +264,7 @@ class ImportRun:
         sizes = {p.path: p.size for p in self.plan.packages}
         pending: list[Future[None]] = []
         done: set[str] = set()
-        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="archfuse-upload") as pool:
+        with ThreadPoolExecutor(self._trips, thread_name_prefix="archfuse-upload") as pool:
             for package, wanted in by_package.items():
                 self.emit(ev.PackageStarted(package, *self._package_label(package)))
                 for item in iter_package(Path(package), progress=self.progress.package_read):
@@ -274,10 +327,15 @@ class ImportRun:
         repos = sorted(need.repositories)
         first = repos[0]
         digest, size = need.blob.digest, need.blob.size
-        self.target.put_blob(first, digest, size, stream, self.progress.uploaded)
+        with self._writing(size):
+            self.target.put_blob(first, digest, size, stream, self._sent)
         self.emit(ev.BlobDone(first, digest, size, "uploaded"))
-        for repo in repos[1:]:
-            if self.target.mount_blob(repo, digest, first):
+        others = repos[1:]
+        mounted = parallel_map(
+            lambda repo: self.target.mount_blob(repo, digest, first), others, self._trips, name="archfuse-mount"
+        )
+        for index, repo in enumerate(others):
+            if mounted[index]:
                 self.emit(ev.BlobDone(repo, digest, size, "mounted"))
                 continue
             if not seekable:
@@ -287,64 +345,81 @@ class ImportRun:
                                 "be uploaded twice."),
                 )
             stream.seek(0)
-            self.target.put_blob(repo, digest, size, stream, self.progress.uploaded)
+            with self._writing(size):
+                self.target.put_blob(repo, digest, size, stream, self._sent)
             self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
+
+    @contextlib.contextmanager
+    def _writing(self, size: int) -> Iterator[None]:
+        """Hold one of the ``--jobs`` writer slots while a blob over :data:`SMALL_BLOB` uploads."""
+        if size <= SMALL_BLOB:
+            yield
+            return
+        with self._writers:
+            yield
+
+    def _sent(self, size: int) -> None:
+        """Bytes an upload just sent: counted, and held back by ``--limit-rate``."""
+        self.progress.uploaded(size)
+        if self._rate is not None:
+            self._rate.take(size)
 
     def _put_manifests(self) -> None:
         todo: dict[tuple[str, str], ManifestRef] = {}
         for image in self.plan.images:
-            if image.action not in (fusion.UNCHANGED, "error"):
+            if image.action not in (ImageAction.UNCHANGED, ImageAction.ERROR):
                 todo[(image.repository, image.digest)] = image.manifest
-
-        failed = threading.Event()
 
         def put(item: tuple[tuple[str, str], ManifestRef]) -> None:
             (repo, digest), manifest = item
-            self._check_cancel()
-            if failed.is_set():  # one manifest failed for good: the run fails, do not retry the rest
-                return
-            try:
-                self.target.put_manifest(repo, digest, manifest)
-            except ArchfuseError:
-                failed.set()
-                raise
+            self.target.put_manifest(repo, digest, manifest)
 
-        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="archfuse-manifest") as pool:
-            list(pool.map(put, todo.items()))
+        # one manifest failing for good fails the run: the rest are not started
+        parallel_map(put, list(todo.items()), self._trips, check=self._check_cancel, name="archfuse-manifest")
 
     def _move_tags(self) -> None:
-        """Write every changed tag; a cancel arriving now is honoured after the last tag (see _check_cancel)."""
+        """Write every changed tag, independent tags at once (one writer per tag); a cancel arriving
+        now is honoured after the last tag (see _check_cancel); a tag failing stops new ones."""
         self._check_cancel()
         self._tags_moved = True
-        for tag in self.plan.tags:
-            if tag.changed:
-                self._write_tag(tag)
-            for image in tag.images:
-                self.emit(
-                    ev.ImageDone(
-                        image.ref,
-                        image.destination,
-                        image.platforms_before,
-                        image.platforms_after,
-                        image.action,
-                        tag.result.manifest.digest if tag.result and tag.result.manifest else (
-                            tag.current.digest if tag.current else image.digest
-                        ),
-                    )
+        parallel_map(self._tag_step, self.plan.tags, self._trips, name="archfuse-tag")
+
+    def _tag_step(self, tag: TagPlan) -> None:
+        """One tag: written when it changes, then its images reported done."""
+        current, result = self._write_tag(tag) if tag.changed else (tag.current, tag.result)
+        results = _planned(tag, current, result)
+        self._images[(tag.repository, tag.tag)] = results
+        for image in results:
+            self.emit(
+                ev.ImageDone(
+                    image.ref,
+                    image.destination,
+                    image.platforms_before,
+                    image.platforms_after,
+                    image.action,
+                    image.tag_after or image.digest,
                 )
-                if self.recorder is not None:
-                    self.recorder.image_done(self.run_id, image)
+            )
+            self.recorder.image_done(image)
 
     def _converge_tags(self) -> None:
         """Re-read the tags written until each serves what the run imported (core.run.converge)."""
         written = converge.written_tags(self.plan.tags)
         if written:
             self._remerged = converge.converge(
-                self.target, written, self._write_tag, emit=self.emit, settle=self.options.settle
+                self.target, written, self._rewrite_tag, emit=self.emit, settle=self.options.settle
             )
 
-    def _write_tag(self, tag: TagPlan) -> None:
-        """Write one tag: re-read, re-merge if it moved since the plan, then put it once."""
+    def _rewrite_tag(self, tag: TagPlan) -> None:
+        """Merge a tag again after another writer dropped a platform; its images' results follow."""
+        current, result = self._write_tag(tag)
+        self._images[(tag.repository, tag.tag)] = _planned(tag, current, result)
+
+    def _write_tag(self, tag: TagPlan) -> tuple[ManifestRef | None, fusion.MergeResult]:
+        """Write one tag: re-read, re-merge if it moved since the plan, then put it once.
+
+        Returns what the tag held before the write and the merge written (the plan is left as it is).
+        """
         assert tag.result is not None
         platform_of = fusion.config_platform_reader(lambda d: self.target.get_blob(tag.repository, d))
         result, current = tag.result, tag.current
@@ -353,43 +428,31 @@ class ImportRun:
             if _digest(now) != _digest(current):
                 current = now
                 result = fusion.merge(current, tag.additions, platform_of)
-                self._update_images(tag, result)
             if result.manifest is None:
-                return
-            if self.recorder is not None:
-                self.recorder.tag_moving(self.run_id, tag.repository, tag.tag, _digest(current), result.manifest.digest)
+                return current, result
+            self.recorder.tag_moving(tag.repository, tag.tag, _digest(current), result.manifest.digest)
             self.target.put_manifest(tag.repository, tag.tag, result.manifest)
             written = self.target.get_manifest(tag.repository, tag.tag)
             if _digest(written) == result.manifest.digest:
-                tag.current, tag.result = current, result
-                return
+                return current, result
             current = written  # another client wrote between our read and write: merge again
             result = fusion.merge(current, tag.additions, platform_of)
-            self._update_images(tag, result)
         raise TargetError(
             f"{self.target.host}/{tag.repository}:{tag.tag} kept changing while archfuse merged into it; "
             "stop the other client pushing to it and run the import again."
         )
 
     def _push_charts(self) -> None:
-        """Charts last: they point at tags that now exist."""
-        if not self.charts or self.chart_destination is None:
+        """The chart phase, after the tags: charts point at tags that now exist."""
+        if self.charts is None or not self.charts.plans:
             return
         self._check_cancel()
-        failures = push_charts(self.charts, self.chart_destination, force=self.force_charts, emit=self.emit)
-        for plan in self.charts:
-            if self.recorder is not None and hasattr(self.recorder, "chart_done"):
-                self.recorder.chart_done(self.run_id, plan.name, plan.version, plan.destination, plan.action)
+        results = push_charts(self.charts, emit=self.emit, jobs=self._trips)
+        self._charts = results
+        for result in results:
+            self.recorder.chart_done(result)
         with self._lock:
-            self._failures.extend(failures)
-
-    @staticmethod
-    def _update_images(tag: TagPlan, result: fusion.MergeResult) -> None:
-        tag.result = result
-        for image in tag.images:
-            image.action = result.actions.get(image.platform, fusion.UNCHANGED)
-            image.platforms_before = result.platforms_before
-            image.platforms_after = result.platforms_after
+            self._failures.extend(r.error for r in results if r.action == ChartAction.ERROR)
 
     # -- helpers ------------------------------------------------------------------------
     def _package_label(self, path: str) -> tuple[str, str]:
@@ -430,3 +493,29 @@ def _prune(futures: list[Future[None]]) -> list[Future[None]]:
 
 def _digest(manifest: ManifestRef | None) -> str | None:
     return manifest.digest if manifest else None
+
+
+def _planned(
+    tag: TagPlan, current: ManifestRef | None, result: fusion.MergeResult | None
+) -> tuple[ImageResult, ...]:
+    """Each image of a tag as the merge ``result`` over ``current`` leaves it (the plan's own when not run)."""
+    before = current.digest if current is not None else ""
+    after = result.manifest.digest if result is not None and result.manifest is not None else before
+    return tuple(
+        ImageResult(
+            ref=image.ref,
+            platform=image.platform,
+            repository=image.repository,
+            tag=image.tag,
+            destination=image.destination,
+            action=image.action if result is None else result.actions.get(image.platform, ImageAction.UNCHANGED),
+            digest=image.digest,
+            tag_before=before,
+            tag_after=after,
+            platforms_before=image.platforms_before if result is None else result.platforms_before,
+            platforms_after=image.platforms_after if result is None else result.platforms_after,
+            upload_bytes=image.upload_bytes,
+            error=image.error,
+        )
+        for image in tag.images
+    )

@@ -7,12 +7,17 @@ tags or digests. Implementations: ``RegistryTarget`` (distribution API) and ``La
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from core.oci.manifest import ManifestRef
 
 Progress = Callable[[int], None]
+#: why a registry cannot delete a tag
+NO_TAG_DELETE = (
+    "distribution refuses DELETE /v2/<name>/manifests/<tag>, and deleting by digest would remove "
+    "the manifest under every tag that shares it"
+)
 
 
 @runtime_checkable
@@ -21,9 +26,18 @@ class Target(Protocol):
     description: str
     #: the host part used in image destinations (``registry.example.com:5000``), or the layout path
     host: str
+    #: whether :meth:`delete_tag` works (an OCI layout can; the distribution API has no tag delete)
+    deletes_tags: bool
 
     def ping(self) -> None:
         """Check the target is reachable and the credentials work; raise TargetError if not."""
+
+    def check_push(self, repositories: list[str]) -> str:
+        """Prove the credentials may push to ``repositories`` (raise AuthError/SpaceMissing if not),
+        writing nothing; a sentence saying what was proved."""
+
+    def prepare(self, reads: Collection[str], writes: Collection[str]) -> None:
+        """Get ready to read ``reads`` and write ``writes`` (a registry fetches their tokens up front)."""
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when the repository can serve the blob."""
@@ -44,6 +58,9 @@ class Target(Protocol):
 
     def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
         """Store a manifest by digest or tag; a tag moves to it."""
+
+    def delete_tag(self, repository: str, tag: str) -> bool:
+        """Remove a tag (its manifests and blobs stay); False when it was not there."""
 
     def close(self) -> None:
         """Release connections and locks."""

@@ -52,7 +52,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -168,6 +168,8 @@ def _media_type_of(data: bytes) -> str:
 class LayoutTarget:
     """The :class:`core.targets.base.Target` protocol on an OCI image layout directory."""
 
+    deletes_tags = True
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.host = str(path)
@@ -181,6 +183,9 @@ class LayoutTarget:
         self._lock_fd: int | None = None
 
     # -- setup ---------------------------------------------------------------------------
+
+    def prepare(self, reads: Collection[str], writes: Collection[str]) -> None:
+        """Nothing to get ready: a layout has no tokens."""
 
     def ping(self) -> None:
         """Check the layout can be used: a layout, or a new or empty directory, and writable.
@@ -205,6 +210,10 @@ class LayoutTarget:
             )
         if (path / TMP_DIR).is_dir():
             self.clean_temp()
+
+    def check_push(self, repositories: list[str]) -> str:
+        """Nothing to prove beyond :meth:`ping`: a writable directory takes every repository."""
+        return f"{self.description} is writable."
 
     def create(self) -> None:
         """Create the layout now (a run does it on its first write)."""

@@ -10,9 +10,9 @@ from textual.widgets import Button, Input, Static
 
 from core import events as ev
 from core.charts.plan import ChartPlan
-from core.checks.preflight import FAIL, Check, Preflight
+from core.checks.preflight import Check, Preflight
 from core.errors import ArchfuseError
-from core.kinds import ChartAction, CheckKind
+from core.kinds import ChartAction, CheckKind, CheckStatus
 from core.package.model import PackageIndex
 from tui.advice import say, say_error
 from tui.format import size
@@ -20,7 +20,7 @@ from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import check_options
 from tui.widgets.disk import DiskGauges
-from tui.widgets.plan import ChecksList, PlanTable, kind_of, totals_text
+from tui.widgets.plan import CheckLine, ChecksList, PlanTable, totals_text
 
 
 class ChecksScreen(FlowScreen):
@@ -45,7 +45,7 @@ class ChecksScreen(FlowScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.checks: list[Check] = []
+        self.checks: list[Check | ev.CheckDone] = []  # the events while the checks run, then the checks
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="checks-box"):
@@ -95,7 +95,7 @@ class ChecksScreen(FlowScreen):
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
         if isinstance(event, ev.CheckDone):
-            self.checks.append(Check(event.name, event.status, event.detail))
+            self.checks.append(event)
             self.query_one(ChecksList).show(self.checks, self.advice)
 
     def on_work_done(self, message: WorkDone) -> None:
@@ -106,7 +106,7 @@ class ChecksScreen(FlowScreen):
         self.state.planned_after = self.state.runs_started
         self.checks = list(preflight.checks)
         self.query_one(ChecksList).show(self.checks, self.advice)
-        self.query_one(DiskGauges).show(self.checks)
+        self.query_one(DiskGauges).show(preflight.checks)
         table = self.query_one(PlanTable)
         table.show(preflight.plan.images if preflight.plan else [], preflight.charts)
         totals = totals_text(preflight.plan, len(preflight.charts))
@@ -136,7 +136,7 @@ class ChecksScreen(FlowScreen):
         preflight = self.state.preflight
         if preflight is None:
             return ()
-        return tuple(dict.fromkeys(i for c in preflight.checks if c.status == FAIL for i in c.items))
+        return tuple(dict.fromkeys(i for c in preflight.checks if c.status == CheckStatus.FAIL for i in c.items))
 
     def action_create_spaces(self) -> None:
         spaces = self.missing_spaces()
@@ -151,10 +151,10 @@ class ChecksScreen(FlowScreen):
         )
         self.archfuse.ask(question, lambda: self.action_recheck(create_spaces=True), yes="Create")
 
-    def advice(self, check: Check) -> str:
+    def advice(self, check: CheckLine) -> str:
         """A check's detail in this screen's words, with the key that acts on it."""
         text = say(check.detail)
-        if kind_of(check) == CheckKind.ARCH_COVERAGE and check.status != "ok":
+        if isinstance(check, Check) and check.kind == CheckKind.ARCH_COVERAGE and check.status != CheckStatus.OK:
             fill = [p for p in self.filling_packages() if p.path in check.items]
             if fill:
                 names = ", ".join(f"{p.version} {p.arch}" for p in fill)
@@ -198,8 +198,7 @@ class ChecksScreen(FlowScreen):
 
     def ignorable_failures(self) -> list[Check]:
         """Failed checks whose kind may be gone past."""
-        return [c for c in self.state.preflight.failures if (k := kind_of(c)) is not None and k.ignorable] \
-            if self.state.preflight else []
+        return [c for c in self.state.preflight.failures if c.kind.ignorable] if self.state.preflight else []
 
     def action_ignore(self) -> None:
         preflight = self.state.preflight
@@ -212,14 +211,14 @@ class ChecksScreen(FlowScreen):
             self.fail(f"{fixed[0].name} cannot be gone past: without it there is no plan to run. "
                       f"Fix it first: {say(fixed[0].detail)}")
             return
-        kinds = sorted({str(kind_of(c)) for c in failures})
+        kinds = frozenset(c.kind for c in failures)
         question = (
-            f"Go past {len(failures)} failed check(s) of kind {', '.join(kinds)} ({failures[0].name}: "
+            f"Go past {len(failures)} failed check(s) of kind {', '.join(sorted(kinds))} ({failures[0].name}: "
             f"{say(failures[0].detail)})? They become warnings and Start is allowed, at your risk."
         )
 
         def ignore() -> None:
-            self.state.settings.ignored = self.state.settings.ignored | frozenset(kinds)
+            self.state.settings.ignored = self.state.settings.ignored | kinds
             self.action_recheck()
 
         self.archfuse.ask(question, ignore, yes="Go past")
@@ -229,7 +228,7 @@ class ChecksScreen(FlowScreen):
         preflight, state = self.state.preflight, self.state
         if preflight is None:
             return []
-        named = {i for c in preflight.checks if kind_of(c) == CheckKind.ARCH_COVERAGE for i in c.items}
+        named = {i for c in preflight.checks if c.kind == CheckKind.ARCH_COVERAGE for i in c.items}
         return [p for p in state.packages if p.path in named and p.path not in state.selected]
 
     def action_fill_arches(self) -> None:

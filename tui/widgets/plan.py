@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Union
 
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
+from core import events as ev
 from core.charts.plan import ChartPlan
 from core.checks.preflight import Check
-from core.kinds import CheckKind
 from core.run.plan import ImagePlan, Plan
 from tui.format import platforms_change, reference, reference_width, size
 
 #: a row of the plan table: one image for one platform, or one chart
-PlanRow = ImagePlan | ChartPlan
+PlanRow = Union[ImagePlan, ChartPlan]
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 ACTION_STYLE = {"new": "green", "add-arch": "cyan", "update-arch": "yellow", "unchanged": "dim", "error": "bold red",
@@ -28,19 +28,15 @@ def status_text(status: str) -> Text:
     return Text(word, style=STATUS_STYLE.get(status, ""))
 
 
-def kind_of(check: Check) -> CheckKind | None:
-    """The kind of a check, from its name (``package addon-….tar.gz`` is of kind ``package``)."""
-    for kind in sorted(CheckKind, key=lambda k: len(k.value), reverse=True):
-        if check.name == kind.value or check.name.startswith(kind.value + " "):
-            return kind
-    return None
+#: a row of the checks list: a check, or while the checks run the event that announced it
+CheckLine = Union[Check, ev.CheckDone]
 
 
 #: failures first, then warnings: what needs the engineer is always at the top of the list
 SEVERITY = {"fail": 0, "warn": 1}
 
 
-def by_severity(checks: Iterable[Check]) -> list[Check]:
+def by_severity(checks: Iterable[CheckLine]) -> list[CheckLine]:
     """Failures, then warnings, then the rest, each in the order they ran."""
     return sorted(checks, key=lambda c: SEVERITY.get(c.status, 2))
 
@@ -48,8 +44,9 @@ def by_severity(checks: Iterable[Check]) -> list[Check]:
 class ChecksList(Static):
     """Every preflight check, failures and warnings first: status, name, and how to fix it."""
 
-    def show(self, checks: Iterable[Check], words: Callable[[Check], str] = lambda c: c.detail) -> None:
-        """``words`` gives a check's detail with its advice for this screen (e.g. "tick Insecure")."""
+    def show(self, checks: Iterable[CheckLine], words: Callable[[CheckLine], str] = lambda c: c.detail) -> None:
+        """The checks (or the events announcing them while they run); ``words`` gives a check's detail
+        with its advice for this screen (e.g. "tick Insecure")."""
         text = Text()
         for check in by_severity(checks):
             if text:
