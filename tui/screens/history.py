@@ -67,9 +67,9 @@ def detail_text(detail: RunDetail, report: Path | None) -> str:
     lines += [f"  {p.get('version', '?')} {p.get('arch', '?')}  {p.get('name', p.get('path', ''))}" for p in run.packages]
     counts = ", ".join(f"{n} {a}" for a, n in sorted(run.counts.items())) or "none"
     lines += ["", f"Images ({plural(len(detail.images), 'row')}: {counts}; {size(run.bytes_uploaded)} uploaded):"]
-    lines += [f"  {i.action:<11} {i.platform.removeprefix('linux/'):<6} {i.destination}  {i.result}" for i in detail.images]
+    lines += [f"  {i.action:<11} {i.platform.removeprefix('linux/'):<6} {i.destination}  {i.result}" for i in sorted(detail.images, key=lambda i: (i.destination, i.platform))]
     lines += ["", f"Charts ({len(detail.charts)}):"]
-    lines += [f"  {c.action:<11} {c.name}-{c.version} -> {c.destination}  {c.result}" for c in detail.charts] or ["  none"]
+    lines += [f"  {c.action:<11} {c.name}-{c.version} -> {c.destination}  {c.result}" for c in sorted(detail.charts, key=lambda c: (c.name, c.version))] or ["  none"]
     lines += ["", f"Tags moved ({len(detail.tags)}):"]
     lines += [
         f"  {t.repository}:{t.tag}  {_short(t.before) if t.before else 'created'} -> {_short(t.after)}"
