@@ -126,6 +126,13 @@ class ChecksumStatus(Word):
     MISMATCH = "mismatch"
 
 
+class RegistryFlavour(Word):
+    """What answers at a registry URL: Harbor (projects are registry spaces) or a plain registry."""
+
+    HARBOR = "harbor"
+    DISTRIBUTION = "distribution"
+
+
 class ChartDestinationKind(Word):
     """Where charts go: OCI artifacts, a ChartMuseum API, or Harbor's (≤ 2.7) chartrepo API."""
 

@@ -1,6 +1,9 @@
-"""A session: one engineer's work against one target — scan, check, plan, run, verify.
+"""A session: one engineer's work against one target — scan, check, plan, run, verify, history, rollback.
 
-The CLI and the TUI both drive this facade, so they render the same engine events.
+Both faces open it with :func:`open_session` from a :class:`core.config.TargetConfig` and drive it
+the same way, so they render the same engine events. A :class:`Workspace` is the part that needs
+no target (scans, the journal's history), for the TUI before a target is chosen and the CLI's
+``scan`` and ``history``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, run_preflight
 from core.config import TargetConfig
 from core.errors import PreflightFailed
+from core.jsonable import json_fields
 from core.kinds import ChartAction, VerifyStatus
 from core.package.model import PackageIndex
 from core.record.journal import Journal, RunRecord, TagRecord
@@ -54,14 +58,8 @@ class ChartCheck:
         }.get(status, "")
         return cls(plan.name, plan.version, plan.destination, status, detail)
 
-    def to_json(self) -> dict[str, str]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "destination": self.destination,
-            "status": self.status,
-            "detail": self.detail,
-        }
+    def to_json(self) -> dict[str, object]:
+        return json_fields(self, ("name", "version", "destination", "status", "detail"))
 
 
 @dataclass

@@ -209,11 +209,11 @@ def test_harbor_chartrepo_test_server_401_and_missing_project(
     harbor_chartrepo: HarborChartRepoTestServer,
 ) -> None:
     chart, _ = _charts()
-    wrong = HarborChartDestination(harbor_chartrepo.url, project="addon", username="admin", password="nope")
+    wrong = HarborChartDestination(f"{harbor_chartrepo.url}/chartrepo/addon", username="admin", password="nope")
     with pytest.raises(AuthError, match="HTTP 401: UNAUTHORIZED"):
         wrong.push(chart.name, chart.version, chart.tgz)
     missing = HarborChartDestination(
-        harbor_chartrepo.url, project="nosuch", username="admin", password="Harbor12345"
+        f"{harbor_chartrepo.url}/chartrepo/nosuch", username="admin", password="Harbor12345"
     )
     with pytest.raises(AuthError, match="project nosuch not found"):
         missing.push(chart.name, chart.version, chart.tgz)

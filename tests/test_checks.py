@@ -22,10 +22,10 @@ from core.checks.leftovers import (
 )
 from core.checks.spaces import check_flavour, check_spaces
 from core.errors import SpaceMissing, UsageError
-from core.kinds import CheckStatus
+from core.kinds import CheckStatus, RegistryFlavour
 from core.package.scan import scan_paths
 from core.registry.credentials import Credentials
-from core.registry.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
+from core.registry.harbor import Flavour, HarborClient
 from core.registry.retry import NO_RETRY
 from tests.fixtures.harbor import HarborTestServer
 from tests.fixtures.registry import RegistryServer
@@ -44,7 +44,7 @@ def client_for(server: HarborTestServer, credentials: Credentials | None = ADMIN
 def test_check_flavour_harbor(harbor_factory: Callable[..., HarborTestServer]) -> None:
     harbor = harbor_factory(creation_restriction="adminonly")
     flavour, check = check_flavour(client_for(harbor))
-    assert flavour is not None and flavour.name == HARBOR
+    assert flavour is not None and flavour.name == RegistryFlavour.HARBOR
     assert check.status == CheckStatus.OK
     assert (
         "is Harbor (v2.10.0-test)" in check.detail
@@ -54,7 +54,7 @@ def test_check_flavour_harbor(harbor_factory: Callable[..., HarborTestServer]) -
 
 def test_check_flavour_plain_registry(registry: RegistryServer) -> None:
     flavour, check = check_flavour(HarborClient(registry.url, insecure=True))
-    assert flavour == Flavour(DISTRIBUTION)
+    assert flavour == Flavour(RegistryFlavour.DISTRIBUTION)
     assert check.status == CheckStatus.OK and "plain registry" in check.detail
 
 
@@ -71,12 +71,12 @@ def test_check_flavour_unreachable_warns() -> None:
 
 
 def test_spaces_on_a_plain_registry_are_implicit() -> None:
-    [check] = check_spaces(REPOS, DISTRIBUTION, None, create=False, public=False)
+    [check] = check_spaces(REPOS, RegistryFlavour.DISTRIBUTION, None, create=False, public=False)
     assert check.status == CheckStatus.OK and "addon, community, library" in check.detail
 
 
 def test_missing_spaces_fail_with_the_list_and_the_fix(harbor: HarborTestServer) -> None:
-    [check] = check_spaces(REPOS, HARBOR, client_for(harbor), create=False, public=False)
+    [check] = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=False, public=False)
     assert check.status == CheckStatus.FAIL
     assert "lacks the projects addon, community" in check.detail
     assert "library" not in check.detail.split("need")[0]
@@ -88,7 +88,7 @@ def test_missing_spaces_fail_with_the_list_and_the_fix(harbor: HarborTestServer)
 def test_all_spaces_present_is_ok(harbor: HarborTestServer) -> None:
     harbor.add_project("addon")
     harbor.add_project("community")
-    [check] = check_spaces(REPOS, Flavour(HARBOR), client_for(harbor), create=True, public=False)
+    [check] = check_spaces(REPOS, Flavour(RegistryFlavour.HARBOR), client_for(harbor), create=True, public=False)
     assert check.status == CheckStatus.OK and "every project" in check.detail
     assert not harbor.calls("POST", "/api/v2.0/projects")
     heads = harbor.calls("HEAD", "/api/v2.0/projects")
@@ -96,7 +96,7 @@ def test_all_spaces_present_is_ok(harbor: HarborTestServer) -> None:
 
 
 def test_create_spaces_creates_the_missing_ones(harbor: HarborTestServer) -> None:
-    result = check_spaces(REPOS, HARBOR, client_for(harbor), create=True, public=True)
+    result = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=True)
     assert [c.status for c in result] == [CheckStatus.OK, CheckStatus.OK, CheckStatus.OK]
     assert "already has: library" in result[0].detail
     assert (
@@ -108,12 +108,12 @@ def test_create_spaces_creates_the_missing_ones(harbor: HarborTestServer) -> Non
     posts = harbor.calls("POST", "/api/v2.0/projects")
     assert [r.json["project_name"] for r in posts] == ["addon", "community"]
     # a second run finds them all
-    [again] = check_spaces(REPOS, HARBOR, client_for(harbor), create=True, public=True)
+    [again] = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=True)
     assert again.status == CheckStatus.OK and len(harbor.calls("POST", "/api/v2.0/projects")) == 2
 
 
 def test_create_spaces_private(harbor: HarborTestServer) -> None:
-    result = check_spaces({"addon/x"}, HARBOR, client_for(harbor), create=True, public=False)
+    result = check_spaces({"addon/x"}, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=False)
     assert "Created private Harbor project 'addon'" in result[0].detail
     assert harbor.projects["addon"].public is False
 
@@ -128,7 +128,7 @@ def test_create_spaces_409_is_fine(harbor: HarborTestServer) -> None:
             return False
 
     [check] = check_spaces(
-        {"addon/x"}, HARBOR, Racing(harbor.url, credentials=ADMIN, insecure=True), create=True, public=False
+        {"addon/x"}, RegistryFlavour.HARBOR, Racing(harbor.url, credentials=ADMIN, insecure=True), create=True, public=False
     )
     assert check.status == CheckStatus.OK and "already exists" in check.detail
     assert [r.status for r in harbor.calls("POST", "/api/v2.0/projects")] == [409]
@@ -139,7 +139,7 @@ def test_create_spaces_without_rights_is_a_clear_failure(
 ) -> None:
     harbor = harbor_factory(creation_restriction="adminonly")
     result = check_spaces(
-        {"addon/x"}, HARBOR, client_for(harbor, Credentials("dev", "dev")), create=True, public=False
+        {"addon/x"}, RegistryFlavour.HARBOR, client_for(harbor, Credentials("dev", "dev")), create=True, public=False
     )
     [check] = result
     assert check.status == CheckStatus.FAIL and check.name == "registry space addon"
@@ -268,7 +268,7 @@ def test_remove_leftovers_refuses_other_paths(tmp_path: Path) -> None:
 
 
 def test_create_spaces_in_a_dry_run_creates_nothing(harbor: HarborTestServer) -> None:
-    [check] = check_spaces(REPOS, HARBOR, client_for(harbor), create=True, public=False, dry_run=True)
+    [check] = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=False, dry_run=True)
     assert check.status == CheckStatus.OK
     assert "lacks addon, community; the import creates them as private projects" in check.detail
     assert set(harbor.projects) == {"library"}
@@ -297,11 +297,11 @@ def test_harbor_test_server_import_after_create_spaces(
     target = RegistryTarget(RegistryClient(harbor_registry.url, credentials=ADMIN, insecure=True))
     repositories = {tag.repository for tag in group_images(packages, "", target.host)}
     harbor = client_for(harbor_registry)
-    [missing] = check_spaces(repositories, HARBOR, harbor, create=False, public=False)
+    [missing] = check_spaces(repositories, RegistryFlavour.HARBOR, harbor, create=False, public=False)
     assert missing.status == CheckStatus.FAIL
     with pytest.raises(SpaceMissing):  # what a push without the projects meets
         build_plan(packages, target)
-    created = check_spaces(repositories, HARBOR, harbor, create=True, public=False)
+    created = check_spaces(repositories, RegistryFlavour.HARBOR, harbor, create=True, public=False)
     assert all(c.status == CheckStatus.OK for c in created)
     plan = build_plan(packages, target)
     assert {i.action for i in plan.images} == {"new"}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from core.errors import AuthError, TargetError
-from core.http.base import http_client, transport_error
+from core.http.base import HttpClientOwner, http_client, transport_error
 from core.registry.retry import NO_RETRY, RetryPolicy, send_retrying
 
 
@@ -25,10 +25,13 @@ def server_message(resp: httpx.Response) -> str:
     return resp.text.strip()[:200]
 
 
-class ChartHttp:
-    """The HTTP side of a chart repository API: :func:`core.http.base.http_client` (TLS, proxy
-    environment, timeouts), the retry policy on reads, and errors naming the server."""
+class ChartHttp(HttpClientOwner):
+    """The base of the chart repository API destinations (ChartMuseum, Harbor chartrepo): one
+    :func:`core.http.base.http_client` (TLS, proxy environment, timeouts), the retry policy on reads,
+    and errors naming the server."""
 
+    #: the server's kind, in every message
+    SERVER: ClassVar[str] = "chart repository"
     #: methods a retry cannot repeat harmfully
     IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
 
@@ -36,7 +39,6 @@ class ChartHttp:
         self,
         url: str,
         *,
-        name: str,
         username: str | None = None,
         password: str | None = None,
         insecure: bool = False,
@@ -47,27 +49,25 @@ class ChartHttp:
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise TargetError(f"The {name} URL {url!r} is not an http(s) URL.")
-        self.origin = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+            raise TargetError(f"The {self.SERVER} URL {url!r} is not an http(s) URL.")
+        self.origin = self.description = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
         self.path = parts.path.strip("/")
-        self.name = name
+        self.check_path(url)
         self.retries = retries or RetryPolicy()
-        self.client = http_client(
-            insecure=insecure,
-            ca_cert=ca_cert,
-            transport=transport,
-            timeout=timeout,
-            base_url=self.origin,
-            auth=httpx.BasicAuth(username, password or "") if username else None,
-        )
+        auth = httpx.BasicAuth(username, password or "") if username else None
+        self._http = http_client(insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout,
+                                 base_url=self.origin, auth=auth)
+
+    def check_path(self, url: str) -> None:
+        """Refuse (UsageError) a URL whose path this kind of server cannot use; any path by default."""
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request (reads retried); transport and TLS failures raise, HTTP statuses are the caller's."""
         what = f"{method} {path}"
         return send_retrying(
-            lambda: self.client.request(method, path, **kwargs),
+            lambda: self._http.request(method, path, **kwargs),
             self.retries if method in self.IDEMPOTENT else NO_RETRY,
-            lambda exc: transport_error(exc, what, self.origin, self.name),
+            lambda exc: transport_error(exc, what, self.origin, self.SERVER),
             what=what,
         )
 
@@ -77,14 +77,11 @@ class ChartHttp:
         tail = f": {detail}" if detail else ""
         if resp.status_code in (401, 403):
             return AuthError(
-                f"{self.name} {self.origin} refused the credentials while {doing} (HTTP {resp.status_code}{tail}).",
+                f"{self.SERVER} {self.origin} refused the credentials while {doing} (HTTP {resp.status_code}{tail}).",
                 status=resp.status_code,
             )
         if resp.status_code == 507:
             return TargetError(
-                f"{self.name} {self.origin} is out of storage (HTTP 507) while {doing}; free space on it and run again."
+                f"{self.SERVER} {self.origin} is out of storage (HTTP 507) while {doing}; free space on it and run again."
             )
-        return TargetError(f"{self.name} {self.origin} answered HTTP {resp.status_code} while {doing}{tail}.")
-
-    def close(self) -> None:
-        self.client.close()
+        return TargetError(f"{self.SERVER} {self.origin} answered HTTP {resp.status_code} while {doing}{tail}.")

@@ -10,6 +10,7 @@ from core import events as ev
 from core.charts.pipeline import PreparedChart, prepare_chart
 from core.charts.protocol import ChartDestination, decide
 from core.errors import ArchfuseError, ChartError, PackageError
+from core.jsonable import json_fields
 from core.kinds import ChartAction
 from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
@@ -35,17 +36,8 @@ class ChartPlan:
     prepared: PreparedChart | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "repo": self.repo,
-            "name": self.name,
-            "version": self.version,
-            "destination": self.destination,
-            "action": self.action,
-            "digest": self.digest,
-            "package": self.package,
-            "warnings": list(self.warnings),
-            **({"error": self.error} if self.error else {}),
-        }
+        names = ("repo", "name", "version", "destination", "action", "digest", "package", "warnings")
+        return json_fields(self, names, if_set=("error",))
 
 
 def chart_files(package: PackageIndex, state_dir: Path) -> dict[str, ChartFiles]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import events as ev
-from core.errors import UsageError
+from core.errors import ArchfuseError, UsageError
 from core.kinds import CheckKind, CheckStatus
 from core.package.model import PackageIndex
 from core.run.parallel import DEFAULT_JOBS
@@ -169,6 +169,15 @@ class Preflight:
 
 #: one check: reads the context and the preflight so far, yields its results (added and emitted in order)
 CheckStep = Callable[[CheckContext, Preflight], Iterable[Check]]
+
+
+def check_answers(kind: CheckKind, ping: Callable[[], None], description: str) -> Check:
+    """``ping()`` a server: OK, it answers; or FAIL with the error's sentence."""
+    try:
+        ping()
+    except ArchfuseError as err:
+        return Check(kind, CheckStatus.FAIL, str(err))
+    return Check(kind, CheckStatus.OK, f"{description} answers.")
 
 
 def listed(items: Iterable[str], limit: int = 10) -> str:

@@ -6,18 +6,13 @@ from collections.abc import Iterator
 
 from core.charts.destinations import ChartDestination
 from core.charts.plan import ChartPlan, plan_charts
-from core.checks.base import Check, CheckContext, Preflight
-from core.errors import ArchfuseError
+from core.checks.base import Check, CheckContext, Preflight, check_answers
 from core.kinds import ChartAction, CheckKind, CheckStatus
 
 
 def check_chart_destination(destination: ChartDestination) -> Check:
     """The chart destination answers and takes the credentials."""
-    try:
-        destination.ping()
-    except ArchfuseError as err:
-        return Check(CheckKind.CHART_DESTINATION, CheckStatus.FAIL, str(err))
-    return Check(CheckKind.CHART_DESTINATION, CheckStatus.OK, f"{destination.describe()} answers.")
+    return check_answers(CheckKind.CHART_DESTINATION, destination.ping, destination.describe())
 
 
 def check_chart_plans(plans: list[ChartPlan], destination: ChartDestination) -> Check:

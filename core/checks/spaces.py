@@ -8,9 +8,9 @@ from collections.abc import Iterable, Iterator
 from core.charts.oci import OciChartDestination
 from core.checks.base import Check, CheckContext, Preflight, listed
 from core.errors import ArchfuseError
-from core.kinds import CheckKind, CheckStatus
+from core.kinds import CheckKind, CheckStatus, RegistryFlavour
 from core.oci.refs import space_of
-from core.registry.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient, harbor_client_for
+from core.registry.harbor import Flavour, HarborClient, harbor_client_for
 from core.run.plan import group_images
 
 OK, WARN, FAIL = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL
@@ -51,7 +51,7 @@ def check_flavour(client: HarborClient) -> tuple[Flavour | None, Check]:
 
 def check_spaces(
     plan_repositories: Iterable[str],
-    flavour: str | Flavour | None,
+    flavour: RegistryFlavour | Flavour | None,
     harbor_client: HarborClient | None,
     *,
     create: bool,
@@ -69,7 +69,7 @@ def check_spaces(
     spaces = sorted({space_of(r) for r in plan_repositories if r})
     if not spaces:
         return [Check(CheckKind.REGISTRY_SPACES, OK, "The plan writes no repository.")]
-    if name == DISTRIBUTION:
+    if name == RegistryFlavour.DISTRIBUTION:
         return [
             Check(
                 CheckKind.REGISTRY_SPACES,
@@ -77,7 +77,7 @@ def check_spaces(
                 f"A plain registry creates repositories on push; {len(spaces)} top-level paths: {listed(spaces)}.",
             )
         ]
-    if name != HARBOR or harbor_client is None:
+    if name != RegistryFlavour.HARBOR or harbor_client is None:
         return [
             Check(
                 CheckKind.REGISTRY_SPACES,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from core.checks.base import Check, CheckContext, Preflight
+from core.checks.base import Check, CheckContext, Preflight, check_answers
 from core.errors import ArchfuseError
 from core.kinds import CheckKind, CheckStatus, ImageAction
 from core.run.plan import Plan
@@ -13,11 +13,7 @@ from core.targets.base import Target
 
 def check_target(target: Target) -> Check:
     """The target answers and accepts the credentials."""
-    try:
-        target.ping()
-    except ArchfuseError as err:
-        return Check(CheckKind.TARGET, CheckStatus.FAIL, str(err))
-    return Check(CheckKind.TARGET, CheckStatus.OK, f"{target.description} answers.")
+    return check_answers(CheckKind.TARGET, target.ping, target.description)
 
 
 def check_push(target: Target, plan: Plan) -> Check:

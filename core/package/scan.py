@@ -101,7 +101,8 @@ def check_tag_conflicts(index: PackageIndex) -> None:
     """Refuse a package in which two bundles give one tag different content for the same platform.
 
     Both would be pushed to one tag and one would silently win, so one chart would run the other's
-    image. The same content in several bundles is fine.
+    image. The same content in several bundles is fine, even saved by different tools (the image
+    config, which names every layer's uncompressed digest, is compared, not the manifest).
     """
     seen: dict[tuple[str, str, str], tuple[str, ImageRecord]] = {}
     for image in index.images:
@@ -109,7 +110,7 @@ def check_tag_conflicts(index: PackageIndex) -> None:
         for ref in image.refs:
             dest = destination(ref)
             first, other = seen.setdefault((dest.path, dest.tag, platform), (ref, image))
-            if other.digest != image.digest:
+            if other.config.digest != image.config.digest:  # the config names every layer's content
                 where = (
                     f"twice in bundle {image.bundle}"
                     if other.bundle == image.bundle

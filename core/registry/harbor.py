@@ -17,14 +17,13 @@ import httpx
 
 from core.errors import AuthError, RegistryError
 from core.http.base import HttpClientOwner, http_client, registry_origin, transport_error
+from core.kinds import RegistryFlavour
 from core.registry.credentials import Credentials
 from core.registry.retry import RetryPolicy, send_retrying
 
 if TYPE_CHECKING:
     from core.config import TargetConfig
 
-HARBOR = "harbor"
-DISTRIBUTION = "distribution"
 API = "/api/v2.0"
 
 
@@ -32,14 +31,14 @@ API = "/api/v2.0"
 class Flavour:
     """What kind of registry answers at a URL."""
 
-    name: str  # HARBOR | DISTRIBUTION
+    name: RegistryFlavour
     version: str | None = None  # Harbor's build version when it tells (it hides it from anonymous users)
     #: Harbor's ``project_creation_restriction``: ``everyone`` or ``adminonly`` (None when unknown)
     project_creation: str | None = None
 
     @property
     def is_harbor(self) -> bool:
-        return self.name == HARBOR
+        return self.name == RegistryFlavour.HARBOR
 
 
 class HarborClient(HttpClientOwner):
@@ -73,12 +72,12 @@ class HarborClient(HttpClientOwner):
         """
         response = self._send("GET", "/ping", what="the Harbor ping", auth=False)
         if response.status_code != 200 or response.text.strip().strip('"') != "Pong":
-            return Flavour(DISTRIBUTION)
+            return Flavour(RegistryFlavour.DISTRIBUTION)
         info = self.system_info()
         version = info.get("harbor_version")
         restriction = info.get("project_creation_restriction")
         return Flavour(
-            HARBOR,
+            RegistryFlavour.HARBOR,
             version if isinstance(version, str) and version else None,
             restriction if isinstance(restriction, str) and restriction else None,
         )

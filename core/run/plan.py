@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from core.errors import ArchfuseError, PackageError
+from core.jsonable import json_fields
 from core.kinds import ImageAction
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
@@ -42,18 +44,9 @@ class ImagePlan:
         return self.image.manifest
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "ref": self.ref,
-            "platform": self.platform,
-            "destination": self.destination,
-            "action": self.action,
-            "digest": self.digest,
-            "package": self.package,
-            "upload_bytes": self.upload_bytes,
-            "platforms_before": list(self.platforms_before),
-            "platforms_after": list(self.platforms_after),
-            **({"error": self.error} if self.error else {}),
-        }
+        names = ("ref", "platform", "destination", "action", "digest", "package", "upload_bytes",
+                 "platforms_before", "platforms_after")
+        return json_fields(self, names, if_set=("error",))
 
 
 @dataclass
@@ -101,10 +94,7 @@ class Plan:
         return sum(need.blob.size for need in self.blobs.values())
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for image in self.images:
-            out[image.action] = out.get(image.action, 0) + 1
-        return out
+        return dict(Counter(image.action for image in self.images))
 
     def to_json(self) -> dict[str, object]:
         return {

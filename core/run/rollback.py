@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,7 @@ class RollbackSummary:
         return 0 if self.status == RunStatus.DONE else 1
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for t in self.tags:
-            out[t.result] = out.get(t.result, 0) + 1
-        return out
+        return dict(Counter(t.result for t in self.tags))
 
     def to_json(self) -> dict[str, Any]:
         return {

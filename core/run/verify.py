@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from core.jsonable import json_fields
 from core.kinds import VerifyStatus
 from core.oci import fusion
 from core.oci.platform import Platform
@@ -21,14 +22,8 @@ class ImageCheck:
     status: VerifyStatus
     detail: str = ""
 
-    def to_json(self) -> dict[str, str]:
-        return {
-            "ref": self.ref,
-            "platform": self.platform,
-            "destination": self.destination,
-            "status": self.status,
-            "detail": self.detail,
-        }
+    def to_json(self) -> dict[str, object]:
+        return json_fields(self, ("ref", "platform", "destination", "status", "detail"))
 
 
 def verify_images(packages: list[PackageIndex], target: Target, *, prefix: str = "") -> list[ImageCheck]:
