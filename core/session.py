@@ -59,7 +59,8 @@ class ChartCheck:
         status = {"unchanged": "ok", "new": "missing", "conflict": "other-content"}.get(plan.action, "error")
         detail = {
             "missing": f"{plan.destination} does not exist",
-            "other-content": f"{plan.destination} holds other content than the package's chart",
+            "other-content": f"{plan.destination} holds other content than the package's chart "
+            "(import with --force-charts to overwrite it)",
             "error": plan.error,
         }.get(status, "")
         return cls(plan.name, plan.version, plan.destination, status, detail)
@@ -93,9 +94,18 @@ class VerifyReport:
     def render_text(self) -> str:
         lines = [f"  [{i.status}] {i.destination} {i.platform}" + (f": {i.detail}" if i.detail else "") for i in self.images]
         lines += [f"  [{c.status}] chart {c.name}-{c.version}" + (f": {c.detail}" if c.detail else "") for c in self.charts]
+        kept = sum(1 for c in self.charts if c.status == "other-content")
         bad = sum(1 for i in self.images if i.status != "ok") + sum(1 for c in self.charts if c.status != "ok")
         total = len(self.images) + len(self.charts)
-        lines.append(f"verify: {total - bad}/{total} ok" + ("" if not bad else "; run the import again to complete it."))
+        advice = []
+        if bad > kept:
+            advice.append("run the import again to complete it")
+        if kept:
+            advice.append(
+                f"{kept} chart version(s) hold other content than the package's (kept by the import): "
+                "import with --force-charts to overwrite them"
+            )
+        lines.append(f"verify: {total - bad}/{total} ok" + (f"; {'; '.join(advice)}." if advice else ""))
         return "\n".join(lines)
 
 

@@ -69,9 +69,14 @@ def test_conflicting_chart_is_kept_and_reported_until_forced(
     conflict = [e for e in result.of("chart_done") if e["name"] == "metrics-server"]
     assert conflict[0]["action"] == "conflict" and "--force-charts" in conflict[0]["detail"]
     assert pull_chart(registry, "addon/metrics-server", "3.8.2")["values.yaml"].endswith(b"# edited by hand\n")
+    [kept] = [e["message"] for e in result.of("warning") if "were kept" in e["message"]]  # said at the end
+    assert kept.startswith("1 chart version(s) were kept") and "metrics-server-3.8.2" in kept and "--force-charts" in kept
     verify = archfuse("verify", amd, *registry_args(registry), "--json", state_dir=state)
     assert verify.code == 1
     assert [c["status"] for c in verify.events[0]["charts"] if c["name"] == "metrics-server"] == ["other-content"]
+    text = archfuse("verify", amd, *registry_args(registry), state_dir=state)
+    advice = text.out.splitlines()[-1]
+    assert "--force-charts" in advice and "run the import again" not in advice, advice
 
     forced = import_(registry, state, amd, extra=("--force-charts",))
     assert [e["action"] for e in forced.of("chart_done") if e["name"] == "metrics-server"] == ["overwritten"]

@@ -135,9 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArchfuseError as err:
         if debug:
             raise
+        from core.config import hide_url_credentials
+
+        message = hide_url_credentials(str(err))
         if getattr(args, "json", False):
-            json_line({"event": "error", "message": str(err), "exit_code": err.exit_code})
-        print(f"archfuse: {err}", file=sys.stderr)
+            json_line({"event": "error", "message": message, "exit_code": err.exit_code})
+        print(f"archfuse: {message}", file=sys.stderr)
         return err.exit_code
 
 
@@ -201,9 +204,28 @@ def target_config(args: argparse.Namespace) -> Any:
         create_spaces=args.create_spaces,
         space_visibility=args.space_visibility,
     )
+    if args.username and config.username == args.username and not config.password:
+        config.password = _ask_password(config)
     if not args.paths and cluster is not None and config.packages:
         args.paths = list(config.packages)
     return config
+
+
+def _ask_password(config: Any) -> Any:
+    """``--username`` without a password: ask at a terminal (not echoed); refuse without one."""
+    from core.config import Secret
+
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"--username {config.username} was given without a password; pass it with --password-stdin "
+            "or ARCHFUSE_PASSWORD."
+        )
+    import getpass
+
+    password = getpass.getpass(f"Password for {config.username} at {config.description}: ")
+    if not password:
+        raise UsageError(f"No password was given for {config.username}; nothing was done.")
+    return Secret(password)
 
 
 def _session(args: argparse.Namespace, emit: ev.Emit) -> Any:
@@ -361,8 +383,13 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         try:
             tags = journal.tags_of(record.id)
             question = f"Put back the {len(tags)} tag(s) run {record.id} changed on {target.description}?"
-            if not args.yes and sys.stdin.isatty() and not _confirm(question):
-                return 0
+            if not args.yes:
+                if not sys.stdin.isatty():
+                    raise UsageError(
+                        "archfuse rollback moves tags on the target: pass --yes to confirm when not at a terminal."
+                    )
+                if not _confirm(question):
+                    return 0
             summary = rollback_run(journal, record.id, target, emit=emit)
         finally:
             target.close()

@@ -380,6 +380,13 @@ class ImportRun:
                 self.recorder.chart_done(self.run_id, plan.name, plan.version, plan.destination, plan.action)
         with self._lock:
             self._failures.extend(failures)
+        kept = [p for p in self.charts if p.action == "conflict"]
+        if kept:
+            self.emit(ev.Warning(
+                f"{len(kept)} chart version(s) were kept because the destination holds other content for them "
+                f"({', '.join(f'{p.name}-{p.version}' for p in kept[:5])}); run the import again with "
+                "--force-charts to overwrite them."
+            ))
 
     @staticmethod
     def _update_images(tag: TagPlan, result: fusion.MergeResult) -> None:
