@@ -130,16 +130,11 @@ async def test_arm64_after_amd64_is_planned_as_add_arch_and_keeps_amd64(workdir:
 
 
 async def test_cancel_asks_first_stops_safely_and_run_again_resumes(workdir: Path) -> None:
-    sessions: list[GatedSession] = []
-
-    def factory(*args: Any, **kwargs: Any) -> GatedSession:
-        sessions.append(GatedSession(*args, **kwargs))
-        return sessions[-1]
-
-    app = make_app(factory)  # type: ignore[arg-type]
+    app = make_app(GatedSession)
     async with app.run_test(size=(80, 24)) as pilot:
-        session = sessions[0]
         await to_checks(pilot)
+        session = app.session
+        assert isinstance(session, GatedSession)
         session.gate.clear()
         await start(pilot)
         assert session.entered.wait(10)

@@ -82,15 +82,15 @@ class SummaryScreen(FlowScreen):
     def action_verify(self) -> None:
         self.query_one("#verify", Static).update("Verifying the target against the packages…")
         session, packages, summary = self.session, self.state.chosen, self.state.summary
-        reports = tuple(getattr(summary, "reports", ()) or ())
+        reports = summary.reports if summary is not None else ()
 
         def work() -> VerifyReport:
-            report: VerifyReport = session.verify(packages)
+            report = session.verify(packages)
             if reports:  # the run report gets the verification too
                 from core.record.report import add_verify
 
                 with contextlib.suppress(OSError, ValueError):  # else the report stays as the run wrote it
-                    add_verify(reports[-1], report.to_json(), getattr(session, "secrets", ()))
+                    add_verify(reports[-1], report.to_json(), session.secrets)
             return report
 
         self.archfuse.start_work(self, "verify", work)
