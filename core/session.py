@@ -135,12 +135,12 @@ class Workspace:
 
     def history(self, limit: int = 50) -> list[RunRecord]:
         """Runs in the journal, newest first."""
-        with Journal(self.state_dir) as journal:
+        with Journal(self.state_dir, emit=self.emit) as journal:
             return journal.runs(limit)
 
     def find_run(self, run_id: str) -> tuple[RunRecord, list[TagRecord]]:
         """A run of the journal (by id or unique prefix) and the tags it wrote; UsageError if none."""
-        with Journal(self.state_dir) as journal:
+        with Journal(self.state_dir, emit=self.emit) as journal:
             record = journal.run(run_id)
             return record, journal.tags_of(record.id)
 
@@ -266,7 +266,7 @@ class Session(Workspace):
 
     def _downgrade_check(self, packages: list[PackageIndex]) -> Check | None:
         """Warn when the packages are older than the last addon version imported into this target."""
-        with Journal(self.state_dir, secrets=self.secrets) as journal:
+        with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
             last = journal.last_version_imported(self.target)
         if not last or not packages:
             return None
@@ -330,7 +330,7 @@ class Session(Workspace):
             "workers": opts.workers,
             "force_charts": self.force_charts,
         }
-        with Journal(self.state_dir, secrets=self.secrets) as journal:
+        with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
 
             def execute(run_id: str) -> RunSummary:
                 return ImportRun(
@@ -364,7 +364,7 @@ class Session(Workspace):
 
     def rollback(self, run_id: str, *, cancel: threading.Event | None = None) -> RollbackSummary:
         """Put back the tags a run changed, where they still point where it left them."""
-        with Journal(self.state_dir, secrets=self.secrets) as journal:
+        with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
             return rollback_run(journal, run_id, self.target, emit=self.emit, cancel=cancel)
 
     def verify(self, packages: list[PackageIndex]) -> VerifyReport:

@@ -357,7 +357,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from core.record.journal import render_history
     from core.session import Workspace
 
-    runs = Workspace(state_dir=args.state_dir).history()
+    runs = Workspace(state_dir=args.state_dir, emit=_emitter(args)).history()
     if args.json:
         json_line({"runs": [r.to_json() for r in runs]})
     else:
