@@ -139,3 +139,28 @@ def test_a_full_state_disk_mid_run_fails_naming_the_journal_and_moves_no_tag(tmp
     text = summary.failures[0]
     assert "disk is full" in text and str(tmp_path / "state" / FILE_NAME) in text and "not touched" in text
     assert layout.get_manifest("addon/app", "1.0") is None  # the tag never moved
+
+
+@pytest.mark.parametrize("spool", ["a file", "unwritable", "missing"])
+def test_a_spool_dir_that_cannot_be_written_fails_preflight(
+    spool: str, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    where = {"a file": tmp_path / "spool-file", "unwritable": Path("/proc/self"), "missing": tmp_path / "no"}[spool]
+    if spool == "a file":
+        where.write_text("not a directory")
+    layout = tmp_path / "layout"
+    result = archfuse("import", pkg(demo_packages, "v0.11.0", "amd64"), "--registry", layout, "--yes", "--json",
+                      "--spool-dir", where, "--spool-budget", "1MiB", state_dir=tmp_path / "state")
+    assert result.code == 3, result.err
+    [check] = [e for e in result.of("check_done") if e["name"] == "spool disk"]
+    assert check["status"] == "fail" and str(where) in check["detail"] and "--spool-dir" in check["detail"]
+    assert not (layout / "index.json").exists()
+
+
+@pytest.mark.parametrize("budget", ["inf", "-inf", "nan", "1e400GiB"])
+def test_a_spool_budget_that_is_not_a_size_is_a_usage_error(
+    budget: str, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    result = archfuse("plan", pkg(demo_packages, "v0.11.0", "amd64"), "--registry", tmp_path / "layout",
+                      "--spool-budget", budget, state_dir=tmp_path / "state")
+    assert result.code == 2 and "--spool-budget" in _one_sentence(result.err)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -131,9 +132,16 @@ def check_spool_disk(spool_dir: Path | None, budget: int) -> Check:
     """Free space where blobs are spooled, against the spool budget."""
     where = spool_dir or Path(tempfile.gettempdir())
     try:
+        if not where.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "it is not a directory" if where.exists() else "it does not exist")
+        with tempfile.TemporaryFile(dir=where):  # the spool writes here: prove it can
+            pass
         numbers = measure_disk(where, budget)
     except OSError as err:
-        return Check("spool disk", FAIL, f"{where} cannot be used for spooling: {err.strerror}; pass --spool-dir.")
+        return Check(
+            "spool disk", FAIL,
+            f"{where} cannot be used for spooling: {err.strerror or err}; pass --spool-dir with a writable directory.",
+        )
     free = numbers["free"]
     need = size_text(budget)
     have = size_text(free)
