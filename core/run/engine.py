@@ -20,6 +20,7 @@ from typing import BinaryIO, Protocol
 
 from core import events as ev
 from core.charts.destinations import ChartDestination
+from core.charts.oci import OciChartDestination
 from core.charts.plan import ChartPlan, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
 from core.oci import fusion
@@ -374,6 +375,11 @@ class ImportRun:
         if not self.charts or self.chart_destination is None:
             return
         self._check_cancel()
+        destination, recorder = self.chart_destination, self.recorder
+        if isinstance(destination, OciChartDestination) and destination.target is self.target and recorder:
+            destination.on_tag_moving = lambda repo, tag, before, after: recorder.tag_moving(
+                self.run_id, repo, tag, before, after
+            )  # chart tags in the image target are journaled like image tags: rollback puts them back
         failures = push_charts(self.charts, self.chart_destination, force=self.force_charts, emit=self.emit)
         for plan in self.charts:
             if self.recorder is not None and hasattr(self.recorder, "chart_done"):
