@@ -176,8 +176,7 @@ def _layout_path(text: str) -> Path:
             f"The OCI layout path {text!r} contains ':'; skopeo and other tools split oci:PATH:REF "
             f"at it. Choose a directory without ':'."
         )
-    # one target whatever the spelling (./dir, dir, oci:/abs/dir, a symlink): journal, lock and rollback agree
-    return Path(text).expanduser().resolve()
+    return Path(text).expanduser()
 
 
 # -- the target configuration ---------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 from core import events as ev
 from core.charts.destinations import ChartDestination
 from core.charts.plan import ChartPlan, plan_charts
+from core.checks.coverage import check_arch_coverage
 from core.checks.environment import (
     check_disk_for_target,
     check_flavour,
@@ -118,6 +119,8 @@ class CheckOptions:
     clean_leftovers: bool = False  # remove the vendor installer's leftover work directories
     registry_storage: Path | None = None  # where a registry on this node stores data (disk check)
     ignore: frozenset[str] = frozenset()  # kinds of failed checks to go past (core.checks.preflight.IGNORABLE)
+    #: every package scanned, selected or not: the arch coverage check names one that fills a gap
+    available: tuple[PackageIndex, ...] = ()
 
 
 class Workspace:
@@ -216,6 +219,9 @@ class Session(Workspace):
             errors = [i for i in result.plan.images if i.action == "error"]
             if errors:
                 result.add(Check("fusion", FAIL, f"{errors[0].destination}: {errors[0].error}"), self.emit)
+            else:
+                for coverage in check_arch_coverage(result.plan, self.target, list(more.available or packages)):
+                    result.add(coverage, self.emit)
             storage = self.config.layout_path if self.config and self.config.layout_path else more.registry_storage
             if storage is not None:
                 result.add(check_disk_for_target(storage, result.plan.bytes_to_upload), self.emit)

@@ -197,7 +197,17 @@ def package_entry(package: PackageIndex) -> dict[str, Any]:
 
 
 def _description(target: Any) -> str:
-    return str(getattr(target, "description", target)).rstrip("/")
+    """How the journal names a target: its description, a layout by its real path (``./dir``, ``dir``
+    and ``oci:/abs/dir`` are one target)."""
+    return target_name(str(getattr(target, "description", target)))
+
+
+def target_name(description: str) -> str:
+    """The journal's name of a target description (a layout's path resolved)."""
+    text = description.rstrip("/") or description
+    if text.startswith("oci:"):
+        return "oci:" + os.path.realpath(os.path.expanduser(text[len("oci:") :]))
+    return text
 
 
 class Journal:

@@ -33,7 +33,7 @@ from core import events as ev
 from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
 from core.oci import fusion
-from core.record.journal import DONE, FAILED, RUNNING, Journal, RunRecord, TagRecord
+from core.record.journal import DONE, FAILED, RUNNING, Journal, RunRecord, TagRecord, target_name
 from core.targets.base import Target
 
 RESTORED, DELETED, UNCHANGED, LEFT, REFUSED = "restored", "deleted", "unchanged", "left", "refused"
@@ -111,7 +111,7 @@ def rollback_run(
 ) -> RollbackSummary:
     """Put back the tags run ``run_id`` changed on ``target``; a new run of kind ``rollback``."""
     record = journal.run(run_id)
-    if record.target != target.description.rstrip("/"):
+    if record.target != target_name(target.description):
         raise UsageError(
             f"Run {record.id} was made against {record.target}, not {target.description}; give that target."
         )

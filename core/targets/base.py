@@ -45,5 +45,8 @@ class Target(Protocol):
     def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
         """Store a manifest by digest or tag; a tag moves to it."""
 
+    def tags(self, repository: str) -> list[str]:
+        """The tags of one repository ([] when it does not exist)."""
+
     def close(self) -> None:
         """Release connections and locks."""
