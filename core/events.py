@@ -11,12 +11,15 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+_E = TypeVar("_E", bound="Event")
 
 
 @dataclass(frozen=True)
 class Event:
-    at: float = field(default_factory=time.time, kw_only=True)
+    #: when it happened (``time.time()``); not an argument, so subclasses' fields stay positional
+    at: float = field(default_factory=time.time, init=False)
 
     @property
     def kind(self) -> str:
@@ -27,6 +30,12 @@ class Event:
         data = dataclasses.asdict(self)
         data["event"] = self.kind
         return data
+
+    def stamped(self: _E, at: float) -> _E:
+        """A copy of this event that happened at ``at``."""
+        copy = dataclasses.replace(self)
+        object.__setattr__(copy, "at", at)
+        return copy
 
 
 @dataclass(frozen=True)

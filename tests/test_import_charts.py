@@ -49,22 +49,25 @@ def test_import_pushes_relocated_charts_and_reimport_is_unchanged(
     assert report["ok"] and {c["status"] for c in report["charts"]} == {"ok"}
 
 
-def test_conflicting_chart_is_kept_and_reported_until_forced(
-    registry: RegistryServer, demo_packages: list[Path], tmp_path: Path
-) -> None:
+def import_then_edit_chart(registry: RegistryServer, state: Path, package: Path) -> None:
+    """Import ``package``; then someone pushes other content under metrics-server 3.8.2 (a line added)."""
     from core.charts.oci import OciChartDestination
     from core.targets.registry import RegistryTarget
 
-    state = tmp_path / "state"
-    amd = pkg(demo_packages, "v0.11.0", "amd64")
-    import_(registry, state, amd)
-    # someone pushed other content under the same chart version
+    import_(registry, state, package)
     files = pull_chart(registry, "addon/metrics-server", "3.8.2")
     files["values.yaml"] = files["values.yaml"] + b"# edited by hand\n"
     other = repack("metrics-server", files)
     OciChartDestination(RegistryTarget(registry.client(), registry.url)).push(
         "metrics-server", "3.8.2", other, repo="addon", force=True
     )
+
+
+def test_conflicting_chart_is_kept_and_reported_until_forced(
+    registry: RegistryServer, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    state, amd = tmp_path / "state", pkg(demo_packages, "v0.11.0", "amd64")
+    import_then_edit_chart(registry, state, amd)
     result = import_(registry, state, amd)
     conflict = [e for e in result.of("chart_done") if e["name"] == "metrics-server"]
     assert conflict[0]["action"] == "conflict" and "--force-charts" in conflict[0]["detail"]

@@ -129,13 +129,15 @@ def test_refuses_when_the_previous_content_is_gone(journal: Journal, layout: Lay
 class NoDeleteTarget:
     """A target with only the protocol's methods, like a registry: no way to delete a tag."""
 
+    deletes_tags = False
+
     def __init__(self, inner: LayoutTarget) -> None:
         self._inner = inner
         self.description, self.host = inner.description, inner.host
 
     def __getattr__(self, name: str) -> Any:
         if name == "delete_tag":
-            raise AttributeError(name)
+            raise AssertionError("rollback asked a target that cannot delete tags to delete one")
         return getattr(self._inner, name)
 
 
@@ -215,20 +217,14 @@ def test_rollback_removes_the_chart_tags_a_run_pushed_into_a_layout(demo_package
 def test_rollback_restores_a_chart_tag_a_forced_import_overwrote_on_a_registry(
     registry: Any, demo_packages: list[Path], tmp_path: Path
 ) -> None:
-    from core.charts.oci import OciChartDestination
-    from core.charts.repack import repack
     from core.targets.registry import RegistryTarget
     from tests.cli_driver import archfuse, registry_args
-    from tests.test_import_charts import pull_chart
+    from tests.test_import_charts import import_then_edit_chart, pull_chart
     from tests.test_import_registry import import_, pkg
 
-    state = tmp_path / "state"
-    amd = pkg(demo_packages, "v0.11.0", "amd64")
-    import_(registry, state, amd)
-    files = pull_chart(registry, "addon/metrics-server", "3.8.2")
-    files["values.yaml"] += b"# edited by hand\n"
+    state, amd = tmp_path / "state", pkg(demo_packages, "v0.11.0", "amd64")
+    import_then_edit_chart(registry, state, amd)
     target = RegistryTarget(registry.client(), registry.url)
-    OciChartDestination(target).push("metrics-server", "3.8.2", repack("metrics-server", files), repo="addon", force=True)
     edited = _digest(target, "addon/metrics-server", "3.8.2")
     forced = import_(registry, state, amd, extra=("--force-charts",))
     assert _digest(target, "addon/metrics-server", "3.8.2") != edited

@@ -15,7 +15,8 @@ import pytest
 
 from core.errors import StateError
 from core.record.journal import FILE_NAME, Journal
-from core.run.engine import ImportRun, RunSummary
+from core.run.engine import ImportRun
+from core.run.lifecycle import JournalRecorder
 from core.run.plan import build_plan
 from core.targets.layout import LayoutTarget
 from tests.cli_driver import archfuse
@@ -125,16 +126,14 @@ def test_a_full_state_disk_mid_run_fails_naming_the_journal_and_moves_no_tag(tmp
     layout.ping()
     package = make_package(layout, "v1", "amd64")
     with Journal(tmp_path / "state") as journal:
-
-        def execute(run_id: str) -> RunSummary:
-            pages = journal._db.execute("PRAGMA page_count").fetchone()[0]
-            journal._db.execute(f"PRAGMA max_page_count={pages}")  # the state disk is full from now on
-            with contextlib.suppress(StateError):
-                for n in range(100000):  # use up the room left in the last page
-                    journal.tag_moving(run_id, "filler", f"t{n}", None, None)
-            return ImportRun(build_plan([package], layout), layout, recorder=journal, run_id=run_id).execute()
-
-        summary = journal.recorded_import(layout, [package], {}, execute)
+        run_id = journal.start_run("import", layout.description, [package], {})
+        pages = journal._db.execute("PRAGMA page_count").fetchone()[0]
+        journal._db.execute(f"PRAGMA max_page_count={pages}")  # the state disk is full from now on
+        with contextlib.suppress(StateError):
+            for n in range(100000):  # use up the room left in the last page
+                journal.tag_moving(run_id, "filler", f"t{n}", None, None)
+        recorder = JournalRecorder(journal, run_id)
+        summary = ImportRun(build_plan([package], layout), layout, recorder=recorder, run_id=run_id).execute()
     assert summary.status == "failed"
     text = summary.failures[0]
     assert "disk is full" in text and str(tmp_path / "state" / FILE_NAME) in text and "not touched" in text

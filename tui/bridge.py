@@ -8,13 +8,15 @@ and when the UI takes it, it reads the newest event. The UI never floods.
 from __future__ import annotations
 
 import threading
+from typing import Union
 
 from textual.message_pump import MessagePump
 
 from core import events as ev
 from tui.messages import EngineEvent, ProgressTick
 
-_Progress = ev.BytesProgress | ev.ScanProgress
+_Progress = Union[ev.BytesProgress, ev.ScanProgress]
+_PROGRESS_KINDS = (ev.BytesProgress, ev.ScanProgress)
 
 
 class EventBridge:
@@ -30,7 +32,7 @@ class EventBridge:
         listener = self.listener
         if listener is None:
             return
-        if isinstance(event, _Progress):
+        if isinstance(event, _PROGRESS_KINDS):
             kind = type(event)
             with self._lock:
                 pending = kind in self._latest

@@ -30,7 +30,7 @@ class JsonRenderer:
         self._last = 0.0
 
     def __call__(self, event: ev.Event) -> None:
-        if isinstance(event, ev.BytesProgress | ev.ScanProgress):
+        if isinstance(event, (ev.BytesProgress, ev.ScanProgress)):
             now = time.monotonic()
             if now - self._last < self.interval:
                 return
@@ -52,7 +52,7 @@ class PlainRenderer:
         line = self.line(event)
         if line is None:
             return
-        stream = self.out if isinstance(event, ev.ImageDone | ev.ChartDone | ev.RunFinished) else self.err
+        stream = self.out if isinstance(event, (ev.ImageDone, ev.ChartDone, ev.RunFinished)) else self.err
         stream.write(line + "\n")
         stream.flush()
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
+from core.errors import TargetError
 from core.oci.manifest import ManifestRef
 from core.registry.client import RegistryClient
-from core.targets.base import Progress
+from core.targets.base import NO_TAG_DELETE, Progress
 
 
 class RegistryTarget:
     """A distribution registry as an import target."""
+
+    deletes_tags = False
 
     def __init__(self, client: RegistryClient, url: str | None = None) -> None:
         self.client = client
@@ -61,6 +64,10 @@ class RegistryTarget:
     def head_manifest(self, repository: str, reference: str) -> str | None:
         """The digest a reference resolves to, or None."""
         return self.client.head_manifest(repository, reference)
+
+    def delete_tag(self, repository: str, tag: str) -> bool:
+        """Refused: the distribution API has no tag delete (see ``deletes_tags``)."""
+        raise TargetError(f"{self.description} cannot delete the tag {repository}:{tag}: {NO_TAG_DELETE}.")
 
     def close(self) -> None:
         """Close the client's connections."""

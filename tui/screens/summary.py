@@ -53,7 +53,7 @@ class SummaryScreen(FlowScreen):
         self.action_verify()
 
     def show_result(self) -> None:
-        summary, preflight = self.state.summary, self.state.preflight
+        summary = self.state.summary
         text = "No run yet."
         if summary is not None:
             counts = ", ".join(f"{n} {a}" for a, n in sorted(summary.counts.items())) or "nothing to do"
@@ -67,9 +67,7 @@ class SummaryScreen(FlowScreen):
         self.query_one("#result", Static).update(text)
         table = self.query_one(DataTable)
         table.clear()
-        if preflight is None or preflight.plan is None:
-            return
-        for i, image in enumerate(preflight.plan.images):
+        for i, image in enumerate(summary.images if summary is not None else ()):
             table.add_row(
                 Text(image.action),
                 Text(image.platform.removeprefix("linux/")),
@@ -101,8 +99,8 @@ class SummaryScreen(FlowScreen):
         report: VerifyReport = message.result
         self.state.verify = report
         table = self.query_one(DataTable)
-        preflight = self.state.preflight
-        rows = preflight.plan.images if preflight is not None and preflight.plan is not None else []
+        summary = self.state.summary
+        rows = summary.images if summary is not None else ()
         by_key = {(c.destination, c.platform): c for c in report.images}
         for i, image in enumerate(rows):
             check = by_key.get((image.destination, image.platform))
