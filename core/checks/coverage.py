@@ -10,12 +10,13 @@ repository.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from core.checks.preflight import WARN, Check
+from core.checks.base import Check, CheckContext, Preflight
 from core.errors import ArchfuseError
-from core.kinds import CheckKind
+from core.kinds import CheckKind, CheckStatus, ImageAction
 from core.oci import fusion
 from core.oci.platform import Platform, normalize_arch
 from core.oci.refs import destination
@@ -23,10 +24,9 @@ from core.package.model import PackageIndex
 from core.run.plan import Plan, TagPlan, version_key
 from core.targets.base import Target
 
-NAME = str(CheckKind.ARCH_COVERAGE)
 OTHER_TAGS_READ = 8  # the newest other tags of a repository read for the platforms they serve
 READ_WORKERS = 8
-WRITES = (fusion.NEW, fusion.ADD_ARCH, fusion.UPDATE_ARCH)
+WRITES = (ImageAction.NEW, ImageAction.ADD_ARCH, ImageAction.UPDATE_ARCH)
 
 
 @dataclass
@@ -36,6 +36,12 @@ class _Gap:
     platform: str
     tags: list[TagPlan] = field(default_factory=list)
     versions: set[str] = field(default_factory=set)  # versions of the packages writing those tags
+
+
+def coverage_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
+    """The preflight step: arch coverage of a plan that fuses (see :func:`check_arch_coverage`)."""
+    if result.plan is not None and not result.failed_any(CheckKind.FUSION):
+        yield from check_arch_coverage(result.plan, context.target, list(context.options.available or context.packages))
 
 
 def check_arch_coverage(plan: Plan, target: Target, available: list[PackageIndex] | None = None) -> list[Check]:
@@ -143,8 +149,8 @@ def _warning(gap: _Gap, packages: list[PackageIndex]) -> Check:
     count = len(gap.tags)
     repositories = len({t.repository for t in gap.tags})
     return Check(
-        NAME,
-        WARN,
+        CheckKind.ARCH_COVERAGE,
+        CheckStatus.WARN,
         f"{count} tag(s) in {repositories} repositor{'y' if repositories == 1 else 'ies'} will not serve "
         f"{gap.platform}, which other tags of the same repository serve (e.g. {example.repository}:{example.tag} will "
         f"serve {serves} only): {arch} nodes cannot pull them; {advice}",

@@ -12,7 +12,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -34,7 +34,7 @@ from core.oci.manifest import ManifestRef
 from core.oci.refs import space_of
 from core.registry.auth import Authenticator, Scope, pull, push
 from core.registry.credentials import Credentials
-from core.registry.retry import RETRYABLE_STATUS, RetryPolicy
+from core.registry.retry import RETRYABLE_STATUS, Retrying, RetryPolicy, send_retrying
 
 log = logging.getLogger("archfuse.registry")
 
@@ -79,11 +79,7 @@ class RegistryClient(HttpClientOwner):
         self.chunk_threshold = chunk_threshold
         self.chunk_size = chunk_size
         self._http = http_client(
-            insecure=insecure,
-            ca_cert=ca_cert,
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=15.0, pool=None),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout, max_connections=max_connections
         )
         self._auth = Authenticator(credentials, self.description, self._fetch_token)
 
@@ -101,6 +97,10 @@ class RegistryClient(HttpClientOwner):
                 status=404,
             )
         raise self._error(response, "the API check")
+
+    def prepare(self, reads: Iterable[str], writes: Iterable[str] = ()) -> None:
+        """Fetch tokens to pull ``reads`` and push ``writes`` up front: a few token requests for all."""
+        self._auth.prefetch((pull(r) for r in reads), (push(r) for r in writes))
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when ``repository`` can serve the blob (HEAD)."""
@@ -311,9 +311,7 @@ class RegistryClient(HttpClientOwner):
         url = path_or_url if isinstance(path_or_url, httpx.URL) else self._url(path_or_url)
         if params:
             url = url.copy_merge_params(params)
-        policy = self.retries
-        started = policy.clock()
-        attempt = 0
+        tries = Retrying(self.retries)
         reauthenticated = False
         while True:
             request_headers = dict(headers or {})
@@ -327,12 +325,8 @@ class RegistryClient(HttpClientOwner):
                 error = self._transport_error(exc, what)
                 if isinstance(error, TLSError) or not retry:
                     raise error from None
-                delay = policy.delay(attempt)
-                if not policy.allows(attempt, started, delay):
+                if not tries.again(f"{method} {url.path} failed ({type(exc).__name__})"):
                     raise error from None
-                log.debug("%s %s failed (%s); retrying in %.2fs", method, url.path, type(exc).__name__, delay)
-                policy.sleep(delay)
-                attempt += 1
                 continue
             log.debug("%s %s -> %s", method, url.path, response.status_code)
             if response.status_code == 401:
@@ -348,14 +342,11 @@ class RegistryClient(HttpClientOwner):
                     probe = self._http.build_request("GET", url, headers=request_headers)
                     self._raise_if_space_missing(self._http.send(probe), scopes)
                 raise self._auth.refused(scopes)
-            if retry and response.status_code in RETRYABLE_STATUS:
-                delay = policy.delay(attempt, response.headers.get("Retry-After"))
-                if policy.allows(attempt, started, delay):
-                    response.close()
-                    log.debug("%s %s -> %s; retrying in %.2fs", method, url.path, response.status_code, delay)
-                    policy.sleep(delay)
-                    attempt += 1
-                    continue
+            if retry and response.status_code in RETRYABLE_STATUS and tries.again(
+                f"{method} {url.path} -> {response.status_code}", response.headers.get("Retry-After")
+            ):
+                response.close()
+                continue
             return response
 
     def _fetch_token(
@@ -368,27 +359,12 @@ class RegistryClient(HttpClientOwner):
                 f"Registry {self.description} sends credentials to a plain-HTTP token service {realm_url.host}.",
                 hint="Fix the registry's token realm, or pass --insecure to allow it.",
             )
-        policy = self.retries
-        started = policy.clock()
-        attempt = 0
-        while True:
-            try:
-                response = self._http.get(realm_url, params=tuple(params), auth=basic, follow_redirects=True)
-            except httpx.TransportError as exc:
-                error = self._transport_error(exc, "a token request", server=f"{realm_url.host}")
-                delay = policy.delay(attempt)
-                if isinstance(error, TLSError) or not policy.allows(attempt, started, delay):
-                    raise error from None
-                policy.sleep(delay)
-                attempt += 1
-                continue
-            if response.status_code in RETRYABLE_STATUS:
-                delay = policy.delay(attempt, response.headers.get("Retry-After"))
-                if policy.allows(attempt, started, delay):
-                    policy.sleep(delay)
-                    attempt += 1
-                    continue
-            return response
+        return send_retrying(
+            lambda: self._http.get(realm_url, params=tuple(params), auth=basic, follow_redirects=True),
+            self.retries,
+            lambda exc: transport_error(exc, "a token request", realm_url.host, "token service"),
+            what="a token request",
+        )
 
     # -- uploads -------------------------------------------------------------------------------
 
@@ -461,8 +437,8 @@ class RegistryClient(HttpClientOwner):
 
     # -- errors --------------------------------------------------------------------------------
 
-    def _transport_error(self, exc: Exception, what: str, server: str | None = None) -> RegistryError:
-        return transport_error(exc, what, server or self.description)
+    def _transport_error(self, exc: Exception, what: str) -> RegistryError:
+        return transport_error(exc, what, self.description)
 
     def _raise_if_space_missing(self, response: httpx.Response, scopes: tuple[Scope, ...]) -> None:
         match = _PROJECT_MISSING.search(_error_text(response))
