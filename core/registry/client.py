@@ -12,14 +12,17 @@ import io
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import httpx
 
+from core import events as ev
 from core.errors import (
     AuthError,
+    Cancelled,
     DigestMismatch,
     NotFound,
     RegistryError,
@@ -27,7 +30,15 @@ from core.errors import (
     TLSError,
     TransportError,
 )
-from core.http.base import HttpClientOwner, http_client, registry_origin, transport_error
+from core.http.base import (
+    HttpClientOwner,
+    http_client,
+    registry_origin,
+    tls_verify,
+    transport_detail,
+    transport_error,
+)
+from core.http.interrupt import CuttableBackend, cuttable_transport
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import ManifestRef
@@ -78,14 +89,45 @@ class RegistryClient(HttpClientOwner):
             raise ValueError("chunk sizes must be positive")
         self.chunk_threshold = chunk_threshold
         self.chunk_size = chunk_size
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._backend: CuttableBackend | None = None
+        if transport is None:
+            transport, self._backend = cuttable_transport(
+                verify=tls_verify(insecure=insecure, ca_cert=ca_cert), limits=limits
+            )
         self._http = http_client(
             insecure=insecure,
             ca_cert=ca_cert,
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=15.0, pool=None),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            limits=limits,
         )
         self._auth = Authenticator(credentials, self.description, self._fetch_token)
+        self._emit: ev.Emit = ev.discard
+        self._cancel: threading.Event | None = None
+
+    # -- a run watching ------------------------------------------------------------------------
+
+    def watch(self, emit: ev.Emit, cancel: threading.Event | None) -> None:
+        """Send retry notices to ``emit``; once ``cancel`` is set, start no request or retry (raise
+        Cancelled). A run watches for its length, then calls ``watch(ev.discard, None)``."""
+        self._emit, self._cancel = emit, cancel
+
+    def interrupt(self) -> int:
+        """Cut the connections in flight, so threads waiting on a stalled registry wake now; how many."""
+        return self._backend.cut() if self._backend is not None else 0
+
+    def _stop_if_cancelled(self) -> None:
+        cancel = self._cancel
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"Cancelled: the requests to {self.description} in flight were abandoned.")
+
+    def _retrying(self, what: str, reason: str, attempt: int, delay: float) -> None:
+        """Tell the run a retry is coming (try ``attempt + 2``), wait ``delay``, unless cancelled."""
+        self._stop_if_cancelled()
+        self._emit(ev.Retrying(self.host, what, reason, attempt + 2, self.retries.attempts, delay))
+        self.retries.sleep(delay)
+        self._stop_if_cancelled()
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -223,6 +265,22 @@ class RegistryClient(HttpClientOwner):
         manifest = self.get_manifest(repository, reference)
         return manifest.digest if manifest else None
 
+    def list_tags(self, repository: str, limit: int = 1000) -> list[str]:
+        """The tags of ``repository`` (first page of up to ``limit``), empty when it has none."""
+        response = self._request(
+            "GET", f"/v2/{repository}/tags/list", params={"n": str(limit)}, scopes=(pull(repository),),
+            what=f"the tags of {repository}",
+        )
+        if response.status_code == 404:
+            return []
+        if response.status_code != 200:
+            raise self._error(response, f"a listing of the tags of {repository}", repository)
+        try:
+            tags = response.json().get("tags") or []
+        except (ValueError, AttributeError):
+            return []
+        return [str(t) for t in tags]
+
     def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
         """Store a manifest by digest or tag (a tag moves to it)."""
         response = self._request(
@@ -294,6 +352,7 @@ class RegistryClient(HttpClientOwner):
         attempt = 0
         reauthenticated = False
         while True:
+            self._stop_if_cancelled()
             request_headers = dict(headers or {})
             if url.host == self._url("/").host:
                 request_headers.update(self._auth.headers_for(scopes))
@@ -302,6 +361,7 @@ class RegistryClient(HttpClientOwner):
             try:
                 response = self._http.send(request, stream=stream, follow_redirects=follow_redirects)
             except httpx.TransportError as exc:
+                self._stop_if_cancelled()
                 error = self._transport_error(exc, what)
                 if isinstance(error, TLSError) or not retry:
                     raise error from None
@@ -309,7 +369,7 @@ class RegistryClient(HttpClientOwner):
                 if not policy.allows(attempt, started, delay):
                     raise error from None
                 log.debug("%s %s failed (%s); retrying in %.2fs", method, url.path, type(exc).__name__, delay)
-                policy.sleep(delay)
+                self._retrying(what, transport_detail(exc), attempt, delay)
                 attempt += 1
                 continue
             log.debug("%s %s -> %s", method, url.path, response.status_code)
@@ -331,7 +391,7 @@ class RegistryClient(HttpClientOwner):
                 if policy.allows(attempt, started, delay):
                     response.close()
                     log.debug("%s %s -> %s; retrying in %.2fs", method, url.path, response.status_code, delay)
-                    policy.sleep(delay)
+                    self._retrying(what, f"HTTP {response.status_code}", attempt, delay)
                     attempt += 1
                     continue
             return response
@@ -599,7 +659,8 @@ class _ChunkedUpload:
                 f"broke {self.failures} times in a row ({why}).",
                 hint="Check the network and the registry, then run the import again: it resumes.",
             )
-        policy.sleep(policy.delay(self.failures - 1))
+        reason = why if why.startswith("HTTP ") else "connection broke"
+        client._retrying(f"an upload of blob {self.digest}", reason, self.failures - 1, policy.delay(self.failures - 1))
         status = client._request(
             "GET", location, scopes=(push(self.repository),), what=f"the status of upload {self.digest}"
         )

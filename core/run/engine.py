@@ -22,13 +22,14 @@ from core import events as ev
 from core.charts.destinations import ChartDestination
 from core.charts.plan import ChartPlan, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
+from core.kinds import ImageStage
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run.plan import BlobNeed, ImagePlan, Plan, TagPlan
+from core.run.progress import RunProgress, Watchdog
 from core.run.spool import SpoolBudget, spool_copy
-from core.targets.base import Target
+from core.targets.base import Target, Watched
 
-PROGRESS_INTERVAL = 0.1  # seconds between BytesProgress events
 TAG_RETRIES = 5
 
 
@@ -38,6 +39,7 @@ class RunOptions:
     spool_dir: Path | None = None
     memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
     workers: int = 4
+    stall_after: float = 5.0  # seconds without progress before the run says it is stalled
 
 
 @dataclass
@@ -62,40 +64,6 @@ class RunRecorder(Protocol):
     def tag_moving(self, run_id: str, repository: str, tag: str, before: str | None, after: str) -> None: ...
 
     def image_done(self, run_id: str, image: ImagePlan) -> None: ...
-
-
-class _Progress:
-    """Thread-safe byte counters that emit throttled BytesProgress events."""
-
-    def __init__(self, emit: ev.Emit, total: int, read_total: int) -> None:
-        self.emit, self.total, self.read_total = emit, total, read_total
-        self.done = 0
-        self.read = 0
-        self._read_base = 0
-        self._last = 0.0
-        self._lock = threading.Lock()
-
-    def uploaded(self, n: int) -> None:
-        with self._lock:
-            self.done += n
-        self._maybe_emit()
-
-    def package_read(self, done: int, _total: int) -> None:
-        self.read = self._read_base + done
-        self._maybe_emit()
-
-    def next_package(self, size: int) -> None:
-        self._read_base += size
-        self.read = self._read_base
-
-    def _maybe_emit(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._last >= PROGRESS_INTERVAL:
-            self._last = now
-            self.emit(ev.BytesProgress(self.done, self.total, self.read, self.read_total))
-
-    def flush(self) -> None:
-        self._maybe_emit(force=True)
 
 
 class ImportRun:
@@ -137,7 +105,9 @@ class ImportRun:
         started = time.monotonic()
         plan = self.plan
         read_total = sum(p.size for p in plan.packages if any(n.package == p.path for n in plan.blobs.values()))
-        self.progress = _Progress(self.emit, plan.bytes_to_upload, read_total)
+        self.progress = RunProgress(
+            self.emit, plan, read_total, self.target.description, stall_after=self.options.stall_after
+        )
         self.emit(
             ev.RunStarted(
                 self.run_id,
@@ -149,19 +119,29 @@ class ImportRun:
             )
         )
         status = "done"
+        self.progress.start()
+        watched = self.target if isinstance(self.target, Watched) else None
+        if watched is not None:
+            watched.watch(self.emit, self.cancel)
         try:
-            self._check_planned_errors()
-            self._upload_blobs()
-            self._put_manifests()
-            self._move_tags()
-            self._push_charts()
-        except Cancelled as err:
-            status = "cancelled"
-            self._fail("run", str(err))
+            with Watchdog(self.progress, self.cancel, self._on_cancel):
+                self._check_planned_errors()
+                self._upload_blobs()
+                self._put_manifests()
+                self._move_tags()
+                self._push_charts()
         except ArchfuseError as err:
-            status = "failed"
-            if str(err) not in self._failures:
-                self._fail("run", str(err))
+            if isinstance(err, Cancelled) or (self.cancel.is_set() and not self._tags_moved):
+                status = "cancelled"  # a cut request fails as a cancel: logged as one, not as a failure
+                with self._lock:
+                    self._failures.insert(0, self._cancel_message())
+            else:
+                status = "failed"
+                if str(err) not in self._failures:
+                    self._fail("run", str(err))
+        finally:
+            if watched is not None:
+                watched.watch(self.emit, None)
         if status == "done" and self._failures:
             status = "failed"
         self.progress.flush()
@@ -183,6 +163,12 @@ class ImportRun:
         return RunSummary(
             self.run_id, status, self.progress.done, seconds, counts, list(self._failures), self.budget.peak
         )
+
+    def _on_cancel(self) -> None:
+        """From the watchdog, soon after a cancel: stop waiting for uploads (tags, once begun, finish)."""
+        self._abort.set()
+        if not self._tags_moved and isinstance(self.target, Watched):
+            self.target.interrupt()
 
     # -- phases -------------------------------------------------------------------------
     def _check_planned_errors(self) -> None:
@@ -257,6 +243,9 @@ class ImportRun:
             if not self._abort.is_set():
                 self._push(need, spool, seekable=True)
         except ArchfuseError as err:
+            if self.cancel.is_set():  # the cancel cut it: the run stops as cancelled, not failed
+                return
+            self.progress.blob_done(need.blob.digest, failed=True)
             self._fail(need.blob.digest, str(err))
         finally:
             spool.close()
@@ -266,7 +255,8 @@ class ImportRun:
         repos = sorted(need.repositories)
         first = repos[0]
         digest, size = need.blob.digest, need.blob.size
-        self.target.put_blob(first, digest, size, stream, self.progress.uploaded)
+        meter = self.progress.blob_meter(first, digest)
+        self.target.put_blob(first, digest, size, stream, meter)
         self.emit(ev.BlobDone(first, digest, size, "uploaded"))
         for repo in repos[1:]:
             if self.target.mount_blob(repo, digest, first):
@@ -278,14 +268,16 @@ class ImportRun:
                     "run the import again with a larger --spool-budget so the blob can be uploaded twice."
                 )
             stream.seek(0)
-            self.target.put_blob(repo, digest, size, stream, self.progress.uploaded)
+            self.target.put_blob(repo, digest, size, stream, meter)
             self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
+        self.progress.blob_done(digest)
 
     def _put_manifests(self) -> None:
         todo: dict[tuple[str, str], ManifestRef] = {}
         for image in self.plan.images:
             if image.action not in (fusion.UNCHANGED, "error"):
                 todo[(image.repository, image.digest)] = image.manifest
+        self.progress.stage(self.plan.images, ImageStage.MANIFESTS)
 
         failed = threading.Event()
 
@@ -299,6 +291,7 @@ class ImportRun:
             except ArchfuseError:
                 failed.set()
                 raise
+            self.progress.touch()
 
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="archfuse-manifest") as pool:
             list(pool.map(put, todo.items()))
@@ -307,10 +300,15 @@ class ImportRun:
         """Write every changed tag; a cancel arriving now is honoured after the last tag (see _check_cancel)."""
         self._check_cancel()
         self._tags_moved = True
+        if isinstance(self.target, Watched):
+            self.target.watch(self.emit, None)  # the tag phase, once begun, finishes
         for tag in self.plan.tags:
             if tag.changed:
+                self.progress.stage(tag.images, ImageStage.FUSING)
                 self._write_tag(tag)
+                self.progress.touch()
             for image in tag.images:
+                self.progress.image_done(image)
                 self.emit(
                     ev.ImageDone(
                         image.ref,
@@ -384,13 +382,16 @@ class ImportRun:
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
             self._abort.set()
-            if self._tags_moved:  # the tag phase, once begun, finishes: only the charts are left
-                raise Cancelled(
-                    "The run was cancelled after its image tags moved, before the charts were pushed; "
-                    "run the same import again to push them."
-                )
-            raise Cancelled("The run was cancelled before any tag moved; run the same import again to continue.")
+            raise Cancelled(self._cancel_message())
         self._raise_if_failed()
+
+    def _cancel_message(self) -> str:
+        if self._tags_moved:  # the tag phase, once begun, finishes: only the charts are left
+            return (
+                "The run was cancelled after its image tags moved, before the charts were pushed; "
+                "run the same import again to push them."
+            )
+        return "The run was cancelled before any tag moved; run the same import again to continue."
 
     def _fail(self, subject: str, message: str) -> None:
         with self._lock:
