@@ -32,6 +32,7 @@ import yaml
 
 from core.errors import UsageError
 from core.oci.refs import is_repository_path
+from core.registry.credentials import ENV_PASSWORD, ENV_USERNAME
 
 CHART_REPO_TYPES = ("oci", "chartmuseum", "harbor")
 REGISTRY_TYPES = ("builtin", "external")
@@ -42,6 +43,9 @@ CLUSTER_REGISTRY_TYPES = ("builtin", "external", "official-service")
 CLUSTER_CHART_REPO_TYPES = ("chartmuseum", "harbor", "jfrog", "oci")
 
 TargetKind = Literal["registry", "layout"]
+
+ENV_CHART_USERNAME = "ARCHFUSE_CHART_USERNAME"
+ENV_CHART_PASSWORD = "ARCHFUSE_CHART_PASSWORD"
 
 
 class Secret:
@@ -148,7 +152,8 @@ def _layout_path(text: str) -> Path:
             f"The OCI layout path {text!r} contains ':'; skopeo and other tools split oci:PATH:REF "
             f"at it. Choose a directory without ':'."
         )
-    return Path(text).expanduser()
+    # one target whatever the spelling (./dir, dir, oci:/abs/dir, a symlink): journal, lock and rollback agree
+    return Path(text).expanduser().resolve()
 
 
 # -- the target configuration ---------------------------------------------------------------
@@ -173,6 +178,10 @@ class TargetConfig:
     space_visibility: str = "public"
     registry_type: str = "external"  # builtin: the installer's registry + ChartMuseum
     packages: tuple[Path, ...] = field(default=())  # packages a cluster config names
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value of the configuration, for masking in output, the journal and reports."""
+        return tuple(s.reveal() for s in (self.password, self.chart_password) if s)
 
     @property
     def kind(self) -> TargetKind:
@@ -250,7 +259,10 @@ def build_target_config(
     space_visibility: str = "public",
     env: Mapping[str, str] | None = None,
 ) -> TargetConfig:
-    """One validated TargetConfig from flags (first), environment, then a cluster config."""
+    """One validated TargetConfig from flags (first), environment, then a cluster config.
+
+    The faces call :func:`target_config` with what they collected; this is its engine.
+    """
     env = os.environ if env is None else env
     if registry is None and cluster is None:
         raise UsageError("No target: pass --registry URL (or a directory) or -c clusterConfig.yaml.")
@@ -263,12 +275,14 @@ def build_target_config(
             config.registry_url, config.layout_path = None, Path(where)
         if cluster is not None and config.registry_url != cluster.registry_url:
             config.username = config.password = None  # the file's credentials are for its own registry
-    env_user = env.get("ARCHFUSE_USERNAME") or None
-    env_password = env.get("ARCHFUSE_PASSWORD") or None
+    env_user = env.get(ENV_USERNAME) or None
+    env_password = env.get(ENV_PASSWORD) or None
     if username or password or env_user or env_password:
         # flags first, each of user and password falling back to the environment on its own
         config.username = username or env_user
         config.password = _as_secret(password) or secret(env_password)
+    chart_username = chart_username or env.get(ENV_CHART_USERNAME) or None
+    chart_password = chart_password or env.get(ENV_CHART_PASSWORD) or None
     if chart_repo is not None:
         config.chart_repo_url = chart_repo
     if chart_repo_type is not None:
@@ -288,6 +302,55 @@ def build_target_config(
 
 def _as_secret(value: str | Secret | None) -> Secret | None:
     return value if isinstance(value, Secret) else secret(value)
+
+
+@dataclass(frozen=True)
+class TargetInputs:
+    """What a face collects about the target, as typed: the CLI's flags or the TUI's form.
+
+    Empty text means "not given"; the environment and a cluster config fill the gaps
+    (:func:`target_config`), so both faces build the same configuration from the same inputs.
+    """
+
+    registry: str = ""
+    cluster_config: str = ""  # a clusterConfig.yaml path
+    username: str = ""
+    password: Secret | None = None
+    insecure: bool = False
+    ca_cert: str = ""
+    prefix: str = ""
+    chart_repo: str = ""
+    chart_repo_type: str = ""  # empty: from the URL (oci:// is OCI, else ChartMuseum) or the cluster config
+    chart_username: str = ""
+    create_spaces: bool = False
+    space_visibility: str = "public"
+
+    @property
+    def names_target(self) -> bool:
+        """Whether a registry, a layout directory or a cluster config was given."""
+        return bool(self.registry.strip() or self.cluster_config.strip())
+
+
+def target_config(inputs: TargetInputs, env: Mapping[str, str] | None = None) -> TargetConfig:
+    """The one way a face's inputs and the environment become a validated TargetConfig."""
+    cluster_path = inputs.cluster_config.strip()
+    cluster = load_cluster_config(Path(cluster_path).expanduser()) if cluster_path else None
+    ca_cert = inputs.ca_cert.strip()
+    return build_target_config(
+        inputs.registry.strip() or None,
+        cluster,
+        username=inputs.username.strip() or None,
+        password=inputs.password,
+        insecure=inputs.insecure,
+        ca_cert=Path(ca_cert).expanduser() if ca_cert else None,
+        chart_repo=inputs.chart_repo.strip() or None,
+        chart_repo_type=inputs.chart_repo_type or None,
+        chart_username=inputs.chart_username.strip() or None,
+        prefix=inputs.prefix.strip(),
+        create_spaces=inputs.create_spaces,
+        space_visibility=inputs.space_visibility,
+        env=env,
+    )
 
 
 # -- clusterConfig.yaml -------------------------------------------------------------------

@@ -20,7 +20,8 @@ the CLI. Nothing in ``core`` prints; the edges (CLI, TUI) render these.
     ├── SpoolFull                 exit 1: the spool directory ran out of space
     ├── PreflightFailed           exit 3: a check failed, nothing written
     ├── Cancelled                 exit 1: the run was cancelled, it is resumable
-    └── RunLocked                 exit 1: another run holds the target
+    ├── RunLocked                 exit 1: another run holds the target
+    └── StateError                exit 1: the state dir (journal, scan cache, locks) cannot be used
 """
 
 from __future__ import annotations
@@ -114,3 +115,7 @@ class Cancelled(ArchfuseError):
 
 class RunLocked(ArchfuseError):
     pass
+
+
+class StateError(ArchfuseError):
+    """The state dir, journal, scan cache or lock directory cannot be used; the target is untouched."""

@@ -115,7 +115,7 @@ class BlobProgress(Event):
 
     repository: str
     digest: str
-    image: str  # destination of an image that needs the blob
+    image: str  # ``repository:tag`` of an image that needs the blob
     bytes_done: int
     bytes_total: int
 
@@ -166,6 +166,24 @@ class ImageDone(Event):
 
 
 @dataclass(frozen=True)
+class TagRemerged(Event):
+    """Another writer dropped platforms this run added to a tag; the run merged them back."""
+
+    destination: str
+    missing: tuple[str, ...]
+    platforms_now: tuple[str, ...]  # what the tag served when the run found it
+
+
+@dataclass(frozen=True)
+class TagsConverged(Event):
+    """The run's last read of the tags it wrote: how many, how many re-merges, all serving its platforms."""
+
+    tags: int
+    remerged: int
+    converged: bool
+
+
+@dataclass(frozen=True)
 class ChartDone(Event):
     name: str
     version: str
@@ -197,6 +215,7 @@ class RunFinished(Event):
     seconds: float
     message: str = ""
     peak_spool: int = 0  # most bytes the spool held at once (memory and disk)
+    remerged: int = 0  # tags merged again after another writer dropped a platform of this run
 
 
 Emit = Callable[[Event], None]

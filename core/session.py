@@ -35,7 +35,7 @@ from core.config import TargetConfig
 from core.errors import ArchfuseError, PreflightFailed, SpaceMissing
 from core.oci.refs import space_of
 from core.package.model import PackageIndex
-from core.record.journal import Journal, RunRecord
+from core.record.journal import Journal, RunRecord, TagRecord
 from core.record.state import state_dir as default_state_dir
 from core.registry.harbor import harbor_client_for
 from core.run.engine import ImportRun, RunOptions, RunSummary
@@ -43,6 +43,7 @@ from core.run.plan import Plan, build_plan, group_images, version_key
 from core.run.rollback import RollbackSummary, rollback_run
 from core.run.verify import ImageCheck, verify_images
 from core.targets.base import Target
+from core.targets.connect import open_chart_destination, open_target
 
 
 @dataclass(frozen=True)
@@ -109,35 +110,54 @@ class CheckOptions:
     ignore: frozenset[str] = frozenset()  # kinds of failed checks to go past (core.checks.preflight.IGNORABLE)
 
 
-class Session:
-    """Scan, preflight, run and verify against one target."""
+class Workspace:
+    """What needs no target: packages scanned (cached in the state dir) and the journal's runs."""
+
+    def __init__(self, *, state_dir: Path | str | None = None, emit: ev.Emit = ev.discard) -> None:
+        self.state_dir = default_state_dir(state_dir)
+        self.emit = emit
+
+    def scan(self, paths: list[Path], *, strict: bool = False, rescan: bool = False) -> list[PackageIndex]:
+        """Scan packages; the cache in the state dir answers unless ``rescan`` (which refreshes it)."""
+        from core.package.scan import scan_paths
+
+        return scan_paths(paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan)
+
+    def history(self, limit: int = 50) -> list[RunRecord]:
+        """Runs in the journal, newest first."""
+        with Journal(self.state_dir) as journal:
+            return journal.runs(limit)
+
+    def find_run(self, run_id: str) -> tuple[RunRecord, list[TagRecord]]:
+        """A run of the journal (by id or unique prefix) and the tags it wrote; UsageError if none."""
+        with Journal(self.state_dir) as journal:
+            record = journal.run(run_id)
+            return record, journal.tags_of(record.id)
+
+
+class Session(Workspace):
+    """Scan, preflight, run, verify, history and rollback against one target.
+
+    Made by :func:`open_session`, the one way the faces reach a target.
+    """
 
     def __init__(
         self,
         target: Target,
         *,
-        prefix: str = "",
+        config: TargetConfig,
+        charts: ChartDestination | None = None,
         state_dir: Path | str | None = None,
         emit: ev.Emit = ev.discard,
-        charts: ChartDestination | None = None,
         force_charts: bool = False,
-        secrets: tuple[str, ...] = (),
-        config: TargetConfig | None = None,
     ) -> None:
+        super().__init__(state_dir=state_dir, emit=emit)
         self.config = config
         self.target = target
-        self.secrets = tuple(s for s in secrets if s)
+        self.secrets = config.secrets()
         self.charts = charts
         self.force_charts = force_charts
-        self.prefix = prefix
-        self.state_dir = default_state_dir(state_dir)
-        self.emit = emit
-
-    def scan(self, paths: list[Path], *, strict: bool = False, rescan: bool = False) -> list[PackageIndex]:
-        """Scan packages (cached in the state dir unless ``rescan``)."""
-        from core.package.scan import scan_paths
-
-        return scan_paths(paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan)
+        self.prefix = config.prefix
 
     def preflight(
         self,
@@ -337,11 +357,6 @@ class Session:
         with Journal(self.state_dir, secrets=self.secrets) as journal:
             return rollback_run(journal, run_id, self.target, emit=self.emit, cancel=cancel)
 
-    def history(self, limit: int = 50) -> list[RunRecord]:
-        """Runs in the journal, newest first."""
-        with Journal(self.state_dir, secrets=self.secrets) as journal:
-            return journal.runs(limit)
-
     def verify(self, packages: list[PackageIndex]) -> VerifyReport:
         """Check the target holds every image (and platform) of the packages."""
         report = VerifyReport(images=verify_images(packages, self.target, prefix=self.prefix))
@@ -353,4 +368,28 @@ class Session:
         return report
 
     def close(self) -> None:
+        """Close the target's connections."""
         self.target.close()
+
+
+def open_session(
+    config: TargetConfig,
+    *,
+    state_dir: Path | str | None = None,
+    emit: ev.Emit = ev.discard,
+    force_charts: bool = False,
+    session_class: type[Session] = Session,
+) -> Session:
+    """The session for a target configuration: its target, chart destination and secrets opened.
+
+    The one entry point of both faces (``session_class`` lets tests pin what changes per run).
+    """
+    target = open_target(config)
+    try:
+        charts = open_chart_destination(config, target)
+    except BaseException:
+        target.close()
+        raise
+    return session_class(
+        target, config=config, charts=charts, state_dir=state_dir, emit=emit, force_charts=force_charts
+    )

@@ -8,15 +8,14 @@ from pathlib import Path
 from core import events as ev
 from core.config import build_target_config
 from core.run.engine import RunOptions
-from core.session import Session
-from core.targets.connect import open_target
+from core.session import Session, open_session
 from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.registry import RegistryServer, skopeo_copy_all
 
 
 def session_for(registry: RegistryServer, state: Path, emit: ev.Emit = ev.discard) -> Session:
     config = build_target_config(registry.url, insecure=True, env={})
-    return Session(open_target(config), state_dir=state, emit=emit, config=config)
+    return open_session(config, state_dir=state, emit=emit)
 
 
 def test_spool_never_holds_more_than_its_budget(registry: RegistryServer, sample_package, tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from core.config import Secret
 from core.errors import RunLocked, UsageError
 from core.package.model import PackageIndex
 from core.record.journal import Journal, render_history
-from core.record.runlock import LOCK_DIR, target_key
+from core.record.runlock import lock_path
 from core.targets.layout import LayoutTarget
 from tests.fixtures.imports import journaled_import, make_package
 from tui.cli import main
@@ -262,7 +262,7 @@ def test_stale_lock_held_by_a_leftover_descriptor_is_taken_over(journal: Journal
     else:
         proc.communicate("\n", timeout=60)  # the run ends normally; its child lives on
     try:
-        lock_file = journal.state_dir / LOCK_DIR / f"{target_key(TARGET)}.lock"
+        lock_file = lock_path(TARGET)
         fd = os.open(lock_file, os.O_RDWR)
         try:
             with pytest.raises(BlockingIOError):  # the flock really is still held, by the child
@@ -277,12 +277,12 @@ def test_stale_lock_held_by_a_leftover_descriptor_is_taken_over(journal: Journal
         os.kill(child, signal.SIGKILL)
 
 
-def _lock_in_thread(journal: Journal) -> None:
+def _lock_in_thread(journal: Journal, target: str = TARGET) -> None:
     errors: list[BaseException] = []
 
     def take() -> None:
         try:
-            with journal.lock(TARGET):
+            with journal.lock(target):
                 pass
         except BaseException as err:  # noqa: BLE001 - handed back to the test
             errors.append(err)
@@ -292,6 +292,52 @@ def _lock_in_thread(journal: Journal) -> None:
     t.join()
     if errors:
         raise errors[0]
+
+
+@pytest.mark.parametrize(
+    ("held", "asked"),
+    [
+        ("http://127.0.0.1:5000", "http://localhost:5000"),
+        ("http://[::1]:5000", "http://LOCALHOST:5000/"),
+        ("https://registry.example.com", "https://Registry.Example.com:443"),
+        ("http://registry.example.com:80", "http://registry.example.com"),
+    ],
+)
+def test_lock_is_keyed_by_the_target_not_its_spelling_across_state_dirs(
+    tmp_path: Path, held: str, asked: str
+) -> None:
+    code = f"""
+        from core.record.journal import Journal
+        with Journal({str(tmp_path / "first")!r}).lock({held!r}):
+            print("held", flush=True)
+            input()
+    """
+    proc = _python(code)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    try:
+        with Journal(tmp_path / "second") as other, pytest.raises(RunLocked, match="Another archfuse run"):
+            _lock_in_thread(other, asked)
+        with Journal(tmp_path / "second") as other, other.lock("http://127.0.0.2:5001"):
+            pass  # another port is another target
+    finally:
+        proc.communicate("\n", timeout=60)
+
+
+def test_a_layout_is_one_target_whatever_its_spelling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "dir")
+    monkeypatch.chdir(tmp_path)
+    with Journal(tmp_path / "a") as first, first.lock("./dir"):
+        for spelling in ("dir", f"oci:{tmp_path}/dir", "oci:link", f"{tmp_path}/x/../dir/"):
+            with Journal(tmp_path / "b") as other, pytest.raises(RunLocked):
+                _lock_in_thread(other, spelling)
+
+
+def test_lock_dir_is_host_wide_with_an_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARCHFUSE_LOCK_DIR", str(tmp_path / "locks"))
+    with Journal(tmp_path / "state") as journal, journal.lock(TARGET):
+        assert lock_path(TARGET).parent == tmp_path / "locks" and lock_path(TARGET).exists()
+        assert not (tmp_path / "state" / "locks").exists()
 
 
 def test_lock_is_reentrant_in_one_thread(journal: Journal) -> None:

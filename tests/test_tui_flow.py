@@ -71,7 +71,8 @@ async def test_select_both_arches_run_and_summary_shows_fused_images(workdir: Pa
         assert isinstance(app.screen, SummaryScreen)
         assert app.state.verify is not None and app.state.verify.ok
         verify_line = str(app.screen.query_one("#verify").render())
-        assert "images ok" in verify_line
+        total = len(app.state.verify.images) + len(app.state.verify.charts)
+        assert f"verify: {total}/{total} ok" in verify_line and f"images {len(app.state.verify.images)}/" in verify_line
         # the summary names the run report, which now carries the verification too
         md, js = app.state.summary.reports
         assert md == Path("state/reports") / f"{app.state.summary.run_id}.md" and md.is_file()
@@ -130,16 +131,11 @@ async def test_arm64_after_amd64_is_planned_as_add_arch_and_keeps_amd64(workdir:
 
 
 async def test_cancel_asks_first_stops_safely_and_run_again_resumes(workdir: Path) -> None:
-    sessions: list[GatedSession] = []
-
-    def factory(*args: Any, **kwargs: Any) -> GatedSession:
-        sessions.append(GatedSession(*args, **kwargs))
-        return sessions[-1]
-
-    app = make_app(factory)  # type: ignore[arg-type]
+    app = make_app(GatedSession)
     async with app.run_test(size=(80, 24)) as pilot:
-        session = sessions[0]
         await to_checks(pilot)
+        session = app.session
+        assert isinstance(session, GatedSession)
         session.gate.clear()
         await start(pilot)
         assert session.entered.wait(10)

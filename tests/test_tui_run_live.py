@@ -4,6 +4,7 @@ pane, and a summary that tells the truth (charts, missing arches, the report).""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -76,7 +77,7 @@ async def test_rows_move_through_stages_during_the_upload(
                     "an uploading row on top")
         inflight = screen.query_one(InFlight)
         await until(pilot, lambda: str(inflight.render()).startswith("now: "), "the in-flight line")
-        assert "blob " in str(inflight.render()) and " of " in str(inflight.render())
+        assert re.match(r"now: \S+:\S+ · [0-9a-f]{8} \S+ \S+/\S+ \S+", str(inflight.render())), inflight.render()
         held.release(forward=True)
         await until(pilot, lambda: not screen.running, "the end of the run")
         assert app.state.summary is not None and app.state.summary.status == "done", app.state.summary
@@ -119,7 +120,7 @@ async def test_paused_registry_shows_the_stall_and_cancel_returns_at_once(
         await until(pilot, lambda: not screen.running, "the cancelled run handing back control", timeout=15)
         summary = app.state.summary
         assert summary is not None and summary.status == "cancelled", summary
-        log = screen.query_one("#log").lines
+        log = screen.log_lines
         assert "cancel requested: abandoning the uploads in flight" in log
         assert any(line.startswith("cancelled: The run was cancelled before any tag moved") for line in log), log
         assert not any(line.startswith("failed:") for line in log), log
@@ -127,7 +128,7 @@ async def test_paused_registry_shows_the_stall_and_cancel_returns_at_once(
         await pilot.press("w")
         saved = Path("state") / "logs" / f"run-{summary.run_id}.log"
         assert saved.is_file() and "cancelled: " in saved.read_text()
-        assert f"log saved to {saved}" in screen.query_one("#log").lines[-1]
+        assert f"log saved to {saved}" in screen.log_lines[-1]
         # the run stays resumable: let the registry go on and run again
         paused.resume()
         await pilot.press("r")
@@ -202,7 +203,7 @@ async def test_summary_shows_charts_kept_and_a_tag_missing_an_arch(
         assert rows["redis-17.11.3"][:3] == ["kept", "chart", "other-content"], rows
         assert rows["metrics-server-3.8.3"][0] == "pushed", rows
         result = str(screen.query_one("#result").render())
-        assert "1 kept" in result and "To overwrite, go back to Checks and plan" in result
+        assert "1 kept" in result and "to overwrite it, go back to Checks and plan" in result
         # the tag that serves amd64 only, beside a tag of its repository serving arm64 too, is flagged
         controller = rows["ingress-nginx/controller:v1.9.0"]
         assert controller[1] == "amd64 · no arm64", controller

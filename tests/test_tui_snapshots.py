@@ -37,7 +37,7 @@ def test_checks_and_plan_at_120x40(workdir: Path, snap_compare: Any) -> None:
 
 def test_start_refused_dialog_at_80x24(workdir: Path, snap_compare: Any) -> None:
     (workdir / "notadir").write_text("a file, not a layout")
-    app = ArchfuseApp([Path("pk")], state_dir="state", registry="notadir", session_factory=StableSession,
+    app = ArchfuseApp([Path("pk")], state_dir="state", registry="notadir", session_class=StableSession,
                       blink=False)
 
     async def go(pilot: Any) -> None:

@@ -118,4 +118,4 @@ async def start(pilot: Any) -> None:
 
 def make_app(session: type[Session] = Session, **kwargs: Any) -> ArchfuseApp:
     """The app on ``pk/`` and the layout ``layout`` (relative: stable in snapshots)."""
-    return create_app([Path("pk")], "state", "layout", session_factory=session, blink=False, **kwargs)
+    return create_app([Path("pk")], "state", "layout", session_class=session, blink=False, **kwargs)

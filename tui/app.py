@@ -14,19 +14,17 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from core.checks.preflight import Preflight
+from core.config import TargetConfig
 from core.errors import ArchfuseError
 from core.package.model import PackageIndex
 from core.run.engine import RunOptions, RunSummary
-from core.session import Session, VerifyReport
+from core.session import Session, VerifyReport, Workspace, open_session
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed
 from tui.target_settings import TargetSettings
 
 if TYPE_CHECKING:
     from tui.screens.run import RunScreen
-
-#: builds the engine facade: (target, prefix=, state_dir=, emit=) -> Session
-SessionFactory = Callable[..., Any]
 
 
 @dataclass
@@ -65,7 +63,7 @@ class ArchfuseApp(App[int]):
         state_dir: str | Path | None = None,
         registry: str | None = None,
         *,
-        session_factory: SessionFactory | None = None,
+        session_class: type[Session] = Session,
         options: RunOptions | None = None,
         blink: bool = True,
     ) -> None:
@@ -74,8 +72,9 @@ class ArchfuseApp(App[int]):
         self.state = FlowState(list(paths or []), TargetSettings(registry=registry or ""))
         self.options = options or RunOptions()
         self.blink = blink
-        factory: SessionFactory = session_factory or Session
-        self.session = factory(None, prefix="", state_dir=state_dir, emit=self.bridge)
+        self.workspace = Workspace(state_dir=state_dir, emit=self.bridge)  # scans and history need no target
+        self.session: Session | None = None  # opened for the form's target by connect()
+        self.session_class = session_class
 
     def on_mount(self) -> None:
         from tui.screens.packages import PackagesScreen
@@ -84,6 +83,27 @@ class ArchfuseApp(App[int]):
         if few_colours and not self.is_headless and "ansi-dark" in self.available_themes:
             self.theme = "ansi-dark"  # 16-colour terminals: the terminal's own palette
         self.push_screen(PackagesScreen())
+
+    def on_unmount(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    # -- the engine session -----------------------------------------------------------
+    def connect(self, settings: TargetSettings) -> Session:
+        """The session for the form's target: the open one while the configuration is the same, else a
+        new one from :func:`core.session.open_session` (the old one closed). UsageError for a bad form."""
+        config = settings.target_config()
+        current = self.session
+        if current is not None and current.config == config:
+            return current
+        self.session = self.open_session(config)
+        if current is not None:
+            current.close()
+        return self.session
+
+    def open_session(self, config: TargetConfig) -> Session:
+        """A session of the app's kind on ``config``, its events shown by the listening screen."""
+        return open_session(config, state_dir=self.workspace.state_dir, emit=self.bridge, session_class=self.session_class)
 
     async def action_quit(self) -> None:
         """Leave; the exit code says whether the last run failed or was cancelled (1) or not (0).

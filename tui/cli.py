@@ -9,12 +9,18 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from core import events as ev
 from core.checks.preflight import IGNORABLE
 from core.errors import ArchfuseError, PreflightFailed, UsageError
 from tui.render import JsonRenderer, PlainRenderer, json_line
+
+if TYPE_CHECKING:  # the headless commands import what they use when they run
+    from core.config import TargetConfig, TargetInputs
+    from core.package.model import PackageIndex
+    from core.run.engine import RunOptions
+    from core.session import CheckOptions, Session
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -37,7 +43,16 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
     p.set_defaults(target_required=required)
 
 
+#: every command's namespace has these, so the commands read them without asking whether they are there
+DEFAULTS: dict[str, object] = {
+    "paths": [], "strict": False, "rescan": False, "verbose": False, "force_charts": False,
+    "spool_budget": "256MiB", "spool_dir": None, "spool_memory": "32MiB", "ignore_check": [],
+    "registry_storage": None, "clean_leftovers": False,
+}
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
+    p.set_defaults(**DEFAULTS)
     p.add_argument("--state-dir", metavar="DIR", help="journal and scan cache (default: user state dir; $ARCHFUSE_STATE_DIR)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -126,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command is None:
         args = build_parser().parse_args(["tui", *(argv or [])])
-    debug = getattr(args, "debug", False)
+    debug = args.debug
     try:
         return int(COMMANDS[args.command](args))
     except KeyboardInterrupt:
@@ -135,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArchfuseError as err:
         if debug:
             raise
-        if getattr(args, "json", False):
+        if args.json:
             json_line({"event": "error", "message": str(err), "exit_code": err.exit_code})
         print(f"archfuse: {err}", file=sys.stderr)
         return err.exit_code
@@ -145,30 +160,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _emitter(args: argparse.Namespace) -> ev.Emit:
-    return JsonRenderer() if args.json else PlainRenderer(verbose=getattr(args, "verbose", False))
+    return JsonRenderer() if args.json else PlainRenderer(verbose=args.verbose)
 
 
-def _scan(args: argparse.Namespace, emit: ev.Emit | None = None) -> list[Any]:
-    from core.package.scan import scan_paths
-    from core.record.state import state_dir
+def _scan(args: argparse.Namespace, emit: ev.Emit) -> list[PackageIndex]:
+    from core.session import Workspace
 
-    paths = list(args.paths)
-    if not paths:
+    if not args.paths:
         raise UsageError("Name at least one package file or directory of packages.")
-    quiet: ev.Emit = ev.discard
-    return scan_paths(
-        paths,
-        state_dir=None if args.rescan else state_dir(args.state_dir),
-        emit=emit or quiet,
-        strict=args.strict,
-    )
+    return Workspace(state_dir=args.state_dir, emit=emit).scan(list(args.paths), strict=args.strict, rescan=args.rescan)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from core.package.scan import render_scan_table, scan_json
 
-    args.rescan = getattr(args, "rescan", False)
-    indexes = _scan(args, None if args.json else PlainRenderer())
+    indexes = _scan(args, ev.discard if args.json else PlainRenderer())
     if args.json:
         json_line(scan_json(indexes))
     else:
@@ -176,83 +182,77 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return 0
 
 
-def target_config(args: argparse.Namespace) -> Any:
-    """The TargetConfig the target flags (and a cluster config) describe."""
-    from core.config import build_target_config, load_cluster_config
+def target_inputs(args: argparse.Namespace) -> TargetInputs:
+    """The target flags as typed (``--password-stdin`` read here); the environment comes later."""
+    from core.config import TargetInputs, secret
 
-    cluster = load_cluster_config(Path(args.cluster_config)) if args.cluster_config else None
     password = None
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise UsageError("--password-stdin was given but standard input held no password.")
-    config = build_target_config(
-        args.registry,
-        cluster,
-        username=args.username,
-        password=password,
+    return TargetInputs(
+        registry=args.registry or "",
+        cluster_config=args.cluster_config or "",
+        username=args.username or "",
+        password=secret(password),
         insecure=args.insecure,
-        ca_cert=Path(args.ca_cert) if args.ca_cert else None,
-        chart_repo=args.chart_repo,
-        chart_repo_type=args.chart_repo_type,
-        chart_username=getattr(args, "chart_username", None) or os.environ.get("ARCHFUSE_CHART_USERNAME") or None,
-        chart_password=os.environ.get("ARCHFUSE_CHART_PASSWORD") or None,
+        ca_cert=args.ca_cert or "",
         prefix=args.prefix,
+        chart_repo=args.chart_repo or "",
+        chart_repo_type=args.chart_repo_type or "",
+        chart_username=args.chart_username or "",
         create_spaces=args.create_spaces,
         space_visibility=args.space_visibility,
     )
-    if not args.paths and cluster is not None and config.packages:
-        args.paths = list(config.packages)
-    return config
 
 
-def _session(args: argparse.Namespace, emit: ev.Emit) -> Any:
-    from core.session import Session
-    from core.targets.connect import open_chart_destination, open_target
+def target_config(args: argparse.Namespace) -> TargetConfig:
+    """The TargetConfig the target flags, the environment (and a cluster config) describe."""
+    from core.config import target_config as build
 
-    config = target_config(args)
+    return build(target_inputs(args))
+
+
+def _open(args: argparse.Namespace, config: TargetConfig, emit: ev.Emit) -> Session:
+    from core.session import open_session
+
     if config.insecure:
         print(f"archfuse: warning: --insecure: TLS is not verified for {config.description}.", file=sys.stderr)
-    target = open_target(config)
-    return Session(
-        target,
-        prefix=config.prefix,
-        state_dir=args.state_dir,
-        emit=emit,
-        charts=open_chart_destination(config, target),
-        force_charts=getattr(args, "force_charts", False),
-        config=config,
-        secrets=tuple(
-            secret.reveal() for secret in (config.password, config.chart_password) if secret is not None
-        ),
-    )
+    return open_session(config, state_dir=args.state_dir, emit=emit, force_charts=args.force_charts)
 
 
-def _run_options(args: argparse.Namespace) -> Any:
+def _session(args: argparse.Namespace, emit: ev.Emit) -> Session:
+    return _open(args, target_config(args), emit)
+
+
+def _run_options(args: argparse.Namespace) -> RunOptions:
     from core.run.engine import RunOptions
 
     return RunOptions(
-        spool_budget=parse_size(getattr(args, "spool_budget", "256MiB")),
-        spool_dir=getattr(args, "spool_dir", None),
-        memory_spool=parse_size(getattr(args, "spool_memory", "32MiB"), flag="--spool-memory", minimum=0),
+        spool_budget=parse_size(args.spool_budget),
+        spool_dir=args.spool_dir,
+        memory_spool=parse_size(args.spool_memory, flag="--spool-memory", minimum=0),
     )
 
 
-def _check_options(args: argparse.Namespace, dry_run: bool) -> Any:
+def _check_options(args: argparse.Namespace, dry_run: bool) -> CheckOptions:
     from core.session import CheckOptions
 
     return CheckOptions(
         dry_run=dry_run,
-        clean_leftovers=getattr(args, "clean_leftovers", False) and not dry_run,
-        registry_storage=getattr(args, "registry_storage", None),
-        ignore=frozenset(k.replace("-", " ") for k in getattr(args, "ignore_check", None) or ()),
+        clean_leftovers=args.clean_leftovers and not dry_run,
+        registry_storage=args.registry_storage,
+        ignore=frozenset(k.replace("-", " ") for k in args.ignore_check),
     )
 
 
-def _packages(args: argparse.Namespace, session: Any) -> list[Any]:
-    if not args.paths:
+def _packages(args: argparse.Namespace, session: Session) -> list[PackageIndex]:
+    """The packages named on the command line, else those the cluster config names."""
+    paths = list(args.paths) or list(session.config.packages)
+    if not paths:
         raise UsageError("Name at least one package file or directory of packages.")
-    return list(session.scan(list(args.paths), strict=args.strict, rescan=args.rescan))
+    return session.scan(paths, strict=args.strict, rescan=args.rescan)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -331,11 +331,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from core.record.journal import Journal, render_history
-    from core.record.state import state_dir
+    from core.record.journal import render_history
+    from core.session import Workspace
 
-    with Journal(state_dir(args.state_dir)) as journal:
-        runs = journal.runs()
+    runs = Workspace(state_dir=args.state_dir).history()
     if args.json:
         json_line({"runs": [r.to_json() for r in runs]})
     else:
@@ -344,28 +343,19 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from core.record.journal import Journal
-    from core.record.state import state_dir
-    from core.run.rollback import rollback_run, target_for_record
+    from core.run.rollback import config_for_run
+    from core.session import Workspace
 
-    emit = _emitter(args)
-    with Journal(state_dir(args.state_dir)) as journal:
-        record = journal.run(args.run_id)
-        if args.registry or args.cluster_config:
-            from core.targets.connect import open_target
-
-            args.paths = []
-            target = open_target(target_config(args))
-        else:
-            target = target_for_record(record)
-        try:
-            tags = journal.tags_of(record.id)
-            question = f"Put back the {len(tags)} tag(s) run {record.id} changed on {target.description}?"
-            if not args.yes and sys.stdin.isatty() and not _confirm(question):
-                return 0
-            summary = rollback_run(journal, record.id, target, emit=emit)
-        finally:
-            target.close()
+    record, tags = Workspace(state_dir=args.state_dir).find_run(args.run_id)
+    config = target_config(args) if args.registry or args.cluster_config else config_for_run(record)
+    session = _open(args, config, _emitter(args))
+    try:
+        question = f"Put back the {len(tags)} tag(s) run {record.id} changed on {session.target.description}?"
+        if not args.yes and sys.stdin.isatty() and not _confirm(question):
+            return 0
+        summary = session.rollback(record.id)
+    finally:
+        session.close()
     if args.json:
         json_line({"event": "rollback", **summary.to_json()})
     else:
@@ -376,7 +366,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     from tui.app import run_app
 
-    return run_app(paths=list(getattr(args, "paths", [])), state_dir=args.state_dir)
+    return run_app(paths=list(args.paths), state_dir=args.state_dir)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -384,31 +374,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     demo = prepare_demo(args.dir, state_dir=args.state_dir)
     if args.headless or os.environ.get("ARCHFUSE_HEADLESS"):
-        ns = argparse.Namespace(
-            **{
-                **vars(args),
-                "paths": demo.packages,
-                "registry": str(demo.layout),
-                "cluster_config": None,
-                "username": None,
-                "password_stdin": False,
-                "insecure": False,
-                "ca_cert": None,
-                "prefix": "",
-                "chart_repo": None,
-                "chart_repo_type": None,
-                "create_spaces": False,
-                "space_visibility": "public",
-                "strict": False,
-                "rescan": False,
-                "yes": True,
-                "force_charts": False,
-                "spool_budget": "256MiB",
-                "spool_dir": None,
-                "verbose": False,
-            }
-        )
-        return cmd_import(ns)
+        argv = ["import", *(str(p) for p in demo.packages), "--registry", str(demo.layout), "--yes"]
+        argv += ["--state-dir", str(args.state_dir)] if args.state_dir else []
+        argv += ["--json"] if args.json else []
+        return cmd_import(build_parser().parse_args(argv))
     from tui.app import run_app
 
     return run_app(paths=demo.packages, state_dir=args.state_dir, registry=str(demo.layout))

@@ -53,6 +53,11 @@ class RateWindow:
             self.samples.popleft()
 
     @property
+    def span_covered(self) -> float:
+        """Seconds between the oldest and the newest sample."""
+        return self.samples[-1][0] - self.samples[0][0] if self.samples else 0.0
+
+    @property
     def rate(self) -> float:
         if len(self.samples) < 2:
             return 0.0

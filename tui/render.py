@@ -16,8 +16,8 @@ from tui.format import RateWindow, elapsed, stall_line
 
 PLAIN_PROGRESS_INTERVAL = 2.0
 PLAIN_STALL_INTERVAL = 10.0  # seconds between repeated stall lines
-#: the stages the plain output prints as they start (done and unchanged have their own line)
-PLAIN_STAGES = (ImageStage.UPLOADING, ImageStage.MANIFESTS, ImageStage.FUSING, ImageStage.FAILED)
+#: the stages the plain output prints as they start (every stage with --verbose; done has its own line)
+PLAIN_STAGES = (ImageStage.UPLOADING, ImageStage.FAILED)
 
 
 def json_line(obj: dict[str, Any], out: IO[str] | None = None) -> None:
@@ -117,6 +117,14 @@ class PlainRenderer:
         if isinstance(event, ev.ChartDone):
             extra = f" ({event.detail})" if event.detail else ""
             return f"chart {event.action:<9} {event.name}-{event.version} -> {event.destination}{extra}"
+        if isinstance(event, ev.TagRemerged):
+            lost = ", ".join(event.missing)
+            served = ", ".join(event.platforms_now) or "nothing"
+            return f"warning: another client rewrote {event.destination} (it served {served}, without {lost}); merged {lost} back"
+        if isinstance(event, ev.TagsConverged):
+            if not event.remerged:
+                return None
+            return f"{event.remerged} tag(s) merged again after another client dropped platforms of this run"
         if isinstance(event, ev.Warning):
             return f"warning: {event.message}"
         if isinstance(event, ev.Failure):
@@ -126,6 +134,8 @@ class PlainRenderer:
                 f"run {event.run_id} {event.status}: {event.images} images, {event.charts} charts, "
                 f"{humanize.naturalsize(event.bytes_uploaded, binary=True)} uploaded in {event.seconds:.1f}s"
             )
+            if event.remerged:
+                text += f"; {event.remerged} tag(s) re-merged after another client rewrote them"
             return text + (f" — {event.message}" if event.message and event.status != "done" else "")
         return None
 
@@ -154,7 +164,8 @@ def progress_text(event: ev.BytesProgress, seconds: float, rate: float | None = 
     if rate > 0:
         text += f", {humanize.naturalsize(rate, binary=True)}/s"
         left = max(event.bytes_total - event.bytes_done, 0)
-        text += f", ETA {humanize.naturaldelta(left / rate)}"
+        if left:
+            text += f", ETA {humanize.naturaldelta(left / rate)}"
     return text
 
 

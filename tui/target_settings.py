@@ -1,14 +1,13 @@
-"""What the Target form holds, and how it becomes an engine target (no textual here)."""
+"""What the Target form holds, and how it becomes the engine's target configuration (no textual here)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from core.config import TargetConfig, TargetInputs, secret, target_config
 from core.errors import UsageError
 from core.session import CheckOptions
-from core.targets.base import Target
 
 
 @dataclass
@@ -35,69 +34,31 @@ class TargetSettings:
             return "(no target)"
         return value if value.startswith(("http://", "https://", "oci:")) else f"oci:{value}"
 
+    def inputs(self) -> TargetInputs:
+        """What the form holds, as the engine's target inputs (the chart type counts with a chart repo)."""
+        return TargetInputs(
+            registry=self.registry,
+            cluster_config=self.cluster_config,
+            username=self.username,
+            password=secret(self.password),
+            insecure=self.insecure,
+            ca_cert=self.ca_cert,
+            prefix=self.prefix,
+            chart_repo=self.chart_repo,
+            chart_repo_type=self.chart_repo_type if self.chart_repo.strip() else "",
+            create_spaces=self.create_spaces,
+            space_visibility=self.space_visibility,
+        )
 
-def target_config(settings: TargetSettings) -> Any:
-    """The engine's validated TargetConfig for the form (UsageError naming the field if not)."""
-    from core.config import build_target_config, load_cluster_config
-
-    cluster = load_cluster_config(Path(settings.cluster_config.strip())) if settings.cluster_config.strip() else None
-    chart_repo = settings.chart_repo.strip() or None
-    return build_target_config(
-        settings.registry.strip() or None,
-        cluster,
-        username=settings.username.strip() or None,
-        password=settings.password or None,
-        insecure=settings.insecure,
-        ca_cert=Path(settings.ca_cert.strip()).expanduser() if settings.ca_cert.strip() else None,
-        chart_repo=chart_repo,
-        chart_repo_type=settings.chart_repo_type if chart_repo else None,
-        prefix=settings.prefix,
-        create_spaces=settings.create_spaces,
-        space_visibility=settings.space_visibility,
-    )
+    def target_config(self) -> TargetConfig:
+        """The engine's validated TargetConfig for the form and the environment (UsageError if not)."""
+        inputs = self.inputs()
+        if not inputs.names_target:
+            raise UsageError("Enter a registry URL (https://host[:port]) or an OCI layout directory.")
+        return target_config(inputs)
 
 
 def check_options(settings: TargetSettings) -> CheckOptions:
     """The preflight's choices the form holds: the registry storage to check for free space."""
     storage = settings.registry_storage.strip()
     return CheckOptions(registry_storage=Path(storage).expanduser() if storage else None)
-
-
-def open_target(settings: TargetSettings) -> Target:
-    """Build the engine target the form describes; UsageError with a sentence if it cannot."""
-    if not settings.registry.strip() and not settings.cluster_config.strip():
-        raise UsageError("Enter a registry URL (https://host[:port]) or an OCI layout directory.")
-    from core.targets.connect import open_target as connect
-
-    return connect(target_config(settings))
-
-
-@dataclass
-class Connection:
-    """What a Session needs for the form's target: the target, chart destination, prefix, secrets."""
-
-    target: Target
-    charts: Any
-    prefix: str
-    secrets: tuple[str, ...]
-    config: Any = None  # the engine's TargetConfig (Harbor spaces, target disk)
-
-
-def connect(settings: TargetSettings) -> Connection:
-    """Open the target and, when the engine offers it, the chart destination."""
-    if not settings.registry.strip() and not settings.cluster_config.strip():
-        raise UsageError("Enter a registry URL (https://host[:port]) or an OCI layout directory.")
-    from core.targets import connect as engine
-
-    config = target_config(settings)
-    target = engine.open_target(config)
-    charts = None
-    opener = getattr(engine, "open_chart_destination", None)
-    if opener is not None:
-        try:
-            charts = opener(config, target)
-        except Exception:
-            target.close()
-            raise
-    return Connection(target, charts, str(getattr(config, "prefix", settings.prefix.strip())),
-                      tuple(s for s in (settings.password,) if s), config)

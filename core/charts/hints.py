@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from core.errors import ChartError
+from core.safeload import DocumentError, load_yaml
 
 KeyPath = tuple[str, ...]
 
@@ -66,9 +65,9 @@ def parse_hint(template: str, *, bundle: str = "") -> Hint:
 def parse_hints(text: str | bytes, *, bundle: str = "") -> list[Hint]:
     """Parse hints.yaml: a YAML list of template strings (an empty file means no hints)."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ChartError(f"hints.yaml in {_where(bundle)} is not valid YAML ({err}).") from err
+        data = load_yaml(text)
+    except DocumentError as err:
+        raise ChartError(f"hints.yaml in {_where(bundle)} {err}.") from None
     if data is None:
         return []
     if not isinstance(data, list) or not all(isinstance(t, str) for t in data):

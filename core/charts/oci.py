@@ -1,4 +1,6 @@
-"""Charts as OCI artifacts (Helm 3.8+): config = Chart.yaml as JSON, one chart-content layer.
+"""Charts as OCI artifacts (Helm 3.8+), as ``helm push`` writes them: config = Chart.yaml as Helm
+reads it, in Go's JSON (:mod:`core.charts.helmmeta`), one chart-content layer, and helm's
+manifest annotations (title, version, description, ... and the chart's own).
 
 Repository ``<prefix>/<chart source repo>/<chart>``, tag = version with ``+`` written ``_``.
 Works on any :class:`core.targets.base.Target`, so registries and OCI layouts alike.
@@ -7,25 +9,17 @@ Works on any :class:`core.targets.base.Target`, so registries and OCI layouts al
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
-import yaml
-
 from core.charts.destinations import CONFLICT, UNCHANGED, decide
+from core.charts.helmmeta import helm_annotations, helm_config
 from core.charts.repack import unpack
-from core.errors import ChartError
+from core.charts.validate import chart_meta
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import Descriptor, ManifestRef, canonical_json
 from core.oci.refs import join_path
 from core.targets.base import Target
-
-# Helm's chart.Metadata field order; fields it does not know follow in file order.
-_HELM_FIELDS = (
-    "name", "home", "sources", "version", "description", "keywords", "maintainers", "icon", "apiVersion",
-    "condition", "tags", "appVersion", "deprecated", "annotations", "kubeVersion", "dependencies", "type",
-)  # fmt: skip
 
 
 def oci_tag(version: str) -> str:
@@ -33,35 +27,23 @@ def oci_tag(version: str) -> str:
     return version.replace("+", "_")
 
 
-def helm_config(tgz: bytes, *, what: str) -> bytes:
-    """The Helm config blob for a chart archive: its Chart.yaml as compact JSON."""
+def chart_metadata(tgz: bytes, *, what: str) -> dict[str, Any]:
+    """The chart archive's Chart.yaml as Helm reads it (ChartError when Helm could not)."""
     _, files = unpack(tgz, what=what)
-    try:
-        meta = yaml.safe_load(files.get("Chart.yaml", b""))
-    except yaml.YAMLError as err:
-        raise ChartError(f"Chart.yaml in {what} is not valid YAML.") from err
-    if not isinstance(meta, dict):
-        raise ChartError(f"{what} has no usable Chart.yaml.")
-    ordered: dict[str, Any] = {k: meta[k] for k in _HELM_FIELDS if meta.get(k) not in (None, "", [], {})}
-    for key, value in meta.items():
-        if key not in ordered and key not in _HELM_FIELDS:
-            ordered[key] = value
-    if "version" in ordered:
-        ordered["version"] = str(ordered["version"])
-    return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return chart_meta(files.get("Chart.yaml"), what=what).metadata
 
 
-def chart_manifest(config: bytes, tgz: bytes) -> ManifestRef:
-    """The OCI image manifest of a Helm chart artifact."""
-    data = canonical_json(
-        {
-            "schemaVersion": 2,
-            "mediaType": mt.OCI_MANIFEST,
-            "config": Descriptor(mt.HELM_CONFIG, len(config), sha256_digest(config)).to_json(),
-            "layers": [Descriptor(mt.HELM_CHART, len(tgz), sha256_digest(tgz)).to_json()],
-        }
-    )
-    return ManifestRef(data, mt.OCI_MANIFEST)
+def chart_manifest(config: bytes, tgz: bytes, annotations: dict[str, str] | None = None) -> ManifestRef:
+    """The OCI image manifest of a Helm chart artifact, with the annotations ``helm push`` writes."""
+    doc: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": mt.OCI_MANIFEST,
+        "config": Descriptor(mt.HELM_CONFIG, len(config), sha256_digest(config)).to_json(),
+        "layers": [Descriptor(mt.HELM_CHART, len(tgz), sha256_digest(tgz)).to_json()],
+    }
+    if annotations:
+        doc["annotations"] = annotations
+    return ManifestRef(canonical_json(doc), mt.OCI_MANIFEST)
 
 
 class OciChartDestination:
@@ -104,10 +86,11 @@ class OciChartDestination:
         if action in (UNCHANGED, CONFLICT):
             return action
         repository = self.repository(name, repo)
-        config = helm_config(tgz, what=f"chart {name}-{version}.tgz")
+        metadata = chart_metadata(tgz, what=f"chart {name}-{version}.tgz")
+        config = helm_config(metadata)
         for blob in (config, tgz):
             digest = sha256_digest(blob)
             if not self.target.blob_exists(repository, digest):
                 self.target.put_blob(repository, digest, len(blob), io.BytesIO(blob))
-        self.target.put_manifest(repository, oci_tag(version), chart_manifest(config, tgz))
+        self.target.put_manifest(repository, oci_tag(version), chart_manifest(config, tgz, helm_annotations(metadata)))
         return action

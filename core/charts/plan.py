@@ -9,7 +9,7 @@ from pathlib import Path
 from core import events as ev
 from core.charts.destinations import CONFLICT, NEW, OVERWRITTEN, UNCHANGED, ChartDestination, decide
 from core.charts.pipeline import PreparedChart, prepare_chart
-from core.errors import ArchfuseError, PackageError
+from core.errors import ArchfuseError, ChartError, PackageError
 from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
@@ -69,7 +69,10 @@ def plan_charts(
     state_dir: Path,
     force: bool = False,
 ) -> list[ChartPlan]:
-    """Relocate every chart version of the packages and decide its action (writes nothing)."""
+    """Relocate every chart version of the packages and decide its action (writes nothing).
+
+    A chart that cannot be relocated raises :class:`ChartError` (exit 2) naming the package and bundle.
+    """
     imported = {ref for package in packages for image in package.images for ref in image.refs}
     chosen: dict[tuple[str, str, str], tuple[PackageIndex, ChartRecord]] = {}
     # the newest package wins a chart version, as it wins an image tag
@@ -84,14 +87,14 @@ def plan_charts(
         plan = ChartPlan(repo, name, version, package.path)
         plan.destination = destination.location(name, version, repo=repo)
         files = files_by_package[package.path].get(record.bundle)
-        try:
-            if files is None:
-                raise PackageError(f"{package.name}: bundle {record.bundle} was not found on a second read.")
+        if files is None:
+            raise PackageError(f"{package.name}: bundle {record.bundle} was not found on a second read.")
+        try:  # a chart that cannot be relocated is bad input (exit 2), like any other package error
             plan.prepared = prepare_chart(files, host=host, prefix=prefix, imported_refs=imported)
-            plan.digest = plan.prepared.digest
-            plan.warnings = list(plan.prepared.warnings)
-        except ArchfuseError as err:
-            plan.action, plan.error = "error", str(err)
+        except ChartError as err:
+            raise ChartError(f"{package.name}: {err}") from None
+        plan.digest = plan.prepared.digest
+        plan.warnings = list(plan.prepared.warnings)
         plans.append(plan)
 
     def lookup(plan: ChartPlan) -> None:

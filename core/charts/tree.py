@@ -12,11 +12,10 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from core.charts.repack import repack, unpack
 from core.charts.validate import DEFAULT_LIMITS, Limits, chart_meta, check_files
 from core.errors import ChartError
+from core.safeload import DocumentError, load_yaml
 
 
 @dataclass
@@ -58,9 +57,9 @@ def _load_values(data: bytes | None, *, what: str) -> dict[str, Any]:
     if data is None:
         return {}
     try:
-        doc = yaml.safe_load(data)
-    except yaml.YAMLError as err:
-        raise ChartError(f"values.yaml in {what} is not valid YAML ({str(err).splitlines()[0]}).") from err
+        doc = load_yaml(data)
+    except DocumentError as err:
+        raise ChartError(f"values.yaml in {what} {err}.") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):

@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
+from core.charts.helmmeta import HelmMetadataError, helm_metadata
 from core.errors import ChartError
+from core.safeload import DocumentError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_-]*$")
@@ -30,7 +30,7 @@ DEFAULT_LIMITS = Limits()
 
 @dataclass(frozen=True)
 class ChartMeta:
-    """Chart.yaml: its name, version and the whole document."""
+    """Chart.yaml: its name, version and the whole document, as Helm reads them."""
 
     name: str
     version: str
@@ -66,21 +66,17 @@ def check_files(files: dict[str, bytes], *, what: str, limits: Limits = DEFAULT_
 
 
 def chart_meta(data: bytes | None, *, what: str) -> ChartMeta:
-    """Parse Chart.yaml; it must be a mapping with a usable name and version."""
+    """Chart.yaml as Helm reads it (:mod:`core.charts.helmmeta`); it must have a usable name and version."""
     if data is None:
         raise ChartError(f"{what} has no Chart.yaml.")
     try:
-        doc = yaml.safe_load(data)
-    except yaml.YAMLError as err:
-        raise ChartError(f"Chart.yaml in {what} is not valid YAML ({_first_line(err)}).") from err
-    if not isinstance(doc, dict):
-        raise ChartError(f"Chart.yaml in {what} is not a mapping.")
-    name, version = doc.get("name"), doc.get("version")
-    if not isinstance(name, str) or not _NAME.match(name):
+        doc = helm_metadata(data)
+    except (DocumentError, HelmMetadataError) as err:
+        raise ChartError(f"Chart.yaml in {what} {err}; Helm cannot read it.") from None
+    name, version = doc.get("name", ""), doc.get("version", "")
+    if not _NAME.match(name):
         raise ChartError(f"Chart.yaml in {what} has no valid name (found {name!r}).")
-    if isinstance(version, (int, float)) and not isinstance(version, bool):
-        version = str(version)
-    if not isinstance(version, str) or not _VERSION.match(version):
+    if not _VERSION.match(version):
         raise ChartError(f"Chart.yaml in {what} has no valid version (found {version!r}).")
     return ChartMeta(name, version, doc)
 
@@ -98,6 +94,3 @@ def validate_chart(
         )
     return meta
 
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -13,18 +13,18 @@ import copy
 import io
 from typing import Any
 
-import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError as RuamelError
 from ruamel.yaml.scalarstring import ScalarString
 
 from core.errors import ChartError
+from core.safeload import DocumentError, load_yaml
 
 KeyPath = tuple[str, ...]
 
 
 def _expected(text: str, edits: dict[KeyPath, str]) -> Any:
-    doc = yaml.safe_load(text)
+    doc = load_yaml(text)
     out = copy.deepcopy(doc)
     for path, value in edits.items():
         node = out
@@ -131,9 +131,11 @@ def edit_scalars(text: str, edits: dict[KeyPath, str], *, what: str) -> str:
     rt = YAML(typ="rt")
     rt.preserve_quotes = True
     try:
+        expected = _expected(text, edits)  # first: it refuses alias bombs and deep nesting
         doc = rt.load(text)
-        expected = _expected(text, edits)
-    except (RuamelError, yaml.YAMLError, KeyError, TypeError) as err:
+    except DocumentError as err:
+        raise ChartError(f"{what} {err}.") from None
+    except (RuamelError, KeyError, TypeError) as err:
         raise ChartError(f"{what} cannot be rewritten ({str(err).splitlines()[0]}).") from err
     for attempt in ("plain", "quoted", "dump"):
         candidate: str | None
@@ -144,8 +146,8 @@ def edit_scalars(text: str, edits: dict[KeyPath, str], *, what: str) -> str:
         if candidate is None:
             continue
         try:
-            if yaml.safe_load(candidate) == expected:
+            if load_yaml(candidate) == expected:
                 return candidate
-        except yaml.YAMLError:
+        except DocumentError:
             pass
     raise ChartError(f"{what} cannot be rewritten without changing other values.")

@@ -83,6 +83,18 @@ def current_platforms(current: ManifestRef | None, platform_of: PlatformOf) -> t
     return (str(platform),) if platform else ()
 
 
+def served_digest(current: ManifestRef | None, platform: Platform, platform_of: PlatformOf) -> str | None:
+    """The digest of the manifest a tag holding ``current`` serves for ``platform``, or None."""
+    if current is None:
+        return None
+    if not current.is_index:
+        have = platform_of(current)
+        return current.digest if have is not None and have.matches(platform) else None
+    entries = list(current.parsed().get("manifests", []))
+    slot = _find(entries, platform)
+    return str(entries[slot].get("digest")) if slot is not None else None
+
+
 def merge(current: ManifestRef | None, additions: list[Addition], platform_of: PlatformOf) -> MergeResult:
     """Merge ``additions`` into what a tag holds now.
 

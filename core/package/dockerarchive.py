@@ -8,7 +8,6 @@ Flavours: go-containerregistry (``sha256:<hex>`` config, ``<hex>.tar.gz`` gzip l
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from core.oci import mediatypes as mt
 from core.oci.platform import Platform
 from core.package.model import BlobRecord, ImageRecord
+from core.safeload import DocumentError, load_json
 
 MANIFEST = "manifest.json"
 _METADATA = {"repositories", "index.json", "oci-layout"}
@@ -84,9 +84,9 @@ def _resolve(name: Any, blobs: dict[str, SeenBlob], links: dict[str, str]) -> Se
 def parse_manifest(data: bytes) -> list[dict[str, Any]]:
     """``manifest.json`` as a list of entries, or :class:`ArchiveProblem`."""
     try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ArchiveProblem("manifest.json is not valid JSON") from exc
+        doc = load_json(data)
+    except DocumentError as exc:
+        raise ArchiveProblem(f"manifest.json {exc}") from None
     if not isinstance(doc, list) or not all(isinstance(e, dict) for e in doc):
         raise ArchiveProblem("manifest.json is not a list of images")
     return doc
@@ -102,9 +102,9 @@ def build_images(
         if config_blob.json_bytes is None:
             raise ArchiveProblem(f"config {config_blob.member!r} is not a JSON image config")
         try:
-            config = json.loads(config_blob.json_bytes)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ArchiveProblem(f"config {config_blob.member!r} is not valid JSON") from exc
+            config = load_json(config_blob.json_bytes)
+        except DocumentError as exc:
+            raise ArchiveProblem(f"config {config_blob.member!r} {exc}") from None
         if not isinstance(config, dict):
             raise ArchiveProblem(f"config {config_blob.member!r} is not a JSON object")
         platform = Platform.from_config(config)

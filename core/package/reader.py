@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import yaml
 from isal import igzip
 
 from core.errors import PackageError
@@ -41,6 +40,7 @@ from core.package.tarstream import (
     header_ok,
     safe_name,
 )
+from core.safeload import DocumentError, load_yaml
 
 HINTS_LIMIT = 1 << 20
 CHART_YAML_LIMIT = 1 << 20
@@ -178,9 +178,9 @@ def _link_target(member: TarEntry) -> str:
 
 def _parse_hints(data: bytes) -> list[str]:
     try:
-        doc = yaml.safe_load(data) if data.strip() else []
-    except yaml.YAMLError as exc:
-        raise _Bad("hints.yaml is not valid YAML") from exc
+        doc = load_yaml(data) if data.strip() else []
+    except DocumentError as exc:
+        raise _Bad(f"hints.yaml {exc}") from None
     if doc is None:
         return []
     if not isinstance(doc, list) or not all(isinstance(h, str) for h in doc):

@@ -13,11 +13,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from core.charts.hints import resolve_hint
-from core.charts.tree import chart_values
-from core.errors import ArchfuseError, ChecksumMismatch, PackageError
+from core.charts.hints import hinted_images, parse_hint
+from core.charts.tree import load_tree, merged_values
+from core.charts.validate import validate_chart
+from core.errors import ChartError, ChecksumMismatch, PackageError
 from core.events import Emit, PackageScanned, ScanProgress, discard
 from core.package.chartstore import store_chart_files
 from core.package.checksum import MISMATCH, checksum_status
@@ -69,33 +68,30 @@ def _store_cache(state_dir: Path, identity: list[Any], index: PackageIndex, sha5
 
 
 def chart_record(files: ChartFiles, warnings: list[str]) -> ChartRecord:
-    """The chart of a bundle, with the image references its hints resolve to."""
-    where = f"bundle {files.bundle.member}"
+    """The chart of a bundle, with the image references its hints resolve to.
+
+    The chart must be one Helm can read and archfuse can relocate (PackageError otherwise): its
+    Chart.yaml matches the bundle's name and version, values.yaml and every subchart parse
+    within bounds, and every hint is a template of values keys.
+    """
+    bundle = files.bundle
     try:
-        meta = yaml.safe_load(files.files.get("Chart.yaml", b"")) or {}
-        values = yaml.safe_load(files.files.get("values.yaml", b"")) or {}
-    except yaml.YAMLError as exc:
-        raise PackageError(f"{where}: original-chart/Chart.yaml or values.yaml is not valid YAML.") from exc
-    try:  # with subcharts' values merged in, as Helm (and the relocation) sees them
-        values = chart_values(files.files, what=where)
-    except ArchfuseError as exc:
-        warnings.append(f"{where}: {exc}")
-    if not isinstance(meta, dict):
-        raise PackageError(f"{where}: original-chart/Chart.yaml is not a YAML mapping.")
-    name = str(meta.get("name") or files.bundle.chart)
-    version = str(meta.get("version") or files.bundle.version)
-    if (name, version) != (files.bundle.chart, files.bundle.version):
-        warnings.append(f"{where}: Chart.yaml says {name} {version}, the bundle name says otherwise")
+        meta = validate_chart(files.files, bundle=bundle.member, name=bundle.chart, version=bundle.version)
+        values = merged_values(load_tree(files.files, what=f"bundle {bundle.member}"))
+        hints = [parse_hint(h, bundle=bundle.member) for h in files.hints]
+    except ChartError as exc:
+        raise PackageError(str(exc)) from None
+    app_version = str(meta.metadata.get("appVersion", ""))
     images: list[str] = []
-    for hint in files.hints:
-        ref = resolve_hint(hint, values, app_version=str(meta.get("appVersion") or ""), bundle=where)
-        if ref is None:
-            warnings.append(f"{where}: hint {hint!r} names keys values.yaml does not have")
-        elif ref not in images:
+    for hint in hints:
+        try:
+            ref = hinted_images([hint], values, app_version=app_version, bundle=bundle.member)[0]
+        except ChartError:
+            warnings.append(f"bundle {bundle.member}: hint {hint.template!r} names keys values.yaml does not have")
+            continue
+        if ref not in images:
             images.append(ref)
-    return ChartRecord(
-        files.bundle.repo, name, version, files.bundle.member, tuple(files.hints), tuple(images)
-    )
+    return ChartRecord(bundle.repo, meta.name, meta.version, bundle.member, tuple(files.hints), tuple(images))
 
 
 def _read(path: Path, emit: Emit, state_dir: Path | None) -> tuple[PackageIndex, str]:

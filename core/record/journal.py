@@ -303,7 +303,7 @@ class Journal:
 
         Raises :class:`core.errors.RunLocked` naming the run that holds it.
         """
-        return runlock.hold(self.state_dir, _description(target))
+        return runlock.hold(_description(target))
 
     def start_run(
         self,
@@ -340,7 +340,7 @@ class Journal:
                     RUNNING,
                 ),
             )
-        runlock.note_run(self.state_dir, _description(target), run_id)
+        runlock.note_run(_description(target), run_id)
         return run_id
 
     def tag_moving(

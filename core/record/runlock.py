@@ -1,6 +1,12 @@
-"""One run per target at a time: an ``fcntl`` lock file in the state dir, keyed by the target.
+"""One run per target at a time: an ``fcntl`` lock file in a host-wide directory, keyed by the target.
 
-``<state>/locks/<hash>.lock`` holds an exclusive ``flock`` for as long as a run uses the
+The key is the target's identity, not its spelling: a registry is its host and port (scheme
+dropped, default port filled in, ``localhost``/``127.0.0.1``/``::1`` one loopback host), a layout
+its real path (``./dir``, ``dir`` and ``oci:/abs/dir`` are one target). The lock directory is
+shared by every state dir on the host: ``$ARCHFUSE_LOCK_DIR`` when set, else
+``<tmp>/archfuse-locks`` (sticky, world-writable, like ``/tmp`` itself).
+
+``<lock dir>/<hash>.lock`` holds an exclusive ``flock`` for as long as a run uses the
 target, and says who holds it (pid, host, start time, run id) so a second run can name the
 first. The kernel drops a ``flock`` when its process dies, so a killed run never blocks the
 next one. A lock still held although the process named in it is dead or has let go (a
@@ -13,18 +19,23 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import ipaddress
 import json
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from core.errors import RunLocked
+from core.errors import RunLocked, StateError
 
-LOCK_DIR = "locks"
+LOCK_DIR_ENV = "ARCHFUSE_LOCK_DIR"
+DEFAULT_PORTS = {"http": 80, "https": 443, "oci": 443}
+_LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
 
 
 @dataclass
@@ -46,9 +57,45 @@ class LockOwner:
         return f"{run}pid {self.pid}{host}, started {when}"
 
 
+def lock_dir() -> Path:
+    """The host-wide directory of run locks: ``$ARCHFUSE_LOCK_DIR``, else ``<tmp>/archfuse-locks``."""
+    override = os.environ.get(LOCK_DIR_ENV)
+    return Path(override).expanduser() if override else Path(tempfile.gettempdir()) / "archfuse-locks"
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def target_identity(target: str) -> str:
+    """What a target is, whatever its spelling: ``registry:HOST:PORT`` or ``oci:REAL_PATH``.
+
+    Registry hosts are lower-cased, loopback names and addresses are one host (``loopback``),
+    the scheme's default port is filled in; a layout path is resolved (``~``, ``..``, symlinks).
+    """
+    text = target.strip().rstrip("/") or target
+    if "://" in text:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+        try:
+            port = parts.port or DEFAULT_PORTS.get(parts.scheme, 443)
+        except ValueError:
+            return f"registry:{parts.netloc.lower()}"
+        return f"registry:{'loopback' if _is_loopback(host) else host}:{port}"
+    path = text[4:] if text.startswith("oci:") else text
+    return "oci:" + os.path.realpath(os.path.expanduser(path))
+
+
 def target_key(target: str) -> str:
-    """A file-name-safe key for a target description."""
-    return hashlib.sha256(target.rstrip("/").encode()).hexdigest()[:24]
+    """A file-name-safe key for a target's identity (see :func:`target_identity`)."""
+    return hashlib.sha256(target_identity(target).encode()).hexdigest()[:24]
 
 
 def process_token(pid: int) -> str | None:
@@ -116,7 +163,7 @@ def _write_owner(fd: int, owner: LockOwner) -> None:
 
 @contextlib.contextmanager
 def _guard(directory: Path, key: str) -> Iterator[None]:
-    fd = os.open(directory / f"{key}.guard", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = _open_shared(directory / f"{key}.guard")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -129,7 +176,7 @@ def _acquire(directory: Path, target: str) -> _Held:
     path = directory / f"{key}.lock"
     with _guard(directory, key):
         for _attempt in range(2):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = _open_shared(path)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -158,14 +205,44 @@ def _acquire(directory: Path, target: str) -> _Held:
     )
 
 
+def _open_shared(path: Path) -> int:
+    """Open (create) a lock file every user of the host may lock."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError as err:
+        raise StateError(
+            f"The run lock {path} cannot be opened ({err.strerror or err}).",
+            hint=f"Make {path.parent} writable for this user, or set {LOCK_DIR_ENV} to a directory every archfuse "
+            "user of this host can write.",
+        ) from None
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, 0o666)  # the umask must not lock other users out
+    return fd
+
+
+def _lock_directory() -> Path:
+    directory = lock_dir()
+    if not directory.is_dir():
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(directory, 0o1777)  # every user's runs share it; the sticky bit keeps files their own
+        except OSError as err:
+            raise StateError(
+                f"The run lock directory {directory} cannot be created ({err.strerror or err}).",
+                hint=f"Set {LOCK_DIR_ENV} to a directory every archfuse user of this host can write.",
+            ) from None
+    return directory
+
+
 @contextlib.contextmanager
-def hold(state_dir: Path, target: str) -> Iterator[LockOwner]:
+def hold(target: str) -> Iterator[LockOwner]:
     """Hold ``target``'s run lock; raise :class:`RunLocked` naming the holder if another run has it.
 
-    Re-entrant within one thread; another thread of the same process is refused like a process.
+    The lock is the target's identity (any spelling of one registry or layout) in the host-wide
+    lock directory. Re-entrant within one thread; another thread of the same process is refused
+    like a process.
     """
-    directory = Path(state_dir) / LOCK_DIR
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = _lock_directory()
     path = directory / f"{target_key(target)}.lock"
     with _held_mutex:
         held = _held.get(path)
@@ -192,9 +269,14 @@ def hold(state_dir: Path, target: str) -> Iterator[LockOwner]:
                 os.close(held.fd)  # closing drops the flock (unless a forked child shares it)
 
 
-def note_run(state_dir: Path, target: str, run_id: str) -> None:
+def lock_path(target: str) -> Path:
+    """The lock file of ``target`` in the host-wide lock directory."""
+    return lock_dir() / f"{target_key(target)}.lock"
+
+
+def note_run(target: str, run_id: str) -> None:
     """Write ``run_id`` into the lock file of ``target`` if this thread holds it."""
-    path = Path(state_dir) / LOCK_DIR / f"{target_key(target)}.lock"
+    path = lock_path(target)
     with _held_mutex:
         held = _held.get(path)
         if held is None or held.thread != threading.get_ident():

@@ -25,6 +25,7 @@ from core.errors import ArchfuseError, Cancelled, TargetError
 from core.kinds import ImageStage
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
+from core.run import converge
 from core.run.plan import BlobNeed, ImagePlan, Plan, TagPlan
 from core.run.progress import RunProgress, Watchdog
 from core.run.spool import SpoolBudget, spool_copy
@@ -40,6 +41,7 @@ class RunOptions:
     memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
     workers: int = 4
     stall_after: float = 5.0  # seconds without progress before the run says it is stalled
+    settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class RunSummary:
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     peak_spool: int = 0
+    remerged: int = 0  # tags merged again after another writer dropped a platform (core.run.converge)
     reports: tuple[Path, ...] = ()  # the run report (Markdown, JSON) once written (core.record.report)
 
     @property
@@ -96,6 +99,7 @@ class ImportRun:
         self.budget = SpoolBudget(self.options.spool_budget)
         self._abort = threading.Event()
         self._tags_moved = False
+        self._remerged = 0
         self._failures: list[str] = []
         self._lock = threading.Lock()
 
@@ -129,6 +133,7 @@ class ImportRun:
                 self._upload_blobs()
                 self._put_manifests()
                 self._move_tags()
+                self._converge_tags()
                 self._push_charts()
         except ArchfuseError as err:
             if isinstance(err, Cancelled) or (self.cancel.is_set() and not self._tags_moved):
@@ -158,10 +163,12 @@ class ImportRun:
                 seconds,
                 message,
                 peak_spool=self.budget.peak,
+                remerged=self._remerged,
             )
         )
         return RunSummary(
-            self.run_id, status, self.progress.done, seconds, counts, list(self._failures), self.budget.peak
+            self.run_id, status, self.progress.done, seconds, counts, list(self._failures), self.budget.peak,
+            self._remerged,
         )
 
     def _on_cancel(self) -> None:
@@ -323,6 +330,14 @@ class ImportRun:
                 )
                 if self.recorder is not None:
                     self.recorder.image_done(self.run_id, image)
+
+    def _converge_tags(self) -> None:
+        """Re-read the tags written until each serves what the run imported (core.run.converge)."""
+        written = converge.written_tags(self.plan.tags)
+        if written:
+            self._remerged = converge.converge(
+                self.target, written, self._write_tag, emit=self.emit, settle=self.options.settle
+            )
 
     def _write_tag(self, tag: TagPlan) -> None:
         """Write one tag: re-read, re-merge if it moved since the plan, then put it once."""

@@ -107,6 +107,10 @@ class RunProgress:
         self._dirty.discard(key)
         self.emit(self._image_event(key))
 
+    def _label(self, key: ImageKey) -> str:
+        image = self._images[key]
+        return f"{image.repository}:{image.tag}"
+
     def _image_event(self, key: ImageKey) -> ev.ImageProgress:
         digests = self._blobs_of[key]
         done = sum(min(self._sent.get(d, 0), self._sizes[d]) for d in digests)
@@ -119,7 +123,7 @@ class RunProgress:
         users = self._users.get(digest, [])
         size = self._sizes.get(digest, 0)
         with self._lock:
-            self._in_flight[digest] = _Blob(repository, users[0][0] if users else repository, size)
+            self._in_flight[digest] = _Blob(repository, self._label(users[0]) if users else repository, size)
             for key in users:
                 if self._stages.get(key) == ImageStage.QUEUED:
                     self._set(key, ImageStage.UPLOADING)
@@ -158,7 +162,8 @@ class RunProgress:
 
     def package_read(self, done: int, _total: int) -> None:
         self.read = self._read_base + done
-        self.last_moved = time.monotonic()
+        if not self._in_flight:  # reading is progress, unless it only fills the spool behind stuck uploads
+            self.last_moved = time.monotonic()
         self._maybe_emit()
 
     def next_package(self, size: int) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
+from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
 from core.oci import fusion
 from core.record.journal import DONE, FAILED, RUNNING, Journal, RunRecord, TagRecord
@@ -86,12 +87,10 @@ class RollbackSummary:
         return "\n".join(lines)
 
 
-def target_for_record(record: RunRecord) -> Target:
-    """Reopen the target of a run when its description is enough (an OCI layout)."""
+def config_for_run(record: RunRecord) -> TargetConfig:
+    """The target configuration of a run when its description is enough (an OCI layout)."""
     if record.target.startswith("oci:"):
-        from core.targets.layout import LayoutTarget
-
-        return LayoutTarget(Path(record.target[len("oci:") :]))
+        return TargetConfig(layout_path=Path(record.target[len("oci:") :]))
     raise UsageError(
         f"Run {record.id} was made against {record.target}; give the same target (--registry or -c) "
         "with its credentials to roll it back."

@@ -13,6 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Header, Input
 
 if TYPE_CHECKING:
+    from core.session import Session
     from tui.app import ArchfuseApp, FlowState
 
 
@@ -78,8 +79,12 @@ class FlowScreen(Screen[None]):
         return self.archfuse.state
 
     @property
-    def session(self) -> Any:
-        return self.archfuse.session
+    def session(self) -> Session:
+        """The engine session of the form's target; the screens after the Target form have one."""
+        session = self.archfuse.session
+        if session is None:
+            raise RuntimeError(f"{type(self).__name__} needs a target: the Target form opens the session first.")
+        return session
 
     def fail(self, message: str) -> None:
         self.archfuse.show_error(message)

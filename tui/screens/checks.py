@@ -10,10 +10,11 @@ from textual.widgets import Button, Input, Static
 
 from core import events as ev
 from core.checks.preflight import FAIL, Check, Preflight
+from core.errors import ArchfuseError
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
-from tui.target_settings import check_options, connect
+from tui.target_settings import check_options
 from tui.widgets.disk import DiskGauges
 from tui.widgets.plan import ChecksList, PlanTable, totals_text
 
@@ -61,24 +62,18 @@ class ChecksScreen(FlowScreen):
             "Creating the registry spaces, then checking again…" if create_spaces
             else "Checking the packages and the target…"
         )
-        settings, session, packages = self.state.settings, self.session, self.state.chosen
-        if create_spaces:  # for this check only: a later selection is never created unasked
+        settings, packages = self.state.settings, self.state.chosen
+        if create_spaces:  # for this check only: the next check opens a session that creates nothing
             settings = dataclasses.replace(settings, create_spaces=True)
-        options = self.archfuse.options
+        try:
+            session = self.archfuse.connect(settings)
+        except ArchfuseError as err:
+            self.on_work_failed(WorkFailed("preflight", str(err)))
+            return
+        options, checks = self.archfuse.options, check_options(settings)
 
         def work() -> Preflight:
-            link = connect(settings)
-            old = session.target
-            session.target, session.prefix = link.target, link.prefix
-            if hasattr(session, "config"):
-                session.config = link.config
-            if hasattr(session, "charts"):
-                session.charts = link.charts
-            if hasattr(session, "secrets"):
-                session.secrets = link.secrets
-            if old is not None and old is not link.target:
-                old.close()
-            return session.preflight(packages, options=options, checks=check_options(settings))
+            return session.preflight(packages, options=options, checks=checks)
 
         self.archfuse.start_work(self, "preflight", work)
 

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
+from core.errors import ArchfuseError
+from core.record.journal import RunRecord
+from core.run.rollback import RollbackSummary, config_for_run
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
 
-NO_JOURNAL = "No journal yet: this build records no run history, so there is nothing to roll back."
 STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "interrupted": "yellow"}
-
-
-def journal_available() -> bool:
-    """True when the engine has its journal (core.record.journal and core.run.rollback)."""
-    try:
-        import core.record.journal  # noqa: F401
-        import core.run.rollback  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 class HistoryScreen(FlowScreen):
@@ -40,7 +31,7 @@ class HistoryScreen(FlowScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.runs: list[Any] = []
+        self.runs: list[RunRecord] = []
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
@@ -54,21 +45,10 @@ class HistoryScreen(FlowScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        if not journal_available():
-            self.query_one("#detail", Static).update(NO_JOURNAL)
-            return
         self.query_one("#detail", Static).update("Reading the journal…")
-        state_dir = self.session.state_dir
+        self.archfuse.start_work(self, "history", self.archfuse.workspace.history)
 
-        def read() -> list[Any]:
-            from core.record.journal import Journal
-
-            with Journal(state_dir) as journal:
-                return journal.runs()
-
-        self.archfuse.start_work(self, "history", read)
-
-    def show_runs(self, runs: list[Any]) -> None:
+    def show_runs(self, runs: list[RunRecord]) -> None:
         self.runs = runs
         table = self.query_one(DataTable)
         table.clear()
@@ -89,16 +69,13 @@ class HistoryScreen(FlowScreen):
         )
         table.focus()
 
-    def highlighted(self) -> Any | None:
+    def highlighted(self) -> RunRecord | None:
         table = self.query_one(DataTable)
         if not self.runs or not table.row_count:
             return None
         return self.runs[table.cursor_row]
 
     def action_rollback(self) -> None:
-        if not journal_available():
-            self.fail(NO_JOURNAL)
-            return
         run = self.highlighted()
         if run is None:
             self.fail("There is no run to roll back; pick one in the list first.")
@@ -110,22 +87,23 @@ class HistoryScreen(FlowScreen):
             yes="Roll back",
         )
 
-    def rollback_now(self, run: Any) -> None:
-        session, state_dir = self.session, self.session.state_dir
+    def rollback_now(self, run: RunRecord) -> None:
+        current = self.archfuse.session
+        try:
+            if current is not None and current.target.description.rstrip("/") == run.target:
+                session, own = current, False
+            else:  # the run's own target, when its journal entry is enough to reach it (an OCI layout)
+                session, own = self.archfuse.open_session(config_for_run(run)), True
+        except ArchfuseError as err:
+            self.fail(str(err))
+            return
 
-        def work() -> Any:
-            from core.record.journal import Journal
-            from core.run.rollback import rollback_run, target_for_record
-
-            current = session.target
-            use_current = current is not None and current.description.rstrip("/") == run.target
-            target = current if use_current else target_for_record(run)
-            with Journal(state_dir) as journal:
-                try:
-                    return rollback_run(journal, run.id, target, emit=session.emit)
-                finally:
-                    if not use_current:
-                        target.close()
+        def work() -> RollbackSummary:
+            try:
+                return session.rollback(run.id)
+            finally:
+                if own:
+                    session.close()
 
         self.query_one("#detail", Static).update(f"Rolling back {run.id}…")
         self.archfuse.start_work(self, "rollback", work)
@@ -137,7 +115,7 @@ class HistoryScreen(FlowScreen):
         if message.job == "history":
             self.show_runs(message.result)
         elif message.job == "rollback":
-            summary = message.result
+            summary: RollbackSummary = message.result
             counts = ", ".join(f"{n} {r}" for r, n in sorted(summary.counts().items())) or "no tags"
             self.action_reload()
             self.notify(f"Rollback of {summary.rolled_back}: {summary.status} ({counts})", timeout=8)

@@ -20,7 +20,7 @@ from core.package.model import PackageIndex
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
-from tui.target_settings import TargetSettings, target_config
+from tui.target_settings import TargetSettings
 from tui.widgets.matrix import Cell, PackageMatrix
 
 
@@ -28,6 +28,7 @@ class PackagesScreen(FlowScreen):
     """Packages found, as a matrix of versions × architectures; Space selects."""
 
     SUB_TITLE = "1/5 Packages"
+    imported: dict[tuple[str, str], tuple[str, float]] | None = None  # the journal's imports into the target
     ACTIONS = (
         Command("Scan packages", "Scan the directory or files in the path field", "scan"),
         Command("Select package", "Toggle the highlighted package", "toggle_package", "space", "Select"),
@@ -73,8 +74,8 @@ class PackagesScreen(FlowScreen):
             return
         self.state.paths = paths
         self.set_status("Scanning…")
-        session = self.session
-        self.archfuse.start_work(self, "scan", lambda: session.scan(paths))
+        workspace = self.archfuse.workspace
+        self.archfuse.start_work(self, "scan", lambda: workspace.scan(paths))
         self.query_one(PackageMatrix).focus()
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
@@ -131,7 +132,7 @@ class PackagesScreen(FlowScreen):
 
     def show_imported(self) -> None:
         """Beside each package: when the journal says it was imported into the chosen target."""
-        self.imported = journal_imported(self.session, self.state.settings)
+        self.imported = journal_imported(self.archfuse.workspace.state_dir, self.state.settings)
         dates = None if self.imported is None else {k: _date(ended) for k, (_run, ended) in self.imported.items()}
         self.query_one(PackageMatrix).set_imported(dates)
         self.show_detail()
@@ -172,7 +173,7 @@ class PackagesScreen(FlowScreen):
             return
         package = next((p for p in self.state.packages if p.path == cell.path), None)
         warn = f"; {package.warnings[0]}" if package is not None and package.warnings else ""
-        done = (getattr(self, "imported", None) or {}).get((cell.version, cell.arch))
+        done = (self.imported or {}).get((cell.version, cell.arch))
         where = self.state.settings.describe()
         journal = f"; imported into {where} by run {done[0]}" if done else ""
         detail.update(f"{Path(cell.path).name}: {cell.images} images, {cell.charts} charts{journal}{warn}")
@@ -199,17 +200,14 @@ class PackagesScreen(FlowScreen):
         self.app.push_screen(TargetScreen())
 
 
-def journal_imported(session: Any, settings: TargetSettings) -> dict[tuple[str, str], tuple[str, float]] | None:
+def journal_imported(state_dir: Path, settings: TargetSettings) -> dict[tuple[str, str], tuple[str, float]] | None:
     """The journal's imports into the form's target per (version, arch); None without a target."""
-    if not settings.registry.strip() and not settings.cluster_config.strip():
-        return None
-    state_dir = getattr(session, "state_dir", None)
-    if state_dir is None:
+    if not settings.inputs().names_target:
         return None
     from core.record.journal import Journal
 
     try:
-        description = target_config(settings).description
+        description = settings.target_config().description
         with Journal(state_dir) as journal:
             return journal.imported_packages(description)
     except (ArchfuseError, OSError, sqlite3.Error):

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from textual.app import ComposeResult
-from textual.widgets import Log, Static
+from textual.widgets import RichLog, Static
 
 from core import events as ev
 from core.run.engine import RunSummary
@@ -42,13 +42,14 @@ class RunScreen(FlowScreen):
         self.quit_after = False
         self.summary: RunSummary | None = None
         self.run_id = ""
+        self.log_lines: list[str] = []  # what the log pane shows, as saved by w
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="phase", markup=False)
         yield TransferProgress(id="progress")
         yield InFlight(id="inflight")
         yield ImageTable(id="images")
-        yield Log(id="log", max_lines=2000)
+        yield RichLog(id="log", max_lines=2000, wrap=True, markup=False)
 
     def on_mount(self) -> None:
         preflight = self.state.preflight
@@ -67,7 +68,8 @@ class RunScreen(FlowScreen):
         self.query_one("#phase", Static).update(text)
 
     def log_line(self, text: str) -> None:
-        self.query_one(Log).write_line(text)
+        self.log_lines.append(text)
+        self.query_one(RichLog).write(text)
 
     # -- engine events ----------------------------------------------------------------
     def on_progress_tick(self, tick: ProgressTick) -> None:
@@ -194,7 +196,7 @@ class RunScreen(FlowScreen):
         path = Path(self.session.state_dir) / LOGS_DIR / name
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("\n".join(self.query_one(Log).lines) + "\n", encoding="utf-8")
+            path.write_text("\n".join(self.log_lines) + "\n", encoding="utf-8")
         except OSError as err:
             self.fail(f"The log could not be saved to {path}: {err.strerror or err}.")
             return

@@ -27,8 +27,8 @@ from tui.screens.base import Command, FlowScreen
 VERIFY_STYLE = {"ok": "green"}
 CHART_WORDS = {"new": "pushed", "overwritten": "overwritten", "unchanged": "unchanged", "conflict": "kept", "error": "failed"}
 OVERWRITE_HINT = (
-    "Kept: the chart repository holds other content under the same version. To overwrite, go back "
-    "to Checks and plan (Escape twice), choose to overwrite kept charts, and Start again."
+    "kept: other content is there under the same version; to overwrite it, go back to Checks and plan "
+    "(Escape twice), choose to overwrite kept charts, and Start again."
 )
 
 
@@ -90,8 +90,8 @@ class SummaryScreen(FlowScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("result", key="result", width=10)
-        table.add_column("platforms now", key="after", width=18)
+        table.add_column("result", key="result", width=11)
+        table.add_column("platforms now", key="after", width=17)
         table.add_column("verify", key="verify", width=9)
         table.add_column("tag / chart", key="image")
         self.show_result()
@@ -120,9 +120,10 @@ class SummaryScreen(FlowScreen):
             for chart in charts:
                 word = CHART_WORDS.get(chart.action, chart.action)
                 words[word] = words.get(word, 0) + 1
-            lines.append("charts: " + ", ".join(f"{n} {w}" for w, n in sorted(words.items())))
+            line = "charts: " + ", ".join(f"{n} {w}" for w, n in sorted(words.items()))
             if any(c.action == "conflict" for c in charts):
-                lines.append(OVERWRITE_HINT)
+                line += " · " + OVERWRITE_HINT
+            lines.append(line)
         if summary is not None:
             lines.append(report_line(summary.reports))
         self.query_one("#result", Static).update("\n".join(lines))
@@ -236,8 +237,11 @@ def verify_line(found: Findings, target: str) -> str:
     if bad_images:
         line += f"; first problem: {bad_images[0].detail}. Run the import again to complete it."
     elif bad_charts:
-        line += f"; {bad_charts[0].name}-{bad_charts[0].version}: {bad_charts[0].detail}."
+        line += f"; chart {bad_charts[0].name}-{bad_charts[0].version}: {bad_charts[0].status}."
     flagged = [c for c in found.coverage if c.missing]
     if flagged:
-        line += f"\n{len(flagged)} tag(s) serve fewer arches than their repository's other tags, e.g. {flagged[0].ref} lacks {', '.join(flagged[0].missing)}: import that arch's package."
+        line += (
+            f"\n{len(flagged)} tag(s) serve fewer arches than their repository's other tags "
+            f"({flagged[0].ref} lacks {', '.join(flagged[0].missing)}): import that arch's package too."
+        )
     return line

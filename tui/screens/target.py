@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
+from core.errors import ArchfuseError
 from tui.messages import WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
-from tui.target_settings import TargetSettings, open_target
+from tui.target_settings import TargetSettings
 
 CHART_TYPES = [("OCI (in the registry)", "oci"), ("ChartMuseum", "chartmuseum"), ("Harbor chartrepo", "harbor")]
 
@@ -43,11 +45,12 @@ class TargetScreen(FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         settings = self.state.settings
+        values = dataclasses.asdict(settings)
         for field_id, label, placeholder, password in FIELDS:
             with Horizontal(classes="row"):
                 yield Static(label, classes="label")
                 yield Input(
-                    str(getattr(settings, field_id)),
+                    str(values[field_id]),
                     placeholder=placeholder,
                     password=password,
                     id=field_id,
@@ -89,14 +92,15 @@ class TargetScreen(FlowScreen):
     def action_test(self) -> None:
         settings = self.read_form()
         self.query_one("#status", Static).update(f"Testing {settings.describe()}…")
+        try:
+            target = self.archfuse.connect(settings).target
+        except ArchfuseError as err:
+            self.on_work_failed(WorkFailed("ping", str(err)))
+            return
 
         def ping() -> str:
-            target = open_target(settings)
-            try:
-                target.ping()
-                return f"{target.description} answers; the credentials work."
-            finally:
-                target.close()
+            target.ping()
+            return f"{target.description} answers; the credentials work."
 
         self.archfuse.start_work(self, "ping", ping)
 
@@ -119,7 +123,7 @@ class TargetScreen(FlowScreen):
 
     def action_next(self) -> None:
         settings = self.read_form()
-        if not settings.registry.strip() and not settings.cluster_config.strip():
+        if not settings.inputs().names_target:
             self.fail("Enter a registry URL (https://host[:port]) or an OCI layout directory first.")
             return
         from tui.screens.checks import ChecksScreen

@@ -60,7 +60,8 @@ class Transfer:
 
     @property
     def rate(self) -> float:
-        return self.window.rate
+        """The recent rate, once the window holds a second or more (before that it is noise)."""
+        return self.window.rate if self.window.span_covered >= 1.0 else 0.0
 
     @property
     def seconds(self) -> float:
@@ -142,17 +143,16 @@ class InFlight(Static):
 
     def refresh_text(self) -> None:
         lines = []
-        if self.blobs:
-            first = next(iter(self.blobs.values()))
-            more = f" (+{len(self.blobs) - 1} more)" if len(self.blobs) > 1 else ""
-            lines.append(
-                f"now: {first.image} · blob {first.digest[7:19]} "
-                f"{size(first.bytes_done)} of {size(first.bytes_total)}{more}"
-            )
         if self.stalled is not None:
             lines.append(stall_line(self.stalled, self.retry))
         elif self.retry is not None:
             lines.append(self.retry.text())
+        if self.blobs:
+            first = next(iter(self.blobs.values()))
+            more = f" (+{len(self.blobs) - 1})" if len(self.blobs) > 1 else ""
+            lines.append(
+                f"now: {first.image} · {first.digest[7:15]} {size(first.bytes_done)}/{size(first.bytes_total)}{more}"
+            )
         self.update("\n".join(lines))
         self.set_class(self.stalled is not None or self.retry is not None, "alert")
 
@@ -167,9 +167,9 @@ class ImageTable(DataTable[Text]):
 
     def on_mount(self) -> None:
         self.add_column("stage", key="status", width=9)
-        self.add_column("progress", key="progress", width=8)
-        self.add_column("arch", key="platform", width=7)
-        self.add_column("before → after", key="platforms", width=20)
+        self.add_column("done", key="progress", width=4)
+        self.add_column("arch", key="platform", width=5)
+        self.add_column("platforms before → after", key="platforms", width=25)
         self.add_column("image", key="image")
 
     def show(self, images: Sequence[ImagePlan]) -> None:
