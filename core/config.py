@@ -28,11 +28,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import yaml
-
 from core.errors import UsageError
 from core.oci.refs import is_repository_path
 from core.registry.credentials import ENV_PASSWORD, ENV_USERNAME
+from core.safeload import DocumentError, load_yaml
 
 CHART_REPO_TYPES = ("oci", "chartmuseum", "harbor")
 REGISTRY_TYPES = ("builtin", "external")
@@ -433,7 +432,7 @@ class _Fields:
         value = self.data.get(key)
         if value is None or value == "":
             return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise UsageError(f"{self.path}: {self._field(key)} must be a string; fix it in the file.")
         return str(value).strip() or None
 
@@ -489,11 +488,9 @@ def load_cluster_config(path: Path) -> ClusterConfig:
     except UnicodeDecodeError as exc:
         raise UsageError(f"The cluster config {path} is not UTF-8 text.") from exc
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"The cluster config {path} is not valid YAML{where}; fix the file.") from exc
+        doc = load_yaml(text)  # bounded: no alias bomb or deep nesting gets through
+    except DocumentError as exc:
+        raise UsageError(f"The cluster config {path} {exc}; fix the file.") from None
     if not isinstance(doc, dict):
         raise UsageError(f"The cluster config {path} is not a YAML mapping; is it a clusterConfig.yaml?")
     top = _Fields(path, "", doc)

@@ -11,14 +11,16 @@ import dataclasses
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from core.kinds import ImageStage
 
+_E = TypeVar("_E", bound="Event")
 
 @dataclass(frozen=True)
 class Event:
-    at: float = field(default_factory=time.time, kw_only=True)
+    #: when it happened (``time.time()``); not an argument, so subclasses' fields stay positional
+    at: float = field(default_factory=time.time, init=False)
 
     @property
     def kind(self) -> str:
@@ -33,6 +35,12 @@ class Event:
     def coalesce_key(self) -> Hashable | None:
         """For high-rate events: events with the same key replace each other (the newest wins)."""
         return None
+
+    def stamped(self: _E, at: float) -> _E:
+        """A copy of this event that happened at ``at``."""
+        copy = dataclasses.replace(self)
+        object.__setattr__(copy, "at", at)
+        return copy
 
 
 @dataclass(frozen=True)

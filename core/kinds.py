@@ -93,6 +93,13 @@ class CheckKind(Word):
         return self not in (CheckKind.TARGET, CheckKind.HARBOR, CheckKind.REGISTRY_SPACES, CheckKind.FUSION)
 
 
+class RunKind(Word):
+    """What a run in the journal did."""
+
+    IMPORT = "import"
+    ROLLBACK = "rollback"
+
+
 class RunStatus(Word):
     """How a run in the journal ended (or that it is still going, or was killed)."""
 

@@ -29,11 +29,11 @@ T = TypeVar("T")
 
 
 class DocumentError(ValueError):
-    """A document that cannot be used; ``str()`` is a clause such as ``is not valid YAML (...)``."""
+    """A document that cannot be used; ``str()`` is a clause such as ``is not valid YAML at line 3 (...)``."""
 
 
 def _too_deep() -> DocumentError:
-    return DocumentError(f"nests deeper than {MAX_DEPTH} levels")
+    return DocumentError(f"nests deeper than {MAX_DEPTH} levels, which no chart or image needs (refused; ask the vendor for a corrected file)")
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -104,7 +104,7 @@ def check_expansion(root: Node) -> None:
     if expanded > max(ALIAS_FLOOR, ALIAS_RATIO * len(size)):
         raise DocumentError(
             f"expands its YAML aliases to more than {max(ALIAS_FLOOR, ALIAS_RATIO * len(size))} values "
-            f"from {len(size)} written (an alias bomb)"
+            f"from {len(size)} written, an alias bomb (refused; ask the vendor for a corrected file)"
         )
 
 
@@ -117,6 +117,9 @@ def _read(data: str | bytes, step: Callable[[_BoundedLoader], T]) -> T:
     loader = _BoundedLoader(data)
     try:
         return step(loader)
+    except yaml.MarkedYAMLError as err:
+        where = f" at line {err.problem_mark.line + 1}" if err.problem_mark is not None else ""
+        raise DocumentError(f"is not valid YAML{where} ({err.problem or _first_line(err)})") from None
     except yaml.YAMLError as err:
         raise DocumentError(f"is not valid YAML ({_first_line(err)})") from None
     except RecursionError:

@@ -12,7 +12,7 @@ from typing import Any
 
 from core import events as ev
 from core.charts.destinations import ChartDestination
-from core.charts.plan import ChartPlan, plan_charts
+from core.charts.plan import ChartJob, ChartPlan, plan_charts
 from core.checks.environment import (
     check_disk_for_target,
     check_flavour,
@@ -38,7 +38,8 @@ from core.package.model import PackageIndex
 from core.record.journal import Journal, RunRecord, TagRecord
 from core.record.state import state_dir as default_state_dir
 from core.registry.harbor import harbor_client_for
-from core.run.engine import ImportRun, RunOptions, RunSummary
+from core.run.engine import RunOptions, RunSummary
+from core.run.lifecycle import journaled_run
 from core.run.plan import Plan, build_plan, group_images, version_key
 from core.run.rollback import RollbackSummary, rollback_run
 from core.run.verify import ImageCheck, verify_images
@@ -257,7 +258,7 @@ class Session(Workspace):
     def _downgrade_check(self, packages: list[PackageIndex]) -> Check | None:
         """Warn when the packages are older than the last addon version imported into this target."""
         with Journal(self.state_dir, secrets=self.secrets) as journal:
-            last = journal.last_version_imported(self.target)
+            last = journal.last_version_imported(self.target.description)
         if not last or not packages:
             return None
         newest = max((p.version for p in packages), key=version_key)
@@ -313,44 +314,24 @@ class Session(Workspace):
                 hint="Nothing was written.",
             )
         opts = options or RunOptions()
-        plan = preflight.plan
-        options_record = {
+        settings = {
             "prefix": self.prefix,
             "spool_budget": opts.spool_budget,
             "workers": opts.workers,
             "force_charts": self.force_charts,
         }
-        with Journal(self.state_dir, secrets=self.secrets) as journal:
-
-            def execute(run_id: str) -> RunSummary:
-                return ImportRun(
-                    plan,
-                    self.target,
-                    options=opts,
-                    emit=self.emit,
-                    cancel=cancel,
-                    recorder=journal,
-                    run_id=run_id,
-                    charts=preflight.charts,
-                    chart_destination=self.charts,
-                    force_charts=self.force_charts,
-                ).execute()
-
-            summary = journal.recorded_import(self.target, plan.packages, options_record, execute)
-        summary.reports = self._write_report(summary, preflight)
-        return summary
-
-    # -- run report (core.record.report) ------------------------------------------------------
-    def _write_report(self, summary: RunSummary, preflight: Preflight) -> tuple[Path, ...]:
-        """The run's Markdown and JSON report in ``<state>/reports``; a failure to write it is a warning."""
-        from core.record.report import build_report, write_report
-
-        try:
-            report = build_report(summary, preflight.plan, preflight.charts, self.target.description)
-            return write_report(self.state_dir, report, self.secrets)
-        except OSError as err:
-            self.emit(ev.Warning(f"The run report could not be written to {self.state_dir}: {err.strerror or err}."))
-            return ()
+        charts = ChartJob(preflight.charts, self.charts, self.force_charts) if self.charts is not None else None
+        return journaled_run(
+            preflight.plan,
+            self.target,
+            state_dir=self.state_dir,
+            charts=charts,
+            options=opts,
+            settings=settings,
+            secrets=self.secrets,
+            emit=self.emit,
+            cancel=cancel,
+        )
 
     def rollback(self, run_id: str, *, cancel: threading.Event | None = None) -> RollbackSummary:
         """Put back the tags a run changed, where they still point where it left them."""

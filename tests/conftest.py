@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.harbor",
     "tests.fixtures.faultproxy",
     "tests.fixtures.imports",
+    "tests.fixtures.helm",
 ]
 
 

@@ -21,7 +21,7 @@ def changed_lines(before: str, after: str) -> list[tuple[str, str]]:
     """(old line, new line) pairs of a line-by-line diff that keeps the line count."""
     a, b = before.splitlines(), after.splitlines()
     assert len(a) == len(b), "relocation added or removed lines"
-    return [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+    return [(x, y) for x, y in zip(a, b) if x != y]
 
 
 def minimal_chart(values: str) -> dict[str, bytes]:

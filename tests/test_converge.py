@@ -92,7 +92,7 @@ def test_a_writer_that_keeps_flattening_fails_the_run_naming_the_tag(
     arm_digest = arm.images[0].manifest.digest
 
     def hook(event: ev.Event) -> None:
-        if isinstance(event, ev.ImageDone | ev.TagRemerged):  # after every write of the run, flatten again
+        if isinstance(event, (ev.ImageDone, ev.TagRemerged)):  # after every write of the run, flatten again
             _flatten(registry, arm_digest)
 
     summary, seen = _run(target, [amd], hook)

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from core import events as ev
-from core.charts.plan import ChartPlan
+from core.charts.plan import ChartJob, ChartPlan
 from core.run.engine import ImportRun
 from core.run.plan import build_plan
 from core.targets.layout import LayoutTarget
@@ -29,8 +29,8 @@ def test_cancel_during_the_tag_phase_finishes_the_tags_and_says_so(layout: Layou
             cancel.set()  # Escape pressed while the tags move
 
     chart = ChartPlan("addon", "app", "1.0.0", package.path, action="new")
-    run = ImportRun(build_plan([package], layout), layout, emit=emit, cancel=cancel, charts=[chart],
-                    chart_destination=_NoPush())  # type: ignore[arg-type]
+    charts = ChartJob([chart], _NoPush())  # type: ignore[arg-type]
+    run = ImportRun(build_plan([package], layout), layout, emit=emit, cancel=cancel, charts=charts)
     summary = run.execute()
     assert summary.status == "cancelled"
     assert {r.name for r in layout.refs()} == {"addon/a:1.0", "addon/b:1.0"}  # the tag phase is not cut short

@@ -139,7 +139,7 @@ def test_history_text_and_json(
     state = tmp_path / "state"
     with Journal(state) as journal:
         rid, _ = journaled_import(journal, layout, [make_package(layout, "v1.0", "amd64")])
-        bad = journal.start_run("import", layout, [_package("v1.1")], {})
+        bad = journal.start_run("import", layout.description, [_package("v1.1")], {})
         journal.finish_run(bad, "failed", {"error": 1}, 2048, "the registry said no")
         text = render_history(journal.runs())
     assert text.index(bad) < text.index(rid)

@@ -29,7 +29,8 @@ def test_layers_are_real_gzipped_tars_with_matching_diff_ids(tmp_path: Path) -> 
     manifest = json.loads(images.extractfile("manifest.json").read())[0]  # type: ignore[union-attr]
     config = json.loads(images.extractfile(manifest["Config"]).read())  # type: ignore[union-attr]
     assert (config["os"], config["architecture"]) == ("linux", "amd64")
-    for name, diff_id in zip(manifest["Layers"], config["rootfs"]["diff_ids"], strict=True):
+    assert len(manifest["Layers"]) == len(config["rootfs"]["diff_ids"])
+    for name, diff_id in zip(manifest["Layers"], config["rootfs"]["diff_ids"]):
         data = images.extractfile(name).read()  # type: ignore[union-attr]
         raw = gzip.decompress(data)
         assert data[4:8] == b"\0\0\0\0"  # gzip mtime 0

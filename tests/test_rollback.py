@@ -129,13 +129,15 @@ def test_refuses_when_the_previous_content_is_gone(journal: Journal, layout: Lay
 class NoDeleteTarget:
     """A target with only the protocol's methods, like a registry: no way to delete a tag."""
 
+    deletes_tags = False
+
     def __init__(self, inner: LayoutTarget) -> None:
         self._inner = inner
         self.description, self.host = inner.description, inner.host
 
     def __getattr__(self, name: str) -> Any:
         if name == "delete_tag":
-            raise AttributeError(name)
+            raise AssertionError("rollback asked a target that cannot delete tags to delete one")
         return getattr(self._inner, name)
 
 

@@ -291,7 +291,7 @@ def test_bridge_coalesces_progress_and_keeps_the_newest() -> None:
     assert isinstance(latest, ev.BytesProgress) and latest.bytes_done % 1000 == 999
     bridge(ev.BytesProgress(5, 10))  # taken, so the next progress posts a new tick
     assert len([m for m in sink.messages if isinstance(m, ProgressTick)]) == 2
-    assert sink.messages[1].event == ev.Warning("careful", at=sink.messages[1].event.at)
+    assert sink.messages[1].event == ev.Warning("careful").stamped(sink.messages[1].event.at)
 
 
 async def test_history_lists_the_run_and_rollback_asks_then_puts_tags_back(workdir: Path) -> None:

@@ -1,5 +1,7 @@
 """Sizes read the same everywhere."""
 
+from __future__ import annotations
+
 from core.units import size_text
 
 

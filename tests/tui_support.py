@@ -60,7 +60,7 @@ class StableSession(GatedSession):
     def __init__(self, target: Any, *, emit: ev.Emit = ev.discard, **kwargs: Any) -> None:
         def stable(event: ev.Event) -> None:
             at = 1000.0 + (event.bytes_done / MIB if isinstance(event, ev.BytesProgress) else 0.0)
-            emit(dataclasses.replace(event, at=at))
+            emit(event.stamped(at))
 
         super().__init__(target, emit=stable, **kwargs)
 

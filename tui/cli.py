@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core import __version__
 from core import events as ev
 from core.checks.preflight import IGNORABLE
 from core.errors import ArchfuseError, PreflightFailed, UsageError
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="archfuse",
         description="Import addon offline packages into air-gapped registries and fuse architectures.",
     )
-    parser.add_argument("--version", action="version", version="archfuse 0.1.0")
+    parser.add_argument("--version", action="version", version=f"archfuse {__version__}")
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("tui", help="open the terminal UI (the default)")

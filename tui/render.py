@@ -66,7 +66,7 @@ class PlainRenderer:
         line = self.line(event)
         if line is None:
             return
-        stream = self.out if isinstance(event, ev.ImageDone | ev.ChartDone | ev.RunFinished) else self.err
+        stream = self.out if isinstance(event, (ev.ImageDone, ev.ChartDone, ev.RunFinished)) else self.err
         stream.write(line + "\n")
         stream.flush()
 

@@ -250,6 +250,35 @@ def helm_metadata(data: bytes | str) -> dict[str, Any]:
     return _struct(doc, _METADATA, "", clean_all=False)
 
 
+def readable_config(doc: Any) -> bool:
+    """Whether Helm can read a chart config blob (parsed JSON): every field of the kind Helm's struct has.
+
+    Charts pushed by earlier archfuse versions carry numbers where Helm wants text; ``helm pull`` fails on them.
+    """
+    return isinstance(doc, dict) and _fits(doc, _METADATA)
+
+
+def _fits(doc: dict[str, Any], shape: tuple[tuple[str, str], ...]) -> bool:
+    for name, kind in shape:
+        value = doc.get(name)
+        if value is None or kind == "any":
+            continue
+        if kind == _TEXT:
+            ok = isinstance(value, str)
+        elif kind == _BOOL:
+            ok = isinstance(value, bool)
+        elif kind == _TEXTS:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        elif kind == _MAP:
+            ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        else:
+            inner = _MAINTAINER if kind == _MAINTAINERS else _DEPENDENCY
+            ok = isinstance(value, list) and all(isinstance(v, dict) and _fits(v, inner) for v in value)
+        if not ok:
+            return False
+    return True
+
+
 def go_json(value: Any) -> bytes:
     """Compact JSON as Go's encoding/json writes it (HTML-safe escapes, map keys sorted by the caller)."""
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=True)

@@ -12,13 +12,15 @@ import io
 from typing import Any
 
 from core.charts.destinations import CONFLICT, UNCHANGED, decide
-from core.charts.helmmeta import helm_annotations, helm_config
+from core.charts.helmmeta import helm_annotations, helm_config, readable_config
 from core.charts.repack import unpack
 from core.charts.validate import chart_meta
+from core.errors import ArchfuseError, ChartError
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import Descriptor, ManifestRef, canonical_json
-from core.oci.refs import join_path
+from core.oci.refs import is_repository_path, join_path
+from core.safeload import DocumentError, load_json
 from core.targets.base import Target
 
 
@@ -60,26 +62,46 @@ class OciChartDestination:
         self.target.ping()
 
     def repository(self, name: str, repo: str = "") -> str:
-        """``<prefix>/<repo>/<name>``."""
-        return join_path(self.prefix, join_path(repo, name))
+        """``<prefix>/<repo>/<name>``; ChartError when that is no valid repository name."""
+        path = join_path(self.prefix, join_path(repo, name))
+        if not is_repository_path(path):
+            raise ChartError(
+                f"Chart {name} from the chart source directory {repo!r} would go to repository {path!r}, "
+                "which is not a valid OCI repository name (lowercase letters, digits and . _ - only); "
+                "rename the directory in the package or choose another chart destination."
+            )
+        return path
 
     def location(self, name: str, version: str, *, repo: str = "") -> str:
         return f"{self.target.host}/{self.repository(name, repo)}:{oci_tag(version)}"
 
     def existing(self, name: str, version: str, *, repo: str = "") -> str | None:
-        manifest = self.target.get_manifest(self.repository(name, repo), oci_tag(version))
+        """The chart layer's digest; None also when helm could not read the chart there (it is written again)."""
+        repository = self.repository(name, repo)
+        manifest = self.target.get_manifest(repository, oci_tag(version))
         if manifest is None:
             return None
         try:
             doc = manifest.parsed()
         except ValueError:
             return manifest.digest
-        if doc.get("config", {}).get("mediaType") != mt.HELM_CONFIG:
+        config = doc.get("config", {})
+        if config.get("mediaType") != mt.HELM_CONFIG:
             return manifest.digest  # something that is not a chart holds the tag
+        if not self._readable(repository, config.get("digest")):
+            return None  # a chart helm cannot pull (a config with numbers for text): written again
         for layer in doc.get("layers") or []:
             if layer.get("mediaType") == mt.HELM_CHART and isinstance(layer.get("digest"), str):
                 return str(layer["digest"])
         return manifest.digest
+
+    def _readable(self, repository: str, digest: object) -> bool:
+        if not isinstance(digest, str):
+            return False
+        try:
+            return readable_config(load_json(self.target.get_blob(repository, digest, max_size=1 << 20)))
+        except (DocumentError, ArchfuseError):
+            return False
 
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
         action = decide(self.existing(name, version, repo=repo), sha256_digest(tgz), force)

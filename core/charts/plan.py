@@ -14,6 +14,7 @@ from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
 from core.run.plan import LOOKUP_WORKERS, version_key
+from core.run.results import ChartResult
 
 
 @dataclass
@@ -85,11 +86,11 @@ def plan_charts(
         if package.path not in files_by_package:
             files_by_package[package.path] = chart_files(package, state_dir)
         plan = ChartPlan(repo, name, version, package.path)
-        plan.destination = destination.location(name, version, repo=repo)
         files = files_by_package[package.path].get(record.bundle)
         if files is None:
             raise PackageError(f"{package.name}: bundle {record.bundle} was not found on a second read.")
-        try:  # a chart that cannot be relocated is bad input (exit 2), like any other package error
+        try:  # a chart that cannot be relocated or placed is bad input (exit 2), like any package error
+            plan.destination = destination.location(name, version, repo=repo)
             plan.prepared = prepare_chart(files, host=host, prefix=prefix, imported_refs=imported)
         except ChartError as err:
             raise ChartError(f"{package.name}: {err}") from None
@@ -112,30 +113,42 @@ def plan_charts(
     return plans
 
 
-def push_charts(
-    plans: list[ChartPlan], destination: ChartDestination, *, force: bool, emit: ev.Emit
-) -> list[str]:
-    """Push the charts that are new (or overwritten with ``force``); returns failure sentences."""
-    failures: list[str] = []
-    for plan in plans:
-        if plan.action in (NEW, OVERWRITTEN) and plan.prepared is not None:
+@dataclass(frozen=True)
+class ChartJob:
+    """A run's chart phase: the planned chart versions, where they go, whether conflicts are overwritten."""
+
+    plans: list[ChartPlan]
+    destination: ChartDestination
+    force: bool = False
+
+
+def planned(plan: ChartPlan) -> ChartResult:
+    """A chart version as planned: what a run that never reached the charts reports for it."""
+    return ChartResult(plan.repo, plan.name, plan.version, plan.destination, plan.action, plan.digest, plan.error)
+
+
+def push_charts(job: ChartJob, *, emit: ev.Emit) -> list[ChartResult]:
+    """Push the chart versions that are new (or overwritten when forced); the plans stay as they are."""
+    results: list[ChartResult] = []
+    for plan in job.plans:
+        action, error = plan.action, plan.error
+        if action in (NEW, OVERWRITTEN) and plan.prepared is not None:
             try:
-                plan.action = destination.push(
-                    plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=force
+                action = job.destination.push(
+                    plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=job.force
                 )
             except ArchfuseError as err:
-                plan.action, plan.error = "error", str(err)
+                action, error = "error", str(err)
         for warning in plan.warnings:
             emit(ev.Warning(f"chart {plan.name}-{plan.version}: {warning}"))
-        if plan.action == "error":
-            failures.append(plan.error)
-            emit(ev.Failure(f"chart {plan.name}-{plan.version}", plan.error))
-            continue
-        detail = ""
-        if plan.action == CONFLICT:
-            detail = "other content is there; kept it (use --force-charts to overwrite)"
-        emit(ev.ChartDone(plan.name, plan.version, plan.destination, plan.action, detail))
-    return failures
+        detail = "other content is there; kept it (use --force-charts to overwrite)" if action == CONFLICT else ""
+        result = ChartResult(plan.repo, plan.name, plan.version, plan.destination, action, plan.digest, error, detail)
+        results.append(result)
+        if action == "error":
+            emit(ev.Failure(f"chart {plan.name}-{plan.version}", error))
+        else:
+            emit(ev.ChartDone(plan.name, plan.version, plan.destination, action, detail))
+    return results
 
 
-__all__ = ["CONFLICT", "NEW", "OVERWRITTEN", "UNCHANGED", "ChartPlan", "plan_charts", "push_charts"]
+__all__ = ["CONFLICT", "NEW", "OVERWRITTEN", "UNCHANGED", "ChartJob", "ChartPlan", "plan_charts", "push_charts"]

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core import events as ev
 from core.errors import ArchfuseError
@@ -14,6 +14,9 @@ from core.package.model import PackageIndex
 from core.run.plan import Plan
 from core.targets.base import Target
 from core.units import size_text
+
+if TYPE_CHECKING:
+    from core.charts.plan import ChartPlan
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -51,7 +54,7 @@ class Preflight:
 
     checks: list[Check] = field(default_factory=list)
     plan: Plan | None = None
-    charts: list[Any] = field(default_factory=list)  # chart plans (core.charts.plan.ChartPlan)
+    charts: list[ChartPlan] = field(default_factory=list)
     ignored: frozenset[str] = frozenset()  # kinds of failed checks the engineer chose to go past
 
     @property

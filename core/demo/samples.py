@@ -31,7 +31,17 @@ BROKEN_KINDS = (
     "not-gzip", "not-tar", "truncated", "corrupt-bundle", "no-images-tar", "no-chart-yaml",
     "manifest-missing-file", "layer-digest-mismatch", "absolute-name", "dotdot-name", "symlink", "device",
     "oversized-manifest", "oversized-hints", "oversized-chart-yaml", "arch-mismatch", "checksum-mismatch",
+    # hostile or inconsistent content (issue 11)
+    "alias-bomb", "deep-values", "deep-hints", "deep-manifest", "deep-config", "non-ascii-tag", "bad-repo-dir",
+    "duplicate-member", "tag-conflict", "chart-yaml-type", "unsplittable-hint",
 )  # fmt: skip
+#: kinds a scan accepts and a plan refuses (the chart cannot be relocated to the target)
+PLAN_ONLY_KINDS = ("unsplittable-hint",)
+#: a 6 KB "billion laughs": nine levels of ten aliases expand to 10^9 strings
+ALIAS_BOMB = "lol: &l0 [" + ", ".join(['"lol"'] * 10) + "]\n" + "".join(
+    f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n" for i in range(1, 10)
+)
+DEEP = 100_000  # nesting of the deep-* kinds: far past any recursion limit
 GZIP_LEVEL = 1
 _SPOOL_OVER = 8 << 20
 _ROOT = "addon-offline"
@@ -154,7 +164,7 @@ def _random_stream(seed: str, size: int) -> Callable[[Sink], None]:
         left = size
         while left:
             n = min(left, len(block))
-            out.write(block[:n] if n < len(block) else block)  # type: ignore[arg-type]
+            out.write(block[:n] if n < len(block) else block)
             left -= n
 
     return produce
@@ -392,11 +402,19 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
     return [man, *entries, *tail] if manifest_first else [*entries, man, *tail]
 
 
-def _chart_entries(chart: SampleChart) -> list[Entry]:
-    chart_yaml = (
+def chart_yaml_text(chart: SampleChart) -> str:
+    """The Chart.yaml the generator writes for a sample chart."""
+    return (
         f"apiVersion: v2\nname: {chart.name}\nversion: {chart.version}\nappVersion: {chart.app_version}\n"
         f"description: {chart.name} packaged for archfuse samples\ntype: application\n"
     )
+
+
+ChartYaml = Callable[[SampleChart], str]
+
+
+def _chart_entries(chart: SampleChart, chart_yaml_of: ChartYaml) -> list[Entry]:
+    chart_yaml = chart_yaml_of(chart)
     deployment = (
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n"
         "  template:\n    spec:\n      containers:\n        - name: main\n"
@@ -427,7 +445,12 @@ def _hints_yaml(hints: tuple[str, ...]) -> bytes:
 
 
 def _package_entries(
-    version: str, builder: _Builder, flavour: str, manifest_first: bool, charts: list[SampleChart]
+    version: str,
+    builder: _Builder,
+    flavour: str,
+    manifest_first: bool,
+    charts: list[SampleChart],
+    chart_yaml_of: ChartYaml = chart_yaml_text,
 ) -> list[Entry]:
     per_image = builder.payload // max(1, sum(len(c.images) for c in charts))
     out = [Entry(f"{_ROOT}/", "dir"), Entry(f"{_ROOT}/bin/", "dir")]
@@ -446,7 +469,7 @@ def _package_entries(
             images = [builder.image(ref, per_image) for ref in chart.images]
             bundle = [
                 Entry("hints.yaml", content=Content.of(_hints_yaml(chart.hints))),
-                *_chart_entries(chart),
+                *_chart_entries(chart, chart_yaml_of),
                 Entry("images.tar", children=_images_tar(images, flav, manifest_first)),
             ]
             out.append(Entry(f"{_ROOT}/data/{repo}/{chart.name}_{chart.version}.bundle.tar", children=bundle))
@@ -484,6 +507,7 @@ def write_sample_package(
     charts: list[str] | None = None,
     bulk: int = 0,
     mutate: Callable[[list[Entry]], None] | None = None,
+    chart_yaml: ChartYaml = chart_yaml_text,
 ) -> Path:
     """Write ``addon-offline-full-package-<version>-<arch>.tar.gz`` (or ``.tar``) and its ``.sha512sum``.
 
@@ -491,7 +515,8 @@ def write_sample_package(
     rotate through all three). ``payload``: extra incompressible bytes spread over the app layers
     (0 gives a package of a few KB). ``image_arch`` makes the image configs declare another arch;
     ``charts`` keeps only the named charts; ``bulk`` adds that many small images (see
-    :func:`bulk_charts`); ``mutate`` edits the member tree (broken packages).
+    :func:`bulk_charts`); ``mutate`` edits the member tree (broken packages); ``chart_yaml`` writes
+    each chart's Chart.yaml (default :func:`chart_yaml_text`).
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
     file_name = name or f"addon-offline-full-package-{version}-{arch}.{'tar.gz' if compress else 'tar'}"
@@ -499,7 +524,7 @@ def write_sample_package(
     selected = [c for c in _catalog(version) + bulk_charts(bulk) if charts is None or c.name in charts]
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix=".layers-") as spool:
         builder = _Builder(image_arch or arch, payload, Path(spool))
-        entries = _package_entries(version, builder, flavour, manifest_first, selected)
+        entries = _package_entries(version, builder, flavour, manifest_first, selected, chart_yaml)
         if mutate is not None:
             mutate(entries)
         digest = _write(entries, path, compress)
@@ -577,8 +602,75 @@ def _mutation(kind: str) -> Callable[[list[Entry]], None]:
         elif kind == "oversized-chart-yaml":
             _, e = _walk(entries, _named("original-chart/Chart.yaml"))
             e.content = Content.of(tar_bytes_of(e.content or Content.of(b"")) + b"#" * (2 << 20) + b"\n")
+        else:
+            _hostile(kind, entries)
 
     return do
+
+
+def _text_of(entry: Entry) -> str:
+    return tar_bytes_of(entry.content or Content.of(b"")).decode()
+
+
+def _hostile(kind: str, entries: list[Entry]) -> None:
+    """The hostile or inconsistent kinds: each breaks one file in a way a scan must refuse."""
+    if kind in ("alias-bomb", "deep-values"):
+        _, e = _walk(entries, _named("original-chart/values.yaml"))
+        extra = ALIAS_BOMB if kind == "alias-bomb" else "deep: " + "[" * DEEP + "]" * DEEP + "\n"
+        e.content = Content.of((_text_of(e) + extra).encode())
+    elif kind == "deep-hints":
+        _, e = _walk(entries, _named("hints.yaml"))
+        e.content = Content.of(("- " + "[" * DEEP + "]" * DEEP + "\n").encode())
+    elif kind == "deep-manifest":
+        _, e = _walk(entries, _named("manifest.json"))
+        e.content = Content.of(("[" * DEEP + "]" * DEEP).encode())
+    elif kind == "deep-config":  # a config whose name (its digest) and manifest.json agree with its bytes
+        _, man = _walk(entries, _named("manifest.json"))
+        doc = json.loads(_text_of(man))
+        _, cfg = _walk(entries, _named(doc[0]["Config"]))
+        body = _text_of(cfg)[:-1] + ',"deep":' + "[" * DEEP + "]" * DEEP + "}"
+        cfg.name = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+        cfg.content = Content.of(body.encode())
+        doc[0]["Config"] = cfg.name
+        man.content = Content.of(_json(doc))
+    elif kind == "non-ascii-tag":
+        _, man = _walk(entries, _named("manifest.json"))
+        doc = json.loads(_text_of(man))
+        doc[0]["RepoTags"] = [doc[0]["RepoTags"][0] + "-\u00fcber"]
+        man.content = Content.of(json.dumps(doc, ensure_ascii=False).encode())
+    elif kind == "bad-repo-dir":
+        _, e = _walk(entries, lambda e: e.name.endswith(".bundle.tar"))
+        e.name = e.name.replace("/data/addon/", "/data/EVIL Repo/")
+    elif kind == "duplicate-member":  # docker-legacy: a second <id>/layer.tar with other bytes
+        parent, e = _walk(entries, lambda e: e.name.endswith("/layer.tar"))
+        parent.append(Entry(e.name, content=Content.of(tar_bytes(_tampered_layer()))))
+    elif kind == "tag-conflict":  # a second bundle claims the first bundle's image tag for other content
+        bundles = [e for _, e in _bundles(entries)]
+        _, first = _walk(bundles[0].children or [], _named("manifest.json"))
+        _, second = _walk(bundles[1].children or [], _named("manifest.json"))
+        doc = json.loads(_text_of(second))
+        doc[0]["RepoTags"] = [json.loads(_text_of(first))[0]["RepoTags"][0]]
+        second.content = Content.of(_json(doc))
+    elif kind == "unsplittable-hint":  # the keys run together: no split at registry, repository and tag
+        _, e = _walk(entries, _named("hints.yaml"))
+        e.content = Content.of(b'- "{{ .image.tag }}{{ .image.repository }}"\n')
+    elif kind == "chart-yaml-type":
+        _, e = _walk(entries, _named("original-chart/Chart.yaml"))
+        e.content = Content.of((_text_of(e) + "kubeVersion: [1, 2]\n").encode())
+
+
+def _tampered_layer() -> list[Entry]:
+    return [Entry("etc/", "dir"), Entry("etc/passwd", content=Content.of(b"root::0:0::/root:/bin/sh\n"))]
+
+
+def _bundles(entries: list[Entry]) -> list[tuple[list[Entry], Entry]]:
+    found: list[tuple[list[Entry], Entry]] = []
+    for e in entries:
+        if e.name.endswith(".bundle.tar"):
+            found.append((entries, e))
+        elif e.children is not None:
+            found.extend(_bundles(e.children))
+    return found
 
 
 def write_broken_package(dest_dir: Path, kind: str) -> Path:
@@ -599,7 +691,8 @@ def write_broken_package(dest_dir: Path, kind: str) -> Path:
         dest_dir,
         version,
         "amd64",
-        charts=one,
+        charts=["metrics-server", "ingress-nginx"] if kind == "tag-conflict" else one,
+        flavour="docker-legacy" if kind == "duplicate-member" else "ggcr",
         mutate=None if kind in ("truncated", "checksum-mismatch") else _mutation(kind),
     )
     if kind == "truncated":

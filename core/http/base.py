@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -86,6 +86,9 @@ def http_client(
     )
 
 
+_Client = TypeVar("_Client", bound="HttpClientOwner")
+
+
 class HttpClientOwner:
     """A client of one server that owns an httpx client: ``close()``, ``with`` support and a repr."""
 
@@ -97,7 +100,7 @@ class HttpClientOwner:
         """Close the connections."""
         self._http.close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self: _Client) -> _Client:
         return self
 
     def __exit__(self, *exc: object) -> None:

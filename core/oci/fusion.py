@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 from core.errors import TargetError
 from core.oci import mediatypes as mt
@@ -23,7 +23,7 @@ UPDATE_ARCH = "update-arch"
 UNCHANGED = "unchanged"
 
 #: How a bare manifest's platform is found: read its config. (manifest) -> Platform | None
-PlatformOf = Callable[[ManifestRef], Platform | None]
+PlatformOf = Callable[[ManifestRef], Optional[Platform]]
 
 
 @dataclass(frozen=True)

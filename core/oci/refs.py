@@ -10,8 +10,13 @@ import re
 from dataclasses import dataclass
 
 DEFAULT_HOST = "docker.io"
-_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+# the distribution reference grammar (github.com/distribution/reference), ASCII only
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$")
+_DOMAIN_PART = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_HOST = re.compile(rf"^(?:{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*|\[[0-9A-Fa-f:]+\])(?::[0-9]+)?$")
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[A-Za-z0-9=_-]{32,}$")
+NAME_LIMIT = 255
 
 
 @dataclass(frozen=True)
@@ -31,9 +36,13 @@ class ImageRef:
 
 
 def parse_ref(ref: str) -> ImageRef:
-    """Parse an image reference the way docker does (``nginx`` -> ``docker.io/library/nginx:latest``)."""
+    """Parse an image reference the way docker does (``nginx`` -> ``docker.io/library/nginx:latest``).
+
+    ValueError for anything outside the distribution grammar (ASCII only), so a reference that
+    no registry would take is refused before anything is written.
+    """
     text = ref.strip()
-    if not text or any(c.isspace() for c in text):
+    if not text or not text.isascii() or any(c.isspace() or not c.isprintable() for c in text):
         raise ValueError(f"not an image reference: {ref!r}")
     digest = ""
     if "@" in text:
@@ -50,9 +59,13 @@ def parse_ref(ref: str) -> ImageRef:
         host, path = DEFAULT_HOST, name
     if host == DEFAULT_HOST and "/" not in path:
         path = f"library/{path}"
-    if not is_repository_path(path):
-        raise ValueError(f"not an image reference: {ref!r}")
-    if tag and not _TAG.match(tag):
+    if (
+        not is_repository_path(path)
+        or not _HOST.match(host)
+        or len(name) > NAME_LIMIT
+        or (tag and not _TAG.match(tag))
+        or (digest and not _DIGEST.match(digest))
+    ):
         raise ValueError(f"not an image reference: {ref!r}")
     if not tag and not digest:
         tag = "latest"

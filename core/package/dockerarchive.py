@@ -14,6 +14,7 @@ from typing import Any
 
 from core.oci import mediatypes as mt
 from core.oci.platform import Platform
+from core.oci.refs import parse_ref
 from core.package.model import BlobRecord, ImageRecord
 from core.safeload import DocumentError, load_json
 
@@ -92,6 +93,19 @@ def parse_manifest(data: bytes) -> list[dict[str, Any]]:
     return doc
 
 
+def check_repo_tag(tag: str) -> None:
+    """A RepoTags entry must be an ``[host/]repository:tag`` reference by the distribution grammar (ASCII)."""
+    try:
+        ref = parse_ref(tag)
+    except ValueError:
+        ref = None
+    if ref is None or tag != tag.strip() or not ref.tag or ref.digest:
+        raise ArchiveProblem(
+            f"manifest.json names image {tag!r} in RepoTags, which is not a valid [host/]repository:tag "
+            "reference (ASCII lowercase repository, tag of letters, digits, . _ -); no registry can hold it"
+        )
+
+
 def build_images(
     manifest: list[dict[str, Any]], blobs: dict[str, SeenBlob], links: dict[str, str], bundle: str
 ) -> list[ImageRecord]:
@@ -120,6 +134,8 @@ def build_images(
         tags = entry.get("RepoTags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ArchiveProblem("manifest.json has an image whose RepoTags is not a list of strings")
+        for tag in tags:
+            check_repo_tag(tag)
         images.append(
             ImageRecord(
                 refs=tuple(tags),

@@ -17,12 +17,13 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Union
 
 from isal import igzip
 
 from core.errors import PackageError
 from core.oci.platform import Platform, normalize_arch
+from core.oci.refs import is_repository_path
 from core.package import dockerarchive as da
 from core.package.model import ImageRecord
 from core.package.naming import is_bundle_member, parse_bundle_member, parse_package_name
@@ -84,7 +85,7 @@ class ImagesFound:
     images: list[ImageRecord] = field(default_factory=list)
 
 
-Item = BundleInfo | ChartFiles | BlobMember | ImagesFound
+Item = Union[BundleInfo, ChartFiles, BlobMember, ImagesFound]
 
 
 class _Bad(Exception):
@@ -258,6 +259,11 @@ class _Reader:
         name = parse_bundle_member(entry.name)
         if name is None:
             raise _Bad("the name is not <chart>_<version>.bundle.tar")
+        if not is_repository_path(name.repo):
+            raise _Bad(
+                f"the chart source directory {name.repo!r} is not a valid repository name (lowercase letters, "
+                "digits and . _ - only), so its charts could not be pushed; ask the vendor for a corrected package"
+            )
         info = BundleInfo(entry.name, name.repo, name.chart, name.version)
         yield info
         hints: list[str] | None = None
@@ -265,8 +271,12 @@ class _Reader:
         chart_bytes = 0
         images_seen = False
         chart_sent = False
+        seen: set[str] = set()
         for member in TarStream(entry.stream):
             self.where = [f"bundle {entry.name}"]
+            if member.type != DIR and member.name in seen:
+                raise _Bad(f"holds {member.name} twice; the bundle is damaged or was tampered with")
+            seen.add(member.name)
             if member.name == "hints.yaml":
                 hints = _parse_hints(_read_small(member, HINTS_LIMIT, "hints.yaml"))
             elif member.name.startswith("original-chart/"):
@@ -282,8 +292,6 @@ class _Reader:
             elif member.name == "images.tar":
                 if member.type != FILE:
                     raise _Bad(f"images.tar is a {member.type} where a regular file is expected")
-                if images_seen:
-                    raise _Bad("holds images.tar twice")
                 images_seen = True
                 if hints is not None and "Chart.yaml" in files:
                     chart_sent = True
@@ -303,9 +311,15 @@ class _Reader:
         manifest: bytes | None = None
         kept = 0
         base = [f"bundle {info.member}"]
+        seen: set[str] = set()
         for member in TarStream(entry.stream):
             self.where = [*base, f"images.tar member {member.name!r}"]
-            if member.type == DIR or da.is_metadata(member.name):
+            if member.type == DIR:
+                continue
+            if member.name in seen:  # a later copy would silently replace the bytes the scan hashed
+                raise _Bad("appears twice in images.tar; the archive is damaged or was tampered with")
+            seen.add(member.name)
+            if da.is_metadata(member.name):
                 continue
             if member.type in (SYMLINK, HARDLINK):
                 links[member.name] = _link_target(member)

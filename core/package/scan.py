@@ -18,15 +18,17 @@ from core.charts.tree import load_tree, merged_values
 from core.charts.validate import validate_chart
 from core.errors import ChartError, ChecksumMismatch, PackageError
 from core.events import Emit, PackageScanned, ScanProgress, discard
+from core.oci.platform import Platform
+from core.oci.refs import destination
 from core.package.chartstore import store_chart_files
 from core.package.checksum import MISMATCH, checksum_status
 from core.package.discover import discover
-from core.package.model import ChartRecord, PackageIndex
+from core.package.model import ChartRecord, ImageRecord, PackageIndex
 from core.package.naming import parse_package_name
 from core.package.reader import ChartFiles, ImagesFound, iter_package
 from core.units import size_text
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4  # 4: indexes of packages that pass the checks of issue 11 (refs, duplicates, charts)
 _PROGRESS_STEP = 0.01  # emit ScanProgress every 1% of the file (and at the end)
 
 
@@ -94,6 +96,30 @@ def chart_record(files: ChartFiles, warnings: list[str]) -> ChartRecord:
     return ChartRecord(bundle.repo, meta.name, meta.version, bundle.member, tuple(files.hints), tuple(images))
 
 
+def check_tag_conflicts(index: PackageIndex) -> None:
+    """Refuse a package in which two bundles give one tag different content for the same platform.
+
+    Both would be pushed to one tag and one would silently win, so one chart would run the other's
+    image. The same content in several bundles is fine.
+    """
+    seen: dict[tuple[str, str, str], tuple[str, ImageRecord]] = {}
+    for image in index.images:
+        platform = str(Platform.parse(image.platform).normalized())
+        for ref in image.refs:
+            dest = destination(ref)
+            first, other = seen.setdefault((dest.path, dest.tag, platform), (ref, image))
+            if other.digest != image.digest:
+                where = (
+                    f"twice in bundle {image.bundle}"
+                    if other.bundle == image.bundle
+                    else f"in bundle {other.bundle} and in bundle {image.bundle}"
+                )
+                raise PackageError(
+                    f"{index.name}: image {first} ({platform}) is {where} with different content; "
+                    "one would silently replace the other, so the package is refused: ask the vendor for a corrected one."
+                )
+
+
 def _read(path: Path, emit: Emit, state_dir: Path | None) -> tuple[PackageIndex, str]:
     sha = hashlib.sha512()
     last = [-1.0]
@@ -151,6 +177,7 @@ def scan_package(
         index, sha512 = _read(path, emit, state_dir)
         if state_dir is not None:
             _store_cache(state_dir, identity, index, sha512)
+    check_tag_conflicts(index)
     index.checksum = checksum_status(path, sha512)
     index.warnings = [w for w in index.warnings if not w.startswith("checksum:")]
     if index.checksum == MISMATCH:
@@ -220,7 +247,7 @@ def scan_json(indexes: list[PackageIndex]) -> dict[str, Any]:
 
 def _table(rows: list[list[str]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
 
 
 def render_scan_table(indexes: list[PackageIndex]) -> str:

@@ -26,25 +26,21 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
+from core.config import Secret
 from core.errors import UsageError
+from core.kinds import RunKind, RunStatus
 from core.package.model import PackageIndex
 from core.record import runlock
 from core.units import size_text
 
-if TYPE_CHECKING:
-    from core.run.engine import RunSummary
-    from core.run.plan import ImagePlan
-    from core.targets.base import Target
-
 FILE_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1
-RUNNING, DONE, FAILED, CANCELLED, INTERRUPTED = "running", "done", "failed", "cancelled", "interrupted"
 MASK = "***"
 _SECRET_KEY = re.compile(r"pass|secret|token|auth|credential|api.?key|private", re.IGNORECASE)
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
@@ -191,8 +187,8 @@ def package_entry(package: PackageIndex) -> dict[str, Any]:
     }
 
 
-def _description(target: Any) -> str:
-    return str(getattr(target, "description", target)).rstrip("/")
+def _description(target: str) -> str:
+    return target.rstrip("/")
 
 
 class Journal:
@@ -244,7 +240,7 @@ class Journal:
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._mutex:
             cur = self._db.execute(sql, args)
-            cur.row_factory = sqlite3.Row
+            cur.row_factory = cast(Any, sqlite3.Row)  # typeshed types it differently per Python
             return list(cur.fetchall())
 
     # -- secrets -----------------------------------------------------------------------
@@ -261,12 +257,11 @@ class Journal:
         return text
 
     def _clean_options(self, value: Any) -> Any:
-        reveal = getattr(value, "reveal", None)
-        if callable(reveal):  # a core.config.Secret wherever it sits: mask it
-            self.add_secret(str(reveal()))
+        if isinstance(value, Secret):  # wherever it sits: mask it
+            self.add_secret(value.reveal())
             return MASK
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+            value = dataclasses.asdict(value)
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
@@ -278,18 +273,18 @@ class Journal:
                     continue
                 out[str(k)] = self._clean_options(v)
             return out
-        if isinstance(value, list | tuple | set):
+        if isinstance(value, (list, tuple, set)):
             return [self._clean_options(v) for v in value]
-        if value is None or isinstance(value, bool | int | float):
+        if value is None or isinstance(value, (bool, int, float)):
             return value
         return self._clean(str(value))
 
     def _deep_clean(self, value: Any) -> Any:
         if isinstance(value, dict):
             return {self._clean(str(k)): self._deep_clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
+        if isinstance(value, (list, tuple)):
             return [self._deep_clean(v) for v in value]
-        if value is None or isinstance(value, bool | int | float):
+        if value is None or isinstance(value, (bool, int, float)):
             return value
         return self._clean(str(value))
 
@@ -298,8 +293,8 @@ class Journal:
 
     # -- recording ---------------------------------------------------------------------
 
-    def lock(self, target: Any) -> contextlib.AbstractContextManager[runlock.LockOwner]:
-        """Hold the one-run-per-target lock of ``target`` (a Target or its description).
+    def lock(self, target: str) -> contextlib.AbstractContextManager[runlock.LockOwner]:
+        """Hold the one-run-per-target lock of ``target`` (a target's description).
 
         Raises :class:`core.errors.RunLocked` naming the run that holds it.
         """
@@ -308,7 +303,7 @@ class Journal:
     def start_run(
         self,
         kind: str,
-        target: Any,
+        target: str,
         packages: Iterable[PackageIndex],
         options: dict[str, Any] | None = None,
         *,
@@ -316,8 +311,7 @@ class Journal:
         parent: str | None = None,
     ) -> str:
         """Record a run as started; return its id (``run_id`` if given)."""
-        if kind not in ("import", "rollback"):
-            raise ValueError(f"unknown run kind {kind!r}")
+        kind = RunKind(kind)
         run_id = run_id or uuid.uuid4().hex[:12]
         clean_options = self._clean_options(dict(options or {}))  # first: registers secret values
         description = self._clean(_description(target))
@@ -337,7 +331,7 @@ class Journal:
                     runlock.process_token(pid),
                     socket.gethostname(),
                     time.time(),
-                    RUNNING,
+                    RunStatus.RUNNING,
                 ),
             )
         runlock.note_run(_description(target), run_id)
@@ -355,13 +349,6 @@ class Journal:
                 "INSERT INTO tags (run, repository, tag, before_digest, after_digest, written_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, repository, tag, before, after, time.time()),
             )
-
-    def image_done(self, run_id: str, image: ImagePlan) -> None:
-        """Record one image (platform at a destination tag) as done, with its action."""
-        result = f"error: {image.error}" if image.error else "done"
-        self.record_image(
-            run_id, image.ref, image.platform, image.destination, image.action, image.digest, result
-        )
 
     def record_image(
         self, run_id: str, ref: str, platform: str, destination: str, action: str, digest: str, result: str
@@ -394,30 +381,6 @@ class Journal:
                 (run_id, name, version, self._clean(destination), action, self._clean(result), time.time()),
             )
 
-    def recorded_import(
-        self,
-        target: Target,
-        packages: Iterable[PackageIndex],
-        options: dict[str, Any],
-        execute: Callable[[str], RunSummary],
-    ) -> RunSummary:
-        """Run ``execute(run_id)`` as an import in the journal: target lock held, run started and finished."""
-        with self.lock(target):
-            run_id = self.start_run("import", target, packages, options)
-            try:
-                summary = execute(run_id)
-            except BaseException as err:
-                self.finish_run(run_id, "failed", {}, 0, str(err))
-                raise
-            self.finish_run(
-                run_id,
-                summary.status,
-                summary.counts,
-                summary.bytes_uploaded,
-                summary.failures[0] if summary.failures else "",
-            )
-        return summary
-
     def finish_run(
         self,
         run_id: str,
@@ -437,7 +400,7 @@ class Journal:
 
     # -- reading -----------------------------------------------------------------------
 
-    def runs(self, limit: int = 50, *, target: Any = None) -> list[RunRecord]:
+    def runs(self, limit: int = 50, *, target: str | None = None) -> list[RunRecord]:
         """The newest runs first (of one target when given)."""
         where, args = ("WHERE target = ?", (_description(target),)) if target is not None else ("", ())
         rows = self._query(
@@ -493,7 +456,7 @@ class Journal:
         )
         return [ChartRow(*tuple(row)) for row in rows]
 
-    def last_writer(self, target: Any, repository: str, tag: str, digest: str | None) -> RunRecord | None:
+    def last_writer(self, target: str, repository: str, tag: str, digest: str | None) -> RunRecord | None:
         """The newest run on ``target`` that moved ``repository:tag`` to ``digest``."""
         rows = self._query(
             "SELECT runs.id FROM tags JOIN runs ON runs.id = tags.run"
@@ -503,7 +466,7 @@ class Journal:
         )
         return self.run(rows[0]["id"]) if rows else None
 
-    def last_version_imported(self, target: Any) -> str | None:
+    def last_version_imported(self, target: str) -> str | None:
         """The newest package version of the latest finished import into ``target`` not rolled back."""
         from core.run.plan import version_key
 
@@ -518,7 +481,7 @@ class Journal:
         versions = [str(p.get("version")) for p in json.loads(rows[0]["packages"]) if p.get("version")]
         return max(versions, key=version_key) if versions else None
 
-    def imported_packages(self, target: Any) -> dict[tuple[str, str], tuple[str, float]]:
+    def imported_packages(self, target: str) -> dict[tuple[str, str], tuple[str, float]]:
         """Per ``(version, arch)``: the newest finished import into ``target`` not rolled back, as
         ``(run id, time it ended)``."""
         rows = self._query(
@@ -536,8 +499,8 @@ class Journal:
 
     def _record(self, row: sqlite3.Row) -> RunRecord:
         status = row["status"]
-        if status == RUNNING and not runlock.process_alive(row["pid"], row["pid_token"], row["host"]):
-            status = INTERRUPTED
+        if status == RunStatus.RUNNING and not runlock.process_alive(row["pid"], row["pid_token"], row["host"]):
+            status = RunStatus.INTERRUPTED
         counts = {
             table: self._query(f"SELECT COUNT(*) FROM {table} WHERE run = ?", (row["id"],))[0][0]
             for table in ("images", "charts", "tags")
@@ -601,7 +564,7 @@ def render_history(runs: list[RunRecord]) -> str:
             summary += f", {r.charts} charts"
         summary += f", {r.tags} tag writes, {size_text(r.bytes_uploaded)} uploaded"
         lines.append(summary)
-        if r.status == INTERRUPTED:
+        if r.status == RunStatus.INTERRUPTED:
             lines.append(
                 "    the process stopped before the run finished; run the same import again to continue."
             )

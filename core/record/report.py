@@ -7,16 +7,21 @@ A later verification can be added to the same report (:func:`add_verify`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.package.model import PackageIndex
 from core.record.journal import package_entry
+from core.run.results import ChartResult, ImageResult
 from core.units import size_text
+
+if TYPE_CHECKING:
+    from core.run.engine import RunSummary
 
 REPORTS_DIR = "reports"
 MASK = "***"
@@ -30,40 +35,14 @@ def report_paths(state_dir: Path | str, run_id: str) -> tuple[Path, Path]:
 
 
 def build_report(
-    summary: Any,
-    plan: Any,
-    charts: Iterable[Any],
+    summary: RunSummary,
+    packages: Iterable[PackageIndex],
     target: str,
     *,
     started: float | None = None,
     verify: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The report as a JSON-ready dict, from a RunSummary, its Plan and its chart plans."""
-    packages: list[PackageIndex] = list(getattr(plan, "packages", []) or [])
-    images = []
-    for tag in getattr(plan, "tags", []) or []:
-        result = getattr(tag, "result", None)
-        current = getattr(tag, "current", None)
-        tag_digest = (
-            result.manifest.digest
-            if result is not None and result.manifest is not None
-            else (current.digest if current is not None else "")
-        )
-        for image in tag.images:
-            images.append(
-                {
-                    "ref": image.ref,
-                    "destination": image.destination,
-                    "platform": image.platform,
-                    "action": image.action,
-                    "platforms_before": list(image.platforms_before),
-                    "platforms_after": list(image.platforms_after),
-                    "digest": image.digest,
-                    "tag_digest": tag_digest,
-                    "upload_bytes": image.upload_bytes,
-                    **({"error": image.error} if image.error else {}),
-                }
-            )
+    """The report as a JSON-ready dict, from a run's summary (its image and chart results) and its packages."""
     ended = time.time()
     return {
         "run_id": summary.run_id,
@@ -73,25 +52,36 @@ def build_report(
         "ended_at": _iso(ended),
         "duration_seconds": round(summary.seconds, 3),
         "bytes_uploaded": summary.bytes_uploaded,
-        "peak_spool": getattr(summary, "peak_spool", 0),
+        "peak_spool": summary.peak_spool,
         "counts": dict(summary.counts),
         "failures": list(summary.failures),
         "packages": [_package(p) for p in packages],
-        "images": images,
-        "charts": [
-            {
-                "name": c.name,
-                "version": c.version,
-                "repo": c.repo,
-                "destination": c.destination,
-                "action": c.action,
-                "digest": c.digest,
-                **({"error": c.error} if c.error else {}),
-            }
-            for c in charts
-        ],
+        "images": [_image(i) for i in summary.images],
+        "charts": [_chart(c) for c in summary.charts],
         "verify": verify,
     }
+
+
+_IMAGE_KEYS = ("ref", "destination", "platform", "action", "platforms_before", "platforms_after", "digest")
+_CHART_KEYS = ("name", "version", "repo", "destination", "action", "digest")
+
+
+def _image(result: ImageResult) -> dict[str, Any]:
+    return _entry(result, _IMAGE_KEYS, tag_digest=result.tag_after, upload_bytes=result.upload_bytes)
+
+
+def _chart(result: ChartResult) -> dict[str, Any]:
+    return _entry(result, _CHART_KEYS)
+
+
+def _entry(result: ImageResult | ChartResult, keys: tuple[str, ...], **more: object) -> dict[str, Any]:
+    """The report's entry for a result: ``keys`` of it (tuples as lists), ``more``, and its error if any."""
+    data = dataclasses.asdict(result)
+    entry: dict[str, Any] = {key: list(data[key]) if isinstance(data[key], tuple) else data[key] for key in keys}
+    entry.update(more)
+    if result.error:
+        entry["error"] = result.error
+    return entry
 
 
 def _package(package: PackageIndex) -> dict[str, Any]:
@@ -126,7 +116,7 @@ def _write(path: Path, text: str) -> None:
 def _mask(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, dict):
         return {str(k): _mask(v, secrets) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [_mask(v, secrets) for v in value]
     if isinstance(value, str):
         text = _URL_USERINFO.sub(r"\g<scheme>", value)

@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from core import events as ev
-from core.charts.destinations import ChartDestination
-from core.charts.plan import ChartPlan, push_charts
+from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
-from core.kinds import ImageStage
+from core.kinds import ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run import converge
-from core.run.plan import BlobNeed, ImagePlan, Plan, TagPlan
+from core.run.plan import BlobNeed, Plan, TagPlan
 from core.run.progress import RunProgress, Watchdog
+from core.run.results import ChartResult, ImageResult, counts
 from core.run.spool import SpoolBudget, spool_copy
 from core.targets.base import Target, Watched
 
@@ -46,8 +46,10 @@ class RunOptions:
 
 @dataclass
 class RunSummary:
+    """How a run ended and what each image and chart became."""
+
     run_id: str
-    status: str  # done | failed | cancelled
+    status: RunStatus  # done | failed | cancelled
     bytes_uploaded: int
     seconds: float
     counts: dict[str, int] = field(default_factory=dict)
@@ -55,18 +57,38 @@ class RunSummary:
     peak_spool: int = 0
     remerged: int = 0  # tags merged again after another writer dropped a platform (core.run.converge)
     reports: tuple[Path, ...] = ()  # the run report (Markdown, JSON) once written (core.record.report)
+    images: tuple[ImageResult, ...] = ()  # every image of the plan: what it became, or as planned if not reached
+    charts: tuple[ChartResult, ...] = ()  # every chart version of the plan, likewise
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status == "done" else 1
+        return 0 if self.status == RunStatus.DONE else 1
 
 
 class RunRecorder(Protocol):
-    """What the journal hears from a run (see core.record.journal)."""
+    """What the journal hears from a run, as it happens (see core.run.lifecycle)."""
 
-    def tag_moving(self, run_id: str, repository: str, tag: str, before: str | None, after: str) -> None: ...
+    def tag_moving(self, repository: str, tag: str, before: str | None, after: str) -> None:
+        """A tag is about to move from ``before`` to ``after``."""
 
-    def image_done(self, run_id: str, image: ImagePlan) -> None: ...
+    def image_done(self, result: ImageResult) -> None:
+        """An image's tag is written (or needed no write)."""
+
+    def chart_done(self, result: ChartResult) -> None:
+        """A chart version is pushed (or needed no push, or failed)."""
+
+
+class NoRecorder:
+    """A run nobody records (tests, tools)."""
+
+    def tag_moving(self, repository: str, tag: str, before: str | None, after: str) -> None:
+        pass
+
+    def image_done(self, result: ImageResult) -> None:
+        pass
+
+    def chart_done(self, result: ChartResult) -> None:
+        pass
 
 
 class ImportRun:
@@ -82,26 +104,24 @@ class ImportRun:
         cancel: threading.Event | None = None,
         recorder: RunRecorder | None = None,
         run_id: str | None = None,
-        charts: list[ChartPlan] | None = None,
-        chart_destination: ChartDestination | None = None,
-        force_charts: bool = False,
+        charts: ChartJob | None = None,
     ) -> None:
         self.plan = plan
         self.target = target
         self.options = options or RunOptions()
         self.emit = emit
         self.cancel = cancel or threading.Event()
-        self.recorder = recorder
+        self.recorder: RunRecorder = recorder or NoRecorder()
         self.run_id = run_id or uuid.uuid4().hex[:12]
-        self.charts = charts or []
-        self.chart_destination = chart_destination
-        self.force_charts = force_charts
+        self.charts = charts
         self.budget = SpoolBudget(self.options.spool_budget)
         self._abort = threading.Event()
         self._tags_moved = False
         self._remerged = 0
         self._failures: list[str] = []
         self._lock = threading.Lock()
+        self._images: dict[tuple[str, str], tuple[ImageResult, ...]] = {}  # (repository, tag) -> results
+        self._charts: list[ChartResult] = []
 
     # -- public -------------------------------------------------------------------------
     def execute(self) -> RunSummary:
@@ -112,17 +132,18 @@ class ImportRun:
         self.progress = RunProgress(
             self.emit, plan, read_total, self.target.description, stall_after=self.options.stall_after
         )
+        chart_plans = self.charts.plans if self.charts is not None else []
         self.emit(
             ev.RunStarted(
                 self.run_id,
                 self.target.description,
                 tuple(p.path for p in plan.packages),
                 len(plan.images),
-                len(self.charts),
+                len(chart_plans),
                 plan.bytes_to_upload,
             )
         )
-        status = "done"
+        status = RunStatus.DONE
         self.progress.start()
         watched = self.target if isinstance(self.target, Watched) else None
         if watched is not None:
@@ -137,28 +158,33 @@ class ImportRun:
                 self._push_charts()
         except ArchfuseError as err:
             if isinstance(err, Cancelled) or (self.cancel.is_set() and not self._tags_moved):
-                status = "cancelled"  # a cut request fails as a cancel: logged as one, not as a failure
+                status = RunStatus.CANCELLED  # a cut request fails as a cancel: logged as one, not as a failure
                 with self._lock:
                     self._failures.insert(0, self._cancel_message())
             else:
-                status = "failed"
+                status = RunStatus.FAILED
                 if str(err) not in self._failures:
                     self._fail("run", str(err))
         finally:
             if watched is not None:
                 watched.watch(self.emit, None)
-        if status == "done" and self._failures:
-            status = "failed"
+        if status == RunStatus.DONE and self._failures:
+            status = RunStatus.FAILED
         self.progress.flush()
         seconds = time.monotonic() - started
-        counts = self.plan.counts()
+        images = tuple(
+            result
+            for tag in plan.tags
+            for result in self._images.get((tag.repository, tag.tag)) or _planned(tag, tag.current, tag.result)
+        )
+        charts = tuple(self._charts) or tuple(planned(c) for c in chart_plans)
         message = self._failures[0] if self._failures else ""
         self.emit(
             ev.RunFinished(
                 self.run_id,
                 status,
                 len(plan.images),
-                len(self.charts),
+                len(chart_plans),
                 self.progress.done,
                 seconds,
                 message,
@@ -167,8 +193,16 @@ class ImportRun:
             )
         )
         return RunSummary(
-            self.run_id, status, self.progress.done, seconds, counts, list(self._failures), self.budget.peak,
+            self.run_id,
+            status,
+            self.progress.done,
+            seconds,
+            counts(images),
+            list(self._failures),
+            self.budget.peak,
             self._remerged,
+            images=images,
+            charts=charts,
         )
 
     def _on_cancel(self) -> None:
@@ -312,10 +346,12 @@ class ImportRun:
         for tag in self.plan.tags:
             if tag.changed:
                 self.progress.stage(tag.images, ImageStage.FUSING)
-                self._write_tag(tag)
-                self.progress.touch()
-            for image in tag.images:
-                self.progress.image_done(image)
+            current, result = self._write_tag(tag) if tag.changed else (tag.current, tag.result)
+            self.progress.touch()
+            results = _planned(tag, current, result)
+            self._images[(tag.repository, tag.tag)] = results
+            for image in results:
+                self.progress.image_done(image.destination, image.platform, image.action)
                 self.emit(
                     ev.ImageDone(
                         image.ref,
@@ -323,24 +359,29 @@ class ImportRun:
                         image.platforms_before,
                         image.platforms_after,
                         image.action,
-                        tag.result.manifest.digest if tag.result and tag.result.manifest else (
-                            tag.current.digest if tag.current else image.digest
-                        ),
+                        image.tag_after or image.digest,
                     )
                 )
-                if self.recorder is not None:
-                    self.recorder.image_done(self.run_id, image)
+                self.recorder.image_done(image)
 
     def _converge_tags(self) -> None:
         """Re-read the tags written until each serves what the run imported (core.run.converge)."""
         written = converge.written_tags(self.plan.tags)
         if written:
             self._remerged = converge.converge(
-                self.target, written, self._write_tag, emit=self.emit, settle=self.options.settle
+                self.target, written, self._rewrite_tag, emit=self.emit, settle=self.options.settle
             )
 
-    def _write_tag(self, tag: TagPlan) -> None:
-        """Write one tag: re-read, re-merge if it moved since the plan, then put it once."""
+    def _rewrite_tag(self, tag: TagPlan) -> None:
+        """Merge a tag again after another writer dropped a platform; its images' results follow."""
+        current, result = self._write_tag(tag)
+        self._images[(tag.repository, tag.tag)] = _planned(tag, current, result)
+
+    def _write_tag(self, tag: TagPlan) -> tuple[ManifestRef | None, fusion.MergeResult]:
+        """Write one tag: re-read, re-merge if it moved since the plan, then put it once.
+
+        Returns what the tag held before the write and the merge written (the plan is left as it is).
+        """
         assert tag.result is not None
         platform_of = fusion.config_platform_reader(lambda d: self.target.get_blob(tag.repository, d))
         result, current = tag.result, tag.current
@@ -349,43 +390,31 @@ class ImportRun:
             if _digest(now) != _digest(current):
                 current = now
                 result = fusion.merge(current, tag.additions, platform_of)
-                self._update_images(tag, result)
             if result.manifest is None:
-                return
-            if self.recorder is not None:
-                self.recorder.tag_moving(self.run_id, tag.repository, tag.tag, _digest(current), result.manifest.digest)
+                return current, result
+            self.recorder.tag_moving(tag.repository, tag.tag, _digest(current), result.manifest.digest)
             self.target.put_manifest(tag.repository, tag.tag, result.manifest)
             written = self.target.get_manifest(tag.repository, tag.tag)
             if _digest(written) == result.manifest.digest:
-                tag.current, tag.result = current, result
-                return
+                return current, result
             current = written  # another client wrote between our read and write: merge again
             result = fusion.merge(current, tag.additions, platform_of)
-            self._update_images(tag, result)
         raise TargetError(
             f"{self.target.host}/{tag.repository}:{tag.tag} kept changing while archfuse merged into it; "
             "stop the other client pushing to it and run the import again."
         )
 
     def _push_charts(self) -> None:
-        """Charts last: they point at tags that now exist."""
-        if not self.charts or self.chart_destination is None:
+        """The chart phase, after the tags: charts point at tags that now exist."""
+        if self.charts is None or not self.charts.plans:
             return
         self._check_cancel()
-        failures = push_charts(self.charts, self.chart_destination, force=self.force_charts, emit=self.emit)
-        for plan in self.charts:
-            if self.recorder is not None and hasattr(self.recorder, "chart_done"):
-                self.recorder.chart_done(self.run_id, plan.name, plan.version, plan.destination, plan.action)
+        results = push_charts(self.charts, emit=self.emit)
+        self._charts = results
+        for result in results:
+            self.recorder.chart_done(result)
         with self._lock:
-            self._failures.extend(failures)
-
-    @staticmethod
-    def _update_images(tag: TagPlan, result: fusion.MergeResult) -> None:
-        tag.result = result
-        for image in tag.images:
-            image.action = result.actions.get(image.platform, fusion.UNCHANGED)
-            image.platforms_before = result.platforms_before
-            image.platforms_after = result.platforms_after
+            self._failures.extend(r.error for r in results if r.action == "error")
 
     # -- helpers ------------------------------------------------------------------------
     def _package_label(self, path: str) -> tuple[str, str]:
@@ -429,3 +458,29 @@ def _prune(futures: list[Future[None]]) -> list[Future[None]]:
 
 def _digest(manifest: ManifestRef | None) -> str | None:
     return manifest.digest if manifest else None
+
+
+def _planned(
+    tag: TagPlan, current: ManifestRef | None, result: fusion.MergeResult | None
+) -> tuple[ImageResult, ...]:
+    """Each image of a tag as the merge ``result`` over ``current`` leaves it (the plan's own when not run)."""
+    before = current.digest if current is not None else ""
+    after = result.manifest.digest if result is not None and result.manifest is not None else before
+    return tuple(
+        ImageResult(
+            ref=image.ref,
+            platform=image.platform,
+            repository=image.repository,
+            tag=image.tag,
+            destination=image.destination,
+            action=image.action if result is None else result.actions.get(image.platform, fusion.UNCHANGED),
+            digest=image.digest,
+            tag_before=before,
+            tag_after=after,
+            platforms_before=image.platforms_before if result is None else result.platforms_before,
+            platforms_after=image.platforms_after if result is None else result.platforms_after,
+            upload_bytes=image.upload_bytes,
+            error=image.error,
+        )
+        for image in tag.images
+    )

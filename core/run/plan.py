@@ -220,7 +220,7 @@ def _missing_blobs(tags: list[TagPlan], target: Target, pool: ThreadPoolExecutor
     keys = list(wanted)
     present = list(pool.map(lambda k: target.blob_exists(k[0], k[1]), keys))
     needs: dict[str, BlobNeed] = {}
-    for key, have in zip(keys, present, strict=True):
+    for key, have in zip(keys, present):
         if have:
             continue
         blob, image = wanted[key]

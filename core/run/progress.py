@@ -93,12 +93,13 @@ class RunProgress:
                 if self._stages.get(key) not in (ImageStage.UNCHANGED, ImageStage.FAILED):
                     self._set(key, stage)
 
-    def image_done(self, image: ImagePlan) -> None:
-        """The image's tag was written (or needed nothing): done or unchanged."""
-        final = ImageStage.UNCHANGED if image.action == ImageAction.UNCHANGED else ImageStage.DONE
+    def image_done(self, destination: str, platform: str, action: str) -> None:
+        """An image's tag was written (or needed nothing): done or unchanged."""
+        final = ImageStage.UNCHANGED if action == ImageAction.UNCHANGED else ImageStage.DONE
+        key = (destination, platform)
         with self._lock:
-            if self._stages.get(_key(image)) != ImageStage.FAILED:
-                self._set(_key(image), final)
+            if key in self._images and self._stages.get(key) != ImageStage.FAILED:
+                self._set(key, final)
 
     def _set(self, key: ImageKey, stage: ImageStage) -> None:
         if self._stages.get(key) == stage:

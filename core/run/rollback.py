@@ -28,11 +28,12 @@ from typing import Any
 from core import events as ev
 from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
+from core.kinds import RunKind, RunStatus
 from core.oci import fusion
-from core.record.journal import DONE, FAILED, RUNNING, Journal, RunRecord, TagRecord
-from core.targets.base import Target
+from core.record.journal import Journal, RunRecord, TagRecord
+from core.targets.base import NO_TAG_DELETE, Target
 
-RESTORED, DELETED, UNCHANGED, LEFT, REFUSED = "restored", "deleted", "unchanged", "left", "refused"
+RESTORED, DELETED, UNCHANGED, LEFT, REFUSED, FAILED = "restored", "deleted", "unchanged", "left", "refused", "failed"
 ROLLED_BACK = "rolled-back"
 OK_RESULTS = (RESTORED, DELETED, UNCHANGED, LEFT)
 
@@ -58,12 +59,12 @@ class TagOutcome:
 class RollbackSummary:
     run_id: str  # the rollback run
     rolled_back: str  # the run it undid
-    status: str  # done | failed | cancelled
+    status: RunStatus  # done | failed | cancelled
     tags: list[TagOutcome] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status == DONE else 1
+        return 0 if self.status == RunStatus.DONE else 1
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -111,16 +112,16 @@ def rollback_run(
         raise UsageError(
             f"Run {record.id} was made against {record.target}, not {target.description}; give that target."
         )
-    if record.status == RUNNING:
+    if record.status == RunStatus.RUNNING:
         raise UsageError(
             f"Run {record.id} is still running (pid {record.pid}); roll it back once it has finished."
         )
     tags = journal.tags_of(record.id)
-    with journal.lock(target):
+    with journal.lock(target.description):
         started = time.monotonic()
-        rid = journal.start_run("rollback", target, [], {"rollback_of": record.id}, parent=record.id)
+        rid = journal.start_run(RunKind.ROLLBACK, target.description, [], {"rollback_of": record.id}, parent=record.id)
         emit(ev.RunStarted(rid, target.description, (), len(tags), 0, 0))
-        summary = RollbackSummary(rid, record.id, DONE)
+        summary = RollbackSummary(rid, record.id, RunStatus.DONE)
         try:
             for tag in tags:
                 if cancel is not None and cancel.is_set():
@@ -129,10 +130,10 @@ def rollback_run(
                 summary.tags.append(outcome)
                 _report(journal, rid, target, outcome, emit)
         except Cancelled as err:
-            summary.status = "cancelled"
+            summary.status = RunStatus.CANCELLED
             emit(ev.Failure(record.id, str(err)))
-        if summary.status == DONE and any(t.result not in OK_RESULTS for t in summary.tags):
-            summary.status = FAILED
+        if summary.status == RunStatus.DONE and any(t.result not in OK_RESULTS for t in summary.tags):
+            summary.status = RunStatus.FAILED
         problems = [t for t in summary.tags if t.result not in (RESTORED, DELETED, UNCHANGED)]
         message = f"{problems[0].destination}: {problems[0].detail}" if problems else ""
         journal.finish_run(rid, summary.status, summary.counts(), 0, message)
@@ -183,19 +184,17 @@ def _undo(journal: Journal, rid: str, record: RunRecord, target: Target, tag: Ta
 
 
 def _delete(journal: Journal, rid: str, target: Target, out: TagOutcome) -> TagOutcome:
-    delete_tag = getattr(target, "delete_tag", None)
-    if delete_tag is None:
+    if not target.deletes_tags:
         out.result = LEFT
         out.detail = (
-            "the tag did not exist before the run, but the registry API has no way to delete a tag "
-            "(distribution refuses DELETE /v2/<name>/manifests/<tag>, and deleting by digest would remove "
-            f"the manifest under every tag that shares it), so it is left pointing at {out.after}"
+            f"the tag did not exist before the run, but the registry API has no way to delete a tag ({NO_TAG_DELETE}), "
+            f"so it is left pointing at {out.after}"
         )
         return out
     journal.tag_moving(rid, out.repository, out.tag, out.now, None)
     try:
-        deleted = delete_tag(out.repository, out.tag)
-    except (ArchfuseError, NotImplementedError) as err:
+        deleted = target.delete_tag(out.repository, out.tag)
+    except ArchfuseError as err:
         out.result = LEFT
         out.detail = f"the tag did not exist before the run, but {target.description} would not delete it ({err}); it is left"
         return out
@@ -206,7 +205,7 @@ def _delete(journal: Journal, rid: str, target: Target, out: TagOutcome) -> TagO
 
 def _moved_since(journal: Journal, record: RunRecord, target: Target, tag: TagRecord, now: str | None) -> str:
     where = f"now points at {now}" if now else "was deleted"
-    later = journal.last_writer(target, tag.repository, tag.tag, now)
+    later = journal.last_writer(target.description, tag.repository, tag.tag, now)
     if later is not None and later.id != record.id:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(later.started))
         return (

@@ -15,6 +15,11 @@ from core.events import Emit
 from core.oci.manifest import ManifestRef
 
 Progress = Callable[[int], None]
+#: why a registry cannot delete a tag
+NO_TAG_DELETE = (
+    "distribution refuses DELETE /v2/<name>/manifests/<tag>, and deleting by digest would remove "
+    "the manifest under every tag that shares it"
+)
 
 
 @runtime_checkable
@@ -23,6 +28,8 @@ class Target(Protocol):
     description: str
     #: the host part used in image destinations (``registry.example.com:5000``), or the layout path
     host: str
+    #: whether :meth:`delete_tag` works (an OCI layout can; the distribution API has no tag delete)
+    deletes_tags: bool
 
     def ping(self) -> None:
         """Check the target is reachable and the credentials work; raise TargetError if not."""
@@ -46,6 +53,9 @@ class Target(Protocol):
 
     def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
         """Store a manifest by digest or tag; a tag moves to it."""
+
+    def delete_tag(self, repository: str, tag: str) -> bool:
+        """Remove a tag (its manifests and blobs stay); False when it was not there."""
 
     def close(self) -> None:
         """Release connections and locks."""

@@ -168,6 +168,8 @@ def _media_type_of(data: bytes) -> str:
 class LayoutTarget:
     """The :class:`core.targets.base.Target` protocol on an OCI image layout directory."""
 
+    deletes_tags = True
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.host = str(path)

@@ -6,14 +6,17 @@ import threading
 from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
+from core.errors import TargetError
 from core.events import Emit
 from core.oci.manifest import ManifestRef
 from core.registry.client import RegistryClient
-from core.targets.base import Progress
+from core.targets.base import NO_TAG_DELETE, Progress
 
 
 class RegistryTarget:
     """A distribution registry as an import target."""
+
+    deletes_tags = False
 
     def __init__(self, client: RegistryClient, url: str | None = None) -> None:
         self.client = client
@@ -71,6 +74,10 @@ class RegistryTarget:
     def interrupt(self) -> int:
         """Cut the requests in flight; how many."""
         return self.client.interrupt()
+
+    def delete_tag(self, repository: str, tag: str) -> bool:
+        """Refused: the distribution API has no tag delete (see ``deletes_tags``)."""
+        raise TargetError(f"{self.description} cannot delete the tag {repository}:{tag}: {NO_TAG_DELETE}.")
 
     def close(self) -> None:
         """Close the client's connections."""

@@ -6,7 +6,7 @@ import shlex
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -218,7 +218,7 @@ def _date(ts: float) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(ts))
 
 
-class PickDirectory(ModalScreen[Path | None]):
+class PickDirectory(ModalScreen[Optional[Path]]):
     """A directory tree: Enter on a directory picks it, Escape cancels."""
 
     BINDINGS = [Binding("escape", "dismiss", "Cancel")]

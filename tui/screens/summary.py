@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Markdown, Static
 
 from core.run.coverage import TagCoverage, tag_coverage
+from core.run.results import ImageResult
 from core.session import VerifyReport
 from tui.format import platforms, size
 from tui.messages import WorkDone, WorkFailed
@@ -98,13 +99,19 @@ class SummaryScreen(FlowScreen):
         self.action_verify()
 
     # -- what the run did -------------------------------------------------------------
+    def tag_results(self) -> dict[tuple[str, str], list[ImageResult]]:
+        """The run's image results by ``(repository, tag)``, in the run's order."""
+        summary = self.state.summary
+        out: dict[tuple[str, str], list[ImageResult]] = {}
+        for result in summary.images if summary is not None else ():
+            out.setdefault((result.repository, result.tag), []).append(result)
+        return out
+
     def tags(self) -> list[tuple[str, str]]:
-        preflight = self.state.preflight
-        plan = preflight.plan if preflight is not None else None
-        return [(t.repository, t.tag) for t in plan.tags] if plan is not None else []
+        return list(self.tag_results())
 
     def show_result(self) -> None:
-        summary, preflight = self.state.summary, self.state.preflight
+        summary = self.state.summary
         lines = ["No run yet."]
         if summary is not None:
             counts = ", ".join(f"{n} {a}" for a, n in sorted(summary.counts.items())) or "nothing to do"
@@ -114,7 +121,7 @@ class SummaryScreen(FlowScreen):
             ]
             if summary.failures:
                 lines.append(summary.failures[0])
-        charts = preflight.charts if preflight is not None else []
+        charts = summary.charts if summary is not None else ()
         if charts:
             words: dict[str, int] = {}
             for chart in charts:
@@ -129,17 +136,15 @@ class SummaryScreen(FlowScreen):
         self.query_one("#result", Static).update("\n".join(lines))
         table = self.query_one(DataTable)
         table.clear()
-        if preflight is None or preflight.plan is None:
-            return
-        for tag in preflight.plan.tags:
-            actions = sorted({str(i.action) for i in tag.images})
-            after = tag.images[0].platforms_after if tag.images else ()
+        for (repository, tag), results in self.tag_results().items():
+            actions = sorted({str(r.action) for r in results})
+            after = results[0].platforms_after
             table.add_row(
                 Text(",".join(actions)),
                 Text(platforms(after)),
                 Text("…", style="dim"),
-                Text(f"{tag.repository}:{tag.tag}"),
-                key=f"tag:{tag.repository}:{tag.tag}",
+                Text(f"{repository}:{tag}"),
+                key=f"tag:{repository}:{tag}",
             )
         for chart in charts:
             word = CHART_WORDS.get(chart.action, chart.action)
@@ -175,9 +180,7 @@ class SummaryScreen(FlowScreen):
         report = found.verify
         self.state.verify = report
         table = self.query_one(DataTable)
-        preflight = self.state.preflight
-        plan = preflight.plan if preflight is not None else None
-        tag_of = {i.destination: f"{i.repository}:{i.tag}" for i in plan.images} if plan is not None else {}
+        tag_of = {r.destination: f"{repo}:{tag}" for (repo, tag), rs in self.tag_results().items() for r in rs}
         by_tag: dict[str, list[str]] = {}
         for check in report.images:
             by_tag.setdefault(tag_of.get(check.destination, check.destination), []).append(check.status)

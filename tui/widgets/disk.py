@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.widgets import Static
 
+from core.checks.preflight import Check
 from tui.format import size
 
 BAR_WIDTH = 20
@@ -43,11 +44,7 @@ def gauge_line(name: str, numbers: dict[str, int]) -> Text:
 class DiskGauges(Static):
     """One gauge per disk check that carries numbers (spool disk, target disk)."""
 
-    def show(self, checks: Iterable[object]) -> None:
-        lines = [
-            gauge_line(str(getattr(c, "name", "")), numbers)
-            for c in checks
-            if (numbers := getattr(c, "numbers", None))
-        ]
+    def show(self, checks: Iterable[Check]) -> None:
+        lines = [gauge_line(c.name, c.numbers) for c in checks if c.numbers]
         self.display = bool(lines)
         self.update(Text("\n").join(lines))

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Union
 
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
 from core.charts.plan import ChartPlan
+from core.checks.preflight import Check
 from core.run.plan import ImagePlan, Plan
 from tui.format import platforms, size
 
 #: a row of the plan table: one image for one platform, or one chart
-PlanRow = ImagePlan | ChartPlan
+PlanRow = Union[ImagePlan, ChartPlan]
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 ACTION_STYLE = {"new": "green", "add-arch": "cyan", "update-arch": "yellow", "unchanged": "dim", "error": "bold red",
@@ -29,16 +30,16 @@ def status_text(status: str) -> Text:
 class ChecksList(Static):
     """Every preflight check: status, name, and the detail that says how to fix it."""
 
-    def show(self, checks: Iterable[object]) -> None:
+    def show(self, checks: Iterable[Check]) -> None:
         text = Text()
         for check in checks:
             if text:
                 text.append("\n")
-            status = status_text(getattr(check, "status", ""))
+            status = status_text(check.status)
             text.append_text(status)
             text.append(" " * (5 - len(status.plain)))
-            text.append(f"{getattr(check, 'name', '')}: ", style="bold")
-            text.append(str(getattr(check, "detail", "")))
+            text.append(f"{check.name}: ", style="bold")
+            text.append(check.detail)
         self.update(text if text else Text("Checking…", style="italic"))
 
 

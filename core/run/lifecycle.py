@@ -1,0 +1,81 @@
+"""A run's life in one place: the target's lock, the journal's start, the run, its outcome, its report."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core import events as ev
+from core.charts.plan import ChartJob
+from core.kinds import RunKind, RunStatus
+from core.record.journal import Journal
+from core.record.report import build_report, write_report
+from core.run.engine import ImportRun, RunOptions, RunSummary
+from core.run.plan import Plan
+from core.run.results import ChartResult, ImageResult
+from core.targets.base import Target
+
+
+@dataclass(frozen=True)
+class JournalRecorder:
+    """A run's tag writes, images and charts as plain rows of the journal, as they happen."""
+
+    journal: Journal
+    run_id: str
+
+    def tag_moving(self, repository: str, tag: str, before: str | None, after: str) -> None:
+        self.journal.tag_moving(self.run_id, repository, tag, before, after)
+
+    def image_done(self, result: ImageResult) -> None:
+        self.journal.record_image(
+            self.run_id, result.ref, result.platform, result.destination, result.action, result.digest,
+            _outcome(result.error),
+        )
+
+    def chart_done(self, result: ChartResult) -> None:
+        self.journal.chart_done(
+            self.run_id, result.name, result.version, result.destination, result.action, _outcome(result.error)
+        )
+
+
+def _outcome(error: str) -> str:
+    return f"error: {error}" if error else "done"
+
+
+def journaled_run(
+    plan: Plan,
+    target: Target,
+    *,
+    state_dir: Path,
+    charts: ChartJob | None = None,
+    options: RunOptions | None = None,
+    settings: dict[str, Any] | None = None,
+    secrets: tuple[str, ...] = (),
+    emit: ev.Emit = ev.discard,
+    cancel: threading.Event | None = None,
+) -> RunSummary:
+    """Carry out ``plan`` (then ``charts``) as an import run of the journal, under the target's lock.
+
+    ``settings`` are the run's choices the journal keeps (secrets dropped); the report goes to
+    ``<state_dir>/reports`` (a failure to write it is a warning).
+    """
+    with Journal(state_dir, secrets=secrets) as journal, journal.lock(target.description):
+        run_id = journal.start_run(RunKind.IMPORT, target.description, plan.packages, settings or {})
+        recorder = JournalRecorder(journal, run_id)
+        try:
+            summary = ImportRun(
+                plan, target, options=options, emit=emit, cancel=cancel, recorder=recorder, run_id=run_id, charts=charts
+            ).execute()
+        except BaseException as err:
+            journal.finish_run(run_id, RunStatus.FAILED, {}, 0, str(err))
+            raise
+        first = summary.failures[0] if summary.failures else ""
+        journal.finish_run(run_id, summary.status, summary.counts, summary.bytes_uploaded, first)
+    try:
+        report = build_report(summary, plan.packages, target.description)
+        summary.reports = write_report(state_dir, report, secrets)
+    except OSError as err:
+        emit(ev.Warning(f"The run report could not be written to {state_dir}: {err.strerror or err}."))
+    return summary

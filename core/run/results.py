@@ -1,0 +1,49 @@
+"""What a run made of each image and chart: results, read by the journal, the report and the faces.
+
+A plan says what a run means to do and is never changed by it; these say what happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    """What one image (one platform at one destination tag) became in a run."""
+
+    ref: str  # as the package names it
+    platform: str
+    repository: str
+    tag: str
+    destination: str
+    action: str  # core.kinds.ImageAction
+    digest: str  # the platform's manifest
+    tag_before: str = ""  # the digest the tag held before the run ("" when it did not exist)
+    tag_after: str = ""  # the digest the tag serves after the run ("" when it does not exist)
+    platforms_before: tuple[str, ...] = ()
+    platforms_after: tuple[str, ...] = ()
+    upload_bytes: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ChartResult:
+    """What one chart version became in a run."""
+
+    repo: str
+    name: str
+    version: str
+    destination: str
+    action: str  # core.kinds.ChartAction, or overwritten
+    digest: str = ""
+    error: str = ""
+    detail: str = ""
+
+
+def counts(results: tuple[ImageResult, ...]) -> dict[str, int]:
+    """How many images each action took."""
+    out: dict[str, int] = {}
+    for result in results:
+        out[result.action] = out.get(result.action, 0) + 1
+    return out

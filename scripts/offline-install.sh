@@ -1,0 +1,85 @@
+#!/bin/sh
+# Install archfuse @VERSION@ from this offline bundle: no network, no package index.
+#   ./install.sh [--prefix DIR] [--bin-dir DIR]
+# Picks the newest python3.X (3.9-3.13) on PATH (or $PYTHON), makes a venv in the prefix
+# (root: /opt/archfuse, others: ~/.local/share/archfuse), installs the bundle's wheels into it and
+# links `archfuse` into the bin dir (root: /usr/local/bin, others: ~/.local/bin).
+# This file is scripts/offline-install.sh in archfuse's repository; scripts/offline-bundle copies it.
+set -eu
+
+version="@VERSION@"
+here=$(cd "$(dirname "$0")" && pwd)
+if [ "$(id -u)" -eq 0 ]; then
+  prefix=/opt/archfuse
+  bindir=/usr/local/bin
+else
+  prefix="${HOME}/.local/share/archfuse"
+  bindir="${HOME}/.local/bin"
+fi
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) prefix=$2; shift 2 ;;
+    --bin-dir) bindir=$2; shift 2 ;;
+    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "archfuse install: $*" >&2; }
+fail() { say "$*"; exit 1; }
+
+arch=$(uname -m)
+case "$arch" in
+  x86_64|amd64) arch=x86_64 ;;
+  aarch64|arm64) arch=aarch64 ;;
+  *) fail "this bundle holds wheels for linux x86_64 and aarch64; this node is $arch." ;;
+esac
+
+# the Python: $PYTHON, else the newest supported python3.X on PATH, else python3
+minor_of() { "$1" -c 'import sys; print("%d %d" % sys.version_info[:2])' 2>/dev/null; }
+python=""
+if [ -n "${PYTHON:-}" ]; then
+  python=$PYTHON
+else
+  for candidate in python3.13 python3.12 python3.11 python3.10 python3.9 python3; do
+    command -v "$candidate" >/dev/null 2>&1 || continue
+    set -- $(minor_of "$candidate") || continue
+    if [ "${1:-0}" -eq 3 ] && [ "${2:-0}" -ge 9 ] && [ "${2:-0}" -le 13 ]; then
+      python=$(command -v "$candidate"); break
+    fi
+    [ -n "$python" ] || python=$(command -v "$candidate")
+  done
+fi
+[ -n "$python" ] || fail "no python3 on PATH: install Python 3.9 or newer (RHEL/Kylin/UOS: dnf install python3.11; Debian/Ubuntu: apt install python3 python3-venv), then run this again."
+set -- $(minor_of "$python") || true
+major=${1:-0}; minor=${2:-0}
+if [ "$major" -ne 3 ] || [ "$minor" -lt 9 ]; then
+  fail "$python is Python $major.$minor; archfuse needs 3.9 to 3.13: install a newer one (RHEL/Kylin/UOS: dnf install python3.11; Ubuntu 20.04: apt install python3.9 python3.9-venv; Debian/Ubuntu: apt install python3.10) and run this again, or PYTHON=/path/to/python3.X $0."
+fi
+if [ "$minor" -gt 13 ]; then
+  fail "$python is Python 3.$minor; this bundle holds wheels for CPython 3.9 to 3.13: install one of those beside it (e.g. dnf install python3.12) and run this again, or PYTHON=/path/to/python3.X $0."
+fi
+target="cp3${minor}-${arch}"
+[ -f "$here/constraints/$target.txt" ] || fail "this bundle has no wheels for CPython 3.$minor on $arch ($here/constraints/$target.txt is missing): build it again with scripts/offline-bundle."
+if ! "$python" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  fail "$python cannot make a virtual environment (its venv/ensurepip module is missing): install python3.$minor-venv (Debian/Ubuntu: apt install python3.$minor-venv; RHEL-family: dnf install python3.$minor) and run this again."
+fi
+
+venv="$prefix/venv"
+say "Python 3.$minor ($python) on $arch: installing archfuse $version into $venv"
+mkdir -p "$prefix"
+"$python" -m venv --clear "$venv" || fail "$python -m venv $venv failed (see above): on Debian/Ubuntu install python3.$minor-venv, then run this again."
+[ -x "$venv/bin/pip" ] || fail "$venv has no pip: install python3.$minor-venv (Debian/Ubuntu) and run this again."
+# --isolated: no pip.conf or PIP_* variables of this node add an index or other wheels
+"$venv/bin/python" -m pip install --isolated --no-index --no-cache-dir --disable-pip-version-check -q \
+  --find-links "$here/wheels" -c "$here/constraints/$target.txt" "archfuse==$version" \
+  || fail "pip could not install from $here/wheels (see above); nothing outside $venv was changed."
+"$venv/bin/archfuse" --version >/dev/null || fail "$venv/bin/archfuse does not start (see above)."
+
+mkdir -p "$bindir"
+ln -sf "$venv/bin/archfuse" "$bindir/archfuse"
+say "archfuse $version is $bindir/archfuse (-> $venv/bin/archfuse)"
+case ":$PATH:" in
+  *":$bindir:"*) ;;
+  *) say "$bindir is not on your PATH: add it (export PATH=\"$bindir:\$PATH\") or run $bindir/archfuse" ;;
+esac
