@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from core.charts.destinations import DESTINATIONS
 from core.errors import UsageError
+from core.kinds import ChartDestinationKind
 from core.oci.refs import is_repository_path
 from core.registry.credentials import ENV_PASSWORD, ENV_USERNAME
 from core.safeload import DocumentError, load_yaml
+from core.secrets import Secret, secret
 
-CHART_REPO_TYPES = ("oci", "chartmuseum", "harbor")
 REGISTRY_TYPES = ("builtin", "external")
 VISIBILITIES = ("public", "private")
 #: clusterConfig.yaml ``type`` values the vendor documents (official-service: its online registry)
@@ -45,50 +47,6 @@ TargetKind = Literal["registry", "layout"]
 
 ENV_CHART_USERNAME = "ARCHFUSE_CHART_USERNAME"
 ENV_CHART_PASSWORD = "ARCHFUSE_CHART_PASSWORD"
-
-
-class Secret:
-    """A secret string that never shows itself in ``repr``/``str``/f-strings; ``reveal()`` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The secret itself, for the one place that sends it."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return repr(self)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __copy__(self) -> Secret:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
-        return self
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a Secret is not serialisable")
-
-
-def secret(value: str | None) -> Secret | None:
-    """``Secret(value)``, or None for None or an empty string."""
-    return Secret(value) if value else None
 
 
 # -- --registry values ----------------------------------------------------------------------
@@ -169,7 +127,7 @@ class TargetConfig:
     username: str | None = None
     password: Secret | None = None
     chart_repo_url: str | None = None  # None: charts go to the image target (OCI)
-    chart_repo_type: str = "oci"
+    chart_repo_type: str = ChartDestinationKind.OCI
     chart_username: str | None = None
     chart_password: Secret | None = None
     prefix: str = ""
@@ -211,12 +169,12 @@ class TargetConfig:
                 raise UsageError(
                     f"{self.registry_url} is plain HTTP; pass --insecure to allow it, or use https://."
                 )
-        if self.chart_repo_type not in CHART_REPO_TYPES:
+        if self.chart_repo_type not in DESTINATIONS:
             raise UsageError(
                 f"--chart-repo-type {self.chart_repo_type!r} is not supported; use one of "
-                f"{', '.join(CHART_REPO_TYPES)}."
+                f"{', '.join(DESTINATIONS)}."
             )
-        if self.chart_repo_type in ("chartmuseum", "harbor") and not self.chart_repo_url:
+        if self.chart_repo_type != ChartDestinationKind.OCI and not self.chart_repo_url:
             raise UsageError(f"--chart-repo-type {self.chart_repo_type} needs --chart-repo URL.")
         if self.chart_repo_url is not None:
             self.chart_repo_url = _chart_repo_url(self.chart_repo_url, self.chart_repo_type)
@@ -287,7 +245,8 @@ def build_target_config(
     if chart_repo_type is not None:
         config.chart_repo_type = chart_repo_type
     elif chart_repo is not None and (cluster is None or cluster.chart_repo_type is None):
-        config.chart_repo_type = "chartmuseum" if not chart_repo.startswith("oci://") else "oci"
+        oci = chart_repo.startswith("oci://")
+        config.chart_repo_type = ChartDestinationKind.OCI if oci else ChartDestinationKind.CHARTMUSEUM
     if chart_username or chart_password:
         config.chart_username, config.chart_password = chart_username, _as_secret(chart_password)
     config.insecure = insecure
@@ -400,7 +359,7 @@ class ClusterConfig:
                 "ChartMuseum's address; pass --chart-repo URL."
             )
         if self.registry_type == "builtin" and chart_type is None:
-            chart_type = "chartmuseum"
+            chart_type = ChartDestinationKind.CHARTMUSEUM
         if chart_type == "jfrog":
             raise UsageError(
                 f"{name}: spec.imagesAndCharts.externalChartRepoType jfrog is not supported; pass "
@@ -411,7 +370,7 @@ class ClusterConfig:
             username=self.username,
             password=self.password,
             chart_repo_url=chart_url,
-            chart_repo_type=chart_type or ("chartmuseum" if chart_url else "oci"),
+            chart_repo_type=chart_type or (ChartDestinationKind.CHARTMUSEUM if chart_url else ChartDestinationKind.OCI),
             chart_username=self.chart_username,
             chart_password=self.chart_password,
             registry_type="builtin" if self.registry_type == "builtin" else "external",

@@ -52,7 +52,8 @@ class ChartAction(Word):
 
     NEW = "new"
     UNCHANGED = "unchanged"
-    CONFLICT = "conflict"
+    CONFLICT = "conflict"  # other content there: kept, not overwritten
+    OVERWRITTEN = "overwritten"  # other content there, replaced (``--force-charts``)
     ERROR = "error"
 
 
@@ -110,6 +111,17 @@ class RunStatus(Word):
     INTERRUPTED = "interrupted"
 
 
+class RollbackResult(Word):
+    """What rollback did to one tag a run changed."""
+
+    RESTORED = "restored"
+    DELETED = "deleted"
+    UNCHANGED = "unchanged"
+    LEFT = "left"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
 class VerifyStatus(Word):
     """What verify found for one image platform or chart version."""
 
@@ -129,6 +141,13 @@ class ChecksumStatus(Word):
     OK = "ok"
     MISSING = "missing"
     MISMATCH = "mismatch"
+
+
+class RegistryFlavour(Word):
+    """What answers at a registry URL: Harbor (projects are registry spaces) or a plain registry."""
+
+    HARBOR = "harbor"
+    DISTRIBUTION = "distribution"
 
 
 class ChartDestinationKind(Word):

@@ -1,6 +1,9 @@
-"""A session: one engineer's work against one target — scan, check, plan, run, verify.
+"""A session: one engineer's work against one target — scan, check, plan, run, verify, history, rollback.
 
-The CLI and the TUI both drive this facade, so they render the same engine events.
+Both faces open it with :func:`open_session` from a :class:`core.config.TargetConfig` and drive it
+the same way, so they render the same engine events. A :class:`Workspace` is the part that needs
+no target (scans, the journal's history), for the TUI before a target is chosen and the CLI's
+``scan`` and ``history``.
 """
 
 from __future__ import annotations
@@ -13,36 +16,20 @@ from typing import Any
 from core import events as ev
 from core.charts.destinations import ChartDestination
 from core.charts.plan import ChartJob, ChartPlan, plan_charts
-from core.checks.environment import (
-    check_disk_for_target,
-    check_flavour,
-    check_spaces,
-    check_vendor_leftovers,
-    clean_vendor_leftovers,
-    find_vendor_leftovers,
-)
-from core.checks.preflight import (
-    FAIL,
-    OK,
-    WARN,
-    Check,
-    Preflight,
-    check_packages,
-    check_spool_disk,
-    check_target,
-)
+from core.checks.base import CheckContext, CheckOptions
+from core.checks.preflight import Preflight, run_preflight
 from core.config import TargetConfig
-from core.errors import ArchfuseError, PreflightFailed, SpaceMissing
-from core.oci.refs import space_of
+from core.errors import PreflightFailed
+from core.jsonable import json_fields
+from core.kinds import ChartAction, VerifyStatus
 from core.package.model import PackageIndex
 from core.record.journal import Journal, RunRecord, TagRecord
 from core.record.state import state_dir as default_state_dir
-from core.registry.harbor import harbor_client_for
 from core.run.engine import RunOptions, RunSummary
 from core.run.lifecycle import journaled_run
-from core.run.plan import Plan, build_plan, group_images, version_key
 from core.run.rollback import RollbackSummary, rollback_run
 from core.run.verify import ImageCheck, verify_images
+from core.secrets import masked_emit
 from core.targets.base import Target
 from core.targets.connect import open_chart_destination, open_target
 
@@ -52,28 +39,27 @@ class ChartCheck:
     name: str
     version: str
     destination: str
-    status: str  # ok | missing | other-content | error
+    status: VerifyStatus
     detail: str = ""
 
     @classmethod
     def of(cls, plan: ChartPlan) -> ChartCheck:
         """Verify a chart from its plan: the destination holds exactly the relocated chart."""
-        status = {"unchanged": "ok", "new": "missing", "conflict": "other-content"}.get(plan.action, "error")
+        by_action: dict[str, VerifyStatus] = {
+            ChartAction.UNCHANGED: VerifyStatus.OK,
+            ChartAction.NEW: VerifyStatus.MISSING,
+            ChartAction.CONFLICT: VerifyStatus.OTHER_CONTENT,
+        }
+        status = by_action.get(plan.action, VerifyStatus.ERROR)
         detail = {
-            "missing": f"{plan.destination} does not exist",
-            "other-content": f"{plan.destination} holds other content than the package's chart",
-            "error": plan.error,
+            VerifyStatus.MISSING: f"{plan.destination} does not exist",
+            VerifyStatus.OTHER_CONTENT: f"{plan.destination} holds other content than the package's chart",
+            VerifyStatus.ERROR: plan.error,
         }.get(status, "")
         return cls(plan.name, plan.version, plan.destination, status, detail)
 
-    def to_json(self) -> dict[str, str]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "destination": self.destination,
-            "status": self.status,
-            "detail": self.detail,
-        }
+    def to_json(self) -> dict[str, object]:
+        return json_fields(self, ("name", "version", "destination", "status", "detail"))
 
 
 @dataclass
@@ -83,7 +69,7 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        return all(i.status == "ok" for i in self.images) and all(c.status == "ok" for c in self.charts)
+        return all(i.status == VerifyStatus.OK for i in self.images) and all(c.status == VerifyStatus.OK for c in self.charts)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,20 +81,10 @@ class VerifyReport:
     def render_text(self) -> str:
         lines = [f"  [{i.status}] {i.destination} {i.platform}" + (f": {i.detail}" if i.detail else "") for i in self.images]
         lines += [f"  [{c.status}] chart {c.name}-{c.version}" + (f": {c.detail}" if c.detail else "") for c in self.charts]
-        bad = sum(1 for i in self.images if i.status != "ok") + sum(1 for c in self.charts if c.status != "ok")
+        bad = sum(1 for i in self.images if i.status != VerifyStatus.OK) + sum(1 for c in self.charts if c.status != VerifyStatus.OK)
         total = len(self.images) + len(self.charts)
         lines.append(f"verify: {total - bad}/{total} ok" + ("" if not bad else "; run the import again to complete it."))
         return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class CheckOptions:
-    """Preflight choices beyond the target configuration."""
-
-    dry_run: bool = False  # ``archfuse plan``: report what would be created, create nothing
-    clean_leftovers: bool = False  # remove the vendor installer's leftover work directories
-    registry_storage: Path | None = None  # where a registry on this node stores data (disk check)
-    ignore: frozenset[str] = frozenset()  # kinds of failed checks to go past (core.checks.preflight.IGNORABLE)
 
 
 class Workspace:
@@ -156,6 +132,7 @@ class Session(Workspace):
         self.config = config
         self.target = target
         self.secrets = config.secrets()
+        self.emit = masked_emit(emit, self.secrets)  # events never carry a secret to a face
         self.charts = charts
         self.force_charts = force_charts
         self.prefix = config.prefix
@@ -174,130 +151,22 @@ class Session(Workspace):
         created (``create_spaces``) and the vendor's leftover work directories removed.
         """
         opts = options or RunOptions()
-        more = checks or CheckOptions()
-        result = Preflight(ignored=more.ignore)
-        for check in check_packages(packages, strict=strict):
-            result.add(check, self.emit)
-        downgrade = self._downgrade_check(packages)
-        if downgrade is not None:
-            result.add(downgrade, self.emit)
-        result.add(check_spool_disk(opts.spool_dir, opts.spool_budget), self.emit)
-        found = find_vendor_leftovers([Path(p.path) for p in packages])
-        leftovers = clean_vendor_leftovers(found) if more.clean_leftovers else check_vendor_leftovers(found)
-        result.add(leftovers, self.emit)
-        target_check = check_target(self.target)
-        result.add(target_check, self.emit)
-        if target_check.status != FAIL and self._spaces_ok(packages, result, more):
-            try:
-                result.plan = build_plan(packages, self.target, prefix=self.prefix)
-            except SpaceMissing as err:
-                creating = more.dry_run and self.config is not None and self.config.create_spaces
-                result.add(
-                    Check(
-                        "registry spaces",
-                        WARN if creating else FAIL,
-                        f"{err} The import creates it first; the plan cannot read a space that does not exist yet."
-                        if creating
-                        else str(err),
-                    ),
-                    self.emit,
-                )
-                return result
-            result.add(self._push_check(result.plan), self.emit)
-            errors = [i for i in result.plan.images if i.action == "error"]
-            if errors:
-                result.add(Check("fusion", FAIL, f"{errors[0].destination}: {errors[0].error}"), self.emit)
-            storage = self.config.layout_path if self.config and self.config.layout_path else more.registry_storage
-            if storage is not None:
-                result.add(check_disk_for_target(storage, result.plan.bytes_to_upload), self.emit)
-        if self.charts is not None and any(p.charts for p in packages):
-            self._plan_charts(packages, result)
-        return result
-
-    def _push_check(self, plan: Plan) -> Check:
-        """The credentials may push: one upload opened and cancelled per registry space written."""
-        check_push = getattr(self.target, "check_push", None)
-        writes = sorted({i.repository for i in plan.images if i.action not in ("unchanged", "error")})
-        if check_push is None or not writes:
-            return Check("push rights", OK, "nothing to push" if not writes else f"{self.target.description} is writable.")
-        spaces: dict[str, str] = {}
-        for repository in writes:
-            spaces.setdefault(space_of(repository), repository)
-        try:
-            for repository in spaces.values():
-                check_push(repository)
-        except ArchfuseError as err:
-            return Check("push rights", FAIL, str(err))
-        return Check("push rights", OK, f"may push to {', '.join(sorted(spaces))} on {self.target.description}.")
-
-    def _spaces_ok(self, packages: list[PackageIndex], result: Preflight, more: CheckOptions) -> bool:
-        """On Harbor, every project the destinations need exists (or is created when asked)."""
-        harbor = harbor_client_for(self.config) if self.config is not None else None
-        if harbor is None:
-            return True
-        with harbor:
-            flavour, check = check_flavour(harbor)
-            result.add(check, self.emit)
-            repos = {t.repository for t in group_images(packages, self.prefix, self.target.host)}
-            chart_repository = getattr(self.charts, "repository", None)  # OCI charts land in this registry too
-            if chart_repository is not None and getattr(self.charts, "target", None) is self.target:
-                repos |= {chart_repository(c.name, c.repo) for p in packages for c in p.charts}
-            ok = True
-            for space in check_spaces(
-                repos,
-                flavour,
-                harbor,
-                create=self.config.create_spaces if self.config else False,
-                public=(self.config.space_visibility if self.config else "public") == "public",
-                dry_run=more.dry_run,
-            ):
-                result.add(space, self.emit)
-                ok = ok and space.status != FAIL
-        return ok
-
-    def _downgrade_check(self, packages: list[PackageIndex]) -> Check | None:
-        """Warn when the packages are older than the last addon version imported into this target."""
-        with Journal(self.state_dir, secrets=self.secrets) as journal:
-            last = journal.last_version_imported(self.target.description)
-        if not last or not packages:
-            return None
-        newest = max((p.version for p in packages), key=version_key)
-        if version_key(newest) < version_key(last):
-            return Check(
-                "version", WARN,
-                f"{newest} is older than {last}, the last version imported into {self.target.description}: "
-                "this is a downgrade. Tags it carries will move back to the older images.",
-            )
-        return Check("version", OK, f"{newest}; last imported here: {last}.")
-
-    def _plan_charts(self, packages: list[PackageIndex], result: Preflight) -> None:
-        assert self.charts is not None
-        try:
-            self.charts.ping()
-        except ArchfuseError as err:
-            result.add(Check("chart destination", FAIL, str(err)), self.emit)
-            return
-        result.charts = plan_charts(
+        context = CheckContext(
             packages,
-            self.charts,
-            host=self.target.host,
+            self.target,
+            self.state_dir,
             prefix=self.prefix,
-            state_dir=self.state_dir,
-            force=self.force_charts,
+            config=self.config,
+            charts=self.charts,
+            force_charts=self.force_charts,
+            secrets=self.secrets,
+            strict=strict,
+            spool_dir=opts.spool_dir,
+            spool_budget=opts.spool_budget,
+            jobs=opts.workers,
+            options=checks or CheckOptions(),
         )
-        bad = [c for c in result.charts if c.action == "error"]
-        conflicts = [c for c in result.charts if c.action == "conflict"]
-        if bad:
-            result.add(Check("charts", FAIL, f"{len(bad)} chart(s) cannot be imported: {bad[0].error}"), self.emit)
-        elif conflicts:
-            names = ", ".join(f"{c.name}-{c.version}" for c in conflicts[:5])
-            result.add(
-                Check("charts", WARN, f"{len(conflicts)} chart version(s) differ from what the destination holds "
-                      f"({names}); they are kept unless you pass --force-charts."),
-                self.emit,
-            )
-        else:
-            result.add(Check("charts", OK, f"{self.charts.describe()}: {len(result.charts)} chart versions planned."), self.emit)
+        return run_preflight(context, self.emit)
 
     def run(
         self,

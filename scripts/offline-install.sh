@@ -41,14 +41,17 @@ python=""
 if [ -n "${PYTHON:-}" ]; then
   python=$PYTHON
 else
+  fallback=""
   for candidate in python3.13 python3.12 python3.11 python3.10 python3.9 python3; do
     command -v "$candidate" >/dev/null 2>&1 || continue
-    set -- $(minor_of "$candidate") || continue
-    if [ "${1:-0}" -eq 3 ] && [ "${2:-0}" -ge 9 ] && [ "${2:-0}" -le 13 ]; then
+    found=$(minor_of "$candidate") || continue  # e.g. a pyenv shim of a version not selected
+    set -- $found
+    if [ "$1" -eq 3 ] && [ "$2" -ge 9 ] && [ "$2" -le 13 ]; then
       python=$(command -v "$candidate"); break
     fi
-    [ -n "$python" ] || python=$(command -v "$candidate")
+    [ -n "$fallback" ] || fallback=$(command -v "$candidate")
   done
+  python=${python:-$fallback}
 fi
 [ -n "$python" ] || fail "no python3 on PATH: install Python 3.9 or newer (RHEL/Kylin/UOS: dnf install python3.11; Debian/Ubuntu: apt install python3 python3-venv), then run this again."
 set -- $(minor_of "$python") || true

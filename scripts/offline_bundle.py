@@ -245,6 +245,7 @@ def _missing_text(resolution: Resolution) -> str:
 
 def build_archfuse_wheel(into: Path) -> Path:
     """archfuse's own wheel, built from this checkout."""
+    shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools' leftovers would go into the wheel
     command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--disable-pip-version-check"]
     subprocess.run(command + ["-w", str(into), str(ROOT)], check=True, stdout=subprocess.DEVNULL)
     (wheel,) = into.glob("archfuse-*.whl")
@@ -312,7 +313,12 @@ def check(bundle: Path) -> list[Resolution]:
         for member in tar.getmembers():
             if not (member.isfile() or member.isdir()) or member.name.startswith("/") or ".." in member.name:
                 raise BundleError(f"{bundle}: unexpected member {member.name}")
-        tar.extractall(tmp)  # members checked above: plain files and folders inside tmp
+            into = Path(tmp, member.name)
+            if member.isdir():
+                into.mkdir(parents=True, exist_ok=True)
+            else:
+                into.parent.mkdir(parents=True, exist_ok=True)
+                into.write_bytes(tar.extractfile(member).read())  # type: ignore[union-attr]
         (stage,) = Path(tmp).iterdir()
         wheels = read_wheels(stage / "wheels")
         ver = re.fullmatch(r"archfuse-(.+)-offline", stage.name)

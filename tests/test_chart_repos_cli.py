@@ -22,9 +22,7 @@ def chartmuseum_args(registry: RegistryServer, chartmuseum: ChartMuseumTestServe
 def test_chartmuseum_test_server_receives_relocated_charts_from_import(
     registry: RegistryServer, chartmuseum: ChartMuseumTestServer, demo_packages: list[Path], tmp_path: Path
 ) -> None:
-    state = tmp_path / "state"
-    amd = pkg(demo_packages, "v0.11.0", "amd64")
-    args = chartmuseum_args(registry, chartmuseum)
+    state, amd, args = tmp_path / "state", pkg(demo_packages, "v0.11.0", "amd64"), chartmuseum_args(registry, chartmuseum)
     result = archfuse("import", amd, *args, "--yes", "--json", state_dir=state, env=CHART_ENV)
     assert result.code == 0, result.err + result.out
     assert {e["action"] for e in result.of("chart_done")} == {"new"}
@@ -71,9 +69,7 @@ def test_harbor_chartrepo_test_server_from_cluster_config(
 def test_chartmuseum_test_server_down_fails_preflight_unless_ignored(
     registry: RegistryServer, chartmuseum: ChartMuseumTestServer, demo_packages: list[Path], tmp_path: Path
 ) -> None:
-    state = tmp_path / "state"
-    amd = pkg(demo_packages, "v0.11.0", "amd64")
-    args = chartmuseum_args(registry, chartmuseum)
+    state, amd, args = tmp_path / "state", pkg(demo_packages, "v0.11.0", "amd64"), chartmuseum_args(registry, chartmuseum)
     chartmuseum.stop()
     refused = archfuse("import", amd, *args, "--yes", "--json", state_dir=state, env=CHART_ENV)
     assert refused.code == 3 and refused.of("image_done") == []

@@ -12,12 +12,13 @@ import httpx
 import pytest
 import yaml
 
-from core.charts.destinations import CONFLICT, NEW, OVERWRITTEN, UNCHANGED, make_destination
+from core.charts.destinations import make_destination
 from core.charts.hints import hinted_images
 from core.charts.oci import OciChartDestination
 from core.charts.pipeline import prepare_chart
 from core.charts.repack import unpack
 from core.charts.tree import chart_values
+from core.kinds import ChartAction
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.targets.layout import LayoutTarget
@@ -48,7 +49,7 @@ def test_oci_chart_push_read_back_unchanged_conflict_force(registry: RegistrySer
     )
     assert dest.existing(chart.name, chart.version, repo=chart.repo) is None
 
-    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == NEW
+    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == ChartAction.NEW
 
     manifest = skopeo_inspect_raw(f"{registry.host}/{repository}:3.8.2_build.1", registry)
     assert manifest["mediaType"] == mt.OCI_MANIFEST
@@ -82,7 +83,7 @@ def test_oci_chart_push_read_back_unchanged_conflict_force(registry: RegistrySer
     )
     assert again.digest == chart.digest
     assert dest.existing(chart.name, chart.version, repo=chart.repo) == chart.digest
-    assert dest.push(again.name, again.version, again.tgz, repo=again.repo) == UNCHANGED
+    assert dest.push(again.name, again.version, again.tgz, repo=again.repo) == ChartAction.UNCHANGED
 
     # other content under the same version: kept, then overwritten only with force
     changed_values = VALUES.replace("replicas: 1", "replicas: 2")
@@ -93,10 +94,10 @@ def test_oci_chart_push_read_back_unchanged_conflict_force(registry: RegistrySer
         imported_refs=IMAGES,
     )
     assert other.digest != chart.digest
-    assert dest.push(other.name, other.version, other.tgz, repo=other.repo) == CONFLICT
+    assert dest.push(other.name, other.version, other.tgz, repo=other.repo) == ChartAction.CONFLICT
     kept = skopeo_inspect_raw(f"{registry.host}/{repository}:3.8.2_build.1", registry)
     assert kept["layers"][0]["digest"] == chart.digest
-    assert dest.push(other.name, other.version, other.tgz, repo=other.repo, force=True) == OVERWRITTEN
+    assert dest.push(other.name, other.version, other.tgz, repo=other.repo, force=True) == ChartAction.OVERWRITTEN
     now = skopeo_inspect_raw(f"{registry.host}/{repository}:3.8.2_build.1", registry)
     assert now["layers"][0]["digest"] == other.digest
     assert (
@@ -131,7 +132,7 @@ def test_oci_tag_holding_an_image_is_a_conflict(registry: RegistryServer) -> Non
     put = httpx.put(f"{base}/manifests/3.8.2", content=manifest, headers={"Content-Type": mt.OCI_MANIFEST})
     assert put.status_code == 201
     assert dest.existing(chart.name, chart.version, repo=chart.repo) == sha256_digest(manifest)
-    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == CONFLICT
+    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == ChartAction.CONFLICT
     target.close()
 
 
@@ -139,8 +140,8 @@ def test_oci_layout_holds_charts_as_artifacts(tmp_path: Path) -> None:
     layout = LayoutTarget(tmp_path / "layout")
     dest = OciChartDestination(layout)
     chart = prepare_chart(chart_files(), host=layout.host, imported_refs=IMAGES)
-    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == NEW
-    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == UNCHANGED
+    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == ChartAction.NEW
+    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == ChartAction.UNCHANGED
     index = json.loads((tmp_path / "layout" / "index.json").read_text())
     names = [m.get("annotations", {}).get("org.opencontainers.image.ref.name") for m in index["manifests"]]
     assert "addon/metrics-server:3.8.2" in names

@@ -14,10 +14,12 @@ import httpx
 import pytest
 
 from core.charts.chartmuseum import ChartMuseumDestination
-from core.charts.destinations import CONFLICT, NEW, OVERWRITTEN, UNCHANGED, ChartDestination, make_destination
+from core.charts.destinations import ChartDestination, make_destination
 from core.charts.harbor import HarborChartDestination
 from core.charts.pipeline import PreparedChart, prepare_chart
 from core.errors import AuthError, TargetError, TLSError, TransportError, UsageError
+from core.kinds import ChartAction
+from core.registry.retry import NO_RETRY
 from tests.fixtures.chartfiles import IMAGES, VALUES, chart_files
 from tests.fixtures.chartservers import (
     HARBOR_SWAGGER,
@@ -42,12 +44,12 @@ def _cycle(dest: ChartDestination) -> None:
     """new -> unchanged -> conflict (kept) -> overwritten (force)."""
     chart, other = _charts()
     assert dest.existing(chart.name, chart.version) is None
-    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == NEW
+    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == ChartAction.NEW
     assert dest.existing(chart.name, chart.version) == chart.digest
-    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == UNCHANGED
-    assert dest.push(other.name, other.version, other.tgz, repo=other.repo) == CONFLICT
+    assert dest.push(chart.name, chart.version, chart.tgz, repo=chart.repo) == ChartAction.UNCHANGED
+    assert dest.push(other.name, other.version, other.tgz, repo=other.repo) == ChartAction.CONFLICT
     assert dest.existing(chart.name, chart.version) == chart.digest
-    assert dest.push(other.name, other.version, other.tgz, repo=other.repo, force=True) == OVERWRITTEN
+    assert dest.push(other.name, other.version, other.tgz, repo=other.repo, force=True) == ChartAction.OVERWRITTEN
     assert dest.existing(other.name, other.version) == other.digest
 
 
@@ -79,8 +81,8 @@ def test_chartmuseum_test_server_multitenant_paths() -> None:
     try:
         dest = make_destination("chartmuseum", url=f"{server.url}/org1/repoa")
         chart, _ = _charts()
-        assert dest.push(chart.name, chart.version, chart.tgz) == NEW
-        assert dest.push(chart.name, chart.version, chart.tgz) == UNCHANGED
+        assert dest.push(chart.name, chart.version, chart.tgz) == ChartAction.NEW
+        assert dest.push(chart.name, chart.version, chart.tgz) == ChartAction.UNCHANGED
         assert set(server.charts) == {("org1/repoa", "metrics-server", "3.8.2")}
         paths = {(r.method, r.path) for r in server.requests}
         assert ("POST", "/api/org1/repoa/charts") in paths
@@ -130,7 +132,7 @@ def test_chartmuseum_test_server_409_race_and_disabled_force() -> None:
             return original_existing(name, version)
 
         dest.existing = racing  # type: ignore[method-assign]
-        assert dest.push(chart.name, chart.version, chart.tgz) == CONFLICT
+        assert dest.push(chart.name, chart.version, chart.tgz) == ChartAction.CONFLICT
         assert server.charts[("", "metrics-server", "3.8.2")] == other.tgz
         assert [r.query for r in server.requests if r.method == "POST"] == [""]
         dest.existing = original_existing  # type: ignore[method-assign]
@@ -145,8 +147,8 @@ def test_chartmuseum_unreachable_is_a_transport_error() -> None:
     server = ChartMuseumTestServer()
     url = server.url
     server.stop()
-    dest = ChartMuseumDestination(url)
-    with pytest.raises(TransportError, match=f"Cannot connect to ChartMuseum {url}"):
+    dest = ChartMuseumDestination(url, retries=NO_RETRY)
+    with pytest.raises(TransportError, match=f"Cannot reach ChartMuseum {url} during HEAD /api/charts/a/1.0.0"):
         dest.existing("a", "1.0.0")
 
 
@@ -207,11 +209,11 @@ def test_harbor_chartrepo_test_server_401_and_missing_project(
     harbor_chartrepo: HarborChartRepoTestServer,
 ) -> None:
     chart, _ = _charts()
-    wrong = HarborChartDestination(harbor_chartrepo.url, project="addon", username="admin", password="nope")
+    wrong = HarborChartDestination(f"{harbor_chartrepo.url}/chartrepo/addon", username="admin", password="nope")
     with pytest.raises(AuthError, match="HTTP 401: UNAUTHORIZED"):
         wrong.push(chart.name, chart.version, chart.tgz)
     missing = HarborChartDestination(
-        harbor_chartrepo.url, project="nosuch", username="admin", password="Harbor12345"
+        f"{harbor_chartrepo.url}/chartrepo/nosuch", username="admin", password="Harbor12345"
     )
     with pytest.raises(AuthError, match="project nosuch not found"):
         missing.push(chart.name, chart.version, chart.tgz)
@@ -261,10 +263,10 @@ def test_chartmuseum_test_server_over_tls_with_ca_file(tmp_path: Path) -> None:
     server = ChartMuseumTestServer(tls=context)
     try:
         chart, _ = _charts()
-        trusted = make_destination("chartmuseum", url=server.url, verify=str(tmp_path / "ca.pem"))
-        assert trusted.push(chart.name, chart.version, chart.tgz) == NEW
+        trusted = make_destination("chartmuseum", url=server.url, ca_cert=tmp_path / "ca.pem")
+        assert trusted.push(chart.name, chart.version, chart.tgz) == ChartAction.NEW
         untrusted = make_destination("chartmuseum", url=server.url)
-        with pytest.raises(TLSError, match=f"TLS to ChartMuseum {server.url} failed"):
+        with pytest.raises(TLSError, match=f"The TLS certificate of ChartMuseum {server.url} could not be verified"):
             untrusted.existing(chart.name, chart.version)
     finally:
         server.stop()

@@ -11,22 +11,22 @@ from pathlib import Path
 
 import pytest
 
-from core.checks import environment as checks
-from core.checks.environment import (
+from core.checks import disks
+from core.checks.disks import check_disk_for_target
+from core.checks.leftovers import (
     LEFTOVER_NAME,
-    check_disk_for_target,
-    check_flavour,
-    check_spaces,
     check_vendor_leftovers,
     clean_vendor_leftovers,
     find_vendor_leftovers,
     remove_vendor_leftovers,
 )
-from core.checks.preflight import FAIL, OK, WARN
+from core.checks.spaces import check_flavour, check_spaces
 from core.errors import SpaceMissing, UsageError
+from core.kinds import CheckStatus, RegistryFlavour
 from core.package.scan import scan_paths
 from core.registry.credentials import Credentials
-from core.registry.harbor import DISTRIBUTION, HARBOR, Flavour, HarborClient
+from core.registry.harbor import Flavour, HarborClient
+from core.registry.retry import NO_RETRY
 from tests.fixtures.harbor import HarborTestServer
 from tests.fixtures.registry import RegistryServer
 
@@ -44,8 +44,8 @@ def client_for(server: HarborTestServer, credentials: Credentials | None = ADMIN
 def test_check_flavour_harbor(harbor_factory: Callable[..., HarborTestServer]) -> None:
     harbor = harbor_factory(creation_restriction="adminonly")
     flavour, check = check_flavour(client_for(harbor))
-    assert flavour is not None and flavour.name == HARBOR
-    assert check.status == OK
+    assert flavour is not None and flavour.name == RegistryFlavour.HARBOR
+    assert check.status == CheckStatus.OK
     assert (
         "is Harbor (v2.10.0-test)" in check.detail
         and "only administrators may create projects" in check.detail
@@ -54,30 +54,30 @@ def test_check_flavour_harbor(harbor_factory: Callable[..., HarborTestServer]) -
 
 def test_check_flavour_plain_registry(registry: RegistryServer) -> None:
     flavour, check = check_flavour(HarborClient(registry.url, insecure=True))
-    assert flavour == Flavour(DISTRIBUTION)
-    assert check.status == OK and "plain registry" in check.detail
+    assert flavour == Flavour(RegistryFlavour.DISTRIBUTION)
+    assert check.status == CheckStatus.OK and "plain registry" in check.detail
 
 
 def test_check_flavour_unreachable_warns() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    flavour, check = check_flavour(HarborClient(f"http://127.0.0.1:{port}", insecure=True))
+    flavour, check = check_flavour(HarborClient(f"http://127.0.0.1:{port}", insecure=True, retries=NO_RETRY))
     assert flavour is None
-    assert check.status == WARN and "Could not tell" in check.detail
+    assert check.status == CheckStatus.WARN and "Could not tell" in check.detail
 
 
 # -- registry spaces ---------------------------------------------------------------------------
 
 
 def test_spaces_on_a_plain_registry_are_implicit() -> None:
-    [check] = check_spaces(REPOS, DISTRIBUTION, None, create=False, public=False)
-    assert check.status == OK and "addon, community, library" in check.detail
+    [check] = check_spaces(REPOS, RegistryFlavour.DISTRIBUTION, None, create=False, public=False)
+    assert check.status == CheckStatus.OK and "addon, community, library" in check.detail
 
 
 def test_missing_spaces_fail_with_the_list_and_the_fix(harbor: HarborTestServer) -> None:
-    [check] = check_spaces(REPOS, HARBOR, client_for(harbor), create=False, public=False)
-    assert check.status == FAIL
+    [check] = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=False, public=False)
+    assert check.status == CheckStatus.FAIL
     assert "lacks the projects addon, community" in check.detail
     assert "library" not in check.detail.split("need")[0]
     assert "--create-spaces" in check.detail
@@ -88,16 +88,16 @@ def test_missing_spaces_fail_with_the_list_and_the_fix(harbor: HarborTestServer)
 def test_all_spaces_present_is_ok(harbor: HarborTestServer) -> None:
     harbor.add_project("addon")
     harbor.add_project("community")
-    [check] = check_spaces(REPOS, Flavour(HARBOR), client_for(harbor), create=True, public=False)
-    assert check.status == OK and "every project" in check.detail
+    [check] = check_spaces(REPOS, Flavour(RegistryFlavour.HARBOR), client_for(harbor), create=True, public=False)
+    assert check.status == CheckStatus.OK and "every project" in check.detail
     assert not harbor.calls("POST", "/api/v2.0/projects")
     heads = harbor.calls("HEAD", "/api/v2.0/projects")
     assert sorted(dict(r.query)["project_name"] for r in heads) == ["addon", "community", "library"]
 
 
 def test_create_spaces_creates_the_missing_ones(harbor: HarborTestServer) -> None:
-    result = check_spaces(REPOS, HARBOR, client_for(harbor), create=True, public=True)
-    assert [c.status for c in result] == [OK, OK, OK]
+    result = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=True)
+    assert [c.status for c in result] == [CheckStatus.OK, CheckStatus.OK, CheckStatus.OK]
     assert "already has: library" in result[0].detail
     assert (
         result[1].name == "registry space addon"
@@ -108,12 +108,12 @@ def test_create_spaces_creates_the_missing_ones(harbor: HarborTestServer) -> Non
     posts = harbor.calls("POST", "/api/v2.0/projects")
     assert [r.json["project_name"] for r in posts] == ["addon", "community"]
     # a second run finds them all
-    [again] = check_spaces(REPOS, HARBOR, client_for(harbor), create=True, public=True)
-    assert again.status == OK and len(harbor.calls("POST", "/api/v2.0/projects")) == 2
+    [again] = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=True)
+    assert again.status == CheckStatus.OK and len(harbor.calls("POST", "/api/v2.0/projects")) == 2
 
 
 def test_create_spaces_private(harbor: HarborTestServer) -> None:
-    result = check_spaces({"addon/x"}, HARBOR, client_for(harbor), create=True, public=False)
+    result = check_spaces({"addon/x"}, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=False)
     assert "Created private Harbor project 'addon'" in result[0].detail
     assert harbor.projects["addon"].public is False
 
@@ -128,9 +128,9 @@ def test_create_spaces_409_is_fine(harbor: HarborTestServer) -> None:
             return False
 
     [check] = check_spaces(
-        {"addon/x"}, HARBOR, Racing(harbor.url, credentials=ADMIN, insecure=True), create=True, public=False
+        {"addon/x"}, RegistryFlavour.HARBOR, Racing(harbor.url, credentials=ADMIN, insecure=True), create=True, public=False
     )
-    assert check.status == OK and "already exists" in check.detail
+    assert check.status == CheckStatus.OK and "already exists" in check.detail
     assert [r.status for r in harbor.calls("POST", "/api/v2.0/projects")] == [409]
 
 
@@ -139,10 +139,10 @@ def test_create_spaces_without_rights_is_a_clear_failure(
 ) -> None:
     harbor = harbor_factory(creation_restriction="adminonly")
     result = check_spaces(
-        {"addon/x"}, HARBOR, client_for(harbor, Credentials("dev", "dev")), create=True, public=False
+        {"addon/x"}, RegistryFlavour.HARBOR, client_for(harbor, Credentials("dev", "dev")), create=True, public=False
     )
     [check] = result
-    assert check.status == FAIL and check.name == "registry space addon"
+    assert check.status == CheckStatus.FAIL and check.name == "registry space addon"
     assert f"Harbor at {harbor.url} does not let user 'dev' create project 'addon'" in check.detail
     assert "Ask a Harbor administrator" in check.detail
     assert "addon" not in harbor.projects
@@ -150,7 +150,7 @@ def test_create_spaces_without_rights_is_a_clear_failure(
 
 def test_spaces_unknown_flavour_warns() -> None:
     [check] = check_spaces(REPOS, None, None, create=False, public=False)
-    assert check.status == WARN
+    assert check.status == CheckStatus.WARN
 
 
 # -- disk --------------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ Usage = namedtuple("Usage", "total used free")
 
 def test_disk_ok_on_a_real_file_system(tmp_path: Path) -> None:
     check = check_disk_for_target(tmp_path / "layout", 1024)
-    assert check.status == OK and str(tmp_path / "layout") in check.detail
+    assert check.status == CheckStatus.OK and str(tmp_path / "layout") in check.detail
 
 
 def test_disk_measures_the_nearest_existing_directory(
@@ -172,7 +172,7 @@ def test_disk_measures_the_nearest_existing_directory(
         asked.append(Path(path))
         return Usage(10 << 30, 0, 10 << 30)
 
-    monkeypatch.setattr(checks.shutil, "disk_usage", usage)
+    monkeypatch.setattr(disks.shutil, "disk_usage", usage)
     check_disk_for_target(tmp_path / "not" / "yet", 1)
     assert asked == [tmp_path]
 
@@ -180,24 +180,24 @@ def test_disk_measures_the_nearest_existing_directory(
 @pytest.mark.parametrize(
     ("free", "need", "status"),
     [
-        (1 << 30, 2 << 30, FAIL),
-        (1 << 30, (1 << 30) - (100 << 20), WARN),
-        (10 << 30, 1 << 30, OK),
+        (1 << 30, 2 << 30, CheckStatus.FAIL),
+        (1 << 30, (1 << 30) - (100 << 20), CheckStatus.WARN),
+        (10 << 30, 1 << 30, CheckStatus.OK),
     ],
 )
 def test_disk_against_the_bytes_the_plan_adds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, free: int, need: int, status: str
 ) -> None:
-    monkeypatch.setattr(checks.shutil, "disk_usage", lambda _p: Usage(free * 2, free, free))
+    monkeypatch.setattr(disks.shutil, "disk_usage", lambda _p: Usage(free * 2, free, free))
     check = check_disk_for_target(tmp_path, need)
     assert check.status == status
-    if status == FAIL:
+    if status == CheckStatus.FAIL:
         assert "1.0 GiB free but the plan adds 2.0 GiB" in check.detail
 
 
 def test_disk_remote_target() -> None:
     check = check_disk_for_target(None, 5 << 30)
-    assert check.status == OK and "--registry-storage" in check.detail
+    assert check.status == CheckStatus.OK and "--registry-storage" in check.detail
 
 
 # -- the vendor's leftovers --------------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_leftovers_found_with_size_and_kept(tmp_path: Path) -> None:
     found = find_vendor_leftovers([package, packages, elsewhere])
     assert found == [(near, 3000), (above, 500)]
     check = check_vendor_leftovers(found)
-    assert check.status == WARN
+    assert check.status == CheckStatus.WARN
     assert f"{near} (2.9 KiB)" in check.detail and f"{above} (500 B)" in check.detail
     assert "--clean-leftovers" in check.detail
     assert near.exists() and above.exists()  # finding and checking remove nothing
@@ -237,7 +237,7 @@ def test_leftovers_found_with_size_and_kept(tmp_path: Path) -> None:
 
 def test_no_leftovers_is_ok(tmp_path: Path) -> None:
     assert find_vendor_leftovers([tmp_path]) == []
-    assert check_vendor_leftovers([]).status == OK
+    assert check_vendor_leftovers([]).status == CheckStatus.OK
 
 
 def test_remove_leftovers_only_on_request_and_never_through_links(tmp_path: Path) -> None:
@@ -268,8 +268,8 @@ def test_remove_leftovers_refuses_other_paths(tmp_path: Path) -> None:
 
 
 def test_create_spaces_in_a_dry_run_creates_nothing(harbor: HarborTestServer) -> None:
-    [check] = check_spaces(REPOS, HARBOR, client_for(harbor), create=True, public=False, dry_run=True)
-    assert check.status == OK
+    [check] = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=False, dry_run=True)
+    assert check.status == CheckStatus.OK
     assert "lacks addon, community; the import creates them as private projects" in check.detail
     assert set(harbor.projects) == {"library"}
     assert not harbor.calls("POST", "/api/v2.0/projects")
@@ -278,9 +278,9 @@ def test_create_spaces_in_a_dry_run_creates_nothing(harbor: HarborTestServer) ->
 def test_clean_leftovers_reports_what_was_freed(tmp_path: Path) -> None:
     work = _leftover(tmp_path / "packages", [2048])
     check = clean_vendor_leftovers(find_vendor_leftovers([tmp_path / "packages"]))
-    assert check.status == OK and f"Removed {work}, freeing 2.0 KiB" in check.detail
+    assert check.status == CheckStatus.OK and f"Removed {work}, freeing 2.0 KiB" in check.detail
     assert not work.exists()
-    assert clean_vendor_leftovers([]).status == OK
+    assert clean_vendor_leftovers([]).status == CheckStatus.OK
 
 
 def test_harbor_test_server_import_after_create_spaces(
@@ -297,12 +297,12 @@ def test_harbor_test_server_import_after_create_spaces(
     target = RegistryTarget(RegistryClient(harbor_registry.url, credentials=ADMIN, insecure=True))
     repositories = {tag.repository for tag in group_images(packages, "", target.host)}
     harbor = client_for(harbor_registry)
-    [missing] = check_spaces(repositories, HARBOR, harbor, create=False, public=False)
-    assert missing.status == FAIL
+    [missing] = check_spaces(repositories, RegistryFlavour.HARBOR, harbor, create=False, public=False)
+    assert missing.status == CheckStatus.FAIL
     with pytest.raises(SpaceMissing):  # what a push without the projects meets
         build_plan(packages, target)
-    created = check_spaces(repositories, HARBOR, harbor, create=True, public=False)
-    assert all(c.status == OK for c in created)
+    created = check_spaces(repositories, RegistryFlavour.HARBOR, harbor, create=True, public=False)
+    assert all(c.status == CheckStatus.OK for c in created)
     plan = build_plan(packages, target)
     assert {i.action for i in plan.images} == {"new"}
     assert ImportRun(plan, target).execute().status == "done"

@@ -66,17 +66,27 @@ def two_arches(registry: RegistryServer) -> tuple[RegistryTarget, PackageIndex, 
     return target, arm, amd
 
 
-def test_skopeo_flattening_a_tag_during_the_run_is_merged_back(
-    registry: RegistryServer, two_arches: tuple[RegistryTarget, PackageIndex, PackageIndex]
-) -> None:
+def _run_while_flattening(
+    registry: RegistryServer,
+    two_arches: tuple[RegistryTarget, PackageIndex, PackageIndex],
+    after: tuple[type[ev.Event], ...],
+) -> tuple[RunSummary, list[ev.Event]]:
+    """Import amd64 while another client flattens the tag back to the arm64 image after each ``after`` event."""
     target, arm, amd = two_arches
     arm_digest = arm.images[0].manifest.digest
 
     def hook(event: ev.Event) -> None:
-        if isinstance(event, ev.ImageDone):  # right after the run wrote the tag: another client rewrites it
+        if isinstance(event, after):
             _flatten(registry, arm_digest)
 
-    summary, seen = _run(target, [amd], hook)
+    return _run(target, [amd], hook)
+
+
+def test_skopeo_flattening_a_tag_during_the_run_is_merged_back(
+    registry: RegistryServer, two_arches: tuple[RegistryTarget, PackageIndex, PackageIndex]
+) -> None:
+    # right after the run wrote the tag: another client rewrites it
+    summary, seen = _run_while_flattening(registry, two_arches, (ev.ImageDone,))
     assert summary.status == "done" and summary.remerged == 1, summary.failures
     [remerged] = [e for e in seen if isinstance(e, ev.TagRemerged)]
     assert remerged.missing == ("linux/amd64",) and remerged.platforms_now == ("linux/arm64",)
@@ -88,14 +98,8 @@ def test_skopeo_flattening_a_tag_during_the_run_is_merged_back(
 def test_a_writer_that_keeps_flattening_fails_the_run_naming_the_tag(
     registry: RegistryServer, two_arches: tuple[RegistryTarget, PackageIndex, PackageIndex]
 ) -> None:
-    target, arm, amd = two_arches
-    arm_digest = arm.images[0].manifest.digest
-
-    def hook(event: ev.Event) -> None:
-        if isinstance(event, (ev.ImageDone, ev.TagRemerged)):  # after every write of the run, flatten again
-            _flatten(registry, arm_digest)
-
-    summary, seen = _run(target, [amd], hook)
+    # after every write of the run, flatten again
+    summary, seen = _run_while_flattening(registry, two_arches, (ev.ImageDone, ev.TagRemerged))
     assert summary.status == "failed"
     message = summary.failures[-1]
     assert f"{registry.host}/{REPO}:{TAG} lost linux/amd64" in message and "now serves linux/arm64" in message

@@ -311,10 +311,13 @@ def test_kill_9_then_rerun_finishes(point: str, proxied: tuple[RegistryServer, F
             moved.append(path)
     if point in ("blob-upload-midway", "between-manifests"):
         assert image_tags(left) == [], "no tag may move before every manifest is in"
-    if point == "before-first-tag":
-        assert moved == []
-    if point == "mid-tag-updates":
-        assert len(moved) == 3, moved  # two written, the third reached the registry: its answer was lost
+    if point == "before-first-tag":  # the held tag never reached the registry; tags written at once
+        # beside it (--jobs) may have moved, each one whole (above)
+        repository, _, tag = rule.paths[0].split("?")[0].removeprefix("/v2/").rpartition("/manifests/")
+        assert f"{repository}:{tag}" not in moved, moved
+    if point == "mid-tag-updates":  # independent tags go at once (--jobs): the third to reach the
+        # registry was written, its answer lost; the two before it were written too, maybe more since
+        assert len(moved) >= 3, moved
     if point == "during-charts":  # charts go last: every image tag is fused already
         assert sorted(moved) == sorted(fused)
         assert all(platforms_at(server, path) == fused[path] for path in moved)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from core.errors import TargetError
+from core.kinds import ImageAction
 from core.oci import fusion
 from core.oci import mediatypes as mt
 from core.oci.manifest import Descriptor, ManifestRef, canonical_json, image_manifest_bytes
@@ -36,7 +37,7 @@ def test_new_tag_becomes_an_index_of_the_same_family() -> None:
     result = fusion.merge(None, [fusion.Addition(manifest("a"), AMD64)], no_platform)
     assert result.manifest is not None
     assert result.manifest.media_type == mt.DOCKER_MANIFEST_LIST
-    assert result.actions == {"linux/amd64": fusion.NEW}
+    assert result.actions == {"linux/amd64": ImageAction.NEW}
     assert platforms(result) == ["linux/amd64"]
 
 
@@ -50,7 +51,7 @@ def test_both_arches_in_one_write() -> None:
 def test_bare_manifest_of_other_platform_becomes_index_of_both() -> None:
     current = manifest("a")
     result = fusion.merge(current, [fusion.Addition(manifest("b"), ARM64)], lambda m: AMD64)
-    assert result.actions == {"linux/arm64": fusion.ADD_ARCH}
+    assert result.actions == {"linux/arm64": ImageAction.ADD_ARCH}
     doc = result.manifest.parsed()  # type: ignore[union-attr]
     assert doc["manifests"][0]["digest"] == current.digest
     assert platforms(result) == ["linux/amd64", "linux/arm64"]
@@ -60,7 +61,7 @@ def test_same_bare_manifest_is_unchanged() -> None:
     current = manifest("a")
     result = fusion.merge(current, [fusion.Addition(manifest("a"), AMD64)], lambda m: AMD64)
     assert not result.changed
-    assert result.actions == {"linux/amd64": fusion.UNCHANGED}
+    assert result.actions == {"linux/amd64": ImageAction.UNCHANGED}
 
 
 def test_bare_manifest_without_readable_platform_is_refused() -> None:
@@ -93,7 +94,7 @@ def test_update_replaces_only_that_entry_and_keeps_others_and_attestations() -> 
     current = ManifestRef(canonical_json(doc), mt.OCI_INDEX)
     new_amd = manifest("e")
     result = fusion.merge(current, [fusion.Addition(new_amd, AMD64), fusion.Addition(arm, ARM64)], no_platform)
-    assert result.actions == {"linux/amd64": fusion.UPDATE_ARCH, "linux/arm64": fusion.ADD_ARCH}
+    assert result.actions == {"linux/amd64": ImageAction.UPDATE_ARCH, "linux/arm64": ImageAction.ADD_ARCH}
     out = result.manifest.parsed()  # type: ignore[union-attr]
     assert out["mediaType"] == mt.OCI_INDEX
     assert out["annotations"] == {"org.example": "kept"}
@@ -115,7 +116,7 @@ def test_index_already_holding_the_platform_is_unchanged() -> None:
 def test_upgrade_with_one_arch_never_flattens() -> None:
     first = fusion.merge(None, [fusion.Addition(manifest("a"), AMD64), fusion.Addition(manifest("b"), ARM64)], no_platform)
     upgraded = fusion.merge(first.manifest, [fusion.Addition(manifest("c"), AMD64)], no_platform)
-    assert upgraded.actions == {"linux/amd64": fusion.UPDATE_ARCH}
+    assert upgraded.actions == {"linux/amd64": ImageAction.UPDATE_ARCH}
     assert upgraded.platforms_after == ("linux/amd64", "linux/arm64")
     entries = upgraded.manifest.parsed()["manifests"]  # type: ignore[union-attr]
     assert entries[1]["digest"] == manifest("b").digest

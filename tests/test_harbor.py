@@ -17,9 +17,10 @@ import pytest
 
 from core.config import build_target_config
 from core.errors import AuthError, SpaceMissing, TLSError, TransportError, UsageError
+from core.kinds import RegistryFlavour
 from core.registry.client import RegistryClient
 from core.registry.credentials import Credentials
-from core.registry.harbor import DISTRIBUTION, HARBOR, HarborClient, detect_flavour, harbor_client_for
+from core.registry.harbor import HarborClient, detect_flavour, harbor_client_for
 from tests.fixtures.harbor import HarborTestServer, validate_request
 from tests.fixtures.registry import RegistryServer, skopeo
 
@@ -95,7 +96,7 @@ def test_harbor_test_server_answers_missing_project_like_harbor(harbor: HarborTe
 
 def test_detect_harbor_with_version(harbor: HarborTestServer) -> None:
     flavour = detect_flavour(harbor.url, credentials=ADMIN, insecure=True)
-    assert flavour.name == HARBOR and flavour.version == HarborTestServer.VERSION
+    assert flavour.name == RegistryFlavour.HARBOR and flavour.version == HarborTestServer.VERSION
     assert flavour.project_creation == "everyone"
     assert [(r.method, r.path) for r in harbor.api_requests] == [
         ("GET", "/api/v2.0/ping"),
@@ -106,11 +107,11 @@ def test_detect_harbor_with_version(harbor: HarborTestServer) -> None:
 
 def test_detect_harbor_anonymous_has_no_version(harbor: HarborTestServer) -> None:
     flavour = detect_flavour(harbor.url, insecure=True)
-    assert flavour.name == HARBOR and flavour.version is None
+    assert flavour.name == RegistryFlavour.HARBOR and flavour.version is None
 
 
 def test_detect_plain_registry_is_distribution(registry: RegistryServer) -> None:
-    assert detect_flavour(registry.url, insecure=True).name == DISTRIBUTION
+    assert detect_flavour(registry.url, insecure=True).name == RegistryFlavour.DISTRIBUTION
 
 
 def test_detect_unreachable_is_a_transport_error() -> None:
@@ -138,7 +139,7 @@ def test_transport_is_injectable() -> None:
         )
 
     flavour = detect_flavour("https://harbor.example", transport=httpx.MockTransport(answer))
-    assert flavour.name == HARBOR and flavour.version is None
+    assert flavour.name == RegistryFlavour.HARBOR and flavour.version is None
     assert seen == ["GET /api/v2.0/ping", "GET /api/v2.0/systeminfo"]
 
 
@@ -318,4 +319,4 @@ def test_tls_registry_with_and_without_its_ca(tls_registry: RegistryServer) -> N
     flavour = detect_flavour(
         tls_registry.url, ca_cert=tls_registry.ca_path, credentials=tls_registry.credentials()
     )
-    assert flavour.name == DISTRIBUTION
+    assert flavour.name == RegistryFlavour.DISTRIBUTION

@@ -30,6 +30,7 @@ HOSTILE = {
     "chart-yaml-type": "has kubeVersion as a list where Helm expects text",
     "unsplittable-hint": "cannot be pointed at",
 }
+OTHER = "sha256:" + "0" * 64
 HANG_GUARD = 60  # seconds: a hang (an alias bomb expanded) fails the test instead of stalling the suite
 
 
@@ -74,7 +75,9 @@ def test_the_same_tag_with_the_same_content_in_two_bundles_is_fine(
     image = index.images[0]
     index.images.append(replace(image, bundle="addon-offline/data/community/other_1.0.0.bundle.tar"))
     check_tag_conflicts(index)  # identical content: no error
-    index.images.append(replace(image, bundle="x_1.bundle.tar", layers=image.layers[:1]))
+    index.images.append(replace(image, bundle="y_1.bundle.tar", layers=image.layers[:1]))  # same config
+    check_tag_conflicts(index)  # the same image saved another way (e.g. layers uncompressed): fine
+    index.images.append(replace(image, bundle="x_1.bundle.tar", config=replace(image.config, digest=OTHER)))
     with pytest.raises(PackageError, match="x_1.bundle.tar with different content"):
         check_tag_conflicts(index)
 
@@ -85,8 +88,9 @@ def test_a_cached_scan_does_not_bypass_the_checks(broken_package: Callable[[str]
     path = broken_package("tag-conflict")
     identity = _identity(path)
     good = scan_package(broken_package("checksum-mismatch"))
-    conflicting = replace(good, images=[*good.images, replace(good.images[0], bundle="b_1.bundle.tar",
-                                                                layers=good.images[0].layers[:1])])
+    first = good.images[0]
+    other = replace(first, bundle="b_1.bundle.tar", config=replace(first.config, digest=OTHER))
+    conflicting = replace(good, images=[*good.images, other])
     cache = _cache_file(state, identity)
     cache.parent.mkdir(parents=True)
     for fmt, index in ((CACHE_FORMAT - 1, good), (CACHE_FORMAT, conflicting)):

@@ -55,13 +55,17 @@ async def test_select_amd64_and_arm64_into_the_real_registry_fuses_every_image(
         assert sorted(m["platform"]["architecture"] for m in raw["manifests"]) == ["amd64", "arm64"], destination
 
 
+def harbor_app(harbor: HarborTestServer) -> Any:
+    """The app with the Harbor test server's address and administrator filled in."""
+    app = make_app()
+    app.state.settings = TargetSettings(registry=harbor.url, insecure=True, username="admin", password="Harbor12345")
+    return app
+
+
 async def test_tui_harbor_test_server_missing_spaces_are_created_after_asking(
     workdir: Path, harbor_registry: HarborTestServer
 ) -> None:
-    app = make_app()
-    app.state.settings = TargetSettings(
-        registry=harbor_registry.url, insecure=True, username="admin", password="Harbor12345"
-    )
+    app = harbor_app(harbor_registry)
     async with app.run_test(size=(80, 24)) as pilot:
         checks = await to_checks(pilot)
         preflight = app.state.preflight
@@ -145,10 +149,7 @@ async def test_registry_storage_field_feeds_the_target_disk_gauge(workdir: Path,
 async def test_tui_space_visibility_private_creates_private_harbor_projects(
     workdir: Path, harbor_registry: HarborTestServer
 ) -> None:
-    app = make_app()
-    app.state.settings = TargetSettings(
-        registry=harbor_registry.url, insecure=True, username="admin", password="Harbor12345"
-    )
+    app = harbor_app(harbor_registry)
     async with app.run_test(size=(80, 24)) as pilot:
         await to_target(pilot)
         assert app.screen.query_one("#space_visibility", Select).value == "public"

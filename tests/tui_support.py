@@ -82,9 +82,9 @@ def _stable_disk(check: Check) -> Check:
     need = check.numbers["need"]
     numbers = {"total": 100 << 30, "used": 80 << 30, "free": 20 << 30, "need": need}
     if check.name == "spool disk":
-        return Check(check.name, check.status, "tmp: 20.0 GiB free, the spool needs at most 256.0 MiB.", numbers)
+        return dataclasses.replace(check, detail="tmp: 20.0 GiB free, the spool needs at most 256.0 MiB.", numbers=numbers)
     detail = f"layout has 20.0 GiB free; the plan adds {humanize.naturalsize(need, binary=True)}."
-    return Check(check.name, check.status, detail, numbers)
+    return dataclasses.replace(check, detail=detail, numbers=numbers)
 
 
 async def to_target(pilot: Any) -> TargetScreen:

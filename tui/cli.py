@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 from core import __version__
 from core import events as ev
-from core.checks.preflight import IGNORABLE
+from core.charts.destinations import DESTINATIONS
+from core.checks.base import IGNORABLE, ignorable_kind
 from core.errors import ArchfuseError, PreflightFailed, UsageError
+from core.run.parallel import DEFAULT_JOBS, MAX_JOBS, ROUND_TRIPS_PER_JOB
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
@@ -36,7 +38,7 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
     g.add_argument("--ca-cert", metavar="FILE", help="CA certificate that signed the registry's TLS certificate")
     g.add_argument("--prefix", default="", metavar="PATH", help="path prepended to every image repository")
     g.add_argument("--chart-repo", metavar="URL", help="chart destination (default: the registry, as OCI charts)")
-    g.add_argument("--chart-repo-type", choices=["oci", "chartmuseum", "harbor"], help="kind of chart destination")
+    g.add_argument("--chart-repo-type", choices=[k.value for k in DESTINATIONS], help="kind of chart destination")
     g.add_argument("--chart-username", help="chart repository user (else $ARCHFUSE_CHART_USERNAME; password from "
                    "$ARCHFUSE_CHART_PASSWORD)")
     g.add_argument("--create-spaces", action="store_true", help="create missing registry spaces (Harbor projects)")
@@ -48,7 +50,7 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
 DEFAULTS: dict[str, object] = {
     "paths": [], "strict": False, "rescan": False, "verbose": False, "force_charts": False,
     "spool_budget": "256MiB", "spool_dir": None, "spool_memory": "32MiB", "ignore_check": [],
-    "registry_storage": None, "clean_leftovers": False,
+    "registry_storage": None, "clean_leftovers": False, "jobs": DEFAULT_JOBS, "limit_rate": "0",
 }
 
 
@@ -102,11 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--spool-memory", default="32MiB",
                            help="a spooled blob stays in memory up to this size, beyond it goes to --spool-dir")
             p.add_argument("--verbose", action="store_true", help="a line per blob")
+            p.add_argument("--limit-rate", default="0", metavar="RATE",
+                           help="most bytes per second uploaded, all uploads together, e.g. 20MiB or 500KiB "
+                           "(default: no limit)")
         if name in ("plan", "import"):
+            p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+                           help=f"blob uploads in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; keep it "
+                           "moderate for registries on spinning disks); lookups, mounts, manifest and tag writes "
+                           f"go {ROUND_TRIPS_PER_JOB} per job at once, at most {MAX_JOBS}")
             p.add_argument("--ignore-check", action="append", default=[], metavar="KIND",
-                           choices=[k.replace(" ", "-") for k in IGNORABLE],
+                           choices=[k.flag for k in IGNORABLE],
                            help="go past a failed check of this kind (repeatable): "
-                           + ", ".join(k.replace(" ", "-") for k in IGNORABLE))
+                           + ", ".join(k.flag for k in IGNORABLE))
             p.add_argument("--registry-storage", type=Path, metavar="PATH",
                            help="where a registry on this node stores data (checked for free space)")
             p.add_argument("--clean-leftovers", action="store_true",
@@ -230,7 +239,12 @@ def _session(args: argparse.Namespace, emit: ev.Emit) -> Session:
 def _run_options(args: argparse.Namespace) -> RunOptions:
     from core.run.engine import RunOptions
 
+    jobs = args.jobs
+    if not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs {jobs} is out of range; give a number from 1 to {MAX_JOBS}.")
     return RunOptions(
+        workers=jobs,
+        rate_limit=parse_size(args.limit_rate.removesuffix("/s"), flag="--limit-rate", minimum=0),
         spool_budget=parse_size(args.spool_budget),
         spool_dir=args.spool_dir,
         memory_spool=parse_size(args.spool_memory, flag="--spool-memory", minimum=0),
@@ -244,7 +258,7 @@ def _check_options(args: argparse.Namespace, dry_run: bool) -> CheckOptions:
         dry_run=dry_run,
         clean_leftovers=args.clean_leftovers and not dry_run,
         registry_storage=args.registry_storage,
-        ignore=frozenset(k.replace("-", " ") for k in args.ignore_check),
+        ignore=frozenset(ignorable_kind(k) for k in args.ignore_check),
     )
 
 

@@ -1,77 +1,65 @@
-"""Chart destinations: one protocol, three kinds (OCI, ChartMuseum, Harbor ≤ 2.7 chartrepo).
-
-Every destination answers what it holds for a chart version (the ``sha256:`` digest of the
-chart ``.tgz`` there, or another identity that cannot equal one) and pushes a version with
-one of four outcomes: ``new``, ``unchanged`` (same digest already there), ``conflict``
-(other content there: kept, not overwritten) or ``overwritten`` (other content, ``force``).
+"""Chart destination kinds in one registry: ``--chart-repo-type`` (config validation, the CLI's and
+the TUI's choices) reads :data:`DESTINATIONS`; to add a kind, add a :class:`ChartDestinationKind`
+member and its class here.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Union
 
-NEW = "new"
-UNCHANGED = "unchanged"
-CONFLICT = "conflict"
-OVERWRITTEN = "overwritten"
+from core.charts.chartmuseum import ChartMuseumDestination
+from core.charts.harbor import HarborChartDestination
+from core.charts.oci import OciChartDestination
+from core.charts.protocol import ChartDestination, decide
+from core.errors import UsageError
+from core.kinds import ChartDestinationKind
+from core.targets.base import Target
 
+__all__ = ["DESTINATIONS", "ChartDestination", "decide", "destination_choices", "destination_kind", "make_destination"]
 
-@runtime_checkable
-class ChartDestination(Protocol):
-    def describe(self) -> str:
-        """A display name without secrets."""
+DestinationClass = Union[type[OciChartDestination], type[ChartMuseumDestination], type[HarborChartDestination]]  # noqa: UP007
 
-    def ping(self) -> None:
-        """Check the destination answers and takes the credentials; raise TargetError if not."""
-
-    def location(self, name: str, version: str, *, repo: str = "") -> str:
-        """Where a chart version lands, for reports."""
-
-    def existing(self, name: str, version: str, *, repo: str = "") -> str | None:
-        """The digest of the chart ``.tgz`` the destination holds for this version, or None."""
-
-    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
-        """Store the chart unless the same content is there; return the action taken."""
+#: every kind of chart destination and the class that talks to it
+DESTINATIONS: dict[ChartDestinationKind, DestinationClass] = {
+    ChartDestinationKind.OCI: OciChartDestination,
+    ChartDestinationKind.CHARTMUSEUM: ChartMuseumDestination,
+    ChartDestinationKind.HARBOR: HarborChartDestination,
+}
 
 
-def decide(have: str | None, digest: str, force: bool) -> str:
-    """The action for a push given what the destination holds (``have``) and the chart's digest."""
-    if have is None:
-        return NEW
-    if have == digest:
-        return UNCHANGED
-    return OVERWRITTEN if force else CONFLICT
+def destination_choices() -> list[tuple[str, ChartDestinationKind]]:
+    """``(title, kind)`` of every kind, for a choice list."""
+    return [(cls.TITLE, kind) for kind, cls in DESTINATIONS.items()]
+
+
+def destination_kind(name: str) -> ChartDestinationKind:
+    """The kind ``--chart-repo-type NAME`` names; UsageError for another name."""
+    try:
+        return ChartDestinationKind(name)
+    except ValueError:
+        raise UsageError(
+            f"Unknown chart repository type {name!r}: use " + ", ".join(k.value for k in DESTINATIONS) + "."
+        ) from None
 
 
 def make_destination(
     kind: str,
     *,
     url: str = "",
-    target: object | None = None,
+    target: Target | None = None,
     prefix: str = "",
     username: str | None = None,
     password: str | None = None,
-    verify: bool | str = True,
+    insecure: bool = False,
+    ca_cert: Path | None = None,
 ) -> ChartDestination:
-    """A destination from ``--chart-repo-type`` (``oci``, ``chartmuseum``, ``harbor``) and its URL.
-
-    ``oci`` uses ``target`` (a :class:`core.targets.base.Target`); the others talk HTTP to ``url``.
-    """
-    from core.errors import UsageError
-
-    if kind == "oci":
-        from core.charts.oci import OciChartDestination
-        from core.targets.base import Target
-
-        if not isinstance(target, Target):
+    """A destination of ``kind`` (``--chart-repo-type``): OCI charts in ``target``, else the API at ``url``."""
+    which = destination_kind(kind)
+    if which == ChartDestinationKind.OCI:
+        if target is None:
             raise UsageError("OCI charts need a registry or OCI layout target.")
         return OciChartDestination(target, prefix=prefix)
-    if kind == "chartmuseum":
-        from core.charts.chartmuseum import ChartMuseumDestination
-
-        return ChartMuseumDestination(url, username=username, password=password, verify=verify)
-    if kind == "harbor":
-        from core.charts.harbor import HarborChartDestination
-
-        return HarborChartDestination(url, username=username, password=password, verify=verify)
-    raise UsageError(f"Unknown chart repository type {kind!r}: use oci, chartmuseum or harbor.")
+    if which == ChartDestinationKind.CHARTMUSEUM:
+        return ChartMuseumDestination(url, username=username, password=password, insecure=insecure, ca_cert=ca_cert)
+    return HarborChartDestination(url, username=username, password=password, insecure=insecure, ca_cert=ca_cert)

@@ -9,91 +9,82 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
-from core.charts.destinations import CONFLICT, UNCHANGED, decide
 from core.charts.http import ChartHttp
+from core.charts.protocol import decide
 from core.errors import TargetError, UsageError
+from core.kinds import ChartAction
 from core.oci.digest import sha256_digest
 
 _DIGEST_HEX = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
 
 
-class HarborChartDestination:
+class HarborChartDestination(ChartHttp):
     """One Harbor project's chart repository: ``https://harbor`` + project, or ``https://harbor/chartrepo/<project>``."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        project: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        verify: bool | str = True,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.http = ChartHttp(
-            url, name="Harbor", username=username, password=password, verify=verify, transport=transport
-        )
-        path = self.http.path
-        if project is None and path.startswith("chartrepo/"):
-            project = path[len("chartrepo/") :]
-        if not project or "/" in project:
+    #: how a choice list names this kind
+    TITLE = "Harbor chartrepo"
+
+    SERVER = "Harbor"
+
+    def check_path(self, url: str) -> None:
+        """The URL names one project: ``https://harbor/chartrepo/<project>``."""
+        if not self.project or "/" in self.project:
             raise UsageError(
                 f"The Harbor chart repository URL {url!r} names no project (use https://host/chartrepo/PROJECT)."
             )
-        self.project = project
+
+    @property
+    def project(self) -> str:
+        """The Harbor project whose chart repository this is."""
+        return self.path[len("chartrepo/") :] if self.path.startswith("chartrepo/") else ""
 
     def describe(self) -> str:
-        return f"Harbor chart repository {self.http.origin}/chartrepo/{self.project}"
+        return f"Harbor chart repository {self.origin}/chartrepo/{self.project}"
 
     def ping(self) -> None:
-        resp = self.http.request("GET", "/api/chartrepo/health")
+        resp = self.request("GET", "/api/chartrepo/health")
         if resp.status_code == 404:
             raise TargetError(
-                f"Harbor {self.http.origin} has no chart repository (Harbor 2.8 removed it); use --chart-repo-type oci."
+                f"Harbor {self.origin} has no chart repository (Harbor 2.8 removed it); use --chart-repo-type oci."
             )
         if resp.status_code != 200:
-            raise self.http.fail(resp, "checking the chart repository health")
+            raise self.fail(resp, "checking the chart repository health")
 
     def location(self, name: str, version: str, *, repo: str = "") -> str:
-        return f"{self.http.origin}/chartrepo/{self.project}/charts/{name}-{version}.tgz"
+        return f"{self.origin}/chartrepo/{self.project}/charts/{name}-{version}.tgz"
 
     def _version_path(self, name: str, version: str) -> str:
         return f"/api/chartrepo/{self.project}/charts/{name}/{version}"
 
     def existing(self, name: str, version: str, *, repo: str = "") -> str | None:
-        resp = self.http.request("GET", self._version_path(name, version))
+        resp = self.request("GET", self._version_path(name, version))
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:
-            raise self.http.fail(resp, f"looking up chart {name} {version}")
+            raise self.fail(resp, f"looking up chart {name} {version}")
         try:
             digest = resp.json()["metadata"]["digest"]
         except (ValueError, KeyError, TypeError):
             digest = None
         match = _DIGEST_HEX.match(digest) if isinstance(digest, str) else None
         if not match:
-            raise TargetError(f"Harbor {self.http.origin} gave no digest for chart {name} {version}.")
+            raise TargetError(f"Harbor {self.origin} gave no digest for chart {name} {version}.")
         return f"sha256:{match.group(1)}"
 
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
         action = decide(self.existing(name, version), sha256_digest(tgz), force)
-        if action in (UNCHANGED, CONFLICT):
+        if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action
-        if action != "new":
-            resp = self.http.request("DELETE", self._version_path(name, version))
+        if action != ChartAction.NEW:
+            resp = self.request("DELETE", self._version_path(name, version))
             if resp.status_code not in (200, 404):
-                raise self.http.fail(resp, f"deleting chart {name} {version} to overwrite it")
+                raise self.fail(resp, f"deleting chart {name} {version} to overwrite it")
         files = {"chart": (f"{name}-{version}.tgz", tgz, "application/gzip")}
-        resp = self.http.request("POST", f"/api/chartrepo/{self.project}/charts", files=files)
+        resp = self.request("POST", f"/api/chartrepo/{self.project}/charts", files=files)
         if resp.status_code in (200, 201):
             return action
         if resp.status_code == 404:
             raise TargetError(
-                f"Harbor {self.http.origin} has no project {self.project!r} with a chart repository; create it first."
+                f"Harbor {self.origin} has no project {self.project!r} with a chart repository; create it first."
             )
-        raise self.http.fail(resp, f"uploading chart {name} {version}")
-
-    def close(self) -> None:
-        self.http.close()
+        raise self.fail(resp, f"uploading chart {name} {version}")

@@ -1,17 +1,17 @@
-"""A small sync httpx wrapper for chart repository APIs: errors become core.errors sentences."""
+"""Chart repository APIs over the one HTTP stack: errors become core.errors sentences."""
 
 from __future__ import annotations
 
 import json
-import ssl
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
 
-from core.errors import AuthError, TargetError, TLSError, TransportError
-from core.http.base import find_ssl_error, ssl_context
+from core.errors import AuthError, TargetError
+from core.http.base import HttpClientOwner, http_client, transport_error
+from core.registry.retry import NO_RETRY, RetryPolicy, send_retrying
 
 
 def server_message(resp: httpx.Response) -> str:
@@ -25,47 +25,51 @@ def server_message(resp: httpx.Response) -> str:
     return resp.text.strip()[:200]
 
 
-class ChartHttp:
-    """An httpx client for one server; ``transport`` is injectable for tests."""
+class ChartHttp(HttpClientOwner):
+    """The base of the chart repository API destinations (ChartMuseum, Harbor chartrepo): one
+    :func:`core.http.base.http_client` (TLS, proxy environment, timeouts), the retry policy on reads,
+    and errors naming the server."""
+
+    #: the server's kind, in every message
+    SERVER: ClassVar[str] = "chart repository"
+    #: methods a retry cannot repeat harmfully
+    IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
 
     def __init__(
         self,
         url: str,
         *,
-        name: str,
         username: str | None = None,
         password: str | None = None,
-        verify: bool | str = True,
+        insecure: bool = False,
+        ca_cert: Path | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
+        retries: RetryPolicy | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise TargetError(f"The {name} URL {url!r} is not an http(s) URL.")
-        self.origin = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+            raise TargetError(f"The {self.SERVER} URL {url!r} is not an http(s) URL.")
+        self.origin = self.description = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
         self.path = parts.path.strip("/")
-        self.name = name
+        self.check_path(url)
+        self.retries = retries or RetryPolicy()
         auth = httpx.BasicAuth(username, password or "") if username else None
-        tls: bool | ssl.SSLContext = ssl_context(Path(verify)) if isinstance(verify, str) else verify
-        self.client = httpx.Client(
-            base_url=self.origin, auth=auth, verify=tls, transport=transport, timeout=timeout
-        )
+        self._http = http_client(insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout,
+                                 base_url=self.origin, auth=auth)
+
+    def check_path(self, url: str) -> None:
+        """Refuse (UsageError) a URL whose path this kind of server cannot use; any path by default."""
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One request; transport and TLS failures raise, HTTP statuses are the caller's."""
-        try:
-            return self.client.request(method, path, **kwargs)
-        except httpx.ConnectError as err:
-            text = str(err)
-            if find_ssl_error(err) is not None:
-                raise TLSError(f"TLS to {self.name} {self.origin} failed: {text}.") from err
-            raise TransportError(f"Cannot connect to {self.name} {self.origin}: {text}.") from err
-        except httpx.TimeoutException as err:
-            raise TransportError(
-                f"{self.name} {self.origin} did not answer in time ({method} {path})."
-            ) from err
-        except httpx.HTTPError as err:
-            raise TransportError(f"{method} {path} on {self.name} {self.origin} failed: {err}.") from err
+        """One request (reads retried); transport and TLS failures raise, HTTP statuses are the caller's."""
+        what = f"{method} {path}"
+        return send_retrying(
+            lambda: self._http.request(method, path, **kwargs),
+            self.retries if method in self.IDEMPOTENT else NO_RETRY,
+            lambda exc: transport_error(exc, what, self.origin, self.SERVER),
+            what=what,
+        )
 
     def fail(self, resp: httpx.Response, doing: str) -> TargetError:
         """The error for an unexpected answer while ``doing`` something."""
@@ -73,14 +77,11 @@ class ChartHttp:
         tail = f": {detail}" if detail else ""
         if resp.status_code in (401, 403):
             return AuthError(
-                f"{self.name} {self.origin} refused the credentials while {doing} (HTTP {resp.status_code}{tail}).",
+                f"{self.SERVER} {self.origin} refused the credentials while {doing} (HTTP {resp.status_code}{tail}).",
                 status=resp.status_code,
             )
         if resp.status_code == 507:
             return TargetError(
-                f"{self.name} {self.origin} is out of storage (HTTP 507) while {doing}; free space on it and run again."
+                f"{self.SERVER} {self.origin} is out of storage (HTTP 507) while {doing}; free space on it and run again."
             )
-        return TargetError(f"{self.name} {self.origin} answered HTTP {resp.status_code} while {doing}{tail}.")
-
-    def close(self) -> None:
-        self.client.close()
+        return TargetError(f"{self.SERVER} {self.origin} answered HTTP {resp.status_code} while {doing}{tail}.")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from core.charts.destinations import CONFLICT, UNCHANGED, decide
 from core.charts.helmmeta import helm_annotations, helm_config, readable_config
+from core.charts.protocol import decide
 from core.charts.repack import unpack
 from core.charts.validate import chart_meta
 from core.errors import ArchfuseError, ChartError
+from core.kinds import ChartAction
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import Descriptor, ManifestRef, canonical_json
@@ -50,6 +51,9 @@ def chart_manifest(config: bytes, tgz: bytes, annotations: dict[str, str] | None
 
 class OciChartDestination:
     """Helm OCI charts in a registry or OCI layout target."""
+
+    #: how a choice list names this kind
+    TITLE = "OCI (in the registry)"
 
     def __init__(self, target: Target, *, prefix: str = "") -> None:
         self.target = target
@@ -105,7 +109,7 @@ class OciChartDestination:
 
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
         action = decide(self.existing(name, version, repo=repo), sha256_digest(tgz), force)
-        if action in (UNCHANGED, CONFLICT):
+        if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action
         repository = self.repository(name, repo)
         metadata = chart_metadata(tgz, what=f"chart {name}-{version}.tgz")

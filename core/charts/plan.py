@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import events as ev
-from core.charts.destinations import CONFLICT, NEW, OVERWRITTEN, UNCHANGED, ChartDestination, decide
 from core.charts.pipeline import PreparedChart, prepare_chart
+from core.charts.protocol import ChartDestination, decide
 from core.errors import ArchfuseError, ChartError, PackageError
+from core.jsonable import json_fields
+from core.kinds import ChartAction
 from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
+from core.run.parallel import DEFAULT_JOBS, parallel_map
 from core.run.plan import LOOKUP_WORKERS, version_key
 from core.run.results import ChartResult
 
@@ -33,17 +36,8 @@ class ChartPlan:
     prepared: PreparedChart | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "repo": self.repo,
-            "name": self.name,
-            "version": self.version,
-            "destination": self.destination,
-            "action": self.action,
-            "digest": self.digest,
-            "package": self.package,
-            "warnings": list(self.warnings),
-            **({"error": self.error} if self.error else {}),
-        }
+        names = ("repo", "name", "version", "destination", "action", "digest", "package", "warnings")
+        return json_fields(self, names, if_set=("error",))
 
 
 def chart_files(package: PackageIndex, state_dir: Path) -> dict[str, ChartFiles]:
@@ -74,7 +68,7 @@ def plan_charts(
 
     A chart that cannot be relocated raises :class:`ChartError` (exit 2) naming the package and bundle.
     """
-    imported = {ref for package in packages for image in package.images for ref in image.refs}
+    imported = frozenset(ref for package in packages for image in package.images for ref in image.refs)
     chosen: dict[tuple[str, str, str], tuple[PackageIndex, ChartRecord]] = {}
     # the newest package wins a chart version, as it wins an image tag
     for package in sorted(packages, key=lambda p: version_key(p.version), reverse=True):
@@ -99,12 +93,12 @@ def plan_charts(
         plans.append(plan)
 
     def lookup(plan: ChartPlan) -> None:
-        if plan.action == "error":
+        if plan.action == ChartAction.ERROR:
             return
         try:
             have = destination.existing(plan.name, plan.version, repo=plan.repo)
         except ArchfuseError as err:
-            plan.action, plan.error = "error", str(err)
+            plan.action, plan.error = ChartAction.ERROR, str(err)
             return
         plan.action = decide(have, plan.digest, force)
 
@@ -127,28 +121,32 @@ def planned(plan: ChartPlan) -> ChartResult:
     return ChartResult(plan.repo, plan.name, plan.version, plan.destination, plan.action, plan.digest, plan.error)
 
 
-def push_charts(job: ChartJob, *, emit: ev.Emit) -> list[ChartResult]:
-    """Push the chart versions that are new (or overwritten when forced); the plans stay as they are."""
-    results: list[ChartResult] = []
-    for plan in job.plans:
-        action, error = plan.action, plan.error
-        if action in (NEW, OVERWRITTEN) and plan.prepared is not None:
+def push_charts(job: ChartJob, *, emit: ev.Emit, jobs: int = DEFAULT_JOBS) -> list[ChartResult]:
+    """Push the chart versions that are new (or overwritten when forced), ``jobs`` at once; the plans stay as they are."""
+
+    def push(plan: ChartPlan) -> tuple[str, str]:
+        if plan.action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and plan.prepared is not None:
             try:
-                action = job.destination.push(
-                    plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=job.force
-                )
+                pushed = job.destination.push(plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=job.force)
             except ArchfuseError as err:
-                action, error = "error", str(err)
+                return ChartAction.ERROR, str(err)
+            return pushed, plan.error
+        return plan.action, plan.error
+
+    outcomes = parallel_map(push, job.plans, jobs, name="archfuse-chart")
+    results: list[ChartResult] = []
+    for index, plan in enumerate(job.plans):
+        action, error = outcomes[index]
         for warning in plan.warnings:
             emit(ev.Warning(f"chart {plan.name}-{plan.version}: {warning}"))
-        detail = "other content is there; kept it (use --force-charts to overwrite)" if action == CONFLICT else ""
+        detail = "other content is there; kept it (use --force-charts to overwrite)" if action == ChartAction.CONFLICT else ""
         result = ChartResult(plan.repo, plan.name, plan.version, plan.destination, action, plan.digest, error, detail)
         results.append(result)
-        if action == "error":
+        if action == ChartAction.ERROR:
             emit(ev.Failure(f"chart {plan.name}-{plan.version}", error))
         else:
             emit(ev.ChartDone(plan.name, plan.version, plan.destination, action, detail))
     return results
 
 
-__all__ = ["CONFLICT", "NEW", "OVERWRITTEN", "UNCHANGED", "ChartJob", "ChartPlan", "plan_charts", "push_charts"]
+__all__ = ["ChartJob", "ChartPlan", "plan_charts", "push_charts"]

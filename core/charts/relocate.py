@@ -13,6 +13,7 @@ so everything else in them survives byte for byte.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -174,6 +175,18 @@ def _leftovers(node: ChartNode, covered: set[tuple[int, KeyPath]]) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=8)
+def _landing(refs: frozenset[str], prefix: str) -> frozenset[ImageRef]:
+    """Where the package's images land: worked out once, though every chart of the package asks."""
+    out: set[ImageRef] = set()
+    for ref in refs:
+        try:
+            out.add(destination(ref, prefix))
+        except ValueError:
+            continue
+    return frozenset(out)
+
+
 def relocate(
     files: dict[str, bytes],
     hints: Iterable[str],
@@ -194,14 +207,7 @@ def relocate(
     tree = load_tree(files, what=what, limits=limits)
     values = merged_values(tree)
     parsed = [parse_hint(h, bundle=bundle) for h in hints]
-    landing: set[ImageRef] | None = None
-    if imported_refs is not None:
-        landing = set()
-        for ref in imported_refs:
-            try:
-                landing.add(destination(ref, prefix))
-            except ValueError:
-                continue
+    landing = None if imported_refs is None else _landing(frozenset(imported_refs), prefix)
 
     assignments: dict[KeyPath, tuple[str, str]] = {}  # key -> (new text, hint)
     images: list[RelocatedImage] = []

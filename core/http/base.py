@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
+from core import __version__
 from core.errors import RegistryError, TLSError, TransportError, UsageError
 
 
@@ -67,22 +68,39 @@ def tls_verify(*, insecure: bool, ca_cert: Path | None) -> ssl.SSLContext | bool
     return False if insecure else ssl_context(ca_cert)
 
 
+#: how archfuse names itself to every server
+USER_AGENT = f"archfuse/{__version__}"
+#: seconds to open a connection (the whole-request ``timeout`` is each client's)
+CONNECT_TIMEOUT = 15.0
+
+
 def http_client(
     *,
     insecure: bool,
     ca_cert: Path | None,
-    transport: httpx.BaseTransport | None,
-    timeout: httpx.Timeout,
-    **options: Any,
+    timeout: float,
+    transport: httpx.BaseTransport | None = None,
+    base_url: str = "",
+    auth: httpx.Auth | None = None,
+    max_connections: int = 10,
 ) -> httpx.Client:
-    """An httpx client for a registry: TLS per :func:`tls_verify`, no redirects, no proxy environment."""
+    """The httpx client of every archfuse server client (registry, Harbor API, chart repositories).
+
+    TLS per :func:`tls_verify`; the proxy environment (``HTTPS_PROXY``, ``HTTP_PROXY``,
+    ``ALL_PROXY``, ``NO_PROXY``) honoured; ``timeout`` seconds per read and write, at most
+    :data:`CONNECT_TIMEOUT` to connect, no limit on waiting for a pooled connection; archfuse's
+    user agent; redirects only where a caller asks.
+    """
     return httpx.Client(
         transport=transport,
         verify=tls_verify(insecure=insecure, ca_cert=ca_cert),
-        timeout=timeout,
+        timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout), pool=None),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        headers={"User-Agent": USER_AGENT},
+        base_url=base_url,
+        auth=auth,
         follow_redirects=False,
-        trust_env=False,
-        **options,
+        trust_env=True,
     )
 
 
@@ -118,7 +136,7 @@ def find_ssl_error(exc: BaseException) -> ssl.SSLError | None:
         seen.add(id(current))
         if isinstance(current, ssl.SSLError):
             return current
-        for arg in getattr(current, "args", ()):
+        for arg in current.args:
             if isinstance(arg, ssl.SSLError):
                 return arg
         current = current.__cause__ or current.__context__
@@ -128,27 +146,29 @@ def find_ssl_error(exc: BaseException) -> ssl.SSLError | None:
     return None
 
 
-def transport_error(exc: Exception, what: str, where: str) -> RegistryError:
-    """A TLSError or TransportError sentence for a failure reaching registry ``where`` during ``what``."""
+def transport_error(exc: Exception, what: str, where: str, server: str = "registry") -> RegistryError:
+    """A TLSError or TransportError sentence for a failure reaching ``server`` (``registry``,
+    ``Harbor``, ``ChartMuseum``) at ``where`` during ``what``."""
     ssl_error = find_ssl_error(exc)
     if ssl_error is not None:
         if isinstance(ssl_error, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
             ssl_error
         ):
-            reason = getattr(ssl_error, "verify_message", "") or "unknown certificate authority"
+            verified = ssl_error.verify_message if isinstance(ssl_error, ssl.SSLCertVerificationError) else ""
+            reason = verified or "unknown certificate authority"
             return TLSError(
-                f"The TLS certificate of registry {where} could not be verified ({reason}).",
+                f"The TLS certificate of {server} {where} could not be verified ({reason}).",
                 hint="If it is self-signed or from a private CA, pass --ca-cert FILE with that CA "
                 "certificate, or --insecure to skip verification.",
             )
         return TLSError(
-            f"The TLS handshake with registry {where} failed ({type(ssl_error).__name__}).",
-            hint="If the registry serves plain HTTP, use an http:// URL with --insecure; "
+            f"The TLS handshake with {server} {where} failed ({type(ssl_error).__name__}).",
+            hint=f"If the {server} serves plain HTTP, use an http:// URL with --insecure; "
             "for a private CA pass --ca-cert FILE.",
         )
     return TransportError(
-        f"Cannot reach registry {where} during {what} ({transport_detail(exc)}: {type(exc).__name__}).",
-        hint="Check the address, the network and that the registry is running, then run again.",
+        f"Cannot reach {server} {where} during {what} ({transport_detail(exc)}: {type(exc).__name__}).",
+        hint=f"Check the address, the network and that the {server} is running, then run again.",
     )
 
 

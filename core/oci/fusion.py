@@ -13,14 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from core.errors import TargetError
+from core.kinds import ImageAction
 from core.oci import mediatypes as mt
 from core.oci.manifest import ManifestRef, index_bytes, index_entry
 from core.oci.platform import Platform
-
-NEW = "new"
-ADD_ARCH = "add-arch"
-UPDATE_ARCH = "update-arch"
-UNCHANGED = "unchanged"
 
 #: How a bare manifest's platform is found: read its config. (manifest) -> Platform | None
 PlatformOf = Callable[[ManifestRef], Optional[Platform]]
@@ -39,7 +35,7 @@ class MergeResult:
     """What a tag will hold after the merge, and what changed per platform."""
 
     manifest: ManifestRef | None  # None when nothing changes
-    actions: dict[str, str] = field(default_factory=dict)  # str(platform) -> action
+    actions: dict[str, ImageAction] = field(default_factory=dict)  # str(platform) -> action
     platforms_before: tuple[str, ...] = ()
     platforms_after: tuple[str, ...] = ()
 
@@ -107,11 +103,11 @@ def merge(current: ManifestRef | None, additions: list[Addition], platform_of: P
     if not additions:
         raise ValueError("merge needs at least one platform manifest")
     before = current_platforms(current, platform_of)
-    actions: dict[str, str] = {}
+    actions: dict[str, ImageAction] = {}
     if current is None:
         entries = [index_entry(a.manifest, a.platform) for a in additions]
         for a in additions:
-            actions[str(a.platform)] = NEW
+            actions[str(a.platform)] = ImageAction.NEW
         data = index_bytes(_index_type_for(additions, None), entries)
         return MergeResult(ManifestRef(data, _index_type_for(additions, None)), actions, before, _after(entries))
 
@@ -127,7 +123,7 @@ def merge(current: ManifestRef | None, additions: list[Addition], platform_of: P
             and additions[0].platform.matches(platform)
             and additions[0].manifest.digest == current.digest
         ):
-            return MergeResult(None, {str(platform): UNCHANGED}, before, before)
+            return MergeResult(None, {str(platform): ImageAction.UNCHANGED}, before, before)
         entries = [index_entry(current, platform)]
         top: dict[str, Any] = {}
         index_type = _index_type_for(additions, current.media_type)
@@ -143,10 +139,10 @@ def merge(current: ManifestRef | None, additions: list[Addition], platform_of: P
         slot = _find(entries, addition.platform)
         if slot is None:
             entries.append(index_entry(addition.manifest, addition.platform))
-            actions[key] = ADD_ARCH
+            actions[key] = ImageAction.ADD_ARCH
             changed = True
         elif entries[slot].get("digest") == addition.manifest.digest:
-            actions[key] = UNCHANGED
+            actions[key] = ImageAction.UNCHANGED
         else:
             old = entries[slot]
             new = index_entry(addition.manifest, addition.platform)
@@ -156,7 +152,7 @@ def merge(current: ManifestRef | None, additions: list[Addition], platform_of: P
             if old.get("annotations"):
                 new["annotations"] = old["annotations"]
             entries[slot] = new
-            actions[key] = UPDATE_ARCH
+            actions[key] = ImageAction.UPDATE_ARCH
             changed = True
     if not changed and current.is_index:
         return MergeResult(None, actions, before, before)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-OK, MISSING, MISMATCH = "ok", "missing", "mismatch"
+from core.kinds import ChecksumStatus
+
 _SIDECAR_LIMIT = 1 << 16
 
 
@@ -32,12 +33,12 @@ def expected_sha512(path: Path) -> str | None:
     return ""
 
 
-def checksum_status(path: Path, actual_hex: str) -> str:
+def checksum_status(path: Path, actual_hex: str) -> ChecksumStatus:
     """``ok`` / ``missing`` / ``mismatch`` for a file whose sha512 is ``actual_hex``."""
     expected = expected_sha512(path)
     if expected is None:
-        return MISSING
-    return OK if expected == actual_hex.lower() else MISMATCH
+        return ChecksumStatus.MISSING
+    return ChecksumStatus.OK if expected == actual_hex.lower() else ChecksumStatus.MISMATCH
 
 
 def file_sha512(path: Path) -> str:

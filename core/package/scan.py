@@ -18,10 +18,11 @@ from core.charts.tree import load_tree, merged_values
 from core.charts.validate import validate_chart
 from core.errors import ChartError, ChecksumMismatch, PackageError
 from core.events import Emit, PackageScanned, ScanProgress, discard
+from core.kinds import ChecksumStatus
 from core.oci.platform import Platform
 from core.oci.refs import destination
 from core.package.chartstore import store_chart_files
-from core.package.checksum import MISMATCH, checksum_status
+from core.package.checksum import checksum_status
 from core.package.discover import discover
 from core.package.model import ChartRecord, ImageRecord, PackageIndex
 from core.package.naming import parse_package_name
@@ -100,7 +101,8 @@ def check_tag_conflicts(index: PackageIndex) -> None:
     """Refuse a package in which two bundles give one tag different content for the same platform.
 
     Both would be pushed to one tag and one would silently win, so one chart would run the other's
-    image. The same content in several bundles is fine.
+    image. The same content in several bundles is fine, even saved by different tools (the image
+    config, which names every layer's uncompressed digest, is compared, not the manifest).
     """
     seen: dict[tuple[str, str, str], tuple[str, ImageRecord]] = {}
     for image in index.images:
@@ -108,7 +110,7 @@ def check_tag_conflicts(index: PackageIndex) -> None:
         for ref in image.refs:
             dest = destination(ref)
             first, other = seen.setdefault((dest.path, dest.tag, platform), (ref, image))
-            if other.digest != image.digest:
+            if other.config.digest != image.config.digest:  # the config names every layer's content
                 where = (
                     f"twice in bundle {image.bundle}"
                     if other.bundle == image.bundle
@@ -138,7 +140,7 @@ def _read(path: Path, emit: Emit, state_dir: Path | None) -> tuple[PackageIndex,
         version=parsed[0] if parsed else "unknown",
         arch=parsed[1] if parsed else "",
         size=path.stat().st_size,
-        checksum="missing",
+        checksum=ChecksumStatus.MISSING,
     )
     for item in iter_package(path, progress=progress, tap=sha.update):
         if isinstance(item, ChartFiles):
@@ -180,7 +182,7 @@ def scan_package(
     check_tag_conflicts(index)
     index.checksum = checksum_status(path, sha512)
     index.warnings = [w for w in index.warnings if not w.startswith("checksum:")]
-    if index.checksum == MISMATCH:
+    if index.checksum == ChecksumStatus.MISMATCH:
         message = f"{path.name}: the sha512 does not match {path.name}.sha512sum (the file is damaged or not the one published)."
         if strict:
             raise ChecksumMismatch(message)

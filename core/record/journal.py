@@ -32,18 +32,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
-from core.config import Secret
 from core.errors import UsageError
-from core.kinds import RunKind, RunStatus
+from core.kinds import ChecksumStatus, RunKind, RunStatus
 from core.package.model import PackageIndex
 from core.record import runlock
+from core.secrets import MASK, Secret, mask, mask_all
 from core.units import size_text
 
 FILE_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1
-MASK = "***"
 _SECRET_KEY = re.compile(r"pass|secret|token|auth|credential|api.?key|private", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -172,7 +170,7 @@ def _iso(ts: float) -> str:
 def package_entry(package: PackageIndex) -> dict[str, Any]:
     """What the journal keeps of a package: identity, size and checksum (sha512 when verified)."""
     sha512: str | None = None
-    if package.checksum == "ok":
+    if package.checksum == ChecksumStatus.OK:
         from core.package.checksum import expected_sha512
 
         sha512 = expected_sha512(Path(package.path)) or None
@@ -251,10 +249,7 @@ class Journal:
             self._secrets.add(value)
 
     def _clean(self, text: str) -> str:
-        text = _URL_USERINFO.sub(r"\g<scheme>", text)
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, MASK)
-        return text
+        return mask(text, self._secrets)
 
     def _clean_options(self, value: Any) -> Any:
         if isinstance(value, Secret):  # wherever it sits: mask it
@@ -279,17 +274,8 @@ class Journal:
             return value
         return self._clean(str(value))
 
-    def _deep_clean(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {self._clean(str(k)): self._deep_clean(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self._deep_clean(v) for v in value]
-        if value is None or isinstance(value, (bool, int, float)):
-            return value
-        return self._clean(str(value))
-
     def _dump(self, value: Any) -> str:
-        return json.dumps(self._deep_clean(value), sort_keys=True)
+        return json.dumps(mask_all(value, self._secrets), sort_keys=True)
 
     # -- recording ---------------------------------------------------------------------
 

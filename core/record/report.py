@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.kinds import VerifyStatus
 from core.package.model import PackageIndex
 from core.record.journal import package_entry
 from core.run.results import ChartResult, ImageResult
+from core.secrets import mask_all
 from core.units import size_text
 
 if TYPE_CHECKING:
     from core.run.engine import RunSummary
 
 REPORTS_DIR = "reports"
-MASK = "***"
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
 
 def report_paths(state_dir: Path | str, run_id: str) -> tuple[Path, Path]:
@@ -91,7 +90,7 @@ def _package(package: PackageIndex) -> dict[str, Any]:
 
 def write_report(state_dir: Path | str, report: dict[str, Any], secrets: Iterable[str] = ()) -> tuple[Path, Path]:
     """Write the report (secrets masked) as Markdown and JSON; return both paths."""
-    clean = _mask(report, sorted((s for s in secrets if s), key=len, reverse=True))
+    clean = mask_all(report, secrets)
     md_path, json_path = report_paths(state_dir, str(report["run_id"]))
     md_path.parent.mkdir(parents=True, exist_ok=True)
     _write(json_path, json.dumps(clean, indent=2, sort_keys=True) + "\n")
@@ -111,19 +110,6 @@ def _write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-
-
-def _mask(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _mask(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_mask(v, secrets) for v in value]
-    if isinstance(value, str):
-        text = _URL_USERINFO.sub(r"\g<scheme>", value)
-        for secret in secrets:
-            text = text.replace(secret, MASK)
-        return text
-    return value
 
 
 def _iso(ts: float) -> str:
@@ -185,7 +171,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     if verify is not None:
         images = verify.get("images", [])
         charts = verify.get("charts", [])
-        bad = [x for x in images + charts if x.get("status") != "ok"]
+        bad = [x for x in images + charts if x.get("status") != VerifyStatus.OK]
         total = len(images) + len(charts)
         lines += ["", "## Verification", "", f"{total - len(bad)}/{total} ok" + ("" if verify.get("ok") else ":")]
         lines += [

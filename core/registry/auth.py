@@ -3,7 +3,9 @@
 The first 401 tells which scheme the registry wants. Basic: the credentials go on every
 request from then on. Bearer: a token is fetched from the challenge's ``realm`` for the
 scopes a request needs (``repository:NAME:pull,push``), cached per scope until it expires,
-and fetched again when a request carrying it is refused.
+and fetched again when a request carrying it is refused. Threads needing the same scopes wait for
+one fetch, and :meth:`Authenticator.prefetch` asks for the scopes of many repositories in a few
+tokens; where the realm grants fewer, the per-request path takes over.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ _PARAM = re.compile(r'([A-Za-z][\w-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)')
 _DEFAULT_TTL = 60.0
 #: a token is dropped this many seconds before the server would reject it
 _EXPIRY_MARGIN = 10.0
+#: scopes asked for in one token by :meth:`Authenticator.prefetch`: the token travels in a header,
+#: which proxies in front of registries commonly cap at 8 KiB
+PREFETCH_SCOPES = 25
 
 
 @dataclass(frozen=True, order=True)
@@ -113,6 +118,7 @@ class Authenticator:
         self._fetch = fetch
         self._clock = clock
         self._lock = threading.Lock()
+        self._fetching: dict[tuple[Scope, ...], threading.Lock] = {}  # one fetch per set of scopes at a time
         self._scheme: str | None = None
         self._realm = ""
         self._service = ""
@@ -128,11 +134,27 @@ class Authenticator:
         if self._scheme == "basic" and self._credentials:
             return {"Authorization": self._basic_header()}
         if self._scheme == "bearer":
-            token = self._cached(scopes)
-            if token is None:
-                token = self._new_token(scopes)
+            token = self._cached(scopes) or self._token_once(scopes)
             return {"Authorization": f"Bearer {token.value}"}
         return {}
+
+    def prefetch(self, reads: Iterable[Scope], writes: Iterable[Scope] = ()) -> None:
+        """Fetch tokens up front, :data:`PREFETCH_SCOPES` ``writes`` per token, each also carrying
+        (up to as many of) the ``reads``, so that a request needing one write and one read (a
+        cross-repository mount) finds one token for both. Without writes, the reads are batched.
+
+        Bearer only, best effort: a refusal here is left to the requests, which report it in context.
+        """
+        if self._scheme != "bearer":
+            return
+        shared = sorted(set(reads))
+        batched = sorted(set(writes))
+        shared, batched = (shared[:PREFETCH_SCOPES], batched) if batched else ([], shared)
+        for start in range(0, len(batched), PREFETCH_SCOPES):
+            try:
+                self._new_token(tuple(batched[start : start + PREFETCH_SCOPES] + shared))
+            except RegistryError:
+                return
 
     def on_unauthorized(self, response: httpx.Response, scopes: tuple[Scope, ...]) -> bool:
         """Learn from a 401: returns True when the request is worth sending again with new headers."""
@@ -199,6 +221,14 @@ class Authenticator:
                 if all(any(have.covers(want) for have in token.scopes) for want in scopes):
                     return token
         return None
+
+    def _token_once(self, scopes: tuple[Scope, ...]) -> _Token:
+        """A new token for ``scopes``, unless another thread fetched one covering them meanwhile."""
+        key = tuple(sorted(set(scopes)))
+        with self._lock:
+            fetching = self._fetching.setdefault(key, threading.Lock())
+        with fetching:
+            return self._cached(scopes) or self._new_token(scopes)
 
     def _drop(self, value: str) -> None:
         self._tokens = [t for t in self._tokens if t.value != value]

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,7 +45,7 @@ from core.oci.manifest import ManifestRef
 from core.oci.refs import space_of
 from core.registry.auth import Authenticator, Scope, pull, push
 from core.registry.credentials import Credentials
-from core.registry.retry import RETRYABLE_STATUS, RetryPolicy
+from core.registry.retry import RETRYABLE_STATUS, Retrying, RetryPolicy, send_retrying
 
 log = logging.getLogger("archfuse.registry")
 
@@ -89,18 +89,13 @@ class RegistryClient(HttpClientOwner):
             raise ValueError("chunk sizes must be positive")
         self.chunk_threshold = chunk_threshold
         self.chunk_size = chunk_size
-        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._backend: CuttableBackend | None = None
         if transport is None:
-            transport, self._backend = cuttable_transport(
-                verify=tls_verify(insecure=insecure, ca_cert=ca_cert), limits=limits
-            )
+            limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+            verify = tls_verify(insecure=insecure, ca_cert=ca_cert)
+            transport, self._backend = cuttable_transport(verify=verify, limits=limits)
         self._http = http_client(
-            insecure=insecure,
-            ca_cert=ca_cert,
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=15.0, pool=None),
-            limits=limits,
+            insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout, max_connections=max_connections
         )
         self._auth = Authenticator(credentials, self.description, self._fetch_token)
         self._emit: ev.Emit = ev.discard
@@ -123,11 +118,9 @@ class RegistryClient(HttpClientOwner):
             raise Cancelled(f"Cancelled: the requests to {self.description} in flight were abandoned.")
 
     def _retrying(self, what: str, reason: str, attempt: int, delay: float) -> None:
-        """Tell the run a retry is coming (try ``attempt + 2``), wait ``delay``, unless cancelled."""
+        """Tell the run a retry (try ``attempt + 2``) starts in ``delay`` seconds, unless it is cancelled."""
         self._stop_if_cancelled()
         self._emit(ev.Retrying(self.host, what, reason, attempt + 2, self.retries.attempts, delay))
-        self.retries.sleep(delay)
-        self._stop_if_cancelled()
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -143,6 +136,10 @@ class RegistryClient(HttpClientOwner):
                 status=404,
             )
         raise self._error(response, "the API check")
+
+    def prepare(self, reads: Iterable[str], writes: Iterable[str] = ()) -> None:
+        """Fetch tokens to pull ``reads`` and push ``writes`` up front: a few token requests for all."""
+        self._auth.prefetch((pull(r) for r in reads), (push(r) for r in writes))
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when ``repository`` can serve the blob (HEAD)."""
@@ -347,9 +344,7 @@ class RegistryClient(HttpClientOwner):
         url = path_or_url if isinstance(path_or_url, httpx.URL) else self._url(path_or_url)
         if params:
             url = url.copy_merge_params(params)
-        policy = self.retries
-        started = policy.clock()
-        attempt = 0
+        tries = Retrying(self.retries, functools.partial(self._retrying, what))
         reauthenticated = False
         while True:
             self._stop_if_cancelled()
@@ -365,12 +360,8 @@ class RegistryClient(HttpClientOwner):
                 error = self._transport_error(exc, what)
                 if isinstance(error, TLSError) or not retry:
                     raise error from None
-                delay = policy.delay(attempt)
-                if not policy.allows(attempt, started, delay):
+                if not tries.again(f"{method} {url.path} failed ({type(exc).__name__})", reason=transport_detail(exc)):
                     raise error from None
-                log.debug("%s %s failed (%s); retrying in %.2fs", method, url.path, type(exc).__name__, delay)
-                self._retrying(what, transport_detail(exc), attempt, delay)
-                attempt += 1
                 continue
             log.debug("%s %s -> %s", method, url.path, response.status_code)
             if response.status_code == 401:
@@ -386,14 +377,13 @@ class RegistryClient(HttpClientOwner):
                     probe = self._http.build_request("GET", url, headers=request_headers)
                     self._raise_if_space_missing(self._http.send(probe), scopes)
                 raise self._auth.refused(scopes)
-            if retry and response.status_code in RETRYABLE_STATUS:
-                delay = policy.delay(attempt, response.headers.get("Retry-After"))
-                if policy.allows(attempt, started, delay):
-                    response.close()
-                    log.debug("%s %s -> %s; retrying in %.2fs", method, url.path, response.status_code, delay)
-                    self._retrying(what, f"HTTP {response.status_code}", attempt, delay)
-                    attempt += 1
-                    continue
+            if retry and response.status_code in RETRYABLE_STATUS and tries.again(
+                f"{method} {url.path} -> {response.status_code}",
+                response.headers.get("Retry-After"),
+                reason=f"HTTP {response.status_code}",
+            ):
+                response.close()
+                continue
             return response
 
     def _fetch_token(
@@ -406,27 +396,12 @@ class RegistryClient(HttpClientOwner):
                 f"Registry {self.description} sends credentials to a plain-HTTP token service {realm_url.host}.",
                 hint="Fix the registry's token realm, or pass --insecure to allow it.",
             )
-        policy = self.retries
-        started = policy.clock()
-        attempt = 0
-        while True:
-            try:
-                response = self._http.get(realm_url, params=tuple(params), auth=basic, follow_redirects=True)
-            except httpx.TransportError as exc:
-                error = self._transport_error(exc, "a token request", server=f"{realm_url.host}")
-                delay = policy.delay(attempt)
-                if isinstance(error, TLSError) or not policy.allows(attempt, started, delay):
-                    raise error from None
-                policy.sleep(delay)
-                attempt += 1
-                continue
-            if response.status_code in RETRYABLE_STATUS:
-                delay = policy.delay(attempt, response.headers.get("Retry-After"))
-                if policy.allows(attempt, started, delay):
-                    policy.sleep(delay)
-                    attempt += 1
-                    continue
-            return response
+        return send_retrying(
+            lambda: self._http.get(realm_url, params=tuple(params), auth=basic, follow_redirects=True),
+            self.retries,
+            lambda exc: transport_error(exc, "a token request", realm_url.host, "token service"),
+            what="a token request",
+        )
 
     # -- uploads -------------------------------------------------------------------------------
 
@@ -499,8 +474,8 @@ class RegistryClient(HttpClientOwner):
 
     # -- errors --------------------------------------------------------------------------------
 
-    def _transport_error(self, exc: Exception, what: str, server: str | None = None) -> RegistryError:
-        return transport_error(exc, what, server or self.description)
+    def _transport_error(self, exc: Exception, what: str) -> RegistryError:
+        return transport_error(exc, what, self.description)
 
     def _raise_if_space_missing(self, response: httpx.Response, scopes: tuple[Scope, ...]) -> None:
         match = _PROJECT_MISSING.search(_error_text(response))
@@ -659,8 +634,10 @@ class _ChunkedUpload:
                 f"broke {self.failures} times in a row ({why}).",
                 hint="Check the network and the registry, then run the import again: it resumes.",
             )
+        delay = policy.delay(self.failures - 1)
         reason = why if why.startswith("HTTP ") else "connection broke"
-        client._retrying(f"an upload of blob {self.digest}", reason, self.failures - 1, policy.delay(self.failures - 1))
+        client._retrying(f"an upload of blob {self.digest}", reason, self.failures - 1, delay)
+        policy.sleep(delay)
         status = client._request(
             "GET", location, scopes=(push(self.repository),), what=f"the status of upload {self.digest}"
         )

@@ -17,13 +17,13 @@ import httpx
 
 from core.errors import AuthError, RegistryError
 from core.http.base import HttpClientOwner, http_client, registry_origin, transport_error
+from core.kinds import RegistryFlavour
 from core.registry.credentials import Credentials
+from core.registry.retry import RetryPolicy, send_retrying
 
 if TYPE_CHECKING:
     from core.config import TargetConfig
 
-HARBOR = "harbor"
-DISTRIBUTION = "distribution"
 API = "/api/v2.0"
 
 
@@ -31,14 +31,14 @@ API = "/api/v2.0"
 class Flavour:
     """What kind of registry answers at a URL."""
 
-    name: str  # HARBOR | DISTRIBUTION
+    name: RegistryFlavour
     version: str | None = None  # Harbor's build version when it tells (it hides it from anonymous users)
     #: Harbor's ``project_creation_restriction``: ``everyone`` or ``adminonly`` (None when unknown)
     project_creation: str | None = None
 
     @property
     def is_harbor(self) -> bool:
-        return self.name == HARBOR
+        return self.name == RegistryFlavour.HARBOR
 
 
 class HarborClient(HttpClientOwner):
@@ -53,16 +53,14 @@ class HarborClient(HttpClientOwner):
         ca_cert: Path | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
+        retries: RetryPolicy | None = None,
     ) -> None:
         scheme, host = registry_origin(base_url, insecure=insecure)
         self.description = f"{scheme}://{host}"
         self.credentials = credentials
+        self.retries = retries or RetryPolicy()
         self._http = http_client(
-            insecure=insecure,
-            ca_cert=ca_cert,
-            transport=transport,
-            timeout=httpx.Timeout(timeout, connect=15.0),
-            base_url=f"{self.description}{API}",
+            insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout, base_url=f"{self.description}{API}"
         )
 
     # -- public API ----------------------------------------------------------------------------
@@ -74,12 +72,12 @@ class HarborClient(HttpClientOwner):
         """
         response = self._send("GET", "/ping", what="the Harbor ping", auth=False)
         if response.status_code != 200 or response.text.strip().strip('"') != "Pong":
-            return Flavour(DISTRIBUTION)
+            return Flavour(RegistryFlavour.DISTRIBUTION)
         info = self.system_info()
         version = info.get("harbor_version")
         restriction = info.get("project_creation_restriction")
         return Flavour(
-            HARBOR,
+            RegistryFlavour.HARBOR,
             version if isinstance(version, str) and version else None,
             restriction if isinstance(restriction, str) and restriction else None,
         )
@@ -135,10 +133,12 @@ class HarborClient(HttpClientOwner):
         # exempt, so never send back cookies it sets.
         self._http.cookies.clear()
         basic = (self.credentials.username, self.credentials.password) if auth and self.credentials else None
-        try:
-            return self._http.request(method, path, params=params, json=json, auth=basic)
-        except httpx.TransportError as exc:
-            raise transport_error(exc, what, self.description) from None
+        return send_retrying(
+            lambda: self._http.request(method, path, params=params, json=json, auth=basic),
+            self.retries,
+            lambda exc: transport_error(exc, what, self.description, "Harbor"),
+            what=what,
+        )
 
     def _error(
         self, response: httpx.Response, what: str, *, project: str, creating: bool = False

@@ -1,12 +1,20 @@
-"""Retry policy: exponential backoff with jitter, ``Retry-After``, bounded attempts and time."""
+"""Retry policy of every HTTP client: exponential backoff with jitter, ``Retry-After``, bounded attempts
+and time; :func:`send_retrying` applies it to one request."""
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+
+import httpx
+
+from core.errors import ArchfuseError, TLSError
+
+log = logging.getLogger("archfuse.http")
 
 #: statuses worth another try: throttling and transient server trouble
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -53,6 +61,64 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+
+
+#: told of a retry before its wait: (reason, attempt number from 0, seconds to wait)
+RetryNotice = Callable[[str, int, float], None]
+
+
+class Retrying:
+    """The tries of one request under a policy: ``again()`` waits before the next, or says there is none."""
+
+    def __init__(self, policy: RetryPolicy, notice: RetryNotice | None = None) -> None:
+        self.policy = policy
+        self.started = policy.clock()
+        self.attempt = 0
+        self.notice = notice
+
+    def again(self, why: str, retry_after: str | None = None, *, reason: str = "") -> bool:
+        """Wait before another try and return True; False when the policy allows no more tries.
+
+        ``notice`` hears of the retry first, with ``reason`` (a few words: ``connection broke``).
+        """
+        delay = self.policy.delay(self.attempt, retry_after)
+        if not self.policy.allows(self.attempt, self.started, delay):
+            return False
+        log.debug("%s; retrying in %.2fs", why, delay)
+        if self.notice is not None:
+            self.notice(reason or why, self.attempt, delay)
+        self.policy.sleep(delay)
+        self.attempt += 1
+        return True
+
+
+def send_retrying(
+    send: Callable[[], httpx.Response],
+    policy: RetryPolicy,
+    error: Callable[[httpx.TransportError], ArchfuseError],
+    *,
+    what: str,
+) -> httpx.Response:
+    """``send()`` until it answers with a status not in :data:`RETRYABLE_STATUS` or ``policy`` gives up.
+
+    A transport failure becomes ``error(exc)``, raised at once for TLS (retrying cannot fix a
+    certificate) or when no try is left; the last retryable answer is returned as it is.
+    """
+    tries = Retrying(policy)
+    while True:
+        try:
+            response = send()
+        except httpx.TransportError as exc:
+            failure = error(exc)
+            if isinstance(failure, TLSError) or not tries.again(f"{what} failed ({type(exc).__name__})"):
+                raise failure from None
+            continue
+        if response.status_code in RETRYABLE_STATUS and tries.again(
+            f"{what} -> {response.status_code}", response.headers.get("Retry-After")
+        ):
+            response.close()
+            continue
+        return response
 
 
 def parse_retry_after(value: str, *, now: float | None = None) -> float | None:

@@ -10,9 +10,12 @@ A re-run is a new plan: whatever the last run finished is found present and skip
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,17 +24,22 @@ from typing import BinaryIO, Protocol
 from core import events as ev
 from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
-from core.kinds import ImageStage, RunStatus
+from core.kinds import ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run import converge
+from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.run.plan import BlobNeed, Plan, TagPlan
 from core.run.progress import RunProgress, Watchdog
+from core.run.ratelimit import RateLimit
 from core.run.results import ChartResult, ImageResult, counts
 from core.run.spool import SpoolBudget, spool_copy
 from core.targets.base import Target, Watched
 
 TAG_RETRIES = 5
+#: blobs up to this size upload as round trips do (core.run.parallel.round_trips); larger ones
+#: take one of the ``--jobs`` writer slots, which is what keeps an HDD-backed registry's disk calm
+SMALL_BLOB = 1 << 20
 
 
 @dataclass
@@ -39,9 +47,10 @@ class RunOptions:
     spool_budget: int = 256 << 20
     spool_dir: Path | None = None
     memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
-    workers: int = 4
-    stall_after: float = 5.0  # seconds without progress before the run says it is stalled
+    workers: int = DEFAULT_JOBS  # --jobs: blob uploads at once; other requests: core.run.parallel.round_trips
+    rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
     settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
+    stall_after: float = 5.0  # seconds without progress before the run says it is stalled
 
 
 @dataclass
@@ -120,6 +129,10 @@ class ImportRun:
         self._remerged = 0
         self._failures: list[str] = []
         self._lock = threading.Lock()
+        rate = self.options.rate_limit
+        self._rate = RateLimit(rate, sleep=self.cancel.wait) if rate > 0 else None
+        self._trips = round_trips(self.options.workers)  # requests without blob data at once
+        self._writers = threading.BoundedSemaphore(max(1, self.options.workers))  # blobs over SMALL_BLOB at once
         self._images: dict[tuple[str, str], tuple[ImageResult, ...]] = {}  # (repository, tag) -> results
         self._charts: list[ChartResult] = []
 
@@ -151,6 +164,7 @@ class ImportRun:
         try:
             with Watchdog(self.progress, self.cancel, self._on_cancel):
                 self._check_planned_errors()
+                self._prepare()
                 self._upload_blobs()
                 self._put_manifests()
                 self._move_tags()
@@ -212,8 +226,13 @@ class ImportRun:
             self.target.interrupt()
 
     # -- phases -------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        """Tokens up front: to write every repository a tag changes in, and to read the mount sources."""
+        sources = {min(n.repositories) for n in self.plan.blobs.values() if len(n.repositories) > 1}
+        self.target.prepare(sorted(sources), sorted({t.repository for t in self.plan.tags if t.changed}))
+
     def _check_planned_errors(self) -> None:
-        bad = [i for i in self.plan.images if i.action == "error"]
+        bad = [i for i in self.plan.images if i.action == ImageAction.ERROR]
         for image in bad:
             self._fail(image.destination, image.error)
         if bad:
@@ -230,7 +249,7 @@ class ImportRun:
         sizes = {p.path: p.size for p in self.plan.packages}
         pending: list[Future[None]] = []
         done: set[str] = set()
-        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="archfuse-upload") as pool:
+        with ThreadPoolExecutor(self._trips, thread_name_prefix="archfuse-upload") as pool:
             for package, wanted in by_package.items():
                 self.emit(ev.PackageStarted(package, *self._package_label(package)))
                 for item in iter_package(Path(package), progress=self.progress.package_read):
@@ -296,11 +315,16 @@ class ImportRun:
         repos = sorted(need.repositories)
         first = repos[0]
         digest, size = need.blob.digest, need.blob.size
-        meter = self.progress.blob_meter(first, digest)
-        self.target.put_blob(first, digest, size, stream, meter)
+        sent = functools.partial(self._sent, self.progress.blob_meter(first, digest))
+        with self._writing(size):
+            self.target.put_blob(first, digest, size, stream, sent)
         self.emit(ev.BlobDone(first, digest, size, "uploaded"))
-        for repo in repos[1:]:
-            if self.target.mount_blob(repo, digest, first):
+        others = repos[1:]
+        mounted = parallel_map(
+            lambda repo: self.target.mount_blob(repo, digest, first), others, self._trips, name="archfuse-mount"
+        )
+        for index, repo in enumerate(others):
+            if mounted[index]:
                 self.emit(ev.BlobDone(repo, digest, size, "mounted"))
                 continue
             if not seekable:
@@ -309,60 +333,72 @@ class ImportRun:
                     "run the import again with a larger --spool-budget so the blob can be uploaded twice."
                 )
             stream.seek(0)
-            self.target.put_blob(repo, digest, size, stream, meter)
+            with self._writing(size):
+                self.target.put_blob(repo, digest, size, stream, sent)
             self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
         self.progress.blob_done(digest)
+
+    @contextlib.contextmanager
+    def _writing(self, size: int) -> Iterator[None]:
+        """Hold one of the ``--jobs`` writer slots while a blob over :data:`SMALL_BLOB` uploads."""
+        if size <= SMALL_BLOB:
+            yield
+            return
+        with self._writers:
+            yield
+
+    def _sent(self, meter: Callable[[int], None], size: int) -> None:
+        """Bytes an upload just sent: counted (on its blob's ``meter``), and held back by ``--limit-rate``."""
+        meter(size)
+        if self._rate is not None:
+            self._rate.take(size)
 
     def _put_manifests(self) -> None:
         todo: dict[tuple[str, str], ManifestRef] = {}
         for image in self.plan.images:
-            if image.action not in (fusion.UNCHANGED, "error"):
+            if image.action not in (ImageAction.UNCHANGED, ImageAction.ERROR):
                 todo[(image.repository, image.digest)] = image.manifest
-        self.progress.stage(self.plan.images, ImageStage.MANIFESTS)
 
-        failed = threading.Event()
+        self.progress.stage(self.plan.images, ImageStage.MANIFESTS)
 
         def put(item: tuple[tuple[str, str], ManifestRef]) -> None:
             (repo, digest), manifest = item
-            self._check_cancel()
-            if failed.is_set():  # one manifest failed for good: the run fails, do not retry the rest
-                return
-            try:
-                self.target.put_manifest(repo, digest, manifest)
-            except ArchfuseError:
-                failed.set()
-                raise
+            self.target.put_manifest(repo, digest, manifest)
             self.progress.touch()
 
-        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="archfuse-manifest") as pool:
-            list(pool.map(put, todo.items()))
+        # one manifest failing for good fails the run: the rest are not started
+        parallel_map(put, list(todo.items()), self._trips, check=self._check_cancel, name="archfuse-manifest")
 
     def _move_tags(self) -> None:
-        """Write every changed tag; a cancel arriving now is honoured after the last tag (see _check_cancel)."""
+        """Write every changed tag, independent tags at once (one writer per tag); a cancel arriving
+        now is honoured after the last tag (see _check_cancel); a tag failing stops new ones."""
         self._check_cancel()
         self._tags_moved = True
         if isinstance(self.target, Watched):
             self.target.watch(self.emit, None)  # the tag phase, once begun, finishes
-        for tag in self.plan.tags:
-            if tag.changed:
-                self.progress.stage(tag.images, ImageStage.FUSING)
-            current, result = self._write_tag(tag) if tag.changed else (tag.current, tag.result)
-            self.progress.touch()
-            results = _planned(tag, current, result)
-            self._images[(tag.repository, tag.tag)] = results
-            for image in results:
-                self.progress.image_done(image.destination, image.platform, image.action)
-                self.emit(
-                    ev.ImageDone(
-                        image.ref,
-                        image.destination,
-                        image.platforms_before,
-                        image.platforms_after,
-                        image.action,
-                        image.tag_after or image.digest,
-                    )
+        parallel_map(self._tag_step, self.plan.tags, self._trips, name="archfuse-tag")
+
+    def _tag_step(self, tag: TagPlan) -> None:
+        """One tag: written when it changes, then its images reported done."""
+        if tag.changed:
+            self.progress.stage(tag.images, ImageStage.FUSING)
+        current, result = self._write_tag(tag) if tag.changed else (tag.current, tag.result)
+        self.progress.touch()
+        results = _planned(tag, current, result)
+        self._images[(tag.repository, tag.tag)] = results
+        for image in results:
+            self.progress.image_done(image.destination, image.platform, image.action)
+            self.emit(
+                ev.ImageDone(
+                    image.ref,
+                    image.destination,
+                    image.platforms_before,
+                    image.platforms_after,
+                    image.action,
+                    image.tag_after or image.digest,
                 )
-                self.recorder.image_done(image)
+            )
+            self.recorder.image_done(image)
 
     def _converge_tags(self) -> None:
         """Re-read the tags written until each serves what the run imported (core.run.converge)."""
@@ -409,12 +445,12 @@ class ImportRun:
         if self.charts is None or not self.charts.plans:
             return
         self._check_cancel()
-        results = push_charts(self.charts, emit=self.emit)
+        results = push_charts(self.charts, emit=self.emit, jobs=self._trips)
         self._charts = results
         for result in results:
             self.recorder.chart_done(result)
         with self._lock:
-            self._failures.extend(r.error for r in results if r.action == "error")
+            self._failures.extend(r.error for r in results if r.action == ChartAction.ERROR)
 
     # -- helpers ------------------------------------------------------------------------
     def _package_label(self, path: str) -> tuple[str, str]:
@@ -473,7 +509,7 @@ def _planned(
             repository=image.repository,
             tag=image.tag,
             destination=image.destination,
-            action=image.action if result is None else result.actions.get(image.platform, fusion.UNCHANGED),
+            action=image.action if result is None else result.actions.get(image.platform, ImageAction.UNCHANGED),
             digest=image.digest,
             tag_before=before,
             tag_after=after,

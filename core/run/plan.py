@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from core.errors import ArchfuseError, PackageError
+from core.jsonable import json_fields
+from core.kinds import ImageAction
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.oci.platform import Platform
 from core.oci.refs import ImageRef, destination
 from core.package.model import BlobRecord, ImageRecord, PackageIndex
+from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.targets.base import Target
 
 LOOKUP_WORKERS = 16
@@ -41,18 +44,9 @@ class ImagePlan:
         return self.image.manifest
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "ref": self.ref,
-            "platform": self.platform,
-            "destination": self.destination,
-            "action": self.action,
-            "digest": self.digest,
-            "package": self.package,
-            "upload_bytes": self.upload_bytes,
-            "platforms_before": list(self.platforms_before),
-            "platforms_after": list(self.platforms_after),
-            **({"error": self.error} if self.error else {}),
-        }
+        names = ("ref", "platform", "destination", "action", "digest", "package", "upload_bytes",
+                 "platforms_before", "platforms_after")
+        return json_fields(self, names, if_set=("error",))
 
 
 @dataclass
@@ -100,10 +94,7 @@ class Plan:
         return sum(need.blob.size for need in self.blobs.values())
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for image in self.images:
-            out[image.action] = out.get(image.action, 0) + 1
-        return out
+        return dict(Counter(image.action for image in self.images))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -178,12 +169,13 @@ def _bundle_of(package: PackageIndex, ref: str) -> str:
     return next((i.bundle for i in package.images if ref in i.refs), "images.tar")
 
 
-def build_plan(packages: list[PackageIndex], target: Target, *, prefix: str = "") -> Plan:
-    """Read the target's tags and blobs (concurrently) and decide each image's action."""
+def build_plan(packages: list[PackageIndex], target: Target, *, prefix: str = "", jobs: int = DEFAULT_JOBS) -> Plan:
+    """Read the target's tags and blobs (:func:`round_trips` reads at once) and decide each image's action."""
     tags = group_images(packages, prefix, target.host)
-    with ThreadPoolExecutor(LOOKUP_WORKERS) as pool:
-        list(pool.map(lambda t: _plan_tag(t, target), tags))
-        blobs = _missing_blobs(tags, target, pool)
+    target.prepare(sorted({t.repository for t in tags}), ())
+    reads = round_trips(jobs)
+    parallel_map(lambda t: _plan_tag(t, target), tags, reads, name="archfuse-plan")
+    blobs = _missing_blobs(tags, target, reads)
     for tag in tags:
         for image in tag.images:
             image.upload_bytes = sum(
@@ -201,24 +193,24 @@ def _plan_tag(tag: TagPlan, target: Target) -> None:
         tag.result = fusion.merge(tag.current, tag.additions, platform_of)
     except ArchfuseError as err:
         for image in tag.images:
-            image.action, image.error = "error", str(err)
+            image.action, image.error = ImageAction.ERROR, str(err)
         return
     for image in tag.images:
-        image.action = tag.result.actions.get(image.platform, fusion.UNCHANGED)
+        image.action = tag.result.actions.get(image.platform, ImageAction.UNCHANGED)
         image.platforms_before = tag.result.platforms_before
         image.platforms_after = tag.result.platforms_after
 
 
-def _missing_blobs(tags: list[TagPlan], target: Target, pool: ThreadPoolExecutor) -> dict[str, BlobNeed]:
+def _missing_blobs(tags: list[TagPlan], target: Target, jobs: int) -> dict[str, BlobNeed]:
     wanted: dict[tuple[str, str], tuple[BlobRecord, ImagePlan]] = {}
     for tag in tags:
         for image in tag.images:
-            if image.action in (fusion.UNCHANGED, "error"):
+            if image.action in (ImageAction.UNCHANGED, ImageAction.ERROR):
                 continue
             for blob in image.image.blobs():
                 wanted.setdefault((image.repository, blob.digest), (blob, image))
     keys = list(wanted)
-    present = list(pool.map(lambda k: target.blob_exists(k[0], k[1]), keys))
+    present = parallel_map(lambda k: target.blob_exists(k[0], k[1]), keys, jobs, name="archfuse-plan")
     needs: dict[str, BlobNeed] = {}
     for key, have in zip(keys, present):
         if have:

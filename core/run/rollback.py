@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,14 +29,13 @@ from typing import Any
 from core import events as ev
 from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
-from core.kinds import RunKind, RunStatus
+from core.kinds import RollbackResult, RunKind, RunStatus
 from core.oci import fusion
 from core.record.journal import Journal, RunRecord, TagRecord
 from core.targets.base import NO_TAG_DELETE, Target
 
-RESTORED, DELETED, UNCHANGED, LEFT, REFUSED, FAILED = "restored", "deleted", "unchanged", "left", "refused", "failed"
 ROLLED_BACK = "rolled-back"
-OK_RESULTS = (RESTORED, DELETED, UNCHANGED, LEFT)
+OK_RESULTS = (RollbackResult.RESTORED, RollbackResult.DELETED, RollbackResult.UNCHANGED, RollbackResult.LEFT)
 
 
 @dataclass
@@ -67,10 +67,7 @@ class RollbackSummary:
         return 0 if self.status == RunStatus.DONE else 1
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for t in self.tags:
-            out[t.result] = out.get(t.result, 0) + 1
-        return out
+        return dict(Counter(t.result for t in self.tags))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -134,7 +131,7 @@ def rollback_run(
             emit(ev.Failure(record.id, str(err)))
         if summary.status == RunStatus.DONE and any(t.result not in OK_RESULTS for t in summary.tags):
             summary.status = RunStatus.FAILED
-        problems = [t for t in summary.tags if t.result not in (RESTORED, DELETED, UNCHANGED)]
+        problems = [t for t in summary.tags if t.result not in (RollbackResult.RESTORED, RollbackResult.DELETED, RollbackResult.UNCHANGED)]
         message = f"{problems[0].destination}: {problems[0].detail}" if problems else ""
         journal.finish_run(rid, summary.status, summary.counts(), 0, message)
         emit(
@@ -145,23 +142,23 @@ def rollback_run(
 
 def _undo(journal: Journal, rid: str, record: RunRecord, target: Target, tag: TagRecord) -> TagOutcome:
     repo, name = tag.repository, tag.tag
-    out = TagOutcome(repo, name, f"{target.host}/{repo}:{name}", tag.before, tag.after, None, FAILED)
+    out = TagOutcome(repo, name, f"{target.host}/{repo}:{name}", tag.before, tag.after, None, RollbackResult.FAILED)
     try:
         current = target.get_manifest(repo, name)
         out.now = current.digest if current else None
         if out.now == tag.before:
-            out.result = UNCHANGED
+            out.result = RollbackResult.UNCHANGED
             out.detail = "already at its previous digest" if tag.before else "not there, as before the run"
             return out
         if out.now != tag.after:
-            out.result = REFUSED
+            out.result = RollbackResult.REFUSED
             out.detail = _moved_since(journal, record, target, tag, out.now)
             return out
         if tag.before is None:
             return _delete(journal, rid, target, out)
         previous = target.get_manifest(repo, tag.before)
         if previous is None:
-            out.result = REFUSED
+            out.result = RollbackResult.REFUSED
             out.detail = (
                 f"its previous content {tag.before} is no longer in {repo} (deleted or garbage-collected), "
                 "so it cannot be put back"
@@ -175,17 +172,17 @@ def _undo(journal: Journal, rid: str, record: RunRecord, target: Target, tag: Ta
                 "another client wrote the tag while rollback restored it; look at it and run rollback again"
             )
             return out
-        out.result = RESTORED
+        out.result = RollbackResult.RESTORED
         out.detail = f"back to {tag.before}"
     except ArchfuseError as err:
-        out.result = FAILED
+        out.result = RollbackResult.FAILED
         out.detail = str(err)
     return out
 
 
 def _delete(journal: Journal, rid: str, target: Target, out: TagOutcome) -> TagOutcome:
     if not target.deletes_tags:
-        out.result = LEFT
+        out.result = RollbackResult.LEFT
         out.detail = (
             f"the tag did not exist before the run, but the registry API has no way to delete a tag ({NO_TAG_DELETE}), "
             f"so it is left pointing at {out.after}"
@@ -195,10 +192,10 @@ def _delete(journal: Journal, rid: str, target: Target, out: TagOutcome) -> TagO
     try:
         deleted = target.delete_tag(out.repository, out.tag)
     except ArchfuseError as err:
-        out.result = LEFT
+        out.result = RollbackResult.LEFT
         out.detail = f"the tag did not exist before the run, but {target.description} would not delete it ({err}); it is left"
         return out
-    out.result = DELETED if deleted is not False else UNCHANGED
+    out.result = RollbackResult.DELETED if deleted is not False else RollbackResult.UNCHANGED
     out.detail = "removed: it did not exist before the run" if deleted is not False else "already gone"
     return out
 
@@ -231,17 +228,17 @@ def _platforms(target: Target, repository: str, digest: str | None) -> tuple[str
 
 def _report(journal: Journal, rid: str, target: Target, out: TagOutcome, emit: ev.Emit) -> None:
     ref = f"{out.repository}:{out.tag}"
-    digest = (out.before or "") if out.result in (RESTORED, DELETED) else (out.now or "")
+    digest = (out.before or "") if out.result in (RollbackResult.RESTORED, RollbackResult.DELETED) else (out.now or "")
     journal.record_image(
         rid,
         ref,
         "",
         out.destination,
-        ROLLED_BACK if out.result in (RESTORED, DELETED) else out.result,
+        ROLLED_BACK if out.result in (RollbackResult.RESTORED, RollbackResult.DELETED) else out.result,
         digest,
         out.detail,
     )
-    if out.result in (RESTORED, DELETED):
+    if out.result in (RollbackResult.RESTORED, RollbackResult.DELETED):
         emit(
             ev.ImageDone(
                 ref,
@@ -252,7 +249,7 @@ def _report(journal: Journal, rid: str, target: Target, out: TagOutcome, emit: e
                 out.before or "",
             )
         )
-    elif out.result == LEFT:
+    elif out.result == RollbackResult.LEFT:
         emit(ev.Warning(f"{out.destination}: {out.detail}"))
-    elif out.result != UNCHANGED:
+    elif out.result != RollbackResult.UNCHANGED:
         emit(ev.Failure(out.destination, out.detail))

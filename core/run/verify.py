@@ -5,6 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from core.jsonable import json_fields
+from core.kinds import VerifyStatus
 from core.oci import fusion
 from core.oci.platform import Platform
 from core.package.model import PackageIndex
@@ -17,17 +19,11 @@ class ImageCheck:
     ref: str
     platform: str
     destination: str
-    status: str  # ok | missing-tag | missing-platform | other-digest | missing-blob
+    status: VerifyStatus
     detail: str = ""
 
-    def to_json(self) -> dict[str, str]:
-        return {
-            "ref": self.ref,
-            "platform": self.platform,
-            "destination": self.destination,
-            "status": self.status,
-            "detail": self.detail,
-        }
+    def to_json(self) -> dict[str, object]:
+        return json_fields(self, ("ref", "platform", "destination", "status", "detail"))
 
 
 def verify_images(packages: list[PackageIndex], target: Target, *, prefix: str = "") -> list[ImageCheck]:
@@ -39,12 +35,12 @@ def verify_images(packages: list[PackageIndex], target: Target, *, prefix: str =
 
 
 def _verify_one(image: ImagePlan, target: Target) -> ImageCheck:
-    def check(status: str, detail: str = "") -> ImageCheck:
+    def check(status: VerifyStatus, detail: str = "") -> ImageCheck:
         return ImageCheck(image.ref, image.platform, image.destination, status, detail)
 
     current = target.get_manifest(image.repository, image.tag)
     if current is None:
-        return check("missing-tag", f"{image.destination} does not exist")
+        return check(VerifyStatus.MISSING_TAG, f"{image.destination} does not exist")
     wanted = Platform.parse(image.platform)
     if current.is_index:
         entries = [
@@ -53,13 +49,13 @@ def _verify_one(image: ImagePlan, target: Target) -> ImageCheck:
         ]
         if not entries:
             have = ", ".join(str(p) for p in fusion.index_platforms(current.parsed())) or "none"
-            return check("missing-platform", f"{image.destination} serves {have}, not {image.platform}")
+            return check(VerifyStatus.MISSING_PLATFORM, f"{image.destination} serves {have}, not {image.platform}")
         digest = str(entries[0].get("digest"))
     else:
         digest = current.digest
     if digest != image.digest:
-        return check("other-digest", f"{image.destination} serves {image.platform} as {digest}, the package has {image.digest}")
+        return check(VerifyStatus.OTHER_DIGEST, f"{image.destination} serves {image.platform} as {digest}, the package has {image.digest}")
     for blob in image.image.blobs():
         if not target.blob_exists(image.repository, blob.digest):
-            return check("missing-blob", f"blob {blob.digest} is missing from {image.repository}")
-    return check("ok")
+            return check(VerifyStatus.MISSING_BLOB, f"blob {blob.digest} is missing from {image.repository}")
+    return check(VerifyStatus.OK)

@@ -8,7 +8,7 @@ tags or digests. Implementations: ``RegistryTarget`` (distribution API) and ``La
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from core.events import Emit
@@ -33,6 +33,13 @@ class Target(Protocol):
 
     def ping(self) -> None:
         """Check the target is reachable and the credentials work; raise TargetError if not."""
+
+    def check_push(self, repositories: list[str]) -> str:
+        """Prove the credentials may push to ``repositories`` (raise AuthError/SpaceMissing if not),
+        writing nothing; a sentence saying what was proved."""
+
+    def prepare(self, reads: Collection[str], writes: Collection[str]) -> None:
+        """Get ready to read ``reads`` and write ``writes`` (a registry fetches their tokens up front)."""
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when the repository can serve the blob."""

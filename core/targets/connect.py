@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.charts.destinations import ChartDestination
 from core.config import TargetConfig
+from core.kinds import ChartDestinationKind
 from core.targets.base import Target
 
 
@@ -35,13 +36,8 @@ def open_chart_destination(config: TargetConfig, target: Target) -> ChartDestina
     from core.charts.destinations import make_destination
 
     if not config.chart_repo_url:
-        return make_destination("oci", target=target, prefix=config.prefix)
-    verify: bool | str = True
-    if config.insecure:
-        verify = False
-    elif config.ca_cert is not None:
-        verify = str(config.ca_cert)
-    if config.chart_repo_type == "oci":
+        return make_destination(ChartDestinationKind.OCI, target=target, prefix=config.prefix)
+    if config.chart_repo_type == ChartDestinationKind.OCI:
         from core.registry.client import RegistryClient
         from core.registry.credentials import resolve_credentials
         from core.targets.registry import RegistryTarget
@@ -53,11 +49,12 @@ def open_chart_destination(config: TargetConfig, target: Target) -> ChartDestina
             password=secret.reveal() if secret else None,
         )
         client = RegistryClient(config.chart_repo_url, credentials=creds, insecure=config.insecure, ca_cert=config.ca_cert)
-        return make_destination("oci", target=RegistryTarget(client, config.chart_repo_url), prefix=config.prefix)
+        return make_destination(ChartDestinationKind.OCI, target=RegistryTarget(client, config.chart_repo_url), prefix=config.prefix)
     return make_destination(
         config.chart_repo_type,
         url=config.chart_repo_url,
         username=config.chart_username,
         password=config.chart_password.reveal() if config.chart_password else None,
-        verify=verify,
+        insecure=config.insecure,
+        ca_cert=config.ca_cert,
     )

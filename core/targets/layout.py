@@ -52,7 +52,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -184,6 +184,9 @@ class LayoutTarget:
 
     # -- setup ---------------------------------------------------------------------------
 
+    def prepare(self, reads: Collection[str], writes: Collection[str]) -> None:
+        """Nothing to get ready: a layout has no tokens."""
+
     def ping(self) -> None:
         """Check the layout can be used: a layout, or a new or empty directory, and writable.
 
@@ -207,6 +210,10 @@ class LayoutTarget:
             )
         if (path / TMP_DIR).is_dir():
             self.clean_temp()
+
+    def check_push(self, repositories: list[str]) -> str:
+        """Nothing to prove beyond :meth:`ping`: a writable directory takes every repository."""
+        return f"{self.description} is writable."
 
     def create(self) -> None:
         """Create the layout now (a run does it on its first write)."""

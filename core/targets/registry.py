@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import TargetError
 from core.events import Emit
 from core.oci.manifest import ManifestRef
+from core.oci.refs import space_of
 from core.registry.client import RegistryClient
+from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.targets.base import NO_TAG_DELETE, Progress
 
 
@@ -29,9 +32,17 @@ class RegistryTarget:
         """Check reachability, TLS and credentials."""
         self.client.ping()
 
-    def check_push(self, repository: str) -> None:
-        """Raise AuthError/SpaceMissing unless the credentials may push to ``repository``."""
-        self.client.check_push(repository)
+    def check_push(self, repositories: list[str]) -> str:
+        """Prove push rights with one upload opened and cancelled per registry space written."""
+        spaces: dict[str, str] = {}
+        for repository in repositories:
+            spaces.setdefault(space_of(repository), repository)
+        parallel_map(self.client.check_push, list(spaces.values()), round_trips(DEFAULT_JOBS), name="archfuse-push-check")
+        return f"may push to {', '.join(sorted(spaces))} on {self.description}."
+
+    def prepare(self, reads: Collection[str], writes: Collection[str]) -> None:
+        """Fetch bearer tokens for these repositories up front, many per token where the realm allows."""
+        self.client.prepare(reads, writes)
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when the repository can serve the blob."""

@@ -9,8 +9,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
 
 from core import events as ev
-from core.checks.preflight import FAIL, Check, Preflight
+from core.checks.preflight import Check, Preflight
 from core.errors import ArchfuseError
+from core.kinds import CheckStatus
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
@@ -35,7 +36,7 @@ class ChecksScreen(FlowScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.checks: list[Check] = []
+        self.checks: list[Check | ev.CheckDone] = []  # the events while the checks run, then the checks
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="checks-box"):
@@ -80,7 +81,7 @@ class ChecksScreen(FlowScreen):
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
         if isinstance(event, ev.CheckDone):
-            self.checks.append(Check(event.name, event.status, event.detail))
+            self.checks.append(event)
             self.query_one(ChecksList).show(self.checks)
 
     def on_work_done(self, message: WorkDone) -> None:
@@ -90,7 +91,7 @@ class ChecksScreen(FlowScreen):
         self.state.preflight = preflight
         self.checks = list(preflight.checks)
         self.query_one(ChecksList).show(self.checks)
-        self.query_one(DiskGauges).show(self.checks)
+        self.query_one(DiskGauges).show(preflight.checks)
         table = self.query_one(PlanTable)
         table.show(preflight.plan.images if preflight.plan else [], preflight.charts)
         totals = totals_text(preflight.plan, len(preflight.charts))
@@ -121,7 +122,7 @@ class ChecksScreen(FlowScreen):
         preflight = self.state.preflight
         if preflight is None:
             return ()
-        return tuple(dict.fromkeys(i for c in preflight.checks if c.status == FAIL for i in c.items))
+        return tuple(dict.fromkeys(i for c in preflight.checks if c.status == CheckStatus.FAIL for i in c.items))
 
     def action_create_spaces(self) -> None:
         spaces = self.missing_spaces()

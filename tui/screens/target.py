@@ -9,12 +9,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
+from core.charts.destinations import destination_choices
 from core.errors import ArchfuseError
 from tui.messages import WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import TargetSettings
 
-CHART_TYPES = [("OCI (in the registry)", "oci"), ("ChartMuseum", "chartmuseum"), ("Harbor chartrepo", "harbor")]
+CHART_TYPES = [(title, kind.value) for title, kind in destination_choices()]
 
 FIELDS = [
     # id, label, placeholder, password

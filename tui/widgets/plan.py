@@ -8,6 +8,7 @@ from typing import Any, Union
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
+from core import events as ev
 from core.charts.plan import ChartPlan
 from core.checks.preflight import Check
 from core.run.plan import ImagePlan, Plan
@@ -30,7 +31,8 @@ def status_text(status: str) -> Text:
 class ChecksList(Static):
     """Every preflight check: status, name, and the detail that says how to fix it."""
 
-    def show(self, checks: Iterable[Check]) -> None:
+    def show(self, checks: Iterable[Check | ev.CheckDone]) -> None:
+        """The checks, or while they run the events that announced them."""
         text = Text()
         for check in checks:
             if text:

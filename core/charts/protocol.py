@@ -1,0 +1,40 @@
+"""The chart destination protocol and the one rule every destination pushes by.
+
+Every destination answers what it holds for a chart version (the ``sha256:`` digest of the
+chart ``.tgz`` there, or another identity that cannot equal one) and pushes a version with
+one of four outcomes: ``new``, ``unchanged`` (same digest already there), ``conflict``
+(other content there: kept, not overwritten) or ``overwritten`` (other content, ``force``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from core.kinds import ChartAction
+
+
+@runtime_checkable
+class ChartDestination(Protocol):
+    def describe(self) -> str:
+        """A display name without secrets."""
+
+    def ping(self) -> None:
+        """Check the destination answers and takes the credentials; raise TargetError if not."""
+
+    def location(self, name: str, version: str, *, repo: str = "") -> str:
+        """Where a chart version lands, for reports."""
+
+    def existing(self, name: str, version: str, *, repo: str = "") -> str | None:
+        """The digest of the chart ``.tgz`` the destination holds for this version, or None."""
+
+    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
+        """Store the chart unless the same content is there; return the action taken."""
+
+
+def decide(have: str | None, digest: str, force: bool) -> ChartAction:
+    """The action for a push given what the destination holds (``have``) and the chart's digest."""
+    if have is None:
+        return ChartAction.NEW
+    if have == digest:
+        return ChartAction.UNCHANGED
+    return ChartAction.OVERWRITTEN if force else ChartAction.CONFLICT

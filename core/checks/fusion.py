@@ -1,0 +1,36 @@
+"""The plan and its fusion: the target's tags can be read, and every image fuses with what they hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from core.checks.base import Check, CheckContext, Preflight
+from core.errors import SpaceMissing
+from core.kinds import CheckKind, CheckStatus, ImageAction
+from core.run.plan import build_plan
+
+
+def plan_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
+    """Build the plan once the target and its spaces passed; a missing space halts the preflight."""
+    if result.failed_any(CheckKind.TARGET, CheckKind.REGISTRY_SPACES):
+        return
+    try:
+        result.plan = build_plan(context.packages, context.target, prefix=context.prefix, jobs=context.jobs)
+    except SpaceMissing as err:
+        result.halted = True
+        config = context.config
+        if context.options.dry_run and config is not None and config.create_spaces:
+            yield Check(
+                CheckKind.REGISTRY_SPACES,
+                CheckStatus.WARN,
+                f"{err} The import creates it first; the plan cannot read a space that does not exist yet.",
+            )
+        else:
+            yield Check(CheckKind.REGISTRY_SPACES, CheckStatus.FAIL, str(err))
+
+
+def fusion_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
+    """Fail on the first image that cannot be fused with what its tag holds."""
+    errors = [i for i in result.plan.images if i.action == ImageAction.ERROR] if result.plan else []
+    if errors:
+        yield Check(CheckKind.FUSION, CheckStatus.FAIL, f"{errors[0].destination}: {errors[0].error}")

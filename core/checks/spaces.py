@@ -1,0 +1,173 @@
+"""Checks of the registry's spaces: is the registry Harbor, and does every project the plan writes
+into exist (created with ``--create-spaces``)?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from core.charts.oci import OciChartDestination
+from core.checks.base import Check, CheckContext, Preflight, listed
+from core.errors import ArchfuseError
+from core.kinds import CheckKind, CheckStatus, RegistryFlavour
+from core.oci.refs import space_of
+from core.registry.harbor import Flavour, HarborClient, harbor_client_for
+from core.run.plan import group_images
+
+OK, WARN, FAIL = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL
+#: the display name of the flavour check (its kind is ``harbor``)
+FLAVOUR = "registry flavour"
+
+
+# -- flavour -----------------------------------------------------------------------------------
+
+
+def check_flavour(client: HarborClient) -> tuple[Flavour | None, Check]:
+    """Detect Harbor or a plain registry; the flavour is None when the server could not be asked."""
+    try:
+        flavour = client.detect()
+    except ArchfuseError as err:
+        return None, Check(
+            CheckKind.HARBOR, WARN, f"Could not tell whether {client.description} is Harbor: {err}", label=FLAVOUR
+        )
+    if flavour.is_harbor:
+        version = flavour.version or "version not shown to this user"
+        rule = " (only administrators may create projects)" if flavour.project_creation == "adminonly" else ""
+        return flavour, Check(
+            CheckKind.HARBOR,
+            OK,
+            f"{client.description} is Harbor ({version}); the first path segment of each repository is a project{rule}.",
+            label=FLAVOUR,
+        )
+    return flavour, Check(
+        CheckKind.HARBOR,
+        OK,
+        f"{client.description} is a plain registry (distribution); repositories need no project.",
+        label=FLAVOUR,
+    )
+
+
+# -- registry spaces ---------------------------------------------------------------------------
+
+
+def check_spaces(
+    plan_repositories: Iterable[str],
+    flavour: RegistryFlavour | Flavour | None,
+    harbor_client: HarborClient | None,
+    *,
+    create: bool,
+    public: bool,
+    dry_run: bool = False,
+) -> list[Check]:
+    """Every registry space (Harbor project) the destination repositories need exists.
+
+    On Harbor, missing projects fail with their list and the fix (``--create-spaces``); with
+    ``create`` they are created (``public`` sets their visibility) and each is reported, unless
+    ``dry_run`` (``archfuse plan`` writes nothing): then they are reported as to be created. On a
+    plain registry spaces are implicit.
+    """
+    name = flavour.name if isinstance(flavour, Flavour) else flavour
+    spaces = sorted({space_of(r) for r in plan_repositories if r})
+    if not spaces:
+        return [Check(CheckKind.REGISTRY_SPACES, OK, "The plan writes no repository.")]
+    if name == RegistryFlavour.DISTRIBUTION:
+        return [
+            Check(
+                CheckKind.REGISTRY_SPACES,
+                OK,
+                f"A plain registry creates repositories on push; {len(spaces)} top-level paths: {listed(spaces)}.",
+            )
+        ]
+    if name != RegistryFlavour.HARBOR or harbor_client is None:
+        return [
+            Check(
+                CheckKind.REGISTRY_SPACES,
+                WARN,
+                "Not checked: the registry's flavour is unknown; on Harbor, missing projects make pushes fail "
+                "(--create-spaces creates them).",
+            )
+        ]
+    where = harbor_client.description
+    missing: list[str] = []
+    for space in spaces:
+        try:
+            if not harbor_client.project_exists(space):
+                missing.append(space)
+        except ArchfuseError as err:
+            return [Check(CheckKind.REGISTRY_SPACES, FAIL, str(err))]
+    if not missing:
+        return [
+            Check(
+                CheckKind.REGISTRY_SPACES,
+                OK,
+                f"Harbor at {where} has every project the images need: {listed(spaces)}.",
+            )
+        ]
+    if not create:
+        noun = "project" if len(missing) == 1 else "projects"
+        return [
+            Check(
+                CheckKind.REGISTRY_SPACES,
+                FAIL,
+                f"Harbor at {where} lacks the {noun} {listed(missing)} that {len(missing)} of the destinations need; "
+                "pass --create-spaces (with --space-visibility public|private) to create them, or create them in Harbor.",
+                items=tuple(missing),
+            )
+        ]
+    visibility = "public" if public else "private"
+    if dry_run:
+        return [
+            Check(
+                CheckKind.REGISTRY_SPACES,
+                OK,
+                f"Harbor at {where} lacks {listed(missing)}; the import creates them as {visibility} projects "
+                "(--create-spaces).",
+            )
+        ]
+    out: list[Check] = []
+    present = [s for s in spaces if s not in missing]
+    if present:
+        out.append(Check(CheckKind.REGISTRY_SPACES, OK, f"Harbor at {where} already has: {listed(present)}."))
+    for space in missing:
+        try:
+            created = harbor_client.create_project(space, public=public)
+        except ArchfuseError as err:
+            out.append(Check(CheckKind.REGISTRY_SPACES, FAIL, str(err), label=f"registry space {space}"))
+            continue
+        if created:
+            out.append(
+                Check(
+                    CheckKind.REGISTRY_SPACES,
+                    OK,
+                    f"Created {visibility} Harbor project '{space}' on {where}.",
+                    label=f"registry space {space}",
+                )
+            )
+        else:
+            out.append(
+                Check(CheckKind.REGISTRY_SPACES, OK, f"Harbor project '{space}' already exists on {where}.",
+                      label=f"registry space {space}")
+            )
+    return out
+
+
+def spaces_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
+    """On Harbor, every project the images (and OCI charts in the same registry) need exists."""
+    config = context.config
+    harbor = harbor_client_for(config) if config is not None else None
+    if harbor is None or config is None or result.failed_any(CheckKind.TARGET):
+        return
+    with harbor:
+        flavour, check = check_flavour(harbor)
+        yield check
+        repos = {t.repository for t in group_images(context.packages, context.prefix, context.target.host)}
+        charts = context.charts
+        if isinstance(charts, OciChartDestination) and charts.target is context.target:
+            repos |= {charts.repository(c.name, c.repo) for p in context.packages for c in p.charts}
+        yield from check_spaces(
+            repos,
+            flavour,
+            harbor,
+            create=config.create_spaces,
+            public=config.space_visibility == "public",
+            dry_run=context.options.dry_run,
+        )
