@@ -111,14 +111,17 @@ class InFlight(Static):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__("", markup=False, **kwargs)
         self.blobs: dict[str, ev.BlobProgress] = {}
+        self.done: set[str] = set()  # a late progress tick of a finished blob must not bring it back
         self.stalled: ev.Stalled | None = None
         self.retry: ev.Retrying | None = None
 
     def blob(self, event: ev.BlobProgress) -> None:
-        self.blobs[event.digest] = event
-        self.refresh_text()
+        if event.digest not in self.done:
+            self.blobs[event.digest] = event
+            self.refresh_text()
 
     def blob_done(self, digest: str) -> None:
+        self.done.add(digest)
         if self.blobs.pop(digest, None) is not None:
             self.refresh_text()
 
