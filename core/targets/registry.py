@@ -78,10 +78,6 @@ class RegistryTarget:
         """The digest a reference resolves to, or None."""
         return self.client.head_manifest(repository, reference)
 
-    def tags(self, repository: str) -> list[str]:
-        """The repository's tags."""
-        return self.client.list_tags(repository)
-
     def watch(self, emit: Emit, cancel: threading.Event | None) -> None:
         """Retry notices to ``emit``; no request once ``cancel`` is set (see RegistryClient.watch)."""
         self.client.watch(emit, cancel)
