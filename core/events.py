@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-_E = TypeVar("_E", bound="Event")
+from core.kinds import ImageStage
 
+_E = TypeVar("_E", bound="Event")
 
 @dataclass(frozen=True)
 class Event:
@@ -31,6 +32,10 @@ class Event:
         data["event"] = self.kind
         return data
 
+    def coalesce_key(self) -> Hashable | None:
+        """For high-rate events: events with the same key replace each other (the newest wins)."""
+        return None
+
     def stamped(self: _E, at: float) -> _E:
         """A copy of this event that happened at ``at``."""
         copy = dataclasses.replace(self)
@@ -43,6 +48,9 @@ class ScanProgress(Event):
     path: str
     bytes_done: int
     bytes_total: int
+
+    def coalesce_key(self) -> Hashable | None:
+        return self.kind
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,64 @@ class BytesProgress(Event):
     bytes_total: int
     bytes_read: int = 0  # bytes of package streams read so far
     read_total: int = 0
+
+    def coalesce_key(self) -> Hashable | None:
+        return self.kind
+
+
+@dataclass(frozen=True)
+class ImageProgress(Event):
+    """One image's stage and bytes in a run: sent on every stage change, and (throttled) as its blobs move.
+
+    Totals, not deltas: a renderer may keep only the newest per image.
+    """
+
+    destination: str
+    platform: str
+    stage: ImageStage
+    bytes_done: int  # bytes of its missing blobs on the target so far
+    bytes_total: int  # bytes of its blobs the plan uploads
+
+    def coalesce_key(self) -> Hashable | None:
+        return (self.kind, self.destination, self.platform)
+
+
+@dataclass(frozen=True)
+class BlobProgress(Event):
+    """A blob on its way to the target (throttled): what is in flight now."""
+
+    repository: str
+    digest: str
+    image: str  # ``repository:tag`` of an image that needs the blob
+    bytes_done: int
+    bytes_total: int
+
+    def coalesce_key(self) -> Hashable | None:
+        return (self.kind, self.digest)
+
+
+@dataclass(frozen=True)
+class Stalled(Event):
+    """No byte moved for ``seconds`` while work is in flight; sent again each second while it lasts."""
+
+    seconds: float
+    waiting_for: str  # ``http://127.0.0.1:5000 (2 uploads in flight)``
+
+
+@dataclass(frozen=True)
+class Retrying(Event):
+    """A request failed for a transient reason and is about to be tried again."""
+
+    server: str  # ``host[:port]``
+    what: str  # ``an upload of blob sha256:…``
+    reason: str  # ``connection broke``, ``HTTP 503``
+    attempt: int  # the try about to start: 2 for the first retry
+    attempts: int  # tries allowed in all
+    delay: float  # seconds before it starts
+
+    def text(self) -> str:
+        """``retrying HOST: connection broke, attempt 2 of 5``, as both faces print it."""
+        return f"retrying {self.server}: {self.reason}, attempt {self.attempt} of {self.attempts}"
 
 
 @dataclass(frozen=True)

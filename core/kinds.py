@@ -30,6 +30,23 @@ class ImageAction(Word):
     ERROR = "error"
 
 
+class ImageStage(Word):
+    """Where one image (one platform of one tag) is in a run, as the run screen shows it."""
+
+    QUEUED = "queued"  # its blobs wait for the package reader
+    UPLOADING = "uploading"  # a blob of it is on its way
+    MANIFESTS = "manifests"  # its blobs are there; its manifest is next
+    FUSING = "fusing"  # its tag is being merged and written
+    DONE = "done"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+
+    @property
+    def active(self) -> bool:
+        """True while work for the image is under way (the run screen keeps these rows in view)."""
+        return self in (ImageStage.UPLOADING, ImageStage.MANIFESTS, ImageStage.FUSING)
+
+
 class ChartAction(Word):
     """What a run does to one chart version."""
 
@@ -53,6 +70,7 @@ class CheckKind(Word):
 
     PACKAGE = "package"
     VERSION = "version"
+    JOURNAL = "journal"
     SPOOL_DISK = "spool disk"
     TARGET_DISK = "target disk"
     VENDOR_LEFTOVERS = "vendor leftovers"

@@ -24,7 +24,7 @@ def parse_size(text: str, *, flag: str = "--spool-budget", minimum: int = 1 << 2
     num, unit = (s[:-1], s[-1]) if s and s[-1] in units and s[-1].isalpha() else (s, "")
     try:
         value = int(float(num) * units[unit])
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, inf or nan
         raise UsageError(f"{flag} {text!r} is not a size; write it like 256MiB or 1GiB.") from None
     if value < minimum:
         raise UsageError(f"{flag} must be at least {minimum >> 20}MiB.")

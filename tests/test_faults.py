@@ -379,6 +379,22 @@ def test_flaky_network_run_completes(proxied: tuple[RegistryServer, FaultProxy],
     assert len(tries) == 2 and tries[1] - tries[0] >= 0.95  # Retry-After: 1 was honoured
     assert run.of("run_finished")[-1]["status"] == "done"
     assert not run.of("failure")
+    # the retries were told as they happened, each naming the server, the reason and the try
+    retries = run.of("retrying")
+    assert retries and {r["server"] for r in retries} == {proxy.host}
+    # (the 503 and the 502 hit the checks and the plan, before the run: retried, not told)
+    assert {"connection broke", "HTTP 500", "HTTP 429"} <= {r["reason"] for r in retries}, retries
+    assert all(2 <= r["attempt"] <= r["attempts"] for r in retries)
+    # every image went through its stages, in order, and ended done
+    order = ["queued", "uploading", "manifests", "fusing", "done"]
+    stages: dict[tuple[str, str], list[str]] = {}
+    for event in run.of("image_progress"):
+        seen = stages.setdefault((event["destination"], event["platform"]), [])
+        if not seen or seen[-1] != event["stage"]:
+            seen.append(event["stage"])
+    assert stages and all(seen[-1] == "done" for seen in stages.values()), stages
+    assert all(seen == sorted(seen, key=order.index) for seen in stages.values()), stages
+    assert any("uploading" in seen for seen in stages.values())
     assert_fused(server, packages.fused)
     assert len(assert_every_tag_whole(server, tmp_path / "copies")) == len(packages.fused) + 4
 

@@ -71,7 +71,8 @@ async def test_select_both_arches_run_and_summary_shows_fused_images(workdir: Pa
         assert isinstance(app.screen, SummaryScreen)
         assert app.state.verify is not None and app.state.verify.ok
         verify_line = str(app.screen.query_one("#verify").render())
-        assert "images ok" in verify_line
+        total = len(app.state.verify.images) + len(app.state.verify.charts)
+        assert f"verify: {total}/{total} ok" in verify_line and f"images {len(app.state.verify.images)}/" in verify_line
         # the summary names the run report, which now carries the verification too
         md, js = app.state.summary.reports
         assert md == Path("state/reports") / f"{app.state.summary.run_id}.md" and md.is_file()

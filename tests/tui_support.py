@@ -55,8 +55,8 @@ class GatedSession(Session):
 class StableSession(GatedSession):
     """The real engine, with what changes from run to run pinned, so snapshots are stable.
 
-    Event times follow the bytes (1 MiB/s exactly), the spool disk's free space, the run id
-    and the run's duration are fixed. Everything else (packages, plan, platforms) is real.
+    Event times follow the bytes (1 MiB/s exactly), the spool disk's free space, the run id,
+    the run's duration and the temp directory in check details are fixed. Everything else (packages, plan, platforms) is real.
     """
 
     def __init__(self, target: Any, *, emit: ev.Emit = ev.discard, **kwargs: Any) -> None:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -24,6 +24,9 @@ from tui.advice import say_error
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed
 from tui.target_settings import TargetSettings
+
+if TYPE_CHECKING:
+    from tui.screens.run import RunScreen
 
 
 @dataclass
@@ -118,9 +121,35 @@ class ArchfuseApp(App[int]):
                             session_class=self.session_class)
 
     async def action_quit(self) -> None:
-        """Leave; the exit code says whether the last run failed or was cancelled (1) or not (0)."""
-        summary = self.state.summary
-        self.exit(0 if summary is None or summary.status == "done" else 1)
+        """Leave; the exit code says whether the last run failed or was cancelled (1) or not (0).
+
+        During a run it asks first: stop safely and quit, or keep running. The screen never goes
+        blank while work goes on: the run screen says it is stopping until the engine has.
+        """
+        run = self.running_run()
+        if run is None:
+            summary = self.state.summary
+            self.exit(0 if summary is None or summary.status == "done" else 1)
+            return
+        if run.quit_after:
+            self.notify("Stopping safely; archfuse quits as soon as the run has stopped.")
+            return
+        self.ask(
+            "A run is going. Stop it safely and quit? No tag moves; running the same import again "
+            "continues it.",
+            run.stop_and_quit,
+            yes="Stop safely and quit",
+            no="Keep running",
+        )
+
+    def running_run(self) -> RunScreen | None:
+        """The run screen while its run goes on, else None."""
+        from tui.screens.run import RunScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, RunScreen) and screen.running:
+                return screen
+        return None
 
     # -- engine work ------------------------------------------------------------------
     def start_work(self, screen: Screen[Any], job: str, fn: Callable[[], Any]) -> Worker[None]:
@@ -146,7 +175,7 @@ class ArchfuseApp(App[int]):
 
         self.push_screen(ErrorDialog(message))
 
-    def ask(self, question: str, then: Callable[[], None], *, yes: str = "Yes") -> None:
+    def ask(self, question: str, then: Callable[[], None], *, yes: str = "Yes", no: str = "No") -> None:
         """Ask first; call ``then`` only on yes."""
         from tui.screens.dialogs import ConfirmDialog
 
@@ -154,7 +183,7 @@ class ArchfuseApp(App[int]):
             if answer:
                 then()
 
-        self.push_screen(ConfirmDialog(question, yes=yes), done)
+        self.push_screen(ConfirmDialog(question, yes=yes, no=no), done)
 
     def action_help(self) -> None:
         from tui.screens.dialogs import HelpScreen

@@ -1,22 +1,20 @@
 """The engine's emit callback, turned into Textual messages.
 
 The engine calls :meth:`EventBridge.__call__` from worker threads. Progress events carry
-totals, so only the newest one matters: at most one ``ProgressTick`` per kind is in flight,
-and when the UI takes it, it reads the newest event. The UI never floods.
+totals, so only the newest one matters: at most one ``ProgressTick`` per coalescing key (a kind,
+an image, a blob) is in flight, and when the UI takes it, it reads the newest event. The UI
+never floods.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Union
+from collections.abc import Hashable
 
 from textual.message_pump import MessagePump
 
 from core import events as ev
 from tui.messages import EngineEvent, ProgressTick
-
-_Progress = Union[ev.BytesProgress, ev.ScanProgress]
-_PROGRESS_KINDS = (ev.BytesProgress, ev.ScanProgress)
 
 
 class EventBridge:
@@ -25,27 +23,27 @@ class EventBridge:
     def __init__(self) -> None:
         self.listener: MessagePump | None = None
         self._lock = threading.Lock()
-        self._latest: dict[type, _Progress] = {}
+        self._latest: dict[Hashable, ev.Event] = {}
         self.posted = 0  # messages posted (tests check coalescing)
 
     def __call__(self, event: ev.Event) -> None:
         listener = self.listener
         if listener is None:
             return
-        if isinstance(event, _PROGRESS_KINDS):
-            kind = type(event)
+        key = event.coalesce_key()
+        if key is not None:
             with self._lock:
-                pending = kind in self._latest
-                self._latest[kind] = event
+                pending = key in self._latest
+                self._latest[key] = event
             if pending:
                 return
             self.posted += 1
-            listener.post_message(ProgressTick(lambda: self.take(kind)))
+            listener.post_message(ProgressTick(lambda: self.take(key)))
             return
         self.posted += 1
         listener.post_message(EngineEvent(event))
 
-    def take(self, kind: type) -> _Progress | None:
-        """The newest progress event of ``kind``; the next one will post a new tick."""
+    def take(self, key: Hashable) -> ev.Event | None:
+        """The newest progress event of ``key``; the next one will post a new tick."""
         with self._lock:
-            return self._latest.pop(kind, None)
+            return self._latest.pop(key, None)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 import humanize
+
+from core import events as ev
+
+RATE_WINDOW = 10.0  # seconds of recent progress the rate and the ETA are taken over
 
 
 def size(n: int) -> str:
@@ -62,3 +67,41 @@ def reference(repository: str, tag: str, width: int, *, sep: str = ":") -> str:
 def reference_width(total: int, fixed: int, *, least: int = 20) -> int:
     """The width an image column gets in a table ``total`` wide whose other columns take ``fixed``."""
     return max(total - fixed, least)
+
+
+def elapsed(seconds: float) -> str:
+    """``0:42`` or ``1:02:03``."""
+    whole = int(max(seconds, 0))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class RateWindow:
+    """Bytes per second over the last ``span`` seconds of progress (not the run's average)."""
+
+    def __init__(self, span: float = RATE_WINDOW) -> None:
+        self.span = span
+        self.samples: deque[tuple[float, int]] = deque()
+
+    def add(self, at: float, done: int) -> None:
+        self.samples.append((at, done))
+        while len(self.samples) > 2 and self.samples[1][0] <= at - self.span:
+            self.samples.popleft()
+
+    @property
+    def span_covered(self) -> float:
+        """Seconds between the oldest and the newest sample."""
+        return self.samples[-1][0] - self.samples[0][0] if self.samples else 0.0
+
+    @property
+    def rate(self) -> float:
+        if len(self.samples) < 2:
+            return 0.0
+        (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
+        return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
+
+
+def stall_line(stalled: ev.Stalled, retry: ev.Retrying | None = None) -> str:
+    """``no progress for 12 s — retrying HOST: connection broke, attempt 2 of 5`` (or what is awaited)."""
+    why = retry.text() if retry is not None else stalled.waiting_for
+    return f"no progress for {stalled.seconds:.0f} s — {why}"

@@ -25,12 +25,12 @@ class ProgressTick(Message):
     progress from a worker costs the UI one update.
     """
 
-    def __init__(self, take: Callable[[], ev.BytesProgress | ev.ScanProgress | None]) -> None:
+    def __init__(self, take: Callable[[], ev.Event | None]) -> None:
         super().__init__()
         self._take = take
-        self._event: ev.BytesProgress | ev.ScanProgress | None = None
+        self._event: ev.Event | None = None
 
-    def latest(self) -> ev.BytesProgress | ev.ScanProgress | None:
+    def latest(self) -> ev.Event | None:
         if self._event is None:
             self._event = self._take()
         return self._event

@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Hashable
 from typing import IO, Any
 
 import humanize
 
 from core import events as ev
+from core.kinds import ImageStage
+from tui.format import RateWindow, elapsed, stall_line
 
 PLAIN_PROGRESS_INTERVAL = 2.0
+PLAIN_STALL_INTERVAL = 10.0  # seconds between repeated stall lines
+#: the stages the plain output prints as they start (every stage with --verbose; done has its own line)
+PLAIN_STAGES = (ImageStage.UPLOADING, ImageStage.FAILED)
 
 
 def json_line(obj: dict[str, Any], out: IO[str] | None = None) -> None:
@@ -22,19 +28,24 @@ def json_line(obj: dict[str, Any], out: IO[str] | None = None) -> None:
 
 
 class JsonRenderer:
-    """``--json``: one event per line on stdout; progress coalesced to a few lines a second."""
+    """``--json``: one event per line on stdout; progress coalesced to a few lines a second per key
+    (an image's stage changes always get their line)."""
 
     def __init__(self, out: IO[str] | None = None, interval: float = 0.5) -> None:
         self.out = out or sys.stdout
         self.interval = interval
-        self._last = 0.0
+        self._last: dict[Hashable, float] = {}
+        self._stages: dict[Hashable, str] = {}
 
     def __call__(self, event: ev.Event) -> None:
-        if isinstance(event, (ev.BytesProgress, ev.ScanProgress)):
+        key = event.coalesce_key()
+        if key is not None:
             now = time.monotonic()
-            if now - self._last < self.interval:
+            stage = event.stage if isinstance(event, ev.ImageProgress) else ""
+            if now - self._last.get(key, 0.0) < self.interval and self._stages.get(key, "") == stage:
                 return
-            self._last = now
+            self._last[key] = now
+            self._stages[key] = stage
         json_line(event.to_json(), self.out)
 
 
@@ -47,6 +58,9 @@ class PlainRenderer:
         self.verbose = verbose
         self._last = 0.0
         self._started = time.monotonic()
+        self._rate = RateWindow()
+        self._stages: dict[tuple[str, str], str] = {}
+        self._last_stall = -PLAIN_STALL_INTERVAL
 
     def __call__(self, event: ev.Event) -> None:
         line = self.line(event)
@@ -60,10 +74,20 @@ class PlainRenderer:
         """The text for one event, or None to stay quiet."""
         if isinstance(event, ev.BytesProgress):
             now = time.monotonic()
+            self._rate.add(now, event.bytes_done)
             if now - self._last < PLAIN_PROGRESS_INTERVAL:
                 return None
             self._last = now
-            return progress_text(event, now - self._started)
+            return progress_text(event, now - self._started, self._rate.rate)
+        if isinstance(event, ev.ImageProgress):
+            return self._stage_line(event)
+        if isinstance(event, ev.Stalled):
+            if event.seconds - self._last_stall < PLAIN_STALL_INTERVAL and event.seconds >= self._last_stall:
+                return None
+            self._last_stall = event.seconds
+            return stall_line(event)
+        if isinstance(event, ev.Retrying):
+            return event.text()
         if isinstance(event, ev.ScanProgress):
             now = time.monotonic()
             if now - self._last < PLAIN_PROGRESS_INTERVAL:
@@ -77,6 +101,7 @@ class PlainRenderer:
             return f"[{event.status:>4}] {event.name}: {event.detail}"
         if isinstance(event, ev.RunStarted):
             self._started = time.monotonic()
+            self._rate = RateWindow()
             return (
                 f"run {event.run_id}: {event.images} images into {event.target}, "
                 f"{humanize.naturalsize(event.bytes_total, binary=True)} to upload"
@@ -115,17 +140,32 @@ class PlainRenderer:
         return None
 
 
-def progress_text(event: ev.BytesProgress, elapsed: float) -> str:
-    """``1.2 GiB / 3.4 GiB (35%), 80.0 MiB/s, ETA 30 seconds``."""
-    rate = event.bytes_done / elapsed if elapsed > 0 else 0.0
+    def _stage_line(self, event: ev.ImageProgress) -> str | None:
+        """An image's stage as it starts (stages repeat in byte updates: printed once)."""
+        key = (event.destination, event.platform)
+        if self._stages.get(key) == event.stage:
+            return None
+        self._stages[key] = event.stage
+        if event.stage not in PLAIN_STAGES and not self.verbose:
+            return None
+        amount = f" ({humanize.naturalsize(event.bytes_total, binary=True)})" if event.bytes_total else ""
+        return f"  {event.stage:<10} {event.destination} {event.platform}{amount}"
+
+
+def progress_text(event: ev.BytesProgress, seconds: float, rate: float | None = None) -> str:
+    """``0:42 uploaded 1.2 GiB / 3.4 GiB (35%), 80.0 MiB/s, ETA 30 seconds``: ``rate`` is a recent
+    rate (the run's average when not given)."""
+    if rate is None:
+        rate = event.bytes_done / seconds if seconds > 0 else 0.0
     text = (
-        f"uploaded {humanize.naturalsize(event.bytes_done, binary=True)} / "
+        f"{elapsed(seconds)} uploaded {humanize.naturalsize(event.bytes_done, binary=True)} / "
         f"{humanize.naturalsize(event.bytes_total, binary=True)} ({_pct(event.bytes_done, event.bytes_total)})"
     )
     if rate > 0:
         text += f", {humanize.naturalsize(rate, binary=True)}/s"
         left = max(event.bytes_total - event.bytes_done, 0)
-        text += f", ETA {humanize.naturaldelta(left / rate)}"
+        if left:
+            text += f", ETA {humanize.naturaldelta(left / rate)}"
     return text
 
 

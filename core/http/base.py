@@ -167,13 +167,16 @@ def transport_error(exc: Exception, what: str, where: str, server: str = "regist
             hint=Advice(f"If the {server} serves plain HTTP, use an http:// URL and {{insecure}}; "
                         "for a private CA {ca_cert}."),
         )
-    if isinstance(exc, httpx.TimeoutException):
-        detail = "timed out"
-    elif isinstance(exc, httpx.ConnectError):
-        detail = "connection failed"
-    else:
-        detail = "connection broke"
     return TransportError(
-        f"Cannot reach {server} {where} during {what} ({detail}: {type(exc).__name__}).",
+        f"Cannot reach {server} {where} during {what} ({transport_detail(exc)}: {type(exc).__name__}).",
         hint=f"Check the address, the network and that the {server} is running, then run again.",
     )
+
+
+def transport_detail(exc: Exception) -> str:
+    """``timed out``, ``connection failed`` or ``connection broke``: what went wrong, in words."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "connection failed"
+    return "connection broke"

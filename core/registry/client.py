@@ -12,15 +12,18 @@ import io
 import json
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import httpx
 
+from core import events as ev
 from core.advice import Advice
 from core.errors import (
     AuthError,
+    Cancelled,
     DigestMismatch,
     NotFound,
     RegistryError,
@@ -28,7 +31,15 @@ from core.errors import (
     TLSError,
     TransportError,
 )
-from core.http.base import HttpClientOwner, http_client, registry_origin, transport_error
+from core.http.base import (
+    HttpClientOwner,
+    http_client,
+    registry_origin,
+    tls_verify,
+    transport_detail,
+    transport_error,
+)
+from core.http.interrupt import CuttableBackend, cuttable_transport
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import ManifestRef
@@ -79,10 +90,38 @@ class RegistryClient(HttpClientOwner):
             raise ValueError("chunk sizes must be positive")
         self.chunk_threshold = chunk_threshold
         self.chunk_size = chunk_size
+        self._backend: CuttableBackend | None = None
+        if transport is None:
+            limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+            verify = tls_verify(insecure=insecure, ca_cert=ca_cert)
+            transport, self._backend = cuttable_transport(verify=verify, limits=limits)
         self._http = http_client(
             insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout, max_connections=max_connections
         )
         self._auth = Authenticator(credentials, self.description, self._fetch_token)
+        self._emit: ev.Emit = ev.discard
+        self._cancel: threading.Event | None = None
+
+    # -- a run watching ------------------------------------------------------------------------
+
+    def watch(self, emit: ev.Emit, cancel: threading.Event | None) -> None:
+        """Send retry notices to ``emit``; once ``cancel`` is set, start no request or retry (raise
+        Cancelled). A run watches for its length, then calls ``watch(ev.discard, None)``."""
+        self._emit, self._cancel = emit, cancel
+
+    def interrupt(self) -> int:
+        """Cut the connections in flight, so threads waiting on a stalled registry wake now; how many."""
+        return self._backend.cut() if self._backend is not None else 0
+
+    def _stop_if_cancelled(self) -> None:
+        cancel = self._cancel
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"Cancelled: the requests to {self.description} in flight were abandoned.")
+
+    def _retrying(self, what: str, reason: str, attempt: int, delay: float) -> None:
+        """Tell the run a retry (try ``attempt + 2``) starts in ``delay`` seconds, unless it is cancelled."""
+        self._stop_if_cancelled()
+        self._emit(ev.Retrying(self.host, what, reason, attempt + 2, self.retries.attempts, delay))
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -246,6 +285,28 @@ class RegistryClient(HttpClientOwner):
 
     # -- requests ------------------------------------------------------------------------------
 
+    def list_tags(self, repository: str, limit: int = 10000) -> list[str]:
+        """The tags of ``repository`` (following the registry's pages, at most ``limit``); [] when unknown."""
+        tags: list[str] = []
+        url: str | httpx.URL = f"/v2/{repository}/tags/list"
+        params: dict[str, str] | None = {"n": "1000"}
+        while len(tags) < limit:
+            response = self._request("GET", url, params=params, scopes=(pull(repository),), what=f"the tags of {repository}")
+            if response.status_code == 404:
+                return tags
+            if response.status_code != 200:
+                raise self._error(response, f"a listing of the tags of {repository}", repository)
+            try:
+                found = response.json().get("tags") or []
+            except ValueError:
+                raise RegistryError(f"{self.description} answered the tags of {repository} with something not JSON.") from None
+            tags += [str(t) for t in found]
+            link = response.links.get("next", {}).get("url")
+            if not link:
+                break
+            url, params = self._url(link), None
+        return tags[:limit]
+
     def _manifest_request(
         self, method: str, repository: str, reference: str, doing: str
     ) -> httpx.Response | None:
@@ -290,9 +351,10 @@ class RegistryClient(HttpClientOwner):
         url = path_or_url if isinstance(path_or_url, httpx.URL) else self._url(path_or_url)
         if params:
             url = url.copy_merge_params(params)
-        tries = Retrying(self.retries)
+        tries = Retrying(self.retries, functools.partial(self._retrying, what))
         reauthenticated = False
         while True:
+            self._stop_if_cancelled()
             request_headers = dict(headers or {})
             if url.host == self._url("/").host:
                 request_headers.update(self._auth.headers_for(scopes))
@@ -301,10 +363,11 @@ class RegistryClient(HttpClientOwner):
             try:
                 response = self._http.send(request, stream=stream, follow_redirects=follow_redirects)
             except httpx.TransportError as exc:
+                self._stop_if_cancelled()
                 error = self._transport_error(exc, what)
                 if isinstance(error, TLSError) or not retry:
                     raise error from None
-                if not tries.again(f"{method} {url.path} failed ({type(exc).__name__})"):
+                if not tries.again(f"{method} {url.path} failed ({type(exc).__name__})", reason=transport_detail(exc)):
                     raise error from None
                 continue
             log.debug("%s %s -> %s", method, url.path, response.status_code)
@@ -322,7 +385,9 @@ class RegistryClient(HttpClientOwner):
                     self._raise_if_space_missing(self._http.send(probe), scopes)
                 raise self._auth.refused(scopes)
             if retry and response.status_code in RETRYABLE_STATUS and tries.again(
-                f"{method} {url.path} -> {response.status_code}", response.headers.get("Retry-After")
+                f"{method} {url.path} -> {response.status_code}",
+                response.headers.get("Retry-After"),
+                reason=f"HTTP {response.status_code}",
             ):
                 response.close()
                 continue
@@ -576,7 +641,10 @@ class _ChunkedUpload:
                 f"broke {self.failures} times in a row ({why}).",
                 hint="Check the network and the registry, then run the import again: it resumes.",
             )
-        policy.sleep(policy.delay(self.failures - 1))
+        delay = policy.delay(self.failures - 1)
+        reason = why if why.startswith("HTTP ") else "connection broke"
+        client._retrying(f"an upload of blob {self.digest}", reason, self.failures - 1, delay)
+        policy.sleep(delay)
         status = client._request(
             "GET", location, scopes=(push(self.repository),), what=f"the status of upload {self.digest}"
         )

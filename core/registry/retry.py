@@ -63,20 +63,30 @@ class RetryPolicy:
 NO_RETRY = RetryPolicy(attempts=1)
 
 
+#: told of a retry before its wait: (reason, attempt number from 0, seconds to wait)
+RetryNotice = Callable[[str, int, float], None]
+
+
 class Retrying:
     """The tries of one request under a policy: ``again()`` waits before the next, or says there is none."""
 
-    def __init__(self, policy: RetryPolicy) -> None:
+    def __init__(self, policy: RetryPolicy, notice: RetryNotice | None = None) -> None:
         self.policy = policy
         self.started = policy.clock()
         self.attempt = 0
+        self.notice = notice
 
-    def again(self, why: str, retry_after: str | None = None) -> bool:
-        """Wait before another try and return True; False when the policy allows no more tries."""
+    def again(self, why: str, retry_after: str | None = None, *, reason: str = "") -> bool:
+        """Wait before another try and return True; False when the policy allows no more tries.
+
+        ``notice`` hears of the retry first, with ``reason`` (a few words: ``connection broke``).
+        """
         delay = self.policy.delay(self.attempt, retry_after)
         if not self.policy.allows(self.attempt, self.started, delay):
             return False
         log.debug("%s; retrying in %.2fs", why, delay)
+        if self.notice is not None:
+            self.notice(reason or why, self.attempt, delay)
         self.policy.sleep(delay)
         self.attempt += 1
         return True

@@ -11,10 +11,11 @@ A re-run is a new plan: whatever the last run finished is found present and skip
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,20 +23,21 @@ from typing import BinaryIO, Protocol
 
 from core import events as ev
 from core.advice import Advice
+from core.charts.oci import OciChartDestination
 from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
-from core.kinds import ChartAction, ImageAction, RunStatus
+from core.kinds import ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run import converge
 from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.run.plan import BlobNeed, Plan, TagPlan
+from core.run.progress import RunProgress, Watchdog
 from core.run.ratelimit import RateLimit
 from core.run.results import ChartResult, ImageResult, counts
 from core.run.spool import SpoolBudget, spool_copy
-from core.targets.base import Target
+from core.targets.base import Target, Watched
 
-PROGRESS_INTERVAL = 0.1  # seconds between BytesProgress events
 TAG_RETRIES = 5
 #: blobs up to this size upload as round trips do (core.run.parallel.round_trips); larger ones
 #: take one of the ``--jobs`` writer slots, which is what keeps an HDD-backed registry's disk calm
@@ -50,6 +52,7 @@ class RunOptions:
     workers: int = DEFAULT_JOBS  # --jobs: blob uploads at once; other requests: core.run.parallel.round_trips
     rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
     settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
+    stall_after: float = 5.0  # seconds without progress before the run says it is stalled
 
 
 @dataclass
@@ -99,40 +102,6 @@ class NoRecorder:
         pass
 
 
-class _Progress:
-    """Thread-safe byte counters that emit throttled BytesProgress events."""
-
-    def __init__(self, emit: ev.Emit, total: int, read_total: int) -> None:
-        self.emit, self.total, self.read_total = emit, total, read_total
-        self.done = 0
-        self.read = 0
-        self._read_base = 0
-        self._last = 0.0
-        self._lock = threading.Lock()
-
-    def uploaded(self, n: int) -> None:
-        with self._lock:
-            self.done += n
-        self._maybe_emit()
-
-    def package_read(self, done: int, _total: int) -> None:
-        self.read = self._read_base + done
-        self._maybe_emit()
-
-    def next_package(self, size: int) -> None:
-        self._read_base += size
-        self.read = self._read_base
-
-    def _maybe_emit(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._last >= PROGRESS_INTERVAL:
-            self._last = now
-            self.emit(ev.BytesProgress(self.done, self.total, self.read, self.read_total))
-
-    def flush(self) -> None:
-        self._maybe_emit(force=True)
-
-
 class ImportRun:
     """One import run of a plan into a target."""
 
@@ -175,7 +144,9 @@ class ImportRun:
         started = time.monotonic()
         plan = self.plan
         read_total = sum(p.size for p in plan.packages if any(n.package == p.path for n in plan.blobs.values()))
-        self.progress = _Progress(self.emit, plan.bytes_to_upload, read_total)
+        self.progress = RunProgress(
+            self.emit, plan, read_total, self.target.description, stall_after=self.options.stall_after
+        )
         chart_plans = self.charts.plans if self.charts is not None else []
         self.emit(
             ev.RunStarted(
@@ -188,21 +159,31 @@ class ImportRun:
             )
         )
         status = RunStatus.DONE
+        self.progress.start()
+        watched = self.target if isinstance(self.target, Watched) else None
+        if watched is not None:
+            watched.watch(self.emit, self.cancel)
         try:
-            self._check_planned_errors()
-            self._prepare()
-            self._upload_blobs()
-            self._put_manifests()
-            self._move_tags()
-            self._converge_tags()
-            self._push_charts()
-        except Cancelled as err:
-            status = RunStatus.CANCELLED
-            self._fail("run", str(err))
+            with Watchdog(self.progress, self.cancel, self._on_cancel):
+                self._check_planned_errors()
+                self._prepare()
+                self._upload_blobs()
+                self._put_manifests()
+                self._move_tags()
+                self._converge_tags()
+                self._push_charts()
         except ArchfuseError as err:
-            status = RunStatus.FAILED
-            if str(err) not in self._failures:
-                self._fail("run", str(err))
+            if isinstance(err, Cancelled) or (self.cancel.is_set() and not self._tags_moved):
+                status = RunStatus.CANCELLED  # a cut request fails as a cancel: logged as one, not as a failure
+                with self._lock:
+                    self._failures.insert(0, self._cancel_message())
+            else:
+                status = RunStatus.FAILED
+                if str(err) not in self._failures:
+                    self._fail("run", str(err))
+        finally:
+            if watched is not None:
+                watched.watch(self.emit, None)
         if status == RunStatus.DONE and self._failures:
             status = RunStatus.FAILED
         self.progress.flush()
@@ -239,6 +220,12 @@ class ImportRun:
             images=images,
             charts=charts,
         )
+
+    def _on_cancel(self) -> None:
+        """From the watchdog, soon after a cancel: stop waiting for uploads (tags, once begun, finish)."""
+        self._abort.set()
+        if not self._tags_moved and isinstance(self.target, Watched):
+            self.target.interrupt()
 
     # -- phases -------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -318,6 +305,9 @@ class ImportRun:
             if not self._abort.is_set():
                 self._push(need, spool, seekable=True)
         except ArchfuseError as err:
+            if self.cancel.is_set():  # the cancel cut it: the run stops as cancelled, not failed
+                return
+            self.progress.blob_done(need.blob.digest, failed=True)
             self._fail(need.blob.digest, str(err))
         finally:
             spool.close()
@@ -327,8 +317,9 @@ class ImportRun:
         repos = sorted(need.repositories)
         first = repos[0]
         digest, size = need.blob.digest, need.blob.size
+        sent = functools.partial(self._sent, self.progress.blob_meter(first, digest))
         with self._writing(size):
-            self.target.put_blob(first, digest, size, stream, self._sent)
+            self.target.put_blob(first, digest, size, stream, sent)
         self.emit(ev.BlobDone(first, digest, size, "uploaded"))
         others = repos[1:]
         mounted = parallel_map(
@@ -346,8 +337,9 @@ class ImportRun:
                 )
             stream.seek(0)
             with self._writing(size):
-                self.target.put_blob(repo, digest, size, stream, self._sent)
+                self.target.put_blob(repo, digest, size, stream, sent)
             self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
+        self.progress.blob_done(digest)
 
     @contextlib.contextmanager
     def _writing(self, size: int) -> Iterator[None]:
@@ -358,9 +350,9 @@ class ImportRun:
         with self._writers:
             yield
 
-    def _sent(self, size: int) -> None:
-        """Bytes an upload just sent: counted, and held back by ``--limit-rate``."""
-        self.progress.uploaded(size)
+    def _sent(self, meter: Callable[[int], None], size: int) -> None:
+        """Bytes an upload just sent: counted (on its blob's ``meter``), and held back by ``--limit-rate``."""
+        meter(size)
         if self._rate is not None:
             self._rate.take(size)
 
@@ -370,9 +362,12 @@ class ImportRun:
             if image.action not in (ImageAction.UNCHANGED, ImageAction.ERROR):
                 todo[(image.repository, image.digest)] = image.manifest
 
+        self.progress.stage(self.plan.images, ImageStage.MANIFESTS)
+
         def put(item: tuple[tuple[str, str], ManifestRef]) -> None:
             (repo, digest), manifest = item
             self.target.put_manifest(repo, digest, manifest)
+            self.progress.touch()
 
         # one manifest failing for good fails the run: the rest are not started
         parallel_map(put, list(todo.items()), self._trips, check=self._check_cancel, name="archfuse-manifest")
@@ -382,14 +377,20 @@ class ImportRun:
         now is honoured after the last tag (see _check_cancel); a tag failing stops new ones."""
         self._check_cancel()
         self._tags_moved = True
+        if isinstance(self.target, Watched):
+            self.target.watch(self.emit, None)  # the tag phase, once begun, finishes
         parallel_map(self._tag_step, self.plan.tags, self._trips, name="archfuse-tag")
 
     def _tag_step(self, tag: TagPlan) -> None:
         """One tag: written when it changes, then its images reported done."""
+        if tag.changed:
+            self.progress.stage(tag.images, ImageStage.FUSING)
         current, result = self._write_tag(tag) if tag.changed else (tag.current, tag.result)
+        self.progress.touch()
         results = _planned(tag, current, result)
         self._images[(tag.repository, tag.tag)] = results
         for image in results:
+            self.progress.image_done(image.destination, image.platform, image.action)
             self.emit(
                 ev.ImageDone(
                     image.ref,
@@ -447,12 +448,22 @@ class ImportRun:
         if self.charts is None or not self.charts.plans:
             return
         self._check_cancel()
+        destination, recorder = self.charts.destination, self.recorder
+        if isinstance(destination, OciChartDestination) and destination.target is self.target:
+            destination.on_tag_moving = recorder.tag_moving  # journaled like image tags: rollback undoes them
         results = push_charts(self.charts, emit=self.emit, jobs=self._trips)
         self._charts = results
         for result in results:
             self.recorder.chart_done(result)
         with self._lock:
             self._failures.extend(r.error for r in results if r.action == ChartAction.ERROR)
+        kept = [r for r in results if r.action == ChartAction.CONFLICT]
+        if kept:
+            self.emit(ev.Warning(
+                f"{len(kept)} chart version(s) were kept because the destination holds other content for them "
+                f"({', '.join(f'{r.name}-{r.version}' for r in kept[:5])}); run the import again with "
+                "--force-charts to overwrite them."
+            ))
 
     # -- helpers ------------------------------------------------------------------------
     def _package_label(self, path: str) -> tuple[str, str]:
@@ -464,13 +475,16 @@ class ImportRun:
     def _check_cancel(self) -> None:
         if self.cancel.is_set():
             self._abort.set()
-            if self._tags_moved:  # the tag phase, once begun, finishes: only the charts are left
-                raise Cancelled(
-                    "The run was cancelled after its image tags moved, before the charts were pushed; "
-                    "run the same import again to push them."
-                )
-            raise Cancelled("The run was cancelled before any tag moved; run the same import again to continue.")
+            raise Cancelled(self._cancel_message())
         self._raise_if_failed()
+
+    def _cancel_message(self) -> str:
+        if self._tags_moved:  # the tag phase, once begun, finishes: only the charts are left
+            return (
+                "The run was cancelled after its image tags moved, before the charts were pushed; "
+                "run the same import again to push them."
+            )
+        return "The run was cancelled before any tag moved; run the same import again to continue."
 
     def _fail(self, subject: str, message: str) -> None:
         with self._lock:

@@ -7,9 +7,11 @@ tags or digests. Implementations: ``RegistryTarget`` (distribution API) and ``La
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection
 from typing import BinaryIO, Protocol, runtime_checkable
 
+from core.events import Emit
 from core.oci.manifest import ManifestRef
 
 Progress = Callable[[int], None]
@@ -59,8 +61,22 @@ class Target(Protocol):
     def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
         """Store a manifest by digest or tag; a tag moves to it."""
 
+    def tags(self, repository: str) -> list[str]:
+        """The tags of one repository ([] when it does not exist)."""
+
     def delete_tag(self, repository: str, tag: str) -> bool:
         """Remove a tag (its manifests and blobs stay); False when it was not there."""
 
     def close(self) -> None:
         """Release connections and locks."""
+
+
+@runtime_checkable
+class Watched(Protocol):
+    """A target over the network: a run hears its retries, and a cancel cuts its requests short."""
+
+    def watch(self, emit: Emit, cancel: threading.Event | None) -> None:
+        """Send retry notices to ``emit``; once ``cancel`` is set, start no request (raise Cancelled)."""
+
+    def interrupt(self) -> int:
+        """Cut the requests in flight (threads waiting on a stalled server wake); how many."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection
 from typing import BinaryIO
 from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import TargetError
+from core.events import Emit
 from core.oci.manifest import ManifestRef
 from core.oci.refs import space_of
 from core.registry.client import RegistryClient
@@ -68,9 +70,21 @@ class RegistryTarget:
         """Store a manifest by digest or tag."""
         self.client.put_manifest(repository, reference, manifest)
 
+    def tags(self, repository: str) -> list[str]:
+        """The tags of one repository ([] when it does not exist)."""
+        return self.client.list_tags(repository)
+
     def head_manifest(self, repository: str, reference: str) -> str | None:
         """The digest a reference resolves to, or None."""
         return self.client.head_manifest(repository, reference)
+
+    def watch(self, emit: Emit, cancel: threading.Event | None) -> None:
+        """Retry notices to ``emit``; no request once ``cancel`` is set (see RegistryClient.watch)."""
+        self.client.watch(emit, cancel)
+
+    def interrupt(self) -> int:
+        """Cut the requests in flight; how many."""
+        return self.client.interrupt()
 
     def delete_tag(self, repository: str, tag: str) -> bool:
         """Refused: the distribution API has no tag delete (see ``deletes_tags``)."""

@@ -40,10 +40,11 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("left,right,tab", "app.focus_next", show=False),
     ]
 
-    def __init__(self, question: str, *, yes: str = "Yes") -> None:
+    def __init__(self, question: str, *, yes: str = "Yes", no: str = "No") -> None:
         super().__init__()
         self.question = question
         self.yes = yes
+        self.no = no
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -51,7 +52,7 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(self.question, id="question", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning", compact=True)
-                yield Button("No (n)", id="no", compact=True)
+                yield Button(f"{self.no} (n)", id="no", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -1,22 +1,27 @@
-"""Step 4: the run. Live bytes, rate and ETA; per-image status; warnings in a log pane.
+"""Step 4: the run. Live bytes, recent rate, ETA and time; each image's stage; what is in flight
+now; stalls and retries as they happen; warnings in a log pane that can grow and be saved.
 
-Escape asks first, then sets the cancel event: the engine stops before any tag moves, and
-running the same import again continues where it stopped.
+Escape asks first, then sets the cancel event: the engine cuts the requests in flight and stops
+before any tag moves, and running the same import again continues where it stopped. Ctrl+Q
+during a run asks too (see ``ArchfuseApp.action_quit``).
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual.app import ComposeResult
-from textual.widgets import Log, Static
+from textual.widgets import RichLog, Static
 
 from core import events as ev
 from core.run.engine import RunSummary
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
-from tui.widgets.progress import ImageTable, TransferProgress
+from tui.widgets.progress import ImageTable, InFlight, TransferProgress
+
+LOGS_DIR = "logs"
 
 
 class RunScreen(FlowScreen):
@@ -27,18 +32,24 @@ class RunScreen(FlowScreen):
         Command("Cancel the run", "Stop safely before any tag moves (asks first)", "cancel", "escape", "Cancel"),
         Command("Summary", "Results and verification, when the run is over", "next", "n"),
         Command("Run again / resume", "Plan again and continue where the run stopped", "resume", "r", "Run again"),
+        Command("Enlarge the log", "Give the log most of the screen, or back", "toggle_log", "l", "Log"),
+        Command("Save the log", "Write the log to a file in the state directory", "save_log", "w", "Save log"),
     )
 
     def __init__(self) -> None:
         super().__init__()
         self.running = False
+        self.quit_after = False
         self.summary: RunSummary | None = None
+        self.run_id = ""
+        self.log_lines: list[str] = []  # what the log pane shows, as saved by w
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="phase", markup=False)
         yield TransferProgress(id="progress")
+        yield InFlight(id="inflight")
         yield ImageTable(id="images")
-        yield Log(id="log", max_lines=500)
+        yield RichLog(id="log", max_lines=2000, wrap=True, markup=False)
 
     def on_mount(self) -> None:
         preflight = self.state.preflight
@@ -48,7 +59,7 @@ class RunScreen(FlowScreen):
         self.state.cancel.clear()
         self.state.summary = None
         self.running = True
-        self.log_line("Warnings and failures appear here.")
+        self.log_line("Warnings, retries and failures appear here (l enlarges, w saves).")
         self.set_phase("Uploading blobs; manifests next, tags move last.")
         session, cancel, options = self.session, self.state.cancel, self.archfuse.options
         self.archfuse.start_work(self, "run", lambda: session.run(preflight, cancel=cancel, options=options))
@@ -57,27 +68,50 @@ class RunScreen(FlowScreen):
         self.query_one("#phase", Static).update(text)
 
     def log_line(self, text: str) -> None:
-        self.query_one(Log).write_line(text)
+        self.log_lines.append(text)
+        self.query_one(RichLog).write(text)
 
     # -- engine events ----------------------------------------------------------------
     def on_progress_tick(self, tick: ProgressTick) -> None:
         event = tick.latest()
         if isinstance(event, ev.BytesProgress):
-            self.query_one(TransferProgress).update_from(event)
+            transfer = self.query_one(TransferProgress)
+            last = transfer.transfer.last
+            if last is None or event.bytes_done > last.bytes_done:
+                self.query_one(InFlight).moved()
+            transfer.update_from(event)
+        elif isinstance(event, ev.ImageProgress):
+            self.query_one(ImageTable).stage(event)
+        elif isinstance(event, ev.BlobProgress):
+            self.query_one(InFlight).blob(event)
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
-        if isinstance(event, ev.PackageStarted):
-            self.set_phase(f"Reading {Path(event.path).name} ({event.version} {event.arch})")
+        if isinstance(event, ev.RunStarted):
+            self.run_id = event.run_id
+            self.query_one(TransferProgress).transfer.start(event.at)
+        elif isinstance(event, ev.PackageStarted):
+            if not self.state.cancel.is_set():
+                self.set_phase(f"Reading {Path(event.path).name} ({event.version} {event.arch})")
+        elif isinstance(event, ev.BlobDone):
+            self.query_one(InFlight).blob_done(event.digest)
         elif isinstance(event, ev.ImageDone):
             self.set_phase("Moving tags (last step)…")
+            self.query_one(InFlight).clear_all()
             self.query_one(ImageTable).image_done(event)
+        elif isinstance(event, ev.Stalled):
+            self.query_one(InFlight).stall(event)
+        elif isinstance(event, ev.Retrying):
+            self.query_one(InFlight).retrying(event)
+            self.log_line(f"{event.text()} ({event.what})")
         elif isinstance(event, ev.Warning):
             self.log_line(f"warning: {event.message}")
         elif isinstance(event, ev.Failure):
             self.log_line(f"failed: {event.subject}: {event.message}")
         elif isinstance(event, ev.ChartDone):
             self.log_line(f"chart {event.name}-{event.version}: {event.action} {event.detail}".rstrip())
+        elif isinstance(event, ev.RunFinished) and event.status == "cancelled":
+            self.log_line(f"cancelled: {event.message}")
 
     def on_work_done(self, message: WorkDone) -> None:
         if message.job != "run":
@@ -85,24 +119,31 @@ class RunScreen(FlowScreen):
         self.running = False
         summary: RunSummary = message.result
         self.summary = self.state.summary = summary
+        self.query_one(InFlight).clear_all()
         progress = self.query_one(TransferProgress)
         if summary.status == "done":
             progress.finish(f"done: {size(summary.bytes_uploaded)} uploaded in {summary.seconds:.1f} s")
             self.set_phase("Done. Press n for the summary and verification.")
         elif summary.status == "cancelled":
             self.query_one(ImageTable).mark_rest("cancelled")
-            progress.finish(f"cancelled after {size(summary.bytes_uploaded)}; no tag moved")
+            progress.finish(f"cancelled after {size(summary.bytes_uploaded)} in {summary.seconds:.1f} s; no tag moved")
             self.set_phase("Cancelled safely. Press r to run again: it continues where it stopped.")
         else:
             self.query_one(ImageTable).mark_rest("failed")
             progress.finish(f"failed after {size(summary.bytes_uploaded)}")
             first = summary.failures[0] if summary.failures else "see the log"
             self.set_phase("Failed. Fix the cause, then press r to run again.")
-            self.fail(f"The run failed: {first}")
+            if not self.quit_after:
+                self.fail(f"The run failed: {first}")
+        if self.quit_after:
+            self.app.exit(0 if summary.status == "done" else 1)
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.running = False
         self.set_phase("The run could not start.")
+        if self.quit_after:
+            self.app.exit(1)
+            return
         self.fail(message.message)
 
     # -- actions ----------------------------------------------------------------------
@@ -117,10 +158,16 @@ class RunScreen(FlowScreen):
         )
 
     def cancel_now(self) -> None:
-        if self.running:
+        if self.running and not self.state.cancel.is_set():
             self.state.cancel.set()
-            self.set_phase("Cancelling: finishing the uploads in flight…")
-            self.log_line("cancel requested")
+            self.set_phase("Cancelling: abandoning the uploads in flight; no tag will move…")
+            self.log_line("cancel requested: abandoning the uploads in flight")
+
+    def stop_and_quit(self) -> None:
+        """Ctrl+Q's "stop safely and quit": cancel, then leave once the engine has stopped."""
+        self.quit_after = True
+        self.cancel_now()
+        self.set_phase("Stopping safely, then quitting: abandoning the uploads in flight…")
 
     def action_next(self) -> None:
         if self.running:
@@ -135,3 +182,19 @@ class RunScreen(FlowScreen):
             self.fail("The run is still going.")
             return
         self.app.pop_screen()  # back to Checks, which plans again: a plan older than a run is never run
+
+    def action_toggle_log(self) -> None:
+        self.toggle_class("log-enlarged")
+
+    def action_save_log(self) -> None:
+        """Write the log to ``<state dir>/logs/run-<id>.log`` and say where."""
+        name = f"run-{self.run_id or time.strftime('%Y%m%d-%H%M%S')}.log"
+        path = Path(self.session.state_dir) / LOGS_DIR / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(self.log_lines) + "\n", encoding="utf-8")
+        except OSError as err:
+            self.fail(f"The log could not be saved to {path}: {err.strerror or err}.")
+            return
+        self.log_line(f"log saved to {path}")
+        self.notify(f"Log saved to {path}", timeout=6)

@@ -1,20 +1,36 @@
-"""Step 5: what the run did, and a verification of the target against the packages."""
+"""Step 5: what the run did, tag by tag and chart by chart, checked against the target.
+
+The table holds one row per tag of the plan (the platforms it serves now, flagged when the
+repository's other tags serve an arch it lacks) and one per chart version (pushed, unchanged,
+conflict kept). The verification counts images and charts as the run report does; o opens it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Static
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Markdown, Static
 
+from core.run.coverage import TagCoverage, tag_coverage
+from core.run.results import ImageResult
 from core.session import VerifyReport
 from tui.format import platforms, size
 from tui.messages import WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
 
 VERIFY_STYLE = {"ok": "green"}
+CHART_WORDS = {"new": "pushed", "overwritten": "overwritten", "unchanged": "unchanged", "conflict": "kept", "error": "failed"}
+OVERWRITE_HINT = (
+    "kept: other content is there under the same version; to overwrite it, go back to Checks and plan "
+    "(Escape twice), choose to overwrite kept charts, and Start again."
+)
 
 
 def report_line(paths: tuple[Path, ...]) -> str:
@@ -23,15 +39,46 @@ def report_line(paths: tuple[Path, ...]) -> str:
         return "No report was written (see the log)."
     md = paths[0]
     more = f" (and {paths[-1].suffix})" if len(paths) > 1 else ""
-    return f"Report: {md}{more}"
+    return f"Report: {md}{more} · o opens it"
+
+
+@dataclass
+class Findings:
+    """What the summary's worker found: the verification and each tag's coverage."""
+
+    verify: VerifyReport
+    coverage: list[TagCoverage] = field(default_factory=list)
+
+
+class ReportScreen(ModalScreen[None]):
+    """The run report's Markdown, scrollable."""
+
+    BINDINGS = [Binding("escape,q,o", "dismiss", "Close")]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as err:
+            text = f"The report {self.path} cannot be read: {err.strerror or err}."
+        with VerticalScroll(id="report"):
+            yield Static(f"{self.path} · Escape closes", classes="dialog-title", markup=False)
+            yield Markdown(text)
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
 
 
 class SummaryScreen(FlowScreen):
-    """Results per image with the verification beside them; h opens the history."""
+    """Results per tag and chart with the verification beside them; o opens the report."""
 
     SUB_TITLE = "5/5 Summary"
     ACTIONS = (
-        Command("Verify again", "Check the target holds every image and platform", "verify", "v"),
+        Command("Open the report", "The run report (Markdown), scrollable", "report", "o", "Report"),
+        Command("Verify again", "Check the target holds every image, platform and chart", "verify", "v"),
         Command("History and rollback", "Runs in the journal; roll one back", "app.history", "h", "History"),
         Command("New import", "Back to the package selection", "new_import", "i"),
         Command("Back", "Return to the run", "back", "escape", palette=False),
@@ -44,78 +91,129 @@ class SummaryScreen(FlowScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("action", key="result", width=11)
-        table.add_column("arch", key="platform", width=7)
-        table.add_column("platforms now", key="after", width=14)
-        table.add_column("verify", key="verify", width=16)
-        table.add_column("image", key="image")
+        table.add_column("result", key="result", width=11)
+        table.add_column("platforms now", key="after", width=17)
+        table.add_column("verify", key="verify", width=9)
+        table.add_column("tag / chart", key="image")
         self.show_result()
         self.action_verify()
 
+    # -- what the run did -------------------------------------------------------------
+    def tag_results(self) -> dict[tuple[str, str], list[ImageResult]]:
+        """The run's image results by ``(repository, tag)``, in the run's order."""
+        summary = self.state.summary
+        out: dict[tuple[str, str], list[ImageResult]] = {}
+        for result in summary.images if summary is not None else ():
+            out.setdefault((result.repository, result.tag), []).append(result)
+        return out
+
+    def tags(self) -> list[tuple[str, str]]:
+        return list(self.tag_results())
+
     def show_result(self) -> None:
         summary = self.state.summary
-        text = "No run yet."
+        lines = ["No run yet."]
         if summary is not None:
             counts = ", ".join(f"{n} {a}" for a, n in sorted(summary.counts.items())) or "nothing to do"
-            text = (
-                f"Run {summary.run_id}: {summary.status} · {counts} · {size(summary.bytes_uploaded)} uploaded "
-                f"in {summary.seconds:.1f} s"
-            )
+            lines = [
+                f"Run {summary.run_id}: {summary.status} · images: {counts} · {size(summary.bytes_uploaded)} "
+                f"uploaded in {summary.seconds:.1f} s"
+            ]
             if summary.failures:
-                text += f"\n{summary.failures[0]}"
-            text += "\n" + report_line(summary.reports)
-        self.query_one("#result", Static).update(text)
+                lines.append(summary.failures[0])
+        charts = summary.charts if summary is not None else ()
+        if charts:
+            words: dict[str, int] = {}
+            for chart in charts:
+                word = CHART_WORDS.get(chart.action, chart.action)
+                words[word] = words.get(word, 0) + 1
+            line = "charts: " + ", ".join(f"{n} {w}" for w, n in sorted(words.items()))
+            if any(c.action == "conflict" for c in charts):
+                line += " · " + OVERWRITE_HINT
+            lines.append(line)
+        if summary is not None:
+            lines.append(report_line(summary.reports))
+        self.query_one("#result", Static).update("\n".join(lines))
         table = self.query_one(DataTable)
         table.clear()
-        for i, image in enumerate(summary.images if summary is not None else ()):
+        for (repository, tag), results in self.tag_results().items():
+            actions = sorted({str(r.action) for r in results})
+            after = results[0].platforms_after
             table.add_row(
-                Text(image.action),
-                Text(image.platform.removeprefix("linux/")),
-                Text(platforms(image.platforms_after)),
+                Text(",".join(actions)),
+                Text(platforms(after)),
                 Text("…", style="dim"),
-                Text(f"{image.repository}:{image.tag}"),
-                key=str(i),
+                Text(f"{repository}:{tag}"),
+                key=f"tag:{repository}:{tag}",
+            )
+        for chart in charts:
+            word = CHART_WORDS.get(chart.action, chart.action)
+            table.add_row(
+                Text(word, style="bold yellow" if chart.action == "conflict" else ""),
+                Text("chart", style="dim"),
+                Text("…", style="dim"),
+                Text(f"{chart.name}-{chart.version}"),
+                key=f"chart:{chart.name}:{chart.version}",
             )
 
+    # -- verification -----------------------------------------------------------------
     def action_verify(self) -> None:
         self.query_one("#verify", Static).update("Verifying the target against the packages…")
-        session, packages, summary = self.session, self.state.chosen, self.state.summary
+        session, packages, summary, tags = self.session, self.state.chosen, self.state.summary, self.tags()
         reports = summary.reports if summary is not None else ()
 
-        def work() -> VerifyReport:
-            report = session.verify(packages)
+        def work() -> Findings:
+            report: VerifyReport = session.verify(packages)
             if reports:  # the run report gets the verification too
                 from core.record.report import add_verify
 
                 with contextlib.suppress(OSError, ValueError):  # else the report stays as the run wrote it
                     add_verify(reports[-1], report.to_json(), session.secrets)
-            return report
+            return Findings(report, tag_coverage(session.target, tags))
 
         self.archfuse.start_work(self, "verify", work)
 
     def on_work_done(self, message: WorkDone) -> None:
         if message.job != "verify":
             return
-        report: VerifyReport = message.result
+        found: Findings = message.result
+        report = found.verify
         self.state.verify = report
         table = self.query_one(DataTable)
-        summary = self.state.summary
-        rows = summary.images if summary is not None else ()
-        by_key = {(c.destination, c.platform): c for c in report.images}
-        for i, image in enumerate(rows):
-            check = by_key.get((image.destination, image.platform))
-            if check is not None:
-                table.update_cell(str(i), "verify", Text(check.status, style=VERIFY_STYLE.get(check.status, "bold red")))
-        bad = [c for c in report.images if c.status != "ok"]
-        total = len(report.images)
-        line = f"verify: {total - len(bad)}/{total} images ok on {self.state.settings.describe()}"
-        if bad:
-            line += f"; first problem: {bad[0].detail}. Run the import again to complete it."
-        self.query_one("#verify", Static).update(line)
+        tag_of = {r.destination: f"{repo}:{tag}" for (repo, tag), rs in self.tag_results().items() for r in rs}
+        by_tag: dict[str, list[str]] = {}
+        for check in report.images:
+            by_tag.setdefault(tag_of.get(check.destination, check.destination), []).append(check.status)
+        for (repository, tag) in self.tags():
+            statuses = by_tag.get(f"{repository}:{tag}", [])
+            bad = [s for s in statuses if s != "ok"]
+            word = "ok" if statuses and not bad else (bad[0] if bad else "-")
+            table.update_cell(f"tag:{repository}:{tag}", "verify", Text(word, style=VERIFY_STYLE.get(word, "bold red")))
+        for coverage in found.coverage:
+            text = Text(platforms(coverage.platforms))
+            if coverage.missing:
+                text = Text(f"{platforms(coverage.platforms)} · no {','.join(coverage.missing)}", style="bold yellow")
+            table.update_cell(f"tag:{coverage.ref}", "after", text)
+        for chart in report.charts:
+            with contextlib.suppress(KeyError):
+                table.update_cell(
+                    f"chart:{chart.name}:{chart.version}",
+                    "verify",
+                    Text(chart.status, style=VERIFY_STYLE.get(chart.status, "bold yellow")),
+                )
+        self.query_one("#verify", Static).update(verify_line(found, self.state.settings.describe()))
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#verify", Static).update("Verification could not run.")
         self.fail(message.message)
+
+    # -- actions ----------------------------------------------------------------------
+    def action_report(self) -> None:
+        summary = self.state.summary
+        if summary is None or not summary.reports:
+            self.fail("This run has no report (see the run's log).")
+            return
+        self.app.push_screen(ReportScreen(summary.reports[0]))
 
     def action_new_import(self) -> None:
         from tui.screens.packages import PackagesScreen
@@ -124,3 +222,29 @@ class SummaryScreen(FlowScreen):
             self.app.pop_screen()
         if not isinstance(self.app.screen, PackagesScreen):
             self.app.push_screen(PackagesScreen())
+
+
+def verify_line(found: Findings, target: str) -> str:
+    """``verify: 19/21 ok on TARGET (images 19/19, charts 0/2)`` and the first problem, as the report counts."""
+    report = found.verify
+    bad_images = [c for c in report.images if c.status != "ok"]
+    bad_charts = [c for c in report.charts if c.status != "ok"]
+    total = len(report.images) + len(report.charts)
+    ok = total - len(bad_images) - len(bad_charts)
+    line = f"verify: {ok}/{total} ok on {target}"
+    if report.charts:
+        line += (
+            f" (images {len(report.images) - len(bad_images)}/{len(report.images)}, "
+            f"charts {len(report.charts) - len(bad_charts)}/{len(report.charts)})"
+        )
+    if bad_images:
+        line += f"; first problem: {bad_images[0].detail}. Run the import again to complete it."
+    elif bad_charts:
+        line += f"; chart {bad_charts[0].name}-{bad_charts[0].version}: {bad_charts[0].status}."
+    flagged = [c for c in found.coverage if c.missing]
+    if flagged:
+        line += (
+            f"\n{len(flagged)} tag(s) serve fewer arches than their repository's other tags "
+            f"({flagged[0].ref} lacks {', '.join(flagged[0].missing)}): import that arch's package too."
+        )
+    return line

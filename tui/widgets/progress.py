@@ -1,4 +1,5 @@
-"""Run progress: the overall bar with bytes, rate and ETA, and the per-image table."""
+"""Run progress: the overall bar with bytes, recent rate, ETA and time; the per-image table; the
+line for what is in flight now and the alert line for stalls and retries."""
 
 from __future__ import annotations
 
@@ -11,38 +12,70 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
 from core import events as ev
+from core.kinds import ImageStage
 from core.run.plan import ImagePlan
-from tui.format import eta, platforms, rate, size
+from tui.format import RateWindow, elapsed, eta, platforms, rate, size, stall_line
 
-IMAGE_STATUS_STYLE = {"waiting": "dim", "done": "green", "unchanged": "dim", "failed": "bold red",
-                      "cancelled": "yellow"}
+IMAGE_STATUS_STYLE = {
+    "waiting": "dim",
+    ImageStage.QUEUED: "dim",
+    ImageStage.UPLOADING: "bold cyan",
+    ImageStage.MANIFESTS: "cyan",
+    ImageStage.FUSING: "bold magenta",
+    ImageStage.DONE: "green",
+    ImageStage.UNCHANGED: "dim",
+    ImageStage.FAILED: "bold red",
+    "cancelled": "yellow",
+}
+#: the order of rows: work under way first, then what waits, then what is over
+STAGE_RANK = {
+    ImageStage.UPLOADING: 0,
+    ImageStage.FUSING: 0,
+    ImageStage.MANIFESTS: 1,
+    ImageStage.QUEUED: 2,
+    "waiting": 2,
+    ImageStage.FAILED: 3,
+    "cancelled": 3,
+    ImageStage.DONE: 4,
+    ImageStage.UNCHANGED: 5,
+}
 
 
 class Transfer:
-    """Bytes, rate and ETA from ``BytesProgress`` events (timed by the events, not a clock)."""
+    """Bytes, recent rate, ETA and elapsed time from ``BytesProgress`` events (timed by the events)."""
 
     def __init__(self) -> None:
-        self.first: ev.BytesProgress | None = None
+        self.started: float | None = None
         self.last: ev.BytesProgress | None = None
+        self.window = RateWindow()
+
+    def start(self, at: float) -> None:
+        self.started = at
 
     def update(self, event: ev.BytesProgress) -> None:
-        if self.first is None:
-            self.first = event
+        if self.started is None:
+            self.started = event.at
         self.last = event
+        self.window.add(event.at, event.bytes_done)
 
     @property
     def rate(self) -> float:
-        if self.first is None or self.last is None:
-            return 0.0
-        seconds = self.last.at - self.first.at
-        moved = self.last.bytes_done - self.first.bytes_done
-        return moved / seconds if seconds > 0 else 0.0
+        """The recent rate, once the window holds a second or more (before that it is noise)."""
+        return self.window.rate if self.window.span_covered >= 1.0 else 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.last.at - self.started if self.last is not None and self.started is not None else 0.0
 
     def text(self) -> str:
         if self.last is None:
             return "Waiting for the first bytes…"
         done, total = self.last.bytes_done, self.last.bytes_total
-        return f"{size(done)} of {size(total)} · {rate(self.rate)} · {eta(total - done, self.rate)} left"
+        left = eta(total - done, self.rate)
+        return (
+            f"{size(done)} of {size(total)} · {rate(self.rate)} · "
+            f"{left + ' left' if left != '-' else 'time left unknown'} · {elapsed(self.seconds)} elapsed"
+        )
 
 
 class TransferProgress(Vertical):
@@ -72,48 +105,140 @@ class TransferProgress(Vertical):
         self.query_one("#numbers", Static).update(text)
 
 
+class InFlight(Static):
+    """``now: IMAGE · blob sha256:… 3.0 MiB of 12.0 MiB (+2 more)``, and stalls and retries below it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", markup=False, **kwargs)
+        self.blobs: dict[str, ev.BlobProgress] = {}
+        self.done: set[str] = set()  # a late progress tick of a finished blob must not bring it back
+        self.stalled: ev.Stalled | None = None
+        self.retry: ev.Retrying | None = None
+
+    def blob(self, event: ev.BlobProgress) -> None:
+        if event.digest not in self.done:
+            self.blobs[event.digest] = event
+            self.refresh_text()
+
+    def blob_done(self, digest: str) -> None:
+        self.done.add(digest)
+        if self.blobs.pop(digest, None) is not None:
+            self.refresh_text()
+
+    def moved(self) -> None:
+        """Bytes moved: a stall, and the retry that explained it, are over."""
+        if self.stalled is not None or self.retry is not None:
+            self.stalled = self.retry = None
+            self.refresh_text()
+
+    def stall(self, event: ev.Stalled) -> None:
+        self.stalled = event
+        self.refresh_text()
+
+    def retrying(self, event: ev.Retrying) -> None:
+        self.retry = event
+        self.refresh_text()
+
+    def clear_all(self) -> None:
+        self.blobs.clear()
+        self.stalled = self.retry = None
+        self.refresh_text()
+
+    def refresh_text(self) -> None:
+        lines = []
+        if self.stalled is not None:
+            lines.append(stall_line(self.stalled, self.retry))
+        elif self.retry is not None:
+            lines.append(self.retry.text())
+        if self.blobs:
+            first = next(iter(self.blobs.values()))
+            more = f" (+{len(self.blobs) - 1})" if len(self.blobs) > 1 else ""
+            lines.append(
+                f"now: {first.image} · {first.digest[7:15]} {size(first.bytes_done)}/{size(first.bytes_total)}{more}"
+            )
+        self.update("\n".join(lines))
+        self.set_class(self.stalled is not None or self.retry is not None, "alert")
+
+
 class ImageTable(DataTable[Text]):
-    """Each image and platform of the plan: waiting → done, with platforms before → after."""
+    """Each image and platform of the plan with its stage and its own progress; work under way first."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)
-        self.keys: dict[str, list[str]] = {}  # destination -> row keys
+        self.keys: dict[tuple[str, str], str] = {}  # (destination, platform) -> row key
+        self.stages: dict[str, str] = {}  # row key -> stage word
 
     def on_mount(self) -> None:
-        self.add_column("status", key="status", width=9)
-        self.add_column("arch", key="platform", width=7)
-        self.add_column("platforms before → after", key="platforms", width=26)
+        self.add_column("stage", key="status", width=9)
+        self.add_column("done", key="progress", width=4)
+        self.add_column("arch", key="platform", width=5)
+        self.add_column("platforms before → after", key="platforms", width=25)
         self.add_column("image", key="image")
 
     def show(self, images: Sequence[ImagePlan]) -> None:
         self.clear()
         self.keys.clear()
+        self.stages.clear()
         for i, image in enumerate(images):
             key = str(i)
-            self.keys.setdefault(image.destination, []).append(key)
+            self.keys[(image.destination, image.platform)] = key
+            self.stages[key] = "waiting"
             self.add_row(
                 _status("waiting"),
+                Text(""),
                 Text(image.platform.removeprefix("linux/")),
                 Text(f"{platforms(image.platforms_before)} → {platforms(image.platforms_after)}"),
                 Text(f"{image.repository}:{image.tag}"),
                 key=key,
             )
 
+    def stage(self, event: ev.ImageProgress) -> None:
+        """An image's stage and bytes; rows re-sort when a stage changes."""
+        key = self.keys.get((event.destination, event.platform))
+        if key is None:
+            return
+        self.update_cell(key, "progress", Text(_percent(event.bytes_done, event.bytes_total), style="dim"))
+        if self.stages.get(key) != event.stage:
+            self.stages[key] = event.stage
+            self.update_cell(key, "status", _status(event.stage))
+            self.sort_active_first()
+
     def image_done(self, event: ev.ImageDone) -> None:
-        status = "unchanged" if event.action == "unchanged" else "done"
-        for key in self.keys.get(event.destination, []):
-            self.update_cell(key, "status", _status(status))
+        status = ImageStage.UNCHANGED if event.action == "unchanged" else ImageStage.DONE
+        for (destination, _platform), key in self.keys.items():
+            if destination != event.destination:
+                continue
+            if self.stages.get(key) != status:
+                self.stages[key] = status
+                self.update_cell(key, "status", _status(status))
             self.update_cell(
                 key, "platforms", Text(f"{platforms(event.platforms_before)} → {platforms(event.platforms_after)}")
             )
+        self.sort_active_first()
 
     def mark_rest(self, status: str) -> None:
-        """At the end: rows still waiting become ``status`` (failed / cancelled)."""
-        for keys in self.keys.values():
-            for key in keys:
-                if str(self.get_cell(key, "status")).strip() == "waiting":
-                    self.update_cell(key, "status", _status(status))
+        """At the end: rows not finished become ``status`` (failed / cancelled)."""
+        for key, stage in list(self.stages.items()):
+            if stage not in (ImageStage.DONE, ImageStage.UNCHANGED, ImageStage.FAILED):
+                self.stages[key] = status
+                self.update_cell(key, "status", _status(status))
+        self.sort_active_first()
+
+    def sort_active_first(self) -> None:
+        """Rows under way on top, so they stay in view at 80×24; the plan's order within a stage."""
+        self.sort("status", "image", "platform", key=lambda cells: (STAGE_RANK.get(str(cells[0]), 9),
+                                                                      str(cells[1]), str(cells[2])))
+
+    def row_stages(self) -> list[str]:
+        """The stage words top to bottom, as shown."""
+        return [str(self.get_row_at(i)[0]) for i in range(self.row_count)]
+
+
+def _percent(done: int, total: int) -> str:
+    if total <= 0:
+        return ""
+    return f"{100 * done // total:>3}%"
 
 
 def _status(word: str) -> Text:
-    return Text(word, style=IMAGE_STATUS_STYLE.get(word, ""))
+    return Text(str(word), style=IMAGE_STATUS_STYLE.get(word, ""))

@@ -1,0 +1,57 @@
+"""The CLI's plain and --json faces of the live run events: stages, stalls, retries."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from core import events as ev
+from core.kinds import ImageStage
+from tui.render import JsonRenderer, PlainRenderer
+
+DEST = "registry.example:5000/ingress-nginx/controller:v1.9.0"
+
+
+def image(stage: ImageStage, done: int = 0) -> ev.ImageProgress:
+    return ev.ImageProgress(DEST, "linux/amd64", stage, done, 4 << 20)
+
+
+def test_plain_prints_stage_starts_once_retries_and_stalls() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    plain = PlainRenderer(out, err)
+    for event in (
+        image(ImageStage.QUEUED),
+        image(ImageStage.UPLOADING),
+        image(ImageStage.UPLOADING, 1 << 20),  # bytes only: no second line
+        ev.Retrying("registry.example:5000", "an upload of blob sha256:ab", "connection broke", 2, 5, 0.3),
+        ev.Stalled(5.0, "2 uploads to https://registry.example:5000 in flight"),
+        ev.Stalled(6.0, "2 uploads to https://registry.example:5000 in flight"),  # repeated: quiet
+        ev.Stalled(15.0, "2 uploads to https://registry.example:5000 in flight"),
+        image(ImageStage.MANIFESTS, 4 << 20),  # only with --verbose
+    ):
+        plain(event)
+    assert err.getvalue().splitlines() == [
+        f"  uploading  {DEST} linux/amd64 (4.0 MiB)",
+        "retrying registry.example:5000: connection broke, attempt 2 of 5",
+        "no progress for 5 s — 2 uploads to https://registry.example:5000 in flight",
+        "no progress for 15 s — 2 uploads to https://registry.example:5000 in flight",
+    ]
+    assert out.getvalue() == ""
+
+
+def test_json_keeps_every_stage_change_and_coalesces_bytes() -> None:
+    out = io.StringIO()
+    face = JsonRenderer(out, interval=3600)
+    for event in (image(ImageStage.UPLOADING), image(ImageStage.UPLOADING, 1), image(ImageStage.UPLOADING, 2),
+                  image(ImageStage.MANIFESTS, 4 << 20), image(ImageStage.FUSING, 4 << 20)):
+        face(event)
+    face(ev.Retrying("registry.example:5000", "a tag", "HTTP 503", 3, 5, 1.0))
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(e["event"], e.get("stage")) for e in lines] == [
+        ("image_progress", "uploading"), ("image_progress", "manifests"), ("image_progress", "fusing"), ("retrying", None)
+    ]
+    assert lines[0] == {
+        "at": lines[0]["at"], "destination": DEST, "platform": "linux/amd64", "stage": "uploading",
+        "bytes_done": 0, "bytes_total": 4 << 20, "event": "image_progress",
+    }
+    assert lines[-1]["attempt"] == 3 and lines[-1]["attempts"] == 5 and lines[-1]["reason"] == "HTTP 503"
