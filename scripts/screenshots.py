@@ -34,7 +34,7 @@ from tui.target_settings import TargetSettings  # noqa: E402
 from tui.tour import settle, walk  # noqa: E402
 
 NAME = "addon-offline-full-package-{}-{}.tar.gz"
-SLOW = 24 << 10  # bytes per second while a run is photographed in progress
+SLOW = 6 << 10  # bytes per second while a run is photographed in progress
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
@@ -97,7 +97,7 @@ async def run_in_progress(app: ArchfuseApp, pilot: Any, shot: Callable[[str], No
     then the registry paused (SIGSTOP) until the run says it stalled."""
     await to_checks(pilot)
     await pilot.press("s", "y")
-    await asyncio.sleep(4)
+    await asyncio.sleep(3)
     await pilot.pause()
     shot("run-in-progress")
     registry.pause()
