@@ -13,6 +13,7 @@ from core.charts.plan import ChartPlan
 from core.checks.preflight import Check, Preflight
 from core.errors import ArchfuseError
 from core.kinds import ChartAction, CheckKind, CheckStatus
+from core.oci.refs import destination
 from core.package.model import PackageIndex
 from tui.advice import say, say_error
 from tui.format import size
@@ -154,11 +155,11 @@ class ChecksScreen(FlowScreen):
     def advice(self, check: CheckLine) -> str:
         """A check's detail in this screen's words, with the key that acts on it."""
         text = say(check.detail)
-        if isinstance(check, Check) and check.kind == CheckKind.ARCH_COVERAGE and check.status != CheckStatus.OK:
-            fill = [p for p in self.filling_packages() if p.path in check.items]
+        if isinstance(check, Check):
+            fill = self.fills(check)
             if fill:
                 names = ", ".join(f"{p.version} {p.arch}" for p in fill)
-                text += f" Press p to select {names}, which fills it."
+                text += f" Press p to select {names} here."
         return text
 
     def offers(self) -> list[str]:
@@ -223,13 +224,18 @@ class ChecksScreen(FlowScreen):
 
         self.archfuse.ask(question, ignore, yes="Go past")
 
-    def filling_packages(self) -> list[PackageIndex]:
-        """Packages not selected that the arch-coverage warnings name (their paths in the check's items)."""
-        preflight, state = self.state.preflight, self.state
-        if preflight is None:
+    def fills(self, check: Check) -> list[PackageIndex]:
+        """Packages not selected that hold a tag an arch-coverage warning names (its items: ``repo:tag``)."""
+        if check.kind != CheckKind.ARCH_COVERAGE or check.status == CheckStatus.OK:
             return []
-        named = {i for c in preflight.checks if c.kind == CheckKind.ARCH_COVERAGE for i in c.items}
-        return [p for p in state.packages if p.path in named and p.path not in state.selected]
+        state = self.state
+        return [p for p in state.packages if p.path not in state.selected and holds_any(p, check.items)]
+
+    def filling_packages(self) -> list[PackageIndex]:
+        """Packages not selected that would fill the arch-coverage warnings."""
+        preflight = self.state.preflight
+        found = {p.path: p for c in (preflight.checks if preflight else []) for p in self.fills(c)}
+        return list(found.values())
 
     def action_fill_arches(self) -> None:
         packages = self.filling_packages()
@@ -280,3 +286,17 @@ class ChecksScreen(FlowScreen):
 
         self.state.runs_started += 1  # from now on this plan is stale
         self.app.push_screen(RunScreen())
+
+
+def holds_any(package: PackageIndex, tags: tuple[str, ...]) -> bool:
+    """True when one of the package's images lands on one of ``tags`` (``repo:tag``, any prefix)."""
+    for image in package.images:
+        for ref in image.refs:
+            try:
+                dest = destination(ref, "")
+            except ValueError:
+                continue
+            name = f"{dest.path}:{dest.tag}"
+            if any(tag == name or tag.endswith("/" + name) for tag in tags):
+                return True
+    return False

@@ -60,7 +60,7 @@ class PackageMatrix(DataTable[Text]):
         self.add_column("version", key="version")
         self.add_column("arches", key="coverage")
         for arch in arches:
-            self.add_column(arch, key=arch, width=22)
+            self.add_column(arch, key=arch, width=24)
         for version in versions:
             row = [Text(version, style="bold"), self.coverage_text(version, arches)]
             for arch in arches:
