@@ -12,7 +12,10 @@ Three pieces:
   ``--registry`` is not given or names the file's own registry). Docker ``config.json``
   credentials are the registry client's last resort when all of these are empty.
   ``--chart-repo`` without ``--chart-repo-type`` means ChartMuseum for ``http(s)://`` URLs and OCI
-  for ``oci://`` URLs.
+  for ``oci://`` URLs. A ``user:password@`` inside a URL (``--registry``, ``--chart-repo``,
+  ``externalImageRepo``/``externalChartRepo``) is taken out of it at once and counts as the
+  flag (or file field) it came with; explicit ``--username``/``--password-stdin`` (or the file's
+  user and password fields) win over it.
 
 Secrets are held in :class:`Secret`, which never shows its value in ``repr``/``str``.
 Every problem is a :class:`core.errors.UsageError` (exit code 2) naming the file and field.
@@ -26,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from core.charts.destinations import DESTINATIONS
 from core.errors import UsageError
@@ -34,7 +37,7 @@ from core.kinds import ChartDestinationKind
 from core.oci.refs import is_repository_path
 from core.registry.credentials import ENV_PASSWORD, ENV_USERNAME
 from core.safeload import DocumentError, load_yaml
-from core.secrets import Secret, secret
+from core.secrets import Secret, mask, secret
 
 REGISTRY_TYPES = ("builtin", "external")
 VISIBILITIES = ("public", "private")
@@ -49,6 +52,24 @@ ENV_CHART_USERNAME = "ARCHFUSE_CHART_USERNAME"
 ENV_CHART_PASSWORD = "ARCHFUSE_CHART_PASSWORD"
 
 
+# -- credentials inside URLs ------------------------------------------------------------------
+
+
+def split_url_credentials(value: str) -> tuple[str, str | None, Secret | None]:
+    """``value`` without ``user:password@``, and the user and password it carried (decoded)."""
+    parts = urlsplit(value.strip())
+    if "@" not in parts.netloc:
+        return value, None, None
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=host)), unquote(user) or None, secret(unquote(password))
+
+
+def hide_url_credentials(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it removed, for messages."""
+    return mask(text, ())
+
+
 # -- --registry values ----------------------------------------------------------------------
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d+(/.*)?$")
@@ -58,6 +79,7 @@ _HOSTNAME = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 def normalize_registry_url(value: str, *, what: str = "--registry") -> str:
     """``scheme://host[:port]`` from a registry URL; UsageError for anything else."""
     parts = urlsplit(value.strip())
+    value = hide_url_credentials(value)
     if parts.scheme not in ("http", "https"):
         raise UsageError(f"{what} {value!r} must start with https:// or http://.")
     if not parts.hostname:
@@ -109,8 +131,7 @@ def _layout_path(text: str) -> Path:
             f"The OCI layout path {text!r} contains ':'; skopeo and other tools split oci:PATH:REF "
             f"at it. Choose a directory without ':'."
         )
-    # one target whatever the spelling (./dir, dir, oci:/abs/dir, a symlink): journal, lock and rollback agree
-    return Path(text).expanduser().resolve()
+    return Path(text).expanduser()
 
 
 # -- the target configuration ---------------------------------------------------------------
@@ -190,6 +211,7 @@ class TargetConfig:
 
 def _chart_repo_url(value: str, repo_type: str) -> str:
     parts = urlsplit(value.strip())
+    value = hide_url_credentials(value)
     if parts.scheme not in ("http", "https", "oci") or not parts.hostname:
         raise UsageError(f"--chart-repo {value!r} must be a URL such as https://charts.example.com:8081.")
     if parts.username or parts.password:
@@ -221,6 +243,12 @@ def build_target_config(
     The faces call :func:`target_config` with what they collected; this is its engine.
     """
     env = os.environ if env is None else env
+    if registry is not None:  # user:password@ in a URL: taken out, used like the flags
+        registry, url_user, url_password = split_url_credentials(registry)
+        username, password = username or url_user, password or url_password
+    if chart_repo is not None:
+        chart_repo, url_user, url_password = split_url_credentials(chart_repo)
+        chart_username, chart_password = chart_username or url_user, chart_password or url_password
     if registry is None and cluster is None:
         raise UsageError("No target: pass --registry URL (or a directory) or -c clusterConfig.yaml.")
     config = cluster.target_config(registry=registry, chart_repo=chart_repo) if cluster else TargetConfig()
@@ -417,6 +445,7 @@ class _Fields:
         value = self.string(key)
         if value is None:
             return None
+        value = split_url_credentials(value)[0]
         if not scheme_required and "://" not in value:
             value = "https://" + value
         try:
@@ -424,10 +453,16 @@ class _Fields:
         except UsageError as exc:
             raise UsageError(f"{exc.message[:-1]}; fix it in the file or pass --registry.") from exc
 
+    def url_credentials(self, key: str) -> tuple[str | None, Secret | None]:
+        """The ``user:password@`` a URL field carries (None, None when it carries none)."""
+        value = self.string(key)
+        return split_url_credentials(value)[1:] if value else (None, None)
+
     def chart_url(self, key: str) -> str | None:
         value = self.string(key)
         if value is None:
             return None
+        value = split_url_credentials(value)[0]
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https", "oci") or not parts.hostname:
             raise UsageError(
@@ -470,17 +505,20 @@ def load_cluster_config(path: Path) -> ClusterConfig:
     if images is not None:
         registry_type = images.choice("type", CLUSTER_REGISTRY_TYPES)
         url = images.url("externalImageRepo", scheme_required=True)
-        user = images.string("externalImageRepoUsername")
-        password = images.string("externalImageRepoPassword")
+        url_user, url_password = images.url_credentials("externalImageRepo")
+        user = images.string("externalImageRepoUsername") or url_user
+        password = secret(images.string("externalImageRepoPassword")) or url_password
         chart_type = images.choice("externalChartRepoType", CLUSTER_CHART_REPO_TYPES)
         chart_url = images.chart_url("externalChartRepo")
-        chart_user = images.string("externalChartRepoUsername")
-        chart_password = images.string("externalChartRepoPassword")
+        url_user, url_password = images.url_credentials("externalChartRepo")
+        chart_user = images.string("externalChartRepoUsername") or url_user
+        chart_password = secret(images.string("externalChartRepoPassword")) or url_password
     elif legacy is not None:  # v1alpha2; its externalRegistry may lack a scheme (https assumed)
         registry_type = legacy.choice("type", CLUSTER_REGISTRY_TYPES)
         url = legacy.url("externalRegistry", scheme_required=False)
-        user = legacy.string("externalRegistryUsername")
-        password = legacy.string("externalRegistryPassword")
+        url_user, url_password = legacy.url_credentials("externalRegistry")
+        user = legacy.string("externalRegistryUsername") or url_user
+        password = secret(legacy.string("externalRegistryPassword")) or url_password
     if registry_type == "external" and url is None:
         field_name = "spec.imagesAndCharts.externalImageRepo" if images else "spec.registry.externalRegistry"
         raise UsageError(
@@ -493,11 +531,11 @@ def load_cluster_config(path: Path) -> ClusterConfig:
         registry_type=registry_type,
         registry_url=url,
         username=user,
-        password=secret(password),
+        password=password,
         chart_repo_type=chart_type,
         chart_repo_url=chart_url,
         chart_username=chart_user,
-        chart_password=secret(chart_password),
+        chart_password=chart_password,
         packages=_package_paths(path, spec, top),
     )
 

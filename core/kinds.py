@@ -70,6 +70,7 @@ class CheckKind(Word):
 
     PACKAGE = "package"
     VERSION = "version"
+    JOURNAL = "journal"
     SPOOL_DISK = "spool disk"
     TARGET_DISK = "target disk"
     VENDOR_LEFTOVERS = "vendor leftovers"

@@ -8,6 +8,9 @@ hang a run or crash it with a ``RecursionError``:
   :data:`ALIAS_RATIO` times the nodes written (a "billion laughs" of 6 KB expands to 10^9);
 * an alias that refers to its own anchor (a cycle) is refused.
 
+YAML is parsed by libyaml when PyYAML has it (several times faster) and composed by PyYAML's
+composer in Python, where the limits are kept; without libyaml the pure-Python parser is used.
+
 Problems are :class:`DocumentError`, whose text is a clause to follow the file's name
 ("is not valid YAML (...)", "nests deeper than 64 levels", ...); the caller names the file.
 """
@@ -19,7 +22,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 MAX_DEPTH = 64
 ALIAS_FLOOR = 100_000
@@ -36,17 +45,12 @@ def _too_deep() -> DocumentError:
     return DocumentError(f"nests deeper than {MAX_DEPTH} levels, which no chart or image needs (refused; ask the vendor for a corrected file)")
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader with a depth limit while composing and an alias budget per document."""
+class _BoundedComposer(Composer):
+    """PyYAML's composer with a depth limit, and the alias budget checked on each document."""
 
-    def __init__(self, stream: str | bytes) -> None:
-        super().__init__(stream)
+    def __init__(self) -> None:
+        super().__init__()
         self._depth = 0
-
-    def fetch_flow_collection_start(self, token_class: Any) -> None:
-        super().fetch_flow_collection_start(token_class)
-        if self.flow_level > MAX_DEPTH:  # the scanner looks ahead across open flow collections
-            raise _too_deep()
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
@@ -62,6 +66,39 @@ class _BoundedLoader(yaml.SafeLoader):
         if node is not None:
             check_expansion(node)
         return node
+
+
+class _PureLoader(Reader, Scanner, Parser, _BoundedComposer, SafeConstructor, Resolver):
+    """The safe loader in pure Python, bounded."""
+
+    def __init__(self, stream: str | bytes) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        _BoundedComposer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        super().fetch_flow_collection_start(token_class)
+        if self.flow_level > MAX_DEPTH:  # the scanner looks ahead across open flow collections
+            raise _too_deep()
+
+
+_Loader: Any = _PureLoader
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _FastLoader(_BoundedComposer, CParser, SafeConstructor, Resolver):
+        """libyaml's parser (several times faster) under the bounded composer written in Python."""
+
+        def __init__(self, stream: str | bytes) -> None:
+            CParser.__init__(self, stream)
+            _BoundedComposer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+    _Loader = _FastLoader
 
 
 def _children(node: Node) -> list[Node]:
@@ -113,8 +150,8 @@ def _first_line(err: Exception) -> str:
     return text[:200] if text else type(err).__name__
 
 
-def _read(data: str | bytes, step: Callable[[_BoundedLoader], T]) -> T:
-    loader = _BoundedLoader(data)
+def _read(data: str | bytes, step: Callable[[Any], T]) -> T:
+    loader = _Loader(data)
     try:
         return step(loader)
     except yaml.MarkedYAMLError as err:

@@ -53,7 +53,8 @@ class ChartCheck:
         status = by_action.get(plan.action, VerifyStatus.ERROR)
         detail = {
             VerifyStatus.MISSING: f"{plan.destination} does not exist",
-            VerifyStatus.OTHER_CONTENT: f"{plan.destination} holds other content than the package's chart",
+            VerifyStatus.OTHER_CONTENT: f"{plan.destination} holds other content than the package's chart "
+            "(import with --force-charts to overwrite it)",
             VerifyStatus.ERROR: plan.error,
         }.get(status, "")
         return cls(plan.name, plan.version, plan.destination, status, detail)
@@ -83,7 +84,16 @@ class VerifyReport:
         lines += [f"  [{c.status}] chart {c.name}-{c.version}" + (f": {c.detail}" if c.detail else "") for c in self.charts]
         bad = sum(1 for i in self.images if i.status != VerifyStatus.OK) + sum(1 for c in self.charts if c.status != VerifyStatus.OK)
         total = len(self.images) + len(self.charts)
-        lines.append(f"verify: {total - bad}/{total} ok" + ("" if not bad else "; run the import again to complete it."))
+        kept = sum(1 for c in self.charts if c.status == VerifyStatus.OTHER_CONTENT)
+        advice = []
+        if bad > kept:
+            advice.append("run the import again to complete it")
+        if kept:
+            advice.append(
+                f"{kept} chart version(s) hold other content than the package's (kept by the import): "
+                "import with --force-charts to overwrite them"
+            )
+        lines.append(f"verify: {total - bad}/{total} ok" + (f"; {'; '.join(advice)}." if advice else ""))
         return "\n".join(lines)
 
 
@@ -102,12 +112,12 @@ class Workspace:
 
     def history(self, limit: int = 50) -> list[RunRecord]:
         """Runs in the journal, newest first."""
-        with Journal(self.state_dir) as journal:
+        with Journal(self.state_dir, emit=self.emit) as journal:
             return journal.runs(limit)
 
     def find_run(self, run_id: str) -> tuple[RunRecord, list[TagRecord]]:
         """A run of the journal (by id or unique prefix) and the tags it wrote; UsageError if none."""
-        with Journal(self.state_dir) as journal:
+        with Journal(self.state_dir, emit=self.emit) as journal:
             record = journal.run(run_id)
             return record, journal.tags_of(record.id)
 
@@ -204,7 +214,7 @@ class Session(Workspace):
 
     def rollback(self, run_id: str, *, cancel: threading.Event | None = None) -> RollbackSummary:
         """Put back the tags a run changed, where they still point where it left them."""
-        with Journal(self.state_dir, secrets=self.secrets) as journal:
+        with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
             return rollback_run(journal, run_id, self.target, emit=self.emit, cancel=cancel)
 
     def verify(self, packages: list[PackageIndex]) -> VerifyReport:

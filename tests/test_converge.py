@@ -173,7 +173,7 @@ def test_two_imports_of_other_arches_at_once_never_lose_a_platform(
         done = {platform for platform, (code, _out) in outcome.items() if code == 0}
         for code, (_out, err) in outcome.values():
             if code != 0:  # only the run lock may refuse the second run, on one host
-                assert spelling != "two hosts" and "Another archfuse run is using" in err, err
+                assert spelling != "two hosts" and "Another archfuse run is using" in err, err + _out[-3000:]
         assert done, outcome
         written = {
             event["destination"]

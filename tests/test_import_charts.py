@@ -49,29 +49,37 @@ def test_import_pushes_relocated_charts_and_reimport_is_unchanged(
     assert report["ok"] and {c["status"] for c in report["charts"]} == {"ok"}
 
 
-def test_conflicting_chart_is_kept_and_reported_until_forced(
-    registry: RegistryServer, demo_packages: list[Path], tmp_path: Path
-) -> None:
+def import_then_edit_chart(registry: RegistryServer, state: Path, package: Path) -> None:
+    """Import ``package``; then someone pushes other content under metrics-server 3.8.2 (a line added)."""
     from core.charts.oci import OciChartDestination
     from core.targets.registry import RegistryTarget
 
-    state = tmp_path / "state"
-    amd = pkg(demo_packages, "v0.11.0", "amd64")
-    import_(registry, state, amd)
-    # someone pushed other content under the same chart version
+    import_(registry, state, package)
     files = pull_chart(registry, "addon/metrics-server", "3.8.2")
     files["values.yaml"] = files["values.yaml"] + b"# edited by hand\n"
     other = repack("metrics-server", files)
     OciChartDestination(RegistryTarget(registry.client(), registry.url)).push(
         "metrics-server", "3.8.2", other, repo="addon", force=True
     )
+
+
+def test_conflicting_chart_is_kept_and_reported_until_forced(
+    registry: RegistryServer, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    state, amd = tmp_path / "state", pkg(demo_packages, "v0.11.0", "amd64")
+    import_then_edit_chart(registry, state, amd)
     result = import_(registry, state, amd)
     conflict = [e for e in result.of("chart_done") if e["name"] == "metrics-server"]
     assert conflict[0]["action"] == "conflict" and "--force-charts" in conflict[0]["detail"]
     assert pull_chart(registry, "addon/metrics-server", "3.8.2")["values.yaml"].endswith(b"# edited by hand\n")
+    [kept] = [e["message"] for e in result.of("warning") if "were kept" in e["message"]]  # said at the end
+    assert kept.startswith("1 chart version(s) were kept") and "metrics-server-3.8.2" in kept and "--force-charts" in kept
     verify = archfuse("verify", amd, *registry_args(registry), "--json", state_dir=state)
     assert verify.code == 1
     assert [c["status"] for c in verify.events[0]["charts"] if c["name"] == "metrics-server"] == ["other-content"]
+    text = archfuse("verify", amd, *registry_args(registry), state_dir=state)
+    advice = text.out.splitlines()[-1]
+    assert "--force-charts" in advice and "run the import again" not in advice, advice
 
     forced = import_(registry, state, amd, extra=("--force-charts",))
     assert [e["action"] for e in forced.of("chart_done") if e["name"] == "metrics-server"] == ["overwritten"]

@@ -386,3 +386,22 @@ def test_first_writes_from_many_threads_create_one_layout(tmp_path: Path) -> Non
         t.join(10)
     assert errors == []
     assert all(layout.blob_exists(REPO, sha256_digest(f"blob {i}".encode())) for i in range(8))
+
+
+def test_a_layout_is_one_target_whatever_its_spelling(
+    demo_packages: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``./dir``, ``dir`` and ``oci:/abs/dir``: one journal target, one lock, one downgrade check, one rollback."""
+    from tui.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    state = ["--state-dir", str(tmp_path / "state")]
+    new = next(p for p in demo_packages if p.name.endswith("-v0.12.0-amd64.tar.gz"))
+    old = next(p for p in demo_packages if p.name.endswith("-v0.11.0-amd64.tar.gz"))
+    assert main(["import", str(new), "--registry", "./layout", "--yes", "--json", *state]) == 0
+    run_id = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"run_finished"' in line][0]["run_id"]
+    assert main(["plan", str(old), "--registry", f"oci:{tmp_path}/layout", "--json", *state]) == 0
+    [version] = [c for c in json.loads(capsys.readouterr().out.splitlines()[-1])["checks"] if c["name"] == "version"]
+    assert version["status"] == "warn" and "downgrade" in version["detail"]
+    assert main(["rollback", run_id, "--registry", "layout", "--yes", "--json", *state]) == 0
+    assert '"status": "done"' in capsys.readouterr().out

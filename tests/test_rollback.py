@@ -189,3 +189,66 @@ def test_rollback_on_a_real_registry(journal: Journal, registry: Any) -> None:
         assert _digest(target) == amd64_only
     finally:
         target.close()
+
+
+# -- OCI chart tags ---------------------------------------------------------------------------
+
+
+def test_rollback_removes_the_chart_tags_a_run_pushed_into_a_layout(demo_packages: list[Path], tmp_path: Path) -> None:
+    from tests.cli_driver import archfuse
+    from tests.test_import_registry import pkg
+
+    state, layout = tmp_path / "state", tmp_path / "layout"
+    imported = archfuse("import", pkg(demo_packages, "v0.11.0", "amd64"), "--registry", layout, "--yes", "--json",
+                        state_dir=state)
+    assert imported.code == 0, imported.err
+    charts = {e["destination"] for e in imported.of("chart_done") if e["action"] == "new"}
+    assert charts
+    target = LayoutTarget(layout.resolve())
+    refs = [d[len(target.host) + 1 :].rsplit(":", 1) for d in charts]
+    assert all(_digest(target, *ref) for ref in refs)
+    back = archfuse("rollback", imported.last("run_finished")["run_id"], "--yes", "--json", state_dir=state)
+    assert back.code == 0, back.err
+    outcome = {t["destination"]: t["result"] for t in back.last("rollback")["tags"]}
+    assert {outcome[d] for d in charts} == {"deleted"}
+    assert not any(_digest(target, *ref) for ref in refs)
+
+
+def test_rollback_restores_a_chart_tag_a_forced_import_overwrote_on_a_registry(
+    registry: Any, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    from core.targets.registry import RegistryTarget
+    from tests.cli_driver import archfuse, registry_args
+    from tests.test_import_charts import import_then_edit_chart, pull_chart
+    from tests.test_import_registry import import_, pkg
+
+    state, amd = tmp_path / "state", pkg(demo_packages, "v0.11.0", "amd64")
+    import_then_edit_chart(registry, state, amd)
+    target = RegistryTarget(registry.client(), registry.url)
+    edited = _digest(target, "addon/metrics-server", "3.8.2")
+    forced = import_(registry, state, amd, extra=("--force-charts",))
+    assert _digest(target, "addon/metrics-server", "3.8.2") != edited
+    back = archfuse("rollback", forced.last("run_finished")["run_id"], *registry_args(registry), "--yes", "--json",
+                    state_dir=state)
+    assert back.code == 0, back.err
+    [chart] = [t for t in back.last("rollback")["tags"] if t["destination"].endswith("addon/metrics-server:3.8.2")]
+    assert chart["result"] == "restored"
+    assert _digest(target, "addon/metrics-server", "3.8.2") == edited
+    assert pull_chart(registry, "addon/metrics-server", "3.8.2")["values.yaml"].endswith(b"# edited by hand\n")
+
+
+def test_rollback_reports_charts_pushed_to_a_chart_repository_as_left(
+    registry: Any, chartmuseum: Any, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    from tests.cli_driver import archfuse, registry_args
+    from tests.test_chart_repos_cli import CHART_ENV, chartmuseum_args
+    from tests.test_import_registry import pkg
+
+    state = tmp_path / "state"
+    imported = archfuse("import", pkg(demo_packages, "v0.11.0", "amd64"), *chartmuseum_args(registry, chartmuseum),
+                        "--yes", "--json", state_dir=state, env=CHART_ENV)
+    assert imported.code == 0, imported.err
+    back = archfuse("rollback", imported.last("run_finished")["run_id"], *registry_args(registry), "--yes", "--json",
+                    state_dir=state)
+    charts = [t for t in back.last("rollback")["tags"] if "chart repository" in t["detail"]]
+    assert len(charts) == len(imported.of("chart_done")) and {c["result"] for c in charts} == {"left"}

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from core import safeload
 from core.demo.samples import ALIAS_BOMB
 from core.safeload import MAX_DEPTH, DocumentError, load_json, load_yaml
+
+
+@pytest.fixture(autouse=True, params=["fastest", "pure"])
+def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test with libyaml's parser (when PyYAML has it) and with the pure-Python one."""
+    if request.param == "pure":
+        monkeypatch.setattr(safeload, "_Loader", safeload._PureLoader)
 
 
 def test_ordinary_anchors_and_merge_keys_load_as_pyyaml_reads_them() -> None:
@@ -18,14 +26,20 @@ def test_ordinary_anchors_and_merge_keys_load_as_pyyaml_reads_them() -> None:
     [
         (ALIAS_BOMB, "an alias bomb"),
         ("a: &a [*a]\n", "refers to the node it is in"),
-        ("a: " + "[" * 200_000, f"nests deeper than {MAX_DEPTH} levels"),
+        ("a: " + "[" * 200, f"nests deeper than {MAX_DEPTH} levels"),
         ("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 200)), f"nests deeper than {MAX_DEPTH} levels"),
         ("a: [\n", "is not valid YAML at line 2"),
     ],
+    ids=["alias-bomb", "alias-cycle", "deep-flow", "deep-block", "syntax"],
 )
 def test_hostile_yaml_is_refused(text: str, clause: str) -> None:
     with pytest.raises(DocumentError, match=clause):
         load_yaml(text)
+
+
+def test_nesting_far_past_any_limit_is_refused_at_once() -> None:
+    with pytest.raises(DocumentError):  # libyaml stops at its own limit; the pure scanner at ours
+        load_yaml("a: " + "[" * 200_000)
 
 
 def test_deep_aliases_count_towards_the_depth() -> None:

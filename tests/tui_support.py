@@ -53,8 +53,8 @@ class GatedSession(Session):
 class StableSession(GatedSession):
     """The real engine, with what changes from run to run pinned, so snapshots are stable.
 
-    Event times follow the bytes (1 MiB/s exactly), the spool disk's free space, the run id
-    and the run's duration are fixed. Everything else (packages, plan, platforms) is real.
+    Event times follow the bytes (1 MiB/s exactly), the spool disk's free space, the run id,
+    the run's duration and the temp directory in check details are fixed. Everything else (packages, plan, platforms) is real.
     """
 
     def __init__(self, target: Any, *, emit: ev.Emit = ev.discard, **kwargs: Any) -> None:
@@ -66,7 +66,8 @@ class StableSession(GatedSession):
 
     def preflight(self, packages: Any, **kwargs: Any) -> Preflight:
         result = super().preflight(packages, **kwargs)
-        result.checks = [_stable_disk(c) for c in result.checks]
+        here = f"{Path.cwd().resolve()}/"  # a layout is named by its real path: the temp dir varies per run
+        result.checks = [_stable_disk(dataclasses.replace(c, detail=c.detail.replace(here, ""))) for c in result.checks]
         return result
 
     def run(self, preflight: Preflight, **kwargs: Any) -> RunSummary:

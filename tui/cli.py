@@ -20,7 +20,7 @@ from core.run.parallel import DEFAULT_JOBS, MAX_JOBS, ROUND_TRIPS_PER_JOB
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
-    from core.config import TargetConfig, TargetInputs
+    from core.config import Secret, TargetConfig, TargetInputs
     from core.package.model import PackageIndex
     from core.run.engine import RunOptions
     from core.session import CheckOptions, Session
@@ -139,7 +139,7 @@ def parse_size(text: str, *, flag: str = "--spool-budget", minimum: int = 1 << 2
     num, unit = (s[:-1], s[-1]) if s and s[-1] in units and s[-1].isalpha() else (s, "")
     try:
         value = int(float(num) * units[unit])
-    except ValueError:
+    except (ValueError, OverflowError):  # not a number, inf or nan
         raise UsageError(f"{flag} {text!r} is not a size; write it like 256MiB or 1GiB.") from None
     if value < minimum:
         raise UsageError(f"{flag} must be at least {minimum >> 20}MiB.")
@@ -160,9 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ArchfuseError as err:
         if debug:
             raise
-        if args.json:
-            json_line({"event": "error", "message": str(err), "exit_code": err.exit_code})
-        print(f"archfuse: {err}", file=sys.stderr)
+        from core.config import hide_url_credentials
+
+        message = hide_url_credentials(str(err))
+        if getattr(args, "json", False):
+            json_line({"event": "error", "message": message, "exit_code": err.exit_code})
+        print(f"archfuse: {message}", file=sys.stderr)
         return err.exit_code
 
 
@@ -221,7 +224,27 @@ def target_config(args: argparse.Namespace) -> TargetConfig:
     """The TargetConfig the target flags, the environment (and a cluster config) describe."""
     from core.config import target_config as build
 
-    return build(target_inputs(args))
+    config = build(target_inputs(args))
+    if args.username and config.username == args.username and not config.password:
+        config.password = _ask_password(config)
+    return config
+
+
+def _ask_password(config: TargetConfig) -> Secret:
+    """``--username`` without a password: ask at a terminal (not echoed); refuse without one."""
+    from core.config import Secret
+
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"--username {config.username} was given without a password; pass it with --password-stdin "
+            "or ARCHFUSE_PASSWORD."
+        )
+    import getpass
+
+    password = getpass.getpass(f"Password for {config.username} at {config.description}: ")
+    if not password:
+        raise UsageError(f"No password was given for {config.username}; nothing was done.")
+    return Secret(password)
 
 
 def _open(args: argparse.Namespace, config: TargetConfig, emit: ev.Emit) -> Session:
@@ -349,7 +372,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from core.record.journal import render_history
     from core.session import Workspace
 
-    runs = Workspace(state_dir=args.state_dir).history()
+    runs = Workspace(state_dir=args.state_dir, emit=_emitter(args)).history()
     if args.json:
         json_line({"runs": [r.to_json() for r in runs]})
     else:
@@ -366,8 +389,13 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     session = _open(args, config, _emitter(args))
     try:
         question = f"Put back the {len(tags)} tag(s) run {record.id} changed on {session.target.description}?"
-        if not args.yes and sys.stdin.isatty() and not _confirm(question):
-            return 0
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    "archfuse rollback moves tags on the target: pass --yes to confirm when not at a terminal."
+                )
+            if not _confirm(question):
+                return 0
         summary = session.rollback(record.id)
     finally:
         session.close()

@@ -108,13 +108,13 @@ def resolve_plain(text: str) -> GoValue:
 def _node_value(node: Node) -> GoValue:
     """A composed node as go-yaml decodes it into an untyped Go value (maps keyed by text)."""
     if isinstance(node, ScalarNode):
-        return resolve_plain(node.value) if node.style is None else str(node.value)
+        return resolve_plain(node.value) if not node.style else str(node.value)  # plain: None or ""
     if isinstance(node, SequenceNode):
         return [_node_value(item) for item in node.value]
     if isinstance(node, MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.style is None and key_node.value == "<<":
+            if isinstance(key_node, ScalarNode) and not key_node.style and key_node.value == "<<":
                 for source in value_node.value if isinstance(value_node, SequenceNode) else [value_node]:
                     merged = _node_value(source)
                     if isinstance(merged, dict):

@@ -9,6 +9,7 @@ Works on any :class:`core.targets.base.Target`, so registries and OCI layouts al
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 from core.charts.helmmeta import helm_annotations, helm_config, readable_config
@@ -58,6 +59,8 @@ class OciChartDestination:
     def __init__(self, target: Target, *, prefix: str = "") -> None:
         self.target = target
         self.prefix = prefix
+        #: told ``(repository, tag, digest before or None, digest after)`` right before a chart tag moves
+        self.on_tag_moving: Callable[[str, str, str | None, str], None] | None = None
 
     def describe(self) -> str:
         return f"OCI charts in {self.target.description}"
@@ -118,5 +121,9 @@ class OciChartDestination:
             digest = sha256_digest(blob)
             if not self.target.blob_exists(repository, digest):
                 self.target.put_blob(repository, digest, len(blob), io.BytesIO(blob))
-        self.target.put_manifest(repository, oci_tag(version), chart_manifest(config, tgz, helm_annotations(metadata)))
+        manifest = chart_manifest(config, tgz, helm_annotations(metadata))
+        if self.on_tag_moving is not None:  # the journal records the move first, so rollback can undo it
+            current = self.target.get_manifest(repository, oci_tag(version))
+            self.on_tag_moving(repository, oci_tag(version), current.digest if current else None, manifest.digest)
+        self.target.put_manifest(repository, oci_tag(version), manifest)
         return action

@@ -74,6 +74,8 @@ class CheckOptions:
     clean_leftovers: bool = False  # remove the vendor installer's leftover work directories
     registry_storage: Path | None = None  # where a registry on this node stores data (disk check)
     ignore: frozenset[CheckKind] = frozenset()  # kinds of failed checks to go past (CheckKind.ignorable)
+    #: every package given, selected or not: the arch coverage check names one that fills a gap
+    available: tuple[PackageIndex, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,10 +153,16 @@ class Preflight:
                     f"  {image.action:<11} {image.destination} {image.platform}  [{before}] -> [{after}]"
                     + (f"  {size_text(image.upload_bytes)}" if image.upload_bytes else "")
                 )
+                if image.error:
+                    lines.append(f"      error: {image.error}")
             if self.charts:
                 lines.append("")
                 lines.append("Charts:")
-                lines += [f"  {c.action:<11} {c.name}-{c.version} -> {c.destination}" for c in self.charts]
+                for chart in self.charts:  # every warning the JSON plan carries is read here too
+                    lines.append(f"  {chart.action:<11} {chart.name}-{chart.version} -> {chart.destination}")
+                    lines += [f"      warning: {warning}" for warning in chart.warnings]
+                    if chart.error:
+                        lines.append(f"      error: {chart.error}")
             counts = ", ".join(f"{n} {a}" for a, n in sorted(self.plan.counts().items()))
             lines.append("")
             lines.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -28,9 +29,16 @@ def check_spool_disk(spool_dir: Path | None, budget: int) -> Check:
     where = spool_dir or Path(tempfile.gettempdir())
     kind = CheckKind.SPOOL_DISK
     try:
+        if not where.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "it is not a directory" if where.exists() else "it does not exist")
+        with tempfile.TemporaryFile(dir=where):  # the spool writes here: prove it can
+            pass
         numbers = measure_disk(where, budget)
     except OSError as err:
-        return Check(kind, FAIL, f"{where} cannot be used for spooling: {err.strerror}; pass --spool-dir.")
+        return Check(
+            kind, FAIL,
+            f"{where} cannot be used for spooling: {err.strerror or err}; pass --spool-dir with a writable directory.",
+        )
     have, need = size_text(numbers["free"]), size_text(budget)
     if numbers["free"] < budget:
         return Check(kind, WARN,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from core import events as ev
 from core.checks.base import Check, CheckContext, Preflight
 from core.kinds import CheckKind, CheckStatus, ChecksumStatus
 from core.package.model import PackageIndex
@@ -54,8 +55,12 @@ def packages_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
     yield from check_packages(context.packages, strict=context.strict)
     if not context.packages:
         return
-    with Journal(context.state_dir, secrets=context.secrets) as journal:
+    notes: list[ev.Event] = []  # a corrupt journal set aside says so here
+    with Journal(context.state_dir, secrets=context.secrets, emit=notes.append) as journal:
         last = journal.last_version_imported(context.target.description)
+    for note in notes:
+        if isinstance(note, ev.Warning):
+            yield Check(CheckKind.JOURNAL, WARN, note.message)
     newest = max((p.version for p in context.packages), key=version_key)
     downgrade = check_version(newest, last, context.target.description)
     if downgrade is not None:

@@ -2,7 +2,7 @@
 
 To add a check: write a step ``(context, preflight) -> Iterable[Check]`` in the module of its side
 (:mod:`core.checks.packages`, ``disks``, ``leftovers``, ``target``, ``spaces``, ``fusion``,
-``charts``), give its results a :class:`core.kinds.CheckKind` (a new member there when none fits;
+``coverage``, ``charts``), give its results a :class:`core.kinds.CheckKind` (a new member there when none fits;
 ``--ignore-check`` offers every ignorable kind), and put the step in :data:`STEPS`.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from core import events as ev
 from core.checks.base import Check, CheckContext, CheckOptions, CheckStep, Preflight
 from core.checks.charts import charts_step
+from core.checks.coverage import coverage_step
 from core.checks.disks import spool_disk_step, target_disk_step
 from core.checks.fusion import fusion_step, plan_step
 from core.checks.leftovers import leftovers_step
@@ -30,6 +31,7 @@ STEPS: tuple[CheckStep, ...] = (
     plan_step,
     push_step,
     fusion_step,
+    coverage_step,
     target_disk_step,
     charts_step,
 )

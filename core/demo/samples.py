@@ -41,7 +41,8 @@ PLAN_ONLY_KINDS = ("unsplittable-hint",)
 ALIAS_BOMB = "lol: &l0 [" + ", ".join(['"lol"'] * 10) + "]\n" + "".join(
     f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n" for i in range(1, 10)
 )
-DEEP = 100_000  # nesting of the deep-* kinds: far past any recursion limit
+DEEP_YAML = 800  # nesting of deep-values/-hints: past Python's recursion limit for PyYAML, within libyaml's
+DEEP_JSON = 100_000  # nesting of deep-manifest/-config
 GZIP_LEVEL = 1
 _SPOOL_OVER = 8 << 20
 _ROOT = "addon-offline"
@@ -616,19 +617,19 @@ def _hostile(kind: str, entries: list[Entry]) -> None:
     """The hostile or inconsistent kinds: each breaks one file in a way a scan must refuse."""
     if kind in ("alias-bomb", "deep-values"):
         _, e = _walk(entries, _named("original-chart/values.yaml"))
-        extra = ALIAS_BOMB if kind == "alias-bomb" else "deep: " + "[" * DEEP + "]" * DEEP + "\n"
+        extra = ALIAS_BOMB if kind == "alias-bomb" else "deep: " + "[" * DEEP_YAML + "]" * DEEP_YAML + "\n"
         e.content = Content.of((_text_of(e) + extra).encode())
     elif kind == "deep-hints":
         _, e = _walk(entries, _named("hints.yaml"))
-        e.content = Content.of(("- " + "[" * DEEP + "]" * DEEP + "\n").encode())
+        e.content = Content.of(("- " + "[" * DEEP_YAML + "]" * DEEP_YAML + "\n").encode())
     elif kind == "deep-manifest":
         _, e = _walk(entries, _named("manifest.json"))
-        e.content = Content.of(("[" * DEEP + "]" * DEEP).encode())
+        e.content = Content.of(("[" * DEEP_JSON + "]" * DEEP_JSON).encode())
     elif kind == "deep-config":  # a config whose name (its digest) and manifest.json agree with its bytes
         _, man = _walk(entries, _named("manifest.json"))
         doc = json.loads(_text_of(man))
         _, cfg = _walk(entries, _named(doc[0]["Config"]))
-        body = _text_of(cfg)[:-1] + ',"deep":' + "[" * DEEP + "]" * DEEP + "}"
+        body = _text_of(cfg)[:-1] + ',"deep":' + "[" * DEEP_JSON + "]" * DEEP_JSON + "}"
         cfg.name = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
         cfg.content = Content.of(body.encode())
         doc[0]["Config"] = cfg.name

@@ -26,16 +26,17 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
 from core.errors import UsageError
+from core.events import Event, Warning  # noqa: A004 - the domain word
 from core.kinds import ChecksumStatus, RunKind, RunStatus
 from core.package.model import PackageIndex
-from core.record import runlock
+from core.record import faults, runlock
 from core.secrets import MASK, Secret, mask, mask_all
 from core.units import size_text
 
@@ -94,6 +95,10 @@ CREATE TABLE IF NOT EXISTS tags (
 CREATE INDEX IF NOT EXISTS tags_run ON tags (run);
 CREATE INDEX IF NOT EXISTS tags_name ON tags (repository, tag);
 """
+
+
+class _WrongType(sqlite3.DatabaseError):
+    """The file is a database, but not a sound archfuse journal."""
 
 
 @dataclass
@@ -186,26 +191,73 @@ def package_entry(package: PackageIndex) -> dict[str, Any]:
 
 
 def _description(target: str) -> str:
-    return target.rstrip("/")
+    """How the journal names a target: its description, a layout by its real path (``./dir``, ``dir``
+    and ``oci:/abs/dir`` are one target)."""
+    return target_name(target)
+
+
+def target_name(description: str) -> str:
+    """The journal's name of a target description (a layout's path resolved)."""
+    text = description.rstrip("/") or description
+    if text.startswith("oci:"):
+        return "oci:" + os.path.realpath(os.path.expanduser(text[len("oci:") :]))
+    return text
 
 
 class Journal:
     """The run journal of one state dir. Use as a context manager; safe across threads."""
 
-    def __init__(self, state_dir: Path | str, *, secrets: Iterable[str] = ()) -> None:
-        self.state_dir = Path(state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(
+        self, state_dir: Path | str, *, secrets: Iterable[str] = (), emit: Callable[[Event], None] | None = None
+    ) -> None:
+        self.state_dir = faults.ensure_dir(Path(state_dir))
         self.path = self.state_dir / FILE_NAME
         self._secrets: set[str] = {s for s in secrets if s}
         self._mutex = threading.RLock()
-        self._db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
-        with self._mutex:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # a tag's previous digest must survive a crash
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as err:
+            if not faults.is_corrupt(err) and not isinstance(err, _WrongType):
+                raise faults.state_fault(self.path, err) from None
+            aside = self._set_aside()
+            if emit is not None:
+                emit(Warning(
+                    f"The journal {self.path} was unreadable ({err}); it was kept as {aside.name} and a new one "
+                    "started. `archfuse history` and rollback no longer see the runs recorded in the old file."
+                ))
+            try:
+                self._db = self._open()
+            except sqlite3.Error as again:
+                raise faults.state_fault(self.path, again) from None
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect, check the file is a sound journal (WrongType, or SQLite's own error, if not)."""
+        try:
+            db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as err:
+            raise faults.state_fault(self.path, err) from None
+        try:  # read-only checks first: a file set aside must stay as it was found
+            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise _WrongType("the database is damaged")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if (version or tables) and not {"runs", "images", "charts", "tags"} <= tables:
+                raise _WrongType("it is a database but not an archfuse journal")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")  # a tag's previous digest must survive a crash
             if version < SCHEMA_VERSION:
-                self._db.executescript(_SCHEMA)
-                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _set_aside(self) -> Path:
+        try:
+            return faults.set_aside(self.path)
+        except OSError as err:
+            raise faults.state_fault(self.path, err) from None
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -226,20 +278,28 @@ class Journal:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; a disk or file fault becomes a StateError naming the journal."""
         with self._mutex:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already (disk full)
+                        self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as err:
+                raise faults.state_fault(self.path, err) from None
 
     def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._mutex:
-            cur = self._db.execute(sql, args)
-            cur.row_factory = cast(Any, sqlite3.Row)  # typeshed types it differently per Python
-            return list(cur.fetchall())
+            try:
+                cur = self._db.execute(sql, args)
+                cur.row_factory = cast(Any, sqlite3.Row)  # typeshed types it differently per Python
+                return list(cur.fetchall())
+            except sqlite3.Error as err:
+                raise faults.state_fault(self.path, err) from None
 
     # -- secrets -----------------------------------------------------------------------
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import platformdirs
 
+from core.record.faults import ensure_dir
+
 
 def state_dir(override: str | Path | None = None) -> Path:
     """``--state-dir``, else ``$ARCHFUSE_STATE_DIR``, else the user state dir; created if missing."""
     chosen = override or os.environ.get("ARCHFUSE_STATE_DIR") or platformdirs.user_state_dir("archfuse")
-    path = Path(chosen).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return ensure_dir(Path(chosen).expanduser())

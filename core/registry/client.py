@@ -258,22 +258,6 @@ class RegistryClient(HttpClientOwner):
         manifest = self.get_manifest(repository, reference)
         return manifest.digest if manifest else None
 
-    def list_tags(self, repository: str, limit: int = 1000) -> list[str]:
-        """The tags of ``repository`` (first page of up to ``limit``), empty when it has none."""
-        response = self._request(
-            "GET", f"/v2/{repository}/tags/list", params={"n": str(limit)}, scopes=(pull(repository),),
-            what=f"the tags of {repository}",
-        )
-        if response.status_code == 404:
-            return []
-        if response.status_code != 200:
-            raise self._error(response, f"a listing of the tags of {repository}", repository)
-        try:
-            tags = response.json().get("tags") or []
-        except (ValueError, AttributeError):
-            return []
-        return [str(t) for t in tags]
-
     def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
         """Store a manifest by digest or tag (a tag moves to it)."""
         response = self._request(
@@ -295,6 +279,28 @@ class RegistryClient(HttpClientOwner):
             )
 
     # -- requests ------------------------------------------------------------------------------
+
+    def list_tags(self, repository: str, limit: int = 10000) -> list[str]:
+        """The tags of ``repository`` (following the registry's pages, at most ``limit``); [] when unknown."""
+        tags: list[str] = []
+        url: str | httpx.URL = f"/v2/{repository}/tags/list"
+        params: dict[str, str] | None = {"n": "1000"}
+        while len(tags) < limit:
+            response = self._request("GET", url, params=params, scopes=(pull(repository),), what=f"the tags of {repository}")
+            if response.status_code == 404:
+                return tags
+            if response.status_code != 200:
+                raise self._error(response, f"a listing of the tags of {repository}", repository)
+            try:
+                found = response.json().get("tags") or []
+            except ValueError:
+                raise RegistryError(f"{self.description} answered the tags of {repository} with something not JSON.") from None
+            tags += [str(t) for t in found]
+            link = response.links.get("next", {}).get("url")
+            if not link:
+                break
+            url, params = self._url(link), None
+        return tags[:limit]
 
     def _manifest_request(
         self, method: str, repository: str, reference: str, doing: str

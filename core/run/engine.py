@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from core import events as ev
+from core.charts.oci import OciChartDestination
 from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
 from core.kinds import ChartAction, ImageAction, ImageStage, RunStatus
@@ -445,12 +446,22 @@ class ImportRun:
         if self.charts is None or not self.charts.plans:
             return
         self._check_cancel()
+        destination, recorder = self.charts.destination, self.recorder
+        if isinstance(destination, OciChartDestination) and destination.target is self.target:
+            destination.on_tag_moving = recorder.tag_moving  # journaled like image tags: rollback undoes them
         results = push_charts(self.charts, emit=self.emit, jobs=self._trips)
         self._charts = results
         for result in results:
             self.recorder.chart_done(result)
         with self._lock:
             self._failures.extend(r.error for r in results if r.action == ChartAction.ERROR)
+        kept = [r for r in results if r.action == ChartAction.CONFLICT]
+        if kept:
+            self.emit(ev.Warning(
+                f"{len(kept)} chart version(s) were kept because the destination holds other content for them "
+                f"({', '.join(f'{r.name}-{r.version}' for r in kept[:5])}); run the import again with "
+                "--force-charts to overwrite them."
+            ))
 
     # -- helpers ------------------------------------------------------------------------
     def _package_label(self, path: str) -> tuple[str, str]:

@@ -61,7 +61,7 @@ def journaled_run(
     ``settings`` are the run's choices the journal keeps (secrets dropped); the report goes to
     ``<state_dir>/reports`` (a failure to write it is a warning).
     """
-    with Journal(state_dir, secrets=secrets) as journal, journal.lock(target.description):
+    with Journal(state_dir, secrets=secrets, emit=emit) as journal, journal.lock(target.description):
         run_id = journal.start_run(RunKind.IMPORT, target.description, plan.packages, settings or {})
         recorder = JournalRecorder(journal, run_id)
         try:

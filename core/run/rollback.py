@@ -11,6 +11,10 @@ For each tag the run wrote (its last write, see :meth:`core.record.journal.Journ
 * it already holds its previous digest: ``unchanged``;
 * it points anywhere else: ``refused``, naming the run that moved it if the journal knows one.
 
+OCI chart tags the run pushed into the target are journaled like image tags and undone the same
+way; chart versions pushed elsewhere (ChartMuseum, Harbor's chartrepo, another registry) are
+reported ``left``.
+
 A rollback is itself a run (kind ``rollback``) in the journal, with its own tag writes, so it
 can be rolled back in turn. It holds the target's run lock, so no archfuse run moves a tag
 between the check and the write; a tag another client writes at that very moment is caught
@@ -31,7 +35,7 @@ from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
 from core.kinds import RollbackResult, RunKind, RunStatus
 from core.oci import fusion
-from core.record.journal import Journal, RunRecord, TagRecord
+from core.record.journal import Journal, RunRecord, TagRecord, target_name
 from core.targets.base import NO_TAG_DELETE, Target
 
 ROLLED_BACK = "rolled-back"
@@ -105,7 +109,7 @@ def rollback_run(
 ) -> RollbackSummary:
     """Put back the tags run ``run_id`` changed on ``target``; a new run of kind ``rollback``."""
     record = journal.run(run_id)
-    if record.target != target.description.rstrip("/"):
+    if record.target != target_name(target.description):
         raise UsageError(
             f"Run {record.id} was made against {record.target}, not {target.description}; give that target."
         )
@@ -124,6 +128,9 @@ def rollback_run(
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("The rollback was cancelled; run it again to finish it.")
                 outcome = _undo(journal, rid, record, target, tag)
+                summary.tags.append(outcome)
+                _report(journal, rid, target, outcome, emit)
+            for outcome in _charts_left(journal, record, tags):
                 summary.tags.append(outcome)
                 _report(journal, rid, target, outcome, emit)
         except Cancelled as err:
@@ -178,6 +185,20 @@ def _undo(journal: Journal, rid: str, record: RunRecord, target: Target, tag: Ta
         out.result = RollbackResult.FAILED
         out.detail = str(err)
     return out
+
+
+def _charts_left(journal: Journal, record: RunRecord, tags: list[TagRecord]) -> list[TagOutcome]:
+    """Chart versions the run pushed that rollback cannot undo (a chart repository, another registry)."""
+    journaled = {f"/{t.repository}:{t.tag}" for t in tags}  # OCI charts in the target: undone as tags
+    return [
+        TagOutcome(
+            "", "", chart.destination, None, None, None, RollbackResult.LEFT,
+            f"chart {chart.name}-{chart.version} was pushed to a chart repository that rollback does not change; "
+            "it is left there (delete it there if it must go)",
+        )
+        for chart in journal.charts_of(record.id)
+        if chart.action in ("new", "overwritten") and not any(chart.destination.endswith(j) for j in journaled)
+    ]
 
 
 def _delete(journal: Journal, rid: str, target: Target, out: TagOutcome) -> TagOutcome:

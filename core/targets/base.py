@@ -61,6 +61,9 @@ class Target(Protocol):
     def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
         """Store a manifest by digest or tag; a tag moves to it."""
 
+    def tags(self, repository: str) -> list[str]:
+        """The tags of one repository ([] when it does not exist)."""
+
     def delete_tag(self, repository: str, tag: str) -> bool:
         """Remove a tag (its manifests and blobs stay); False when it was not there."""
 

@@ -70,13 +70,13 @@ class RegistryTarget:
         """Store a manifest by digest or tag."""
         self.client.put_manifest(repository, reference, manifest)
 
+    def tags(self, repository: str) -> list[str]:
+        """The tags of one repository ([] when it does not exist)."""
+        return self.client.list_tags(repository)
+
     def head_manifest(self, repository: str, reference: str) -> str | None:
         """The digest a reference resolves to, or None."""
         return self.client.head_manifest(repository, reference)
-
-    def tags(self, repository: str) -> list[str]:
-        """The repository's tags."""
-        return self.client.list_tags(repository)
 
     def watch(self, emit: Emit, cancel: threading.Event | None) -> None:
         """Retry notices to ``emit``; no request once ``cancel`` is set (see RegistryClient.watch)."""
