@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from core.advice import Advice
 from core.charts.destinations import DESTINATIONS
 from core.errors import UsageError
 from core.kinds import ChartDestinationKind
@@ -188,7 +189,7 @@ class TargetConfig:
             self.registry_url = normalize_registry_url(self.registry_url)
             if self.registry_url.startswith("http://") and not self.insecure:
                 raise UsageError(
-                    f"{self.registry_url} is plain HTTP; pass --insecure to allow it, or use https://."
+                    Advice(f"{self.registry_url} is plain HTTP; {{insecure}} to allow it, or use https://.")
                 )
         if self.chart_repo_type not in DESTINATIONS:
             raise UsageError(

@@ -23,6 +23,7 @@ from core.errors import PreflightFailed
 from core.jsonable import json_fields
 from core.kinds import ChartAction, VerifyStatus
 from core.package.model import PackageIndex
+from core.package.scan import Unreadable
 from core.record.journal import Journal, RunRecord, TagRecord
 from core.record.state import state_dir as default_state_dir
 from core.run.engine import RunOptions, RunSummary
@@ -109,6 +110,12 @@ class Workspace:
         from core.package.scan import scan_paths
 
         return scan_paths(paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan)
+
+    def scan_each(self, paths: list[Path], *, rescan: bool = False) -> tuple[list[PackageIndex], list[Unreadable]]:
+        """Scan packages, setting aside (with the reason) those that cannot be read."""
+        from core.package.scan import scan_each
+
+        return scan_each(paths, state_dir=self.state_dir, emit=self.emit, use_cache=not rescan)
 
     def history(self, limit: int = 50) -> list[RunRecord]:
         """Runs in the journal, newest first."""

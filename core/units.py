@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.errors import UsageError
+
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
@@ -13,3 +15,17 @@ def size_text(n: float) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def parse_size(text: str, *, flag: str = "--spool-budget", minimum: int = 1 << 20) -> int:
+    """``256MiB``, ``1G``, ``1048576`` -> bytes (at least ``minimum``)."""
+    units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    s = text.strip().lower().removesuffix("b").removesuffix("i")
+    num, unit = (s[:-1], s[-1]) if s and s[-1] in units and s[-1].isalpha() else (s, "")
+    try:
+        value = int(float(num) * units[unit])
+    except (ValueError, OverflowError):  # not a number, inf or nan
+        raise UsageError(f"{flag} {text!r} is not a size; write it like 256MiB or 1GiB.") from None
+    if value < minimum:
+        raise UsageError(f"{flag} must be at least {minimum >> 20}MiB.")
+    return value

@@ -1,4 +1,11 @@
-"""Render every screen of the TUI from a demo run into screenshots/ (SVG, plus PNG when possible).
+"""Render every screen of the TUI from real runs into screenshots/ (SVG, plus PNG when possible).
+
+First the walk through every screen on the demo packages into an OCI layout; then what matters
+when things are not plain (each from a real run, against the OCI layout or a real
+``docker-registry serve`` on loopback): a failed check, warnings (a chart conflict), a run in
+progress (rates, ETA, per-image rows; uploads held to a slow rate), a stall (the registry paused
+with SIGSTOP mid-run), and the summary of an upgrade that leaves a missing arch and keeps a
+conflicting chart.
 
 The demo packages and the OCI layout go in a temp dir, named relatively, so no machine path
 shows in the pictures. PNGs need librsvg and cairo (scripts/svg2png.py); without them only
@@ -10,16 +17,24 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from core.demo.samples import write_demo_set  # noqa: E402
-from tui.app import create_app  # noqa: E402
-from tui.tour import walk  # noqa: E402
+from core.run.engine import RunOptions  # noqa: E402
+from tui.app import ArchfuseApp, create_app  # noqa: E402
+from tui.target_settings import TargetSettings  # noqa: E402
+from tui.tour import settle, walk  # noqa: E402
+
+NAME = "addon-offline-full-package-{}-{}.tar.gz"
+SLOW = 24 << 10  # bytes per second while a run is photographed in progress
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
@@ -34,6 +49,160 @@ async def shoot(out: Path, size: tuple[int, int], suffix: str) -> list[Path]:
             name = f"{number:02d}-{stop}{suffix}.svg"
             app.save_screenshot(name, str(out))
             written.append(out / name)
+    return written
+
+
+async def press(pilot: Any, *keys: str) -> None:
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+def save(app: ArchfuseApp, out: Path, name: str, written: list[Path]) -> None:
+    app.save_screenshot(name, str(out))
+    written.append(out / name)
+
+
+async def to_checks(pilot: Any) -> None:
+    await settle(pilot)
+    await press(pilot, "n")
+    await press(pilot, "ctrl+n")
+
+
+async def failed_check(app: ArchfuseApp, pilot: Any, shot: Callable[[str], None]) -> None:
+    """A target that is not one: the failed check first, with its fix."""
+    await to_checks(pilot)
+    shot("failed-check")
+
+
+async def chart_conflict(app: ArchfuseApp, pilot: Any, shot: Callable[[str], None]) -> None:
+    """Someone changed a chart the last run pushed: the warning first, f to overwrite."""
+    from core.charts.oci import OciChartDestination
+    from core.charts.repack import repack, unpack
+    from core.targets.layout import LayoutTarget
+
+    await to_checks(pilot)
+    await press(pilot, "s", "y")
+    layout = LayoutTarget(Path("layout"))
+    manifest = layout.get_manifest("addon/metrics-server", "3.8.3")
+    assert manifest is not None
+    _top, files = unpack(layout.get_blob("addon/metrics-server", manifest.parsed()["layers"][0]["digest"]), what="chart")
+    files["values.yaml"] += b"# edited by hand\n"
+    OciChartDestination(layout).push("metrics-server", "3.8.3", repack("metrics-server", files), repo="addon", force=True)
+    await press(pilot, "escape")  # back to Checks: planned again
+    shot("warnings")
+
+
+async def run_in_progress(app: ArchfuseApp, pilot: Any, shot: Callable[[str], None], registry: Any) -> None:
+    """A real run into the registry, uploads held to a slow rate: bytes, rate, ETA, per-image rows;
+    then the registry paused (SIGSTOP) until the run says it stalled."""
+    await to_checks(pilot)
+    await pilot.press("s", "y")
+    await asyncio.sleep(4)
+    await pilot.pause()
+    shot("run-in-progress")
+    registry.pause()
+    try:
+        await asyncio.sleep(12)
+        await pilot.pause()
+        shot("stall")
+    finally:
+        registry.resume()
+    await settle(pilot)
+
+
+async def upgrade_summary(app: ArchfuseApp, pilot: Any, shot: Callable[[str], None], registry: Any) -> None:
+    """v0.11.0 amd64 + arm64 imported before; an edited chart pushed by someone else; then the
+    upgrade with v0.12.0 amd64 only: the summary shows the missing arch and the kept chart."""
+    await settle(pilot)
+    matrix = app.screen.query_one("#matrix")
+    matrix.move_cursor(row=0, column=3)  # v0.12.0 arm64 off: only amd64 of the new version
+    await press(pilot, "space")
+    await press(pilot, "n")
+    await press(pilot, "ctrl+n")
+    shot("upgrade-checks")
+    await press(pilot, "s", "y")
+    await press(pilot, "n")
+    shot("summary-missing-arch")
+
+
+def before_upgrade(registry: Any) -> None:
+    """The state an upgrade meets: v0.11.0 of both arches imported, one chart changed by hand."""
+    from core.charts.oci import OciChartDestination
+    from core.charts.repack import repack
+    from core.targets.registry import RegistryTarget
+
+    packages = [f"pk/{NAME.format('v0.11.0', arch)}" for arch in ("amd64", "arm64")]
+    subprocess.run([str(ROOT / ".venv/bin/archfuse"), "import", *packages, "--registry", registry.url, "--insecure",
+                    "--yes", "--state-dir", "state"], check=True, capture_output=True)
+    target = RegistryTarget(registry.client(), registry.url)
+    charts = OciChartDestination(target)
+    other = {"values.yaml": b"# a chart someone else pushed\n", "Chart.yaml": b"apiVersion: v2\nname: metrics-server\n"
+             b"version: 3.8.3\n"}
+    charts.push("metrics-server", "3.8.3", repack("metrics-server", other), repo="addon", force=True)
+    target.close()
+
+
+Case = Callable[..., Awaitable[None]]
+
+
+async def shoot_case(out: Path, size: tuple[int, int], suffix: str, number: int, case: Case,
+                     registry: Any = None, target: str = "layout", options: RunOptions | None = None) -> list[Path]:
+    """One hard case from a fresh demo set and state, its pictures numbered from ``number``."""
+    app = create_app([Path("pk")], "state", target, blink=False, options=options)
+    if registry is not None:
+        app.state.settings = TargetSettings(registry=registry.url, insecure=True)
+    written: list[Path] = []
+    count = [number]
+
+    def shot(name: str) -> None:
+        save(app, out, f"{count[0]:02d}-{name}{suffix}.svg", written)
+        count[0] += 1
+
+    async with app.run_test(size=size) as pilot:
+        if registry is None:
+            await case(app, pilot, shot)
+        else:
+            await case(app, pilot, shot, registry)
+    return written
+
+
+def fresh(demo: bool = True) -> None:
+    for sub in ("pk", "layout", "state", "notadir"):
+        path = Path(sub)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    if demo:
+        write_demo_set(Path("pk"))
+
+
+def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> list[Path]:
+    """Failed check, warnings, run in progress, stall, upgrade summary (numbered from ``first``)."""
+    from tests.fixtures.registry import RegistryServer
+
+    written: list[Path] = []
+    fresh()
+    Path("notadir").write_text("a file, not an OCI layout")
+    written += asyncio.run(shoot_case(out, size, suffix, first, failed_check, target="notadir"))
+    fresh()
+    written += asyncio.run(shoot_case(out, size, suffix, first + 1, chart_conflict))
+    fresh()
+    registry = RegistryServer(Path(tempfile.mkdtemp(prefix="archfuse-shots-registry-")))
+    registry.start()
+    try:
+        slow = RunOptions(rate_limit=SLOW)
+        written += asyncio.run(shoot_case(out, size, suffix, first + 2, run_in_progress, registry, options=slow))
+    finally:
+        registry.stop()
+    fresh()
+    registry = RegistryServer(Path(tempfile.mkdtemp(prefix="archfuse-shots-registry-")))
+    registry.start()
+    try:
+        before_upgrade(registry)
+        written += asyncio.run(shoot_case(out, size, suffix, first + 4, upgrade_summary, registry))
+    finally:
+        registry.stop()
     return written
 
 
@@ -53,7 +222,10 @@ def main() -> int:
                 for sub in ("pk", "layout", "state"):
                     shutil.rmtree(sub, ignore_errors=True)  # a fresh demo run for each size
                 write_demo_set(Path("pk"))
-                written += asyncio.run(shoot(out, size, "" if label == "80x24" else f"-{label}"))
+                suffix = "" if label == "80x24" else f"-{label}"
+                walked = asyncio.run(shoot(out, size, suffix))
+                written += walked
+                written += hard_cases(out, size, suffix, len(walked) + 1)
         finally:
             os.chdir(here)
     sys.path.insert(0, str(ROOT / "scripts"))

@@ -1,41 +1,66 @@
-"""Snapshots of every screen at 80×24 (and the plan at 120×40), from a real demo run.
+"""Snapshots of every screen at 80×24 and 120×40, from a real demo run, and of the hard cases:
+a failed check, warnings (a chart conflict), an arch-coverage warning, an unreadable package,
+the history and a run's detail.
 
 Stable: packages are the deterministic demo set in a temp cwd, the target is the relative
 layout ``layout``, cursors do not blink, there is no clock, and what differs from run to run
-(free disk, run id, duration, rate) is pinned by StableSession. Update with
-``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the SVGs before committing.
+(free disk, run id, duration, rate, dates) is pinned by StableSession and the ``pinned`` fixture.
+Update with ``pytest tests/test_tui_snapshots.py --snapshot-update`` and look at the SVGs before
+committing.
 """
 
 from __future__ import annotations
 
+import time
+import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.tui_support import StableSession, make_app, settle, workdir_fixture  # noqa: F401 - fixture
+from core.charts.oci import OciChartDestination
+from core.charts.repack import repack, unpack
+from core.targets.layout import LayoutTarget
+from tests.test_tui_upgrade import NAME, CoverageSession
+from tests.tui_support import (  # noqa: F401 - fixture
+    STABLE_RUN_ID,
+    StableSession,
+    make_app,
+    settle,
+    start,
+    to_checks,
+    workdir_fixture,
+)
 from tui.app import ArchfuseApp
 from tui.tour import walk_to
 
-STOPS_80x24 = ["packages", "history-empty", "help", "target", "checks", "confirm", "run", "summary"]
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+STOPS = ["packages", "history-empty", "help", "target", "checks", "confirm", "run", "summary", "history"]
 
 
-@pytest.mark.parametrize("stop", STOPS_80x24)
-def test_screen_at_80x24(stop: str, workdir: Path, snap_compare: Any) -> None:
+@pytest.fixture(name="pinned")
+def pinned_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run ids and the dates the screens show, the same on every run of the test."""
+    monkeypatch.setattr("core.record.journal.uuid", types.SimpleNamespace(uuid4=lambda: types.SimpleNamespace(
+        hex=STABLE_RUN_ID + "0" * 20)))
+    fixed = time.gmtime(1_764_500_000)  # 2025-11-30 10:53 UTC
+    monkeypatch.setattr("tui.screens.history.time", types.SimpleNamespace(strftime=time.strftime,
+                                                                            localtime=lambda _s=None: fixed))
+    monkeypatch.setattr("tui.screens.packages.time", types.SimpleNamespace(strftime=time.strftime,
+                                                                             localtime=lambda _s=None: fixed))
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("stop", STOPS)
+def test_screen(stop: str, size: str, workdir: Path, pinned: None, snap_compare: Any) -> None:
     async def go(pilot: Any) -> None:
         await walk_to(pilot, stop)
 
-    assert snap_compare(make_app(StableSession), terminal_size=(80, 24), run_before=go)
+    assert snap_compare(make_app(StableSession), terminal_size=SIZES[size], run_before=go)
 
 
-def test_checks_and_plan_at_120x40(workdir: Path, snap_compare: Any) -> None:
-    async def go(pilot: Any) -> None:
-        await walk_to(pilot, "checks")
-
-    assert snap_compare(make_app(StableSession), terminal_size=(120, 40), run_before=go)
-
-
-def test_start_refused_dialog_at_80x24(workdir: Path, snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_failed_check_refuses_start(size: str, workdir: Path, snap_compare: Any) -> None:
     (workdir / "notadir").write_text("a file, not a layout")
     app = ArchfuseApp([Path("pk")], state_dir="state", registry="notadir", session_class=StableSession,
                       blink=False)
@@ -47,4 +72,63 @@ def test_start_refused_dialog_at_80x24(workdir: Path, snap_compare: Any) -> None
         await pilot.press("s")
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=go)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=go)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_chart_conflict_warning_first_with_the_key_that_overwrites(
+    size: str, workdir: Path, pinned: None, snap_compare: Any
+) -> None:
+    async def go(pilot: Any) -> None:
+        await to_checks(pilot)
+        await start(pilot)
+        await settle(pilot)
+        layout = LayoutTarget(workdir / "layout")
+        charts = OciChartDestination(layout)
+        manifest = layout.get_manifest("addon/metrics-server", "3.8.3")
+        assert manifest is not None
+        layer = manifest.parsed()["layers"][0]["digest"]
+        _top, files = unpack(layout.get_blob("addon/metrics-server", layer), what="chart")
+        files["values.yaml"] += b"# edited by hand\n"
+        charts.push("metrics-server", "3.8.3", repack("metrics-server", files), repo="addon", force=True)
+        await pilot.press("escape")  # back to Checks: planned again
+        await settle(pilot)
+
+    assert snap_compare(make_app(StableSession), terminal_size=SIZES[size], run_before=go)
+
+
+class StableCoverageSession(CoverageSession, StableSession):
+    """The arch-coverage warning, with the disk and run numbers pinned."""
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_arch_coverage_warning_names_the_package_that_fills_it(size: str, workdir: Path, snap_compare: Any) -> None:
+    async def go(pilot: Any) -> None:
+        await settle(pilot)
+        matrix = pilot.app.screen.query_one("#matrix")
+        matrix.move_cursor(row=0, column=3)
+        await pilot.press("space")
+        await to_checks(pilot)
+
+    assert snap_compare(make_app(StableCoverageSession), terminal_size=SIZES[size], run_before=go)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_unreadable_package_listed_and_default_by_arch_coverage(size: str, workdir: Path, snap_compare: Any) -> None:
+    (workdir / "pk" / NAME.format("v0.13.0", "amd64")).write_bytes(b"not a gzip archive at all")
+    (workdir / "pk" / NAME.format("v0.12.0", "arm64")).unlink()
+
+    async def go(pilot: Any) -> None:
+        await settle(pilot)
+
+    assert snap_compare(make_app(StableSession), terminal_size=SIZES[size], run_before=go)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_history_run_detail(size: str, workdir: Path, pinned: None, snap_compare: Any) -> None:
+    async def go(pilot: Any) -> None:
+        await walk_to(pilot, "history")
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snap_compare(make_app(StableSession), terminal_size=SIZES[size], run_before=go)

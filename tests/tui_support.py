@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import humanize
 import pytest
 
 from core import events as ev
+from core.advice import Advice
 from core.checks.preflight import Check, Preflight
 from core.demo.samples import write_demo_set
 from core.run.engine import RunSummary
@@ -66,14 +68,23 @@ class StableSession(GatedSession):
 
     def preflight(self, packages: Any, **kwargs: Any) -> Preflight:
         result = super().preflight(packages, **kwargs)
-        here = f"{Path.cwd().resolve()}/"  # a layout is named by its real path: the temp dir varies per run
-        result.checks = [_stable_disk(dataclasses.replace(c, detail=c.detail.replace(here, ""))) for c in result.checks]
+        result.checks = [_stable_disk(_relative(c)) for c in result.checks]
         return result
 
     def run(self, preflight: Preflight, **kwargs: Any) -> RunSummary:
         summary = super().run(preflight, **kwargs)
         reports = tuple(path.rename(path.with_name(STABLE_RUN_ID + path.suffix)) for path in summary.reports)
         return dataclasses.replace(summary, run_id=STABLE_RUN_ID, seconds=1.5, reports=reports)
+
+
+def _relative(check: Check) -> Check:
+    """A check whose detail names paths under the temp cwd as the test typed them (``layout``, not
+    ``/tmp/pytest-…/layout``): the engine resolves a layout to its real path."""
+    here = f"{os.getcwd()}/"
+    detail = check.detail
+    if isinstance(detail, Advice):
+        return dataclasses.replace(check, detail=Advice(detail.template.replace(here, "")))
+    return dataclasses.replace(check, detail=detail.replace(here, ""))
 
 
 def _stable_disk(check: Check) -> Check:

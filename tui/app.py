@@ -19,6 +19,8 @@ from core.errors import ArchfuseError
 from core.package.model import PackageIndex
 from core.run.engine import RunOptions, RunSummary
 from core.session import Session, VerifyReport, Workspace, open_session
+from core.units import parse_size, size_text
+from tui.advice import say_error
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed
 from tui.target_settings import TargetSettings
@@ -39,6 +41,13 @@ class FlowState:
     summary: RunSummary | None = None
     verify: VerifyReport | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    runs_started: int = 0  # runs started in this app
+    planned_after: int = -1  # runs_started when ``preflight`` was made: older plans are never run
+
+    @property
+    def plan_is_current(self) -> bool:
+        """A plan exists and no run started since it was made (a run changes what the target holds)."""
+        return self.preflight is not None and self.planned_after == self.runs_started
 
     @property
     def chosen(self) -> list[PackageIndex]:
@@ -71,6 +80,11 @@ class ArchfuseApp(App[int]):
         self.bridge = EventBridge()
         self.state = FlowState(list(paths or []), TargetSettings(registry=registry or ""))
         self.options = options or RunOptions()
+        settings = self.state.settings  # the Target form starts from the run options given
+        budget = self.options.spool_budget
+        short = size_text(budget).replace(" ", "")
+        settings.spool_budget = short if parse_size(short, minimum=0) == budget else str(budget)
+        settings.spool_dir = str(self.options.spool_dir or "")
         self.blink = blink
         self.workspace = Workspace(state_dir=state_dir, emit=self.bridge)  # scans and history need no target
         self.session: Session | None = None  # opened for the form's target by connect()
@@ -94,16 +108,17 @@ class ArchfuseApp(App[int]):
         new one from :func:`core.session.open_session` (the old one closed). UsageError for a bad form."""
         config = settings.target_config()
         current = self.session
-        if current is not None and current.config == config:
+        if current is not None and current.config == config and current.force_charts == settings.force_charts:
             return current
-        self.session = self.open_session(config)
+        self.session = self.open_session(config, force_charts=settings.force_charts)
         if current is not None:
             current.close()
         return self.session
 
-    def open_session(self, config: TargetConfig) -> Session:
+    def open_session(self, config: TargetConfig, *, force_charts: bool = False) -> Session:
         """A session of the app's kind on ``config``, its events shown by the listening screen."""
-        return open_session(config, state_dir=self.workspace.state_dir, emit=self.bridge, session_class=self.session_class)
+        return open_session(config, state_dir=self.workspace.state_dir, emit=self.bridge, force_charts=force_charts,
+                            session_class=self.session_class)
 
     async def action_quit(self) -> None:
         """Leave; the exit code says whether the last run failed or was cancelled (1) or not (0).
@@ -145,7 +160,7 @@ class ArchfuseApp(App[int]):
             try:
                 result = fn()
             except ArchfuseError as err:
-                screen.post_message(WorkFailed(job, str(err)))
+                screen.post_message(WorkFailed(job, say_error(err)))
             except Exception as err:  # noqa: BLE001 - shown as a sentence, never a traceback
                 screen.post_message(WorkFailed(job, f"Unexpected error ({type(err).__name__}): {err}"))
             else:

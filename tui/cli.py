@@ -17,6 +17,7 @@ from core.charts.destinations import DESTINATIONS
 from core.checks.base import IGNORABLE, ignorable_kind
 from core.errors import ArchfuseError, PreflightFailed, UsageError
 from core.run.parallel import DEFAULT_JOBS, MAX_JOBS, ROUND_TRIPS_PER_JOB
+from core.units import parse_size
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
@@ -132,25 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_size(text: str, *, flag: str = "--spool-budget", minimum: int = 1 << 20) -> int:
-    """``256MiB``, ``1G``, ``1048576`` -> bytes (at least ``minimum``)."""
-    units = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-    s = text.strip().lower().removesuffix("b").removesuffix("i")
-    num, unit = (s[:-1], s[-1]) if s and s[-1] in units and s[-1].isalpha() else (s, "")
-    try:
-        value = int(float(num) * units[unit])
-    except (ValueError, OverflowError):  # not a number, inf or nan
-        raise UsageError(f"{flag} {text!r} is not a size; write it like 256MiB or 1GiB.") from None
-    if value < minimum:
-        raise UsageError(f"{flag} must be at least {minimum >> 20}MiB.")
-    return value
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``archfuse`` console script."""
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] not in COMMANDS and not words[0].startswith("-"):
+        words.insert(0, "tui")  # ``archfuse DIR`` opens the TUI on DIR
+    args = build_parser().parse_args(words)
     if args.command is None:
-        args = build_parser().parse_args(["tui", *(argv or [])])
+        args = build_parser().parse_args(["tui", *words])
     debug = args.debug
     try:
         return int(COMMANDS[args.command](args))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 import humanize
 
@@ -31,6 +32,41 @@ def eta(remaining: int, bytes_per_second: float) -> str:
 def platforms(items: tuple[str, ...] | list[str]) -> str:
     """``amd64,arm64`` (the ``linux/`` prefix dropped: it is almost always linux)."""
     return ",".join(p.removeprefix("linux/") for p in items) or "-"
+
+
+def platforms_change(before: Sequence[str], after: Sequence[str], *, compact: bool = False) -> str:
+    """``amd64 → amd64,arm64``; compact (narrow screens): ``amd64,+arm64``, ``+`` marking what is added."""
+    if not compact:
+        return f"{platforms(tuple(before))} → {platforms(tuple(after))}"
+    old = set(before)
+    return ",".join(("" if p in old else "+") + p.removeprefix("linux/") for p in after) or "-"
+
+
+#: the narrowest an image reference is shortened to (the tag and a few characters either side)
+MIN_REFERENCE = 12
+
+
+def reference(repository: str, tag: str, width: int, *, sep: str = ":") -> str:
+    """``repo:tag`` in at most ``width`` characters: shortened in the middle of the repository,
+    the tag kept whole, so ``controller:v1.8.1`` and ``controller:v1.9.0`` stay distinguishable.
+
+    ``ingress-nginx/controller:v1.8.1`` at 24 → ``ingre…/controller:v1.8.1``.
+    """
+    suffix = f"{sep}{tag}" if tag else ""
+    full = repository + suffix
+    width = max(width, MIN_REFERENCE)
+    if len(full) <= width:
+        return full
+    room = width - len(suffix) - 1  # one for the ellipsis
+    if room < 4:  # a very long tag: keep its end, where versions differ
+        return "…" + full[-(width - 1):]
+    head = room // 3
+    return f"{repository[:head]}…{repository[len(repository) - (room - head):]}{suffix}"
+
+
+def reference_width(total: int, fixed: int, *, least: int = 20) -> int:
+    """The width an image column gets in a table ``total`` wide whose other columns take ``fixed``."""
+    return max(total - fixed, least)
 
 
 def elapsed(seconds: float) -> str:

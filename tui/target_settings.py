@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import TargetConfig, TargetInputs, secret, target_config
 from core.errors import UsageError
+from core.kinds import CheckKind
+from core.run.engine import RunOptions
 from core.session import CheckOptions
+from core.units import parse_size
 
 
 @dataclass
@@ -26,6 +31,11 @@ class TargetSettings:
     create_spaces: bool = False  # set for one check only, after the engineer agreed
     space_visibility: str = "public"  # public | private: new Harbor projects
     registry_storage: str = ""  # where a registry on this node stores data (the target-disk gauge)
+    spool_dir: str = ""  # empty: the system's temporary directory
+    spool_budget: str = "256MiB"
+    # decisions taken on the Checks screen (each asked first); they last until the form is read again
+    force_charts: bool = False  # overwrite chart versions whose content differs
+    ignored: frozenset[CheckKind] = frozenset()  # kinds of failed checks to go past
 
     def describe(self) -> str:
         """A display name without secrets."""
@@ -59,6 +69,24 @@ class TargetSettings:
 
 
 def check_options(settings: TargetSettings) -> CheckOptions:
-    """The preflight's choices the form holds: the registry storage to check for free space."""
+    """The preflight's choices the form holds: the registry storage to check, the failed kinds to go past."""
     storage = settings.registry_storage.strip()
-    return CheckOptions(registry_storage=Path(storage).expanduser() if storage else None)
+    return CheckOptions(registry_storage=Path(storage).expanduser() if storage else None, ignore=settings.ignored)
+
+
+def run_options(settings: TargetSettings, base: RunOptions) -> RunOptions:
+    """``base`` with the form's spool directory and budget (UsageError naming the field if unreadable)."""
+    spool_dir = settings.spool_dir.strip()
+    budget = parse_size(settings.spool_budget or "256MiB", flag="The spool budget")
+    return dataclasses.replace(base, spool_budget=budget, spool_dir=Path(spool_dir).expanduser() if spool_dir else None)
+
+
+def chart_credentials_from_env() -> str:
+    """Which chart-repository credentials the environment gives (never the password), for the form."""
+    user = os.environ.get("ARCHFUSE_CHART_USERNAME", "")
+    password = "and a password " if os.environ.get("ARCHFUSE_CHART_PASSWORD") else ""
+    if not user and not password:
+        return "none in the environment (ARCHFUSE_CHART_USERNAME / _PASSWORD)"
+    if not user:
+        return "a password from ARCHFUSE_CHART_PASSWORD, no user name"
+    return f"user {user!r} {password}from ARCHFUSE_CHART_USERNAME / _PASSWORD"

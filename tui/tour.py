@@ -13,10 +13,16 @@ STOPS = ("packages", "history-empty", "help", "target", "checks", "confirm", "ru
 
 
 async def settle(pilot: Any) -> None:
-    """Let every worker finish and its messages be handled."""
-    for _ in range(3):
+    """Let every worker finish and its messages be handled: twice in a row, no worker was left (a
+    screen that was just pushed starts its worker when it mounts, a tick later)."""
+    quiet = 0
+    for _ in range(50):
+        busy = any(not worker.is_finished for worker in pilot.app.workers)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        quiet = 0 if busy else quiet + 1
+        if quiet >= 2:
+            return
 
 
 async def walk(pilot: Any) -> AsyncIterator[str]:

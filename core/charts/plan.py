@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import events as ev
+from core.advice import Advice
 from core.charts.pipeline import PreparedChart, prepare_chart
 from core.charts.protocol import ChartDestination, decide
 from core.errors import ArchfuseError, ChartError, PackageError
@@ -139,7 +140,7 @@ def push_charts(job: ChartJob, *, emit: ev.Emit, jobs: int = DEFAULT_JOBS) -> li
         action, error = outcomes[index]
         for warning in plan.warnings:
             emit(ev.Warning(f"chart {plan.name}-{plan.version}: {warning}"))
-        detail = "other content is there; kept it (use --force-charts to overwrite)" if action == ChartAction.CONFLICT else ""
+        detail = Advice("other content is there; kept it ({force_charts} to overwrite)") if action == ChartAction.CONFLICT else ""
         result = ChartResult(plan.repo, plan.name, plan.version, plan.destination, action, plan.digest, error, detail)
         results.append(result)
         if action == ChartAction.ERROR:

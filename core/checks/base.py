@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core import events as ev
+from core.advice import Advice
 from core.errors import ArchfuseError, UsageError
 from core.kinds import CheckKind, CheckStatus
 from core.package.model import PackageIndex
@@ -126,7 +127,8 @@ class Preflight:
             check = replace(
                 check,
                 status=CheckStatus.WARN,
-                detail=f"{check.detail} (failure ignored with --ignore-check {check.kind.flag}; at your risk)",
+                detail=Advice(check.detail)
+                + Advice(f" (failure ignored with {{ignore_check}} {check.kind.flag}; at your risk)"),
             )
         self.checks.append(check)
         emit(ev.CheckDone(check.name, check.status, check.detail))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from core.advice import Advice
 from core.charts.destinations import ChartDestination
 from core.charts.plan import ChartPlan, plan_charts
 from core.checks.base import Check, CheckContext, Preflight, check_answers
@@ -26,8 +27,8 @@ def check_chart_plans(plans: list[ChartPlan], destination: ChartDestination) -> 
         return Check(
             CheckKind.CHARTS,
             CheckStatus.WARN,
-            f"{len(conflicts)} chart version(s) differ from what the destination holds ({names}); "
-            "they are kept unless you pass --force-charts.",
+            Advice(f"{len(conflicts)} chart version(s) differ from what the destination holds ({names}); "
+                   "they are kept: {force_charts} to overwrite them."),
         )
     return Check(CheckKind.CHARTS, CheckStatus.OK, f"{destination.describe()}: {len(plans)} chart versions planned.")
 

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from core.advice import Advice
 from core.checks.base import Check, CheckContext, Preflight
 from core.kinds import CheckKind, CheckStatus
 from core.units import size_text
@@ -35,15 +36,13 @@ def check_spool_disk(spool_dir: Path | None, budget: int) -> Check:
             pass
         numbers = measure_disk(where, budget)
     except OSError as err:
-        return Check(
-            kind, FAIL,
-            f"{where} cannot be used for spooling: {err.strerror or err}; pass --spool-dir with a writable directory.",
-        )
+        return Check(kind, FAIL, Advice(f"{where} cannot be used for spooling: {err.strerror or err}; "
+                                        "{spool_dir} with a writable directory."))
     have, need = size_text(numbers["free"]), size_text(budget)
     if numbers["free"] < budget:
         return Check(kind, WARN,
-                     f"{where} has {have} free, less than the {need} spool budget; the run spools less and may be slower "
-                     "(lower --spool-budget or use --spool-dir).", numbers)
+                     Advice(f"{where} has {have} free, less than the {need} spool budget; the run spools less and "
+                            "may be slower ({spool_budget} lower, or {spool_dir})."), numbers)
     return Check(kind, OK, f"{where}: {have} free, the spool needs at most {need}.", numbers)
 
 
@@ -56,8 +55,8 @@ def check_disk_for_target(path: Path | None, bytes_needed: int) -> Check:
     kind = CheckKind.TARGET_DISK
     need = size_text(bytes_needed)
     if path is None:
-        return Check(kind, OK, f"The target stores its data on another node; the plan adds {need} there "
-                               "(pass --registry-storage PATH to check a registry on this node).")
+        return Check(kind, OK, Advice(f"The target stores its data on another node; the plan adds {need} there "
+                                      "({registry_storage} to check a registry on this node)."))
     try:
         numbers = measure_disk(_existing_ancestor(Path(path)), bytes_needed)
     except OSError as err:

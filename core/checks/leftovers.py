@@ -8,6 +8,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from core.advice import Advice
 from core.checks.base import Check, CheckContext, Preflight, listed
 from core.errors import ArchfuseError, UsageError
 from core.kinds import CheckKind, CheckStatus
@@ -48,8 +49,8 @@ def check_vendor_leftovers(leftovers: list[tuple[Path, int]]) -> Check:
     return Check(
         CheckKind.VENDOR_LEFTOVERS,
         CheckStatus.WARN,
-        f"The vendor installer's work directories hold {size_text(total)}: {shown}; archfuse does not need "
-        "them, --clean-leftovers removes them.",
+        Advice(f"The vendor installer's work directories hold {size_text(total)}: {shown}; archfuse does not "
+               "need them; {clean_leftovers} to remove them."),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from core.advice import Advice
 from core.charts.oci import OciChartDestination
 from core.checks.base import Check, CheckContext, Preflight, listed
 from core.errors import ArchfuseError
@@ -82,8 +83,8 @@ def check_spaces(
             Check(
                 CheckKind.REGISTRY_SPACES,
                 WARN,
-                "Not checked: the registry's flavour is unknown; on Harbor, missing projects make pushes fail "
-                "(--create-spaces creates them).",
+                Advice("Not checked: the registry's flavour is unknown; on Harbor, missing projects make pushes "
+                       "fail ({create_spaces} to create them)."),
             )
         ]
     where = harbor_client.description
@@ -108,8 +109,8 @@ def check_spaces(
             Check(
                 CheckKind.REGISTRY_SPACES,
                 FAIL,
-                f"Harbor at {where} lacks the {noun} {listed(missing)} that {len(missing)} of the destinations need; "
-                "pass --create-spaces (with --space-visibility public|private) to create them, or create them in Harbor.",
+                Advice(f"Harbor at {where} lacks the {noun} {listed(missing)} that {len(missing)} of the "
+                       "destinations need; {create_spaces} to create them, or create them in Harbor."),
                 items=tuple(missing),
             )
         ]
@@ -119,8 +120,8 @@ def check_spaces(
             Check(
                 CheckKind.REGISTRY_SPACES,
                 OK,
-                f"Harbor at {where} lacks {listed(missing)}; the import creates them as {visibility} projects "
-                "(--create-spaces).",
+                f"Harbor at {where} lacks {listed(missing)}; the import creates them as {visibility} projects, "
+                "as asked.",
             )
         ]
     out: list[Check] = []

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from core import __version__
+from core.advice import Advice
 from core.errors import RegistryError, TLSError, TransportError, UsageError
 
 
@@ -29,7 +30,7 @@ def split_base_url(base_url: str) -> tuple[str, str]:
     if parts.path.strip("/"):
         raise UsageError(
             f"The registry URL {scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path} has a path.",
-            hint="Give the registry as https://host[:port] and the path with --prefix.",
+            hint=Advice("Give the registry as https://host[:port] and {prefix} for the path."),
         )
     host = parts.netloc.rsplit("@", 1)[-1].lower()
     return scheme, host
@@ -41,7 +42,7 @@ def registry_origin(base_url: str, *, insecure: bool) -> tuple[str, str]:
     if scheme == "http" and not insecure:
         raise UsageError(
             f"Registry {scheme}://{host} uses plain HTTP.",
-            hint="Pass --insecure to allow unencrypted connections, or use an https:// URL.",
+            hint=Advice("{Insecure} to allow unencrypted connections, or use an https:// URL."),
         )
     return scheme, host
 
@@ -58,7 +59,7 @@ def ssl_context(ca_cert: Path | None) -> ssl.SSLContext:
         except (OSError, ssl.SSLError) as exc:
             raise UsageError(
                 f"Cannot use the CA certificate {ca_cert} ({type(exc).__name__}).",
-                hint="Pass a PEM file with --ca-cert.",
+                hint=Advice("{Ca_cert} with a PEM file."),
             ) from None
     return context
 
@@ -158,13 +159,13 @@ def transport_error(exc: Exception, what: str, where: str, server: str = "regist
             reason = verified or "unknown certificate authority"
             return TLSError(
                 f"The TLS certificate of {server} {where} could not be verified ({reason}).",
-                hint="If it is self-signed or from a private CA, pass --ca-cert FILE with that CA "
-                "certificate, or --insecure to skip verification.",
+                hint=Advice("If it is self-signed or from a private CA, {ca_cert} with that CA certificate, "
+                           "or {insecure} to skip verification."),
             )
         return TLSError(
             f"The TLS handshake with {server} {where} failed ({type(ssl_error).__name__}).",
-            hint=f"If the {server} serves plain HTTP, use an http:// URL with --insecure; "
-            "for a private CA pass --ca-cert FILE.",
+            hint=Advice(f"If the {server} serves plain HTTP, use an http:// URL and {{insecure}}; "
+                        "for a private CA {ca_cert}."),
         )
     return TransportError(
         f"Cannot reach {server} {where} during {what} ({transport_detail(exc)}: {type(exc).__name__}).",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +207,33 @@ def scan_paths(
     return [
         scan_package(p, state_dir=state_dir, emit=emit, strict=strict, use_cache=use_cache) for p in discover(paths)
     ]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A package file that could not be scanned, and the sentence saying why."""
+
+    path: str
+    reason: str
+
+
+def scan_each(
+    paths: list[Path],
+    *,
+    state_dir: Path | None = None,
+    emit: Emit = discard,
+    use_cache: bool = True,
+) -> tuple[list[PackageIndex], list[Unreadable]]:
+    """Like :func:`scan_paths`, but a package that cannot be read is set aside with its reason
+    while the others are scanned (a face lists it and keeps the rest selectable)."""
+    packages: list[PackageIndex] = []
+    unreadable: list[Unreadable] = []
+    for path in discover(paths):
+        try:
+            packages.append(scan_package(path, state_dir=state_dir, emit=emit, use_cache=use_cache))
+        except PackageError as err:
+            unreadable.append(Unreadable(str(path), str(err)))
+    return packages, unreadable
 
 
 def scan_json(indexes: list[PackageIndex]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import BinaryIO
 import httpx
 
 from core import events as ev
+from core.advice import Advice
 from core.errors import (
     AuthError,
     Cancelled,
@@ -396,7 +397,7 @@ class RegistryClient(HttpClientOwner):
         if realm_url.scheme == "http" and self.scheme == "https" and not self.insecure:
             raise TLSError(
                 f"Registry {self.description} sends credentials to a plain-HTTP token service {realm_url.host}.",
-                hint="Fix the registry's token realm, or pass --insecure to allow it.",
+                hint=Advice("Fix the registry's token realm, or {insecure} to allow it."),
             )
         return send_retrying(
             lambda: self._http.get(realm_url, params=tuple(params), auth=basic, follow_redirects=True),
@@ -487,7 +488,7 @@ class RegistryClient(HttpClientOwner):
             raise SpaceMissing(
                 f"Registry {self.description} has no project '{space}' for repository {repository}.",
                 space=space,
-                hint="Create the project, or pass --create-spaces.",
+                hint=Advice("Create the project, or {create_spaces}."),
             )
 
     def _error(self, response: httpx.Response, what: str, repository: str | None = None) -> RegistryError:

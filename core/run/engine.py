@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from core import events as ev
+from core.advice import Advice
 from core.charts.oci import OciChartDestination
 from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, TargetError
@@ -330,8 +331,9 @@ class ImportRun:
                 continue
             if not seekable:
                 raise TargetError(
-                    f"{self.target.description} refused to mount blob {digest} into {repo}; "
-                    "run the import again with a larger --spool-budget so the blob can be uploaded twice."
+                    f"{self.target.description} refused to mount blob {digest} into {repo}.",
+                    hint=Advice("Run the import again with a larger spool budget ({spool_budget}) so the blob can "
+                                "be uploaded twice."),
                 )
             stream.seek(0)
             with self._writing(size):

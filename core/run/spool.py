@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import BinaryIO
 
+from core.advice import Advice
 from core.errors import SpoolFull
 
 COPY_CHUNK = 1 << 20
@@ -69,7 +70,7 @@ def spool_copy(stream: BinaryIO, size: int, spool_dir: Path | None, memory_limit
             where = spool_dir or Path(tempfile.gettempdir())
             raise SpoolFull(
                 f"The spool directory {where} is full while holding a {size}-byte blob.",
-                hint="Free space there or point --spool-dir at a file system with room, then run the import again.",
+                hint=Advice("Free space there or {spool_dir} on a file system with room, then run the import again."),
             ) from err
         raise
     return spool  # type: ignore[return-value]

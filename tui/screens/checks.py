@@ -9,15 +9,18 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
 
 from core import events as ev
+from core.charts.plan import ChartPlan
 from core.checks.preflight import Check, Preflight
 from core.errors import ArchfuseError
-from core.kinds import CheckStatus
+from core.kinds import ChartAction, CheckKind, CheckStatus
+from core.package.model import PackageIndex
+from tui.advice import say, say_error
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import check_options
 from tui.widgets.disk import DiskGauges
-from tui.widgets.plan import ChecksList, PlanTable, totals_text
+from tui.widgets.plan import CheckLine, ChecksList, PlanTable, totals_text
 
 
 class ChecksScreen(FlowScreen):
@@ -31,6 +34,12 @@ class ChecksScreen(FlowScreen):
         Command("Check again", "Run every check and the plan again", "recheck", "r"),
         Command("Create registry spaces", "Create the missing Harbor projects (asks first), then check again",
                 "create_spaces", "c", "Create spaces", show=False),
+        Command("Overwrite chart conflicts", "Replace chart versions whose content differs (asks first)",
+                "force_charts", "f", "Force charts", show=False),
+        Command("Ignore a failed check", "Go past failed checks of an ignorable kind (asks first)", "ignore", "i",
+                "Ignore", show=False),
+        Command("Select the missing arches", "Add the packages the arch-coverage warnings name, then check again",
+                "fill_arches", "p", "Fill arches", show=False),
         Command("Back: target", "Change the target", "back", "escape", "Back"),
     )
 
@@ -54,6 +63,11 @@ class ChecksScreen(FlowScreen):
         self.query_one(DiskGauges).show([])
         self.action_recheck()
 
+    def on_screen_resume(self) -> None:
+        """Back from a run: what the target holds changed, so the plan is made again."""
+        if self.app.screen is self and self.state.preflight is not None and not self.state.plan_is_current:
+            self.action_recheck()
+
     def action_recheck(self, create_spaces: bool = False) -> None:
         """Every check and the plan again; ``create_spaces`` (asked first) creates missing Harbor projects."""
         self.checks = []
@@ -69,7 +83,7 @@ class ChecksScreen(FlowScreen):
         try:
             session = self.archfuse.connect(settings)
         except ArchfuseError as err:
-            self.on_work_failed(WorkFailed("preflight", str(err)))
+            self.on_work_failed(WorkFailed("preflight", say_error(err)))
             return
         options, checks = self.archfuse.options, check_options(settings)
 
@@ -82,23 +96,23 @@ class ChecksScreen(FlowScreen):
         event = message.event
         if isinstance(event, ev.CheckDone):
             self.checks.append(event)
-            self.query_one(ChecksList).show(self.checks)
+            self.query_one(ChecksList).show(self.checks, self.advice)
 
     def on_work_done(self, message: WorkDone) -> None:
         if message.job != "preflight":
             return
         preflight: Preflight = message.result
         self.state.preflight = preflight
+        self.state.planned_after = self.state.runs_started
         self.checks = list(preflight.checks)
-        self.query_one(ChecksList).show(self.checks)
+        self.query_one(ChecksList).show(self.checks, self.advice)
         self.query_one(DiskGauges).show(preflight.checks)
         table = self.query_one(PlanTable)
         table.show(preflight.plan.images if preflight.plan else [], preflight.charts)
         totals = totals_text(preflight.plan, len(preflight.charts))
         if preflight.failed:
             totals += f" · {len(preflight.failures)} check(s) failed: Start is refused"
-        if self.missing_spaces():
-            totals += " · c creates the missing registry spaces"
+        totals += "".join(f" · {hint}" for hint in self.offers())
         self.query_one("#totals", Static).update(totals)
         table.focus()
 
@@ -137,6 +151,96 @@ class ChecksScreen(FlowScreen):
         )
         self.archfuse.ask(question, lambda: self.action_recheck(create_spaces=True), yes="Create")
 
+    def advice(self, check: CheckLine) -> str:
+        """A check's detail in this screen's words, with the key that acts on it."""
+        text = say(check.detail)
+        if isinstance(check, Check) and check.kind == CheckKind.ARCH_COVERAGE and check.status != CheckStatus.OK:
+            fill = [p for p in self.filling_packages() if p.path in check.items]
+            if fill:
+                names = ", ".join(f"{p.version} {p.arch}" for p in fill)
+                text += f" Press p to select {names}, which fills it."
+        return text
+
+    def offers(self) -> list[str]:
+        """The keys that act on what the checks found, as the totals line offers them."""
+        out = []
+        if self.missing_spaces():
+            out.append("c creates the missing registry spaces")
+        if self.conflicts():
+            out.append("f overwrites the chart conflicts")
+        if self.ignorable_failures():
+            out.append("i goes past the failed checks")
+        if self.filling_packages():
+            out.append("p selects the packages with the missing arches")
+        return out
+
+    def conflicts(self) -> list[ChartPlan]:
+        """Chart versions whose content differs from the destination's (kept unless forced)."""
+        preflight = self.state.preflight
+        return [c for c in preflight.charts if c.action == ChartAction.CONFLICT] if preflight else []
+
+    def action_force_charts(self) -> None:
+        conflicts = self.conflicts()
+        if not conflicts:
+            self.fail("No chart version conflicts with the destination: there is nothing to overwrite.")
+            return
+        names = ", ".join(f"{c.name}-{c.version}" for c in conflicts[:5]) + (" …" if len(conflicts) > 5 else "")
+        question = (
+            f"Overwrite {len(conflicts)} chart version(s) on the chart destination with the package's content: "
+            f"{names}? What the destination holds for them now is replaced. Every check runs again first."
+        )
+
+        def force() -> None:
+            self.state.settings.force_charts = True
+            self.action_recheck()
+
+        self.archfuse.ask(question, force, yes="Overwrite")
+
+    def ignorable_failures(self) -> list[Check]:
+        """Failed checks whose kind may be gone past."""
+        return [c for c in self.state.preflight.failures if c.kind.ignorable] if self.state.preflight else []
+
+    def action_ignore(self) -> None:
+        preflight = self.state.preflight
+        failures = preflight.failures if preflight else []
+        if not failures:
+            self.fail("No check failed: there is nothing to go past.")
+            return
+        fixed = [c for c in failures if c not in self.ignorable_failures()]
+        if fixed:
+            self.fail(f"{fixed[0].name} cannot be gone past: without it there is no plan to run. "
+                      f"Fix it first: {say(fixed[0].detail)}")
+            return
+        kinds = frozenset(c.kind for c in failures)
+        question = (
+            f"Go past {len(failures)} failed check(s) of kind {', '.join(sorted(kinds))} ({failures[0].name}: "
+            f"{say(failures[0].detail)})? They become warnings and Start is allowed, at your risk."
+        )
+
+        def ignore() -> None:
+            self.state.settings.ignored = self.state.settings.ignored | kinds
+            self.action_recheck()
+
+        self.archfuse.ask(question, ignore, yes="Go past")
+
+    def filling_packages(self) -> list[PackageIndex]:
+        """Packages not selected that the arch-coverage warnings name (their paths in the check's items)."""
+        preflight, state = self.state.preflight, self.state
+        if preflight is None:
+            return []
+        named = {i for c in preflight.checks if c.kind == CheckKind.ARCH_COVERAGE for i in c.items}
+        return [p for p in state.packages if p.path in named and p.path not in state.selected]
+
+    def action_fill_arches(self) -> None:
+        packages = self.filling_packages()
+        if not packages:
+            self.fail("No arch-coverage warning names a package you have not selected; go back to Packages "
+                      "(Escape twice) to choose others.")
+            return
+        self.state.selected |= {p.path for p in packages}
+        self.notify("Selected " + ", ".join(f"{p.version} {p.arch}" for p in packages) + "; checking again.")
+        self.action_recheck()
+
     def action_filter(self) -> None:
         self.query_one("#filter", Input).focus()
 
@@ -145,9 +249,12 @@ class ChecksScreen(FlowScreen):
         preflight = self.state.preflight
         if preflight is None:
             return "The checks are still running; Start is possible when they are done."
+        if not self.state.plan_is_current:
+            return "The plan is older than the last run; it is being made again. Start when the checks are done."
         if preflight.failed:
             first = preflight.failures[0]
-            return f"Start is refused because a check failed. {first.name}: {first.detail}"
+            hint = " Press i to go past it (asks first)." if first in self.ignorable_failures() else ""
+            return f"Start is refused because a check failed. {first.name}: {say(first.detail)}{hint}"
         if preflight.plan is None:
             return "There is no plan to carry out; check again with r."
         return None
@@ -155,6 +262,8 @@ class ChecksScreen(FlowScreen):
     def action_start(self) -> None:
         why = self.refusal()
         if why:
+            if self.app.screen is self and self.state.preflight is not None and not self.state.plan_is_current:
+                self.action_recheck()
             self.fail(why)
             return
         preflight = self.state.preflight
@@ -169,4 +278,5 @@ class ChecksScreen(FlowScreen):
     def start_run(self) -> None:
         from tui.screens.run import RunScreen
 
+        self.state.runs_started += 1  # from now on this plan is stale
         self.app.push_screen(RunScreen())

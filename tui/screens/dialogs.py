@@ -95,12 +95,25 @@ class HelpScreen(ModalScreen[None]):
         self.under = under
 
     def compose(self) -> ComposeResult:
-        extra = ""
         from tui.screens.base import FlowScreen
 
         commands = self.under.palette() if isinstance(self.under, FlowScreen) else []
-        if commands:
-            extra = "\nOn this screen\n" + "\n".join(f"  {c.title:<22} {c.help}" for c in commands)
+        keys = "\n".join(f"  {key_name(c.key):<8} {c.title}: {c.help}" for c in commands)
+        title = getattr(self.under, "SUB_TITLE", "") or "this screen"
         with VerticalScroll(id="help"):
-            yield Static("archfuse help", classes="dialog-title")
-            yield Static(HELP + extra, markup=False)
+            yield Static("archfuse help (Escape closes)", classes="dialog-title")
+            if keys:
+                yield Static(f"Keys on {title}\n{keys}\n", id="screen-keys", markup=False)
+            yield Static(HELP, markup=False)
+
+
+def key_name(key: str) -> str:
+    """``ctrl+t`` → ``Ctrl+T``; ``slash`` → ``/``; no key → ``palette`` (Ctrl+P finds it)."""
+    if not key:
+        return "palette"
+    names = {"slash": "/", "escape": "Escape", "space": "Space", "enter": "Enter"}
+    first = key.split(",")[0]
+    if first in names:
+        return names[first]
+    return "+".join(part.capitalize() if len(part) > 1 else part.upper() if "+" in first else part
+                    for part in first.split("+"))

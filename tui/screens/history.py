@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from core.errors import ArchfuseError
-from core.record.journal import RunRecord
+from core.record.journal import ChartRow, ImageRow, Journal, RunRecord, TagRecord
+from core.record.report import report_paths
 from core.run.rollback import RollbackSummary, config_for_run
+from tui.advice import say_error
 from tui.format import size
 from tui.messages import EngineEvent, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
@@ -18,11 +25,87 @@ from tui.screens.base import Command, FlowScreen
 STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "interrupted": "yellow"}
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 run``, ``2 runs``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+@dataclass
+class RunDetail:
+    """One run and what the journal recorded of it."""
+
+    run: RunRecord
+    tags: list[TagRecord]
+    images: list[ImageRow]
+    charts: list[ChartRow]
+
+
+def nothing_to_undo(run: RunRecord, tags: list[TagRecord]) -> str:
+    """Why rolling ``run`` back would change nothing, or '' when it may put tags back."""
+    if run.status == "running":
+        return f"Run {run.id} is still running; roll it back when it has ended."
+    if not tags:
+        return f"Run {run.id} moved no tag: there is nothing to roll back."
+    deletes_tags = run.target.startswith("oci:")  # an OCI layout can delete a tag; a registry cannot
+    if all(t.before is None for t in tags) and not deletes_tags:
+        return (
+            f"Nothing can be undone: run {run.id} created every tag it wrote ({plural(len(tags), 'tag')}), and "
+            f"{run.target} cannot delete a tag (the registry API has none), so a rollback would leave them all."
+        )
+    return ""
+
+
+def detail_text(detail: RunDetail, report: Path | None) -> str:
+    """The run as a page of text: packages, images, charts, tags moved, report."""
+    run = detail.run
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started))
+    lines = [f"Run {run.id}: {run.kind}, {run.status}, started {when}", f"Target: {run.target}"]
+    if run.message:
+        lines.append(f"Message: {run.message}")
+    lines.append("")
+    lines.append(f"Packages ({len(run.packages)}):")
+    lines += [f"  {p.get('version', '?')} {p.get('arch', '?')}  {p.get('name', p.get('path', ''))}" for p in run.packages]
+    counts = ", ".join(f"{n} {a}" for a, n in sorted(run.counts.items())) or "none"
+    lines += ["", f"Images ({plural(len(detail.images), 'row')}: {counts}; {size(run.bytes_uploaded)} uploaded):"]
+    lines += [f"  {i.action:<11} {i.platform.removeprefix('linux/'):<6} {i.destination}  {i.result}" for i in sorted(detail.images, key=lambda i: (i.destination, i.platform))]
+    lines += ["", f"Charts ({len(detail.charts)}):"]
+    lines += [f"  {c.action:<11} {c.name}-{c.version} -> {c.destination}  {c.result}" for c in sorted(detail.charts, key=lambda c: (c.name, c.version))] or ["  none"]
+    lines += ["", f"Tags moved ({len(detail.tags)}):"]
+    lines += [
+        f"  {t.repository}:{t.tag}  {_short(t.before) if t.before else 'created'} -> {_short(t.after)}"
+        for t in detail.tags
+    ] or ["  none"]
+    lines += ["", f"Report: {report}" if report else "Report: none was written for this run."]
+    here = f"{Path.cwd()}/"  # paths under the working directory read short, as the engineer typed them
+    return "\n".join(lines).replace(here, "")
+
+
+def _short(digest: str | None) -> str:
+    return digest[:19] if digest else "deleted"
+
+
+class RunDetailScreen(ModalScreen[None]):
+    """One run of the history, as a scrollable page; Escape closes it."""
+
+    BINDINGS = [Binding("escape,enter,q", "dismiss", "Close")]
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help"):
+            yield Static("Run detail (Escape closes)", classes="dialog-title")
+            yield Static(self.text, id="run-detail", markup=False)
+
+
 class HistoryScreen(FlowScreen):
     """The journal's runs; ctrl+r rolls the highlighted one back after asking."""
 
     SUB_TITLE = "History"
     ACTIONS = (
+        Command("Open the highlighted run", "Its packages, images, charts, tags moved and report", "open", "enter",
+                "Open"),
         Command("Roll back the highlighted run", "Put back the tags it moved (asks first)", "rollback", "ctrl+r",
                 "Roll back"),
         Command("Reload the history", "Read the journal again", "reload", "f5", "Reload"),
@@ -40,7 +123,8 @@ class HistoryScreen(FlowScreen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for label, key in (("run", "id"), ("kind", "kind"), ("status", "status"), ("started", "started"),
-                           ("versions", "versions"), ("images", "images"), ("uploaded", "bytes")):
+                           ("versions", "versions"), ("arches", "arches"), ("images", "images"),
+                           ("uploaded", "bytes")):
             table.add_column(label, key=key)
         self.action_reload()
 
@@ -59,13 +143,14 @@ class HistoryScreen(FlowScreen):
                 Text(run.status, style=STATUS_STYLE.get(run.status, "")),
                 Text(time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started))),
                 Text(" ".join(sorted(set(run.versions))) or "-"),
+                Text(",".join(sorted({str(p.get("arch", "")) for p in run.packages} - {""})) or "-"),
                 Text(str(run.images)),
                 Text(size(run.bytes_uploaded)),
                 key=run.id,
             )
         self.query_one("#detail", Static).update(
             "No runs in the journal yet." if not runs else
-            f"{len(runs)} runs. ctrl+r rolls the highlighted run back (asks first)."
+            f"{plural(len(runs), 'run')}. Enter opens the highlighted run; ctrl+r rolls it back (asks first)."
         )
         table.focus()
 
@@ -79,6 +164,10 @@ class HistoryScreen(FlowScreen):
         run = self.highlighted()
         if run is None:
             self.fail("There is no run to roll back; pick one in the list first.")
+            return
+        nothing = nothing_to_undo(run, self.read_detail(run).tags)
+        if nothing:
+            self.fail(nothing)
             return
         self.archfuse.ask(
             f"Roll back run {run.id} ({run.kind}, {run.status}) on {run.target}? "
@@ -95,7 +184,7 @@ class HistoryScreen(FlowScreen):
             else:  # the run's own target, when its journal entry is enough to reach it (an OCI layout)
                 session, own = self.archfuse.open_session(config_for_run(run)), True
         except ArchfuseError as err:
-            self.fail(str(err))
+            self.fail(say_error(err))
             return
 
         def work() -> RollbackSummary:
@@ -107,6 +196,22 @@ class HistoryScreen(FlowScreen):
 
         self.query_one("#detail", Static).update(f"Rolling back {run.id}…")
         self.archfuse.start_work(self, "rollback", work)
+
+    def read_detail(self, run: RunRecord) -> RunDetail:
+        """What the journal holds of one run (a local SQLite read)."""
+        with Journal(self.archfuse.workspace.state_dir) as journal:
+            return RunDetail(run, journal.tags_of(run.id), journal.images_of(run.id), journal.charts_of(run.id))
+
+    def action_open(self) -> None:
+        run = self.highlighted()
+        if run is None:
+            self.fail("There is no run to open; pick one in the list first.")
+            return
+        report = report_paths(self.archfuse.workspace.state_dir, run.id)[0]
+        self.app.push_screen(RunDetailScreen(detail_text(self.read_detail(run), report if report.exists() else None)))
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_open()
 
     def on_engine_event(self, _message: EngineEvent) -> None:
         pass  # rollback progress: the result line says what happened

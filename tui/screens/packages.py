@@ -17,6 +17,8 @@ from textual.widgets import Button, DirectoryTree, Input, Static
 from core import events as ev
 from core.errors import ArchfuseError
 from core.package.model import PackageIndex
+from core.package.naming import parse_package_name
+from core.package.scan import Unreadable
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
@@ -33,9 +35,14 @@ class PackagesScreen(FlowScreen):
         Command("Scan packages", "Scan the directory or files in the path field", "scan"),
         Command("Select package", "Toggle the highlighted package", "toggle_package", "space", "Select"),
         Command("Select all or none", "Every package, or none", "select_all", "a", "All/none"),
-        Command("Browse for a directory", "Pick the package directory from a tree", "browse", "b", "Browse"),
+        Command("Browse for a directory", "Pick the package directory from a tree", "browse", "ctrl+o", "Browse"),
         Command("Next: target", "Choose where the images go", "next", "n", "Next"),
     )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.unreadable: list[Unreadable] = []
+        self.default_note = ""  # why the default selection is what it is, said once after a scan
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -51,6 +58,7 @@ class PackagesScreen(FlowScreen):
         yield PackageMatrix(id="matrix")
         yield Static("", id="detail", markup=False)
         yield Static("", id="status", markup=False)
+        yield Static("", id="note", markup=False)
 
     def on_mount(self) -> None:
         if self.state.packages:
@@ -73,9 +81,10 @@ class PackagesScreen(FlowScreen):
             self.fail(f"The path field cannot be read: {err}.")
             return
         self.state.paths = paths
+        self.clear_packages()  # what was shown belongs to the old paths: it can no longer be chosen
         self.set_status("Scanning…")
         workspace = self.archfuse.workspace
-        self.archfuse.start_work(self, "scan", lambda: workspace.scan(paths))
+        self.archfuse.start_work(self, "scan", lambda: workspace.scan_each(paths))
         self.query_one(PackageMatrix).focus()
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
@@ -100,11 +109,26 @@ class PackagesScreen(FlowScreen):
 
     def on_work_done(self, message: WorkDone) -> None:
         if message.job == "scan":
-            self.show_packages(message.result)
+            packages, unreadable = message.result
+            self.unreadable = list(unreadable)
+            self.show_packages(packages)
 
     def on_work_failed(self, message: WorkFailed) -> None:
-        self.set_status("Scan failed.")
+        self.clear_packages()
+        self.set_status("Scan failed: nothing to select. Fix the path and press Enter to scan again.")
         self.fail(message.message)
+
+    def clear_packages(self) -> None:
+        """No packages: the matrix is empty and nothing is selected (a new scan, or a failed one)."""
+        self.state.packages = []
+        self.state.selected = set()
+        self.unreadable = []
+        self.query_one("#note", Static).update("")
+        matrix = self.query_one(PackageMatrix)
+        matrix.cells.clear()
+        matrix.selected = set()
+        matrix.redraw()
+        self.show_detail()
 
     def show_packages(self, packages: list[PackageIndex], *, keep_selection: bool = False) -> None:
         """Fill the matrix from scan results."""
@@ -116,15 +140,20 @@ class PackagesScreen(FlowScreen):
             matrix.cells[(p.version, p.arch)] = Cell(
                 p.path, p.version, p.arch, p.size, p.checksum, len(p.images), len(p.charts)
             )
+        for bad in self.unreadable:
+            named = parse_package_name(Path(bad.path).name)
+            if named is not None and named not in matrix.cells:
+                matrix.cells[named] = Cell(bad.path, *named, problem=bad.reason)
         if keep_selection:
             matrix.selected = set(state.selected)
             matrix.redraw()
+            self.default_note = ""
         else:
-            matrix.select_newest()
+            self.default_note = matrix.select_default()
         self.show_imported()
         self.selection_changed()
         if not packages:
-            self.set_status("No packages found there.")
+            self.set_status("No readable packages found there.")
 
     def on_screen_resume(self) -> None:
         if self.state.packages:
@@ -139,6 +168,10 @@ class PackagesScreen(FlowScreen):
 
     # -- selection --------------------------------------------------------------------
     def action_toggle_package(self) -> None:
+        cell = self.query_one(PackageMatrix).highlighted()
+        if cell is not None and cell.problem:
+            self.fail(f"{Path(cell.path).name} cannot be selected: {cell.problem}")
+            return
         self.query_one(PackageMatrix).toggle()
         self.selection_changed()
 
@@ -163,13 +196,26 @@ class PackagesScreen(FlowScreen):
             f"{len(chosen)} of {len(state.packages)} packages selected ({arches}), {size(total)}. "
             "Space selects, n goes on."
         )
+        self.query_one("#note", Static).update(f"{self.default_note}{self.unreadable_text()}".strip())
+        self.default_note = ""  # said once, after the scan
         self.show_detail()
+
+    def unreadable_text(self) -> str:
+        """`` 1 package cannot be read: NAME: reason.``, or nothing."""
+        if not self.unreadable:
+            return ""
+        first = self.unreadable[0]
+        noun = "package cannot" if len(self.unreadable) == 1 else "packages cannot"
+        return f" {len(self.unreadable)} {noun} be read: {first.reason}"
 
     def show_detail(self) -> None:
         cell = self.query_one(PackageMatrix).highlighted()
         detail = self.query_one("#detail", Static)
         if cell is None:
             detail.update("")
+            return
+        if cell.problem:
+            detail.update(f"{Path(cell.path).name} cannot be read: {cell.problem}")
             return
         package = next((p for p in self.state.packages if p.path == cell.path), None)
         warn = f"; {package.warnings[0]}" if package is not None and package.warnings else ""
@@ -188,7 +234,8 @@ class PackagesScreen(FlowScreen):
                 self.query_one("#paths", Input).value = shlex.quote(str(path))
                 self.action_scan()
 
-        self.app.push_screen(PickDirectory(Path.cwd()), picked)
+        start = next((p for p in self.state.paths if p.is_dir()), Path.cwd())
+        self.app.push_screen(PickDirectory(start.resolve()), picked)
 
     def action_next(self) -> None:
         state = self.state
@@ -219,9 +266,9 @@ def _date(ts: float) -> str:
 
 
 class PickDirectory(ModalScreen[Optional[Path]]):
-    """A directory tree: Enter on a directory picks it, Escape cancels."""
+    """A directory tree: Enter on a directory picks it, Backspace goes up, Escape cancels."""
 
-    BINDINGS = [Binding("escape", "dismiss", "Cancel")]
+    BINDINGS = [Binding("escape", "dismiss", "Cancel"), Binding("backspace", "up", "Up a directory")]
 
     def __init__(self, root: Path) -> None:
         super().__init__()
@@ -229,8 +276,16 @@ class PickDirectory(ModalScreen[Optional[Path]]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
-            yield Static("Pick the package directory (Enter picks, Escape cancels)", classes="dialog-title")
+            yield Static("Pick the package directory (Enter picks, Backspace goes up, Escape cancels)",
+                         classes="dialog-title")
+            yield Static(str(self.root), id="picker-root", markup=False)
             yield DirectoryTree(self.root, id="tree")
+
+    def action_up(self) -> None:
+        """Show the parent directory's tree."""
+        self.root = self.root.parent
+        self.query_one(DirectoryTree).path = self.root
+        self.query_one("#picker-root", Static).update(str(self.root))
 
     def on_directory_tree_directory_selected(self, event: DirectoryTree.DirectorySelected) -> None:
         self.dismiss(event.path)

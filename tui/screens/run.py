@@ -181,11 +181,7 @@ class RunScreen(FlowScreen):
         if self.running:
             self.fail("The run is still going.")
             return
-        from tui.screens.checks import ChecksScreen
-
-        self.app.pop_screen()  # this run
-        self.app.pop_screen()  # the old plan
-        self.app.push_screen(ChecksScreen())
+        self.app.pop_screen()  # back to Checks, which plans again: a plan older than a run is never run
 
     def action_toggle_log(self) -> None:
         self.toggle_class("log-enlarged")

@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Markdown, Static
 from core.run.coverage import TagCoverage, tag_coverage
 from core.run.results import ImageResult
 from core.session import VerifyReport
-from tui.format import platforms, size
+from tui.format import platforms, reference, reference_width, size
 from tui.messages import WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
 
@@ -94,7 +94,8 @@ class SummaryScreen(FlowScreen):
         table.add_column("result", key="result", width=11)
         table.add_column("platforms now", key="after", width=17)
         table.add_column("verify", key="verify", width=9)
-        table.add_column("tag / chart", key="image")
+        self.image_width = reference_width(self.app.size.width - 4, 11 + 17 + 9 + 2 * 4 + 2)
+        table.add_column("tag / chart", key="image", width=self.image_width)
         self.show_result()
         self.action_verify()
 
@@ -143,7 +144,7 @@ class SummaryScreen(FlowScreen):
                 Text(",".join(actions)),
                 Text(platforms(after)),
                 Text("…", style="dim"),
-                Text(f"{repository}:{tag}"),
+                Text(reference(repository, tag, self.image_width)),
                 key=f"tag:{repository}:{tag}",
             )
         for chart in charts:
@@ -152,7 +153,7 @@ class SummaryScreen(FlowScreen):
                 Text(word, style="bold yellow" if chart.action == "conflict" else ""),
                 Text("chart", style="dim"),
                 Text("…", style="dim"),
-                Text(f"{chart.name}-{chart.version}"),
+                Text(reference(chart.name, chart.version, self.image_width, sep="-")),
                 key=f"chart:{chart.name}:{chart.version}",
             )
 

@@ -11,9 +11,11 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from core.charts.destinations import destination_choices
 from core.errors import ArchfuseError
+from tui.advice import say_error
 from tui.messages import WorkDone, WorkFailed
 from tui.screens.base import Command, FlowScreen
-from tui.target_settings import TargetSettings
+from tui.target_settings import TargetSettings, chart_credentials_from_env, run_options
+from tui.widgets.tickbox import TickBox
 
 CHART_TYPES = [(title, kind.value) for title, kind in destination_choices()]
 
@@ -27,6 +29,8 @@ FIELDS = [
     ("ca_cert", "CA certificate", "PEM file that signed the registry's certificate", False),
     ("prefix", "Prefix", "path put before every image repository", False),
     ("registry_storage", "Registry data", "where a registry on this node stores data (disk gauge)", False),
+    ("spool_dir", "Spool directory", "where blobs wait when they must (empty: the temp directory)", False),
+    ("spool_budget", "Spool budget", "most the spool may hold, e.g. 256MiB or 1GiB", False),
 ]
 #: the Harbor projects archfuse creates (after asking)
 VISIBILITIES = [("public: anyone may pull", "public"), ("private: members only", "private")]
@@ -63,12 +67,15 @@ class TargetScreen(FlowScreen):
             yield Select(CHART_TYPES, value=settings.chart_repo_type, allow_blank=False, id="chart_repo_type",
                          compact=True)
         with Horizontal(classes="row"):
+            yield Static("Chart login", classes="label")
+            yield Static(chart_credentials_from_env(), id="chart_login", markup=False)
+        with Horizontal(classes="row"):
             yield Static("New spaces", classes="label")
             yield Select(VISIBILITIES, value=settings.space_visibility, allow_blank=False, id="space_visibility",
                          compact=True)
         with Horizontal(classes="row"):
             yield Static("TLS", classes="label")
-            yield Checkbox("insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
+            yield TickBox("Insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
                            compact=True)
         with Horizontal(classes="row buttons"):
             yield Button("Test connection (^T)", id="test", compact=True)
@@ -96,7 +103,7 @@ class TargetScreen(FlowScreen):
         try:
             target = self.archfuse.connect(settings).target
         except ArchfuseError as err:
-            self.on_work_failed(WorkFailed("ping", str(err)))
+            self.on_work_failed(WorkFailed("ping", say_error(err)))
             return
 
         def ping() -> str:
@@ -126,6 +133,11 @@ class TargetScreen(FlowScreen):
         settings = self.read_form()
         if not settings.inputs().names_target:
             self.fail("Enter a registry URL (https://host[:port]) or an OCI layout directory first.")
+            return
+        try:
+            self.archfuse.options = run_options(settings, self.archfuse.options)
+        except ArchfuseError as err:
+            self.fail(say_error(err))
             return
         from tui.screens.checks import ChecksScreen
 

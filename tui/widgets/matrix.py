@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from core.run.plan import version_key
 from tui.format import size
 
+#: the first column that holds packages (after the version and its arch coverage)
+FIRST_ARCH_COLUMN = 2
 CHECKSUM_TEXT = {"ok": "sum ok", "missing": "no sum", "mismatch": "MISMATCH"}
 
 
@@ -26,6 +29,7 @@ class Cell:
     images: int = 0
     charts: int = 0
     progress: float | None = None  # 0..1 while scanning
+    problem: str = ""  # why the package cannot be read (it cannot be selected)
 
 
 class PackageMatrix(DataTable[Text]):
@@ -54,18 +58,33 @@ class PackageMatrix(DataTable[Text]):
         cursor = self.cursor_coordinate
         self.clear(columns=True)
         self.add_column("version", key="version")
+        self.add_column("arches", key="coverage")
         for arch in arches:
-            self.add_column(arch, key=arch, width=24)
+            self.add_column(arch, key=arch, width=22)
         for version in versions:
-            row = [Text(version, style="bold")]
+            row = [Text(version, style="bold"), self.coverage_text(version, arches)]
             for arch in arches:
                 cell = self.cells.get((version, arch))
-                row.append(self.render_cell(cell) if cell else Text("-", style="dim"))
+                row.append(self.render_cell(cell) if cell else Text("- none", style="dim"))
             self.add_row(*row, key=version, height=2 if self.imported is not None else 1)
         if self.row_count:
-            self.cursor_coordinate = self.validate_cursor_coordinate(cursor if cursor.column else cursor.right())
+            column = cursor.column if cursor.column >= FIRST_ARCH_COLUMN else FIRST_ARCH_COLUMN
+            self.cursor_coordinate = self.validate_cursor_coordinate(Coordinate(cursor.row, column))
+
+    def readable(self, version: str, arch: str) -> bool:
+        cell = self.cells.get((version, arch))
+        return cell is not None and not cell.problem
+
+    def coverage_text(self, version: str, arches: list[str]) -> Text:
+        """``all 2`` when the version has a readable package for every arch, else ``no arm64``."""
+        missing = [a for a in arches if not self.readable(version, a)]
+        if not missing:
+            return Text(f"all {len(arches)}", style="green")
+        return Text("no " + ",".join(missing), style="yellow")
 
     def render_cell(self, cell: Cell) -> Text:
+        if cell.problem:
+            return Text("UNREADABLE", style="bold red")
         mark = "[x]" if cell.path in self.selected else "[ ]"
         if cell.progress is not None and not cell.checksum:
             return Text(f"{mark} scanning {cell.progress:4.0%}", style="italic")
@@ -80,29 +99,53 @@ class PackageMatrix(DataTable[Text]):
 
     def highlighted(self) -> Cell | None:
         """The package under the cursor, if any."""
-        if not self.row_count or self.cursor_column == 0:
+        if not self.row_count or self.cursor_column < FIRST_ARCH_COLUMN:
             return None
         row_key, col_key = self.coordinate_to_cell_key(self.cursor_coordinate)
         return self.cells.get((str(row_key.value), str(col_key.value)))
 
     def toggle(self) -> Cell | None:
         cell = self.highlighted()
-        if cell is not None:
+        if cell is not None and not cell.problem:
             self.selected ^= {cell.path}
             self.redraw()
         return cell
 
     def select_all(self) -> None:
         """Select every package, or none when all are selected."""
-        every = {c.path for c in self.cells.values()}
+        every = {c.path for c in self.cells.values() if not c.problem}
         self.selected = set() if self.selected >= every else every
         self.redraw()
 
-    def select_newest(self) -> None:
-        """The default: the newest version of each architecture."""
+    def select_default(self) -> str:
+        """The default: every arch of the newest version that has them all; says why when that is not the newest.
+
+        Falls back to the newest of each arch when no version has every arch, and says so.
+        """
+        arches = sorted({a for _, a in self.cells})
+        versions = sorted({v for v, _ in self.cells}, key=version_key, reverse=True)
+        if not versions:
+            self.selected = set()
+            self.redraw()
+            return ""
+        complete = [v for v in versions if all(self.readable(v, a) for a in arches)]
+        if complete:
+            chosen = complete[0]
+            self.selected = {self.cells[(chosen, a)].path for a in arches}
+            self.redraw()
+            newer = versions[: versions.index(chosen)]
+            if not newer:
+                return f"Selected {chosen} for every arch ({', '.join(arches)})."
+            lacks = ", ".join(f"{v} has no {','.join(a for a in arches if not self.readable(v, a))}" for v in newer)
+            return (f"Selected {chosen}, the newest version with every arch ({', '.join(arches)}): {lacks}. "
+                    "Selecting a newer one leaves its tags without the missing arch.")
         newest: dict[str, Cell] = {}
         for cell in self.cells.values():
+            if cell.problem:
+                continue
             if cell.arch not in newest or version_key(cell.version) > version_key(newest[cell.arch].version):
                 newest[cell.arch] = cell
         self.selected = {c.path for c in newest.values()}
         self.redraw()
+        return ("No version has a package for every arch (" + ", ".join(arches) + "); selected the newest of "
+                "each arch: " + ", ".join(f"{c.version} {a}" for a, c in sorted(newest.items())) + ".")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Union
 
 from rich.text import Text
@@ -12,7 +12,7 @@ from core import events as ev
 from core.charts.plan import ChartPlan
 from core.checks.preflight import Check
 from core.run.plan import ImagePlan, Plan
-from tui.format import platforms, size
+from tui.format import platforms_change, reference, reference_width, size
 
 #: a row of the plan table: one image for one platform, or one chart
 PlanRow = Union[ImagePlan, ChartPlan]
@@ -28,37 +28,63 @@ def status_text(status: str) -> Text:
     return Text(word, style=STATUS_STYLE.get(status, ""))
 
 
-class ChecksList(Static):
-    """Every preflight check: status, name, and the detail that says how to fix it."""
+#: a row of the checks list: a check, or while the checks run the event that announced it
+CheckLine = Union[Check, ev.CheckDone]
 
-    def show(self, checks: Iterable[Check | ev.CheckDone]) -> None:
-        """The checks, or while they run the events that announced them."""
+
+#: failures first, then warnings: what needs the engineer is always at the top of the list
+SEVERITY = {"fail": 0, "warn": 1}
+
+
+def by_severity(checks: Iterable[CheckLine]) -> list[CheckLine]:
+    """Failures, then warnings, then the rest, each in the order they ran."""
+    return sorted(checks, key=lambda c: SEVERITY.get(c.status, 2))
+
+
+class ChecksList(Static):
+    """Every preflight check, failures and warnings first: status, name, and how to fix it."""
+
+    def show(self, checks: Iterable[CheckLine], words: Callable[[CheckLine], str] = lambda c: c.detail) -> None:
+        """The checks (or the events announcing them while they run); ``words`` gives a check's detail
+        with its advice for this screen (e.g. "tick Insecure")."""
         text = Text()
-        for check in checks:
+        for check in by_severity(checks):
             if text:
                 text.append("\n")
             status = status_text(check.status)
             text.append_text(status)
             text.append(" " * (5 - len(status.plain)))
             text.append(f"{check.name}: ", style="bold")
-            text.append(check.detail)
+            text.append(words(check))
         self.update(text if text else Text("Checking…", style="italic"))
 
 
+#: widths of the plan's columns other than the image (cell padding included)
+ACTION_WIDTH, ARCH_WIDTH, UPLOAD_WIDTH = 11, 5, 9
+WIDE_PLATFORMS, COMPACT_PLATFORMS = 25, 13
+#: below this many columns, platforms read ``amd64,+arm64`` instead of ``amd64 → amd64,arm64``
+WIDE_SCREEN = 100
+
+
 class PlanTable(DataTable[Text]):
-    """One row per image and platform; ``apply_filter`` narrows it by any word."""
+    """One row per image and platform, the image first; ``apply_filter`` narrows it by any word."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.rows_all: list[PlanRow] = []
         self.filter_text = ""
+        self.width_laid_out = 0
 
     def on_mount(self) -> None:
-        self.add_column("action", key="action", width=11)
-        self.add_column("arch", key="platform", width=7)
-        self.add_column("platforms before → after", key="platforms", width=26)
-        self.add_column("upload", key="upload", width=9)
-        self.add_column("image", key="image")
+        self.refill()
+
+    def on_resize(self) -> None:
+        if self.available_width() != self.width_laid_out:
+            self.refill()
+
+    def available_width(self) -> int:
+        """Columns the table may fill (the screen's, before the table has a size of its own)."""
+        return self.size.width or self.app.size.width - 4
 
     def show(self, images: Sequence[ImagePlan], charts: Sequence[ChartPlan] = ()) -> None:
         self.rows_all = [*images, *charts]
@@ -74,21 +100,32 @@ class PlanTable(DataTable[Text]):
         return [row for row in self.rows_all if all(w in _haystack(row) for w in words)]
 
     def refill(self) -> None:
-        self.clear()
+        total = self.width_laid_out = self.available_width()
+        compact = total < WIDE_SCREEN
+        platforms_width = COMPACT_PLATFORMS if compact else WIDE_PLATFORMS
+        fixed = ACTION_WIDTH + ARCH_WIDTH + platforms_width + UPLOAD_WIDTH + 2 * 5 + 2  # padding, scrollbar
+        image_width = reference_width(total, fixed)
+        self.clear(columns=True)
+        self.add_column("image", key="image", width=image_width)
+        self.add_column("action", key="action", width=ACTION_WIDTH)
+        self.add_column("arch", key="platform", width=ARCH_WIDTH)
+        self.add_column("platforms" if compact else "platforms before → after", key="platforms",
+                        width=platforms_width)
+        self.add_column("upload", key="upload", width=UPLOAD_WIDTH)
         for i, row in enumerate(self.visible_rows()):
             action = Text(row.action, style=ACTION_STYLE.get(row.action, ""))
             if isinstance(row, ChartPlan):
                 self.add_row(
-                    action, Text("chart"), Text("-"), Text("-", justify="right"),
-                    Text(f"{row.repo}/{row.name}-{row.version}"), key=str(i),
+                    Text(reference(f"{row.repo}/{row.name}", row.version, image_width, sep="-")),
+                    action, Text("chart"), Text("-"), Text("-", justify="right"), key=str(i),
                 )
                 continue
             self.add_row(
+                Text(reference(row.repository, row.tag, image_width)),
                 action,
                 Text(row.platform.removeprefix("linux/")),
-                Text(f"{platforms(row.platforms_before)} → {platforms(row.platforms_after)}"),
+                Text(platforms_change(row.platforms_before, row.platforms_after, compact=compact)),
                 Text(size(row.upload_bytes) if row.upload_bytes else "-", justify="right"),
-                Text(f"{row.repository}:{row.tag}"),
                 key=str(i),
             )
 

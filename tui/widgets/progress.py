@@ -14,7 +14,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from core import events as ev
 from core.kinds import ImageStage
 from core.run.plan import ImagePlan
-from tui.format import RateWindow, elapsed, eta, platforms, rate, size, stall_line
+from tui.format import RateWindow, elapsed, eta, platforms, rate, reference, reference_width, size, stall_line
 
 IMAGE_STATUS_STYLE = {
     "waiting": "dim",
@@ -173,7 +173,8 @@ class ImageTable(DataTable[Text]):
         self.add_column("done", key="progress", width=4)
         self.add_column("arch", key="platform", width=5)
         self.add_column("platforms before → after", key="platforms", width=25)
-        self.add_column("image", key="image")
+        self.image_width = reference_width(self.app.size.width - 4, 9 + 4 + 5 + 25 + 2 * 5 + 2)
+        self.add_column("image", key="image", width=self.image_width)
 
     def show(self, images: Sequence[ImagePlan]) -> None:
         self.clear()
@@ -188,7 +189,7 @@ class ImageTable(DataTable[Text]):
                 Text(""),
                 Text(image.platform.removeprefix("linux/")),
                 Text(f"{platforms(image.platforms_before)} → {platforms(image.platforms_after)}"),
-                Text(f"{image.repository}:{image.tag}"),
+                Text(reference(image.repository, image.tag, self.image_width)),
                 key=key,
             )
 
