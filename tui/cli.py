@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from core.config import hide_url_credentials
 
         message = hide_url_credentials(str(err))
-        if getattr(args, "json", False):
+        if args.json:
             json_line({"event": "error", "message": message, "exit_code": err.exit_code})
         print(f"archfuse: {message}", file=sys.stderr)
         return err.exit_code

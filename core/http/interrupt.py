@@ -99,13 +99,13 @@ class CuttableBackend(httpcore.NetworkBackend):
         return len(streams)
 
 
-def cuttable_transport(
-    *, verify: ssl.SSLContext | bool, limits: httpx.Limits
-) -> tuple[httpx.HTTPTransport, CuttableBackend]:
-    """httpx's own transport (TLS, limits) whose connections go through a :class:`CuttableBackend`."""
-    transport = httpx.HTTPTransport(verify=verify, limits=limits)
+def make_cuttable(client: httpx.Client) -> CuttableBackend:
+    """Route ``client``'s own connections (direct, and through a proxy the environment names) through a
+    new :class:`CuttableBackend`, and return it. The client keeps httpx's transports, TLS and limits."""
     backend = CuttableBackend()
-    pool = transport._pool  # noqa: SLF001 - httpx offers no public way to choose the network backend
-    if isinstance(pool, httpcore.ConnectionPool):
-        pool._network_backend = backend  # noqa: SLF001
-    return transport, backend
+    transports = [client._transport, *client._mounts.values()]  # noqa: SLF001 - see below
+    for transport in transports:
+        pool = transport._pool if isinstance(transport, httpx.HTTPTransport) else None  # noqa: SLF001
+        if isinstance(pool, httpcore.ConnectionPool):  # HTTP proxies too; httpx has no public way in
+            pool._network_backend = backend  # noqa: SLF001
+    return backend

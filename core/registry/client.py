@@ -35,11 +35,10 @@ from core.http.base import (
     HttpClientOwner,
     http_client,
     registry_origin,
-    tls_verify,
     transport_detail,
     transport_error,
 )
-from core.http.interrupt import CuttableBackend, cuttable_transport
+from core.http.interrupt import CuttableBackend, make_cuttable
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.manifest import ManifestRef
@@ -90,14 +89,11 @@ class RegistryClient(HttpClientOwner):
             raise ValueError("chunk sizes must be positive")
         self.chunk_threshold = chunk_threshold
         self.chunk_size = chunk_size
-        self._backend: CuttableBackend | None = None
-        if transport is None:
-            limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-            verify = tls_verify(insecure=insecure, ca_cert=ca_cert)
-            transport, self._backend = cuttable_transport(verify=verify, limits=limits)
         self._http = http_client(
             insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout, max_connections=max_connections
         )
+        #: cuts the requests in flight when a run is cancelled (httpx's own transport only)
+        self._backend: CuttableBackend | None = make_cuttable(self._http) if transport is None else None
         self._auth = Authenticator(credentials, self.description, self._fetch_token)
         self._emit: ev.Emit = ev.discard
         self._cancel: threading.Event | None = None
