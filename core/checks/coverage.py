@@ -122,13 +122,18 @@ def _version_of(plan: Plan, path: str) -> str:
 
 def _holds(package: PackageIndex, tag: TagPlan) -> bool:
     """True when ``package`` has an image that lands on ``tag`` (whatever the prefix)."""
+    return holds_tag(package, tag.repository, tag.tag)
+
+
+def holds_tag(package: PackageIndex, repository: str, tag: str) -> bool:
+    """True when ``package`` has an image that lands on ``repository:tag`` (whatever the prefix)."""
     for image in package.images:
         for ref in image.refs:
             try:
                 dest = destination(ref, "")
             except ValueError:
                 continue
-            if dest.tag == tag.tag and (tag.repository == dest.path or tag.repository.endswith("/" + dest.path)):
+            if dest.tag == tag and (repository == dest.path or repository.endswith("/" + dest.path)):
                 return True
     return False
 

@@ -10,10 +10,10 @@ from textual.widgets import Button, Input, Static
 
 from core import events as ev
 from core.charts.plan import ChartPlan
+from core.checks.coverage import holds_tag
 from core.checks.preflight import Check, Preflight
 from core.errors import ArchfuseError
 from core.kinds import ChartAction, CheckKind, CheckStatus
-from core.oci.refs import destination
 from core.package.model import PackageIndex
 from tui.advice import say, say_error
 from tui.format import size
@@ -290,13 +290,4 @@ class ChecksScreen(FlowScreen):
 
 def holds_any(package: PackageIndex, tags: tuple[str, ...]) -> bool:
     """True when one of the package's images lands on one of ``tags`` (``repo:tag``, any prefix)."""
-    for image in package.images:
-        for ref in image.refs:
-            try:
-                dest = destination(ref, "")
-            except ValueError:
-                continue
-            name = f"{dest.path}:{dest.tag}"
-            if any(tag == name or tag.endswith("/" + name) for tag in tags):
-                return True
-    return False
+    return any(holds_tag(package, *tag.rsplit(":", 1)) for tag in tags if ":" in tag)
