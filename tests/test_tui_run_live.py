@@ -198,7 +198,10 @@ async def test_summary_shows_charts_kept_and_a_tag_missing_an_arch(
         screen = app.screen
         assert isinstance(screen, SummaryScreen)
         table = screen.query_one("#results")
-        rows = {str(table.get_row_at(i)[3]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+        # keyed by each row's own key (``tag:REPO:TAG``, ``chart:NAME:VERSION``): the shown reference may be shortened
+        keys = [row.key.value or "" for row in table.ordered_rows]
+        rows = {key.split(":", 1)[1].replace(":", "-") if key.startswith("chart:") else key.split(":", 1)[1]:
+                [str(c) for c in table.get_row(key)] for key in keys}
         # charts are there: pushed, and the changed one kept, with how to overwrite it on this screen
         assert rows["redis-17.11.3"][:3] == ["kept", "chart", "other-content"], rows
         assert rows["metrics-server-3.8.3"][0] == "pushed", rows
