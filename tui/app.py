@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -27,6 +27,8 @@ from tui.target_settings import TargetSettings
 
 if TYPE_CHECKING:
     from tui.screens.run import RunScreen
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -152,8 +154,14 @@ class ArchfuseApp(App[int]):
         return None
 
     # -- engine work ------------------------------------------------------------------
-    def start_work(self, screen: Screen[Any], job: str, fn: Callable[[], Any]) -> Worker[None]:
-        """Run ``fn`` in a thread; its events, result and error go to ``screen`` as messages."""
+    def start_work(
+        self, screen: Screen[Any], job: str, fn: Callable[[], T], done: Callable[[T], None]
+    ) -> Worker[None]:
+        """Run ``fn`` in a thread; its events and error go to ``screen`` as messages, its result to ``done``.
+
+        ``done`` runs on the UI thread while ``screen`` is still mounted (the result rides a
+        :class:`WorkDone` message the screen delivers).
+        """
         self.bridge.listener = screen
 
         def work() -> None:
@@ -164,7 +172,7 @@ class ArchfuseApp(App[int]):
             except Exception as err:  # noqa: BLE001 - shown as a sentence, never a traceback
                 screen.post_message(WorkFailed(job, f"Unexpected error ({type(err).__name__}): {err}"))
             else:
-                screen.post_message(WorkDone(job, result))
+                screen.post_message(WorkDone(job, lambda: done(result)))
 
         return self.run_worker(work, name=job, group=job, thread=True, exclusive=True, exit_on_error=False)
 

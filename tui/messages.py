@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from textual.message import Message
 
@@ -37,12 +36,12 @@ class ProgressTick(Message):
 
 
 class WorkDone(Message):
-    """A worker finished; ``result`` is what the engine call returned."""
+    """A worker finished; :meth:`deliver` hands its result to the screen's typed callback (UI thread)."""
 
-    def __init__(self, job: str, result: Any) -> None:
+    def __init__(self, job: str, deliver: Callable[[], None]) -> None:
         super().__init__()
         self.job = job
-        self.result = result
+        self.deliver = deliver
 
 
 class WorkFailed(Message):

@@ -12,6 +12,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input
 
+from tui.messages import WorkDone
+
 if TYPE_CHECKING:
     from core.session import Session
     from tui.app import ArchfuseApp, FlowState
@@ -69,6 +71,10 @@ class FlowScreen(Screen[None]):
         if not self.archfuse.blink:
             for widget in self.query(Input):
                 widget.cursor_blink = False
+
+    def on_work_done(self, message: WorkDone) -> None:
+        """A worker of this screen finished: its typed callback runs now, on the UI thread."""
+        message.deliver()
 
     @property
     def archfuse(self) -> ArchfuseApp:

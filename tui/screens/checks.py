@@ -17,7 +17,7 @@ from core.kinds import ChartAction, CheckKind, CheckStatus
 from core.package.model import PackageIndex
 from tui.advice import say, say_error
 from tui.format import size
-from tui.messages import EngineEvent, WorkDone, WorkFailed
+from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import check_options
 from tui.widgets.disk import DiskGauges
@@ -91,7 +91,7 @@ class ChecksScreen(FlowScreen):
         def work() -> Preflight:
             return session.preflight(packages, options=options, checks=checks)
 
-        self.archfuse.start_work(self, "preflight", work)
+        self.archfuse.start_work(self, "preflight", work, self.show_preflight)
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
@@ -99,10 +99,8 @@ class ChecksScreen(FlowScreen):
             self.checks.append(event)
             self.query_one(ChecksList).show(self.checks, self.advice)
 
-    def on_work_done(self, message: WorkDone) -> None:
-        if message.job != "preflight":
-            return
-        preflight: Preflight = message.result
+    def show_preflight(self, preflight: Preflight) -> None:
+        """The checks and the plan the engine made, on the screen."""
         self.state.preflight = preflight
         self.state.planned_after = self.state.runs_started
         self.checks = list(preflight.checks)

@@ -19,7 +19,7 @@ from core.record.report import report_paths
 from core.run.rollback import RollbackSummary, config_for_run
 from tui.advice import say_error
 from tui.format import size
-from tui.messages import EngineEvent, WorkDone, WorkFailed
+from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
 
 STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "interrupted": "yellow"}
@@ -130,7 +130,7 @@ class HistoryScreen(FlowScreen):
 
     def action_reload(self) -> None:
         self.query_one("#detail", Static).update("Reading the journal…")
-        self.archfuse.start_work(self, "history", self.archfuse.workspace.history)
+        self.archfuse.start_work(self, "history", self.archfuse.workspace.history, self.show_runs)
 
     def show_runs(self, runs: list[RunRecord]) -> None:
         self.runs = runs
@@ -195,7 +195,7 @@ class HistoryScreen(FlowScreen):
                     session.close()
 
         self.query_one("#detail", Static).update(f"Rolling back {run.id}…")
-        self.archfuse.start_work(self, "rollback", work)
+        self.archfuse.start_work(self, "rollback", work, self.rolled_back)
 
     def read_detail(self, run: RunRecord) -> RunDetail:
         """What the journal holds of one run (a local SQLite read)."""
@@ -216,14 +216,11 @@ class HistoryScreen(FlowScreen):
     def on_engine_event(self, _message: EngineEvent) -> None:
         pass  # rollback progress: the result line says what happened
 
-    def on_work_done(self, message: WorkDone) -> None:
-        if message.job == "history":
-            self.show_runs(message.result)
-        elif message.job == "rollback":
-            summary: RollbackSummary = message.result
-            counts = ", ".join(f"{n} {r}" for r, n in sorted(summary.counts().items())) or "no tags"
-            self.action_reload()
-            self.notify(f"Rollback of {summary.rolled_back}: {summary.status} ({counts})", timeout=8)
+    def rolled_back(self, summary: RollbackSummary) -> None:
+        """A rollback finished: the list again, and what it did."""
+        counts = ", ".join(f"{n} {r}" for r, n in sorted(summary.counts().items())) or "no tags"
+        self.action_reload()
+        self.notify(f"Rollback of {summary.rolled_back}: {summary.status} ({counts})", timeout=8)
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#detail", Static).update("")

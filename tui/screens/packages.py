@@ -20,7 +20,7 @@ from core.package.model import PackageIndex
 from core.package.naming import parse_package_name
 from core.package.scan import Unreadable
 from tui.format import size
-from tui.messages import EngineEvent, ProgressTick, WorkDone, WorkFailed
+from tui.messages import EngineEvent, ProgressTick, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import TargetSettings
 from tui.widgets.matrix import Cell, PackageMatrix
@@ -84,7 +84,7 @@ class PackagesScreen(FlowScreen):
         self.clear_packages()  # what was shown belongs to the old paths: it can no longer be chosen
         self.set_status("Scanning…")
         workspace = self.archfuse.workspace
-        self.archfuse.start_work(self, "scan", lambda: workspace.scan_each(paths))
+        self.archfuse.start_work(self, "scan", lambda: workspace.scan_each(paths), self.scanned)
         self.query_one(PackageMatrix).focus()
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
@@ -107,11 +107,11 @@ class PackagesScreen(FlowScreen):
             matrix.put(Cell(event.path, event.version, event.arch, progress=1.0, images=event.images,
                             charts=event.charts))
 
-    def on_work_done(self, message: WorkDone) -> None:
-        if message.job == "scan":
-            packages, unreadable = message.result
-            self.unreadable = list(unreadable)
-            self.show_packages(packages)
+    def scanned(self, found: tuple[list[PackageIndex], list[Unreadable]]) -> None:
+        """A scan finished: its packages in the matrix, the unreadable ones noted."""
+        packages, unreadable = found
+        self.unreadable = list(unreadable)
+        self.show_packages(packages)
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.clear_packages()

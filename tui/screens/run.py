@@ -17,7 +17,7 @@ from textual.widgets import RichLog, Static
 from core import events as ev
 from core.run.engine import RunSummary
 from tui.format import size
-from tui.messages import EngineEvent, ProgressTick, WorkDone, WorkFailed
+from tui.messages import EngineEvent, ProgressTick, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.widgets.progress import ImageTable, InFlight, TransferProgress
 
@@ -62,7 +62,9 @@ class RunScreen(FlowScreen):
         self.log_line("Warnings, retries and failures appear here (l enlarges, w saves).")
         self.set_phase("Uploading blobs; manifests next, tags move last.")
         session, cancel, options = self.session, self.state.cancel, self.archfuse.options
-        self.archfuse.start_work(self, "run", lambda: session.run(preflight, cancel=cancel, options=options))
+        self.archfuse.start_work(
+            self, "run", lambda: session.run(preflight, cancel=cancel, options=options), self.finished
+        )
 
     def set_phase(self, text: str) -> None:
         self.query_one("#phase", Static).update(text)
@@ -113,11 +115,9 @@ class RunScreen(FlowScreen):
         elif isinstance(event, ev.RunFinished) and event.status == "cancelled":
             self.log_line(f"cancelled: {event.message}")
 
-    def on_work_done(self, message: WorkDone) -> None:
-        if message.job != "run":
-            return
+    def finished(self, summary: RunSummary) -> None:
+        """The run ended (done, cancelled or failed): its outcome on the screen."""
         self.running = False
-        summary: RunSummary = message.result
         self.summary = self.state.summary = summary
         self.query_one(InFlight).clear_all()
         progress = self.query_one(TransferProgress)

@@ -22,7 +22,7 @@ from core.run.coverage import TagCoverage, tag_coverage
 from core.run.results import ImageResult
 from core.session import VerifyReport
 from tui.format import platforms, reference, reference_width, size
-from tui.messages import WorkDone, WorkFailed
+from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 
 VERIFY_STYLE = {"ok": "green"}
@@ -172,12 +172,10 @@ class SummaryScreen(FlowScreen):
                     add_verify(reports[-1], report.to_json(), session.secrets)
             return Findings(report, tag_coverage(session.target, tags))
 
-        self.archfuse.start_work(self, "verify", work)
+        self.archfuse.start_work(self, "verify", work, self.show_findings)
 
-    def on_work_done(self, message: WorkDone) -> None:
-        if message.job != "verify":
-            return
-        found: Findings = message.result
+    def show_findings(self, found: Findings) -> None:
+        """Verification and coverage, cell by cell."""
         report = found.verify
         self.state.verify = report
         table = self.query_one(DataTable)

@@ -12,7 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 from core.charts.destinations import destination_choices
 from core.errors import ArchfuseError
 from tui.advice import say_error
-from tui.messages import WorkDone, WorkFailed
+from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import TargetSettings, chart_credentials_from_env, run_options
 from tui.widgets.tickbox import TickBox
@@ -110,11 +110,11 @@ class TargetScreen(FlowScreen):
             target.ping()
             return f"{target.description} answers; the credentials work."
 
-        self.archfuse.start_work(self, "ping", ping)
+        self.archfuse.start_work(self, "ping", ping, self.answered)
 
-    def on_work_done(self, message: WorkDone) -> None:
-        if message.job == "ping":
-            self.query_one("#status", Static).update(f"ok: {message.result}")
+    def answered(self, answer: str) -> None:
+        """The target answered the test."""
+        self.query_one("#status", Static).update(f"ok: {answer}")
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#status", Static).update("Connection failed.")
