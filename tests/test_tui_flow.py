@@ -16,6 +16,7 @@ from core.targets.layout import LayoutTarget
 from tests.tui_support import (  # noqa: F401 - fixture
     GatedSession,
     make_app,
+    run_through,
     settle,
     start,
     to_checks,
@@ -93,9 +94,7 @@ async def test_arm64_after_amd64_is_planned_as_add_arch_and_keeps_amd64(workdir:
         matrix.move_cursor(row=0, column=3)  # version, arches, amd64, arm64
         await pilot.press("space")
         assert app.state.selected == {amd64}
-        await to_checks(pilot)
-        await start(pilot)
-        await settle(pilot)
+        await run_through(pilot)
         assert app.state.summary.status == "done", app.state.summary.failures
         # back to packages, choose arm64 only, plan again
         await pilot.press("n")
@@ -297,9 +296,7 @@ def test_bridge_coalesces_progress_and_keeps_the_newest() -> None:
 async def test_history_lists_the_run_and_rollback_asks_then_puts_tags_back(workdir: Path) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await to_checks(pilot)
-        await start(pilot)
-        await settle(pilot)
+        await run_through(pilot)
         assert app.state.summary.status == "done", app.state.summary.failures
         assert LayoutTarget(workdir / "layout").get_manifest(*REDIS) is not None
         await pilot.press("n")

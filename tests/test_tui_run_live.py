@@ -19,7 +19,7 @@ from tests.fixtures.faultproxy import FaultProxy
 from tests.fixtures.registry import RegistryServer
 from tests.test_import_charts import pull_chart
 from tests.test_import_registry import import_
-from tests.tui_support import GatedSession, make_app, settle, start, to_checks
+from tests.tui_support import GatedSession, make_app, run_through, settle, start, to_checks
 from tui.screens.checks import ChecksScreen
 from tui.screens.dialogs import ConfirmDialog
 from tui.screens.run import RunScreen
@@ -190,9 +190,7 @@ async def test_summary_shows_charts_kept_and_a_tag_missing_an_arch(
     app = make_app()
     app.state.settings = TargetSettings(registry=registry.url, insecure=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await to_checks(pilot)
-        await start(pilot)
-        await settle(pilot)
+        await run_through(pilot)
         await pilot.press("n")
         await settle(pilot)
         screen = app.screen

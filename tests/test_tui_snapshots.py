@@ -26,6 +26,7 @@ from tests.tui_support import (  # noqa: F401 - fixture
     STABLE_RUN_ID,
     StableSession,
     make_app,
+    run_through,
     settle,
     start,
     to_checks,
@@ -80,9 +81,7 @@ def test_chart_conflict_warning_first_with_the_key_that_overwrites(
     size: str, workdir: Path, pinned: None, snap_compare: Any
 ) -> None:
     async def go(pilot: Any) -> None:
-        await to_checks(pilot)
-        await start(pilot)
-        await settle(pilot)
+        await run_through(pilot)
         layout = LayoutTarget(workdir / "layout")
         charts = OciChartDestination(layout)
         manifest = layout.get_manifest("addon/metrics-server", "3.8.3")

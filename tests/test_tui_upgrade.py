@@ -23,7 +23,7 @@ from core.session import Session
 from core.targets.registry import RegistryTarget
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
 from tests.test_import_charts import pull_chart
-from tests.tui_support import make_app, settle, start, to_checks, to_target, workdir_fixture  # noqa: F401 - fixture
+from tests.tui_support import make_app, run_through, settle, start, to_checks, to_target, workdir_fixture  # noqa: F401 - fixture
 from tui import cli
 from tui.format import reference
 from tui.screens.checks import ChecksScreen
@@ -221,9 +221,7 @@ async def test_tui_force_charts_overwrites_a_conflicting_chart_after_asking(
     app = make_app()
     app.state.settings = TargetSettings(registry=registry.url, insecure=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await to_checks(pilot)
-        await start(pilot)
-        await settle(pilot)
+        await run_through(pilot)
         assert app.state.summary.status == "done"
         # someone pushes other content under a chart version the run pushed
         files = pull_chart(registry, "addon/metrics-server", "3.8.3")
@@ -332,9 +330,7 @@ async def test_spool_budget_field_reaches_the_spool_check(workdir: Path) -> None
 async def test_history_shows_arches_opens_a_run_and_counts_one_run(workdir: Path) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await to_checks(pilot)
-        await start(pilot)
-        await settle(pilot)
+        await run_through(pilot)
         run_id = app.state.summary.run_id
         await app.run_action("history")
         await settle(pilot)
@@ -356,9 +352,7 @@ async def test_rollback_says_first_when_nothing_can_be_undone(workdir: Path, reg
     app = make_app()
     app.state.settings = TargetSettings(registry=registry.url, insecure=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await to_checks(pilot)
-        await start(pilot)
-        await settle(pilot)
+        await run_through(pilot)
         await app.run_action("history")
         await settle(pilot)
         await pilot.press("ctrl+r")
@@ -412,9 +406,7 @@ async def test_arch_coverage_warning_shows_its_fix_and_p_selects_the_filling_pac
             matrix.move_cursor(row=1, column=column)
             await pilot.press("space")
         assert selected(app) == {("v0.11.0", "amd64"), ("v0.11.0", "arm64")}
-        await to_checks(pilot)
-        await start(pilot)
-        await settle(pilot)
+        await run_through(pilot)
         assert app.state.summary.status == "done"
         await pilot.press("escape", "escape", "escape")  # Run → Checks → Target → Packages
         await settle(pilot)

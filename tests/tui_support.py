@@ -128,6 +128,13 @@ async def start(pilot: Any) -> None:
     assert isinstance(pilot.app.screen, RunScreen)
 
 
+async def run_through(pilot: Any) -> None:
+    """From the Packages screen through Target and Checks to a started run, waited for to its end."""
+    await to_checks(pilot)
+    await start(pilot)
+    await settle(pilot)
+
+
 def make_app(session: type[Session] = Session, **kwargs: Any) -> ArchfuseApp:
     """The app on ``pk/`` and the layout ``layout`` (relative: stable in snapshots)."""
     return create_app([Path("pk")], "state", "layout", session_class=session, blink=False, **kwargs)

@@ -8,7 +8,23 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Button, Static
+
+
+class ScrollPage(ModalScreen[None]):
+    """A titled page that scrolls (a run's detail, a report); the subclass's keys close it."""
+
+    def __init__(self, page_id: str, heading: str, body: Widget) -> None:
+        super().__init__()
+        self.page_id = page_id
+        self.heading = heading
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id=self.page_id):
+            yield Static(self.heading, classes="dialog-title", markup=False)
+            yield self.body
 
 
 class ErrorDialog(ModalScreen[None]):

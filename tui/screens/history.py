@@ -9,8 +9,6 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from core.errors import ArchfuseError
@@ -21,6 +19,7 @@ from tui.advice import say_error
 from tui.format import size
 from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
+from tui.screens.dialogs import ScrollPage
 
 STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "interrupted": "yellow"}
 
@@ -84,19 +83,14 @@ def _short(digest: str | None) -> str:
     return digest[:19] if digest else "deleted"
 
 
-class RunDetailScreen(ModalScreen[None]):
+class RunDetailScreen(ScrollPage):
     """One run of the history, as a scrollable page; Escape closes it."""
 
     BINDINGS = [Binding("escape,enter,q", "dismiss", "Close")]
 
     def __init__(self, text: str) -> None:
-        super().__init__()
+        super().__init__("help", "Run detail (Escape closes)", Static(text, id="run-detail", markup=False))
         self.text = text
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help"):
-            yield Static("Run detail (Escape closes)", classes="dialog-title")
-            yield Static(self.text, id="run-detail", markup=False)
 
 
 class HistoryScreen(FlowScreen):

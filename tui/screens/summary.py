@@ -15,7 +15,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Markdown, Static
 
 from core.run.coverage import TagCoverage, tag_coverage
@@ -24,6 +23,7 @@ from core.session import VerifyReport
 from tui.format import platforms, reference, reference_width, size
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
+from tui.screens.dialogs import ScrollPage
 
 VERIFY_STYLE = {"ok": "green"}
 CHART_WORDS = {"new": "pushed", "overwritten": "overwritten", "unchanged": "unchanged", "conflict": "kept", "error": "failed"}
@@ -50,23 +50,18 @@ class Findings:
     coverage: list[TagCoverage] = field(default_factory=list)
 
 
-class ReportScreen(ModalScreen[None]):
+class ReportScreen(ScrollPage):
     """The run report's Markdown, scrollable."""
 
     BINDINGS = [Binding("escape,q,o", "dismiss", "Close")]
 
     def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
-
-    def compose(self) -> ComposeResult:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except OSError as err:
-            text = f"The report {self.path} cannot be read: {err.strerror or err}."
-        with VerticalScroll(id="report"):
-            yield Static(f"{self.path} · Escape closes", classes="dialog-title", markup=False)
-            yield Markdown(text)
+            text = f"The report {path} cannot be read: {err.strerror or err}."
+        super().__init__("report", f"{path} · Escape closes", Markdown(text))
+        self.path = path
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()

@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from core.charts.destinations import destination_choices
@@ -16,6 +17,12 @@ from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import TargetSettings, chart_credentials_from_env, run_options
 from tui.widgets.tickbox import TickBox
+
+
+def row(label: str, field: Widget) -> Horizontal:
+    """One line of the form: its label, then its field."""
+    return Horizontal(Static(label, classes="label"), field, classes="row")
+
 
 CHART_TYPES = [(title, kind.value) for title, kind in destination_choices()]
 
@@ -52,31 +59,24 @@ class TargetScreen(FlowScreen):
         settings = self.state.settings
         values = dataclasses.asdict(settings)
         for field_id, label, placeholder, password in FIELDS:
-            with Horizontal(classes="row"):
-                yield Static(label, classes="label")
-                yield Input(
-                    str(values[field_id]),
-                    placeholder=placeholder,
-                    password=password,
-                    id=field_id,
-                    compact=True,
-                    select_on_focus=False,  # a stray key must not wipe a filled-in field
-                )
-        with Horizontal(classes="row"):
-            yield Static("Chart repo type", classes="label")
-            yield Select(CHART_TYPES, value=settings.chart_repo_type, allow_blank=False, id="chart_repo_type",
-                         compact=True)
-        with Horizontal(classes="row"):
-            yield Static("Chart login", classes="label")
-            yield Static(chart_credentials_from_env(), id="chart_login", markup=False)
-        with Horizontal(classes="row"):
-            yield Static("New spaces", classes="label")
-            yield Select(VISIBILITIES, value=settings.space_visibility, allow_blank=False, id="space_visibility",
-                         compact=True)
-        with Horizontal(classes="row"):
-            yield Static("TLS", classes="label")
-            yield TickBox("Insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure",
-                           compact=True)
+            yield row(label, Input(
+                str(values[field_id]),
+                placeholder=placeholder,
+                password=password,
+                id=field_id,
+                compact=True,
+                select_on_focus=False,  # a stray key must not wipe a filled-in field
+            ))
+        yield row("Chart repo type", Select(
+            CHART_TYPES, value=settings.chart_repo_type, allow_blank=False, id="chart_repo_type", compact=True
+        ))
+        yield row("Chart login", Static(chart_credentials_from_env(), id="chart_login", markup=False))
+        yield row("New spaces", Select(
+            VISIBILITIES, value=settings.space_visibility, allow_blank=False, id="space_visibility", compact=True
+        ))
+        yield row("TLS", TickBox(
+            "Insecure: allow plain HTTP and unverified TLS", settings.insecure, id="insecure", compact=True
+        ))
         with Horizontal(classes="row buttons"):
             yield Button("Test connection (^T)", id="test", compact=True)
             yield Button("Next (^N)", id="next", variant="primary", compact=True)
