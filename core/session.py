@@ -235,8 +235,10 @@ class Session(Workspace):
         return report
 
     def close(self) -> None:
-        """Close the target's connections."""
+        """Close the target's connections and the chart destination's own."""
         self.target.close()
+        if self.charts is not None:
+            self.charts.close()
 
 
 def open_session(

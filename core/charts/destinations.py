@@ -53,13 +53,17 @@ def make_destination(
     password: str | None = None,
     insecure: bool = False,
     ca_cert: Path | None = None,
+    owns_target: bool = False,
 ) -> ChartDestination:
-    """A destination of ``kind`` (``--chart-repo-type``): OCI charts in ``target``, else the API at ``url``."""
+    """A destination of ``kind`` (``--chart-repo-type``): OCI charts in ``target``, else the API at ``url``.
+
+    ``owns_target``: the OCI destination closes ``target`` when it is closed (a chart registry of its own).
+    """
     which = destination_kind(kind)
     if which == ChartDestinationKind.OCI:
         if target is None:
             raise UsageError("OCI charts need a registry or OCI layout target.")
-        return OciChartDestination(target, prefix=prefix)
+        return OciChartDestination(target, prefix=prefix, owns_target=owns_target)
     if which == ChartDestinationKind.CHARTMUSEUM:
         return ChartMuseumDestination(url, username=username, password=password, insecure=insecure, ca_cert=ca_cert)
     return HarborChartDestination(url, username=username, password=password, insecure=insecure, ca_cert=ca_cert)

@@ -56,9 +56,11 @@ class OciChartDestination:
     #: how a choice list names this kind
     TITLE = "OCI (in the registry)"
 
-    def __init__(self, target: Target, *, prefix: str = "") -> None:
+    def __init__(self, target: Target, *, prefix: str = "", owns_target: bool = False) -> None:
         self.target = target
         self.prefix = prefix
+        #: True when the target is the destination's own (a separate chart registry), closed with it
+        self.owns_target = owns_target
         #: told ``(repository, tag, digest before or None, digest after)`` right before a chart tag moves
         self.on_tag_moving: Callable[[str, str, str | None, str], None] | None = None
 
@@ -67,6 +69,11 @@ class OciChartDestination:
 
     def ping(self) -> None:
         self.target.ping()
+
+    def close(self) -> None:
+        """Close the target only when it is the destination's own; the image target's owner closes that one."""
+        if self.owns_target:
+            self.target.close()
 
     def repository(self, name: str, repo: str = "") -> str:
         """``<prefix>/<repo>/<name>``; ChartError when that is no valid repository name."""

@@ -30,6 +30,9 @@ class ChartDestination(Protocol):
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
         """Store the chart unless the same content is there; return the action taken."""
 
+    def close(self) -> None:
+        """Close the connections this destination owns (none it shares with the image target)."""
+
 
 def decide(have: str | None, digest: str, force: bool) -> ChartAction:
     """The action for a push given what the destination holds (``have``) and the chart's digest."""

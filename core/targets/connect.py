@@ -49,7 +49,12 @@ def open_chart_destination(config: TargetConfig, target: Target) -> ChartDestina
             password=secret.reveal() if secret else None,
         )
         client = RegistryClient(config.chart_repo_url, credentials=creds, insecure=config.insecure, ca_cert=config.ca_cert)
-        return make_destination(ChartDestinationKind.OCI, target=RegistryTarget(client, config.chart_repo_url), prefix=config.prefix)
+        return make_destination(
+            ChartDestinationKind.OCI,
+            target=RegistryTarget(client, config.chart_repo_url),
+            prefix=config.prefix,
+            owns_target=True,
+        )
     return make_destination(
         config.chart_repo_type,
         url=config.chart_repo_url,
