@@ -32,9 +32,6 @@ from core.errors import (
     TransportError,
 )
 from core.http.base import (
-    HttpClientOwner,
-    http_client,
-    registry_origin,
     transport_detail,
     transport_error,
 )
@@ -45,6 +42,7 @@ from core.oci.manifest import ManifestRef
 from core.oci.refs import space_of
 from core.registry.auth import Authenticator, Scope, pull, push
 from core.registry.credentials import Credentials
+from core.registry.endpoint import RegistryEndpoint
 from core.registry.retry import RETRYABLE_STATUS, Retrying, RetryPolicy, send_retrying
 
 log = logging.getLogger("archfuse.registry")
@@ -60,7 +58,7 @@ _PROJECT_MISSING = re.compile(r"project\s+['\"]?([A-Za-z0-9._-]+)['\"]?\s+not\s+
 _UPLOAD_GONE = {"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN"}
 
 
-class RegistryClient(HttpClientOwner):
+class RegistryClient(RegistryEndpoint):
     """Talk to one registry: ping, blobs (HEAD, mount, upload, GET) and manifests (GET, HEAD, PUT)."""
 
     def __init__(
@@ -77,21 +75,12 @@ class RegistryClient(HttpClientOwner):
         timeout: float = 120.0,
         max_connections: int = 32,
     ) -> None:
-        scheme, host = registry_origin(base_url, insecure=insecure)
-        self.scheme = scheme
-        #: ``host[:port]``, used in image destinations
-        self.host = host
-        #: the URL without credentials, for messages
-        self.description = f"{scheme}://{host}"
-        self.insecure = insecure
-        self.retries = retries or RetryPolicy()
         if chunk_size <= 0 or chunk_threshold < 0:
             raise ValueError("chunk sizes must be positive")
+        super().__init__(base_url, credentials=credentials, insecure=insecure, ca_cert=ca_cert, transport=transport,
+                         timeout=timeout, retries=retries, max_connections=max_connections)
         self.chunk_threshold = chunk_threshold
         self.chunk_size = chunk_size
-        self._http = http_client(
-            insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout, max_connections=max_connections
-        )
         #: cuts the requests in flight when a run is cancelled (httpx's own transport only)
         self._backend: CuttableBackend | None = make_cuttable(self._http) if transport is None else None
         self._auth = Authenticator(credentials, self.description, self._fetch_token)

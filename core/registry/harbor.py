@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from core.errors import AuthError, RegistryError
-from core.http.base import HttpClientOwner, http_client, registry_origin, transport_error
+from core.http.base import transport_error
 from core.kinds import RegistryFlavour
 from core.registry.credentials import Credentials
-from core.registry.retry import RetryPolicy, send_retrying
+from core.registry.endpoint import RegistryEndpoint
+from core.registry.retry import send_retrying
 
 if TYPE_CHECKING:
     from core.config import TargetConfig
@@ -41,27 +42,10 @@ class Flavour:
         return self.name == RegistryFlavour.HARBOR
 
 
-class HarborClient(HttpClientOwner):
+class HarborClient(RegistryEndpoint):
     """Talk to Harbor's API at ``base_url`` (``https://host[:port]``) with basic authentication."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        credentials: Credentials | None = None,
-        insecure: bool = False,
-        ca_cert: Path | None = None,
-        transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
-        retries: RetryPolicy | None = None,
-    ) -> None:
-        scheme, host = registry_origin(base_url, insecure=insecure)
-        self.description = f"{scheme}://{host}"
-        self.credentials = credentials
-        self.retries = retries or RetryPolicy()
-        self._http = http_client(
-            insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout, base_url=f"{self.description}{API}"
-        )
+    API_PATH = API
 
     # -- public API ----------------------------------------------------------------------------
 

@@ -1,0 +1,51 @@
+"""What every client of a registry host shares: its origin, TLS, credentials, retries and one httpx client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import httpx
+
+from core.http.base import HttpClientOwner, http_client, registry_origin
+from core.registry.credentials import Credentials
+from core.registry.retry import RetryPolicy
+
+
+class RegistryEndpoint(HttpClientOwner):
+    """A client of one registry host (``https://host[:port]``): the registry API or Harbor's."""
+
+    #: seconds a read or write may take unless the caller says
+    TIMEOUT: ClassVar[float] = 30.0
+    #: the path the client's relative request URLs start from ("" for none)
+    API_PATH: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credentials: Credentials | None = None,
+        insecure: bool = False,
+        ca_cert: Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float | None = None,
+        retries: RetryPolicy | None = None,
+        max_connections: int = 10,
+    ) -> None:
+        scheme, host = registry_origin(base_url, insecure=insecure)
+        self.scheme = scheme
+        #: ``host[:port]``, used in image destinations
+        self.host = host
+        #: the URL without credentials, for messages
+        self.description = f"{scheme}://{host}"
+        self.credentials = credentials
+        self.insecure = insecure
+        self.retries = retries or RetryPolicy()
+        self._http = http_client(
+            insecure=insecure,
+            ca_cert=ca_cert,
+            transport=transport,
+            timeout=self.TIMEOUT if timeout is None else timeout,
+            base_url=f"{self.description}{self.API_PATH}" if self.API_PATH else "",
+            max_connections=max_connections,
+        )
