@@ -169,7 +169,9 @@ def test_two_imports_of_other_arches_at_once_never_lose_a_platform(
             "linux/arm64": _archfuse(["import", str(arm), "--registry", other_url, "--insecure", "--yes", "--json"],
                                      tmp_path / f"state-{trial}-b", locks[1]),
         }
-        outcome = {platform: (proc.wait(timeout=300), proc.communicate()) for platform, proc in procs.items()}
+        # communicate() drains both pipes while it waits: a run's --json events can outgrow a pipe's buffer
+        talk = {platform: proc.communicate(timeout=300) for platform, proc in procs.items()}
+        outcome = {platform: (procs[platform].returncode, talk[platform]) for platform in procs}
         done = {platform for platform, (code, _out) in outcome.items() if code == 0}
         for code, (_out, err) in outcome.values():
             if code != 0:  # only the run lock may refuse the second run, on one host
