@@ -32,6 +32,7 @@ from core.run.engine import RunOptions  # noqa: E402
 from tui.app import ArchfuseApp, create_app  # noqa: E402
 from tui.target_settings import TargetSettings  # noqa: E402
 from tui.tour import settle, walk  # noqa: E402
+from tui.widgets.progress import InFlight  # noqa: E402
 
 NAME = "addon-offline-full-package-{}-{}.tar.gz"
 SLOW = 6 << 10  # bytes per second while a run is photographed in progress
@@ -93,16 +94,28 @@ async def chart_conflict(app: ArchfuseApp, pilot: Any, shot: Callable[[str], Non
 
 
 async def run_in_progress(app: ArchfuseApp, pilot: Any, shot: Callable[[str], None], registry: Any) -> None:
-    """A real run into the registry, uploads held to a slow rate: bytes, rate, ETA, per-image rows;
-    then the registry paused (SIGSTOP) until the run says it stalled."""
+    """A real run into the registry, uploads held to a slow rate: bytes, rate, ETA, per-image rows."""
     await to_checks(pilot)
     await pilot.press("s", "y")
     await asyncio.sleep(3)
     await pilot.pause()
     shot("run-in-progress")
+    await settle(pilot)
+
+
+async def stall(app: ArchfuseApp, pilot: Any, shot: Callable[[str], None], registry: Any) -> None:
+    """A real run started while the registry is paused (SIGSTOP): the screen says nothing moves, and
+    what it waits for, until the registry answers again."""
+    await to_checks(pilot)
     registry.pause()
     try:
-        await asyncio.sleep(12)
+        await pilot.press("s", "y")
+        for _ in range(80):  # the stall line comes after RunOptions.stall_after seconds without progress
+            await asyncio.sleep(0.25)
+            await pilot.pause()
+            if "no progress" in str(app.screen.query_one(InFlight).render()):
+                break
+        await asyncio.sleep(2)  # a few seconds more on the stall counter
         await pilot.pause()
         shot("stall")
     finally:
@@ -193,6 +206,13 @@ def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> lis
     try:
         slow = RunOptions(rate_limit=SLOW)
         written += asyncio.run(shoot_case(out, size, suffix, first + 2, run_in_progress, registry, options=slow))
+    finally:
+        registry.stop()
+    fresh()
+    registry = RegistryServer(Path(tempfile.mkdtemp(prefix="archfuse-shots-registry-")))
+    registry.start()
+    try:
+        written += asyncio.run(shoot_case(out, size, suffix, first + 3, stall, registry))
     finally:
         registry.stop()
     fresh()
