@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,9 +19,11 @@ from core.charts.oci import OciChartDestination
 from core.charts.pipeline import prepare_chart
 from core.charts.repack import unpack
 from core.charts.tree import chart_values
+from core.errors import RegistryError
 from core.kinds import ChartAction
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
+from core.oci.manifest import ManifestRef
 from core.targets.layout import LayoutTarget
 from core.targets.registry import RegistryTarget
 from tests.fixtures.chartfiles import HINTS, IMAGES, VALUES, chart_files
@@ -147,3 +150,32 @@ def test_oci_layout_holds_charts_as_artifacts(tmp_path: Path) -> None:
     assert "addon/metrics-server:3.8.2" in names
     stored = (tmp_path / "layout" / "blobs" / "sha256" / chart.digest.split(":")[1]).read_bytes()
     assert stored == chart.tgz
+
+
+class _BlobUnknownOnce(RegistryTarget):
+    """The registry refuses the first manifest push as if a blob were unknown to it (HTTP 400), as
+    distribution does when another writer pushes the same chart at the same moment."""
+
+    refused = 0
+    blobs_sent = 0
+
+    def put_blob(self, repository: str, digest: str, size: int, stream: Any) -> None:
+        self.blobs_sent += 1
+        super().put_blob(repository, digest, size, stream)
+
+    def put_manifest(self, repository: str, reference: str, manifest: ManifestRef) -> None:
+        if not self.refused:
+            self.refused += 1
+            raise RegistryError("blob unknown to registry", status=400)
+        super().put_manifest(repository, reference, manifest)
+
+
+def test_chart_manifest_refused_for_an_unknown_blob_is_pushed_again_with_its_blobs(registry: RegistryServer) -> None:
+    target = _BlobUnknownOnce(registry.client())
+    dest = OciChartDestination(target, prefix="charts")
+    chart = prepare_chart(chart_files(version="3.8.4"), host=registry.host, prefix="img", imported_refs=IMAGES)
+    assert dest.push("metrics-server", "3.8.4", chart.tgz, repo="addon") == ChartAction.NEW
+    assert target.refused == 1
+    assert target.blobs_sent == 4  # config and chart, then both again before the second manifest push
+    raw = skopeo_inspect_raw(f"{registry.host}/charts/addon/metrics-server:3.8.4", registry)
+    assert raw["layers"][0]["digest"] == sha256_digest(chart.tgz)

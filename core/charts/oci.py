@@ -16,7 +16,7 @@ from core.charts.helmmeta import helm_annotations, helm_config, readable_config
 from core.charts.protocol import decide
 from core.charts.repack import unpack
 from core.charts.validate import chart_meta
-from core.errors import ArchfuseError, ChartError
+from core.errors import ArchfuseError, ChartError, RegistryError
 from core.kinds import ChartAction
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
@@ -48,6 +48,10 @@ def chart_manifest(config: bytes, tgz: bytes, annotations: dict[str, str] | None
     if annotations:
         doc["annotations"] = annotations
     return ManifestRef(canonical_json(doc), mt.OCI_MANIFEST)
+
+
+#: tries of a chart's manifest push that the registry refuses for a blob it does not know yet
+MANIFEST_ATTEMPTS = 3
 
 
 class OciChartDestination:
@@ -124,13 +128,25 @@ class OciChartDestination:
         repository = self.repository(name, repo)
         metadata = chart_metadata(tgz, what=f"chart {name}-{version}.tgz")
         config = helm_config(metadata)
-        for blob in (config, tgz):
-            digest = sha256_digest(blob)
-            if not self.target.blob_exists(repository, digest):
-                self.target.put_blob(repository, digest, len(blob), io.BytesIO(blob))
         manifest = chart_manifest(config, tgz, helm_annotations(metadata))
         if self.on_tag_moving is not None:  # the journal records the move first, so rollback can undo it
             current = self.target.get_manifest(repository, oci_tag(version))
             self.on_tag_moving(repository, oci_tag(version), current.digest if current else None, manifest.digest)
-        self.target.put_manifest(repository, oci_tag(version), manifest)
+        for attempt in range(MANIFEST_ATTEMPTS):
+            self._put_blobs(repository, (config, tgz), again=attempt > 0)
+            try:
+                self.target.put_manifest(repository, oci_tag(version), manifest)
+                return action
+            except RegistryError as err:
+                # 400: a blob the manifest names is unknown to the registry — seen while another
+                # writer pushes the same chart at the same moment; its blobs are sent again
+                if err.status != 400 or attempt == MANIFEST_ATTEMPTS - 1:
+                    raise
         return action
+
+    def _put_blobs(self, repository: str, blobs: tuple[bytes, ...], *, again: bool) -> None:
+        """Upload the chart's blobs the repository lacks (all of them ``again``)."""
+        for blob in blobs:
+            digest = sha256_digest(blob)
+            if again or not self.target.blob_exists(repository, digest):
+                self.target.put_blob(repository, digest, len(blob), io.BytesIO(blob))
