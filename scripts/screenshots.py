@@ -190,9 +190,21 @@ def fresh(demo: bool = True) -> None:
         write_demo_set(Path("pk"))
 
 
+def with_registry(case: Callable[[Any], Awaitable[list[Path]]]) -> list[Path]:
+    """Run one hard case against a fresh demo set and a fresh real registry, stopped afterwards."""
+    from tests.fixtures.registry import RegistryServer
+
+    fresh()
+    registry = RegistryServer(Path(tempfile.mkdtemp(prefix="archfuse-shots-registry-")))
+    registry.start()
+    try:
+        return asyncio.run(case(registry))
+    finally:
+        registry.stop()
+
+
 def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> list[Path]:
     """Failed check, warnings, run in progress, stall, upgrade summary (numbered from ``first``)."""
-    from tests.fixtures.registry import RegistryServer
 
     written: list[Path] = []
     fresh()
@@ -200,29 +212,16 @@ def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> lis
     written += asyncio.run(shoot_case(out, size, suffix, first, failed_check, target="notadir"))
     fresh()
     written += asyncio.run(shoot_case(out, size, suffix, first + 1, chart_conflict))
-    fresh()
-    registry = RegistryServer(Path(tempfile.mkdtemp(prefix="archfuse-shots-registry-")))
-    registry.start()
-    try:
-        slow = RunOptions(rate_limit=SLOW)
-        written += asyncio.run(shoot_case(out, size, suffix, first + 2, run_in_progress, registry, options=slow))
-    finally:
-        registry.stop()
-    fresh()
-    registry = RegistryServer(Path(tempfile.mkdtemp(prefix="archfuse-shots-registry-")))
-    registry.start()
-    try:
-        written += asyncio.run(shoot_case(out, size, suffix, first + 3, stall, registry))
-    finally:
-        registry.stop()
-    fresh()
-    registry = RegistryServer(Path(tempfile.mkdtemp(prefix="archfuse-shots-registry-")))
-    registry.start()
-    try:
+    slow = RunOptions(rate_limit=SLOW)
+    written += with_registry(lambda registry: shoot_case(out, size, suffix, first + 2, run_in_progress, registry,
+                                                         options=slow))
+    written += with_registry(lambda registry: shoot_case(out, size, suffix, first + 3, stall, registry))
+
+    def upgrade(registry: Any) -> Awaitable[list[Path]]:
         before_upgrade(registry)
-        written += asyncio.run(shoot_case(out, size, suffix, first + 4, upgrade_summary, registry))
-    finally:
-        registry.stop()
+        return shoot_case(out, size, suffix, first + 4, upgrade_summary, registry)
+
+    written += with_registry(upgrade)
     return written
 
 
