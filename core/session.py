@@ -170,23 +170,31 @@ class Session(Workspace):
         or when the registry does not answer, this is :meth:`scan`.
         """
         from core.package.scan import scan_paths
+        from core.run.progress import Watchdog
         from core.run.stage import BlobStager
         from core.targets.registry import RegistryTarget
 
         if not isinstance(self.target, RegistryTarget):
             return self.scan(paths, strict=strict, rescan=rescan)
-        try:
-            self.target.ping()
-        except ArchfuseError:
-            return self.scan(paths, strict=strict, rescan=rescan)  # the checks say what is wrong
         opts = options or RunOptions()
         stager = BlobStager(
-            self.target, prefix=self.prefix, jobs=opts.workers, rate_limit=opts.rate_limit, emit=self.emit
+            self.target,
+            prefix=self.prefix,
+            jobs=opts.workers,
+            rate_limit=opts.rate_limit,
+            emit=self.emit,
+            stall_after=opts.stall_after,
         )
+        self.target.watch(self.emit, None)  # retries are told as they happen
         try:
-            packages = scan_paths(
-                paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan, sink=stager
-            )
+            with Watchdog(stager.tick):  # a registry that stops answering is told, as in a run
+                try:
+                    self.target.ping()
+                except ArchfuseError:
+                    return self.scan(paths, strict=strict, rescan=rescan)  # the checks say what is wrong
+                packages = scan_paths(
+                    paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan, sink=stager
+                )
         finally:
             stager.close()
         self.sources.update(stager.sources)

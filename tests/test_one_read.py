@@ -175,3 +175,29 @@ def test_a_refused_mount_falls_back_to_reading_the_package(registry: RegistrySer
     assert any(isinstance(e, ev.PackageStarted) for e in seen)
     for path in pair.amd_tags:  # (a bare run: images only, no charts)
         skopeo_copy_all(f"{registry.host}/{path}", registry, tmp_path / "copy")
+
+
+def test_a_later_plan_mounts_what_an_unfinished_one_read_uploaded(registry: RegistryServer, pair: Packages,
+                                                                  tmp_path: Path) -> None:
+    """A one read whose run never came (killed, refused by another run's lock): the next plan, from
+    the scan cache, finds each blob in its bundle's first repository and mounts it, uploading nothing."""
+    config = build_target_config(registry.url, insecure=True, env={})
+    state = tmp_path / "state"
+    first = open_session(config, state_dir=state)
+    try:
+        first.scan_to_import([pair.amd])  # then no run
+    finally:
+        first.close()
+    seen: list[ev.Event] = []
+    again = open_session(config, state_dir=state, emit=seen.append)
+    try:
+        preflight = again.preflight(again.scan([pair.amd]))
+        assert not preflight.failed and preflight.plan is not None
+        needs = list(preflight.plan.blobs.values())
+        assert needs and all(need.source for need in needs) and preflight.plan.bytes_to_upload == 0
+        summary = again.run(preflight)
+    finally:
+        again.close()
+    assert summary.status == "done" and summary.bytes_uploaded == 0
+    assert not [e for e in seen if isinstance(e, ev.PackageStarted)]
+    _verified(registry, state, pair.amd)

@@ -166,7 +166,7 @@ class ImportRun:
         if watched is not None:
             watched.watch(self.emit, self.cancel)
         try:
-            with Watchdog(self.progress, self.cancel, self._on_cancel):
+            with Watchdog(self.progress.tick, self.cancel, self._on_cancel):
                 self._check_planned_errors()
                 self._prepare()
                 self._upload_blobs()

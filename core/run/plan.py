@@ -247,4 +247,25 @@ def _missing_blobs(
             blob.digest, BlobNeed(blob, image.package, image.image.bundle, source=held.get(blob.digest, ""))
         )
         need.repositories.add(key[0])
+    _find_in_bundle(needs, tags, target, jobs)
     return needs
+
+
+def _find_in_bundle(needs: dict[str, BlobNeed], tags: list[TagPlan], target: Target, jobs: int) -> None:
+    """A blob still to upload may be in the repository of another image of its bundle already:
+    where a cold import's one read put it (core.run.stage) before the run was stopped or refused.
+    Those repositories are asked (HEAD), and the blob is mounted from the first that holds it."""
+    of_bundle: dict[tuple[str, str], set[str]] = {}
+    for tag in tags:
+        for image in tag.images:
+            of_bundle.setdefault((image.package, image.image.bundle), set()).add(image.repository)
+    probes = [
+        (repository, need)
+        for need in needs.values()
+        if need.upload
+        for repository in sorted(of_bundle.get((need.package, need.bundle), set()) - need.repositories)
+    ]
+    held = parallel_map(lambda p: target.blob_exists(p[0], p[1].blob.digest), probes, jobs, name="archfuse-plan")
+    for (repository, need), have in zip(probes, held):
+        if have and need.upload:
+            need.source = repository

@@ -200,18 +200,24 @@ class RunProgress:
             self._maybe_emit(force=True)
         if quiet >= self.stall_after and now - self._last_stall >= 1.0:
             self._last_stall = now
-            count = self.in_flight()
-            waiting = f"{count} upload{'s' if count != 1 else ''} to {self.target} in flight" if count else (
-                f"waiting for {self.target}"
-            )
-            self.emit(ev.Stalled(round(quiet, 1), waiting))
+            self.emit(ev.Stalled(round(quiet, 1), stall_text(self.in_flight(), self.target)))
+
+
+def stall_text(uploads: int, target: str) -> str:
+    """What a stalled run or read waits for: ``3 uploads to http://… in flight``."""
+    if not uploads:
+        return f"waiting for {target}"
+    return f"{uploads} upload{'s' if uploads != 1 else ''} to {target} in flight"
 
 
 class Watchdog:
-    """A thread that ticks a run's progress and calls ``on_cancel`` once, soon after ``cancel`` is set."""
+    """A thread that calls ``tick`` (a heartbeat: progress, stalls) every TICK seconds and
+    ``on_cancel`` once, soon after ``cancel`` is set."""
 
-    def __init__(self, progress: RunProgress, cancel: threading.Event, on_cancel: Callable[[], None]) -> None:
-        self.progress, self.cancel, self.on_cancel = progress, cancel, on_cancel
+    def __init__(
+        self, tick: Callable[[], None], cancel: threading.Event | None = None, on_cancel: Callable[[], None] = lambda: None
+    ) -> None:
+        self.tick, self.cancel, self.on_cancel = tick, cancel or threading.Event(), on_cancel
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="archfuse-watchdog", daemon=True)
 
@@ -229,4 +235,4 @@ class Watchdog:
             if not cancelled and self.cancel.is_set():
                 cancelled = True
                 self.on_cancel()
-            self.progress.tick()
+            self.tick()

@@ -19,6 +19,7 @@ the checks then say what is wrong, and the run uploads what is left.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
@@ -31,6 +32,7 @@ from core.package.model import ChartRecord
 from core.package.reader import BlobMember
 from core.run.engine import SMALL_BLOB
 from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
+from core.run.progress import stall_text
 from core.run.ratelimit import RateLimit
 from core.targets.base import Target
 
@@ -49,6 +51,7 @@ class BlobStager:
         jobs: int = DEFAULT_JOBS,
         rate_limit: int = 0,
         emit: ev.Emit = ev.discard,
+        stall_after: float = 5.0,
     ) -> None:
         self.target = target
         self.prefix = prefix
@@ -65,6 +68,10 @@ class BlobStager:
         self._pending: list[Future[None]] = []
         self._blobs = 0
         self._bytes = 0
+        self._in_flight = 0
+        self.stall_after = stall_after
+        self._last_moved = time.monotonic()
+        self._last_stall = 0.0
 
     # -- the scan's BlobSink -------------------------------------------------------------------
     def chart(self, record: ChartRecord) -> None:
@@ -90,12 +97,21 @@ class BlobStager:
             if digest in self._claimed:
                 return
             self._claimed.add(digest)
+        self._last_moved = time.monotonic()  # the package is being read
         if member.size <= SMALL_BLOB:
             data = _read_exact(member.stream, member.size)
             self._wait_for_room()
             self._pending.append(self._pool.submit(self._upload, repositories, digest, BytesIO(data), len(data)))
         else:
             self._upload(repositories, digest, member.stream, member.size)
+
+    def tick(self) -> None:
+        """From a :class:`core.run.progress.Watchdog`: ``Stalled`` while nothing is read or sent."""
+        now = time.monotonic()
+        quiet = now - self._last_moved
+        if quiet >= self.stall_after and now - self._last_stall >= 1.0:
+            self._last_stall = now
+            self.emit(ev.Stalled(round(quiet, 1), stall_text(self._in_flight, self.target.description)))
 
     def package_done(self, path: Path) -> None:
         """Wait for the package's uploads and say what was staged."""
@@ -120,6 +136,8 @@ class BlobStager:
         without the scan cache uploads nothing); a failure stops the staging, never the scan."""
         if self.stopped:
             return
+        with self._lock:
+            self._in_flight += 1
         try:
             held = parallel_map(
                 lambda repository: self.target.blob_exists(repository, digest), repositories, len(repositories)
@@ -135,10 +153,15 @@ class BlobStager:
             with self._lock:
                 self.stopped = self.stopped or str(err)
             return
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+            self._last_moved = time.monotonic()
         with self._lock:
             self.sources[digest] = holder
 
     def _sent(self, size: int) -> None:
+        self._last_moved = time.monotonic()
         if self._rate is not None:
             self._rate.take(size)
 
