@@ -296,6 +296,7 @@ def archfuse_import(package: Path, work: Path) -> dict[str, Any]:
         before = registry_cpu(server)
         cold = af.run("import", package, server, "--yes")
         cold_registry_cpu = registry_cpu(server) - before
+        cold_phases = phases(cold.events, wall0)
         noop = af.run("import", package, server, "--yes")
         uploaded = [e for e in noop.events if e["event"] == "run_started"][0]["bytes_total"]
         stored = du(server.storage)
@@ -320,7 +321,7 @@ def archfuse_import(package: Path, work: Path) -> dict[str, Any]:
         "cold_s": cold.seconds,
         "cold_cpu": cold.cpu,
         "cold_registry_cpu": cold_registry_cpu,
-        "cold_phases": phases(cold.events, wall0),
+        "cold_phases": cold_phases,
         "noop_s": noop.seconds,
         "noop_planned_upload": uploaded,
         "rss": max(cold.max_rss, noop.max_rss),

@@ -31,6 +31,7 @@ from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run import converge
 from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
+from core.run.pipe import piped_upload
 from core.run.plan import BlobNeed, Plan, TagPlan
 from core.run.progress import RunProgress, Watchdog
 from core.run.ratelimit import RateLimit
@@ -277,8 +278,10 @@ class ImportRun:
                             self.budget.release(item.size)
                             raise
                         pending.append(pool.submit(self._push_spooled, found, spool))
-                    else:
-                        self._push(found, item.stream, seekable=False)
+                    else:  # streamed: this thread reads on while a pool thread sends (core.run.pipe)
+                        piped_upload(
+                            functools.partial(self._push, found, seekable=False), item.stream, item.size, pool
+                        )
                     pending = _prune(pending)
                 self.progress.next_package(sizes.get(package, 0))
             for future in pending:
@@ -335,6 +338,7 @@ class ImportRun:
             self.budget.release(need.blob.size)
 
     def _push(self, need: BlobNeed, stream: BinaryIO, *, seekable: bool) -> None:
+        """Upload one blob to the first repository that needs it, then mount it into the others."""
         repos = sorted(need.repositories)
         first = repos[0]
         digest, size = need.blob.digest, need.blob.size

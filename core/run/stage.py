@@ -32,6 +32,7 @@ from core.package.model import ChartRecord
 from core.package.reader import BlobMember
 from core.run.engine import SMALL_BLOB
 from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
+from core.run.pipe import piped_upload
 from core.run.progress import stall_text
 from core.run.ratelimit import RateLimit
 from core.targets.base import Target
@@ -102,8 +103,9 @@ class BlobStager:
             data = _read_exact(member.stream, member.size)
             self._wait_for_room()
             self._pending.append(self._pool.submit(self._upload, repositories, digest, BytesIO(data), len(data)))
-        else:
-            self._upload(repositories, digest, member.stream, member.size)
+        else:  # streamed: this thread reads on while an upload thread sends (core.run.pipe)
+            size = member.size
+            piped_upload(lambda pipe: self._upload(repositories, digest, pipe, size), member.stream, size, self._pool)
 
     def tick(self) -> None:
         """From a :class:`core.run.progress.Watchdog`: ``Stalled`` while nothing is read or sent."""
