@@ -87,7 +87,8 @@ Nothing is written before Start; tags move last.
 
 The flow
   1 Packages  choose versions and architectures to import
-  2 Target    registry URL or OCI layout directory; test it
+  2 Target    registry URL or OCI layout directory; test it;
+              jobs (uploads at once) and an upload rate limit
   3 Checks    every check with its fix; the plan; Start
   4 Run       live progress; Escape asks, then stops safely
               (run again to resume)
