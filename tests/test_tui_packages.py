@@ -145,7 +145,8 @@ async def test_next_waits_for_a_selected_package_still_scanning_then_goes_on(wor
             await pilot.press("space", "n")
             assert isinstance(app.screen, PackagesScreen)
             status = text(app, "status")
-            assert status.startswith("Waiting for v0.11.0 amd64 to finish scanning (") and "then on to" in status
+            held_at = matrix.cells[("v0.11.0", "amd64")].progress
+            assert status.startswith(f"Waiting for v0.11.0 amd64 and 1 more to finish scanning ({held_at:.0%}); then on")
         finally:
             gate.open()
         await until(pilot, lambda: isinstance(app.screen, TargetScreen), "Next goes on")
@@ -153,6 +154,24 @@ async def test_next_waits_for_a_selected_package_still_scanning_then_goes_on(wor
         # the package waited for was scanned before the ones queued ahead of it
         assert [(p.version, p.arch) for p in app.state.packages][:2] == [("v0.11.0", "amd64"), ("v0.12.0", "arm64")]
         await settle(pilot)
+
+
+async def test_the_package_being_read_gives_way_to_the_one_next_waits_for(workdir: Path, gate: ScanGate) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        try:
+            matrix = await held(pilot, gate)  # v0.11.0 amd64 is being read
+            move_to(matrix, "v0.12.0", "arm64")
+            await pilot.press("space", "n")
+            assert shown(matrix, "v0.11.0", "amd64").endswith("queued")  # read again later
+            assert "Waiting for v0.12.0 arm64 to be scanned; then on to the target." in text(app, "status")
+        finally:
+            gate.open()
+        await until(pilot, lambda: isinstance(app.screen, TargetScreen), "Next goes on")
+        assert [(p.version, p.arch) for p in app.state.chosen] == [("v0.12.0", "arm64")]
+        await settle(pilot)
+        assert [(p.version, p.arch) for p in app.state.packages][0] == ("v0.12.0", "arm64")
+        assert len(app.state.packages) == 4 and matrix.cells[("v0.11.0", "amd64")].checksum == "ok"
 
 
 async def test_next_refuses_a_selected_package_that_turns_out_unreadable_and_the_others_stay(

@@ -259,8 +259,11 @@ class PackagesScreen(FlowScreen):
         scanning = [c for c in cells if c.scanning]
         waited = [c for c in chosen if c.scanning]
         if self.waiting and waited:
-            return (f"Waiting for {described(waited[0])} to finish scanning ({waited[0].progress:.0%}); then on to "
-                    "the target. Space changes the selection (and stops waiting).")
+            now = next((c for c in waited if not c.queued), waited[0])
+            more = f" and {len(waited) - 1} more" if len(waited) > 1 else ""
+            doing = "to be scanned" if now.queued else f"to finish scanning ({now.progress:.0%})"
+            return (f"Waiting for {described(now)}{more} {doing}; then on to the target. Space changes the "
+                    "selection (and stops waiting).")
         arches = ", ".join(sorted({c.arch for c in chosen})) or "none"
         readable = [c for c in cells if not c.problem]
         text = f"{len(chosen)} of {len(readable)} packages selected ({arches}), {size(sum(c.size for c in chosen))}."
@@ -330,8 +333,11 @@ class PackagesScreen(FlowScreen):
         waited = [c.path for c in cells if c.scanning]
         if waited:
             self.waiting = True
-            if self.scan is not None:
-                self.scan.first(waited)
+            aside = self.scan.first(waited) if self.scan is not None else None
+            matrix = self.query_one(PackageMatrix)
+            gave_way = matrix.cell_of(aside) if aside is not None else None
+            if gave_way is not None:  # read again after those waited for
+                matrix.put(dataclasses.replace(gave_way, progress=0.0, queued=True))
             self.set_status(self.status_text())
             return
         from tui.screens.target import TargetScreen
