@@ -64,6 +64,17 @@ class PackageScanned(Event):
 
 
 @dataclass(frozen=True)
+class BlobsStaged(Event):
+    """A package's blobs uploaded while the scan read it (core.run.stage): a cold import reads it once."""
+
+    path: str
+    target: str
+    blobs: int
+    bytes: int
+    stopped: str = ""  # why the uploads stopped early (the checks and the run take it from there)
+
+
+@dataclass(frozen=True)
 class CheckDone(Event):
     name: str
     status: str  # ok | warn | fail

@@ -19,7 +19,7 @@ from core.charts.plan import ChartJob, ChartPlan, plan_charts
 from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, run_preflight
 from core.config import TargetConfig
-from core.errors import PreflightFailed
+from core.errors import ArchfuseError, PreflightFailed
 from core.jsonable import json_fields
 from core.kinds import ChartAction, VerifyStatus
 from core.package.model import PackageIndex
@@ -153,6 +153,44 @@ class Session(Workspace):
         self.charts = charts
         self.force_charts = force_charts
         self.prefix = config.prefix
+        self.sources: dict[str, str] = {}  # blobs uploaded while scanning (scan_to_import), for the plan
+
+    def scan_to_import(
+        self,
+        paths: list[Path],
+        *,
+        strict: bool = False,
+        rescan: bool = False,
+        options: RunOptions | None = None,
+    ) -> list[PackageIndex]:
+        """Scan for an import the engineer has agreed to: a package that is read (no scan cache)
+        uploads its blobs to the registry as they pass (core.run.stage), so it is read once.
+
+        Only content-addressed blobs are written before the checks; no tag moves. Into a layout,
+        or when the registry does not answer, this is :meth:`scan`.
+        """
+        from core.package.scan import scan_paths
+        from core.run.stage import BlobStager
+        from core.targets.registry import RegistryTarget
+
+        if not isinstance(self.target, RegistryTarget):
+            return self.scan(paths, strict=strict, rescan=rescan)
+        try:
+            self.target.ping()
+        except ArchfuseError:
+            return self.scan(paths, strict=strict, rescan=rescan)  # the checks say what is wrong
+        opts = options or RunOptions()
+        stager = BlobStager(
+            self.target, prefix=self.prefix, jobs=opts.workers, rate_limit=opts.rate_limit, emit=self.emit
+        )
+        try:
+            packages = scan_paths(
+                paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan, sink=stager
+            )
+        finally:
+            stager.close()
+        self.sources.update(stager.sources)
+        return packages
 
     def preflight(
         self,
@@ -181,6 +219,7 @@ class Session(Workspace):
             spool_dir=opts.spool_dir,
             spool_budget=opts.spool_budget,
             jobs=opts.workers,
+            sources=dict(self.sources),
             options=checks or CheckOptions(),
         )
         return run_preflight(context, self.emit)

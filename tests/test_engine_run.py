@@ -21,7 +21,7 @@ def session_for(registry: RegistryServer, state: Path, emit: ev.Emit = ev.discar
 def test_spool_never_holds_more_than_its_budget(registry: RegistryServer, sample_package, tmp_path: Path) -> None:
     package = sample_package("v0.12.0", "amd64", payload=6 << 20)  # layers of several MiB
     result = archfuse("import", package, *registry_args(registry), "--yes", "--json", "--spool-budget", "1MiB",
-                      state_dir=tmp_path / "state")
+                      "--scan-first", state_dir=tmp_path / "state")  # the run reads the package: its spool
     assert result.code == 0, result.err
     finished = result.last("run_finished")
     assert finished["status"] == "done"

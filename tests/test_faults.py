@@ -76,7 +76,11 @@ def scanned_tags(path: Path, state: Path) -> Tags:
 @pytest.fixture(scope="module")
 def packages(tmp_path_factory: pytest.TempPathFactory) -> Packages:
     """v0.11.0 for amd64 and arm64: six images each (~130 KiB of payload per image), four charts."""
-    root = tmp_path_factory.mktemp("fault-packages")
+    return write_packages(tmp_path_factory.mktemp("fault-packages"))
+
+
+def write_packages(root: Path) -> Packages:
+    """The packages of the :func:`packages` fixture, written into ``root``."""
     amd = write_sample_package(root, "v0.11.0", "amd64", payload=768 << 10)
     arm = write_sample_package(root, "v0.11.0", "arm64", payload=768 << 10)
     state = root / "scan-state"
@@ -261,10 +265,16 @@ class KillPoint:
     nth: int = 1
     when: str = "before"
     event: tuple[str, int] | None = None  # kill on the run's Nth event of this kind instead
+    one_read: bool = False  # a cold import's one read (blobs uploaded while scanning), not --scan-first
+
+    @property
+    def extra(self) -> tuple[str, ...]:
+        return () if self.one_read else ("--scan-first",)  # else the run itself reads and uploads
 
 
 KILL_POINTS = {
     "blob-upload-midway": KillPoint(False, path=BLOB_PUT, nth=4, when="midway"),
+    "one-read-upload-midway": KillPoint(False, path=BLOB_PUT, nth=4, when="midway", one_read=True),
     "after-blob-events": KillPoint(False, event=("blob_done", 5)),
     "between-manifests": KillPoint(False, path=DIGEST_PUT, nth=3),
     "before-first-tag": KillPoint(True, path=IMAGE_TAG, nth=1),
@@ -287,7 +297,7 @@ def test_kill_9_then_rerun_finishes(point: str, proxied: tuple[RegistryServer, F
         before = {}
         paths = (packages.amd, packages.arm)
 
-    run = Run(*import_args(proxy.url, *paths), state=state)
+    run = Run(*import_args(proxy.url, *paths, extra=how.extra), state=state)
     if how.event is not None:
         run.wait_event(*how.event)
     else:
@@ -297,8 +307,11 @@ def test_kill_9_then_rerun_finishes(point: str, proxied: tuple[RegistryServer, F
     proxy.clear(forward=False)
     assert run.process.returncode == -signal.SIGKILL
     assert not run.of("run_finished"), "the run finished before it was killed: the kill point was missed"
-    run_id = run.of("run_started")[0]["run_id"]
-    assert history_status(state, run_id) == "interrupted"
+    if how.one_read:  # killed while scanning: blobs only, no run begun, no tag
+        assert not run.of("run_started") and registry_tags(server) == []
+    else:
+        run_id = run.of("run_started")[0]["run_id"]
+        assert history_status(state, run_id) == "interrupted"
 
     # what the killed run left: every tag whole, each one either as it was or fully fused
     left = assert_every_tag_whole(server, tmp_path / "after-kill")
@@ -372,7 +385,8 @@ def test_flaky_network_run_completes(proxied: tuple[RegistryServer, FaultProxy],
         "429 with Retry-After on a tag": proxy.throttle("PUT", IMAGE_TAG, retry_after=1, nth=2),
         "reset on a chart push": proxy.reset("PUT", CHART_TAG, nth=1),
     }
-    run = run_import(proxy.url, tmp_path / "state", packages.amd, packages.arm)
+    # --scan-first: these faults are for the run's own uploads (tests/test_one_read.py: the scan's)
+    run = run_import(proxy.url, tmp_path / "state", packages.amd, packages.arm, extra=("--scan-first",))
     assert [name for name, rule in rules.items() if not rule.fired] == []
     throttled = rules["429 with Retry-After on a tag"].paths[0]
     tries = [at for at, method, path, _ in proxy.log if method == "PUT" and path == throttled]
@@ -444,7 +458,7 @@ def small_file_system(where: Path, size: str) -> Iterator[tuple[str, ...]]:
 def test_spool_directory_full(registry: RegistryServer, tmp_path: Path) -> None:
     big = write_sample_package(tmp_path / "pkg", "v0.11.0", "amd64", payload=9 << 20)  # ~1.5 MiB app layers
     state, spool = tmp_path / "state", tmp_path / "spool"
-    args = import_args(registry.url, big, extra=("--spool-budget", "8MiB", "--spool-memory", "0"))
+    args = import_args(registry.url, big, extra=("--spool-budget", "8MiB", "--spool-memory", "0", "--scan-first"))
     with small_file_system(spool, "1m") as wrap:
         run = Run(*args, "--spool-dir", spool, state=state, wrap=wrap)
         assert run.finish() == 1, run.err + run.out

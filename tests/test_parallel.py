@@ -224,7 +224,8 @@ def test_bearer_tokens_cover_many_repositories(
     issuer = token_registry.issuer
     assert issuer is not None
     package = sample_package("v0.12.0", "amd64", bulk=30)
-    result = archfuse("import", package, *registry_args(token_registry), "--yes", "--json",
+    # --scan-first: the run's tokens (a cold import's one read asks one token per bundle as it reads)
+    result = archfuse("import", package, *registry_args(token_registry), "--yes", "--json", "--scan-first",
                       state_dir=tmp_path / "state", password=token_registry.password)  # fmt: skip
     assert result.code == 0, result.err
     repositories = {e["destination"].split("/", 1)[1].rsplit(":", 1)[0] for e in result.of("image_done")}

@@ -104,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--spool-dir", type=Path, help="where spooled blobs go beyond memory")
             p.add_argument("--spool-memory", default="32MiB",
                            help="a spooled blob stays in memory up to this size, beyond it goes to --spool-dir")
+            p.add_argument("--scan-first", action="store_true",
+                           help="read every package through and run the checks before uploading anything; "
+                           "without it, an import with --yes into a registry uploads blobs (never tags) while it "
+                           "reads a package it has not scanned before, so the package is read once")
             p.add_argument("--verbose", action="store_true", help="a line per blob")
             p.add_argument("--limit-rate", default="0", metavar="RATE",
                            help="most bytes per second uploaded, all uploads together, e.g. 20MiB or 500KiB "
@@ -275,11 +279,16 @@ def _check_options(args: argparse.Namespace, dry_run: bool) -> CheckOptions:
     )
 
 
-def _packages(args: argparse.Namespace, session: Session) -> list[PackageIndex]:
-    """The packages named on the command line, else those the cluster config names."""
+def _packages(args: argparse.Namespace, session: Session, upload: RunOptions | None = None) -> list[PackageIndex]:
+    """The packages named on the command line, else those the cluster config names.
+
+    ``upload``: the import is agreed to, so blobs go to the registry as the scan reads them (one read).
+    """
     paths = list(args.paths) or list(session.config.packages)
     if not paths:
         raise UsageError("Name at least one package file or directory of packages.")
+    if upload is not None:
+        return session.scan_to_import(paths, strict=args.strict, rescan=args.rescan, options=upload)
     return session.scan(paths, strict=args.strict, rescan=args.rescan)
 
 
@@ -303,8 +312,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     session = _session(args, emit)
     options = _run_options(args)
     try:
+        one_read = args.yes and not args.scan_first
         preflight = session.preflight(
-            _packages(args, session), strict=args.strict, options=options, checks=_check_options(args, False)
+            _packages(args, session, options if one_read else None),
+            strict=args.strict,
+            options=options,
+            checks=_check_options(args, False),
         )
         if preflight.failed:
             if not args.json:

@@ -97,6 +97,8 @@ class PlainRenderer:
         if isinstance(event, ev.PackageScanned):
             how = "cached" if event.cached else "scanned"
             return f"{how} {event.path}: {event.version} {event.arch}, {event.charts} charts, {event.images} images"
+        if isinstance(event, ev.BlobsStaged):
+            return staged_text(event)
         if isinstance(event, ev.CheckDone):
             return f"[{event.status:>4}] {event.name}: {event.detail}"
         if isinstance(event, ev.RunStarted):
@@ -166,6 +168,17 @@ def progress_text(event: ev.BytesProgress, seconds: float, rate: float | None = 
         left = max(event.bytes_total - event.bytes_done, 0)
         if left:
             text += f", ETA {humanize.naturaldelta(left / rate)}"
+    return text
+
+
+def staged_text(event: ev.BlobsStaged) -> str:
+    """``read once: 12 blobs (1.0 GiB) uploaded to … while scanning``, and why it stopped early."""
+    text = (
+        f"read once: {event.blobs} blob(s) ({humanize.naturalsize(event.bytes, binary=True)}) of {event.path} "
+        f"uploaded to {event.target} while scanning"
+    )
+    if event.stopped:
+        text += f"; stopped early, the rest follows the checks ({event.stopped})"
     return text
 
 

@@ -95,6 +95,8 @@ class CheckContext:
     spool_dir: Path | None = None
     spool_budget: int = 256 << 20
     jobs: int = DEFAULT_JOBS  # --jobs: the plan's reads go core.run.parallel.round_trips(jobs) at once
+    #: digest -> a repository of the target holding the blob (uploaded while scanning, core.run.stage)
+    sources: dict[str, str] = field(default_factory=dict)
     options: CheckOptions = field(default_factory=CheckOptions)
 
 

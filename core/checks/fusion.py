@@ -15,7 +15,9 @@ def plan_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
     if result.failed_any(CheckKind.TARGET, CheckKind.REGISTRY_SPACES):
         return
     try:
-        result.plan = build_plan(context.packages, context.target, prefix=context.prefix, jobs=context.jobs)
+        result.plan = build_plan(
+            context.packages, context.target, prefix=context.prefix, jobs=context.jobs, sources=context.sources
+        )
     except SpaceMissing as err:
         result.halted = True
         config = context.config

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from core.charts.hints import hinted_images, parse_hint
 from core.charts.tree import load_tree, merged_values
@@ -22,11 +22,11 @@ from core.kinds import ChecksumStatus
 from core.oci.platform import Platform
 from core.oci.refs import destination
 from core.package.chartstore import store_chart_files
-from core.package.checksum import checksum_status
+from core.package.checksum import BackgroundHash, checksum_status
 from core.package.discover import discover
 from core.package.model import ChartRecord, ImageRecord, PackageIndex
 from core.package.naming import parse_package_name
-from core.package.reader import ChartFiles, ImagesFound, iter_package
+from core.package.reader import BlobMember, ChartFiles, ImagesFound, iter_package
 from core.units import size_text
 
 CACHE_FORMAT = 4  # 4: indexes of packages that pass the checks of issue 11 (refs, duplicates, charts)
@@ -130,8 +130,22 @@ def check_tag_conflicts(index: PackageIndex) -> None:
                 )
 
 
-def _read(path: Path, emit: Emit, state_dir: Path | None) -> tuple[PackageIndex, str]:
-    sha = hashlib.sha512()
+class BlobSink(Protocol):
+    """Sees a package's charts and blobs while a scan reads it (core.run.stage uploads them then,
+    so a cold import reads each package once)."""
+
+    def chart(self, record: ChartRecord) -> None:
+        """A bundle's chart, read before its images.tar when the bundle is in the vendor's order."""
+
+    def blob(self, member: BlobMember) -> None:
+        """A blob of a bundle's images.tar; its stream may be read (the scan hashes what is left)."""
+
+    def package_done(self, path: Path) -> None:
+        """The package was read to its end (its blobs handed over are settled)."""
+
+
+def _read(path: Path, emit: Emit, state_dir: Path | None, sink: BlobSink | None = None) -> tuple[PackageIndex, str]:
+    sha = BackgroundHash("sha512")
     last = [-1.0]
     label = str(path)
 
@@ -150,17 +164,27 @@ def _read(path: Path, emit: Emit, state_dir: Path | None) -> tuple[PackageIndex,
         size=path.stat().st_size,
         checksum=ChecksumStatus.MISSING,
     )
-    for item in iter_package(path, progress=progress, tap=sha.update):
-        if isinstance(item, ChartFiles):
-            try:
-                record = chart_record(item, index.warnings)
-            except PackageError as exc:
-                raise PackageError(f"{path.name}: {exc}") from None
-            if state_dir is not None:
-                record = replace(record, files_key=store_chart_files(state_dir, item))
-            index.charts.append(record)
-        elif isinstance(item, ImagesFound):
-            index.images.extend(item.images)
+    try:
+        for item in iter_package(path, progress=progress, tap=sha.update):
+            if isinstance(item, ChartFiles):
+                try:
+                    record = chart_record(item, index.warnings)
+                except PackageError as exc:
+                    raise PackageError(f"{path.name}: {exc}") from None
+                if state_dir is not None:
+                    record = replace(record, files_key=store_chart_files(state_dir, item))
+                index.charts.append(record)
+                if sink is not None:
+                    sink.chart(record)
+            elif isinstance(item, BlobMember):
+                if sink is not None:
+                    sink.blob(item)
+            elif isinstance(item, ImagesFound):
+                index.images.extend(item.images)
+    finally:
+        sha.close()
+        if sink is not None:
+            sink.package_done(path)
     if not index.arch:
         index.arch = index.images[0].platform.split("/")[1] if index.images else "unknown"
     return index, sha.hexdigest()
@@ -173,8 +197,12 @@ def scan_package(
     emit: Emit = discard,
     strict: bool = False,
     use_cache: bool = True,
+    sink: BlobSink | None = None,
 ) -> PackageIndex:
-    """Scan one package file (cached in ``state_dir``). A sha512 mismatch is a warning, fatal when ``strict``."""
+    """Scan one package file (cached in ``state_dir``). A sha512 mismatch is a warning, fatal when ``strict``.
+
+    ``sink`` sees the charts and blobs when the package is read (not when the cache answers).
+    """
     try:
         identity = _identity(path)
     except OSError as exc:
@@ -184,7 +212,7 @@ def scan_package(
         index, sha512 = cached
         index.path = str(path)
     else:
-        index, sha512 = _read(path, emit, state_dir)
+        index, sha512 = _read(path, emit, state_dir, sink)
         if state_dir is not None:
             _store_cache(state_dir, identity, index, sha512)
     check_tag_conflicts(index)
@@ -210,10 +238,12 @@ def scan_paths(
     emit: Emit = discard,
     strict: bool = False,
     use_cache: bool = True,
+    sink: BlobSink | None = None,
 ) -> list[PackageIndex]:
     """Discover package files under ``paths`` and scan each (``use_cache=False`` reads them again)."""
     return [
-        scan_package(p, state_dir=state_dir, emit=emit, strict=strict, use_cache=use_cache) for p in discover(paths)
+        scan_package(p, state_dir=state_dir, emit=emit, strict=strict, use_cache=use_cache, sink=sink)
+        for p in discover(paths)
     ]
 
 

@@ -143,7 +143,9 @@ class ImportRun:
         """Carry out the plan; never raises for import failures (they are in the summary)."""
         started = time.monotonic()
         plan = self.plan
-        read_total = sum(p.size for p in plan.packages if any(n.package == p.path for n in plan.blobs.values()))
+        read_total = sum(
+            p.size for p in plan.packages if any(n.upload and n.package == p.path for n in plan.blobs.values())
+        )
         self.progress = RunProgress(
             self.emit, plan, read_total, self.target.description, stall_after=self.options.stall_after
         )
@@ -230,7 +232,7 @@ class ImportRun:
     # -- phases -------------------------------------------------------------------------
     def _prepare(self) -> None:
         """Tokens up front: to write every repository a tag changes in, and to read the mount sources."""
-        sources = {min(n.repositories) for n in self.plan.blobs.values() if len(n.repositories) > 1}
+        sources = {n.source or min(n.repositories) for n in self.plan.blobs.values() if n.source or len(n.repositories) > 1}
         self.target.prepare(sorted(sources), sorted({t.repository for t in self.plan.tags if t.changed}))
 
     def _check_planned_errors(self) -> None:
@@ -246,7 +248,7 @@ class ImportRun:
         from core.package.reader import BlobMember, iter_package  # the reader is only needed here
 
         by_package: dict[str, dict[tuple[str, str], BlobNeed]] = {}
-        for need in self.plan.blobs.values():
+        for need in self._mount_held():
             by_package.setdefault(need.package, {})[(need.bundle, need.blob.member)] = need
         sizes = {p.path: p.size for p in self.plan.packages}
         pending: list[Future[None]] = []
@@ -282,13 +284,32 @@ class ImportRun:
             for future in pending:
                 future.result()
         self._raise_if_failed()
-        missing = [n for d, n in self.plan.blobs.items() if d not in done]
+        missing = [n for n in _needs_of(by_package) if n.blob.digest not in done]
         if missing:
             need = missing[0]
             raise TargetError(
                 f"{need.package}: blob {need.blob.digest} ({need.blob.member} in {need.bundle}) was not found "
                 "while reading the package; scan it again with --rescan, the file may have changed."
             )
+
+    def _mount_held(self) -> list[BlobNeed]:
+        """Mount every blob the target holds in another repository (its ``source``) where it is
+        missing; returns the blobs to read from the packages: the rest, and any mount refused."""
+        held = [n for n in self.plan.blobs.values() if not n.upload]
+
+        def mount(need: BlobNeed) -> bool:
+            ok = True
+            for repo in sorted(need.repositories):
+                if self.target.mount_blob(repo, need.blob.digest, need.source):
+                    self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, "mounted"))
+                else:
+                    ok = False
+            self.progress.touch()
+            return ok
+
+        mounted = parallel_map(mount, held, self._trips, check=self._check_cancel, name="archfuse-mount")
+        refused = [need for need, ok in zip(held, mounted) if not ok]
+        return [n for n in self.plan.blobs.values() if n.upload] + refused
 
     def _stream_past_spool(self, need: BlobNeed) -> bool:
         """True to stream this blob straight to the target rather than wait for room in the spool.
@@ -495,6 +516,11 @@ class ImportRun:
     def _raise_if_failed(self) -> None:
         if self._abort.is_set() and self._failures:
             raise TargetError(self._failures[0])
+
+
+def _needs_of(by_package: dict[str, dict[tuple[str, str], BlobNeed]]) -> list[BlobNeed]:
+    """Every blob need of a by-package table."""
+    return [need for wanted in by_package.values() for need in wanted.values()]
 
 
 def _prune(futures: list[Future[None]]) -> list[Future[None]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from core.errors import ArchfuseError, PackageError
@@ -70,12 +70,22 @@ class TagPlan:
 
 @dataclass
 class BlobNeed:
-    """A blob some repositories of the target lack, and where the package holds it."""
+    """A blob some repositories of the target lack, and where the package holds it.
+
+    ``source`` is a repository of the target that holds the blob already (found by the plan, or
+    uploaded while the scan read the package): the run mounts it from there and reads nothing.
+    """
 
     blob: BlobRecord
     package: str
     bundle: str
     repositories: set[str] = field(default_factory=set)
+    source: str = ""
+
+    @property
+    def upload(self) -> bool:
+        """True when the run reads the blob from the package (nothing on the target to mount)."""
+        return not self.source
 
 
 @dataclass
@@ -91,7 +101,7 @@ class Plan:
 
     @property
     def bytes_to_upload(self) -> int:
-        return sum(need.blob.size for need in self.blobs.values())
+        return sum(need.blob.size for need in self.blobs.values() if need.upload)
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(image.action for image in self.images))
@@ -169,19 +179,30 @@ def _bundle_of(package: PackageIndex, ref: str) -> str:
     return next((i.bundle for i in package.images if ref in i.refs), "images.tar")
 
 
-def build_plan(packages: list[PackageIndex], target: Target, *, prefix: str = "", jobs: int = DEFAULT_JOBS) -> Plan:
-    """Read the target's tags and blobs (:func:`round_trips` reads at once) and decide each image's action."""
+def build_plan(
+    packages: list[PackageIndex],
+    target: Target,
+    *,
+    prefix: str = "",
+    jobs: int = DEFAULT_JOBS,
+    sources: Mapping[str, str] | None = None,
+) -> Plan:
+    """Read the target's tags and blobs (:func:`round_trips` reads at once) and decide each image's action.
+
+    ``sources`` names repositories known to hold blobs (digest -> repository; core.run.stage
+    uploads blobs while scanning): a blob a repository lacks is mounted from there, not uploaded.
+    """
     tags = group_images(packages, prefix, target.host)
     target.prepare(sorted({t.repository for t in tags}), ())
     reads = round_trips(jobs)
     parallel_map(lambda t: _plan_tag(t, target), tags, reads, name="archfuse-plan")
-    blobs = _missing_blobs(tags, target, reads)
+    blobs = _missing_blobs(tags, target, reads, sources or {})
     for tag in tags:
         for image in tag.images:
             image.upload_bytes = sum(
                 blobs[b.digest].blob.size
                 for b in image.image.blobs()
-                if b.digest in blobs and image.repository in blobs[b.digest].repositories
+                if b.digest in blobs and blobs[b.digest].upload and image.repository in blobs[b.digest].repositories
             )
     return Plan(target.description, packages, tags, blobs)
 
@@ -201,7 +222,9 @@ def _plan_tag(tag: TagPlan, target: Target) -> None:
         image.platforms_after = tag.result.platforms_after
 
 
-def _missing_blobs(tags: list[TagPlan], target: Target, jobs: int) -> dict[str, BlobNeed]:
+def _missing_blobs(
+    tags: list[TagPlan], target: Target, jobs: int, sources: Mapping[str, str]
+) -> dict[str, BlobNeed]:
     wanted: dict[tuple[str, str], tuple[BlobRecord, ImagePlan]] = {}
     for tag in tags:
         for image in tag.images:
@@ -211,11 +234,17 @@ def _missing_blobs(tags: list[TagPlan], target: Target, jobs: int) -> dict[str, 
                 wanted.setdefault((image.repository, blob.digest), (blob, image))
     keys = list(wanted)
     present = parallel_map(lambda k: target.blob_exists(k[0], k[1]), keys, jobs, name="archfuse-plan")
+    held = dict(sources)  # digest -> a repository holding it, to mount from
+    for (repository, digest), have in zip(keys, present):
+        if have:
+            held.setdefault(digest, repository)
     needs: dict[str, BlobNeed] = {}
     for key, have in zip(keys, present):
         if have:
             continue
         blob, image = wanted[key]
-        need = needs.setdefault(blob.digest, BlobNeed(blob, image.package, image.image.bundle))
+        need = needs.setdefault(
+            blob.digest, BlobNeed(blob, image.package, image.image.bundle, source=held.get(blob.digest, ""))
+        )
         need.repositories.add(key[0])
     return needs

@@ -52,7 +52,8 @@ class RunProgress:
         self._in_flight: dict[str, _Blob] = {}
         self._sent: dict[str, int] = {}
         self._finished: set[str] = set()  # blobs in every repository that needs them
-        self._sizes = {digest: need.blob.size for digest, need in plan.blobs.items()}
+        uploads = {digest: need for digest, need in plan.blobs.items() if need.upload}  # mounts carry no bytes
+        self._sizes = {digest: need.blob.size for digest, need in uploads.items()}
         self._images: dict[ImageKey, ImagePlan] = {}
         self._blobs_of: dict[ImageKey, list[str]] = {}
         self._users: dict[str, list[ImageKey]] = {}
@@ -65,7 +66,7 @@ class RunProgress:
                 {
                     b.digest
                     for b in image.image.blobs()
-                    if b.digest in plan.blobs and image.repository in plan.blobs[b.digest].repositories
+                    if b.digest in uploads and image.repository in uploads[b.digest].repositories
                 }
             ) if image.action not in (ImageAction.UNCHANGED, ImageAction.ERROR) else []
             self._blobs_of[key] = digests

@@ -1,0 +1,155 @@
+"""One read of a package for a cold import: blobs go to the registry while the scan reads them.
+
+Without a scan cache, an import used to read each package twice: the scan (checksums and the
+index the checks and the plan need), then the run (the blobs to upload). A :class:`BlobStager`
+is the scan's :class:`core.package.scan.BlobSink`: each blob is uploaded, as its bytes stream
+past, to the repository of the first image its bundle's hints name (``hints.yaml`` and the chart
+come before ``images.tar`` in a vendor bundle). The registry checks every blob against its digest,
+as the scan does, so nothing unverified is kept. The plan then finds these blobs on the target and
+the run mounts them into the other repositories that need them, reading nothing again.
+
+What this writes before the checks is content-addressed blobs no tag points at: a failed check or
+a damaged package leaves every tag as it was, and the next run finds the blobs present (as after a
+killed run). It is used only where the engineer has already agreed to write (``import --yes``),
+only into a registry (a layout's disk is checked before anything is written to it), and any
+failure (credentials, a missing space, a registry that stops answering) ends the staging quietly:
+the checks then say what is wrong, and the run uploads what is left.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO
+
+from core import events as ev
+from core.errors import ArchfuseError
+from core.oci.refs import destination
+from core.package.model import ChartRecord
+from core.package.reader import BlobMember
+from core.run.engine import SMALL_BLOB
+from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
+from core.run.ratelimit import RateLimit
+from core.targets.base import Target
+
+#: small blobs read into memory and waiting for an upload slot, at most (each is at most SMALL_BLOB)
+_QUEUED_SMALL = 64
+
+
+class BlobStager:
+    """Uploads the blobs of the packages a scan reads to ``target`` (see the module's docstring)."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        prefix: str = "",
+        jobs: int = DEFAULT_JOBS,
+        rate_limit: int = 0,
+        emit: ev.Emit = ev.discard,
+    ) -> None:
+        self.target = target
+        self.prefix = prefix
+        self.emit = emit
+        #: digest -> a repository of the target that holds the blob (the registry verified it)
+        self.sources: dict[str, str] = {}
+        self.stopped = ""  # why staging stopped: the first failure
+        #: bundle member -> the repositories its hints name; blobs are uploaded to the first
+        self._landing: dict[str, tuple[str, ...]] = {}
+        self._claimed: set[str] = set()
+        self._lock = threading.Lock()
+        self._rate = RateLimit(rate_limit) if rate_limit > 0 else None
+        self._pool = ThreadPoolExecutor(round_trips(jobs), thread_name_prefix="archfuse-stage")
+        self._pending: list[Future[None]] = []
+        self._blobs = 0
+        self._bytes = 0
+
+    # -- the scan's BlobSink -------------------------------------------------------------------
+    def chart(self, record: ChartRecord) -> None:
+        """Where the bundle's blobs go: the repositories of the images its hints name."""
+        repositories: list[str] = []
+        for ref in record.images:
+            try:
+                path = destination(ref, self.prefix).path
+            except ValueError:
+                continue  # the scan refuses the package for it
+            if path not in repositories:
+                repositories.append(path)
+        if repositories:
+            self._landing[record.bundle] = tuple(repositories)
+
+    def blob(self, member: BlobMember) -> None:
+        """Upload one blob as the scan reads it (small ones from memory, on the pool)."""
+        repositories = self._landing.get(member.bundle.member)
+        digest = member.digest
+        if self.stopped or repositories is None or digest is None:
+            return  # no digest promised (a legacy ``<id>/layer.tar``): the run uploads it after the checks
+        with self._lock:
+            if digest in self._claimed:
+                return
+            self._claimed.add(digest)
+        if member.size <= SMALL_BLOB:
+            data = _read_exact(member.stream, member.size)
+            self._wait_for_room()
+            self._pending.append(self._pool.submit(self._upload, repositories, digest, BytesIO(data), len(data)))
+        else:
+            self._upload(repositories, digest, member.stream, member.size)
+
+    def package_done(self, path: Path) -> None:
+        """Wait for the package's uploads and say what was staged."""
+        for future in self._pending:
+            future.result()
+        self._pending = []
+        with self._lock:
+            blobs, size, self._blobs, self._bytes = self._blobs, self._bytes, 0, 0
+        self.emit(ev.BlobsStaged(str(path), self.target.description, blobs, size, self.stopped))
+
+    def close(self) -> None:
+        """Wait for what is in flight and end the upload threads."""
+        self._pool.shutdown(wait=True)
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _wait_for_room(self) -> None:
+        while len(self._pending) >= _QUEUED_SMALL:
+            self._pending.pop(0).result()
+
+    def _upload(self, repositories: tuple[str, ...], digest: str, stream: BinaryIO, size: int) -> None:
+        """Upload to the first repository unless one of them holds the blob already (a re-import
+        without the scan cache uploads nothing); a failure stops the staging, never the scan."""
+        if self.stopped:
+            return
+        try:
+            held = parallel_map(
+                lambda repository: self.target.blob_exists(repository, digest), repositories, len(repositories)
+            )
+            holder = next((r for r, have in zip(repositories, held) if have), "")
+            if not holder:
+                holder = repositories[0]
+                self.target.put_blob(holder, digest, size, stream, self._sent)
+                with self._lock:
+                    self._blobs += 1
+                    self._bytes += size
+        except ArchfuseError as err:
+            with self._lock:
+                self.stopped = self.stopped or str(err)
+            return
+        with self._lock:
+            self.sources[digest] = holder
+
+    def _sent(self, size: int) -> None:
+        if self._rate is not None:
+            self._rate.take(size)
+
+
+def _read_exact(stream: BinaryIO, size: int) -> bytes:
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        data = stream.read(left)
+        if not data:
+            break
+        parts.append(data)
+        left -= len(data)
+    return b"".join(parts)

@@ -1,0 +1,177 @@
+"""One read of a package for a cold import (issue 13): blobs go to the real registry while the scan
+reads the package (core.run.stage); the plan finds them and the run mounts them, reading nothing
+again. Checked with the registry itself, skopeo and ``archfuse verify``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from core import events as ev
+from core.config import build_target_config
+from core.demo.samples import write_broken_package
+from core.package import reader
+from core.run.engine import ImportRun
+from core.run.plan import build_plan
+from core.session import open_session
+from tests.cli_driver import archfuse, registry_args
+from tests.fixtures.faultproxy import FaultProxy
+from tests.fixtures.registry import RegistryServer, skopeo_copy_all
+from tests.test_faults import BLOB_PUT, UPLOAD_POST, Packages, registry_tags, write_packages
+
+Reads = dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Packages:
+    """v0.11.0 for amd64 and arm64 (the fault tests' packages)."""
+    return write_packages(tmp_path_factory.mktemp("one-read"))
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> Reads:
+    """How many times each package file was read through (every read of a package is the reader's)."""
+    counted: Reads = {}
+    real = reader._Reader.run
+
+    def run(self: reader._Reader) -> Iterator[reader.Item]:
+        counted[self.path.name] = counted.get(self.path.name, 0) + 1
+        return real(self)
+
+    monkeypatch.setattr(reader._Reader, "run", run)
+    return counted
+
+
+def _verified(server: RegistryServer, state: Path, *paths: Path, url: str = "") -> None:
+    """``archfuse verify`` passes (``url``: the address the import used, charts name it)."""
+    target = ["--registry", url, "--insecure"] if url else registry_args(server)
+    result = archfuse("verify", *paths, *target, "--json", state_dir=state)
+    assert result.code == 0 and result.events[-1]["ok"], result.out
+
+
+def test_a_cold_import_reads_each_package_once(registry: RegistryServer, pair: Packages, reads: Reads,
+                                               tmp_path: Path) -> None:
+    seen: list[ev.Event] = []
+    config = build_target_config(registry.url, insecure=True, env={})
+    session = open_session(config, state_dir=tmp_path / "state", emit=seen.append)
+    try:
+        indexes = session.scan_to_import([pair.amd, pair.arm])
+        preflight = session.preflight(indexes)
+        assert not preflight.failed and preflight.plan is not None
+        assert preflight.plan.bytes_to_upload == 0  # every blob is on the registry: the run only mounts
+        summary = session.run(preflight)
+    finally:
+        session.close()
+    assert summary.status == "done" and summary.bytes_uploaded == 0
+    assert reads == {pair.amd.name: 1, pair.arm.name: 1}
+    staged = [e for e in seen if isinstance(e, ev.BlobsStaged)]
+    assert [Path(e.path).name for e in staged] == [pair.amd.name, pair.arm.name]
+    assert all(e.blobs > 0 and e.bytes > 0 and not e.stopped for e in staged)
+    assert not [e for e in seen if isinstance(e, ev.PackageStarted)]  # the run opened no package
+    assert any(isinstance(e, ev.BlobDone) and e.how == "mounted" for e in seen)  # the bundles' other repositories
+    _verified(registry, tmp_path / "state", pair.amd, pair.arm)
+    for path in pair.fused:
+        skopeo_copy_all(f"{registry.host}/{path}", registry, tmp_path / "copy")
+
+
+def test_scan_first_reads_twice_and_uploads_in_the_run(registry: RegistryServer, pair: Packages,
+                                                       tmp_path: Path) -> None:
+    args = ("import", pair.amd, *registry_args(registry), "--yes", "--json")
+    first = archfuse(*args, "--scan-first", state_dir=tmp_path / "state")
+    assert first.code == 0, first.err
+    assert not first.of("blobs_staged") and first.of("package_started")
+    assert first.last("run_finished")["bytes_uploaded"] > 0
+    again = archfuse(*args, state_dir=tmp_path / "state-2")
+    assert again.code == 0, again.err
+    # the registry already holds every blob: the one read HEADs them and uploads nothing
+    assert [e["bytes"] for e in again.of("blobs_staged")] == [0]
+    assert not again.of("package_started") and again.last("run_finished")["bytes_uploaded"] == 0
+
+
+def test_a_cached_scan_uploads_in_the_run(registry: RegistryServer, pair: Packages, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    assert archfuse("scan", pair.amd, state_dir=state).code == 0
+    result = archfuse("import", pair.amd, *registry_args(registry), "--yes", "--json", state_dir=state)
+    assert result.code == 0, result.err
+    assert not result.of("blobs_staged") and result.of("package_started")
+    assert result.last("run_finished")["bytes_uploaded"] > 0
+
+
+def test_an_import_that_asks_first_uploads_nothing_before_the_answer(registry: RegistryServer,
+                                                                      pair: Packages, tmp_path: Path) -> None:
+    result = archfuse("import", pair.amd, *registry_args(registry), "--json", state_dir=tmp_path / "state")
+    assert result.code == 2 and "--yes" in result.err
+    assert not result.of("blobs_staged")
+    assert list(registry.storage.glob("docker/registry/v2/blobs/sha256/*/*/data")) == []
+
+
+def test_a_layout_is_written_only_after_the_checks(pair: Packages, tmp_path: Path) -> None:
+    layout = tmp_path / "layout"
+    result = archfuse("import", pair.amd, "--registry", layout, "--yes", "--json", state_dir=tmp_path / "s")
+    assert result.code == 0, result.err
+    assert not result.of("blobs_staged") and result.last("run_finished")["bytes_uploaded"] > 0
+
+
+@pytest.mark.parametrize("kind", ["layer-digest-mismatch", "truncated"])
+def test_a_damaged_package_moves_no_tag(kind: str, registry: RegistryServer, tmp_path: Path) -> None:
+    path = write_broken_package(tmp_path / kind, kind)
+    result = archfuse("import", path, *registry_args(registry), "--yes", state_dir=tmp_path / "state")
+    assert result.code == 2, result.err
+    assert "Traceback" not in result.err and path.name in result.err
+    assert registry_tags(registry) == []
+
+
+def test_a_checksum_mismatch_with_strict_moves_no_tag(registry: RegistryServer, tmp_path: Path) -> None:
+    path = write_broken_package(tmp_path / "pkg", "checksum-mismatch")
+    result = archfuse("import", path, *registry_args(registry), "--yes", "--strict", state_dir=tmp_path / "s")
+    assert result.code != 0 and "sha512" in result.err and "Traceback" not in result.err
+    assert registry_tags(registry) == []
+
+
+def test_wrong_credentials_stop_before_any_upload(token_registry: RegistryServer, pair: Packages,
+                                                  tmp_path: Path) -> None:
+    result = archfuse("import", pair.amd, *registry_args(token_registry), "--yes", "--json",
+                      state_dir=tmp_path / "s", password="not-" + token_registry.password)  # fmt: skip
+    assert result.code != 0 and "Traceback" not in result.err
+    assert not result.of("blobs_staged")  # the API check failed: the scan only read
+    assert registry_tags(token_registry) == []
+
+
+def test_a_flaky_network_while_reading_once_still_imports(registry: RegistryServer, pair: Packages,
+                                                          fault_proxy: Callable[..., FaultProxy],
+                                                          tmp_path: Path) -> None:
+    proxy = fault_proxy(registry)
+    rules = [
+        proxy.cut("PUT", BLOB_PUT, nth=2),  # an upload's body cut midway: retried
+        proxy.fail("POST", UPLOAD_POST, 503, nth=3),  # retried
+    ]
+    state = tmp_path / "state"
+    result = archfuse("import", pair.amd, pair.arm, "--registry", proxy.url, "--insecure", "--yes",
+                      "--json", state_dir=state)  # fmt: skip
+    assert result.code == 0, result.err
+    assert all(rule.fired for rule in rules)
+    assert sum(e["bytes"] for e in result.of("blobs_staged")) > 0
+    _verified(registry, state, pair.amd, pair.arm, url=proxy.url)
+
+
+def test_a_refused_mount_falls_back_to_reading_the_package(registry: RegistryServer, pair: Packages,
+                                                           reads: Reads, tmp_path: Path) -> None:
+    seen: list[ev.Event] = []
+    config = build_target_config(registry.url, insecure=True, env={})
+    session = open_session(config, state_dir=tmp_path / "state", emit=seen.append)
+    try:
+        indexes = session.scan([pair.amd])
+        # every blob said to be in a repository that does not hold it: the registry refuses the mounts
+        nowhere = {b.digest: "nowhere/at-all" for i in indexes[0].images for b in i.blobs()}
+        plan = build_plan(indexes, session.target, sources=nowhere)
+        assert plan.blobs and all(not need.upload for need in plan.blobs.values())
+        summary = ImportRun(plan, session.target, emit=seen.append).execute()
+    finally:
+        session.close()
+    assert summary.status == "done", summary.failures
+    assert summary.bytes_uploaded > 0 and reads[pair.amd.name] == 2  # the scan, then the run's read
+    assert any(isinstance(e, ev.PackageStarted) for e in seen)
+    for path in pair.amd_tags:  # (a bare run: images only, no charts)
+        skopeo_copy_all(f"{registry.host}/{path}", registry, tmp_path / "copy")
