@@ -17,6 +17,7 @@ from textual.widgets import Static
 from core import events as ev
 from core.demo.samples import write_sample_package
 from core.package.model import PackageIndex
+from core.package.scan import in_scan_cache, scan_package
 from tests.tui_support import make_app, settle, workdir_fixture  # noqa: F401 - fixture
 from tui import scanning
 from tui.screens.dialogs import ErrorDialog
@@ -235,3 +236,13 @@ async def test_a_new_listing_stops_the_scan_of_the_old_one(workdir: Path, gate: 
         await settle(pilot)
         assert [(p.version, p.arch) for p in app.state.packages] == [("v0.9.0", "amd64")]
         assert list(matrix.cells) == [("v0.9.0", "amd64")]
+
+
+def test_in_scan_cache_follows_the_file(workdir: Path) -> None:
+    package = workdir / "pk" / NAME.format("v0.11.0", "amd64")
+    state = workdir / "state"
+    assert not in_scan_cache(package, state)
+    scan_package(package, state_dir=state)
+    assert in_scan_cache(package, state)
+    package.write_bytes(package.read_bytes() + b"\0")  # another file now
+    assert not in_scan_cache(package, state)
