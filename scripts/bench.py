@@ -301,7 +301,22 @@ def archfuse_import(package: Path, work: Path) -> dict[str, Any]:
         stored = du(server.storage)
     finally:
         drop_registry(server)
+    # the same cold import reading the package twice (scan through, checks, then the run's read)
+    two = Archfuse(work / "af-two")
+    server = fresh_registry(work / "reg-a2")
+    try:
+        wall0 = time.time()
+        before = registry_cpu(server)
+        twice = two.run("import", package, server, "--yes", "--scan-first")
+        twice_registry_cpu = registry_cpu(server) - before
+    finally:
+        drop_registry(server)
     return {
+        "scan_first_s": twice.seconds,
+        "scan_first_cpu": twice.cpu,
+        "scan_first_registry_cpu": twice_registry_cpu,
+        "scan_first_phases": phases(twice.events, wall0),
+        "staged_bytes": sum(e["bytes"] for e in cold.events if e["event"] == "blobs_staged"),
         "cold_s": cold.seconds,
         "cold_cpu": cold.cpu,
         "cold_registry_cpu": cold_registry_cpu,
@@ -370,24 +385,29 @@ def resume(package: Path, work: Path) -> dict[str, Any]:
     killed: dict[str, Any] = {}
 
     def kill_half_way(event: dict[str, Any], proc: subprocess.Popen[bytes]) -> None:
-        if killed or event["event"] != "bytes_progress" or not event["bytes_total"]:
+        # a cold import uploads while its one read goes (scan_progress: the package's bytes read and
+        # sent); with the scan cache, or --scan-first, the run's bytes_progress counts the uploads
+        if killed or event["event"] not in ("bytes_progress", "scan_progress") or not event["bytes_total"]:
             return
         if event["bytes_done"] * 2 >= event["bytes_total"]:
             os.kill(proc.pid, signal.SIGKILL)
-            killed.update(bytes_done=event["bytes_done"], bytes_total=event["bytes_total"])
+            killed.update(bytes_done=event["bytes_done"], bytes_total=event["bytes_total"], during=event["event"])
 
     try:
         first = af.run("import", package, server, "--yes", on_event=kill_half_way)
         if first.rc != -signal.SIGKILL:
             raise SystemExit(f"the import to interrupt finished before half way (exit {first.rc})")
         again = af.run("import", package, server, "--yes")
-        left = [e for e in again.events if e["event"] == "run_started"][0]["bytes_total"]
+        left = [e for e in again.events if e["event"] == "run_started"][0]["bytes_total"] + sum(
+            e["bytes"] for e in again.events if e["event"] == "blobs_staged"
+        )
         verify = af.run("verify", package, server)
     finally:
         drop_registry(server)
     return {
         "killed_after_s": first.seconds,
         "killed_at_bytes": killed["bytes_done"],
+        "killed_during": killed["during"],
         "bytes_total": killed["bytes_total"],
         "rerun_s": again.seconds,
         "rerun_upload": left,
@@ -535,6 +555,15 @@ def report(rows: list[dict[str, Any]]) -> None:
         ))  # fmt: skip
         print(f"    no-op re-run                    {col(lambda r: r['archfuse']['noop_s'], '{:.2f}')} s "
               f"(planned upload {rows[0]['archfuse']['noop_planned_upload']} bytes)")  # fmt: skip
+        print(f"    of which uploaded while reading {col(lambda r: r['archfuse']['staged_bytes'] / (1 << 20), '{:.0f}')} MiB")
+        print(f"(a2) the same, --scan-first (2 reads) {col(lambda r: r['archfuse']['scan_first_s'])} s; phases: " + ", ".join(
+            f"{k} {col(lambda r, k=k: r['archfuse']['scan_first_phases'].get(k, 0))} s"
+            for k in rows[0]["archfuse"]["scan_first_phases"]
+        ))  # fmt: skip
+        print(f"    CPU seconds: archfuse {col(lambda r: r['archfuse']['scan_first_cpu'])}, its registry "
+              f"{col(lambda r: r['archfuse']['scan_first_registry_cpu'])}")  # fmt: skip
+        ratio("a/a2 (one read / two)", lambda r: r["archfuse"]["cold_s"] / r["archfuse"]["scan_first_s"], "< 1")
+        ratio("a2/d", lambda r: r["archfuse"]["scan_first_s"] / r["registry_floor_s"], "none")
         ratio("a/c", lambda r: r["archfuse"]["cold_s"] / r["floor_s"], "none")
         ratio("a/d (registry floor)", lambda r: r["archfuse"]["cold_s"] / r["registry_floor_s"], "<= 1.5")
         ratio("no-op / a", lambda r: r["archfuse"]["noop_s"] / r["archfuse"]["cold_s"], "<= 0.05")
@@ -556,6 +585,7 @@ def report(rows: list[dict[str, Any]]) -> None:
         if "archfuse" in rows[0]:
             ratio("a/b", lambda r: r["archfuse"]["cold_s"] / r["baseline"]["s"], "<= 0.35")
             ratio("a/(b's unpack)", lambda r: r["archfuse"]["cold_s"] / r["baseline"]["unpack_s"], "<= 1.0")
+            ratio("a2/b (--scan-first)", lambda r: r["archfuse"]["scan_first_s"] / r["baseline"]["s"], "none")
             print(
                 f"    CPU seconds: vendor {col(lambda r: r['baseline']['cpu'])} (unpack "
                 f"{col(lambda r: r['baseline']['unpack_cpu'])}), its registry {col(lambda r: r['baseline']['registry_cpu'])}"
@@ -584,7 +614,8 @@ def report(rows: list[dict[str, Any]]) -> None:
     if "resume" in rows[0]:
         print(
             f"resume: killed after                {col(lambda r: r['resume']['killed_after_s'])} s "
-            f"({col(lambda r: r['resume']['killed_at_bytes'] / r['resume']['bytes_total'] * 100, '{:.0f}')}% uploaded)"
+            f"({col(lambda r: r['resume']['killed_at_bytes'] / r['resume']['bytes_total'] * 100, '{:.0f}')}% "
+            f"of {rows[0]['resume']['killed_during']})"
         )
         print(f"        re-run                      {col(lambda r: r['resume']['rerun_s'])} s "
               f"(uploads {col(lambda r: r['resume']['rerun_upload'] / r['resume']['bytes_total'] * 100, '{:.0f}')}% "
