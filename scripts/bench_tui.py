@@ -4,8 +4,9 @@
 
 start: a fresh interpreter runs the app headless (``App.run_test``, 80×24) and reports when the
 first screen (Packages) is mounted; the parent times spawn → that report (so interpreter start
-and imports count), median of ``--starts`` runs. Measured twice: with no packages named, and with
-the demo packages named (then also until the scan has filled the matrix).
+and imports count), median of ``--starts`` runs. Measured three times: with no packages named,
+with the demo packages named, and with one package of ``--payload`` bytes named (with packages,
+also until the matrix lists them, and until their background scan is done; no scan cache).
 
 keys: one package with ``--payload`` incompressible bytes is imported into an OCI layout in a temp
 dir through the real app and engine. While the run is going, F1 is pressed ``--presses`` times
@@ -52,14 +53,17 @@ async def _child_start(packages: str | None) -> None:
             await asyncio.sleep(0.0005)
         print(f"first {time.time():.6f}", flush=True)
         if packages:
-            while not app.screen.query_one(PackageMatrix).cells or app.workers:
+            while not app.screen.query_one(PackageMatrix).cells:
+                await asyncio.sleep(0.0005)
+            print(f"listed {time.time():.6f}", flush=True)
+            while app.workers:
                 await asyncio.sleep(0.0005)
             print(f"scanned {time.time():.6f}", flush=True)
         await pilot.press("ctrl+q")
 
 
 def measure_start(runs: int, packages: Path | None) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"first": [], "scanned": []}
+    out: dict[str, list[float]] = {"first": [], "listed": [], "scanned": []}
     for _ in range(runs):
         args = [sys.executable, __file__, "--child-start"] + ([str(packages)] if packages else [])
         started = time.time()
@@ -166,7 +170,7 @@ def main() -> int:
     parser.add_argument("--payload", default="384MiB")
     parser.add_argument("--presses", type=int, default=20)
     args = parser.parse_args()
-    from core.demo.samples import write_demo_set
+    from core.demo.samples import write_demo_set, write_sample_package
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="archfuse-bench-tui-") as tmp:
@@ -177,7 +181,12 @@ def main() -> int:
         print(f"start to first screen (no packages):   {_ms(empty['first'])}")
         named = measure_start(args.starts, demo)
         print(f"start to first screen (demo packages): {_ms(named['first'])}")
+        print(f"start to listed matrix (4 packages):   {_ms(named['listed'])}")
         print(f"start to scanned matrix (4 packages):  {_ms(named['scanned'])}")
+        write_sample_package(work / "big", "v0.12.0", "amd64", payload=parse_size(args.payload))
+        big = measure_start(args.starts, work / "big")
+        print(f"start to listed matrix ({args.payload} package): {_ms(big['listed'])}")
+        print(f"start to scanned matrix ({args.payload} package): {_ms(big['scanned'])}")
         keys = asyncio.run(measure_keys(work / "keys", parse_size(args.payload), args.presses))
         print(f"key press handled, app idle:           {_ms(keys['idle'])}")
         print(f"key press handled, import running:     {_ms(keys['running'])}")

@@ -19,11 +19,10 @@ from core.errors import ArchfuseError
 from core.package.model import PackageIndex
 from core.run.engine import RunOptions, RunSummary
 from core.session import Session, VerifyReport, Workspace, open_session
-from core.units import parse_size, size_text
 from tui.advice import say_error
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed
-from tui.target_settings import TargetSettings
+from tui.target_settings import TargetSettings, with_run_options
 
 if TYPE_CHECKING:
     from tui.screens.run import RunScreen
@@ -82,11 +81,7 @@ class ArchfuseApp(App[int]):
         self.bridge = EventBridge()
         self.state = FlowState(list(paths or []), TargetSettings(registry=registry or ""))
         self.options = options or RunOptions()
-        settings = self.state.settings  # the Target form starts from the run options given
-        budget = self.options.spool_budget
-        short = size_text(budget).replace(" ", "")
-        settings.spool_budget = short if parse_size(short, minimum=0) == budget else str(budget)
-        settings.spool_dir = str(self.options.spool_dir or "")
+        with_run_options(self.state.settings, self.options)  # the Target form starts from the run options given
         self.blink = blink
         self.workspace = Workspace(state_dir=state_dir, emit=self.bridge)  # scans and history need no target
         self.session: Session | None = None  # opened for the form's target by connect()

@@ -7,6 +7,9 @@ from collections.abc import Callable
 from textual.message import Message
 
 from core import events as ev
+from core.package.model import PackageIndex
+from core.package.scan import Unreadable
+from tui.scanning import BackgroundScan
 
 
 class EngineEvent(Message):
@@ -51,3 +54,12 @@ class WorkFailed(Message):
         super().__init__()
         self.job = job
         self.message = message
+
+
+class PackageRead(Message):
+    """The background scan ``scan`` finished one package: its index, or why it cannot be read."""
+
+    def __init__(self, scan: BackgroundScan, result: PackageIndex | Unreadable) -> None:
+        super().__init__()
+        self.scan = scan
+        self.result = result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +10,13 @@ from core.config import TargetConfig, TargetInputs, secret, target_config
 from core.errors import UsageError
 from core.kinds import CheckKind
 from core.run.engine import RunOptions
+from core.run.options import OptionNames, typed_run_options
+from core.run.parallel import DEFAULT_JOBS
 from core.session import CheckOptions
-from core.units import parse_size
+from core.units import parse_size, size_text
+
+#: what the form's errors call its run options (the CLI names its flags)
+FORM_NAMES = OptionNames(jobs="Jobs", limit_rate="The rate limit", spool_budget="The spool budget")
 
 
 @dataclass
@@ -33,6 +37,8 @@ class TargetSettings:
     registry_storage: str = ""  # where a registry on this node stores data (the target-disk gauge)
     spool_dir: str = ""  # empty: the system's temporary directory
     spool_budget: str = "256MiB"
+    jobs: str = str(DEFAULT_JOBS)  # blob uploads at once, as --jobs
+    limit_rate: str = ""  # most bytes per second uploaded, as --limit-rate; empty: no limit
     # decisions taken on the Checks screen (each asked first); they last until the form is read again
     force_charts: bool = False  # overwrite chart versions whose content differs
     ignored: frozenset[CheckKind] = frozenset()  # kinds of failed checks to go past
@@ -75,10 +81,30 @@ def check_options(settings: TargetSettings) -> CheckOptions:
 
 
 def run_options(settings: TargetSettings, base: RunOptions) -> RunOptions:
-    """``base`` with the form's spool directory and budget (UsageError naming the field if unreadable)."""
-    spool_dir = settings.spool_dir.strip()
-    budget = parse_size(settings.spool_budget or "256MiB", flag="The spool budget")
-    return dataclasses.replace(base, spool_budget=budget, spool_dir=Path(spool_dir).expanduser() if spool_dir else None)
+    """``base`` with the form's jobs, rate limit, spool directory and budget, read by the CLI's rules
+    (UsageError naming the field if unreadable)."""
+    return typed_run_options(
+        base,
+        jobs=settings.jobs,
+        limit_rate=settings.limit_rate,
+        spool_budget=settings.spool_budget,
+        spool_dir=settings.spool_dir,
+        names=FORM_NAMES,
+    )
+
+
+def with_run_options(settings: TargetSettings, options: RunOptions) -> None:
+    """Fill the form's run option fields from ``options`` (what the app was started with)."""
+    settings.spool_budget = size_field(options.spool_budget)
+    settings.spool_dir = str(options.spool_dir or "")
+    settings.jobs = str(options.workers)
+    settings.limit_rate = size_field(options.rate_limit) if options.rate_limit else ""
+
+
+def size_field(n: int) -> str:
+    """``268435456`` -> ``256.0MiB``; the bytes as they are when the short form would round them."""
+    short = size_text(n).replace(" ", "")
+    return short if parse_size(short, minimum=0) == n else str(n)
 
 
 def chart_credentials_from_env() -> str:

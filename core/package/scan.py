@@ -70,6 +70,14 @@ def _store_cache(state_dir: Path, identity: list[Any], index: PackageIndex, sha5
         pass  # a cache that cannot be written only costs time
 
 
+def in_scan_cache(path: Path, state_dir: Path) -> bool:
+    """True when the scan cache has an entry for ``path`` as the file is now (its scan reads no package)."""
+    try:
+        return _cache_file(state_dir, _identity(path)).is_file()
+    except OSError:
+        return False
+
+
 def chart_record(files: ChartFiles, warnings: list[str]) -> ChartRecord:
     """The chart of a bundle, with the image references its hints resolve to.
 

@@ -86,8 +86,10 @@ architecture) and fuses every image tag into one multi-arch index.
 Nothing is written before Start; tags move last.
 
 The flow
-  1 Packages  choose versions and architectures to import
-  2 Target    registry URL or OCI layout directory; test it
+  1 Packages  choose versions and architectures to import; they are
+              listed at once and scanned in the background
+  2 Target    registry URL or OCI layout directory; test it;
+              jobs (uploads at once) and an upload rate limit
   3 Checks    every check with its fix; the plan; Start
   4 Run       live progress; Escape asks, then stops safely
               (run again to resume)

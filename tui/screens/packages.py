@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import sqlite3
 import time
@@ -16,14 +17,22 @@ from textual.widgets import Button, DirectoryTree, Input, Static
 
 from core import events as ev
 from core.errors import ArchfuseError
+from core.package.discover import discover
 from core.package.model import PackageIndex
 from core.package.naming import parse_package_name
 from core.package.scan import Unreadable
+from tui.advice import say_error
+from tui.bridge import EventBridge
 from tui.format import size
-from tui.messages import EngineEvent, ProgressTick, WorkFailed
+from tui.messages import PackageRead, ProgressTick
+from tui.scanning import BackgroundScan, ScanResult
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import TargetSettings
 from tui.widgets.matrix import Cell, PackageMatrix
+
+#: the checksum as the detail line says it
+CHECKSUM_DETAIL = {"ok": "; checksum ok", "missing": "; no .sha512sum to check against",
+                   "mismatch": "; checksum MISMATCH"}
 
 
 class PackagesScreen(FlowScreen):
@@ -43,6 +52,10 @@ class PackagesScreen(FlowScreen):
         super().__init__()
         self.unreadable: list[Unreadable] = []
         self.default_note = ""  # why the default selection is what it is, said once after a scan
+        self.scan: BackgroundScan | None = None  # the scan of the packages listed, while it goes on
+        self.bridge = EventBridge()  # the scan's progress, coalesced
+        self.chose = False  # the engineer changed the selection since the listing: no default then
+        self.waiting = False  # Next was pressed with a selected package still scanning
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -61,6 +74,7 @@ class PackagesScreen(FlowScreen):
         yield Static("", id="note", markup=False)
 
     def on_mount(self) -> None:
+        self.bridge.listener = self
         if self.state.packages:
             self.show_packages(self.state.packages, keep_selection=True)
         elif self.state.paths:
@@ -69,8 +83,12 @@ class PackagesScreen(FlowScreen):
             self.query_one("#paths").focus()
             self.set_status("Type a directory of packages and press Enter, or press b to browse.")
 
+    def on_unmount(self) -> None:
+        self.stop_scan()
+
     # -- scanning ---------------------------------------------------------------------
     def action_scan(self) -> None:
+        """List the packages under the path field at once, then scan them in the background."""
         text = self.query_one("#paths", Input).value.strip()
         if not text:
             self.fail("Name a directory of packages or package files first.")
@@ -82,10 +100,32 @@ class PackagesScreen(FlowScreen):
             return
         self.state.paths = paths
         self.clear_packages()  # what was shown belongs to the old paths: it can no longer be chosen
-        self.set_status("Scanning…")
-        workspace = self.archfuse.workspace
-        self.archfuse.start_work(self, "scan", lambda: workspace.scan_each(paths), self.scanned)
-        self.query_one(PackageMatrix).focus()
+        matrix = self.query_one(PackageMatrix)
+        matrix.focus()
+        try:
+            files = discover(paths)
+            cells = [listed(f) for f in files]
+        except (ArchfuseError, OSError) as err:
+            self.set_status("Scan failed: nothing to select. Fix the path and press Enter to scan again.")
+            self.fail(say_error(err) if isinstance(err, ArchfuseError)
+                      else f"{err.filename or text}: cannot be read ({err.strerror or err}).")
+            return
+        matrix.cells.update({(c.version, c.arch): c for c in cells})
+        self.show_imported()
+
+        def read(result: ScanResult) -> None:
+            self.post_message(PackageRead(scan, result))
+
+        scan = BackgroundScan(files, state_dir=self.archfuse.workspace.state_dir, emit=self.bridge, done=read)
+        self.scan = scan
+        self.run_worker(scan.run, name="scan", group="scan", thread=True, exit_on_error=False)
+        self.selection_changed(chose=False)
+
+    def stop_scan(self) -> None:
+        """No more scanning for this listing (a new one starts, or the screen goes)."""
+        if self.scan is not None:
+            self.scan.stop()
+            self.scan = None
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.action_scan()
@@ -96,33 +136,48 @@ class PackagesScreen(FlowScreen):
 
     def on_progress_tick(self, tick: ProgressTick) -> None:
         event = tick.latest()
-        if isinstance(event, ev.ScanProgress) and event.bytes_total:
-            pct = event.bytes_done / event.bytes_total
-            self.set_status(f"Scanning {Path(event.path).name}: {pct:.0%}")
+        if not isinstance(event, ev.ScanProgress) or self.scan is None:
+            return
+        cell = self.query_one(PackageMatrix).cell_of(event.path)
+        if cell is None or cell.progress is None:
+            return  # scanned already (the tick came late)
+        cell.queued = False
+        cell.progress = event.bytes_done / event.bytes_total if event.bytes_total else 1.0
+        self.query_one(PackageMatrix).redraw()
+        self.selection_changed(chose=False)
 
-    def on_engine_event(self, message: EngineEvent) -> None:
-        event = message.event
-        if isinstance(event, ev.PackageScanned):
-            matrix = self.query_one(PackageMatrix)
-            matrix.put(Cell(event.path, event.version, event.arch, progress=1.0, images=event.images,
-                            charts=event.charts))
-
-    def scanned(self, found: tuple[list[PackageIndex], list[Unreadable]]) -> None:
-        """A scan finished: its packages in the matrix, the unreadable ones noted."""
-        packages, unreadable = found
-        self.unreadable = list(unreadable)
-        self.show_packages(packages)
-
-    def on_work_failed(self, message: WorkFailed) -> None:
-        self.clear_packages()
-        self.set_status("Scan failed: nothing to select. Fix the path and press Enter to scan again.")
-        self.fail(message.message)
+    def on_package_read(self, message: PackageRead) -> None:
+        """One package scanned (or found unreadable): its cell complete; the default once all are."""
+        if message.scan is not self.scan:
+            return  # a listing replaced since
+        matrix = self.query_one(PackageMatrix)
+        result = message.result
+        if isinstance(result, Unreadable):
+            self.unreadable.append(result)
+            old = matrix.cell_of(result.path)
+            if old is not None:
+                matrix.put(dataclasses.replace(old, progress=None, queued=False, problem=result.reason))
+        else:
+            self.state.packages.append(result)
+            matrix.put(scanned(result))
+        if not any(c.scanning for c in matrix.cells.values()):
+            self.scan = None
+            if not self.chose:
+                self.default_note = matrix.select_default()
+            if not self.state.packages:
+                self.default_note = "No readable packages found there."
+        self.selection_changed(chose=False)
+        if self.waiting and self.app.screen is self:
+            self.action_next()
 
     def clear_packages(self) -> None:
         """No packages: the matrix is empty and nothing is selected (a new scan, or a failed one)."""
+        self.stop_scan()
         self.state.packages = []
         self.state.selected = set()
         self.unreadable = []
+        self.chose = self.waiting = False
+        self.default_note = ""
         self.query_one("#note", Static).update("")
         matrix = self.query_one(PackageMatrix)
         matrix.cells.clear()
@@ -137,13 +192,7 @@ class PackagesScreen(FlowScreen):
         matrix = self.query_one(PackageMatrix)
         matrix.cells.clear()
         for p in packages:
-            matrix.cells[(p.version, p.arch)] = Cell(
-                p.path, p.version, p.arch, p.size, p.checksum, len(p.images), len(p.charts)
-            )
-        for bad in self.unreadable:
-            named = parse_package_name(Path(bad.path).name)
-            if named is not None and named not in matrix.cells:
-                matrix.cells[named] = Cell(bad.path, *named, problem=bad.reason)
+            matrix.cells[(p.version, p.arch)] = scanned(p)
         if keep_selection:
             matrix.selected = set(state.selected)
             matrix.redraw()
@@ -151,13 +200,13 @@ class PackagesScreen(FlowScreen):
         else:
             self.default_note = matrix.select_default()
         self.show_imported()
-        self.selection_changed()
-        if not packages:
-            self.set_status("No readable packages found there.")
+        self.selection_changed(chose=False)
 
     def on_screen_resume(self) -> None:
         if self.state.packages:
             self.show_imported()  # a run may have imported more since
+        if self.waiting:
+            self.action_next()  # the scan waited for may have ended while a dialog was up
 
     def show_imported(self) -> None:
         """Beside each package: when the journal says it was imported into the chosen target."""
@@ -185,20 +234,45 @@ class PackagesScreen(FlowScreen):
     def on_data_table_cell_selected(self, _event: Any) -> None:
         self.action_toggle_package()
 
-    def selection_changed(self) -> None:
+    def selection_changed(self, *, chose: bool = True) -> None:
+        """The selection or a scan moved on: the flow state, the status line and the detail follow.
+
+        ``chose``: the engineer changed the selection (no default is applied after that, and a
+        Next that waits for a scan is called off).
+        """
         matrix = self.query_one(PackageMatrix)
         state = self.state
         state.selected = set(matrix.selected)
-        chosen = state.chosen
-        total = sum(p.size for p in chosen)
-        arches = ", ".join(sorted({p.arch for p in chosen})) or "none"
-        self.set_status(
-            f"{len(chosen)} of {len(state.packages)} packages selected ({arches}), {size(total)}. "
-            "Space selects, n goes on."
-        )
+        if chose:
+            self.chose = True
+            self.waiting = False
+        self.set_status(self.status_text())
         self.query_one("#note", Static).update(f"{self.default_note}{self.unreadable_text()}".strip())
-        self.default_note = ""  # said once, after the scan
+        if not any(c.scanning for c in matrix.cells.values()):
+            self.default_note = ""  # said once, after the scan
         self.show_detail()
+
+    def status_text(self) -> str:
+        """What is selected, what is still scanning, and what a key does now."""
+        cells = list(self.query_one(PackageMatrix).cells.values())
+        chosen = [c for c in cells if c.path in self.state.selected]
+        scanning = [c for c in cells if c.scanning]
+        waited = [c for c in chosen if c.scanning]
+        if self.waiting and waited:
+            now = next((c for c in waited if not c.queued), waited[0])
+            more = f" and {len(waited) - 1} more" if len(waited) > 1 else ""
+            doing = "to be scanned" if now.queued else f"to finish scanning ({now.progress:.0%})"
+            return (f"Waiting for {described(now)}{more} {doing}; then on to the target. Space changes the "
+                    "selection (and stops waiting).")
+        arches = ", ".join(sorted({c.arch for c in chosen})) or "none"
+        readable = [c for c in cells if not c.problem]
+        text = f"{len(chosen)} of {len(readable)} packages selected ({arches}), {size(sum(c.size for c in chosen))}."
+        active = next((c for c in scanning if not c.queued), None)
+        if active is not None:
+            text += f" Scanning {described(active)} ({active.progress:.0%}), {len(scanning)} to go;"
+        elif scanning:
+            text += f" {len(scanning)} to scan;"
+        return text + " Space selects, n goes on."
 
     def unreadable_text(self) -> str:
         """`` 1 package cannot be read: NAME: reason.``, or nothing."""
@@ -214,15 +288,21 @@ class PackagesScreen(FlowScreen):
         if cell is None:
             detail.update("")
             return
+        name = Path(cell.path).name
         if cell.problem:
-            detail.update(f"{Path(cell.path).name} cannot be read: {cell.problem}")
+            detail.update(f"{name} cannot be read: {cell.problem}")
+            return
+        if cell.progress is not None:
+            doing = "queued for its scan" if cell.queued else f"scanning, {cell.progress:.0%} read"
+            detail.update(f"{name}: {size(cell.size)}, {doing}; images, charts and checksum follow")
             return
         package = next((p for p in self.state.packages if p.path == cell.path), None)
         warn = f"; {package.warnings[0]}" if package is not None and package.warnings else ""
         done = (self.imported or {}).get((cell.version, cell.arch))
         where = self.state.settings.describe()
         journal = f"; imported into {where} by run {done[0]}" if done else ""
-        detail.update(f"{Path(cell.path).name}: {cell.images} images, {cell.charts} charts{journal}{warn}")
+        checksum = CHECKSUM_DETAIL.get(cell.checksum, "")
+        detail.update(f"{name}: {cell.images} images, {cell.charts} charts{checksum}{journal}{warn}")
 
     def set_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)
@@ -238,13 +318,49 @@ class PackagesScreen(FlowScreen):
         self.app.push_screen(PickDirectory(start.resolve()), picked)
 
     def action_next(self) -> None:
-        state = self.state
-        if not state.chosen:
+        """On to the target; a selected package still scanning is waited for, an unreadable one refused."""
+        cells = [c for c in self.query_one(PackageMatrix).cells.values() if c.path in self.state.selected]
+        self.waiting = False
+        if not cells:
             self.fail("Select at least one package first: move to it and press Space.")
+            return
+        broken = next((c for c in cells if c.problem), None)
+        if broken is not None:
+            self.set_status(self.status_text())
+            self.fail(f"{described(broken)} cannot be imported: {broken.problem} Deselect it (Space) to go on "
+                      "without it.")
+            return
+        waited = [c.path for c in cells if c.scanning]
+        if waited:
+            self.waiting = True
+            aside = self.scan.first(waited) if self.scan is not None else None
+            matrix = self.query_one(PackageMatrix)
+            gave_way = matrix.cell_of(aside) if aside is not None else None
+            if gave_way is not None:  # read again after those waited for
+                matrix.put(dataclasses.replace(gave_way, progress=0.0, queued=True))
+            self.set_status(self.status_text())
             return
         from tui.screens.target import TargetScreen
 
         self.app.push_screen(TargetScreen())
+
+
+def listed(file: Path) -> Cell:
+    """A package file as listed before its scan: version and arch from its name, its size."""
+    named = parse_package_name(file.name)
+    version, arch = named if named is not None else (file.name, "?")
+    return Cell(str(file), version, arch, file.stat().st_size, progress=0.0, queued=True)
+
+
+def scanned(package: PackageIndex) -> Cell:
+    """A scanned package's cell."""
+    return Cell(package.path, package.version, package.arch, package.size, package.checksum, len(package.images),
+                len(package.charts))
+
+
+def described(cell: Cell) -> str:
+    """``v0.11.0 amd64``."""
+    return f"{cell.version} {cell.arch}"
 
 
 def journal_imported(state_dir: Path, settings: TargetSettings) -> dict[tuple[str, str], tuple[str, float]] | None:

@@ -12,6 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from core.charts.destinations import destination_choices
 from core.errors import ArchfuseError
+from core.run.parallel import MAX_JOBS
 from tui.advice import say_error
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
@@ -38,6 +39,8 @@ FIELDS = [
     ("registry_storage", "Registry data", "where a registry on this node stores data (disk gauge)", False),
     ("spool_dir", "Spool directory", "where blobs wait when they must (empty: the temp directory)", False),
     ("spool_budget", "Spool budget", "most the spool may hold, e.g. 256MiB or 1GiB", False),
+    ("jobs", "Jobs", f"blob uploads at once, 1-{MAX_JOBS}; moderate for registries on HDDs", False),
+    ("limit_rate", "Rate limit", "most bytes/s uploaded, e.g. 20MiB; empty: no limit", False),
 ]
 #: the Harbor projects archfuse creates (after asking)
 VISIBILITIES = [("public: anyone may pull", "public"), ("private: members only", "private")]

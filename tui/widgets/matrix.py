@@ -28,8 +28,14 @@ class Cell:
     checksum: str = ""  # ok | missing | mismatch, empty while scanning
     images: int = 0
     charts: int = 0
-    progress: float | None = None  # 0..1 while scanning
+    progress: float | None = None  # 0..1 while scanning (or queued for it); None once scanned
     problem: str = ""  # why the package cannot be read (it cannot be selected)
+    queued: bool = False  # waiting for its scan to start
+
+    @property
+    def scanning(self) -> bool:
+        """Queued for the scan or being scanned: not yet known readable."""
+        return self.progress is not None and not self.problem
 
 
 class PackageMatrix(DataTable[Text]):
@@ -48,9 +54,15 @@ class PackageMatrix(DataTable[Text]):
         self.redraw()
 
     def put(self, cell: Cell) -> None:
-        """Add or update one package and redraw."""
+        """Add or update one package (moved when its scan placed it elsewhere) and redraw."""
+        for key in [k for k, c in self.cells.items() if c.path == cell.path]:
+            del self.cells[key]
         self.cells[(cell.version, cell.arch)] = cell
         self.redraw()
+
+    def cell_of(self, path: str) -> Cell | None:
+        """The package file ``path``'s cell, if it has one."""
+        return next((c for c in self.cells.values() if c.path == path), None)
 
     def redraw(self) -> None:
         versions = sorted({v for v, _ in self.cells}, key=version_key, reverse=True)
@@ -86,11 +98,12 @@ class PackageMatrix(DataTable[Text]):
         if cell.problem:
             return Text("UNREADABLE", style="bold red")
         mark = "[x]" if cell.path in self.selected else "[ ]"
-        if cell.progress is not None and not cell.checksum:
-            return Text(f"{mark} scanning {cell.progress:4.0%}", style="italic")
         text = Text(f"{mark} {size(cell.size):>9} ")
-        style = {"ok": "green", "missing": "yellow", "mismatch": "bold red"}.get(cell.checksum, "")
-        text.append(CHECKSUM_TEXT.get(cell.checksum, "scanned"), style=style)
+        if cell.progress is not None:
+            text.append("queued" if cell.queued else f"scan {cell.progress:.0%}", style="italic")
+        else:
+            style = {"ok": "green", "missing": "yellow", "mismatch": "bold red"}.get(cell.checksum, "")
+            text.append(CHECKSUM_TEXT.get(cell.checksum, "scanned"), style=style)
         if self.imported is not None:
             when = self.imported.get((cell.version, cell.arch))
             text.append("\n    ")

@@ -1,0 +1,63 @@
+"""Run options as people type them (CLI flags, Target form fields): one set of rules and words for both faces."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import UsageError
+from core.run.engine import RunOptions
+from core.run.parallel import MAX_JOBS
+from core.units import parse_size
+
+
+@dataclass(frozen=True)
+class OptionNames:
+    """What messages call each option: the CLI's flags (the default) or a form's fields."""
+
+    jobs: str = "--jobs"
+    limit_rate: str = "--limit-rate"
+    spool_budget: str = "--spool-budget"
+
+
+def check_jobs(jobs: int, *, name: str = "--jobs") -> int:
+    """``jobs`` when it is from 1 to MAX_JOBS; UsageError otherwise."""
+    if not 1 <= jobs <= MAX_JOBS:
+        raise UsageError(f"{name} {jobs} is out of range; give a number from 1 to {MAX_JOBS}.")
+    return jobs
+
+
+def parse_jobs(text: str, *, name: str = "--jobs") -> int:
+    """``8`` -> 8, checked by :func:`check_jobs`; UsageError for anything but a whole number."""
+    try:
+        jobs = int(text.strip())
+    except ValueError:
+        raise UsageError(f"{name} {text.strip()!r} is not a number; give a number from 1 to {MAX_JOBS}.") from None
+    return check_jobs(jobs, name=name)
+
+
+def parse_rate(text: str, *, name: str = "--limit-rate") -> int:
+    """``20MiB``, ``20MiB/s``, ``500K`` -> bytes per second; ``0`` or nothing: no limit."""
+    return parse_size((text.strip() or "0").removesuffix("/s"), flag=name, minimum=0)
+
+
+def typed_run_options(
+    base: RunOptions,
+    *,
+    jobs: str,
+    limit_rate: str,
+    spool_budget: str,
+    spool_dir: str,
+    names: OptionNames = OptionNames(),
+) -> RunOptions:
+    """``base`` with the options as typed: jobs, rate limit, spool budget and directory (empty: the temp
+    directory). UsageError naming the option when one cannot be read."""
+    directory = spool_dir.strip()
+    return dataclasses.replace(
+        base,
+        workers=parse_jobs(jobs, name=names.jobs),
+        rate_limit=parse_rate(limit_rate, name=names.limit_rate),
+        spool_budget=parse_size(spool_budget or "256MiB", flag=names.spool_budget),
+        spool_dir=Path(directory).expanduser() if directory else None,
+    )

@@ -1,0 +1,98 @@
+"""Jobs and Rate limit on the Target form: the CLI's ``--jobs`` and ``--limit-rate``, its rules and
+words, carried into the run (issue 13)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input
+
+from core.checks.preflight import Preflight
+from core.run.engine import RunOptions, RunSummary
+from core.run.options import check_jobs, parse_jobs, parse_rate
+from core.session import Session
+from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
+from tests.tui_support import make_app, settle, start, to_target, workdir_fixture  # noqa: F401 - fixture
+from tui import cli
+from tui.screens.dialogs import ErrorDialog
+from tui.target_settings import TargetSettings
+
+MIB = 1 << 20
+
+
+class OptionsSession(Session):
+    """The real session, noting the run options its preflight and run were given."""
+
+    seen: list[RunOptions] = []
+
+    def preflight(self, packages: Any, *, options: RunOptions | None = None, **kwargs: Any) -> Preflight:
+        assert options is not None
+        OptionsSession.seen.append(options)
+        return super().preflight(packages, options=options, **kwargs)
+
+    def run(self, preflight: Preflight, *, options: RunOptions | None = None, **kwargs: Any) -> RunSummary:
+        assert options is not None
+        OptionsSession.seen.append(options)
+        return super().run(preflight, options=options, **kwargs)
+
+
+async def test_jobs_and_rate_limit_reach_the_checks_and_the_run(workdir: Path, registry: RegistryServer) -> None:
+    OptionsSession.seen = []
+    app = make_app(OptionsSession)
+    app.state.settings = TargetSettings(registry=registry.url, insecure=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await to_target(pilot)
+        assert form.query_one("#jobs", Input).value == "8" and form.query_one("#limit_rate", Input).value == ""
+        form.query_one("#jobs", Input).value = "3"
+        form.query_one("#limit_rate", Input).value = "50MiB/s"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert not app.state.preflight.failed, app.state.preflight.failures
+        await start(pilot)
+        await settle(pilot)
+        assert app.state.summary is not None and app.state.summary.status == "done", app.state.summary
+    assert [(o.workers, o.rate_limit) for o in OptionsSession.seen] == [(3, 50 * MIB), (3, 50 * MIB)]
+    image = app.state.preflight.plan.images[0].destination
+    assert skopeo_inspect_raw(image, registry)["manifests"]  # the run wrote the registry
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "flag"),
+    [("jobs", "40", "--jobs"), ("jobs", "0", "--jobs"), ("limit_rate", "fast", "--limit-rate")],
+)
+async def test_a_bad_value_gives_the_cli_error_naming_the_field(
+    field: str, value: str, flag: str, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["import", "pk", "--registry", "layout", "--state-dir", "state", "--yes", flag, value]) == 2
+    said = capsys.readouterr().err.strip().splitlines()[-1].removeprefix("archfuse: ")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await to_target(pilot)
+        form.query_one(f"#{field}", Input).value = value
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorDialog)
+        name = {"jobs": "Jobs", "limit_rate": "The rate limit"}[field]
+        assert app.screen.message == said.replace(flag, name, 1)
+
+
+async def test_the_form_starts_from_the_run_options_the_app_was_given(workdir: Path) -> None:
+    app = make_app(options=RunOptions(workers=5, rate_limit=20 * MIB))
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await to_target(pilot)
+        assert form.query_one("#jobs", Input).value == "5"
+        assert form.query_one("#limit_rate", Input).value == "20.0MiB"
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert (app.options.workers, app.options.rate_limit) == (5, 20 * MIB)
+
+
+def test_option_rules() -> None:
+    assert parse_jobs(" 12 ") == 12 and check_jobs(32) == 32
+    assert parse_rate("") == 0 and parse_rate("0") == 0 and parse_rate("500KiB/s") == 500 << 10
+    with pytest.raises(Exception, match="--jobs 33 is out of range; give a number from 1 to 32."):
+        check_jobs(33)
+    with pytest.raises(Exception, match="Jobs 'many' is not a number; give a number from 1 to 32."):
+        parse_jobs("many", name="Jobs")
