@@ -254,17 +254,16 @@ def _session(args: argparse.Namespace, emit: ev.Emit) -> Session:
 
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
+    """The run options of the flags, by the rules the TUI's Target form uses (core.run.options)."""
     from core.run.engine import RunOptions
+    from core.run.options import typed_run_options
 
-    jobs = args.jobs
-    if not 1 <= jobs <= MAX_JOBS:
-        raise UsageError(f"--jobs {jobs} is out of range; give a number from 1 to {MAX_JOBS}.")
-    return RunOptions(
-        workers=jobs,
-        rate_limit=parse_size(args.limit_rate.removesuffix("/s"), flag="--limit-rate", minimum=0),
-        spool_budget=parse_size(args.spool_budget),
-        spool_dir=args.spool_dir,
-        memory_spool=parse_size(args.spool_memory, flag="--spool-memory", minimum=0),
+    return typed_run_options(
+        RunOptions(memory_spool=parse_size(args.spool_memory, flag="--spool-memory", minimum=0)),
+        jobs=str(args.jobs),
+        limit_rate=args.limit_rate,
+        spool_budget=args.spool_budget,
+        spool_dir=str(args.spool_dir or ""),
     )
 
 
