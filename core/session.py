@@ -176,15 +176,7 @@ class Session(Workspace):
 
         if not isinstance(self.target, RegistryTarget):
             return self.scan(paths, strict=strict, rescan=rescan)
-        opts = options or RunOptions()
-        stager = BlobStager(
-            self.target,
-            prefix=self.prefix,
-            jobs=opts.workers,
-            rate_limit=opts.rate_limit,
-            emit=self.emit,
-            stall_after=opts.stall_after,
-        )
+        stager = BlobStager(self.target, options or RunOptions(), prefix=self.prefix, emit=self.emit)
         self.target.watch(self.emit, None)  # retries are told as they happen
         try:
             with Watchdog(stager.tick):  # a registry that stops answering is told, as in a run

@@ -30,8 +30,8 @@ from core.errors import ArchfuseError
 from core.oci.refs import destination
 from core.package.model import ChartRecord
 from core.package.reader import BlobMember
-from core.run.engine import SMALL_BLOB
-from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
+from core.run.engine import SMALL_BLOB, RunOptions
+from core.run.parallel import parallel_map, round_trips
 from core.run.pipe import piped_upload
 from core.run.progress import stall_text
 from core.run.ratelimit import RateLimit
@@ -44,16 +44,8 @@ _QUEUED_SMALL = 64
 class BlobStager:
     """Uploads the blobs of the packages a scan reads to ``target`` (see the module's docstring)."""
 
-    def __init__(
-        self,
-        target: Target,
-        *,
-        prefix: str = "",
-        jobs: int = DEFAULT_JOBS,
-        rate_limit: int = 0,
-        emit: ev.Emit = ev.discard,
-        stall_after: float = 5.0,
-    ) -> None:
+    def __init__(self, target: Target, options: RunOptions, *, prefix: str = "", emit: ev.Emit = ev.discard) -> None:
+        """``options``: the run's, for ``--jobs`` (uploads at once), ``--limit-rate`` and the stall time."""
         self.target = target
         self.prefix = prefix
         self.emit = emit
@@ -64,13 +56,13 @@ class BlobStager:
         self._landing: dict[str, tuple[str, ...]] = {}
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
-        self._rate = RateLimit(rate_limit) if rate_limit > 0 else None
-        self._pool = ThreadPoolExecutor(round_trips(jobs), thread_name_prefix="archfuse-stage")
+        self._rate = RateLimit(options.rate_limit) if options.rate_limit > 0 else None
+        self._pool = ThreadPoolExecutor(round_trips(options.workers), thread_name_prefix="archfuse-stage")
         self._pending: list[Future[None]] = []
         self._blobs = 0
         self._bytes = 0
         self._in_flight = 0
-        self.stall_after = stall_after
+        self.stall_after = options.stall_after
         self._last_moved = time.monotonic()
         self._last_stall = 0.0
 
