@@ -11,7 +11,6 @@ repository.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from core.checks.base import Check, CheckContext, Preflight
@@ -21,11 +20,11 @@ from core.oci import fusion
 from core.oci.platform import Platform, normalize_arch
 from core.oci.refs import destination
 from core.package.model import PackageIndex
+from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.run.plan import Plan, TagPlan, version_key
 from core.targets.base import Target
 
 OTHER_TAGS_READ = 8  # the newest other tags of a repository read for the platforms they serve
-READ_WORKERS = 8
 WRITES = (ImageAction.NEW, ImageAction.ADD_ARCH, ImageAction.UPDATE_ARCH)
 
 
@@ -41,10 +40,13 @@ class _Gap:
 def coverage_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
     """The preflight step: arch coverage of a plan that fuses (see :func:`check_arch_coverage`)."""
     if result.plan is not None and not result.failed_any(CheckKind.FUSION):
-        yield from check_arch_coverage(result.plan, context.target, list(context.options.available or context.packages))
+        available = list(context.options.available or context.packages)
+        yield from check_arch_coverage(result.plan, context.target, available, jobs=round_trips(context.jobs))
 
 
-def check_arch_coverage(plan: Plan, target: Target, available: list[PackageIndex] | None = None) -> list[Check]:
+def check_arch_coverage(
+    plan: Plan, target: Target, available: list[PackageIndex] | None = None, *, jobs: int = round_trips(DEFAULT_JOBS)
+) -> list[Check]:
     """One warning per platform some written tags will lack; none when every tag is covered.
 
     ``available`` are the packages the engineer gave, selected or not: one outside the plan that
@@ -55,9 +57,11 @@ def check_arch_coverage(plan: Plan, target: Target, available: list[PackageIndex
         by_repository.setdefault(tag.repository, []).append(tag)
     written = {r: [t for t in tags if _writes(t)] for r, tags in by_repository.items()}
     written = {r: tags for r, tags in written.items() if tags}
-    with ThreadPoolExecutor(READ_WORKERS, thread_name_prefix="archfuse-coverage") as pool:
-        futures = {r: pool.submit(_served_elsewhere, target, r, by_repository[r]) for r in written}
-        elsewhere = {r: future.result() for r, future in futures.items()}
+    repositories = list(written)
+    served = parallel_map(
+        lambda r: _served_elsewhere(target, r, by_repository[r]), repositories, jobs, name="archfuse-coverage"
+    )
+    elsewhere = dict(zip(repositories, served))
     gaps: dict[str, _Gap] = {}
     for repository, tags in written.items():
         expected = dict(elsewhere[repository])

@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from core import events as ev
 from core.errors import TargetError
 from core.oci import fusion
 from core.oci.platform import Platform
+from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.run.plan import TagPlan
 from core.targets.base import Target
 
 ROUNDS = 5  # reads after the tag phase; re-merges happen between them
 SETTLE = 0.25  # seconds before the first read; doubled before each later one
-READ_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -82,8 +81,10 @@ def converge(
     settle: float = SETTLE,
     rounds: int = ROUNDS,
     wait: Callable[[float], object] = time.sleep,
+    jobs: int = round_trips(DEFAULT_JOBS),
 ) -> int:
-    """Re-read ``tags`` until each serves what the run imported; return how many re-merges it took.
+    """Re-read ``tags`` (``jobs`` reads at once) until each serves what the run imported; return how
+    many re-merges it took.
 
     ``rewrite`` re-merges one tag (re-read, merge, put, read back). Raises TargetError naming a tag
     when the last read still finds one that does not.
@@ -92,8 +93,8 @@ def converge(
     drifts: list[Drift] = []
     for number in range(rounds):
         wait(settle * (2**number))
-        with ThreadPoolExecutor(READ_WORKERS, thread_name_prefix="archfuse-converge") as pool:
-            drifts = [d for d in pool.map(lambda t: drift_of(target, t), tags) if d is not None]
+        read = parallel_map(lambda t: drift_of(target, t), tags, jobs, name="archfuse-converge")
+        drifts = [d for d in read if d is not None]
         replaced = [d for d in drifts if not d.missing]
         if replaced:  # another writer chose another image for our platform: not ours to fight
             break

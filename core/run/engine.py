@@ -30,7 +30,7 @@ from core.kinds import ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.run import converge
-from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
+from core.run.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
 from core.run.pipe import piped_upload
 from core.run.plan import BlobNeed, Plan, TagPlan
 from core.run.progress import RunProgress, Watchdog
@@ -40,9 +40,6 @@ from core.run.spool import SpoolBudget, spool_copy
 from core.targets.base import Target, Watched
 
 TAG_RETRIES = 5
-#: blobs up to this size upload as round trips do (core.run.parallel.round_trips); larger ones
-#: take one of the ``--jobs`` writer slots, which is what keeps an HDD-backed registry's disk calm
-SMALL_BLOB = 1 << 20
 
 
 @dataclass
@@ -298,21 +295,19 @@ class ImportRun:
     def _mount_held(self) -> list[BlobNeed]:
         """Mount every blob the target holds in another repository (its ``source``) where it is
         missing; returns the blobs to read from the packages: the rest, and any mount refused."""
-        held = [n for n in self.plan.blobs.values() if not n.upload]
+        mounts = [(need, repo) for need in self.plan.blobs.values() if not need.upload for repo in sorted(need.repositories)]
 
-        def mount(need: BlobNeed) -> bool:
-            ok = True
-            for repo in sorted(need.repositories):
-                if self.target.mount_blob(repo, need.blob.digest, need.source):
-                    self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, "mounted"))
-                else:
-                    ok = False
+        def mount(item: tuple[BlobNeed, str]) -> bool:
+            need, repo = item
+            done = self.target.mount_blob(repo, need.blob.digest, need.source)
+            if done:
+                self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, "mounted"))
             self.progress.touch()
-            return ok
+            return done
 
-        mounted = parallel_map(mount, held, self._trips, check=self._check_cancel, name="archfuse-mount")
-        refused = [need for need, ok in zip(held, mounted) if not ok]
-        return [n for n in self.plan.blobs.values() if n.upload] + refused
+        mounted = parallel_map(mount, mounts, self._trips, check=self._check_cancel, name="archfuse-mount")
+        refused = {id(need): need for (need, _repo), ok in zip(mounts, mounted) if not ok}
+        return [n for n in self.plan.blobs.values() if n.upload] + list(refused.values())
 
     def _stream_past_spool(self, need: BlobNeed) -> bool:
         """True to stream this blob straight to the target rather than wait for room in the spool.
@@ -433,7 +428,7 @@ class ImportRun:
         written = converge.written_tags(self.plan.tags)
         if written:
             self._remerged = converge.converge(
-                self.target, written, self._rewrite_tag, emit=self.emit, settle=self.options.settle
+                self.target, written, self._rewrite_tag, emit=self.emit, settle=self.options.settle, jobs=self._trips
             )
 
     def _rewrite_tag(self, tag: TagPlan) -> None:

@@ -23,6 +23,10 @@ MAX_JOBS = 32
 #: requests that carry no blob data (lookups, mounts, manifest and tag writes, chart pushes) are
 #: cheap for the registry: this many per job go at once, so a distant registry's round trips overlap
 ROUND_TRIPS_PER_JOB = 4
+#: blobs up to this size upload as round trips do (see :func:`round_trips`); larger ones take one
+#: of the ``--jobs`` writer slots, which is what keeps an HDD-backed registry's disk calm. Also the
+#: size below which uploading a blob again costs less than asking other repositories for it.
+SMALL_BLOB = 1 << 20
 
 
 def round_trips(jobs: int) -> int:

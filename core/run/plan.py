@@ -14,8 +14,8 @@ from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.oci.platform import Platform
 from core.oci.refs import ImageRef, destination
-from core.package.model import BlobRecord, ImageRecord, PackageIndex
-from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
+from core.package.model import BlobRecord, ChartRecord, ImageRecord, PackageIndex
+from core.run.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
 from core.targets.base import Target
 
 LOOKUP_WORKERS = 16
@@ -197,6 +197,7 @@ def build_plan(
     reads = round_trips(jobs)
     parallel_map(lambda t: _plan_tag(t, target), tags, reads, name="archfuse-plan")
     blobs = _missing_blobs(tags, target, reads, sources or {})
+    _find_in_bundle(blobs, packages, prefix, target, reads)
     for tag in tags:
         for image in tag.images:
             image.upload_bytes = sum(
@@ -233,7 +234,10 @@ def _missing_blobs(
             for blob in image.image.blobs():
                 wanted.setdefault((image.repository, blob.digest), (blob, image))
     keys = list(wanted)
-    present = parallel_map(lambda k: target.blob_exists(k[0], k[1]), keys, jobs, name="archfuse-plan")
+    known = {(repository, digest) for digest, repository in sources.items()}  # put there this session
+    present = parallel_map(
+        lambda k: k in known or target.blob_exists(k[0], k[1]), keys, jobs, name="archfuse-plan"
+    )
     held = dict(sources)  # digest -> a repository holding it, to mount from
     for (repository, digest), have in zip(keys, present):
         if have:
@@ -247,25 +251,43 @@ def _missing_blobs(
             blob.digest, BlobNeed(blob, image.package, image.image.bundle, source=held.get(blob.digest, ""))
         )
         need.repositories.add(key[0])
-    _find_in_bundle(needs, tags, target, jobs)
     return needs
 
 
-def _find_in_bundle(needs: dict[str, BlobNeed], tags: list[TagPlan], target: Target, jobs: int) -> None:
-    """A blob still to upload may be in the repository of another image of its bundle already:
-    where a cold import's one read put it (core.run.stage) before the run was stopped or refused.
-    Those repositories are asked (HEAD), and the blob is mounted from the first that holds it."""
-    of_bundle: dict[tuple[str, str], set[str]] = {}
-    for tag in tags:
-        for image in tag.images:
-            of_bundle.setdefault((image.package, image.image.bundle), set()).add(image.repository)
+def landing_repositories(chart: ChartRecord, prefix: str = "") -> tuple[str, ...]:
+    """The repositories of the images a bundle's hints name, in hint order: a cold import's one read
+    uploads the bundle's blobs to the first (core.run.stage)."""
+    repositories: list[str] = []
+    for ref in chart.images:
+        try:
+            path = destination(ref, prefix).path
+        except ValueError:
+            continue  # the scan refuses the package for it
+        if path not in repositories:
+            repositories.append(path)
+    return tuple(repositories)
+
+
+def _find_in_bundle(
+    needs: dict[str, BlobNeed], packages: list[PackageIndex], prefix: str, target: Target, jobs: int
+) -> None:
+    """A large blob still to upload may be in its bundle's first repository already: where a cold
+    import's one read put it (core.run.stage) before the run was stopped or refused. That repository
+    is asked (HEAD), and the blob is mounted from there if it holds it. Small blobs are not looked
+    for: uploading one again costs about what asking costs."""
+    landing = {
+        (package.path, chart.bundle): repositories[0]
+        for package in packages
+        for chart in package.charts
+        if (repositories := landing_repositories(chart, prefix))
+    }
     probes = [
-        (repository, need)
+        (landing[key], need)
         for need in needs.values()
-        if need.upload
-        for repository in sorted(of_bundle.get((need.package, need.bundle), set()) - need.repositories)
+        if need.upload and need.blob.size > SMALL_BLOB
+        and (key := (need.package, need.bundle)) in landing and landing[key] not in need.repositories
     ]
     held = parallel_map(lambda p: target.blob_exists(p[0], p[1].blob.digest), probes, jobs, name="archfuse-plan")
     for (repository, need), have in zip(probes, held):
-        if have and need.upload:
+        if have:
             need.source = repository

@@ -27,12 +27,12 @@ from typing import BinaryIO
 
 from core import events as ev
 from core.errors import ArchfuseError
-from core.oci.refs import destination
 from core.package.model import ChartRecord
 from core.package.reader import BlobMember
-from core.run.engine import SMALL_BLOB, RunOptions
-from core.run.parallel import parallel_map, round_trips
+from core.run.engine import RunOptions
+from core.run.parallel import SMALL_BLOB, parallel_map, round_trips
 from core.run.pipe import piped_upload
+from core.run.plan import landing_repositories
 from core.run.progress import stall_text
 from core.run.ratelimit import RateLimit
 from core.targets.base import Target
@@ -69,16 +69,9 @@ class BlobStager:
     # -- the scan's BlobSink -------------------------------------------------------------------
     def chart(self, record: ChartRecord) -> None:
         """Where the bundle's blobs go: the repositories of the images its hints name."""
-        repositories: list[str] = []
-        for ref in record.images:
-            try:
-                path = destination(ref, self.prefix).path
-            except ValueError:
-                continue  # the scan refuses the package for it
-            if path not in repositories:
-                repositories.append(path)
+        repositories = landing_repositories(record, self.prefix)
         if repositories:
-            self._landing[record.bundle] = tuple(repositories)
+            self._landing[record.bundle] = repositories
 
     def blob(self, member: BlobMember) -> None:
         """Upload one blob as the scan reads it (small ones from memory, on the pool)."""
@@ -94,7 +87,9 @@ class BlobStager:
         if member.size <= SMALL_BLOB:
             data = _read_exact(member.stream, member.size)
             self._wait_for_room()
-            self._pending.append(self._pool.submit(self._upload, repositories, digest, BytesIO(data), len(data)))
+            # a small blob is uploaded without asking first: that costs about what asking costs
+            # (a round trip), and a cold import would ask for every one
+            self._pending.append(self._pool.submit(self._upload, (), digest, BytesIO(data), len(data), repositories[0]))
         else:  # streamed: this thread reads on while an upload thread sends (core.run.pipe)
             size = member.size
             piped_upload(lambda pipe: self._upload(repositories, digest, pipe, size), member.stream, size, self._pool)
@@ -125,9 +120,12 @@ class BlobStager:
         while len(self._pending) >= _QUEUED_SMALL:
             self._pending.pop(0).result()
 
-    def _upload(self, repositories: tuple[str, ...], digest: str, stream: BinaryIO, size: int) -> None:
-        """Upload to the first repository unless one of them holds the blob already (a re-import
-        without the scan cache uploads nothing); a failure stops the staging, never the scan."""
+    def _upload(
+        self, repositories: tuple[str, ...], digest: str, stream: BinaryIO, size: int, into: str = ""
+    ) -> None:
+        """Upload to ``into`` (default: the first repository) unless one of ``repositories`` holds
+        the blob already (a re-import without the scan cache uploads no large blob again); a failure
+        stops the staging, never the scan."""
         if self.stopped:
             return
         with self._lock:
@@ -138,7 +136,7 @@ class BlobStager:
             )
             holder = next((r for r, have in zip(repositories, held) if have), "")
             if not holder:
-                holder = repositories[0]
+                holder = into or repositories[0]
                 self.target.put_blob(holder, digest, size, stream, self._sent)
                 with self._lock:
                     self._blobs += 1
