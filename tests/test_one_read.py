@@ -4,6 +4,9 @@ again. Checked with the registry itself, skopeo and ``archfuse verify``."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,11 +15,14 @@ import pytest
 from core import events as ev
 from core.config import build_target_config
 from core.demo.samples import write_broken_package, write_sample_package
+from core.errors import ArchfuseError
 from core.package import reader
 from core.run.engine import ImportRun
 from core.run.parallel import SMALL_BLOB
 from core.run.plan import build_plan
 from core.session import open_session
+from core.targets.connect import open_target
+from core.targets.registry import RegistryTarget
 from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.faultproxy import FaultProxy
 from tests.fixtures.registry import RegistryServer, skopeo_copy_all
@@ -211,3 +217,29 @@ def test_a_later_plan_mounts_what_an_unfinished_one_read_uploaded(registry: Regi
         again.close()
     assert summary.status == "done" and summary.bytes_uploaded <= small
     _verified(registry, state, large)
+
+
+def test_a_streamed_upload_lands_and_a_broken_or_short_one_fails_clearly(
+    registry: RegistryServer, fault_proxy: Callable[..., FaultProxy]
+) -> None:
+    """The one read sends a large blob in one request as it is read (RegistryTarget.stream_blob)."""
+    data = os.urandom(3 << 20)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    proxy = fault_proxy(registry)
+    cut = proxy.cut("PUT", BLOB_PUT, nth=1)
+    direct = open_target(build_target_config(registry.url, insecure=True, env={}))
+    through = open_target(build_target_config(proxy.url, insecure=True, env={}))
+    assert isinstance(direct, RegistryTarget) and isinstance(through, RegistryTarget)
+    try:
+        with pytest.raises(ArchfuseError, match=proxy.host):  # cut midway: said, not resumed
+            through.stream_blob("one/cut", digest, len(data), io.BytesIO(data))
+        assert cut.fired and not direct.blob_exists("one/cut", digest)
+        with pytest.raises(ArchfuseError, match=digest):  # the package ended early
+            direct.stream_blob("one/short", digest, len(data), io.BytesIO(data[:-10]))
+        assert not direct.blob_exists("one/short", digest)
+        sent: list[int] = []
+        direct.stream_blob("one/read", digest, len(data), io.BytesIO(data), sent.append)
+        assert direct.blob_exists("one/read", digest) and sum(sent) == len(data)
+    finally:
+        direct.close()
+        through.close()

@@ -174,6 +174,36 @@ class RegistryClient(RegistryEndpoint):
         else:
             _ChunkedUpload(self, repository, digest, size, stream, meter).run()
 
+    def stream_blob(
+        self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
+    ) -> None:
+        """Upload ``size`` bytes read once from ``stream`` in one PUT, as they come (no chunk waits
+        for the registry's answer). A broken upload is not resumed: the stream cannot go back."""
+        meter = _Meter(progress)
+
+        def body() -> Iterator[bytes]:
+            sent = 0
+            while sent < size:
+                data = stream.read(min(_SLICE, size - sent))
+                if not data:
+                    raise self._short(repository, digest, size, sent)
+                sent += len(data)
+                yield data
+                meter.reached(sent)
+
+        location = self._start_upload(repository, digest)
+        response = self._request(
+            "PUT",
+            location.copy_merge_params({"digest": digest}),
+            headers={"Content-Type": _OCTET, "Content-Length": str(size)},
+            content=body,
+            scopes=(push(repository),),
+            what=f"an upload of blob {digest}",
+            retry=False,
+        )
+        if response.status_code not in (201, 204):
+            raise self._blob_error(response, repository, digest)
+
     def get_blob(self, repository: str, digest: str, max_size: int = 16 << 20) -> bytes:
         """A small blob's bytes, checked against ``digest``."""
         response = self._request(

@@ -35,7 +35,7 @@ from core.run.pipe import piped_upload
 from core.run.plan import landing_repositories
 from core.run.progress import stall_text
 from core.run.ratelimit import RateLimit
-from core.targets.base import Target
+from core.targets.registry import RegistryTarget
 
 #: small blobs read into memory and waiting for an upload slot, at most (each is at most SMALL_BLOB)
 _QUEUED_SMALL = 64
@@ -44,7 +44,9 @@ _QUEUED_SMALL = 64
 class BlobStager:
     """Uploads the blobs of the packages a scan reads to ``target`` (see the module's docstring)."""
 
-    def __init__(self, target: Target, options: RunOptions, *, prefix: str = "", emit: ev.Emit = ev.discard) -> None:
+    def __init__(
+        self, target: RegistryTarget, options: RunOptions, *, prefix: str = "", emit: ev.Emit = ev.discard
+    ) -> None:
         """``options``: the run's, for ``--jobs`` (uploads at once), ``--limit-rate`` and the stall time."""
         self.target = target
         self.prefix = prefix
@@ -137,7 +139,11 @@ class BlobStager:
             holder = next((r for r, have in zip(repositories, held) if have), "")
             if not holder:
                 holder = into or repositories[0]
-                self.target.put_blob(holder, digest, size, stream, self._sent)
+                if into:  # a small blob, from memory: retried as any upload
+                    self.target.put_blob(holder, digest, size, stream, self._sent)
+                else:  # from the package as it is read: one request, no waits per chunk; a broken
+                    # one is not resumed (the staging stops and the run uploads what is left)
+                    self.target.stream_blob(holder, digest, size, stream, self._sent)
                 with self._lock:
                     self._blobs += 1
                     self._bytes += size

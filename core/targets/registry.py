@@ -58,6 +58,12 @@ class RegistryTarget:
         """Upload a blob; the registry verifies the digest."""
         self.client.put_blob(repository, digest, size, stream, progress)
 
+    def stream_blob(
+        self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
+    ) -> None:
+        """Upload a blob read once from ``stream`` in one request (no resume; the registry verifies the digest)."""
+        self.client.stream_blob(repository, digest, size, stream, progress)
+
     def get_blob(self, repository: str, digest: str, max_size: int = 16 << 20) -> bytes:
         """A small blob's bytes."""
         return self.client.get_blob(repository, digest, max_size)
