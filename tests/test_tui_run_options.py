@@ -11,7 +11,8 @@ from textual.widgets import Input
 
 from core.checks.preflight import Preflight
 from core.run.engine import RunOptions, RunSummary
-from core.run.options import check_jobs, parse_jobs, parse_rate
+from core.run.options import check_jobs, parse_jobs, parse_rate, typed_run_options
+from core.run.parallel import DEFAULT_JOBS
 from core.session import Session
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
 from tests.tui_support import make_app, settle, start, to_target, workdir_fixture  # noqa: F401 - fixture
@@ -96,3 +97,9 @@ def test_option_rules() -> None:
         check_jobs(33)
     with pytest.raises(Exception, match="Jobs 'many' is not a number; give a number from 1 to 32."):
         parse_jobs("many", name="Jobs")
+
+
+def test_an_emptied_field_is_the_default() -> None:
+    """A Jobs or Rate limit field the engineer cleared means the default, as an empty spool field does."""
+    options = typed_run_options(RunOptions(), jobs=" ", limit_rate="", spool_budget="", spool_dir="")
+    assert options.workers == DEFAULT_JOBS and options.rate_limit == 0 and options.spool_budget == 256 << 20

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from core.errors import UsageError
 from core.run.engine import RunOptions
-from core.run.parallel import MAX_JOBS
+from core.run.parallel import DEFAULT_JOBS, MAX_JOBS
 from core.units import parse_size
 
 
@@ -51,12 +51,12 @@ def typed_run_options(
     spool_dir: str,
     names: OptionNames = OptionNames(),
 ) -> RunOptions:
-    """``base`` with the options as typed: jobs, rate limit, spool budget and directory (empty: the temp
-    directory). UsageError naming the option when one cannot be read."""
+    """``base`` with the options as typed: jobs, rate limit, spool budget and directory; an empty one is
+    the default (the temp directory for the spool). UsageError naming the option when one cannot be read."""
     directory = spool_dir.strip()
     return dataclasses.replace(
         base,
-        workers=parse_jobs(jobs, name=names.jobs),
+        workers=parse_jobs(jobs, name=names.jobs) if jobs.strip() else DEFAULT_JOBS,
         rate_limit=parse_rate(limit_rate, name=names.limit_rate),
         spool_budget=parse_size(spool_budget or "256MiB", flag=names.spool_budget),
         spool_dir=Path(directory).expanduser() if directory else None,
