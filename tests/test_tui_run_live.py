@@ -169,6 +169,10 @@ async def test_ctrl_q_during_a_run_asks_then_stops_safely_and_quits(pk: Path, re
     assert app.return_value == 1
 
 
+def rows_of(table: Any, key: str) -> list[str]:
+    return [str(c) for c in table.get_row(key)]
+
+
 async def test_summary_shows_charts_kept_and_a_tag_missing_an_arch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: RegistryServer
 ) -> None:
@@ -208,6 +212,10 @@ async def test_summary_shows_charts_kept_and_a_tag_missing_an_arch(
         # the tag that serves amd64 only, beside a tag of its repository serving arm64 too, is flagged
         controller = rows["ingress-nginx/controller:v1.9.0"]
         assert controller[1] == "amd64 · no arm64", controller
+        # what needs the engineer comes first: the flagged tags and the kept chart, the rest in run order
+        first = [k for k in keys if " · no " in rows_of(table, k)[1] or rows_of(table, k)[2] == "other-content"]
+        assert "tag:ingress-nginx/controller:v1.9.0" in first and "chart:redis:17.11.3" in first
+        assert keys[: len(first)] == first, keys
         verify = str(screen.query_one("#verify").render())
         report = app.state.verify
         assert report is not None

@@ -195,6 +195,9 @@ class SummaryScreen(FlowScreen):
                     "verify",
                     Text(chart.status, style=VERIFY_STYLE.get(chart.status, "bold yellow")),
                 )
+        # what needs the engineer (a tag lacking an arch, a check that failed, a chart kept) comes first
+        table.sort("after", "verify", key=lambda cells: not needs_attention(cells))
+        table.move_cursor(row=0)
         self.query_one("#verify", Static).update(verify_line(found, self.state.settings.describe()))
 
     def on_work_failed(self, message: WorkFailed) -> None:
@@ -216,6 +219,12 @@ class SummaryScreen(FlowScreen):
             self.app.pop_screen()
         if not isinstance(self.app.screen, PackagesScreen):
             self.app.push_screen(PackagesScreen())
+
+
+def needs_attention(cells: tuple[object, ...]) -> bool:
+    """A summary row (its "platforms now" and "verify" cells) the engineer should look at first."""
+    after, verify = (str(cell) for cell in cells)
+    return " · no " in after or verify not in ("ok", "-", "…")
 
 
 def verify_line(found: Findings, target: str) -> str:
