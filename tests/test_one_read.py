@@ -138,6 +138,22 @@ def test_a_damaged_package_moves_no_tag(kind: str, registry: RegistryServer, tmp
     assert registry_tags(registry) == []
 
 
+@pytest.mark.parametrize("flags", [(), ("--scan-first",)])
+def test_a_package_cut_inside_a_large_blob_is_one_sentence(flags: tuple[str, ...], registry: RegistryServer,
+                                                          large: Path, tmp_path: Path) -> None:
+    """Cut where the one read's upload (not the reader's own loop) reads the blob: still exit 2 and
+    one sentence naming the member, not a traceback."""
+    path = tmp_path / large.name
+    data = large.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    result = archfuse("import", path, *registry_args(registry), "--yes", *flags, state_dir=tmp_path / "s")
+    assert result.code == 2 and "Traceback" not in result.err, result.err
+    errors = [line for line in result.err.splitlines() if line.startswith("archfuse: ") and "warning" not in line]
+    assert len(errors) == 1 and path.name in errors[0] and "images.tar member" in errors[0], result.err
+    assert "truncated or corrupt" in errors[0]
+    assert registry_tags(registry) == []
+
+
 def test_a_checksum_mismatch_with_strict_moves_no_tag(registry: RegistryServer, tmp_path: Path) -> None:
     path = write_broken_package(tmp_path / "pkg", "checksum-mismatch")
     result = archfuse("import", path, *registry_args(registry), "--yes", "--strict", state_dir=tmp_path / "s")

@@ -10,6 +10,7 @@ yields, in archive order: a :class:`BundleInfo` per bundle, then :class:`ChartFi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import posixpath
@@ -128,17 +129,26 @@ class _Tap:
 
 
 class _BlobStream(MemberStream):
-    """A blob member's data, hashed as it passes; keeps the first bytes and small JSON bodies."""
+    """A blob member's data, hashed as it passes; keeps the first bytes and small JSON bodies.
 
-    def __init__(self, inner: MemberStream, keep_json: bool) -> None:
+    Read by the consumer of a :class:`BlobMember` (a run, the one read's uploads) outside the
+    reader's loop, so its reads carry the reader's ``problems`` themselves: a truncated archive is
+    a PackageError naming the member wherever it is found.
+    """
+
+    def __init__(
+        self, inner: MemberStream, keep_json: bool, problems: Callable[[], contextlib.AbstractContextManager[None]]
+    ) -> None:
         super().__init__(inner, inner.size)
+        self._problems = problems
         self._hash = hashlib.sha256()
         self.magic = b""
         self._keep_json = keep_json and inner.size <= CONFIG_LIMIT
         self._kept: list[bytes] | None = None
 
     def read(self, size: int | None = -1, /) -> bytes:
-        data = super().read(size)
+        with self._problems():
+            data = super().read(size)
         if data:
             self._hash.update(data)
             if len(self.magic) < 8:
@@ -209,15 +219,21 @@ class _Reader:
             f = self.path.open("rb")
         except OSError as exc:
             raise PackageError(f"{self.path}: cannot be read ({exc.strerror or exc}).") from exc
-        with f:
-            try:
-                yield from self._outer(f)
-            except (_Bad, TarProblem, da.ArchiveProblem) as exc:
-                raise self.fail(str(exc)) from None
-            except (EOFError, zlib.error, igzip.BadGzipFile) as exc:
-                raise self.fail(f"the compressed data is truncated or corrupt ({exc})") from None
-            except OSError as exc:
-                raise self.fail(f"read error ({exc})") from None
+        with f, self.problems():
+            yield from self._outer(f)
+
+    @contextlib.contextmanager
+    def problems(self) -> Iterator[None]:
+        """Turn what reading the archive raises into one PackageError naming the file and member:
+        around the whole pass, and around each read of a blob's stream by whoever reads it."""
+        try:
+            yield
+        except (_Bad, TarProblem, da.ArchiveProblem) as exc:
+            raise self.fail(str(exc)) from None
+        except (EOFError, zlib.error, igzip.BadGzipFile) as exc:
+            raise self.fail(f"the compressed data is truncated or corrupt ({exc})") from None
+        except OSError as exc:
+            raise self.fail(f"read error ({exc})") from None
 
     def _outer(self, f: BinaryIO) -> Iterator[Item]:
         total = os.fstat(f.fileno()).st_size
@@ -330,7 +346,7 @@ class _Reader:
                 manifest = _read_small(member, MANIFEST_LIMIT, "manifest.json")
                 continue
             promised = da.promised_digest(member.name)
-            stream = _BlobStream(member.stream, keep_json=True)
+            stream = _BlobStream(member.stream, keep_json=True, problems=self.problems)
             yield BlobMember(info, member.name, member.size, stream, promised)  # type: ignore[arg-type]
             self.where = [*base, f"images.tar member {member.name!r}"]
             digest, body = stream.finish()

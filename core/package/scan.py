@@ -183,8 +183,8 @@ def _read(path: Path, emit: Emit, state_dir: Path | None, sink: BlobSink | None 
                 index.images.extend(item.images)
     finally:
         sha.close()
-        if sink is not None:
-            sink.package_done(path)
+    if sink is not None:
+        sink.package_done(path)
     if not index.arch:
         index.arch = index.images[0].platform.split("/")[1] if index.images else "unknown"
     return index, sha.hexdigest()
