@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
@@ -29,6 +30,7 @@ from core import events as ev
 from core.errors import ArchfuseError
 from core.package.model import ChartRecord
 from core.package.reader import BlobMember
+from core.package.tarstream import read_exact
 from core.run.engine import RunOptions
 from core.run.parallel import SMALL_BLOB, parallel_map, round_trips
 from core.run.pipe import piped_upload
@@ -87,14 +89,17 @@ class BlobStager:
             self._claimed.add(digest)
         self._last_moved = time.monotonic()  # the package is being read
         if member.size <= SMALL_BLOB:
-            data = _read_exact(member.stream, member.size)
+            data = read_exact(member.stream, member.size)
             self._wait_for_room()
-            # a small blob is uploaded without asking first: that costs about what asking costs
-            # (a round trip), and a cold import would ask for every one
-            self._pending.append(self._pool.submit(self._upload, (), digest, BytesIO(data), len(data), repositories[0]))
+            self._pending.append(self._pool.submit(self._stage, digest, lambda: self._put_small(repositories[0], digest, data)))
         else:  # streamed: this thread reads on while an upload thread sends (core.run.pipe)
             size = member.size
-            piped_upload(lambda pipe: self._upload(repositories, digest, pipe, size), member.stream, size, self._pool)
+            piped_upload(
+                lambda pipe: self._stage(digest, lambda: self._stream_large(repositories, digest, pipe, size)),
+                member.stream,
+                size,
+                self._pool,
+            )
 
     def tick(self) -> None:
         """From a :class:`core.run.progress.Watchdog`: ``Stalled`` while nothing is read or sent."""
@@ -122,31 +127,15 @@ class BlobStager:
         while len(self._pending) >= _QUEUED_SMALL:
             self._pending.pop(0).result()
 
-    def _upload(
-        self, repositories: tuple[str, ...], digest: str, stream: BinaryIO, size: int, into: str = ""
-    ) -> None:
-        """Upload to ``into`` (default: the first repository) unless one of ``repositories`` holds
-        the blob already (a re-import without the scan cache uploads no large blob again); a failure
-        stops the staging, never the scan."""
+    def _stage(self, digest: str, upload: Callable[[], str]) -> None:
+        """Run ``upload`` (it returns the repository that now holds the blob) and note where the blob
+        is; a failure stops the staging, never the scan."""
         if self.stopped:
             return
         with self._lock:
             self._in_flight += 1
         try:
-            held = parallel_map(
-                lambda repository: self.target.blob_exists(repository, digest), repositories, len(repositories)
-            )
-            holder = next((r for r, have in zip(repositories, held) if have), "")
-            if not holder:
-                holder = into or repositories[0]
-                if into:  # a small blob, from memory: retried as any upload
-                    self.target.put_blob(holder, digest, size, stream, self._sent)
-                else:  # from the package as it is read: one request, no waits per chunk; a broken
-                    # one is not resumed (the staging stops and the run uploads what is left)
-                    self.target.stream_blob(holder, digest, size, stream, self._sent)
-                with self._lock:
-                    self._blobs += 1
-                    self._bytes += size
+            holder = upload()
         except ArchfuseError as err:
             with self._lock:
                 self.stopped = self.stopped or str(err)
@@ -158,19 +147,32 @@ class BlobStager:
         with self._lock:
             self.sources[digest] = holder
 
+    def _put_small(self, repository: str, digest: str, data: bytes) -> str:
+        """A small blob, from memory, without asking first: that costs about what asking costs (a round
+        trip), and a cold import would ask for every one. Retried as any upload."""
+        self.target.put_blob(repository, digest, len(data), BytesIO(data), self._sent)
+        self._count(len(data))
+        return repository
+
+    def _stream_large(self, repositories: tuple[str, ...], digest: str, stream: BinaryIO, size: int) -> str:
+        """A large blob: kept where a repository of its bundle holds it already (a re-import without
+        the scan cache uploads it not again), else sent to the first in one request as it is read. A
+        broken one is not resumed: the staging stops and the run uploads what is left."""
+        held = parallel_map(lambda repository: self.target.blob_exists(repository, digest), repositories, len(repositories))
+        holder = next((r for r, have in zip(repositories, held) if have), "")
+        if holder:
+            return holder
+        self.target.stream_blob(repositories[0], digest, size, stream, self._sent)
+        self._count(size)
+        return repositories[0]
+
+    def _count(self, size: int) -> None:
+        with self._lock:
+            self._blobs += 1
+            self._bytes += size
+
     def _sent(self, size: int) -> None:
         self._last_moved = time.monotonic()
         if self._rate is not None:
             self._rate.take(size)
 
-
-def _read_exact(stream: BinaryIO, size: int) -> bytes:
-    parts: list[bytes] = []
-    left = size
-    while left > 0:
-        data = stream.read(left)
-        if not data:
-            break
-        parts.append(data)
-        left -= len(data)
-    return b"".join(parts)
