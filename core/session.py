@@ -181,9 +181,9 @@ class Session(Workspace):
         try:
             with Watchdog(stager.tick):  # a registry that stops answering is told, as in a run
                 try:
-                    self.target.ping()
+                    self.target.ping(retry=False)  # the checks try again, patiently, and say what is wrong
                 except ArchfuseError:
-                    return self.scan(paths, strict=strict, rescan=rescan)  # the checks say what is wrong
+                    return self.scan(paths, strict=strict, rescan=rescan)
                 packages = scan_paths(
                     paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan, sink=stager
                 )

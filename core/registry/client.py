@@ -110,9 +110,10 @@ class RegistryClient(RegistryEndpoint):
 
     # -- public API ----------------------------------------------------------------------------
 
-    def ping(self) -> None:
-        """Check the registry answers the distribution API and accepts the credentials."""
-        response = self._request("GET", "/v2/", scopes=(), what="the API check")
+    def ping(self, *, retry: bool = True) -> None:
+        """Check the registry answers the distribution API and accepts the credentials (one try
+        without ``retry``: a quick look, where a failure only means doing without)."""
+        response = self._request("GET", "/v2/", scopes=(), what="the API check", retry=retry)
         if response.status_code == 200:
             return
         if response.status_code == 404:

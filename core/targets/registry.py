@@ -28,9 +28,9 @@ class RegistryTarget:
         self.description = client.description
         self.host = client.host
 
-    def ping(self) -> None:
-        """Check reachability, TLS and credentials."""
-        self.client.ping()
+    def ping(self, *, retry: bool = True) -> None:
+        """Check reachability, TLS and credentials (one try without ``retry``)."""
+        self.client.ping(retry=retry)
 
     def check_push(self, repositories: list[str]) -> str:
         """Prove push rights with one upload opened and cancelled per registry space written."""
