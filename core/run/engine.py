@@ -245,8 +245,9 @@ class ImportRun:
     def _upload_blobs(self) -> None:
         from core.package.reader import BlobMember, iter_package  # the reader is only needed here
 
+        to_read = self._mount_held()
         by_package: dict[str, dict[tuple[str, str], BlobNeed]] = {}
-        for need in self._mount_held():
+        for need in to_read:
             by_package.setdefault(need.package, {})[(need.bundle, need.blob.member)] = need
         sizes = {p.path: p.size for p in self.plan.packages}
         pending: list[Future[None]] = []
@@ -284,7 +285,7 @@ class ImportRun:
             for future in pending:
                 future.result()
         self._raise_if_failed()
-        missing = [n for n in _needs_of(by_package) if n.blob.digest not in done]
+        missing = [n for n in to_read if n.blob.digest not in done]
         if missing:
             need = missing[0]
             raise TargetError(
@@ -306,7 +307,7 @@ class ImportRun:
             return done
 
         mounted = parallel_map(mount, mounts, self._trips, check=self._check_cancel, name="archfuse-mount")
-        refused = {id(need): need for (need, _repo), ok in zip(mounts, mounted) if not ok}
+        refused = {need.blob.digest: need for (need, _repo), ok in zip(mounts, mounted) if not ok}
         return [n for n in self.plan.blobs.values() if n.upload] + list(refused.values())
 
     def _stream_past_spool(self, need: BlobNeed) -> bool:
@@ -515,11 +516,6 @@ class ImportRun:
     def _raise_if_failed(self) -> None:
         if self._abort.is_set() and self._failures:
             raise TargetError(self._failures[0])
-
-
-def _needs_of(by_package: dict[str, dict[tuple[str, str], BlobNeed]]) -> list[BlobNeed]:
-    """Every blob need of a by-package table."""
-    return [need for wanted in by_package.values() for need in wanted.values()]
 
 
 def _prune(futures: list[Future[None]]) -> list[Future[None]]:
