@@ -7,7 +7,9 @@ import json
 
 from core import events as ev
 from core.kinds import ImageStage
+from tui.format import QUIET
 from tui.render import JsonRenderer, PlainRenderer
+from tui.widgets.progress import Transfer
 
 DEST = "registry.example:5000/ingress-nginx/controller:v1.9.0"
 
@@ -55,3 +57,18 @@ def test_json_keeps_every_stage_change_and_coalesces_bytes() -> None:
         "bytes_done": 0, "bytes_total": 4 << 20, "event": "image_progress",
     }
     assert lines[-1]["attempt"] == 3 and lines[-1]["attempts"] == 5 and lines[-1]["reason"] == "HTTP 503"
+
+
+def test_a_stall_clears_the_rate_and_the_eta_instead_of_showing_the_window_s_old_figure() -> None:
+    """Five seconds without a byte moved: the rate is unknown and no ETA is given (TUI and plain
+    faces both read RateWindow); moving again brings them back."""
+    transfer = Transfer()
+    for second in range(5):  # 10 MiB a second
+        transfer.update(ev.BytesProgress(second * 10 << 20, 100 << 20).stamped(1000.0 + second))
+    assert "10.0 MiB/s" in transfer.text() and "left" in transfer.text()
+    for second in range(5, 12):  # heartbeats while the registry is paused
+        transfer.update(ev.BytesProgress(40 << 20, 100 << 20).stamped(1000.0 + second))
+        quiet = second - 4
+        assert ("time left unknown" in transfer.text()) == (quiet >= QUIET), (second, transfer.text())
+    transfer.update(ev.BytesProgress(50 << 20, 100 << 20).stamped(1012.0))
+    assert "time left unknown" not in transfer.text()

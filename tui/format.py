@@ -10,6 +10,9 @@ import humanize
 from core import events as ev
 
 RATE_WINDOW = 10.0  # seconds of recent progress the rate and the ETA are taken over
+#: seconds without a byte moved after which there is no rate and no ETA (the engine says it is
+#: stalled after as long: core.run.engine.RunOptions.stall_after), rather than the window's old figure
+QUIET = 5.0
 
 
 def size(n: int) -> str:
@@ -79,11 +82,15 @@ def elapsed(seconds: float) -> str:
 class RateWindow:
     """Bytes per second over the last ``span`` seconds of progress (not the run's average)."""
 
-    def __init__(self, span: float = RATE_WINDOW) -> None:
+    def __init__(self, span: float = RATE_WINDOW, quiet: float = QUIET) -> None:
         self.span = span
+        self.quiet = quiet
         self.samples: deque[tuple[float, int]] = deque()
+        self.moved_at = 0.0  # when the bytes last grew
 
     def add(self, at: float, done: int) -> None:
+        if not self.samples or done > self.samples[-1][1]:
+            self.moved_at = at
         self.samples.append((at, done))
         while len(self.samples) > 2 and self.samples[1][0] <= at - self.span:
             self.samples.popleft()
@@ -95,7 +102,8 @@ class RateWindow:
 
     @property
     def rate(self) -> float:
-        if len(self.samples) < 2:
+        """Bytes per second over the window; 0 (unknown) when nothing moved for ``quiet`` seconds."""
+        if len(self.samples) < 2 or self.samples[-1][0] - self.moved_at >= self.quiet:
             return 0.0
         (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
         return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
