@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -259,3 +261,44 @@ def test_a_streamed_upload_lands_and_a_broken_or_short_one_fails_clearly(
     finally:
         direct.close()
         through.close()
+
+
+class Refuser:
+    """A loopback port that accepts connections and closes them at once, counting them."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.count = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.count += 1
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def test_a_registry_that_does_not_answer_is_tried_once_before_the_read(pair: Packages, tmp_path: Path) -> None:
+    """The one read looks once (no retries) before it starts; the checks then try patiently and say
+    why. A retried look would make the engineer wait for a dead registry twice."""
+    counts = {}
+    for name, flags in (("scan-first", ("--scan-first",)), ("one read", ())):
+        refuser = Refuser()
+        try:
+            result = archfuse("import", pair.amd, "--registry", f"http://127.0.0.1:{refuser.port}", "--insecure",
+                              "--yes", *flags, state_dir=tmp_path / name)  # fmt: skip
+        finally:
+            refuser.close()
+        assert result.code == 3 and "Traceback" not in result.err, result.err
+        counts[name] = refuser.count
+    assert counts["scan-first"] > 1  # the checks retry
+    assert counts["one read"] == counts["scan-first"] + 1, counts
