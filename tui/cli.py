@@ -21,6 +21,7 @@ from core.units import parse_size
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
+    from core.checks.preflight import Preflight
     from core.config import Secret, TargetConfig, TargetInputs
     from core.package.model import PackageIndex
     from core.run.engine import RunOptions
@@ -271,7 +272,6 @@ def _check_options(args: argparse.Namespace, dry_run: bool) -> CheckOptions:
     from core.session import CheckOptions
 
     return CheckOptions(
-        dry_run=dry_run,
         clean_leftovers=args.clean_leftovers and not dry_run,
         registry_storage=args.registry_storage,
         ignore=frozenset(ignorable_kind(k) for k in args.ignore_check),
@@ -318,17 +318,16 @@ def cmd_import(args: argparse.Namespace) -> int:
             options=options,
             checks=_check_options(args, False),
         )
-        if preflight.failed:
-            if not args.json:
-                sys.stdout.write(preflight.render_text() + "\n")
-            first = preflight.failures[0]
-            raise PreflightFailed(f"Preflight failed: {first.name}: {first.detail}", hint="Nothing was written.")
+        _refuse_failed(args, session, preflight)
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("archfuse import writes to the target: pass --yes to confirm when not at a terminal.")
             sys.stdout.write(preflight.render_text() + "\n")
-            if not _confirm("Import now?"):
+            if not _confirm(_import_question(preflight)):
+                print("archfuse: not imported; nothing was changed.", file=sys.stderr)
                 return 0
+        preflight = session.prepare(preflight)  # consent given: spaces created, leftovers removed
+        _refuse_failed(args, session, preflight)
         cancel = threading.Event()
         previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
         try:
@@ -339,6 +338,26 @@ def cmd_import(args: argparse.Namespace) -> int:
         session.close()
     _print_report(args, summary.reports)
     return int(summary.exit_code)
+
+
+def _refuse_failed(args: argparse.Namespace, session: Session, preflight: Preflight) -> None:
+    """A failed preflight: its checks shown, then PreflightFailed saying what the target holds now."""
+    if not preflight.failed:
+        return
+    if not args.json:
+        sys.stdout.write(preflight.render_text() + "\n")
+    first = preflight.failures[0]
+    raise PreflightFailed(f"Preflight failed: {first.name}: {first.detail}", hint=session.untagged_note())
+
+
+def _import_question(preflight: Preflight) -> str:
+    """The question before an import, naming what it changes before its run."""
+    first = []
+    if preflight.spaces_to_create:
+        first.append(f"create the Harbor project(s) {', '.join(preflight.spaces_to_create)}")
+    if preflight.leftovers_to_remove:
+        first.append(f"remove {', '.join(str(path) for path, _ in preflight.leftovers_to_remove)}")
+    return f"First {' and '.join(first)}, then import?" if first else "Import now?"
 
 
 def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
@@ -353,7 +372,12 @@ def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
 
 
 def _confirm(question: str) -> bool:
-    answer = input(f"{question} [y/N] ").strip().lower()
+    """Ask at the terminal; anything but yes, and the end of input (a terminal that closed), is no."""
+    try:
+        answer = input(f"{question} [y/N] ").strip().lower()
+    except EOFError:
+        sys.stdout.write("\n")
+        return False
     return answer in ("y", "yes")
 
 

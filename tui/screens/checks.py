@@ -89,7 +89,8 @@ class ChecksScreen(FlowScreen):
         options, checks = self.archfuse.options, check_options(settings)
 
         def work() -> Preflight:
-            return session.preflight(packages, options=options, checks=checks)
+            preflight = session.preflight(packages, options=options, checks=checks)
+            return session.prepare(preflight) if create_spaces else preflight  # agreed to: created now
 
         self.archfuse.start_work(self, "preflight", work, self.show_preflight)
 
