@@ -372,10 +372,11 @@ def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
 
 
 def _confirm(question: str) -> bool:
-    """Ask at the terminal; anything but yes, and the end of input (a terminal that closed), is no."""
+    """Ask at the terminal; anything but yes is no, and so is a terminal that closes (end of input, or
+    the error reading a terminal whose other side is gone)."""
     try:
         answer = input(f"{question} [y/N] ").strip().lower()
-    except EOFError:
+    except (EOFError, OSError):
         sys.stdout.write("\n")
         return False
     return answer in ("y", "yes")
