@@ -14,25 +14,29 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
-from core.charts.destinations import ChartDestination
-from core.charts.plan import ChartJob, ChartPlan, plan_charts
+from core.charts.destinations import ChartDestination, open_chart_destination
 from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, run_preflight
 from core.config import TargetConfig
 from core.errors import ArchfuseError, PreflightFailed
 from core.jsonable import json_fields
 from core.kinds import ChartAction, VerifyStatus
+from core.operations.rollback import RollbackSummary, rollback_run
+from core.operations.verify import ImageCheck, verify_images
 from core.package.model import PackageIndex
-from core.package.scan import Unreadable
+from core.package.scan import Unreadable, scan_each, scan_paths
+from core.plan.charts import ChartJob, ChartPlan, plan_charts
+from core.plan.results import RunSummary
 from core.record.journal import Journal, RunRecord, TagRecord
 from core.record.state import state_dir as default_state_dir
-from core.run.engine import RunOptions, RunSummary
+from core.run.engine import RunOptions
 from core.run.lifecycle import journaled_run
-from core.run.rollback import RollbackSummary, rollback_run
-from core.run.verify import ImageCheck, verify_images
+from core.run.progress import Watchdog
+from core.run.stage import BlobStager
 from core.secrets import masked_emit
 from core.targets.base import Target
-from core.targets.connect import open_chart_destination, open_target
+from core.targets.connect import open_target
+from core.targets.registry import RegistryTarget
 
 
 @dataclass(frozen=True)
@@ -100,21 +104,16 @@ class VerifyReport:
 
 class Workspace:
     """What needs no target: packages scanned (cached in the state dir) and the journal's runs."""
-
     def __init__(self, *, state_dir: Path | str | None = None, emit: ev.Emit = ev.discard) -> None:
         self.state_dir = default_state_dir(state_dir)
         self.emit = emit
 
     def scan(self, paths: list[Path], *, strict: bool = False, rescan: bool = False) -> list[PackageIndex]:
         """Scan packages; the cache in the state dir answers unless ``rescan`` (which refreshes it)."""
-        from core.package.scan import scan_paths
-
         return scan_paths(paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan)
 
     def scan_each(self, paths: list[Path], *, rescan: bool = False) -> tuple[list[PackageIndex], list[Unreadable]]:
         """Scan packages, setting aside (with the reason) those that cannot be read."""
-        from core.package.scan import scan_each
-
         return scan_each(paths, state_dir=self.state_dir, emit=self.emit, use_cache=not rescan)
 
     def history(self, limit: int = 50) -> list[RunRecord]:
@@ -134,7 +133,6 @@ class Session(Workspace):
 
     Made by :func:`open_session`, the one way the faces reach a target.
     """
-
     def __init__(
         self,
         target: Target,
@@ -169,11 +167,6 @@ class Session(Workspace):
         Only content-addressed blobs are written before the checks; no tag moves. Into a layout,
         or when the registry does not answer, this is :meth:`scan`.
         """
-        from core.package.scan import scan_paths
-        from core.run.progress import Watchdog
-        from core.run.stage import BlobStager
-        from core.targets.registry import RegistryTarget
-
         if not isinstance(self.target, RegistryTarget):
             return self.scan(paths, strict=strict, rescan=rescan)
         stager = BlobStager(self.target, options or RunOptions(), prefix=self.prefix, emit=self.emit)

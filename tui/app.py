@@ -17,7 +17,8 @@ from core.checks.preflight import Preflight
 from core.config import TargetConfig
 from core.errors import ArchfuseError
 from core.package.model import PackageIndex
-from core.run.engine import RunOptions, RunSummary
+from core.plan.results import RunSummary
+from core.run.engine import RunOptions
 from core.session import Session, VerifyReport, Workspace, open_session
 from tui.advice import say_error
 from tui.bridge import EventBridge

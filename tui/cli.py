@@ -16,7 +16,7 @@ from core import events as ev
 from core.charts.destinations import DESTINATIONS
 from core.checks.base import IGNORABLE, ignorable_kind
 from core.errors import ArchfuseError, PreflightFailed, UsageError
-from core.run.parallel import DEFAULT_JOBS, MAX_JOBS, ROUND_TRIPS_PER_JOB
+from core.helpers.parallel import DEFAULT_JOBS, MAX_JOBS, ROUND_TRIPS_PER_JOB
 from core.units import parse_size
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
@@ -39,7 +39,7 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
     g.add_argument("--ca-cert", metavar="FILE", help="CA certificate that signed the registry's TLS certificate")
     g.add_argument("--prefix", default="", metavar="PATH", help="path prepended to every image repository")
     g.add_argument("--chart-repo", metavar="URL", help="chart destination (default: the registry, as OCI charts)")
-    g.add_argument("--chart-repo-type", choices=[k.value for k in DESTINATIONS], help="kind of chart destination")
+    g.add_argument("--chart-repo-type", choices=list(DESTINATIONS), help="kind of chart destination")
     g.add_argument("--chart-username", help="chart repository user (else $ARCHFUSE_CHART_USERNAME; password from "
                    "$ARCHFUSE_CHART_PASSWORD)")
     g.add_argument("--create-spaces", action="store_true", help="create missing registry spaces (Harbor projects)")
@@ -383,7 +383,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from core.run.rollback import config_for_run
+    from core.operations.rollback import config_for_run
     from core.session import Workspace
 
     record, tags = Workspace(state_dir=args.state_dir).find_run(args.run_id)

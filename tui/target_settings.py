@@ -8,10 +8,10 @@ from pathlib import Path
 
 from core.config import TargetConfig, TargetInputs, secret, target_config
 from core.errors import UsageError
+from core.helpers.parallel import DEFAULT_JOBS
 from core.kinds import CheckKind
 from core.run.engine import RunOptions
 from core.run.options import OptionNames, typed_run_options
-from core.run.parallel import DEFAULT_JOBS
 from core.session import CheckOptions
 from core.units import parse_size, size_text
 

@@ -12,9 +12,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from core.errors import ArchfuseError
+from core.operations.rollback import RollbackSummary, config_for_run
 from core.record.journal import ChartRow, ImageRow, Journal, RunRecord, TagRecord
 from core.record.report import report_paths
-from core.run.rollback import RollbackSummary, config_for_run
 from tui.advice import say_error
 from tui.format import size
 from tui.messages import EngineEvent, WorkFailed

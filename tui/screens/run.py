@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import RichLog, Static
 
 from core import events as ev
-from core.run.engine import RunSummary
+from core.plan.results import RunSummary
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkFailed
 from tui.screens.base import Command, FlowScreen

@@ -17,8 +17,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Markdown, Static
 
+from core.plan.results import ImageResult
 from core.run.coverage import TagCoverage, tag_coverage
-from core.run.results import ImageResult
 from core.session import VerifyReport
 from tui.format import platforms, reference, reference_width, size
 from tui.messages import WorkFailed

@@ -12,7 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from core.charts.destinations import destination_choices
 from core.errors import ArchfuseError
-from core.run.parallel import MAX_JOBS
+from core.helpers.parallel import MAX_JOBS
 from tui.advice import say_error
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
@@ -25,7 +25,7 @@ def row(label: str, field: Widget) -> Horizontal:
     return Horizontal(Static(label, classes="label"), field, classes="row")
 
 
-CHART_TYPES = [(title, kind.value) for title, kind in destination_choices()]
+CHART_TYPES = destination_choices()
 
 FIELDS = [
     # id, label, placeholder, password

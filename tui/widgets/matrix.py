@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from core.run.plan import version_key
+from core.helpers.versions import version_key
 from tui.format import size
 
 #: the first column that holds packages (after the version and its arch coverage)

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from core import events as ev
 from core.kinds import ImageStage
-from core.run.plan import ImagePlan
+from core.plan.images import ImagePlan
 from tui.format import RateWindow, elapsed, eta, platforms, rate, reference, reference_width, size, stall_line
 
 IMAGE_STATUS_STYLE = {
