@@ -166,6 +166,16 @@ class RunRecord:
         return data
 
 
+@dataclass(frozen=True)
+class RunDetail:
+    """One run and what the journal recorded of it: tags moved, images and charts."""
+
+    run: RunRecord
+    tags: list[TagRecord]
+    images: list[ImageRow]
+    charts: list[ChartRow]
+
+
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(ts))
 
