@@ -12,8 +12,9 @@ from core.checks.base import Check, CheckContext, Preflight, listed
 from core.errors import ArchfuseError
 from core.kinds import CheckKind, CheckStatus, RegistryFlavour
 from core.oci.refs import space_of
-from core.registry.harbor import Flavour, HarborClient, harbor_client_for
-from core.run.plan import group_images
+from core.plan.images import group_images
+from core.registry.harbor import Flavour, HarborClient
+from core.targets.connect import open_harbor
 
 if TYPE_CHECKING:
     from core.config import TargetConfig
@@ -157,7 +158,7 @@ def create_spaces(harbor_client: HarborClient, spaces: Iterable[str], *, public:
 
 def create_missing_spaces(config: TargetConfig, spaces: Iterable[str]) -> list[Check]:
     """:func:`create_spaces` on the Harbor ``config`` names, with the visibility it asks for."""
-    harbor = harbor_client_for(config)
+    harbor = open_harbor(config)
     if harbor is None:
         return []
     with harbor:
@@ -167,7 +168,7 @@ def create_missing_spaces(config: TargetConfig, spaces: Iterable[str]) -> list[C
 def spaces_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
     """On Harbor, every project the images (and OCI charts in the same registry) need exists."""
     config = context.config
-    harbor = harbor_client_for(config) if config is not None else None
+    harbor = open_harbor(config) if config is not None else None
     if harbor is None or config is None or result.failed_any(CheckKind.TARGET):
         return
     with harbor:
