@@ -186,7 +186,7 @@ class Preflight:
             )
         if self.failed:
             lines.append("")
-            lines.append("Preflight failed: nothing was written. Fix the checks marked fail and run again.")
+            lines.append("Preflight failed: no tag moved. Fix the checks marked fail and run again.")
         return "\n".join(lines)
 
 
