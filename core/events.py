@@ -200,6 +200,7 @@ class TagsConverged(Event):
     tags: int
     remerged: int
     converged: bool
+    final: bool = False  # the read after the chart phase, the run's last step against the target
 
 
 @dataclass(frozen=True)

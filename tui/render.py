@@ -126,7 +126,8 @@ class PlainRenderer:
         if isinstance(event, ev.TagsConverged):
             if not event.remerged:
                 return None
-            return f"{event.remerged} tag(s) merged again after another client dropped platforms of this run"
+            when = " (read again after the charts)" if event.final else ""
+            return f"{event.remerged} tag(s) merged again after another client dropped platforms of this run{when}"
         if isinstance(event, ev.Warning):
             return f"warning: {event.message}"
         if isinstance(event, ev.Failure):
