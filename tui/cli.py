@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -152,8 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("archfuse: interrupted; run the same command again to continue.", file=sys.stderr)
         return 130
     except ArchfuseError as err:
-        if debug:
-            raise
+        if debug:  # the traceback, then the same sentence and exit code as without --debug
+            traceback.print_exc()
         from core.config import hide_url_credentials
 
         message = hide_url_credentials(str(err))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from isal import igzip
+from isal import igzip, isal_zlib
 
 from core.errors import PackageError
 from core.oci.platform import Platform, normalize_arch
@@ -230,7 +230,7 @@ class _Reader:
             yield
         except (_Bad, TarProblem, da.ArchiveProblem) as exc:
             raise self.fail(str(exc)) from None
-        except (EOFError, zlib.error, igzip.BadGzipFile) as exc:
+        except (EOFError, zlib.error, isal_zlib.error, igzip.BadGzipFile) as exc:  # isal: IsalError
             raise self.fail(f"the compressed data is truncated or corrupt ({exc})") from None
         except OSError as exc:
             raise self.fail(f"read error ({exc})") from None
