@@ -39,8 +39,6 @@ from core.targets.base import Target
 from core.targets.registry import RegistryTarget
 from tests.fixtures.registry import RegistryServer, skopeo_copy_all, skopeo_inspect_raw
 
-pytestmark = pytest.mark.registry
-
 VARIANTS = ["registry", "tls_registry", "token_registry"]
 
 
@@ -671,6 +669,7 @@ def test_credentials_from_docker_config_dir_and_plain_fields(tmp_path: Path) -> 
         resolve_credentials("registry.test:5000", env={"PATH": ""}, docker_config=broken)
 
 
+@pytest.mark.cli  # the engine runs the credential helper as a process
 def test_credentials_from_helpers_on_path(tmp_path: Path) -> None:
     from core.registry.credentials import resolve_credentials
 
