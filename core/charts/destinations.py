@@ -18,7 +18,7 @@ from core.targets.base import Target
 
 __all__ = ["DESTINATIONS", "ChartDestination", "decide", "destination_choices", "destination_kind", "make_destination"]
 
-DestinationClass = Union[type[OciChartDestination], type[ChartMuseumDestination], type[HarborChartDestination]]  # noqa: UP007
+DestinationClass = Union[type[OciChartDestination], type[ChartMuseumDestination], type[HarborChartDestination]]
 
 #: every kind of chart destination and the class that talks to it
 DESTINATIONS: dict[ChartDestinationKind, DestinationClass] = {

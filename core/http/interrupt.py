@@ -18,8 +18,8 @@ from typing import Any, Union
 import httpcore
 import httpx
 
-_SocketOption = Union[  # noqa: UP007 - evaluated at import: Python 3.9 has no X | Y here
-    tuple[int, int, int], tuple[int, int, Union[bytes, bytearray]], tuple[int, int, None, int]  # noqa: UP007
+_SocketOption = Union[  # evaluated at import: Python 3.9 has no X | Y here
+    tuple[int, int, int], tuple[int, int, Union[bytes, bytearray]], tuple[int, int, None, int]
 ]
 
 
@@ -103,9 +103,9 @@ def make_cuttable(client: httpx.Client) -> CuttableBackend:
     """Route ``client``'s own connections (direct, and through a proxy the environment names) through a
     new :class:`CuttableBackend`, and return it. The client keeps httpx's transports, TLS and limits."""
     backend = CuttableBackend()
-    transports = [client._transport, *client._mounts.values()]  # noqa: SLF001 - see below
+    transports = [client._transport, *client._mounts.values()]  # see below
     for transport in transports:
-        pool = transport._pool if isinstance(transport, httpx.HTTPTransport) else None  # noqa: SLF001
+        pool = transport._pool if isinstance(transport, httpx.HTTPTransport) else None
         if isinstance(pool, httpcore.ConnectionPool):  # HTTP proxies too; httpx has no public way in
-            pool._network_backend = backend  # noqa: SLF001
+            pool._network_backend = backend
     return backend
