@@ -376,7 +376,7 @@ def test_first_writes_from_many_threads_create_one_layout(tmp_path: Path) -> Non
         start.wait()
         try:
             layout.put_blob(REPO, sha256_digest(data), len(data), io.BytesIO(data))
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:  # collected for the assertion
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]

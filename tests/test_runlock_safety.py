@@ -145,7 +145,7 @@ def _python_for_other_user() -> str:
     """A Python the other user may run (this venv's may live under root's 0700 home)."""
     for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
         try:
-            done = subprocess.run([candidate, "-c", "pass"], preexec_fn=_become_other_user, check=False)  # noqa: PLW1509
+            done = subprocess.run([candidate, "-c", "pass"], preexec_fn=_become_other_user, check=False)
         except OSError:
             continue
         if done.returncode == 0:
@@ -162,7 +162,7 @@ def _as_other_user() -> subprocess.Popen[str]:
         text=True,
         env=env,
         cwd="/",
-        preexec_fn=_become_other_user,  # noqa: PLW1509 - a plain child, no threads in it
+        preexec_fn=_become_other_user,
     )
 
 

@@ -20,8 +20,8 @@ import httpx
 
 from core.http.bounds import network_call
 
-_SocketOption = Union[  # noqa: UP007 - evaluated at import: Python 3.9 has no X | Y here
-    tuple[int, int, int], tuple[int, int, Union[bytes, bytearray]], tuple[int, int, None, int]  # noqa: UP007
+_SocketOption = Union[  # evaluated at import: Python 3.9 has no X | Y here
+    tuple[int, int, int], tuple[int, int, Union[bytes, bytearray]], tuple[int, int, None, int]
 ]
 
 
@@ -107,12 +107,12 @@ def make_cuttable(client: httpx.Client) -> CuttableBackend:
     httpx's transports, TLS and limits. Its streams also keep each request's deadline
     (:func:`core.http.bounds.network_call`)."""
     pools = []
-    for transport in [client._transport, *client._mounts.values()]:  # noqa: SLF001 - see below
-        pool = transport._pool if isinstance(transport, httpx.HTTPTransport) else None  # noqa: SLF001
+    for transport in [client._transport, *client._mounts.values()]:  # see below
+        pool = transport._pool if isinstance(transport, httpx.HTTPTransport) else None
         if isinstance(pool, httpcore.ConnectionPool):  # HTTP proxies too; httpx has no public way in
             pools.append(pool)
-    found = [p._network_backend for p in pools if isinstance(p._network_backend, CuttableBackend)]  # noqa: SLF001
+    found = [p._network_backend for p in pools if isinstance(p._network_backend, CuttableBackend)]
     backend = found[0] if found else CuttableBackend()
     for pool in pools:
-        pool._network_backend = backend  # noqa: SLF001
+        pool._network_backend = backend
     return backend

@@ -309,7 +309,7 @@ def scan_or_reason(
         return Unreadable(str(path), str(err))
     except OSError as err:
         return Unreadable(str(path), f"{path.name}: cannot be read ({err.strerror or err}).")
-    except Exception as err:  # noqa: BLE001 - one package's surprise must not stop the others
+    except Exception as err:  # one package's surprise must not stop the others
         return Unreadable(str(path), f"{path.name}: unexpected error ({type(err).__name__}): {err}")
 
 

@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import Any, cast
 
 from core.errors import UsageError
-from core.events import Event, Warning  # noqa: A004 - the domain word
+from core.events import Event, Warning  # the domain word
 from core.helpers.versions import version_key
 from core.kinds import ChecksumStatus, RunKind, RunStatus
 from core.package.checksum import expected_sha512
