@@ -33,6 +33,7 @@ from core.run.verify import ImageCheck, verify_images
 from core.secrets import masked_emit
 from core.targets.base import Target
 from core.targets.connect import open_chart_destination, open_target
+from core.terminal import printable_lines
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class VerifyReport:
                 "import with --force-charts to overwrite them"
             )
         lines.append(f"verify: {total - bad}/{total} ok" + (f"; {'; '.join(advice)}." if advice else ""))
-        return "\n".join(lines)
+        return printable_lines(lines)
 
 
 class Workspace:
