@@ -67,3 +67,39 @@ def test_plan_import_and_history_escape_names(hostile: Path, tmp_path: Path) -> 
     assert "\\x1b[2J" in history.out and "\x1b" not in history.out and "\r" not in history.out
     missing = archfuse("scan", tmp_path / HOSTILE_DIR / "nothing", state_dir=state)
     assert missing.code == 2 and "\x1b" not in missing.err and len(missing.err.splitlines()) == 1, missing.err
+
+
+async def test_the_tui_shows_the_names_escaped(hostile: Path, tmp_path: Path) -> None:
+    from textual.coordinate import Coordinate
+    from textual.widgets import Static
+
+    from tests.tui_support import settle
+    from tui.app import create_app
+    from tui.screens.dialogs import ErrorDialog
+    from tui.screens.packages import NamesTree, PickDirectory
+    from tui.widgets.matrix import PackageMatrix
+
+    app = create_app([hostile.parent], str(tmp_path / "state"), str(tmp_path / "layout"), blink=False)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await settle(pilot)
+        matrix = app.screen.query_one(PackageMatrix)
+        assert [p.path for p in app.state.packages] == [str(hostile)]  # the package itself, exact
+        assert str(matrix.get_cell_at(Coordinate(0, 0))) == printable(HOSTILE_VERSION)
+        matrix.move_cursor(row=0, column=2)
+        await pilot.pause()
+        detail = str(app.screen.query_one("#detail", Static).render())
+        assert detail.startswith(printable(hostile.name) + ": 6 images") and "\x1b" not in detail
+        app.push_screen(PickDirectory(tmp_path))
+        await pilot.pause()
+        tree = app.screen.query_one(NamesTree)
+        for _ in range(200):  # the tree loads in a worker that stays (no settle): bounded rounds, no clock
+            if tree.root.children:
+                break
+            await pilot.pause()
+        labels = [str(node.label) for node in tree.root.children]
+        assert printable(HOSTILE_DIR) in labels  # shown as it is: no markup, control characters escaped
+        app.pop_screen()
+        app.push_screen(ErrorDialog(f"Cannot read {hostile}."))
+        await pilot.pause()
+        message = str(app.screen.query_one("#error-message", Static).render())
+        assert message == printable(f"Cannot read {hostile}.") and "\n" not in message
