@@ -32,7 +32,6 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 from core.advice import Advice
-from core.charts.destinations import DESTINATIONS
 from core.errors import UsageError
 from core.kinds import ChartDestinationKind
 from core.oci.refs import is_repository_path
@@ -195,10 +194,10 @@ class TargetConfig:
                 raise UsageError(
                     Advice(f"{self.registry_url} is plain HTTP; {{insecure}} to allow it, or use https://.")
                 )
-        if self.chart_repo_type not in DESTINATIONS:
+        if self.chart_repo_type not in {kind.value for kind in ChartDestinationKind}:
             raise UsageError(
                 f"--chart-repo-type {self.chart_repo_type!r} is not supported; use one of "
-                f"{', '.join(DESTINATIONS)}."
+                f"{', '.join(kind.value for kind in ChartDestinationKind)}."
             )
         if self.chart_repo_type != ChartDestinationKind.OCI and not self.chart_repo_url:
             raise UsageError(f"--chart-repo-type {self.chart_repo_type} needs --chart-repo URL.")

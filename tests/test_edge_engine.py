@@ -6,9 +6,9 @@ import threading
 from typing import Any
 
 from core import events as ev
-from core.charts.plan import ChartJob, ChartPlan
+from core.plan.charts import ChartJob, ChartPlan
+from core.plan.images import build_plan
 from core.run.engine import ImportRun
-from core.run.plan import build_plan
 from core.targets.layout import LayoutTarget
 from tests.fixtures.imports import make_package
 

@@ -8,8 +8,8 @@ from typing import Any, BinaryIO
 
 from core.demo.samples import write_sample_package
 from core.package.scan import scan_package
+from core.plan.images import build_plan
 from core.run.engine import ImportRun, RunOptions
-from core.run.plan import build_plan
 from core.targets.layout import LayoutTarget
 
 BIG = 512 << 10

@@ -10,8 +10,8 @@ import pytest
 
 from core import events as ev
 from core.errors import UsageError
+from core.operations.rollback import rollback_run
 from core.record.journal import Journal, render_history
-from core.run.rollback import rollback_run
 from core.targets.layout import LayoutTarget
 from tests.fixtures.imports import journaled_import, make_package
 from tui.cli import main

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from core.errors import StateError
+from core.plan.images import build_plan
 from core.record.journal import FILE_NAME, Journal
 from core.run.engine import ImportRun
 from core.run.lifecycle import JournalRecorder
-from core.run.plan import build_plan
 from core.targets.layout import LayoutTarget
 from tests.cli_driver import archfuse
 from tests.fixtures.imports import make_package

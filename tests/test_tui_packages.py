@@ -16,10 +16,10 @@ from textual.widgets import Static
 
 from core import events as ev
 from core.demo.samples import write_sample_package
+from core.package import scan as scanning
 from core.package.model import PackageIndex
 from core.package.scan import in_scan_cache, scan_package
 from tests.tui_support import make_app, settle, workdir_fixture  # noqa: F401 - fixture
-from tui import scanning
 from tui.screens.dialogs import ErrorDialog
 from tui.screens.packages import PackagesScreen
 from tui.screens.target import TargetScreen

@@ -13,12 +13,18 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
 
-from core.checks.preflight import Preflight
-from core.config import TargetConfig
-from core.errors import ArchfuseError
-from core.package.model import PackageIndex
-from core.run.engine import RunOptions, RunSummary
-from core.session import Session, VerifyReport, Workspace, open_session
+from core.api import (
+    ArchfuseError,
+    PackageIndex,
+    Preflight,
+    RunOptions,
+    RunSummary,
+    Session,
+    TargetConfig,
+    VerifyReport,
+    Workspace,
+    open_session,
+)
 from tui.advice import say_error
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import humanize
 
-from core import events as ev
-from core.terminal import printable as printable
-from core.terminal import printable_lines as printable_lines
+from core.api import events as ev
+from core.api import printable as printable
+from core.api import printable_lines as printable_lines
 
 RATE_WINDOW = 10.0  # seconds of recent progress the rate and the ETA are taken over
 #: seconds without a byte moved after which there is no rate and no ETA (the engine says it is

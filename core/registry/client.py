@@ -31,10 +31,7 @@ from core.errors import (
     TLSError,
     TransportError,
 )
-from core.http.base import (
-    transport_detail,
-    transport_error,
-)
+from core.http.base import transport_detail, transport_error
 from core.http.interrupt import CuttableBackend, make_cuttable
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest

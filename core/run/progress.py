@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from core import events as ev
 from core.kinds import ImageAction, ImageStage
-from core.run.plan import ImagePlan, Plan
+from core.plan.images import ImagePlan, Plan
 
 PROGRESS_INTERVAL = 0.1  # seconds between throttled progress events
 HEARTBEAT = 1.0  # a BytesProgress at least this often while the run goes on (time and rate move)

@@ -14,8 +14,8 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.widgets import RichLog, Static
 
-from core import events as ev
-from core.run.engine import RunSummary
+from core.api import RunSummary
+from core.api import events as ev
 from tui.format import printable, size
 from tui.messages import EngineEvent, ProgressTick, WorkFailed
 from tui.screens.base import Command, FlowScreen

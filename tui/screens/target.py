@@ -10,9 +10,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from core.charts.destinations import destination_choices
-from core.errors import ArchfuseError
-from core.run.parallel import MAX_JOBS
+from core.api import MAX_JOBS, ArchfuseError, destination_choices
 from tui.advice import say_error
 from tui.format import printable
 from tui.messages import WorkFailed
@@ -26,7 +24,7 @@ def row(label: str, field: Widget) -> Horizontal:
     return Horizontal(Static(label, classes="label"), field, classes="row")
 
 
-CHART_TYPES = [(title, kind.value) for title, kind in destination_choices()]
+CHART_TYPES = destination_choices()
 
 FIELDS = [
     # id, label, placeholder, password

@@ -8,10 +8,8 @@ from typing import Any, Union
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
-from core import events as ev
-from core.charts.plan import ChartPlan
-from core.checks.preflight import Check
-from core.run.plan import ImagePlan, Plan
+from core.api import ChartPlan, Check, ImagePlan, Plan
+from core.api import events as ev
 from tui.format import platforms_change, printable, reference, reference_width, size
 
 #: a row of the plan table: one image for one platform, or one chart

@@ -11,9 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
-from core import events as ev
-from core.kinds import ImageStage
-from core.run.plan import ImagePlan
+from core.api import ImagePlan, ImageStage
+from core.api import events as ev
 from tui.format import (
     RateWindow,
     elapsed,
