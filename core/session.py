@@ -42,6 +42,7 @@ from core.secrets import masked_emit
 from core.targets.base import Target
 from core.targets.connect import open_target
 from core.targets.registry import RegistryTarget
+from core.terminal import printable_lines
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class VerifyReport:
                 "import with --force-charts to overwrite them"
             )
         lines.append(f"verify: {total - bad}/{total} ok" + (f"; {'; '.join(advice)}." if advice else ""))
-        return "\n".join(lines)
+        return printable_lines(lines)
 
 
 class Workspace:
