@@ -213,7 +213,7 @@ class ChartDone(Event):
 
 
 @dataclass(frozen=True)
-class Warning(Event):  # noqa: A001 - the domain word
+class Warning(Event):  # the domain word
     message: str
 
 

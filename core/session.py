@@ -44,6 +44,7 @@ from core.secrets import masked_emit
 from core.targets.base import Target
 from core.targets.connect import open_target
 from core.targets.registry import RegistryTarget
+from core.terminal import printable_lines
 from core.units import size_text
 
 
@@ -107,7 +108,7 @@ class VerifyReport:
                 "import with --force-charts to overwrite them"
             )
         lines.append(f"verify: {total - bad}/{total} ok" + (f"; {'; '.join(advice)}." if advice else ""))
-        return "\n".join(lines)
+        return printable_lines(lines)
 
 
 class Workspace:
