@@ -23,7 +23,8 @@ from core.api import (
     ScanResult,
     Unreadable,
     discover,
-    parse_package_name,
+    package_identity,
+    package_row,
 )
 from core.api import events as ev
 from tui.advice import say_error
@@ -360,15 +361,15 @@ class PackagesScreen(FlowScreen):
 
 def listed(file: Path) -> Cell:
     """A package file as listed before its scan: version and arch from its name, its size."""
-    named = parse_package_name(file.name)
-    version, arch = named if named is not None else (file.name, "?")
-    return Cell(str(file), version, arch, file.stat().st_size, progress=0.0, queued=True)
+    named = package_identity(file.name)
+    return Cell(str(file), package_row(named.kind, named.version), named.arch or "?", file.stat().st_size,
+                progress=0.0, queued=True, kind=named.kind)
 
 
 def scanned(package: PackageIndex) -> Cell:
     """A scanned package's cell."""
-    return Cell(package.path, package.version, package.arch, package.size, package.checksum, len(package.images),
-                len(package.charts))
+    return Cell(package.path, package.row, package.arch, package.size, package.checksum, len(package.images),
+                len(package.charts), kind=package.kind)
 
 
 def described(cell: Cell) -> str:
