@@ -36,7 +36,7 @@ from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
 from core.package.discover import discover
 from core.package.listing import FORMATS as LIST_FORMATS
-from core.package.listing import PackageDiff, render_listing
+from core.package.listing import ChartSummary, PackageDiff, render_listing
 from core.package.model import PackageIndex
 from core.package.naming import package_identity, package_row, parse_package_name
 from core.package.scan import Unreadable, render_scan_table, scan_json
@@ -67,6 +67,7 @@ __all__ = [
     "ChartDestinationKind",
     "ChartPlan",
     "ChartSelection",
+    "ChartSummary",
     "ChartResult",
     "ChartRow",
     "Check",

@@ -27,7 +27,15 @@ from core.operations.rollback import RollbackSummary, rollback_run
 from core.operations.verify import ImageCheck, verify_images
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
-from core.package.listing import PackageDiff, Where, listing_json, package_diff
+from core.package.listing import (
+    ChartSummary,
+    PackageDiff,
+    Where,
+    chart_summaries,
+    listing_json,
+    package_diff,
+    registry_host,
+)
 from core.package.model import PackageIndex
 from core.package.scan import Unreadable, scan_each, scan_paths
 from core.package.selection import Listed, Selection, default_selection
@@ -141,8 +149,6 @@ class Workspace:
     ) -> dict[str, Any]:
         """``archfuse list``: the charts and images of the packages, references where ``registry`` and
         ``prefix`` put them (the destination path alone without a registry)."""
-        from core.package.listing import registry_host
-
         return listing_json(packages, selection, Where(registry_host(registry) if registry else "", prefix))
 
     def diff(
@@ -190,6 +196,20 @@ class Workspace:
         """What the journal says the target already holds: per (version, arch), the run and its time."""
         with Journal(self.state_dir, emit=self.emit) as journal:
             return journal.imported_packages(config.description)
+
+    def charts_held(self, config: TargetConfig) -> dict[str, set[str]]:
+        """What the journal says the target holds of each chart: name -> versions its imports pushed."""
+        held: dict[str, set[str]] = {}
+        with Journal(self.state_dir, emit=self.emit) as journal:
+            for run_id, _ in journal.imported_packages(config.description).values():
+                for row in journal.charts_of(run_id):
+                    held.setdefault(row.name, set()).add(row.version)
+        return held
+
+    @staticmethod
+    def chart_summaries(packages: list[PackageIndex], held: dict[str, set[str]] | None = None) -> list[ChartSummary]:
+        """The chart checklist: per chart, its versions, images, bytes per arch and what the target holds."""
+        return chart_summaries(packages, held)
 
     def run_detail(self, run: RunRecord) -> RunDetail:
         """What the journal recorded of a run: tags moved, images and charts."""

@@ -34,8 +34,8 @@ def test_the_vendors_chart_versions_parse_and_sort() -> None:
     bundles = {
         "kuberhealthy": ["100", "90"],
         "hwameistor-operator": ["v0.14.10", "v0.14.4"],
-        "nvidia-vgpu": ["2.0.0+10", "2.0.0+2", "2.0.0"],
-        "sonarqube": ["10.3.0+800", "10.2.0+739", "10.2.0+738"],
+        "nvidia-vgpu": ["2.1.0+1", "2.0.0+2", "2.0.0-rc.1+5"],  # build metadata orders nothing (semver)
+        "sonarqube": ["10.3.0+800", "10.2.0+738", "9.9.1+100"],
         "gpu-operator": ["v23.9.1", "v23.9.0", "v23.9.0-rc.1"],
     }
     for chart, versions in bundles.items():

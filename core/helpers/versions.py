@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_SEMVER = re.compile(r"^[vV]?(?P<core>\d+(?:\.\d+)*)(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$")
+_SEMVER = re.compile(r"^[vV]?(?P<core>\d+(?:\.\d+)*)(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 
 
 def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
@@ -13,10 +13,9 @@ def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
 
 def version_key(version: str) -> tuple[object, ...]:
     """Sort key for versions like ``v0.12.0``: numbers compare as numbers, a pre-release
-    (``v0.12.0-rc.1``) sorts before its release; build metadata (``+738``, which vendors use as a
-    revision: ``sonarqube 10.2.0+738``) only orders versions otherwise equal."""
+    (``v0.12.0-rc.1``) sorts before its release, build metadata (``+...``) is ignored."""
     match = _SEMVER.match(version)
     if match is None:
         return (_natural(version.lstrip("vV")), 1, ())
     pre = match["pre"]
-    return (_natural(match["core"]), 0 if pre else 1, _natural(pre or ""), _natural(match["build"] or ""))
+    return (_natural(match["core"]), 0 if pre else 1, _natural(pre or ""))

@@ -177,6 +177,46 @@ def table(rows: list[list[str]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
 
 
+# -- the chart checklist -------------------------------------------------------------------------
+
+
+@dataclass
+class ChartSummary:
+    """A chart across the packages chosen: its versions, its images, the bytes of their blobs per arch
+    (each blob once), and the versions a target holds (from the journal; empty when unknown)."""
+
+    repo: str
+    name: str
+    versions: list[str] = field(default_factory=list)
+    images: set[str] = field(default_factory=set)
+    blobs: dict[str, dict[str, int]] = field(default_factory=dict)  # arch -> digest -> size
+    held: list[str] = field(default_factory=list)
+
+    @property
+    def bytes_per_arch(self) -> dict[str, int]:
+        return {arch: sum(blobs.values()) for arch, blobs in sorted(self.blobs.items())}
+
+
+def chart_summaries(packages: Iterable[PackageIndex], held: dict[str, set[str]] | None = None) -> list[ChartSummary]:
+    """One :class:`ChartSummary` per chart name of ``packages``, sorted by name; ``held``: chart name ->
+    versions the target holds."""
+    out: dict[str, ChartSummary] = {}
+    for package in sorted(packages, key=lambda p: version_key(p.version)):
+        for chart in package.charts:
+            summary = out.setdefault(chart.name, ChartSummary(chart.repo, chart.name))
+            if chart.version not in summary.versions:
+                summary.versions.append(chart.version)
+        for image in package.images:
+            for chart in charts_using(package, image):
+                summary = out[chart.name]
+                summary.images.update(image.refs)
+                blobs = summary.blobs.setdefault(package.arch, {})
+                blobs.update((b.digest, b.size) for b in image.blobs())
+    for name, summary in out.items():
+        summary.held = sorted((held or {}).get(name, set()), key=version_key)
+    return [out[name] for name in sorted(out)]
+
+
 # -- diff -----------------------------------------------------------------------------------------
 
 

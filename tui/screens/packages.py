@@ -19,6 +19,7 @@ from textual.widgets import Button, DirectoryTree, Input, Static
 from core.api import (
     ArchfuseError,
     BackgroundScan,
+    ChartSelection,
     PackageIndex,
     ScanResult,
     Unreadable,
@@ -49,7 +50,8 @@ class PackagesScreen(FlowScreen):
         Command("Select package", "Toggle the highlighted package", "toggle_package", "space", "Select"),
         Command("Select all or none", "Every package, or none", "select_all", "a", "All/none"),
         Command("Browse for a directory", "Pick the package directory from a tree", "browse", "ctrl+o", "Browse"),
-        Command("Next: target", "Choose where the images go", "next", "n", "Next"),
+        Command("Next: target", "Choose where the images go (every chart)", "next", "n", "Next"),
+        Command("Choose charts", "Take some charts of the packages selected, then the target", "charts", "c", "Charts"),
     )
 
     def __init__(self) -> None:
@@ -60,6 +62,7 @@ class PackagesScreen(FlowScreen):
         self.bridge = EventBridge()  # the scan's progress, coalesced
         self.chose = False  # the engineer changed the selection since the listing: no default then
         self.waiting = False  # Next was pressed with a selected package still scanning
+        self.then_charts = False  # Next leads to the chart checklist (c), not straight to the target
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -354,9 +357,23 @@ class PackagesScreen(FlowScreen):
                 matrix.put(dataclasses.replace(gave_way, progress=0.0, queued=True))
             self.set_status(self.status_text())
             return
+        if self.then_charts:
+            from tui.screens.charts import ChartsScreen
+
+            self.app.push_screen(ChartsScreen())
+            return
         from tui.screens.target import TargetScreen
 
+        self.state.charts = ChartSelection()  # Next without the checklist: every chart
         self.app.push_screen(TargetScreen())
+
+    def action_charts(self) -> None:
+        """On to the chart checklist (then the target), once the packages selected are read."""
+        self.then_charts = True
+        try:
+            self.action_next()
+        finally:
+            self.then_charts = self.waiting  # kept only while a scan is waited for
 
 
 def listed(file: Path) -> Cell:
