@@ -35,6 +35,7 @@ from core.package.listing import (
     listing_json,
     package_diff,
     registry_host,
+    upgrade_of,
 )
 from core.package.model import PackageIndex
 from core.package.scan import Unreadable, scan_each, scan_paths
@@ -160,12 +161,16 @@ class Workspace:
             selection.apply(before + after)  # a pattern that names no chart is refused
         return package_diff(before, after, selection)
 
-    @staticmethod
-    def diff_packages(
-        old: list[PackageIndex], new: list[PackageIndex], selection: ChartSelection | None = None
-    ) -> PackageDiff:
-        """The diff of scanned packages (the Checks screen of an upgrade)."""
-        return package_diff(old, new, selection)
+    def upgrade_diff(
+        self, chosen: list[PackageIndex], available: list[PackageIndex], config: TargetConfig | None = None,
+        selection: ChartSelection | None = None,
+    ) -> PackageDiff | None:
+        """What an upgrade changes (the Checks screen): per kind and arch, the newest package chosen
+        against the older one chosen with it, else the newest older one the journal says ``config``'s
+        target holds; None when nothing chosen is an upgrade."""
+        imported = self.imported(config) if config is not None else {}
+        sides = upgrade_of(chosen, available, imported)
+        return package_diff(*sides, selection) if sides is not None else None
 
     def scan(self, paths: list[Path], *, strict: bool = False, rescan: bool = False) -> list[PackageIndex]:
         """Scan packages; the cache in the state dir answers unless ``rescan`` (which refreshes it)."""

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Static
 
-from tests.tui_support import make_app, settle, workdir_fixture  # noqa: F401 - fixture
+from core.api import Workspace
+from core.package.listing import package_diff
+from tests.tui_support import make_app, settle, to_checks, workdir_fixture  # noqa: F401 - fixture
+from tui.cli import main
 from tui.screens.charts import ChartsScreen
 from tui.screens.checks import ChecksScreen
 from tui.screens.target import TargetScreen
@@ -42,3 +46,19 @@ async def test_the_chart_checklist_takes_the_charts_checked_into_the_plan(workdi
         plan = app.state.preflight.plan if app.state.preflight else None
         assert plan is not None
         assert {i.ref for i in plan.images} == {"docker.io/bitnami/redis:7.0.11", "docker.io/bitnami/redis-exporter:1.50.0"}
+
+
+async def test_the_checks_of_an_upgrade_say_what_it_changes(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = sorted(str(p) for p in (workdir / "pk").glob("*v0.11.0*.tar.gz"))
+    assert main(["import", *old, "--registry", "layout", "--yes", "--json", "--state-dir", "state"]) == 0
+    capsys.readouterr()
+    workspace = Workspace(state_dir="state")
+    packages = workspace.scan([Path("pk")])
+    new = [p for p in packages if p.version == "v0.12.0"]
+    expected = package_diff([p for p in packages if p.version == "v0.11.0"], new)
+    assert expected.charts and expected.bytes
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_checks(pilot)
+        totals = str(app.screen.query_one("#totals", Static).render())
+        assert f"Upgrade: {expected.summary()}." in totals.replace("\n", " ")

@@ -309,6 +309,32 @@ class PackageDiff:
         return printable_lines(self.render_lines())
 
 
+def upgrade_of(
+    chosen: list[PackageIndex], available: list[PackageIndex], imported: Iterable[tuple[str, str]] = ()
+) -> tuple[list[PackageIndex], list[PackageIndex]] | None:
+    """The two sides of an upgrade, per kind and arch: NEW is the newest package chosen; OLD the older
+    one chosen with it, else the newest older one of ``available`` that ``imported`` (the journal's
+    ``(row, arch)`` imports into the target) names. None when nothing chosen is an upgrade."""
+    done = set(imported)
+    old: list[PackageIndex] = []
+    new: list[PackageIndex] = []
+    sides: dict[tuple[str, str], list[PackageIndex]] = {}
+    for package in chosen:
+        sides.setdefault((package.kind, package.arch), []).append(package)
+    for (kind, arch), packages in sorted(sides.items()):
+        packages.sort(key=lambda p: version_key(p.version))
+        newest = packages[-1]
+        before = packages[:-1] or [
+            p for p in available
+            if (p.kind, p.arch) == (kind, arch) and (p.row, p.arch) in done
+            and version_key(p.version) < version_key(newest.version)
+        ]
+        if before:
+            old.append(max(before, key=lambda p: version_key(p.version)))
+            new.append(newest)
+    return (old, new) if old else None
+
+
 def package_diff(
     old: list[PackageIndex], new: list[PackageIndex], selection: ChartSelection | None = None
 ) -> PackageDiff:
