@@ -71,7 +71,7 @@ class HarborChartDestination(ChartHttp):
             raise TargetError(f"Harbor {self.origin} gave no digest for chart {name} {version}.")
         return f"sha256:{match.group(1)}"
 
-    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
+    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> ChartAction:
         action = decide(self.existing(name, version), sha256_digest(tgz), force)
         if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action

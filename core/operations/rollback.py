@@ -33,12 +33,11 @@ from typing import Any
 from core import events as ev
 from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
-from core.kinds import RollbackResult, RunKind, RunStatus
+from core.kinds import ChartAction, ImageAction, RollbackResult, RunKind, RunStatus
 from core.oci import fusion
 from core.record.journal import Journal, RunRecord, TagRecord, target_name
 from core.targets.base import NO_TAG_DELETE, Target
 
-ROLLED_BACK = "rolled-back"
 OK_RESULTS = (RollbackResult.RESTORED, RollbackResult.DELETED, RollbackResult.UNCHANGED, RollbackResult.LEFT)
 
 
@@ -52,7 +51,7 @@ class TagOutcome:
     before: str | None  # the digest the run found (what rollback puts back)
     after: str | None  # the digest the run left
     now: str | None  # the digest the tag held when rollback looked
-    result: str  # restored | deleted | unchanged | left | refused | failed
+    result: RollbackResult
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -70,7 +69,7 @@ class RollbackSummary:
     def exit_code(self) -> int:
         return 0 if self.status == RunStatus.DONE else 1
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[RollbackResult, int]:
         return dict(Counter(t.result for t in self.tags))
 
     def to_json(self) -> dict[str, Any]:
@@ -197,7 +196,7 @@ def _charts_left(journal: Journal, record: RunRecord, tags: list[TagRecord]) -> 
             "it is left there (delete it there if it must go)",
         )
         for chart in journal.charts_of(record.id)
-        if chart.action in ("new", "overwritten") and not any(chart.destination.endswith(j) for j in journaled)
+        if chart.action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and not any(chart.destination.endswith(j) for j in journaled)
     ]
 
 
@@ -255,7 +254,7 @@ def _report(journal: Journal, rid: str, target: Target, out: TagOutcome, emit: e
         ref,
         "",
         out.destination,
-        ROLLED_BACK if out.result in (RollbackResult.RESTORED, RollbackResult.DELETED) else out.result,
+        ImageAction.ROLLED_BACK if out.result in (RollbackResult.RESTORED, RollbackResult.DELETED) else out.result,
         digest,
         out.detail,
     )
@@ -266,7 +265,7 @@ def _report(journal: Journal, rid: str, target: Target, out: TagOutcome, emit: e
                 out.destination,
                 _platforms(target, out.repository, out.after),
                 _platforms(target, out.repository, out.before),
-                ROLLED_BACK,
+                ImageAction.ROLLED_BACK,
                 out.before or "",
             )
         )

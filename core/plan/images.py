@@ -33,7 +33,7 @@ class ImagePlan:
     digest: str
     package: str
     image: ImageRecord
-    action: str = ""
+    action: ImageAction = ImageAction.NEW  # until build_plan has read the target
     upload_bytes: int = 0
     platforms_before: tuple[str, ...] = ()
     platforms_after: tuple[str, ...] = ()

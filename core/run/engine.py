@@ -26,7 +26,7 @@ from core.advice import Advice
 from core.charts.oci import OciChartDestination
 from core.errors import ArchfuseError, Cancelled, TargetError
 from core.helpers.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
-from core.kinds import ChartAction, ImageAction, ImageStage, RunStatus
+from core.kinds import BlobHow, ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.package.reader import BlobMember, iter_package
@@ -275,7 +275,7 @@ class ImportRun:
             need, repo = item
             done = self.target.mount_blob(repo, need.blob.digest, need.source)
             if done:
-                self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, "mounted"))
+                self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, BlobHow.MOUNTED))
             self.progress.touch()
             return done
 
@@ -314,14 +314,14 @@ class ImportRun:
         sent = functools.partial(self._sent, self.progress.blob_meter(first, digest))
         with self._writing(size):
             self.target.put_blob(first, digest, size, stream, sent)
-        self.emit(ev.BlobDone(first, digest, size, "uploaded"))
+        self.emit(ev.BlobDone(first, digest, size, BlobHow.UPLOADED))
         others = repos[1:]
         mounted = parallel_map(
             lambda repo: self.target.mount_blob(repo, digest, first), others, self._trips, name="archfuse-mount"
         )
         for index, repo in enumerate(others):
             if mounted[index]:
-                self.emit(ev.BlobDone(repo, digest, size, "mounted"))
+                self.emit(ev.BlobDone(repo, digest, size, BlobHow.MOUNTED))
                 continue
             if not seekable:
                 raise TargetError(
@@ -332,7 +332,7 @@ class ImportRun:
             stream.seek(0)
             with self._writing(size):
                 self.target.put_blob(repo, digest, size, stream, sent)
-            self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
+            self.emit(ev.BlobDone(repo, digest, size, BlobHow.UPLOADED))
         self.progress.blob_done(digest)
 
     @contextlib.contextmanager
