@@ -16,6 +16,7 @@ from textual.worker import Worker
 from core.checks.preflight import Preflight
 from core.config import TargetConfig
 from core.errors import ArchfuseError
+from core.kinds import RunStatus
 from core.package.model import PackageIndex
 from core.plan.results import RunSummary
 from core.run.engine import RunOptions
@@ -127,7 +128,7 @@ class ArchfuseApp(App[int]):
         run = self.running_run()
         if run is None:
             summary = self.state.summary
-            self.exit(0 if summary is None or summary.status == "done" else 1)
+            self.exit(0 if summary is None or summary.status == RunStatus.DONE else 1)
             return
         if run.quit_after:
             self.notify("Stopping safely; archfuse quits as soon as the run has stopped.")

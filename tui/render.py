@@ -11,7 +11,7 @@ from typing import IO, Any
 import humanize
 
 from core import events as ev
-from core.kinds import ImageStage
+from core.kinds import ImageStage, RunStatus
 from tui.format import RateWindow, elapsed, stall_line
 
 PLAIN_PROGRESS_INTERVAL = 2.0
@@ -138,7 +138,7 @@ class PlainRenderer:
             )
             if event.remerged:
                 text += f"; {event.remerged} tag(s) re-merged after another client rewrote them"
-            return text + (f" — {event.message}" if event.message and event.status != "done" else "")
+            return text + (f" — {event.message}" if event.message and event.status != RunStatus.DONE else "")
         return None
 
 

@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from core.errors import ArchfuseError
+from core.kinds import RunStatus
 from core.operations.rollback import RollbackSummary, config_for_run
 from core.record.journal import ChartRow, ImageRow, Journal, RunRecord, TagRecord
 from core.record.report import report_paths
@@ -21,7 +22,8 @@ from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
 
-STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "interrupted": "yellow"}
+STATUS_STYLE = {RunStatus.DONE: "green", RunStatus.FAILED: "bold red", RunStatus.CANCELLED: "yellow",
+                RunStatus.INTERRUPTED: "yellow"}
 
 
 def plural(n: int, noun: str) -> str:
@@ -41,7 +43,7 @@ class RunDetail:
 
 def nothing_to_undo(run: RunRecord, tags: list[TagRecord]) -> str:
     """Why rolling ``run`` back would change nothing, or '' when it may put tags back."""
-    if run.status == "running":
+    if run.status == RunStatus.RUNNING:
         return f"Run {run.id} is still running; roll it back when it has ended."
     if not tags:
         return f"Run {run.id} moved no tag: there is nothing to roll back."

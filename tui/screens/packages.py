@@ -17,6 +17,7 @@ from textual.widgets import Button, DirectoryTree, Input, Static
 
 from core import events as ev
 from core.errors import ArchfuseError
+from core.kinds import ChecksumStatus
 from core.package.discover import discover
 from core.package.model import PackageIndex
 from core.package.naming import parse_package_name
@@ -31,8 +32,8 @@ from tui.target_settings import TargetSettings
 from tui.widgets.matrix import Cell, PackageMatrix
 
 #: the checksum as the detail line says it
-CHECKSUM_DETAIL = {"ok": "; checksum ok", "missing": "; no .sha512sum to check against",
-                   "mismatch": "; checksum MISMATCH"}
+CHECKSUM_DETAIL = {ChecksumStatus.OK: "; checksum ok", ChecksumStatus.MISSING: "; no .sha512sum to check against",
+                   ChecksumStatus.MISMATCH: "; checksum MISMATCH"}
 
 
 class PackagesScreen(FlowScreen):
@@ -301,7 +302,7 @@ class PackagesScreen(FlowScreen):
         done = (self.imported or {}).get((cell.version, cell.arch))
         where = self.state.settings.describe()
         journal = f"; imported into {where} by run {done[0]}" if done else ""
-        checksum = CHECKSUM_DETAIL.get(cell.checksum, "")
+        checksum = CHECKSUM_DETAIL[cell.checksum] if cell.checksum else ""
         detail.update(f"{name}: {cell.images} images, {cell.charts} charts{checksum}{journal}{warn}")
 
     def set_status(self, text: str) -> None:

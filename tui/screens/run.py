@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import RichLog, Static
 
 from core import events as ev
+from core.kinds import ImageStage, RunStatus
 from core.plan.results import RunSummary
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkFailed
@@ -112,7 +113,7 @@ class RunScreen(FlowScreen):
             self.log_line(f"failed: {event.subject}: {event.message}")
         elif isinstance(event, ev.ChartDone):
             self.log_line(f"chart {event.name}-{event.version}: {event.action} {event.detail}".rstrip())
-        elif isinstance(event, ev.RunFinished) and event.status == "cancelled":
+        elif isinstance(event, ev.RunFinished) and event.status == RunStatus.CANCELLED:
             self.log_line(f"cancelled: {event.message}")
 
     def finished(self, summary: RunSummary) -> None:
@@ -121,22 +122,22 @@ class RunScreen(FlowScreen):
         self.summary = self.state.summary = summary
         self.query_one(InFlight).clear_all()
         progress = self.query_one(TransferProgress)
-        if summary.status == "done":
+        if summary.status == RunStatus.DONE:
             progress.finish(f"done: {size(summary.bytes_uploaded)} uploaded in {summary.seconds:.1f} s")
             self.set_phase("Done. Press n for the summary and verification.")
-        elif summary.status == "cancelled":
-            self.query_one(ImageTable).mark_rest("cancelled")
+        elif summary.status == RunStatus.CANCELLED:
+            self.query_one(ImageTable).mark_rest(ImageStage.CANCELLED)
             progress.finish(f"cancelled after {size(summary.bytes_uploaded)} in {summary.seconds:.1f} s; no tag moved")
             self.set_phase("Cancelled safely. Press r to run again: it continues where it stopped.")
         else:
-            self.query_one(ImageTable).mark_rest("failed")
+            self.query_one(ImageTable).mark_rest(ImageStage.FAILED)
             progress.finish(f"failed after {size(summary.bytes_uploaded)}")
             first = summary.failures[0] if summary.failures else "see the log"
             self.set_phase("Failed. Fix the cause, then press r to run again.")
             if not self.quit_after:
                 self.fail(f"The run failed: {first}")
         if self.quit_after:
-            self.app.exit(0 if summary.status == "done" else 1)
+            self.app.exit(0 if summary.status == RunStatus.DONE else 1)
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.running = False
