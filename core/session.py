@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
+from core.advice import Advice
 from core.charts.destinations import ChartDestination, open_chart_destination
 from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, run_preflight
@@ -58,8 +59,8 @@ class ChartCheck:
         status = by_action.get(plan.action, VerifyStatus.ERROR)
         detail = {
             VerifyStatus.MISSING: f"{plan.destination} does not exist",
-            VerifyStatus.OTHER_CONTENT: f"{plan.destination} holds other content than the package's chart "
-            "(import with --force-charts to overwrite it)",
+            VerifyStatus.OTHER_CONTENT: Advice(f"{plan.destination} holds other content than the package's chart "
+                                               "(import again and {force_charts} to overwrite it)"),
             VerifyStatus.ERROR: plan.error,
         }.get(status, "")
         return cls(plan.name, plan.version, plan.destination, status, detail)
@@ -95,8 +96,8 @@ class VerifyReport:
             advice.append("run the import again to complete it")
         if kept:
             advice.append(
-                f"{kept} chart version(s) hold other content than the package's (kept by the import): "
-                "import with --force-charts to overwrite them"
+                Advice(f"{kept} chart version(s) hold other content than the package's (kept by the import): "
+                       "import again and {force_charts} to overwrite them")
             )
         lines.append(f"verify: {total - bad}/{total} ok" + (f"; {'; '.join(advice)}." if advice else ""))
         return "\n".join(lines)

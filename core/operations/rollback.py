@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
+from core.advice import Advice
 from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
 from core.kinds import ChartAction, ImageAction, RollbackResult, RunKind, RunStatus
@@ -93,8 +94,8 @@ def config_for_run(record: RunRecord) -> TargetConfig:
     if record.target.startswith("oci:"):
         return TargetConfig(layout_path=Path(record.target[len("oci:") :]))
     raise UsageError(
-        f"Run {record.id} was made against {record.target}; give the same target (--registry or -c) "
-        "with its credentials to roll it back."
+        Advice(f"Run {record.id} was made against {record.target}; {{same_target}} "
+               "with its credentials to roll it back.")
     )
 
 

@@ -261,10 +261,10 @@ class ImportRun:
         missing = [n for n in to_read if n.blob.digest not in done]
         if missing:
             need = missing[0]
-            raise TargetError(
+            raise TargetError(Advice(
                 f"{need.package}: blob {need.blob.digest} ({need.blob.member} in {need.bundle}) was not found "
-                "while reading the package; scan it again with --rescan, the file may have changed."
-            )
+                "while reading the package; {rescan}, the file may have changed."
+            ))
 
     def _mount_held(self) -> list[BlobNeed]:
         """Mount every blob the target holds in another repository (its ``source``) where it is
@@ -453,11 +453,11 @@ class ImportRun:
             self._failures.extend(r.error for r in results if r.action == ChartAction.ERROR)
         kept = [r for r in results if r.action == ChartAction.CONFLICT]
         if kept:
-            self.emit(ev.Warning(
+            self.emit(ev.Warning(Advice(
                 f"{len(kept)} chart version(s) were kept because the destination holds other content for them "
-                f"({', '.join(f'{r.name}-{r.version}' for r in kept[:5])}); run the import again with "
-                "--force-charts to overwrite them."
-            ))
+                f"({', '.join(f'{r.name}-{r.version}' for r in kept[:5])}); run the import again and "
+                "{force_charts} to overwrite them."
+            )))
 
     # -- helpers ------------------------------------------------------------------------
     def _package_label(self, path: str) -> tuple[str, str]:
