@@ -8,8 +8,12 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from core import events as ev
 from core.advice import _PLACEHOLDER, CLI_WORDS, Fix
+from core.errors import UsageError
+from core.http.base import registry_origin
 from core.kinds import (
     ChartAction,
     CheckKind,
@@ -23,7 +27,7 @@ from core.kinds import (
 from core.record.journal import Journal
 from tests.cli_driver import archfuse
 from tests.test_import_registry import pkg
-from tui.advice import TUI_WORDS
+from tui.advice import TUI_WORDS, say
 from tui.widgets.progress import IMAGE_STATUS_STYLE, STAGE_RANK
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,3 +156,11 @@ def test_plan_json_keeps_its_words_and_import_check_events_carry_their_kind(demo
     by_name = {e["name"]: e for e in checks}
     assert by_name["target"]["kind"] == "target" and by_name["target"]["status"] == "ok"
     assert {e["action"] for e in imported.events if e.get("event") == "image_done"} == {"new"}
+
+
+def test_an_engine_error_as_text_keeps_its_advice_for_the_tui() -> None:
+    with pytest.raises(UsageError) as caught:
+        registry_origin("http://127.0.0.1:5000", insecure=False)
+    text = str(caught.value)  # what results and failures keep of an error
+    assert "Pass --insecure" in text and "--" not in say(text) and "Tick Insecure" in say(text)
+    assert say(str(UsageError("plain {insecure-ish} text", hint="no fix"))) == "plain {insecure-ish} text no fix"

@@ -17,6 +17,7 @@ from textual.widgets import RichLog, Static
 from core import events as ev
 from core.kinds import ImageStage, RunStatus
 from core.plan.results import RunSummary
+from tui.advice import say
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkFailed
 from tui.screens.base import Command, FlowScreen
@@ -108,13 +109,13 @@ class RunScreen(FlowScreen):
             self.query_one(InFlight).retrying(event)
             self.log_line(f"{event.text()} ({event.what})")
         elif isinstance(event, ev.Warning):
-            self.log_line(f"warning: {event.message}")
+            self.log_line(f"warning: {say(event.message)}")
         elif isinstance(event, ev.Failure):
-            self.log_line(f"failed: {event.subject}: {event.message}")
+            self.log_line(f"failed: {event.subject}: {say(event.message)}")
         elif isinstance(event, ev.ChartDone):
-            self.log_line(f"chart {event.name}-{event.version}: {event.action} {event.detail}".rstrip())
+            self.log_line(f"chart {event.name}-{event.version}: {event.action} {say(event.detail)}".rstrip())
         elif isinstance(event, ev.RunFinished) and event.status == RunStatus.CANCELLED:
-            self.log_line(f"cancelled: {event.message}")
+            self.log_line(f"cancelled: {say(event.message)}")
 
     def finished(self, summary: RunSummary) -> None:
         """The run ended (done, cancelled or failed): its outcome on the screen."""
@@ -132,7 +133,7 @@ class RunScreen(FlowScreen):
         else:
             self.query_one(ImageTable).mark_rest(ImageStage.FAILED)
             progress.finish(f"failed after {size(summary.bytes_uploaded)}")
-            first = summary.failures[0] if summary.failures else "see the log"
+            first = say(summary.failures[0]) if summary.failures else "see the log"
             self.set_phase("Failed. Fix the cause, then press r to run again.")
             if not self.quit_after:
                 self.fail(f"The run failed: {first}")

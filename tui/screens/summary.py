@@ -21,6 +21,7 @@ from core.kinds import ChartAction, VerifyStatus
 from core.plan.results import ImageResult
 from core.run.coverage import TagCoverage, tag_coverage
 from core.session import VerifyReport
+from tui.advice import say
 from tui.format import platforms, reference, reference_width, size
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
@@ -118,7 +119,7 @@ class SummaryScreen(FlowScreen):
                 f"uploaded in {summary.seconds:.1f} s"
             ]
             if summary.failures:
-                lines.append(summary.failures[0])
+                lines.append(say(summary.failures[0]))
         charts = summary.charts if summary is not None else ()
         if charts:
             words: dict[str, int] = {}
@@ -243,7 +244,7 @@ def verify_line(found: Findings, target: str) -> str:
             f"charts {len(report.charts) - len(bad_charts)}/{len(report.charts)})"
         )
     if bad_images:
-        line += f"; first problem: {bad_images[0].detail}. Run the import again to complete it."
+        line += f"; first problem: {say(bad_images[0].detail)}. Run the import again to complete it."
     elif bad_charts:
         line += f"; chart {bad_charts[0].name}-{bad_charts[0].version}: {bad_charts[0].status}."
     flagged = [c for c in found.coverage if c.missing]
