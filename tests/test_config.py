@@ -86,7 +86,7 @@ def test_parse_target_layouts(tmp_path: Path) -> None:
         ("ftp://host", "must start with https:// or http://"),
         ("https://", "no host name"),
         ("https://user:pw@host", "credentials in the URL"),
-        ("https://host/project", "put the path in --prefix"),
+        ("https://host/project", "use --prefix for the path"),
         ("https://host:99999", "invalid port"),
         ("registry.example.com:5000", "looks like a registry host without a scheme"),
         ("harbor.local", "https://harbor.local"),
