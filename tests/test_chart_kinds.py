@@ -40,8 +40,8 @@ def test_config_validation_and_the_factory_refuse_a_kind_not_in_the_registry(tmp
     with pytest.raises(UsageError, match="use one of oci, chartmuseum, harbor"):
         config.validate()
     with pytest.raises(UsageError, match="Unknown chart repository type 'jfrog'"):
-        make_destination("jfrog", url="https://charts.example")
-    oci = make_destination("oci", target=LayoutTarget(tmp_path / "layout"))
+        make_destination("jfrog", DestinationSpec(url="https://charts.example"))
+    oci = make_destination("oci", DestinationSpec(target=LayoutTarget(tmp_path / "layout")))
     assert isinstance(oci, OciChartDestination)
 
 
@@ -60,7 +60,7 @@ class _RecordingDestination:
 
 def test_a_kind_added_to_the_registry_is_built_by_its_own_class(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(DESTINATIONS, "recording", _RecordingDestination)
-    built = make_destination("recording", url="https://charts.example/x", username="u")
+    built = make_destination("recording", DestinationSpec(url="https://charts.example/x", username="u"))
     assert isinstance(built, _RecordingDestination)  # not a Harbor destination by falling through
     assert built.spec.url == "https://charts.example/x" and built.spec.username == "u"
     assert ("Recording", "recording") in destination_choices()
@@ -69,4 +69,4 @@ def test_a_kind_added_to_the_registry_is_built_by_its_own_class(monkeypatch: pyt
 def test_a_kind_missing_from_the_registry_is_refused_not_taken_for_another(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(DESTINATIONS, "harbor")
     with pytest.raises(UsageError, match="Unknown chart repository type 'harbor'"):
-        make_destination("harbor", url="https://harbor.example/chartrepo/library")
+        make_destination("harbor", DestinationSpec(url="https://harbor.example/chartrepo/library"))

@@ -52,7 +52,7 @@ def test_bare_manifest_of_other_platform_becomes_index_of_both() -> None:
     current = manifest("a")
     result = fusion.merge(current, [fusion.Addition(manifest("b"), ARM64)], lambda m: AMD64)
     assert result.actions == {"linux/arm64": ImageAction.ADD_ARCH}
-    doc = result.manifest.parsed()  # type: ignore[union-attr]
+    doc = result.manifest.parsed()
     assert doc["manifests"][0]["digest"] == current.digest
     assert platforms(result) == ["linux/amd64", "linux/arm64"]
 
@@ -95,7 +95,7 @@ def test_update_replaces_only_that_entry_and_keeps_others_and_attestations() -> 
     new_amd = manifest("e")
     result = fusion.merge(current, [fusion.Addition(new_amd, AMD64), fusion.Addition(arm, ARM64)], no_platform)
     assert result.actions == {"linux/amd64": ImageAction.UPDATE_ARCH, "linux/arm64": ImageAction.ADD_ARCH}
-    out = result.manifest.parsed()  # type: ignore[union-attr]
+    out = result.manifest.parsed()
     assert out["mediaType"] == mt.OCI_INDEX
     assert out["annotations"] == {"org.example": "kept"}
     assert out["manifests"][0]["digest"] == new_amd.digest
@@ -118,7 +118,7 @@ def test_upgrade_with_one_arch_never_flattens() -> None:
     upgraded = fusion.merge(first.manifest, [fusion.Addition(manifest("c"), AMD64)], no_platform)
     assert upgraded.actions == {"linux/amd64": ImageAction.UPDATE_ARCH}
     assert upgraded.platforms_after == ("linux/amd64", "linux/arm64")
-    entries = upgraded.manifest.parsed()["manifests"]  # type: ignore[union-attr]
+    entries = upgraded.manifest.parsed()["manifests"]
     assert entries[1]["digest"] == manifest("b").digest
 
 

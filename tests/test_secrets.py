@@ -37,7 +37,7 @@ def test_the_journal_and_the_report_mask_through_the_one_module(tmp_path: Path) 
     # the report masks keys as the journal always did: one rule for both
     summary = SimpleNamespace(run_id="r1", status="failed", bytes_uploaded=0, seconds=1.0, counts={}, peak_spool=0,
                               failures=[f"said {PASSWORD}"], images=(), charts=())
-    report = build_report(summary, [], "oci:layout")  # type: ignore[arg-type]
+    report = build_report(summary, [], "oci:layout")
     report["by_url"] = {f"https://u:{PASSWORD}@h": 1}
     md, js = write_report(tmp_path / "state", report, secrets=(PASSWORD,))
     assert PASSWORD not in js.read_text() and PASSWORD not in md.read_text()

@@ -7,24 +7,29 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core import __version__
-from core import events as ev
-from core.charts.destinations import DESTINATIONS
-from core.checks.base import IGNORABLE, ignorable_kind
-from core.errors import ArchfuseError, PreflightFailed, UsageError
-from core.helpers.parallel import DEFAULT_JOBS, MAX_JOBS, ROUND_TRIPS_PER_JOB
-from core.units import parse_size
+from core.api import (
+    DEFAULT_JOBS,
+    DESTINATIONS,
+    IGNORABLE,
+    MAX_JOBS,
+    ROUND_TRIPS_PER_JOB,
+    ArchfuseError,
+    PreflightFailed,
+    UsageError,
+    __version__,
+    ignorable_kind,
+    parse_size,
+)
+from core.api import events as ev
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
-    from core.config import Secret, TargetConfig, TargetInputs
-    from core.package.model import PackageIndex
-    from core.run.engine import RunOptions
-    from core.session import CheckOptions, Session
+    from core.api import CheckOptions, PackageIndex, RunOptions, Secret, Session, TargetConfig, TargetInputs
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -152,9 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("archfuse: interrupted; run the same command again to continue.", file=sys.stderr)
         return 130
     except ArchfuseError as err:
-        if debug:
-            raise
-        from core.config import hide_url_credentials
+        if debug:  # the traceback, then the same sentence and exit code as without --debug
+            traceback.print_exc()
+        from core.api import hide_url_credentials
 
         message = hide_url_credentials(str(err))
         if args.json:
@@ -171,7 +176,7 @@ def _emitter(args: argparse.Namespace) -> ev.Emit:
 
 
 def _scan(args: argparse.Namespace, emit: ev.Emit) -> list[PackageIndex]:
-    from core.session import Workspace
+    from core.api import Workspace
 
     if not args.paths:
         raise UsageError("Name at least one package file or directory of packages.")
@@ -179,7 +184,7 @@ def _scan(args: argparse.Namespace, emit: ev.Emit) -> list[PackageIndex]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from core.package.scan import render_scan_table, scan_json
+    from core.api import render_scan_table, scan_json
 
     indexes = _scan(args, ev.discard if args.json else PlainRenderer())
     if args.json:
@@ -191,7 +196,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def target_inputs(args: argparse.Namespace) -> TargetInputs:
     """The target flags as typed (``--password-stdin`` read here); the environment comes later."""
-    from core.config import TargetInputs, secret
+    from core.api import TargetInputs, secret
 
     password = None
     if args.password_stdin:
@@ -216,7 +221,7 @@ def target_inputs(args: argparse.Namespace) -> TargetInputs:
 
 def target_config(args: argparse.Namespace) -> TargetConfig:
     """The TargetConfig the target flags, the environment (and a cluster config) describe."""
-    from core.config import target_config as build
+    from core.api import target_config as build
 
     config = build(target_inputs(args))
     if args.username and config.username == args.username and not config.password:
@@ -226,7 +231,7 @@ def target_config(args: argparse.Namespace) -> TargetConfig:
 
 def _ask_password(config: TargetConfig) -> Secret:
     """``--username`` without a password: ask at a terminal (not echoed); refuse without one."""
-    from core.config import Secret
+    from core.api import Secret
 
     if not sys.stdin.isatty():
         raise UsageError(
@@ -242,7 +247,7 @@ def _ask_password(config: TargetConfig) -> Secret:
 
 
 def _open(args: argparse.Namespace, config: TargetConfig, emit: ev.Emit) -> Session:
-    from core.session import open_session
+    from core.api import open_session
 
     if config.insecure:
         print(f"archfuse: warning: --insecure: TLS is not verified for {config.description}.", file=sys.stderr)
@@ -255,8 +260,7 @@ def _session(args: argparse.Namespace, emit: ev.Emit) -> Session:
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
     """The run options of the flags, by the rules the TUI's Target form uses (core.run.options)."""
-    from core.run.engine import RunOptions
-    from core.run.options import typed_run_options
+    from core.api import RunOptions, typed_run_options
 
     return typed_run_options(
         RunOptions(memory_spool=parse_size(args.spool_memory, flag="--spool-memory", minimum=0)),
@@ -268,7 +272,7 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
 
 
 def _check_options(args: argparse.Namespace, dry_run: bool) -> CheckOptions:
-    from core.session import CheckOptions
+    from core.api import CheckOptions
 
     return CheckOptions(
         dry_run=dry_run,
@@ -371,8 +375,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from core.record.journal import render_history
-    from core.session import Workspace
+    from core.api import Workspace, render_history
 
     runs = Workspace(state_dir=args.state_dir, emit=_emitter(args)).history()
     if args.json:
@@ -383,8 +386,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from core.operations.rollback import config_for_run
-    from core.session import Workspace
+    from core.api import Workspace, config_for_run
 
     record, tags = Workspace(state_dir=args.state_dir).find_run(args.run_id)
     config = target_config(args) if args.registry or args.cluster_config else config_for_run(record)
@@ -415,7 +417,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from core.demo.setup import prepare_demo
+    from core.api import prepare_demo
 
     demo = prepare_demo(args.dir, state_dir=args.state_dir)
     if args.headless or os.environ.get("ARCHFUSE_HEADLESS"):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import humanize
 
-from core import events as ev
+from core.api import events as ev
 
 RATE_WINDOW = 10.0  # seconds of recent progress the rate and the ETA are taken over
 #: seconds without a byte moved after which there is no rate and no ETA (the engine says it is

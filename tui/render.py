@@ -10,8 +10,8 @@ from typing import IO, Any
 
 import humanize
 
-from core import events as ev
-from core.kinds import ImageStage, RunStatus
+from core.api import ImageStage, RunStatus
+from core.api import events as ev
 from tui.format import RateWindow, elapsed, stall_line
 
 PLAIN_PROGRESS_INTERVAL = 2.0

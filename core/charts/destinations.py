@@ -6,7 +6,6 @@ kind, add a :class:`~core.kinds.ChartDestinationKind` member and register its cl
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Protocol
 
 from core.charts.chartmuseum import ChartMuseumDestination
@@ -63,39 +62,16 @@ def destination_kind(name: str) -> DestinationClass:
     return cls
 
 
-def make_destination(
-    kind: str,
-    *,
-    url: str = "",
-    target: Target | None = None,
-    prefix: str = "",
-    username: str | None = None,
-    password: str | None = None,
-    insecure: bool = False,
-    ca_cert: Path | None = None,
-    owns_target: bool = False,
-) -> ChartDestination:
-    """A destination of ``kind`` (``--chart-repo-type``): OCI charts in ``target``, else the API at ``url``.
-
-    ``owns_target``: the OCI destination closes ``target`` when it is closed (a chart registry of its own).
-    """
-    spec = DestinationSpec(
-        url=url,
-        target=target,
-        prefix=prefix,
-        username=username,
-        password=password,
-        insecure=insecure,
-        ca_cert=ca_cert,
-        owns_target=owns_target,
-    )
+def make_destination(kind: str, spec: DestinationSpec) -> ChartDestination:
+    """A destination of ``kind`` (``--chart-repo-type``), built by its registered class from ``spec``:
+    OCI charts in ``spec.target``, else the API at ``spec.url``."""
     return destination_kind(kind).build(spec)
 
 
 def open_chart_destination(config: TargetConfig, target: Target) -> ChartDestination:
     """The chart destination: ``--chart-repo`` when given, else the image target as OCI charts."""
     if not config.chart_repo_url:
-        return make_destination(ChartDestinationKind.OCI, target=target, prefix=config.prefix)
+        return make_destination(ChartDestinationKind.OCI, DestinationSpec(target=target, prefix=config.prefix))
     if config.chart_repo_type == ChartDestinationKind.OCI:
         secret = config.chart_password or config.password
         own = open_registry(
@@ -104,12 +80,14 @@ def open_chart_destination(config: TargetConfig, target: Target) -> ChartDestina
             password=secret.reveal() if secret else None,
             config=config,
         )
-        return make_destination(ChartDestinationKind.OCI, target=own, prefix=config.prefix, owns_target=True)
-    return make_destination(
-        config.chart_repo_type,
+        return make_destination(
+            ChartDestinationKind.OCI, DestinationSpec(target=own, prefix=config.prefix, owns_target=True)
+        )
+    spec = DestinationSpec(
         url=config.chart_repo_url,
         username=config.chart_username,
         password=config.chart_password.reveal() if config.chart_password else None,
         insecure=config.insecure,
         ca_cert=config.ca_cert,
     )
+    return make_destination(config.chart_repo_type, spec)

@@ -33,7 +33,7 @@ from types import TracebackType
 from typing import Any, Union, cast
 
 from core.errors import UsageError
-from core.events import Event, Warning  # noqa: A004 - the domain word
+from core.events import Event, Warning  # the domain word
 from core.helpers.versions import version_key
 from core.kinds import ChartAction, ChecksumStatus, ImageAction, RollbackResult, RunKind, RunStatus
 from core.package.checksum import expected_sha512
@@ -178,6 +178,16 @@ class RunRecord:
         data["started_at"] = _iso(self.started)
         data["ended_at"] = _iso(self.ended) if self.ended else None
         return data
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    """One run and what the journal recorded of it: tags moved, images and charts."""
+
+    run: RunRecord
+    tags: list[TagRecord]
+    images: list[ImageRow]
+    charts: list[ChartRow]
 
 
 def _iso(ts: float) -> str:

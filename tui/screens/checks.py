@@ -8,13 +8,18 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
 
-from core import events as ev
-from core.checks.coverage import holds_tag
-from core.checks.preflight import Check, Preflight
-from core.errors import ArchfuseError
-from core.kinds import ChartAction, CheckKind, CheckStatus
-from core.package.model import PackageIndex
-from core.plan.charts import ChartPlan
+from core.api import (
+    ArchfuseError,
+    ChartAction,
+    ChartPlan,
+    Check,
+    CheckKind,
+    CheckStatus,
+    PackageIndex,
+    Preflight,
+    holds_tag,
+)
+from core.api import events as ev
 from tui.advice import say, say_error
 from tui.format import size
 from tui.messages import EngineEvent, WorkFailed

@@ -15,20 +15,22 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Static
 
-from core import events as ev
-from core.errors import ArchfuseError
-from core.kinds import ChecksumStatus
-from core.package.discover import discover
-from core.package.model import PackageIndex
-from core.package.naming import parse_package_name
-from core.package.scan import Unreadable
+from core.api import (
+    ArchfuseError,
+    BackgroundScan,
+    ChecksumStatus,
+    PackageIndex,
+    ScanResult,
+    Unreadable,
+    discover,
+    parse_package_name,
+)
+from core.api import events as ev
 from tui.advice import say_error
 from tui.bridge import EventBridge
 from tui.format import size
 from tui.messages import PackageRead, ProgressTick
-from tui.scanning import BackgroundScan, ScanResult
 from tui.screens.base import Command, FlowScreen
-from tui.target_settings import TargetSettings
 from tui.widgets.matrix import Cell, PackageMatrix
 
 #: the checksum as the detail line says it
@@ -117,7 +119,7 @@ class PackagesScreen(FlowScreen):
         def read(result: ScanResult) -> None:
             self.post_message(PackageRead(scan, result))
 
-        scan = BackgroundScan(files, state_dir=self.archfuse.workspace.state_dir, emit=self.bridge, done=read)
+        scan = self.archfuse.workspace.background_scan(files, emit=self.bridge, done=read)
         self.scan = scan
         self.run_worker(scan.run, name="scan", group="scan", thread=True, exit_on_error=False)
         self.selection_changed(chose=False)
@@ -164,7 +166,7 @@ class PackagesScreen(FlowScreen):
         if not any(c.scanning for c in matrix.cells.values()):
             self.scan = None
             if not self.chose:
-                self.default_note = matrix.select_default()
+                self.default_note = matrix.select(self.archfuse.workspace.default_selection(matrix.listed()))
             if not self.state.packages:
                 self.default_note = "No readable packages found there."
         self.selection_changed(chose=False)
@@ -199,7 +201,7 @@ class PackagesScreen(FlowScreen):
             matrix.redraw()
             self.default_note = ""
         else:
-            self.default_note = matrix.select_default()
+            self.default_note = matrix.select(self.archfuse.workspace.default_selection(matrix.listed()))
         self.show_imported()
         self.selection_changed(chose=False)
 
@@ -209,9 +211,19 @@ class PackagesScreen(FlowScreen):
         if self.waiting:
             self.action_next()  # the scan waited for may have ended while a dialog was up
 
+    def journal_imported(self) -> dict[tuple[str, str], tuple[str, float]] | None:
+        """The journal's imports into the form's target per (version, arch); None without a target."""
+        settings = self.state.settings
+        if not settings.inputs().names_target:
+            return None
+        try:
+            return self.archfuse.workspace.imported(settings.target_config())
+        except (ArchfuseError, OSError, sqlite3.Error):
+            return None
+
     def show_imported(self) -> None:
         """Beside each package: when the journal says it was imported into the chosen target."""
-        self.imported = journal_imported(self.archfuse.workspace.state_dir, self.state.settings)
+        self.imported = self.journal_imported()
         dates = None if self.imported is None else {k: _date(ended) for k, (_run, ended) in self.imported.items()}
         self.query_one(PackageMatrix).set_imported(dates)
         self.show_detail()
@@ -362,20 +374,6 @@ def scanned(package: PackageIndex) -> Cell:
 def described(cell: Cell) -> str:
     """``v0.11.0 amd64``."""
     return f"{cell.version} {cell.arch}"
-
-
-def journal_imported(state_dir: Path, settings: TargetSettings) -> dict[tuple[str, str], tuple[str, float]] | None:
-    """The journal's imports into the form's target per (version, arch); None without a target."""
-    if not settings.inputs().names_target:
-        return None
-    from core.record.journal import Journal
-
-    try:
-        description = settings.target_config().description
-        with Journal(state_dir) as journal:
-            return journal.imported_packages(description)
-    except (ArchfuseError, OSError, sqlite3.Error):
-        return None
 
 
 def _date(ts: float) -> str:

@@ -14,9 +14,8 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.widgets import RichLog, Static
 
-from core import events as ev
-from core.kinds import ImageStage, RunStatus
-from core.plan.results import RunSummary
+from core.api import ImageStage, RunStatus, RunSummary
+from core.api import events as ev
 from tui.advice import say
 from tui.format import size
 from tui.messages import EngineEvent, ProgressTick, WorkFailed

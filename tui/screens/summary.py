@@ -17,10 +17,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Markdown, Static
 
-from core.kinds import ChartAction, VerifyStatus
-from core.plan.results import ImageResult
-from core.run.coverage import TagCoverage, tag_coverage
-from core.session import VerifyReport
+from core.api import ChartAction, ImageResult, TagCoverage, VerifyReport, VerifyStatus
 from tui.advice import say
 from tui.format import platforms, reference, reference_width, size
 from tui.messages import WorkFailed
@@ -158,17 +155,10 @@ class SummaryScreen(FlowScreen):
     # -- verification -----------------------------------------------------------------
     def action_verify(self) -> None:
         self.query_one("#verify", Static).update("Verifying the target against the packages…")
-        session, packages, summary, tags = self.session, self.state.chosen, self.state.summary, self.tags()
-        reports = summary.reports if summary is not None else ()
+        session, packages, tags = self.session, self.state.chosen, self.tags()
 
-        def work() -> Findings:
-            report: VerifyReport = session.verify(packages)
-            if reports:  # the run report gets the verification too
-                from core.record.report import add_verify
-
-                with contextlib.suppress(OSError, ValueError):  # else the report stays as the run wrote it
-                    add_verify(reports[-1], report.to_json(), session.secrets)
-            return Findings(report, tag_coverage(session.target, tags))
+        def work() -> Findings:  # the verification goes into the run's report too
+            return Findings(session.verify(packages), session.coverage(tags))
 
         self.archfuse.start_work(self, "verify", work, self.show_findings)
 

@@ -10,9 +10,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from core.charts.destinations import destination_choices
-from core.errors import ArchfuseError
-from core.helpers.parallel import MAX_JOBS
+from core.api import MAX_JOBS, ArchfuseError, destination_choices
 from tui.advice import say_error
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen

@@ -8,11 +8,8 @@ from typing import Any, Union
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
-from core import events as ev
-from core.checks.preflight import Check
-from core.kinds import ChartAction, CheckStatus, ImageAction
-from core.plan.charts import ChartPlan
-from core.plan.images import ImagePlan, Plan
+from core.api import ChartAction, ChartPlan, Check, CheckStatus, ImageAction, ImagePlan, Plan
+from core.api import events as ev
 from tui.format import platforms_change, reference, reference_width, size
 
 #: a row of the plan table: one image for one platform, or one chart

@@ -11,9 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
-from core import events as ev
-from core.kinds import ImageAction, ImageStage
-from core.plan.images import ImagePlan
+from core.api import ImageAction, ImagePlan, ImageStage
+from core.api import events as ev
 from tui.format import RateWindow, elapsed, eta, platforms, rate, reference, reference_width, size, stall_line
 
 IMAGE_STATUS_STYLE: dict[str, str] = {
