@@ -56,7 +56,7 @@ class ChartCheck:
     @classmethod
     def of(cls, plan: ChartPlan) -> ChartCheck:
         """Verify a chart from its plan: the destination holds exactly the relocated chart."""
-        by_action: dict[str, VerifyStatus] = {
+        by_action: dict[ChartAction, VerifyStatus] = {
             ChartAction.UNCHANGED: VerifyStatus.OK,
             ChartAction.NEW: VerifyStatus.MISSING,
             ChartAction.CONFLICT: VerifyStatus.OTHER_CONTENT,

@@ -103,7 +103,7 @@ class Plan:
     def bytes_to_upload(self) -> int:
         return sum(need.blob.size for need in self.blobs.values() if need.upload)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[ImageAction, int]:
         return dict(Counter(image.action for image in self.images))
 
     def to_json(self) -> dict[str, object]:
