@@ -43,6 +43,7 @@ from core.secrets import masked_emit
 from core.targets.base import Target
 from core.targets.connect import open_target
 from core.targets.registry import RegistryTarget
+from core.terminal import printable_lines
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class VerifyReport:
                        "import again and {force_charts} to overwrite them")
             )
         lines.append(f"verify: {total - bad}/{total} ok" + (f"; {'; '.join(advice)}." if advice else ""))
-        return "\n".join(lines)
+        return printable_lines(lines)
 
 
 class Workspace:

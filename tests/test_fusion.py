@@ -126,3 +126,13 @@ def test_arm64_variant_v8_matches_empty_variant() -> None:
     first = fusion.merge(None, [fusion.Addition(manifest("b"), Platform("linux", "arm64", "v8"))], no_platform)
     again = fusion.merge(first.manifest, [fusion.Addition(manifest("b"), ARM64)], no_platform)
     assert not again.changed
+
+
+def test_an_index_from_the_target_nesting_deep_within_its_size_bound_is_refused_naming_it() -> None:
+    """A hostile registry's index of 100,000 nested lists (200 KB, well under the 4 MiB bound) is a
+    TargetError naming the manifest's digest, for the merge and for the config reader alike."""
+    deep = ManifestRef(b'{"manifests": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", mt.OCI_INDEX)
+    with pytest.raises(TargetError, match=f"the manifest {deep.digest} nests deeper than"):
+        fusion.merge(deep, [fusion.Addition(manifest("a"), AMD64)], no_platform)
+    config = b'{"architecture": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert fusion.config_platform_reader(lambda _digest: config)(manifest("b")) is None

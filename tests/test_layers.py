@@ -19,7 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("kinds",),
     ("advice",),  # below errors: an error's hint is Advice
     ("errors",),
-    ("jsonable", "safeload"),
+    ("jsonable", "safeload", "terminal"),
     ("units",),
     ("events",),
     ("secrets",),

@@ -230,7 +230,7 @@ async def test_a_new_listing_stops_the_scan_of_the_old_one(workdir: Path, gate: 
             old = app.screen.scan
             app.screen.query_one("#paths").value = "other"
             await app.screen.run_action("scan")
-            assert old is not None and old.stopped.is_set()
+            assert old is not None and old.cancel.is_set()
         finally:
             gate.open()
         await settle(pilot)

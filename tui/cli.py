@@ -24,6 +24,7 @@ from core.api import (
     __version__,
     ignorable_kind,
     parse_size,
+    printable,
 )
 from core.api import events as ev
 from tui.render import JsonRenderer, PlainRenderer, json_line
@@ -164,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = hide_url_credentials(str(err))
         if args.json:
             json_line({"event": "error", "message": message, "exit_code": err.exit_code})
-        print(f"archfuse: {message}", file=sys.stderr)
+        print(f"archfuse: {printable(message)}", file=sys.stderr)
         return err.exit_code
 
 
@@ -240,7 +241,7 @@ def _ask_password(config: TargetConfig) -> Secret:
         )
     import getpass
 
-    password = getpass.getpass(f"Password for {config.username} at {config.description}: ")
+    password = getpass.getpass(printable(f"Password for {config.username} at {config.description}: "))
     if not password:
         raise UsageError(f"No password was given for {config.username}; nothing was done.")
     return Secret(password)
@@ -250,7 +251,7 @@ def _open(args: argparse.Namespace, config: TargetConfig, emit: ev.Emit) -> Sess
     from core.api import open_session
 
     if config.insecure:
-        print(f"archfuse: warning: --insecure: TLS is not verified for {config.description}.", file=sys.stderr)
+        print(printable(f"archfuse: warning: --insecure: TLS is not verified for {config.description}."), file=sys.stderr)
     return open_session(config, state_dir=args.state_dir, emit=emit, force_charts=args.force_charts)
 
 
@@ -353,11 +354,11 @@ def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
         json_line({"event": "report", "markdown": str(paths[0]), "json": str(paths[-1])})
     else:
         for path in paths:
-            print(f"report: {path}", file=sys.stderr)
+            print(printable(f"report: {path}"), file=sys.stderr)
 
 
 def _confirm(question: str) -> bool:
-    answer = input(f"{question} [y/N] ").strip().lower()
+    answer = input(printable(f"{question} [y/N] ")).strip().lower()
     return answer in ("y", "yes")
 
 

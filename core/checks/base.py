@@ -21,6 +21,7 @@ from core.kinds import CheckKind, CheckStatus
 from core.package.model import PackageIndex
 from core.plan.images import Plan
 from core.targets.base import Target
+from core.terminal import printable_lines
 from core.units import size_text
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ class Preflight:
         if self.failed:
             lines.append("")
             lines.append("Preflight failed: nothing was written. Fix the checks marked fail and run again.")
-        return "\n".join(lines)
+        return printable_lines(lines)
 
 
 #: one check: reads the context and the preflight so far, yields its results (added and emitted in order)

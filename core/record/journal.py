@@ -40,6 +40,7 @@ from core.package.checksum import expected_sha512
 from core.package.model import PackageIndex
 from core.record import faults, runlock
 from core.secrets import MASK, Secret, mask, mask_all
+from core.terminal import printable_lines
 from core.units import size_text
 
 FILE_NAME = "journal.sqlite"
@@ -634,5 +635,5 @@ def render_history(runs: list[RunRecord]) -> str:
             )
         if r.message:
             lines.append(f"    {r.message}")
-        blocks.append("\n".join(lines))
+        blocks.append(printable_lines(lines))
     return "\n".join(blocks)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import json
 import logging
 import re
 import threading
@@ -36,7 +35,7 @@ from core.http.bounds import MAX_BODY, Deadline
 from core.http.interrupt import CuttableBackend, make_cuttable
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
-from core.oci.manifest import ManifestRef
+from core.oci.manifest import ManifestRef, load_document
 from core.oci.refs import space_of
 from core.registry.auth import Authenticator, Scope, pull, push
 from core.registry.credentials import Credentials
@@ -709,7 +708,7 @@ def _media_type(response: httpx.Response, data: bytes) -> str:
     if header and header not in ("application/json", "text/plain", _OCTET):
         return header
     try:
-        declared = json.loads(data).get("mediaType")
+        declared = load_document(data, "the manifest").get("mediaType")
     except (ValueError, AttributeError):
         declared = None
     return str(declared) if declared else (header or mt.OCI_MANIFEST)
