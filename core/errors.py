@@ -26,6 +26,8 @@ the CLI. Nothing in ``core`` prints; the edges (CLI, TUI) render these.
 
 from __future__ import annotations
 
+from core.advice import Advice
+
 
 class ArchfuseError(Exception):
     """Base of every error archfuse raises on purpose."""
@@ -38,9 +40,17 @@ class ArchfuseError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message} {self.hint}"
-        return self.message
+        """The message and the hint; Advice when either is, so a face can still word the fix its way."""
+        if not self.hint:
+            return self.message
+        if isinstance(self.message, Advice) or isinstance(self.hint, Advice):
+            return Advice(f"{_template(self.message)} {_template(self.hint)}")
+        return f"{self.message} {self.hint}"
+
+
+def _template(text: str) -> str:
+    """Advice's template, or plain text (its braces stay as they are: only a fix's name is a placeholder)."""
+    return text.template if isinstance(text, Advice) else text
 
 
 class UsageError(ArchfuseError):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
+from core.advice import Advice
 from core.charts.destinations import ChartDestination, open_chart_destination
 from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, prepare, run_preflight
@@ -59,7 +60,7 @@ class ChartCheck:
     @classmethod
     def of(cls, plan: ChartPlan) -> ChartCheck:
         """Verify a chart from its plan: the destination holds exactly the relocated chart."""
-        by_action: dict[str, VerifyStatus] = {
+        by_action: dict[ChartAction, VerifyStatus] = {
             ChartAction.UNCHANGED: VerifyStatus.OK,
             ChartAction.NEW: VerifyStatus.MISSING,
             ChartAction.CONFLICT: VerifyStatus.OTHER_CONTENT,
@@ -67,8 +68,8 @@ class ChartCheck:
         status = by_action.get(plan.action, VerifyStatus.ERROR)
         detail = {
             VerifyStatus.MISSING: f"{plan.destination} does not exist",
-            VerifyStatus.OTHER_CONTENT: f"{plan.destination} holds other content than the package's chart "
-            "(import with --force-charts to overwrite it)",
+            VerifyStatus.OTHER_CONTENT: Advice(f"{plan.destination} holds other content than the package's chart "
+                                               "(import again and {force_charts} to overwrite it)"),
             VerifyStatus.ERROR: plan.error,
         }.get(status, "")
         return cls(plan.name, plan.version, plan.destination, status, detail)
@@ -104,8 +105,8 @@ class VerifyReport:
             advice.append("run the import again to complete it")
         if kept:
             advice.append(
-                f"{kept} chart version(s) hold other content than the package's (kept by the import): "
-                "import with --force-charts to overwrite them"
+                Advice(f"{kept} chart version(s) hold other content than the package's (kept by the import): "
+                       "import again and {force_charts} to overwrite them")
             )
         lines.append(f"verify: {total - bad}/{total} ok" + (f"; {'; '.join(advice)}." if advice else ""))
         return printable_lines(lines)

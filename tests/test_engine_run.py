@@ -71,9 +71,9 @@ def test_events_carry_totals_and_json_round_trips(registry: RegistryServer, demo
     session = session_for(registry, tmp_path / "state", seen.append)
     packages = session.scan([demo_packages[0]])
     summary = session.run(session.preflight(packages))
-    kinds = [e.kind for e in seen]
+    kinds = [e.event_name for e in seen]
     assert kinds.index("run_started") < kinds.index("image_done") < kinds.index("run_finished")
     started = next(e for e in seen if isinstance(e, ev.RunStarted))
     progress = [e for e in seen if isinstance(e, ev.BytesProgress)]
     assert progress and progress[-1].bytes_done == started.bytes_total == summary.bytes_uploaded
-    assert all(e.to_json()["event"] == e.kind for e in seen)
+    assert all(e.to_json()["event"] == e.event_name for e in seen)

@@ -18,6 +18,7 @@ from core.api import (
     PackageIndex,
     Preflight,
     RunOptions,
+    RunStatus,
     RunSummary,
     Session,
     TargetConfig,
@@ -132,7 +133,7 @@ class ArchfuseApp(App[int]):
         run = self.running_run()
         if run is None:
             summary = self.state.summary
-            self.exit(0 if summary is None or summary.status == "done" else 1)
+            self.exit(0 if summary is None or summary.status == RunStatus.DONE else 1)
             return
         if run.quit_after:
             self.notify("Stopping safely; archfuse quits as soon as the run has stopped.")

@@ -31,7 +31,7 @@ class ChartPlan:
     version: str
     package: str
     destination: str = ""
-    action: str = ""  # new | unchanged | conflict | overwritten | error
+    action: ChartAction = ChartAction.NEW  # until plan_charts has read the destination
     digest: str = ""
     warnings: list[str] = field(default_factory=list)
     error: str = ""
@@ -126,7 +126,7 @@ def planned(plan: ChartPlan) -> ChartResult:
 def push_charts(job: ChartJob, *, emit: ev.Emit, jobs: int = DEFAULT_JOBS) -> list[ChartResult]:
     """Push the chart versions that are new (or overwritten when forced), ``jobs`` at once; the plans stay as they are."""
 
-    def push(plan: ChartPlan) -> tuple[str, str]:
+    def push(plan: ChartPlan) -> tuple[ChartAction, str]:
         if plan.action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and plan.prepared is not None:
             try:
                 pushed = job.destination.push(plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=job.force)

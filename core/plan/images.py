@@ -33,7 +33,7 @@ class ImagePlan:
     digest: str
     package: str
     image: ImageRecord
-    action: str = ""
+    action: ImageAction = ImageAction.NEW  # until build_plan has read the target
     upload_bytes: int = 0
     platforms_before: tuple[str, ...] = ()
     platforms_after: tuple[str, ...] = ()
@@ -103,7 +103,7 @@ class Plan:
     def bytes_to_upload(self) -> int:
         return sum(need.blob.size for need in self.blobs.values() if need.upload)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[ImageAction, int]:
         return dict(Counter(image.action for image in self.images))
 
     def to_json(self) -> dict[str, object]:

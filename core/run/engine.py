@@ -26,7 +26,7 @@ from core.advice import Advice
 from core.charts.oci import OciChartDestination
 from core.errors import ArchfuseError, Cancelled, TargetError
 from core.helpers.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
-from core.kinds import ChartAction, ImageAction, ImageStage, RunStatus
+from core.kinds import BlobHow, ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.package.reader import BlobMember, iter_package
@@ -262,10 +262,10 @@ class ImportRun:
         missing = [n for n in to_read if n.blob.digest not in done]
         if missing:
             need = missing[0]
-            raise TargetError(
+            raise TargetError(Advice(
                 f"{need.package}: blob {need.blob.digest} ({need.blob.member} in {need.bundle}) was not found "
-                "while reading the package; scan it again with --rescan, the file may have changed."
-            )
+                "while reading the package; {rescan}, the file may have changed."
+            ))
 
     def _mount_held(self) -> list[BlobNeed]:
         """Mount every blob the target holds in another repository (its ``source``) where it is
@@ -276,7 +276,7 @@ class ImportRun:
             need, repo = item
             done = self.target.mount_blob(repo, need.blob.digest, need.source)
             if done:
-                self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, "mounted"))
+                self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, BlobHow.MOUNTED))
             self.progress.touch()
             return done
 
@@ -315,14 +315,14 @@ class ImportRun:
         sent = functools.partial(self._sent, self.progress.blob_meter(first, digest))
         with self._writing(size):
             self.target.put_blob(first, digest, size, stream, sent)
-        self.emit(ev.BlobDone(first, digest, size, "uploaded"))
+        self.emit(ev.BlobDone(first, digest, size, BlobHow.UPLOADED))
         others = repos[1:]
         mounted = parallel_map(
             lambda repo: self.target.mount_blob(repo, digest, first), others, self._trips, name="archfuse-mount"
         )
         for index, repo in enumerate(others):
             if mounted[index]:
-                self.emit(ev.BlobDone(repo, digest, size, "mounted"))
+                self.emit(ev.BlobDone(repo, digest, size, BlobHow.MOUNTED))
                 continue
             if not seekable:
                 raise TargetError(
@@ -333,7 +333,7 @@ class ImportRun:
             stream.seek(0)
             with self._writing(size):
                 self.target.put_blob(repo, digest, size, stream, sent)
-            self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
+            self.emit(ev.BlobDone(repo, digest, size, BlobHow.UPLOADED))
         self.progress.blob_done(digest)
 
     @contextlib.contextmanager
@@ -462,11 +462,11 @@ class ImportRun:
             self._failures.extend(r.error for r in results if r.action == ChartAction.ERROR)
         kept = [r for r in results if r.action == ChartAction.CONFLICT]
         if kept:
-            self.emit(ev.Warning(
+            self.emit(ev.Warning(Advice(
                 f"{len(kept)} chart version(s) were kept because the destination holds other content for them "
-                f"({', '.join(f'{r.name}-{r.version}' for r in kept[:5])}); run the import again with "
-                "--force-charts to overwrite them."
-            ))
+                f"({', '.join(f'{r.name}-{r.version}' for r in kept[:5])}); run the import again and "
+                "{force_charts} to overwrite them."
+            )))
 
     # -- helpers ------------------------------------------------------------------------
     def _package_label(self, path: str) -> tuple[str, str]:
