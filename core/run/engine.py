@@ -37,7 +37,7 @@ from core.run.progress import RunProgress, Watchdog
 from core.run.ratelimit import RateLimit
 from core.run.results import ChartResult, ImageResult, counts
 from core.run.spool import SpoolBudget, spool_copy
-from core.targets.base import Target, Watched
+from core.targets.base import Target, Watched, tag_batch
 
 TAG_RETRIES = 5
 
@@ -400,14 +400,29 @@ class ImportRun:
         self._tags_moved = True
         if isinstance(self.target, Watched):
             self.target.watch(self.emit, None)  # the tag phase, once begun, finishes
-        parallel_map(self._tag_step, self.plan.tags, self._trips, name="archfuse-tag")
+        with tag_batch(self.target) as batched:
+            if not batched:
+                parallel_map(self._tag_step, self.plan.tags, self._trips, name="archfuse-tag")
+                return
+            # one index.json for every tag (an OCI layout): written when the batch ends, reported after
+            written = parallel_map(self._tag_write, self.plan.tags, self._trips, name="archfuse-tag")
+        for tag, (current, result) in zip(self.plan.tags, written):
+            self._tag_report(tag, current, result)
 
     def _tag_step(self, tag: TagPlan) -> None:
         """One tag: written when it changes, then its images reported done."""
+        self._tag_report(tag, *self._tag_write(tag))
+
+    def _tag_write(self, tag: TagPlan) -> tuple[ManifestRef | None, fusion.MergeResult | None]:
+        """One tag written when it changes: what it held before and the merge written."""
         if tag.changed:
             self.progress.stage(tag.images, ImageStage.FUSING)
-        current, result = self._write_tag(tag) if tag.changed else (tag.current, tag.result)
+        written = self._write_tag(tag) if tag.changed else (tag.current, tag.result)
         self.progress.touch()
+        return written
+
+    def _tag_report(self, tag: TagPlan, current: ManifestRef | None, result: fusion.MergeResult | None) -> None:
+        """One tag's images reported done (events, progress, journal)."""
         results = _planned(tag, current, result)
         self._images[(tag.repository, tag.tag)] = results
         for image in results:

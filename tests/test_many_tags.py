@@ -1,0 +1,59 @@
+"""One image under thousands of tags (issue 19, item 6): linear work, and the tag phase rides out
+transient server errors on the reads that follow its own tag writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.demo.samples import write_sample_package
+from core.package.model import PackageIndex
+from core.package.scan import scan_package
+from core.run.engine import ImportRun, RunOptions
+from core.run.plan import build_plan
+from core.targets import layout as layout_module
+from core.targets.layout import LayoutTarget, list_refs
+
+TAGS = 1500
+
+
+@pytest.fixture(scope="module")
+def many_tags(tmp_path_factory: pytest.TempPathFactory) -> PackageIndex:
+    """A package of one image (metrics-server) under 1 + TAGS tags."""
+    root = tmp_path_factory.mktemp("many-tags")
+    path = write_sample_package(root, "v0.12.0", "amd64", charts=["metrics-server"], extra_tags=TAGS)
+    index = scan_package(path, state_dir=root / "state")
+    assert len(index.images) == 1 and len(index.images[0].refs) == TAGS + 1
+    return index
+
+
+def test_layout_import_of_many_tags_reads_and_writes_index_json_linearly(
+    many_tags: PackageIndex, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bytes of index.json parsed and written over a whole import (plan, tag phase, read-backs,
+    convergence) stay a small multiple of its final size, not tags x its size."""
+    handled = {"reads": 0, "writes": 0, "bytes": 0}
+    read, write = layout_module._read_index, LayoutTarget._write_index
+
+    def counted_read(path: Path) -> dict[str, object]:
+        handled["reads"] += 1
+        handled["bytes"] += path.stat().st_size
+        return read(path)
+
+    def counted_write(self: LayoutTarget, doc: dict[str, object]) -> None:
+        write(self, doc)
+        handled["writes"] += 1
+        handled["bytes"] += self._index.stat().st_size
+
+    monkeypatch.setattr(layout_module, "_read_index", counted_read)
+    monkeypatch.setattr(LayoutTarget, "_write_index", counted_write)
+    target = LayoutTarget(tmp_path / "layout")
+    target.ping()
+    summary = ImportRun(build_plan([many_tags], target), target, options=RunOptions(settle=0.0)).execute()
+
+    assert summary.status == "done", summary.failures
+    assert len(list_refs(target.path)) == TAGS + 1
+    final = (target.path / "index.json").stat().st_size
+    assert handled["bytes"] <= 8 * final, handled  # linear: a few passes over the index, not one per tag
+    assert handled["reads"] + handled["writes"] <= 8, handled
