@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Collection
-from typing import BinaryIO, ContextManager, Protocol, runtime_checkable
+from contextlib import AbstractContextManager
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from core.events import Emit
 from core.oci.manifest import ManifestRef
@@ -88,10 +89,10 @@ class BatchesTags(Protocol):
     """A target whose tag writes cost the size of all its tags (one ``index.json``): a run's tag
     phase writes them together."""
 
-    def batch_tags(self) -> ContextManager[bool]:
+    def batch_tags(self) -> AbstractContextManager[bool]:
         """Tag writes inside are stored together when it ends; yields True."""
 
 
-def tag_batch(target: Target) -> ContextManager[bool]:
+def tag_batch(target: Target) -> AbstractContextManager[bool]:
     """The target's tag batch (yields True: tag writes land when it ends), else nothing (False)."""
     return target.batch_tags() if isinstance(target, BatchesTags) else contextlib.nullcontext(False)
