@@ -3,17 +3,25 @@ transient server errors on the reads that follow its own tag writes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from core import events as ev
 from core.demo.samples import write_sample_package
 from core.package.model import PackageIndex
 from core.package.scan import scan_package
+from core.registry.client import RegistryClient
+from core.registry.retry import RetryPolicy
 from core.run.engine import ImportRun, RunOptions
 from core.run.plan import build_plan
 from core.targets import layout as layout_module
 from core.targets.layout import LayoutTarget, list_refs
+from core.targets.registry import RegistryTarget
+from tests.fixtures.faultproxy import FaultProxy
+from tests.fixtures.imports import make_package
+from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
 
 TAGS = 1500
 
@@ -57,3 +65,24 @@ def test_layout_import_of_many_tags_reads_and_writes_index_json_linearly(
     final = (target.path / "index.json").stat().st_size
     assert handled["bytes"] <= 8 * final, handled  # linear: a few passes over the index, not one per tag
     assert handled["reads"] + handled["writes"] <= 8, handled
+
+
+def test_transient_500_on_the_read_after_a_tag_put_is_retried(
+    registry: RegistryServer, fault_proxy: Callable[..., FaultProxy]
+) -> None:
+    """The registry answers 500 to every try of the read that follows the run's own tag PUT (seen
+    under thousands of tags of one image): the run waits and reads again, and ends done, fused."""
+    proxy = fault_proxy(registry)
+    client = RegistryClient(proxy.url, insecure=True, retries=RetryPolicy(base_delay=0.01))
+    target = RegistryTarget(client)
+    package = make_package(target, "v1", "amd64")
+    # the plan's read (1), the read before the PUT (2), then every try of the read after it
+    after_put = proxy.fail("GET", r"^/v2/addon/app/manifests/1\.0$", 500, nth=3, times=client.retries.attempts)
+    seen: list[ev.Event] = []
+    summary = ImportRun(build_plan([package], target), target, emit=seen.append, options=RunOptions(settle=0.0)).execute()
+
+    assert summary.status == "done", summary.failures
+    assert after_put.fired == client.retries.attempts
+    assert any(isinstance(e, ev.Retrying) and "addon/app:1.0" in e.what for e in seen)
+    raw = skopeo_inspect_raw(f"{registry.host}/addon/app:1.0", registry)
+    assert [m["digest"] for m in raw["manifests"]] == [package.images[0].manifest.digest]
