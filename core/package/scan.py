@@ -29,7 +29,7 @@ from core.package.naming import parse_package_name
 from core.package.reader import BlobMember, ChartFiles, ImagesFound, iter_package
 from core.units import size_text
 
-CACHE_FORMAT = 4  # 4: indexes of packages that pass the checks of issue 11 (refs, duplicates, charts)
+CACHE_FORMAT = 5  # 5: an image without RepoTags is a warning (issue 19); 4: the checks of issue 11
 _PROGRESS_STEP = 0.01  # emit ScanProgress every 1% of the file (and at the end)
 
 
@@ -181,6 +181,12 @@ def _read(path: Path, emit: Emit, state_dir: Path | None, sink: BlobSink | None 
                     sink.blob(item)
             elif isinstance(item, ImagesFound):
                 index.images.extend(item.images)
+                index.warnings += [
+                    f"bundle {item.bundle.member}: image {image.config.digest} ({image.platform}) has no RepoTags, "
+                    "so it has no name to be imported under and is skipped"
+                    for image in item.images
+                    if not image.refs
+                ]
     finally:
         sha.close()
     if sink is not None:
