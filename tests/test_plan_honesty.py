@@ -8,9 +8,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from core.demo.samples import SampleChart, chart_yaml_text, tar_bytes_of, write_sample_package
 from core.package.tarwrite import Content, Entry
-from tests.cli_driver import archfuse
+from core.run.engine import ImportRun
+from core.run.plan import build_plan
+from core.targets.registry import RegistryTarget
+from tests.cli_driver import archfuse, registry_args
+from tests.fixtures.imports import make_package
+from tests.fixtures.registry import RegistryServer, skopeo, skopeo_copy_all, skopeo_inspect_raw
 
 CHARTS = ["metrics-server", "ingress-nginx"]
 
@@ -83,3 +90,63 @@ def test_image_without_repotags_is_named_in_scan_and_plan(tmp_path: Path) -> Non
     _code, out = _plan(tmp_path, path)
     warned = [c for c in json.loads(out)["checks"] if c["status"] == "warn" and configs[0] in c["detail"]]
     assert warned and path.name in warned[0]["name"]
+
+
+# -- a tag whose index names a manifest the registry lost ------------------------------------------
+
+REF = "metrics-server/metrics-server:v0.6.2"
+
+
+def _delete_manifest(server: RegistryServer, repository: str, digest: str) -> None:
+    """Delete a manifest by digest through the registry API (the fixture registry allows deletes)."""
+    response = httpx.delete(f"{server.url}/v2/{repository}/manifests/{digest}")
+    assert response.status_code == 202, response.text
+
+
+def _child(server: RegistryServer, arch: str) -> str:
+    raw = skopeo_inspect_raw(f"{server.host}/{REF}", server)
+    return str(next(m["digest"] for m in raw["manifests"] if m["platform"]["architecture"] == arch))
+
+
+def test_dangling_child_is_planned_as_repair_and_the_import_stores_it_again(
+    registry: RegistryServer, tmp_path: Path
+) -> None:
+    packages = [
+        write_sample_package(tmp_path / "pk", "v0.12.0", arch, charts=["metrics-server"]) for arch in ("amd64", "arm64")
+    ]
+    state = tmp_path / "state"
+    assert archfuse("import", *packages, *registry_args(registry), "--yes", state_dir=state).code == 0
+    lost = _child(registry, "arm64")
+    index_before = skopeo_inspect_raw(f"{registry.host}/{REF}", registry)
+    _delete_manifest(registry, REF.split(":")[0], lost)
+    assert skopeo("copy", "--all", *registry.skopeo_args("src-"), f"docker://{registry.host}/{REF}",
+                  f"oci:{tmp_path / 'broken'}", check=False).returncode != 0
+
+    plan = archfuse("plan", *packages, *registry_args(registry), "--json", state_dir=state)
+    assert plan.code == 0, plan.err
+    doc = json.loads(plan.out)
+    images = {(i["destination"].split("/", 1)[1], i["platform"]): i for i in doc["images"]}
+    assert images[(REF, "linux/arm64")]["action"] == "repair"
+    assert images[(REF, "linux/amd64")]["action"] == "unchanged"
+    warned = [c for c in doc["checks"] if c["status"] == "warn" and "dangling" in c["detail"]]
+    assert warned and lost in warned[0]["detail"], doc["checks"]
+
+    done = archfuse("import", *packages, *registry_args(registry), "--yes", "--json", state_dir=state)
+    assert done.code == 0, done.err + done.out
+    assert skopeo_inspect_raw(f"{registry.host}/{REF}", registry) == index_before  # the index keeps its entries
+    skopeo_copy_all(f"{registry.host}/{REF}", registry, tmp_path / "copy")
+
+
+def test_dangling_entry_the_packages_cannot_repair_fails_the_plan_naming_it(registry: RegistryServer) -> None:
+    """A tag the run rewrites keeps an entry whose manifest is gone, and no package carries it:
+    the plan fails naming it (the run would have failed with "blob unknown" after its uploads)."""
+    target = RegistryTarget(registry.client())
+    first = [make_package(target, "v1", arch) for arch in ("amd64", "arm64")]
+    assert ImportRun(build_plan(first, target), target).execute().status == "done"
+    arm_digest = first[1].images[0].manifest.digest
+    _delete_manifest(registry, "addon/app", arm_digest)
+
+    upgrade = make_package(target, "v2", "amd64")  # another amd64 image for the same tag
+    plan = build_plan([upgrade], target)
+    assert [i.action for i in plan.images] == ["error"]
+    assert arm_digest in plan.images[0].error and "linux/arm64" in plan.images[0].error

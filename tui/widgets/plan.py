@@ -18,7 +18,7 @@ from tui.format import platforms_change, reference, reference_width, size
 PlanRow = Union[ImagePlan, ChartPlan]
 
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
-ACTION_STYLE = {"new": "green", "add-arch": "cyan", "update-arch": "yellow", "unchanged": "dim", "error": "bold red",
+ACTION_STYLE = {"new": "green", "add-arch": "cyan", "update-arch": "yellow", "repair": "magenta", "unchanged": "dim", "error": "bold red",
                 "conflict": "bold red"}
 
 
