@@ -212,7 +212,7 @@ class ChartDone(Event):
 
 
 @dataclass(frozen=True)
-class Warning(Event):  # noqa: A001 - the domain word
+class Warning(Event):  # the domain word
     message: str
 
 

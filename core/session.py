@@ -9,30 +9,40 @@ no target (scans, the journal's history), for the TUI before a target is chosen 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core import events as ev
-from core.charts.destinations import ChartDestination
-from core.charts.plan import ChartJob, ChartPlan, plan_charts
+from core.charts.destinations import ChartDestination, open_chart_destination
 from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, run_preflight
 from core.config import TargetConfig
 from core.errors import ArchfuseError, PreflightFailed
 from core.jsonable import json_fields
-from core.kinds import ChartAction, VerifyStatus
+from core.kinds import ChartAction, RunKind, VerifyStatus
+from core.operations.rollback import RollbackSummary, rollback_run
+from core.operations.verify import ImageCheck, verify_images
+from core.package.background import BackgroundScan, ScanResult
 from core.package.model import PackageIndex
-from core.package.scan import Unreadable
-from core.record.journal import Journal, RunRecord, TagRecord
+from core.package.scan import Unreadable, scan_each, scan_paths
+from core.package.selection import Listed, Selection, default_selection
+from core.plan.charts import ChartJob, ChartPlan, plan_charts
+from core.plan.results import RunSummary
+from core.record.journal import Journal, RunDetail, RunRecord, TagRecord
+from core.record.report import add_verify, report_paths
 from core.record.state import state_dir as default_state_dir
-from core.run.engine import RunOptions, RunSummary
+from core.run.coverage import TagCoverage, tag_coverage
+from core.run.engine import RunOptions
 from core.run.lifecycle import journaled_run
-from core.run.rollback import RollbackSummary, rollback_run
-from core.run.verify import ImageCheck, verify_images
+from core.run.progress import Watchdog
+from core.run.stage import BlobStager
 from core.secrets import masked_emit
 from core.targets.base import Target
-from core.targets.connect import open_chart_destination, open_target
+from core.targets.connect import open_target
+from core.targets.registry import RegistryTarget
+from core.terminal import printable_lines
 
 
 @dataclass(frozen=True)
@@ -95,27 +105,54 @@ class VerifyReport:
                 "import with --force-charts to overwrite them"
             )
         lines.append(f"verify: {total - bad}/{total} ok" + (f"; {'; '.join(advice)}." if advice else ""))
-        return "\n".join(lines)
+        return printable_lines(lines)
 
 
 class Workspace:
     """What needs no target: packages scanned (cached in the state dir) and the journal's runs."""
-
     def __init__(self, *, state_dir: Path | str | None = None, emit: ev.Emit = ev.discard) -> None:
         self.state_dir = default_state_dir(state_dir)
         self.emit = emit
 
     def scan(self, paths: list[Path], *, strict: bool = False, rescan: bool = False) -> list[PackageIndex]:
         """Scan packages; the cache in the state dir answers unless ``rescan`` (which refreshes it)."""
-        from core.package.scan import scan_paths
-
         return scan_paths(paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan)
 
     def scan_each(self, paths: list[Path], *, rescan: bool = False) -> tuple[list[PackageIndex], list[Unreadable]]:
         """Scan packages, setting aside (with the reason) those that cannot be read."""
-        from core.package.scan import scan_each
-
         return scan_each(paths, state_dir=self.state_dir, emit=self.emit, use_cache=not rescan)
+
+    def background_scan(
+        self,
+        files: list[Path],
+        *,
+        done: Callable[[ScanResult], None],
+        emit: ev.Emit | None = None,
+        cancel: threading.Event | None = None,
+    ) -> BackgroundScan:
+        """A scan of ``files`` to run in a worker thread (:meth:`BackgroundScan.run`): cached ones
+        first, each result to ``done``, stopped by ``cancel``."""
+        return BackgroundScan(files, state_dir=self.state_dir, emit=emit or self.emit, done=done, cancel=cancel)
+
+    @staticmethod
+    def default_selection(listed: Iterable[Listed]) -> Selection:
+        """Every arch of the newest version that has them all, and the sentence saying why."""
+        return default_selection(listed)
+
+    def imported(self, config: TargetConfig) -> dict[tuple[str, str], tuple[str, float]]:
+        """What the journal says the target already holds: per (version, arch), the run and its time."""
+        with Journal(self.state_dir, emit=self.emit) as journal:
+            return journal.imported_packages(config.description)
+
+    def run_detail(self, run: RunRecord) -> RunDetail:
+        """What the journal recorded of a run: tags moved, images and charts."""
+        with Journal(self.state_dir, emit=self.emit) as journal:
+            return RunDetail(run, journal.tags_of(run.id), journal.images_of(run.id), journal.charts_of(run.id))
+
+    def report_of(self, run_id: str) -> Path | None:
+        """The Markdown report of a run, when it was written."""
+        path = report_paths(self.state_dir, run_id)[0]
+        return path if path.is_file() else None
 
     def history(self, limit: int = 50) -> list[RunRecord]:
         """Runs in the journal, newest first."""
@@ -134,7 +171,6 @@ class Session(Workspace):
 
     Made by :func:`open_session`, the one way the faces reach a target.
     """
-
     def __init__(
         self,
         target: Target,
@@ -169,11 +205,6 @@ class Session(Workspace):
         Only content-addressed blobs are written before the checks; no tag moves. Into a layout,
         or when the registry does not answer, this is :meth:`scan`.
         """
-        from core.package.scan import scan_paths
-        from core.run.progress import Watchdog
-        from core.run.stage import BlobStager
-        from core.targets.registry import RegistryTarget
-
         if not isinstance(self.target, RegistryTarget):
             return self.scan(paths, strict=strict, rescan=rescan)
         stager = BlobStager(self.target, options or RunOptions(), prefix=self.prefix, emit=self.emit)
@@ -264,14 +295,37 @@ class Session(Workspace):
             return rollback_run(journal, run_id, self.target, emit=self.emit, cancel=cancel)
 
     def verify(self, packages: list[PackageIndex]) -> VerifyReport:
-        """Check the target holds every image (and platform) of the packages."""
+        """Check the target holds every image (and platform) of the packages; the verification goes
+        into the report of the newest import of these packages into this target, when there is one."""
         report = VerifyReport(images=verify_images(packages, self.target, prefix=self.prefix))
         if self.charts is not None and any(p.charts for p in packages):
             plans = plan_charts(
                 packages, self.charts, host=self.target.host, prefix=self.prefix, state_dir=self.state_dir
             )
             report.charts = [ChartCheck.of(plan) for plan in plans]
+        report_json = self._import_report(packages)
+        if report_json is not None:
+            try:
+                add_verify(report_json, report.to_json(), self.secrets)
+            except (OSError, ValueError) as err:  # the report stays as the run wrote it
+                self.emit(ev.Warning(f"The verification could not be added to the report {report_json}: {err}"))
         return report
+
+    def _import_report(self, packages: list[PackageIndex]) -> Path | None:
+        """The JSON report of the newest import into this target that carried every one of ``packages``."""
+        names = {p.name for p in packages}
+        with Journal(self.state_dir, emit=self.emit) as journal:
+            runs = journal.runs(20, target=self.config.description)
+        for run in runs:
+            if run.kind == RunKind.IMPORT and names <= {str(p.get("name", "")) for p in run.packages}:
+                path = report_paths(self.state_dir, run.id)[1]
+                return path if path.is_file() else None
+        return None
+
+    def coverage(self, tags: Iterable[tuple[str, str]]) -> list[TagCoverage]:
+        """The platforms each ``(repository, tag)`` serves, and the arches its repository's other tags
+        serve that it lacks."""
+        return tag_coverage(self.target, tags)
 
     def close(self) -> None:
         """Close the target's connections and the chart destination's own."""

@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from core.charts.plan import ChartPlan
 from core.checks.preflight import Preflight
 from core.config import build_target_config
-from core.run.plan import Plan
+from core.plan.charts import ChartPlan
+from core.plan.images import Plan
 from core.session import CheckOptions, open_session
 from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.registry import RegistryServer

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
-from core.charts.destinations import make_destination
+from core.charts.destinations import DestinationSpec, make_destination
 from core.charts.hints import hinted_images
 from core.charts.oci import OciChartDestination
 from core.charts.pipeline import prepare_chart
@@ -28,8 +27,6 @@ from core.targets.layout import LayoutTarget
 from core.targets.registry import RegistryTarget
 from tests.fixtures.chartfiles import HINTS, IMAGES, VALUES, chart_files
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
-
-pytestmark = pytest.mark.registry
 
 
 def _blob(server: RegistryServer, repository: str, digest: str) -> bytes:
@@ -114,7 +111,7 @@ def test_oci_chart_push_read_back_unchanged_conflict_force(registry: RegistrySer
 
 def test_oci_tag_holding_an_image_is_a_conflict(registry: RegistryServer) -> None:
     target = RegistryTarget(registry.client())
-    dest = make_destination("oci", target=target)
+    dest = make_destination("oci", DestinationSpec(target=target))
     chart = prepare_chart(chart_files(), host=registry.host)
     # a non-chart manifest under the chart's tag: an empty OCI image
     config = b"{}"

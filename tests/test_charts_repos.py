@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from core.charts.chartmuseum import ChartMuseumDestination
-from core.charts.destinations import ChartDestination, make_destination
+from core.charts.destinations import ChartDestination, DestinationSpec, make_destination
 from core.charts.harbor import HarborChartDestination
 from core.charts.pipeline import PreparedChart, prepare_chart
 from core.errors import AuthError, TargetError, TLSError, TransportError, UsageError
@@ -79,7 +79,7 @@ def test_chartmuseum_test_server_push_cycle_and_request_shapes(chartmuseum: Char
 def test_chartmuseum_test_server_multitenant_paths() -> None:
     server = ChartMuseumTestServer(depth=2)
     try:
-        dest = make_destination("chartmuseum", url=f"{server.url}/org1/repoa")
+        dest = make_destination("chartmuseum", DestinationSpec(url=f"{server.url}/org1/repoa"))
         chart, _ = _charts()
         assert dest.push(chart.name, chart.version, chart.tgz) == ChartAction.NEW
         assert dest.push(chart.name, chart.version, chart.tgz) == ChartAction.UNCHANGED
@@ -131,11 +131,11 @@ def test_chartmuseum_test_server_409_race_and_disabled_force() -> None:
                 return None
             return original_existing(name, version)
 
-        dest.existing = racing  # type: ignore[method-assign]
+        dest.existing = racing
         assert dest.push(chart.name, chart.version, chart.tgz) == ChartAction.CONFLICT
         assert server.charts[("", "metrics-server", "3.8.2")] == other.tgz
         assert [r.query for r in server.requests if r.method == "POST"] == [""]
-        dest.existing = original_existing  # type: ignore[method-assign]
+        dest.existing = original_existing
         with pytest.raises(TargetError, match="refuses to overwrite metrics-server 3.8.2"):
             dest.push(chart.name, chart.version, chart.tgz, force=True)
         assert server.charts[("", "metrics-server", "3.8.2")] == other.tgz
@@ -223,9 +223,7 @@ def test_harbor_chartrepo_test_server_401_and_missing_project(
 
 def test_harbor_chartrepo_test_server_507(harbor_chartrepo: HarborChartRepoTestServer) -> None:
     harbor_chartrepo.storage_full = True
-    dest = make_destination(
-        "harbor", url=f"{harbor_chartrepo.url}/chartrepo/addon", username="admin", password="Harbor12345"
-    )
+    dest = make_destination("harbor", DestinationSpec(url=f"{harbor_chartrepo.url}/chartrepo/addon", username="admin", password="Harbor12345"))
     chart, _ = _charts()
     with pytest.raises(TargetError, match=r"Harbor http://127\.0\.0\.1:\d+ is out of storage \(HTTP 507\)"):
         dest.push(chart.name, chart.version, chart.tgz)
@@ -250,7 +248,7 @@ def test_harbor_url_without_project_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="names no project"):
         HarborChartDestination("https://harbor.example.com")
     with pytest.raises(UsageError, match="Unknown chart repository type 'jfrog'"):
-        make_destination("jfrog", url="https://x")
+        make_destination("jfrog", DestinationSpec(url="https://x"))
 
 
 def test_chartmuseum_test_server_over_tls_with_ca_file(tmp_path: Path) -> None:
@@ -263,9 +261,9 @@ def test_chartmuseum_test_server_over_tls_with_ca_file(tmp_path: Path) -> None:
     server = ChartMuseumTestServer(tls=context)
     try:
         chart, _ = _charts()
-        trusted = make_destination("chartmuseum", url=server.url, ca_cert=tmp_path / "ca.pem")
+        trusted = make_destination("chartmuseum", DestinationSpec(url=server.url, ca_cert=tmp_path / "ca.pem"))
         assert trusted.push(chart.name, chart.version, chart.tgz) == ChartAction.NEW
-        untrusted = make_destination("chartmuseum", url=server.url)
+        untrusted = make_destination("chartmuseum", DestinationSpec(url=server.url))
         with pytest.raises(TLSError, match=f"The TLS certificate of ChartMuseum {server.url} could not be verified"):
             untrusted.existing(chart.name, chart.version)
     finally:

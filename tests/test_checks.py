@@ -288,9 +288,9 @@ def test_harbor_test_server_import_after_create_spaces(
 ) -> None:
     """The whole Harbor flow: projects the package needs are missing, --create-spaces creates them,
     and the engine's plan and run then go through Harbor (the test server over the real registry)."""
+    from core.plan.images import build_plan, group_images
     from core.registry.client import RegistryClient
     from core.run.engine import ImportRun
-    from core.run.plan import build_plan, group_images
     from core.targets.registry import RegistryTarget
 
     packages = scan_paths([sample_package("v0.12.0", "amd64", payload=16 << 10)], use_cache=False)

@@ -19,8 +19,9 @@ import pytest
 from core import events as ev
 from core.oci import mediatypes as mt
 from core.package.model import PackageIndex
-from core.run.engine import ImportRun, RunOptions, RunSummary
-from core.run.plan import build_plan
+from core.plan.images import build_plan
+from core.plan.results import RunSummary
+from core.run.engine import ImportRun, RunOptions
 from core.targets.registry import RegistryTarget
 from tests.fixtures.imports import make_package
 from tests.fixtures.registry import RegistryServer, skopeo, skopeo_inspect_raw

@@ -6,9 +6,9 @@ import threading
 from typing import Any
 
 from core import events as ev
-from core.charts.plan import ChartJob, ChartPlan
+from core.plan.charts import ChartJob, ChartPlan
+from core.plan.images import build_plan
 from core.run.engine import ImportRun
-from core.run.plan import build_plan
 from core.targets.layout import LayoutTarget
 from tests.fixtures.imports import make_package
 
@@ -29,7 +29,7 @@ def test_cancel_during_the_tag_phase_finishes_the_tags_and_says_so(layout: Layou
             cancel.set()  # Escape pressed while the tags move
 
     chart = ChartPlan("addon", "app", "1.0.0", package.path, action="new")
-    charts = ChartJob([chart], _NoPush())  # type: ignore[arg-type]
+    charts = ChartJob([chart], _NoPush())
     run = ImportRun(build_plan([package], layout), layout, emit=emit, cancel=cancel, charts=charts)
     summary = run.execute()
     assert summary.status == "cancelled"

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from core.errors import PackageError
+from core.helpers.versions import version_key
+from core.operations.verify import verify_images
+from core.plan.images import build_plan
 from core.run.engine import ImportRun
-from core.run.plan import build_plan, version_key
-from core.run.verify import verify_images
 from core.targets.layout import LayoutTarget
 from tests.fixtures.imports import make_package
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,11 +10,13 @@ import pytest
 from textual.widgets import Checkbox, Input, Select
 
 from core import events as ev
+from core.api import Listed, Workspace, parse_package_name
 from core.session import Session
 from tests.cli_driver import archfuse
 from tests.fixtures.chartservers import ChartMuseumTestServer
 from tests.fixtures.registry import RegistryServer
-from tests.tui_support import make_app, settle, to_target, workdir_fixture  # noqa: F401 - fixture
+from tests.tui_support import make_app, settle, start, to_checks, to_target, workdir_fixture  # noqa: F401 - fixture
+from tui.app import create_app
 from tui.cli import _session, build_parser
 
 CHART_USER, CHART_PASSWORD = "chartuser", "chartpass"
@@ -98,3 +101,57 @@ def test_rescan_reads_the_package_again_and_refreshes_the_cache_for_scan_and_pla
     assert scanned("--rescan") == "scanned"
     assert scanned() == "cached"  # the rescan wrote what it read into the cache
     assert scanned("--rescan") == "scanned"
+
+
+def _same_shape(doc: object) -> object:
+    """A plan or report with what differs between two runs taken out (the run id, times, spool peak); every
+    action, digest, destination, platform and count stays."""
+    if isinstance(doc, dict):
+        return {
+            k: _same_shape(v)
+            for k, v in doc.items()
+            if k not in ("run_id", "started_at", "ended_at", "duration_seconds", "peak_spool")
+        }
+    if isinstance(doc, list):
+        return [_same_shape(v) for v in doc]
+    return doc
+
+
+async def test_cli_and_tui_select_plan_and_report_the_same_for_the_same_packages_and_target(workdir: Path) -> None:
+    """The TUI's default selection, plan, run and verified report against a layout; then the CLI's,
+    for the packages the Workspace selects, against the same layout made anew: the same, field for field."""
+    listed = [Listed(str(p), *(parse_package_name(p.name) or ("", ""))) for p in sorted((workdir / "pk").glob("*.tar.gz"))]
+    chosen = Workspace(state_dir=workdir / "cli-state").default_selection(listed)
+    layout = str((workdir / "layout").resolve())
+    app = create_app([workdir / "pk"], str(workdir / "tui-state"), layout, blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert set(app.state.selected) == set(chosen.paths)
+        await to_checks(pilot)
+        preflight = app.state.preflight
+        assert preflight is not None and preflight.plan is not None
+        tui_plan = {"images": [i.to_json() for i in preflight.plan.images], "charts": [c.to_json() for c in preflight.charts]}
+        await start(pilot)
+        await settle(pilot)
+        await pilot.press("n")  # the Summary verifies, and the verification goes into the report
+        await settle(pilot)
+        summary = app.state.summary
+        assert summary is not None and summary.status == "done" and app.state.verify is not None
+        tui_report = json.loads(summary.reports[1].read_text())
+
+    (workdir / "layout").rename(workdir / "tui-layout")  # the same target, fresh, for the CLI
+    paths = sorted(chosen.paths)
+    cli_state = workdir / "cli-state"
+    planned = archfuse("plan", *paths, "--registry", layout, "--json", state_dir=cli_state)
+    assert planned.code == 0, planned.err
+    cli_plan = json.loads(planned.out)
+    imported = archfuse("import", *paths, "--registry", layout, "--yes", "--json", state_dir=cli_state)
+    assert imported.code == 0, imported.err
+    verified = archfuse("verify", *paths, "--registry", layout, "--json", state_dir=cli_state)
+    assert verified.code == 0, verified.err
+    (report_path,) = (cli_state / "reports").glob("*.json")
+    cli_report = json.loads(report_path.read_text())
+
+    assert _same_shape(tui_plan) == _same_shape({"images": cli_plan["images"], "charts": cli_plan["charts"]})
+    assert tui_report["verify"] is not None and cli_report["verify"] is not None  # both reports verified
+    assert _same_shape(tui_report) == _same_shape(cli_report)

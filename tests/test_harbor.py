@@ -20,7 +20,8 @@ from core.errors import AuthError, SpaceMissing, TLSError, TransportError, Usage
 from core.kinds import RegistryFlavour
 from core.registry.client import RegistryClient
 from core.registry.credentials import Credentials
-from core.registry.harbor import HarborClient, detect_flavour, harbor_client_for
+from core.registry.harbor import HarborClient, detect_flavour
+from core.targets.connect import open_harbor
 from tests.fixtures.harbor import HarborTestServer, validate_request
 from tests.fixtures.registry import RegistryServer, skopeo
 
@@ -307,10 +308,10 @@ def test_harbor_test_server_push_fails_until_project_exists(
 
 def test_harbor_client_for_a_target_config(harbor: HarborTestServer, tmp_path: Path) -> None:
     config = build_target_config(harbor.url, username="admin", password="Harbor12345", insecure=True, env={})
-    client = harbor_client_for(config)
+    client = open_harbor(config)
     assert client is not None and client.description == harbor.url
     assert client.detect().version == HarborTestServer.VERSION  # the credentials were used
-    assert harbor_client_for(build_target_config(str(tmp_path / "layout"), env={})) is None
+    assert open_harbor(build_target_config(str(tmp_path / "layout"), env={})) is None
 
 
 def test_tls_registry_with_and_without_its_ca(tls_registry: RegistryServer) -> None:

@@ -12,10 +12,10 @@ from core import events as ev
 from core.demo.samples import write_sample_package
 from core.package.model import PackageIndex
 from core.package.scan import scan_package
+from core.plan.images import build_plan
 from core.registry.client import RegistryClient
 from core.registry.retry import RetryPolicy
 from core.run.engine import ImportRun, RunOptions
-from core.run.plan import build_plan
 from core.targets import layout as layout_module
 from core.targets.layout import LayoutTarget, list_refs
 from core.targets.registry import RegistryTarget

@@ -16,16 +16,17 @@ import pytest
 
 from core import events as ev
 from core.config import build_target_config
-from core.demo.samples import write_broken_package, write_sample_package
+from core.demo.samples import write_sample_package
 from core.errors import ArchfuseError
+from core.helpers.parallel import SMALL_BLOB
 from core.package import reader
+from core.plan.images import build_plan
 from core.run.engine import ImportRun
-from core.run.parallel import SMALL_BLOB
-from core.run.plan import build_plan
 from core.session import open_session
 from core.targets.connect import open_target
 from core.targets.registry import RegistryTarget
 from tests.cli_driver import archfuse, registry_args
+from tests.fixtures.broken import write_broken_package
 from tests.fixtures.faultproxy import FaultProxy
 from tests.fixtures.registry import RegistryServer, skopeo_copy_all
 from tests.test_faults import BLOB_PUT, UPLOAD_POST, Packages, registry_tags, write_packages

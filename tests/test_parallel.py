@@ -12,10 +12,10 @@ import pytest
 from core import events as ev
 from core.config import build_target_config
 from core.errors import Cancelled
+from core.helpers.parallel import parallel_map
 from core.registry.client import RegistryClient
 from core.run import engine
 from core.run.engine import RunOptions
-from core.run.parallel import parallel_map
 from core.run.ratelimit import RateLimit
 from core.session import Session
 from core.targets.registry import RegistryTarget

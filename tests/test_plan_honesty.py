@@ -12,8 +12,8 @@ import httpx
 
 from core.demo.samples import SampleChart, chart_yaml_text, tar_bytes_of, write_sample_package
 from core.package.tarwrite import Content, Entry
+from core.plan.images import build_plan
 from core.run.engine import ImportRun
-from core.run.plan import build_plan
 from core.targets.registry import RegistryTarget
 from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.imports import make_package

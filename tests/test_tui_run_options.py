@@ -10,9 +10,10 @@ import pytest
 from textual.widgets import Input
 
 from core.checks.preflight import Preflight
-from core.run.engine import RunOptions, RunSummary
+from core.helpers.parallel import DEFAULT_JOBS
+from core.plan.results import RunSummary
+from core.run.engine import RunOptions
 from core.run.options import check_jobs, parse_jobs, parse_rate, typed_run_options
-from core.run.parallel import DEFAULT_JOBS
 from core.session import Session
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
 from tests.tui_support import make_app, settle, start, to_target, workdir_fixture  # noqa: F401 - fixture

@@ -15,7 +15,7 @@ from core import events as ev
 from core.advice import Advice
 from core.checks.preflight import Check, Preflight
 from core.demo.samples import write_demo_set
-from core.run.engine import RunSummary
+from core.plan.results import RunSummary
 from core.session import Session
 from tui.app import ArchfuseApp, create_app
 from tui.screens.checks import ChecksScreen

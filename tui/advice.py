@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from core.advice import Fix, advise, explain
-from core.errors import ArchfuseError
+from core.api import ArchfuseError, Fix, advise, explain
 
 TUI_WORDS: dict[Fix, str] = {
     Fix.INSECURE: "tick Insecure on the Target screen",

@@ -13,12 +13,18 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker
 
-from core.checks.preflight import Preflight
-from core.config import TargetConfig
-from core.errors import ArchfuseError
-from core.package.model import PackageIndex
-from core.run.engine import RunOptions, RunSummary
-from core.session import Session, VerifyReport, Workspace, open_session
+from core.api import (
+    ArchfuseError,
+    PackageIndex,
+    Preflight,
+    RunOptions,
+    RunSummary,
+    Session,
+    TargetConfig,
+    VerifyReport,
+    Workspace,
+    open_session,
+)
 from tui.advice import say_error
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed
@@ -164,7 +170,7 @@ class ArchfuseApp(App[int]):
                 result = fn()
             except ArchfuseError as err:
                 screen.post_message(WorkFailed(job, say_error(err)))
-            except Exception as err:  # noqa: BLE001 - shown as a sentence, never a traceback
+            except Exception as err:  # shown as a sentence, never a traceback
                 screen.post_message(WorkFailed(job, f"Unexpected error ({type(err).__name__}): {err}"))
             else:
                 screen.post_message(WorkDone(job, lambda: done(result)))

@@ -13,7 +13,7 @@ from collections.abc import Hashable
 
 from textual.message_pump import MessagePump
 
-from core import events as ev
+from core.api import events as ev
 from tui.messages import EngineEvent, ProgressTick
 
 

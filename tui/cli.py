@@ -7,24 +7,30 @@ import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core import __version__
-from core import events as ev
-from core.charts.destinations import DESTINATIONS
-from core.checks.base import IGNORABLE, ignorable_kind
-from core.errors import ArchfuseError, PreflightFailed, UsageError
-from core.run.parallel import DEFAULT_JOBS, MAX_JOBS, ROUND_TRIPS_PER_JOB
-from core.units import parse_size
+from core.api import (
+    DEFAULT_JOBS,
+    DESTINATIONS,
+    IGNORABLE,
+    MAX_JOBS,
+    ROUND_TRIPS_PER_JOB,
+    ArchfuseError,
+    PreflightFailed,
+    UsageError,
+    __version__,
+    ignorable_kind,
+    parse_size,
+    printable,
+)
+from core.api import events as ev
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
-    from core.config import Secret, TargetConfig, TargetInputs
-    from core.package.model import PackageIndex
-    from core.run.engine import RunOptions
-    from core.session import CheckOptions, Session
+    from core.api import CheckOptions, PackageIndex, RunOptions, Secret, Session, TargetConfig, TargetInputs
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -39,7 +45,7 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
     g.add_argument("--ca-cert", metavar="FILE", help="CA certificate that signed the registry's TLS certificate")
     g.add_argument("--prefix", default="", metavar="PATH", help="path prepended to every image repository")
     g.add_argument("--chart-repo", metavar="URL", help="chart destination (default: the registry, as OCI charts)")
-    g.add_argument("--chart-repo-type", choices=[k.value for k in DESTINATIONS], help="kind of chart destination")
+    g.add_argument("--chart-repo-type", choices=list(DESTINATIONS), help="kind of chart destination")
     g.add_argument("--chart-username", help="chart repository user (else $ARCHFUSE_CHART_USERNAME; password from "
                    "$ARCHFUSE_CHART_PASSWORD)")
     g.add_argument("--create-spaces", action="store_true", help="create missing registry spaces (Harbor projects)")
@@ -152,14 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("archfuse: interrupted; run the same command again to continue.", file=sys.stderr)
         return 130
     except ArchfuseError as err:
-        if debug:
-            raise
-        from core.config import hide_url_credentials
+        if debug:  # the traceback, then the same sentence and exit code as without --debug
+            traceback.print_exc()
+        from core.api import hide_url_credentials
 
         message = hide_url_credentials(str(err))
         if args.json:
             json_line({"event": "error", "message": message, "exit_code": err.exit_code})
-        print(f"archfuse: {message}", file=sys.stderr)
+        print(f"archfuse: {printable(message)}", file=sys.stderr)
         return err.exit_code
 
 
@@ -171,7 +177,7 @@ def _emitter(args: argparse.Namespace) -> ev.Emit:
 
 
 def _scan(args: argparse.Namespace, emit: ev.Emit) -> list[PackageIndex]:
-    from core.session import Workspace
+    from core.api import Workspace
 
     if not args.paths:
         raise UsageError("Name at least one package file or directory of packages.")
@@ -179,7 +185,7 @@ def _scan(args: argparse.Namespace, emit: ev.Emit) -> list[PackageIndex]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from core.package.scan import render_scan_table, scan_json
+    from core.api import render_scan_table, scan_json
 
     indexes = _scan(args, ev.discard if args.json else PlainRenderer())
     if args.json:
@@ -191,7 +197,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def target_inputs(args: argparse.Namespace) -> TargetInputs:
     """The target flags as typed (``--password-stdin`` read here); the environment comes later."""
-    from core.config import TargetInputs, secret
+    from core.api import TargetInputs, secret
 
     password = None
     if args.password_stdin:
@@ -216,7 +222,7 @@ def target_inputs(args: argparse.Namespace) -> TargetInputs:
 
 def target_config(args: argparse.Namespace) -> TargetConfig:
     """The TargetConfig the target flags, the environment (and a cluster config) describe."""
-    from core.config import target_config as build
+    from core.api import target_config as build
 
     config = build(target_inputs(args))
     if args.username and config.username == args.username and not config.password:
@@ -226,7 +232,7 @@ def target_config(args: argparse.Namespace) -> TargetConfig:
 
 def _ask_password(config: TargetConfig) -> Secret:
     """``--username`` without a password: ask at a terminal (not echoed); refuse without one."""
-    from core.config import Secret
+    from core.api import Secret
 
     if not sys.stdin.isatty():
         raise UsageError(
@@ -235,17 +241,17 @@ def _ask_password(config: TargetConfig) -> Secret:
         )
     import getpass
 
-    password = getpass.getpass(f"Password for {config.username} at {config.description}: ")
+    password = getpass.getpass(printable(f"Password for {config.username} at {config.description}: "))
     if not password:
         raise UsageError(f"No password was given for {config.username}; nothing was done.")
     return Secret(password)
 
 
 def _open(args: argparse.Namespace, config: TargetConfig, emit: ev.Emit) -> Session:
-    from core.session import open_session
+    from core.api import open_session
 
     if config.insecure:
-        print(f"archfuse: warning: --insecure: TLS is not verified for {config.description}.", file=sys.stderr)
+        print(printable(f"archfuse: warning: --insecure: TLS is not verified for {config.description}."), file=sys.stderr)
     return open_session(config, state_dir=args.state_dir, emit=emit, force_charts=args.force_charts)
 
 
@@ -255,8 +261,7 @@ def _session(args: argparse.Namespace, emit: ev.Emit) -> Session:
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
     """The run options of the flags, by the rules the TUI's Target form uses (core.run.options)."""
-    from core.run.engine import RunOptions
-    from core.run.options import typed_run_options
+    from core.api import RunOptions, typed_run_options
 
     return typed_run_options(
         RunOptions(memory_spool=parse_size(args.spool_memory, flag="--spool-memory", minimum=0)),
@@ -268,7 +273,7 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
 
 
 def _check_options(args: argparse.Namespace, dry_run: bool) -> CheckOptions:
-    from core.session import CheckOptions
+    from core.api import CheckOptions
 
     return CheckOptions(
         dry_run=dry_run,
@@ -349,11 +354,11 @@ def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
         json_line({"event": "report", "markdown": str(paths[0]), "json": str(paths[-1])})
     else:
         for path in paths:
-            print(f"report: {path}", file=sys.stderr)
+            print(printable(f"report: {path}"), file=sys.stderr)
 
 
 def _confirm(question: str) -> bool:
-    answer = input(f"{question} [y/N] ").strip().lower()
+    answer = input(printable(f"{question} [y/N] ")).strip().lower()
     return answer in ("y", "yes")
 
 
@@ -371,8 +376,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from core.record.journal import render_history
-    from core.session import Workspace
+    from core.api import Workspace, render_history
 
     runs = Workspace(state_dir=args.state_dir, emit=_emitter(args)).history()
     if args.json:
@@ -383,8 +387,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from core.run.rollback import config_for_run
-    from core.session import Workspace
+    from core.api import Workspace, config_for_run
 
     record, tags = Workspace(state_dir=args.state_dir).find_run(args.run_id)
     config = target_config(args) if args.registry or args.cluster_config else config_for_run(record)
@@ -415,7 +418,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from core.demo.setup import prepare_demo
+    from core.api import prepare_demo
 
     demo = prepare_demo(args.dir, state_dir=args.state_dir)
     if args.headless or os.environ.get("ARCHFUSE_HEADLESS"):

@@ -6,10 +6,8 @@ from collections.abc import Callable
 
 from textual.message import Message
 
-from core import events as ev
-from core.package.model import PackageIndex
-from core.package.scan import Unreadable
-from tui.scanning import BackgroundScan
+from core.api import BackgroundScan, PackageIndex, Unreadable
+from core.api import events as ev
 
 
 class EngineEvent(Message):

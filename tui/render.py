@@ -10,8 +10,8 @@ from typing import IO, Any
 
 import humanize
 
-from core import events as ev
-from core.kinds import ImageStage
+from core.api import ImageStage, printable
+from core.api import events as ev
 from tui.format import RateWindow, elapsed, stall_line
 
 PLAIN_PROGRESS_INTERVAL = 2.0
@@ -50,7 +50,8 @@ class JsonRenderer:
 
 
 class PlainRenderer:
-    """Readable progress lines on stderr, results on stdout."""
+    """Readable progress lines on stderr, results on stdout; each line :func:`printable` (one line,
+    no control character from a name reaches the terminal)."""
 
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, verbose: bool = False) -> None:
         self.out = out or sys.stdout
@@ -67,7 +68,7 @@ class PlainRenderer:
         if line is None:
             return
         stream = self.out if isinstance(event, (ev.ImageDone, ev.ChartDone, ev.RunFinished)) else self.err
-        stream.write(line + "\n")
+        stream.write(printable(line) + "\n")  # names from a package or a server: no control characters
         stream.flush()
 
     def line(self, event: ev.Event) -> str | None:

@@ -6,14 +6,21 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import TargetConfig, TargetInputs, secret, target_config
-from core.errors import UsageError
-from core.kinds import CheckKind
-from core.run.engine import RunOptions
-from core.run.options import OptionNames, typed_run_options
-from core.run.parallel import DEFAULT_JOBS
-from core.session import CheckOptions
-from core.units import parse_size, size_text
+from core.api import (
+    DEFAULT_JOBS,
+    CheckKind,
+    CheckOptions,
+    OptionNames,
+    RunOptions,
+    TargetConfig,
+    TargetInputs,
+    UsageError,
+    parse_size,
+    secret,
+    size_text,
+    target_config,
+    typed_run_options,
+)
 
 #: what the form's errors call its run options (the CLI names its flags)
 FORM_NAMES = OptionNames(jobs="Jobs", limit_rate="The rate limit", spool_budget="The spool budget")

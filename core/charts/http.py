@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
+from core.charts.protocol import DestinationSpec
 from core.errors import AuthError, TargetError
 from core.http.base import HttpClientOwner, http_client, transport_error
+from core.http.bounds import Deadline
 from core.registry.retry import NO_RETRY, RetryPolicy, send_retrying
 
 
@@ -25,6 +27,9 @@ def server_message(resp: httpx.Response) -> str:
     return resp.text.strip()[:200]
 
 
+_Http = TypeVar("_Http", bound="ChartHttp")
+
+
 class ChartHttp(HttpClientOwner):
     """The base of the chart repository API destinations (ChartMuseum, Harbor chartrepo): one
     :func:`core.http.base.http_client` (TLS, proxy environment, timeouts), the retry policy on reads,
@@ -34,6 +39,13 @@ class ChartHttp(HttpClientOwner):
     SERVER: ClassVar[str] = "chart repository"
     #: methods a retry cannot repeat harmfully
     IDEMPOTENT = frozenset({"GET", "HEAD", "DELETE"})
+
+    @classmethod
+    def build(cls: type[_Http], spec: DestinationSpec) -> _Http:
+        """The chart repository API at the spec's URL."""
+        return cls(
+            spec.url, username=spec.username, password=spec.password, insecure=spec.insecure, ca_cert=spec.ca_cert
+        )
 
     def __init__(
         self,
@@ -46,6 +58,7 @@ class ChartHttp(HttpClientOwner):
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
         retries: RetryPolicy | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -56,7 +69,7 @@ class ChartHttp(HttpClientOwner):
         self.retries = retries or RetryPolicy()
         auth = httpx.BasicAuth(username, password or "") if username else None
         self._http = http_client(insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout,
-                                 base_url=self.origin, auth=auth)
+                                 base_url=self.origin, auth=auth, server=self.SERVER, deadline=deadline)
 
     def check_path(self, url: str) -> None:
         """Refuse (UsageError) a URL whose path this kind of server cannot use; any path by default."""

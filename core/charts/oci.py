@@ -13,10 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from core.charts.helmmeta import helm_annotations, helm_config, readable_config
-from core.charts.protocol import decide
+from core.charts.protocol import ChartDestination, DestinationSpec, decide
 from core.charts.repack import unpack
 from core.charts.validate import chart_meta
-from core.errors import ArchfuseError, ChartError, RegistryError
+from core.errors import ArchfuseError, ChartError, RegistryError, UsageError
 from core.kinds import ChartAction
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
@@ -67,6 +67,13 @@ class OciChartDestination:
         self.owns_target = owns_target
         #: told ``(repository, tag, digest before or None, digest after)`` right before a chart tag moves
         self.on_tag_moving: Callable[[str, str, str | None, str], None] | None = None
+
+    @classmethod
+    def build(cls, spec: DestinationSpec) -> ChartDestination:
+        """OCI charts in the spec's image target (a registry or an OCI layout)."""
+        if spec.target is None:
+            raise UsageError("OCI charts need a registry or OCI layout target.")
+        return cls(spec.target, prefix=spec.prefix, owns_target=spec.owns_target)
 
     def describe(self) -> str:
         return f"OCI charts in {self.target.description}"

@@ -8,9 +8,12 @@ one of four outcomes: ``new``, ``unchanged`` (same digest already there), ``conf
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from core.kinds import ChartAction
+from core.targets.base import Target
 
 
 @runtime_checkable
@@ -41,3 +44,18 @@ def decide(have: str | None, digest: str, force: bool) -> ChartAction:
     if have == digest:
         return ChartAction.UNCHANGED
     return ChartAction.OVERWRITTEN if force else ChartAction.CONFLICT
+
+
+@dataclass(frozen=True)
+class DestinationSpec:
+    """What a chart destination is built from: an image target (OCI charts) or an API URL, and how
+    to reach it."""
+
+    url: str = ""
+    target: Target | None = None
+    prefix: str = ""
+    username: str | None = None
+    password: str | None = None
+    insecure: bool = False
+    ca_cert: Path | None = None
+    owns_target: bool = False  # the OCI destination closes ``target`` with itself

@@ -16,17 +16,18 @@ from typing import TYPE_CHECKING, Any
 from core import events as ev
 from core.advice import Advice
 from core.errors import ArchfuseError, UsageError
+from core.helpers.parallel import DEFAULT_JOBS
 from core.kinds import CheckKind, CheckStatus
 from core.package.model import PackageIndex
-from core.run.parallel import DEFAULT_JOBS
-from core.run.plan import Plan
+from core.plan.images import Plan
 from core.targets.base import Target
+from core.terminal import printable_lines
 from core.units import size_text
 
 if TYPE_CHECKING:
     from core.charts.destinations import ChartDestination
-    from core.charts.plan import ChartPlan
     from core.config import TargetConfig
+    from core.plan.charts import ChartPlan
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class CheckContext:
     strict: bool = False  # a checksum mismatch fails instead of warning
     spool_dir: Path | None = None
     spool_budget: int = 256 << 20
-    jobs: int = DEFAULT_JOBS  # --jobs: the plan's reads go core.run.parallel.round_trips(jobs) at once
+    jobs: int = DEFAULT_JOBS  # --jobs: the plan's reads go core.helpers.parallel.round_trips(jobs) at once
     #: digest -> a repository of the target holding the blob (uploaded while scanning, core.run.stage)
     sources: dict[str, str] = field(default_factory=dict)
     options: CheckOptions = field(default_factory=CheckOptions)
@@ -176,7 +177,7 @@ class Preflight:
         if self.failed:
             lines.append("")
             lines.append("Preflight failed: nothing was written. Fix the checks marked fail and run again.")
-        return "\n".join(lines)
+        return printable_lines(lines)
 
 
 #: one check: reads the context and the preflight so far, yields its results (added and emitted in order)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from core.advice import Advice
 from core.charts.destinations import ChartDestination
-from core.charts.plan import ChartPlan, plan_charts
 from core.checks.base import Check, CheckContext, Preflight, check_answers
 from core.kinds import ChartAction, CheckKind, CheckStatus
+from core.plan.charts import ChartPlan, plan_charts
 
 
 def check_chart_destination(destination: ChartDestination) -> Check:

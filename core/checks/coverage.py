@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 
 from core.checks.base import Check, CheckContext, Preflight
 from core.errors import ArchfuseError
+from core.helpers.parallel import DEFAULT_JOBS, parallel_map, round_trips
+from core.helpers.versions import version_key
 from core.kinds import CheckKind, CheckStatus, ImageAction
 from core.oci import fusion
 from core.oci.platform import Platform, normalize_arch
 from core.oci.refs import destination
 from core.package.model import PackageIndex
-from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
-from core.run.plan import Plan, TagPlan, version_key
+from core.plan.images import Plan, TagPlan
 from core.targets.base import Target
 
 OTHER_TAGS_READ = 8  # the newest other tags of a repository read for the platforms they serve

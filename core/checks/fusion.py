@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from core.checks.base import Check, CheckContext, Preflight
 from core.errors import SpaceMissing
 from core.kinds import CheckKind, CheckStatus, ImageAction
-from core.run.plan import build_plan
+from core.plan.images import build_plan
 
 
 def plan_step(context: CheckContext, result: Preflight) -> Iterator[Check]:

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 from core import events as ev
 from core.checks.base import Check, CheckContext, Preflight
+from core.helpers.versions import version_key
 from core.kinds import CheckKind, CheckStatus, ChecksumStatus
 from core.package.model import PackageIndex
 from core.record.journal import Journal
-from core.run.plan import version_key
 
 OK, WARN, FAIL = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL
 

@@ -11,8 +11,9 @@ from core.checks.base import Check, CheckContext, Preflight, listed
 from core.errors import ArchfuseError
 from core.kinds import CheckKind, CheckStatus, RegistryFlavour
 from core.oci.refs import space_of
-from core.registry.harbor import Flavour, HarborClient, harbor_client_for
-from core.run.plan import group_images
+from core.plan.images import group_images
+from core.registry.harbor import Flavour, HarborClient
+from core.targets.connect import open_harbor
 
 OK, WARN, FAIL = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL
 #: the display name of the flavour check (its kind is ``harbor``)
@@ -154,7 +155,7 @@ def check_spaces(
 def spaces_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
     """On Harbor, every project the images (and OCI charts in the same registry) need exists."""
     config = context.config
-    harbor = harbor_client_for(config) if config is not None else None
+    harbor = open_harbor(config) if config is not None else None
     if harbor is None or config is None or result.failed_any(CheckKind.TARGET):
         return
     with harbor:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from core.checks.base import Check, CheckContext, Preflight, check_answers
 from core.errors import ArchfuseError
 from core.kinds import CheckKind, CheckStatus, ImageAction
-from core.run.plan import Plan
+from core.plan.images import Plan
 from core.targets.base import Target
 
 

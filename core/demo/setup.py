@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.demo.samples import write_demo_set
 from core.record.state import state_dir as default_state_dir
 
 
@@ -16,8 +17,6 @@ class Demo:
 
 def prepare_demo(where: Path | None = None, *, state_dir: str | Path | None = None) -> Demo:
     """Write the demo packages (once) under ``where`` (default ``<state dir>/demo``)."""
-    from core.demo.samples import write_demo_set
-
     root = Path(where) if where else default_state_dir(state_dir) / "demo"
     packages_dir = root / "packages"
     existing = sorted(packages_dir.glob("*.tar.gz"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 from core.charts.hints import hinted_images, parse_hint
 from core.charts.tree import load_tree, merged_values
 from core.charts.validate import validate_chart
-from core.errors import ChartError, ChecksumMismatch, PackageError
+from core.errors import ArchfuseError, ChartError, ChecksumMismatch, PackageError
 from core.events import Emit, PackageScanned, ScanProgress, discard
 from core.kinds import ChecksumStatus
 from core.oci.platform import Platform
@@ -27,6 +28,7 @@ from core.package.discover import discover
 from core.package.model import ChartRecord, ImageRecord, PackageIndex
 from core.package.naming import parse_package_name
 from core.package.reader import BlobMember, ChartFiles, ImagesFound, iter_package
+from core.terminal import printable, printable_lines
 from core.units import size_text
 
 CACHE_FORMAT = 5  # 5: an image without RepoTags is a warning (issue 19); 4: the checks of issue 11
@@ -144,12 +146,25 @@ class BlobSink(Protocol):
         """The package was read to its end (its blobs handed over are settled)."""
 
 
-def _read(path: Path, emit: Emit, state_dir: Path | None, sink: BlobSink | None = None) -> tuple[PackageIndex, str]:
+class ScanInterrupted(Exception):
+    """A scan's ``stop`` said to stop: the read is unwound at its next progress step (the caller
+    that asked knows why: stopped, or giving way to another package)."""
+
+
+#: asked at each progress step of a read; True stops it (:class:`ScanInterrupted`)
+StopCheck = Callable[[], bool]
+
+
+def _read(
+    path: Path, emit: Emit, state_dir: Path | None, sink: BlobSink | None = None, stop: StopCheck | None = None
+) -> tuple[PackageIndex, str]:
     sha = BackgroundHash("sha512")
     last = [-1.0]
     label = str(path)
 
     def progress(done: int, total: int) -> None:
+        if stop is not None and stop():
+            raise ScanInterrupted(label)
         frac = done / total if total else 1.0
         if frac - last[0] >= _PROGRESS_STEP or done == total:
             last[0] = frac
@@ -204,10 +219,12 @@ def scan_package(
     strict: bool = False,
     use_cache: bool = True,
     sink: BlobSink | None = None,
+    stop: StopCheck | None = None,
 ) -> PackageIndex:
     """Scan one package file (cached in ``state_dir``). A sha512 mismatch is a warning, fatal when ``strict``.
 
-    ``sink`` sees the charts and blobs when the package is read (not when the cache answers).
+    ``sink`` sees the charts and blobs when the package is read (not when the cache answers);
+    ``stop`` is asked at each progress step, and True unwinds the read (:class:`ScanInterrupted`).
     """
     try:
         identity = _identity(path)
@@ -218,7 +235,7 @@ def scan_package(
         index, sha512 = cached
         index.path = str(path)
     else:
-        index, sha512 = _read(path, emit, state_dir, sink)
+        index, sha512 = _read(path, emit, state_dir, sink, stop)
         if state_dir is not None:
             _store_cache(state_dir, identity, index, sha512)
     check_tag_conflicts(index)
@@ -273,11 +290,34 @@ def scan_each(
     packages: list[PackageIndex] = []
     unreadable: list[Unreadable] = []
     for path in discover(paths):
-        try:
-            packages.append(scan_package(path, state_dir=state_dir, emit=emit, use_cache=use_cache))
-        except PackageError as err:
-            unreadable.append(Unreadable(str(path), str(err)))
+        result = scan_or_reason(path, state_dir=state_dir, emit=emit, use_cache=use_cache)
+        if isinstance(result, Unreadable):
+            unreadable.append(result)
+        else:
+            packages.append(result)
     return packages, unreadable
+
+
+def scan_or_reason(
+    path: Path,
+    *,
+    state_dir: Path | None = None,
+    emit: Emit = discard,
+    use_cache: bool = True,
+    stop: StopCheck | None = None,
+) -> PackageIndex | Unreadable:
+    """One package's index, or the sentence saying why it cannot be read: one package's surprise
+    never stops the others (raises only :class:`ScanInterrupted`)."""
+    try:
+        return scan_package(path, state_dir=state_dir, emit=emit, use_cache=use_cache, stop=stop)
+    except ScanInterrupted:
+        raise
+    except ArchfuseError as err:
+        return Unreadable(str(path), str(err))
+    except OSError as err:
+        return Unreadable(str(path), f"{path.name}: cannot be read ({err.strerror or err}).")
+    except Exception as err:  # one package's surprise must not stop the others
+        return Unreadable(str(path), f"{path.name}: unexpected error ({type(err).__name__}): {err}")
 
 
 def scan_json(indexes: list[PackageIndex]) -> dict[str, Any]:
@@ -319,6 +359,7 @@ def scan_json(indexes: list[PackageIndex]) -> dict[str, Any]:
 
 
 def _table(rows: list[list[str]]) -> list[str]:
+    rows = [[printable(cell) for cell in row] for row in rows]  # widths of what the terminal shows
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
 
@@ -342,4 +383,4 @@ def render_scan_table(indexes: list[PackageIndex]) -> str:
             ]))  # fmt: skip
         out.extend(f"   warning: {w}" for w in index.warnings)
         out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    return printable_lines(out).rstrip() + "\n"

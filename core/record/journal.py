@@ -33,11 +33,14 @@ from types import TracebackType
 from typing import Any, cast
 
 from core.errors import UsageError
-from core.events import Event, Warning  # noqa: A004 - the domain word
+from core.events import Event, Warning  # the domain word
+from core.helpers.versions import version_key
 from core.kinds import ChecksumStatus, RunKind, RunStatus
+from core.package.checksum import expected_sha512
 from core.package.model import PackageIndex
 from core.record import faults, runlock
 from core.secrets import MASK, Secret, mask, mask_all
+from core.terminal import printable_lines
 from core.units import size_text
 
 FILE_NAME = "journal.sqlite"
@@ -96,15 +99,12 @@ CREATE INDEX IF NOT EXISTS tags_run ON tags (run);
 CREATE INDEX IF NOT EXISTS tags_name ON tags (repository, tag);
 """
 
-
 class _WrongType(sqlite3.DatabaseError):
     """The file is a database, but not a sound archfuse journal."""
-
 
 @dataclass
 class TagRecord:
     """The last write a run made (or was about to make) to one tag."""
-
     repository: str
     tag: str
     before: str | None
@@ -138,7 +138,6 @@ class ChartRow:
 @dataclass
 class RunRecord:
     """One run as the journal knows it."""
-
     id: str
     kind: str
     target: str
@@ -168,6 +167,16 @@ class RunRecord:
         return data
 
 
+@dataclass(frozen=True)
+class RunDetail:
+    """One run and what the journal recorded of it: tags moved, images and charts."""
+
+    run: RunRecord
+    tags: list[TagRecord]
+    images: list[ImageRow]
+    charts: list[ChartRow]
+
+
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(ts))
 
@@ -176,7 +185,6 @@ def package_entry(package: PackageIndex) -> dict[str, Any]:
     """What the journal keeps of a package: identity, size and checksum (sha512 when verified)."""
     sha512: str | None = None
     if package.checksum == ChecksumStatus.OK:
-        from core.package.checksum import expected_sha512
 
         sha512 = expected_sha512(Path(package.path)) or None
     return {
@@ -206,7 +214,6 @@ def target_name(description: str) -> str:
 
 class Journal:
     """The run journal of one state dir. Use as a context manager; safe across threads."""
-
     def __init__(
         self, state_dir: Path | str, *, secrets: Iterable[str] = (), emit: Callable[[Event], None] | None = None
     ) -> None:
@@ -514,8 +521,6 @@ class Journal:
 
     def last_version_imported(self, target: str) -> str | None:
         """The newest package version of the latest finished import into ``target`` not rolled back."""
-        from core.run.plan import version_key
-
         rows = self._query(
             "SELECT packages FROM runs r WHERE target = ? AND kind = 'import' AND status = 'done'"
             " AND NOT EXISTS (SELECT 1 FROM runs b WHERE b.kind = 'rollback' AND b.parent = r.id AND b.status = 'done')"
@@ -616,5 +621,5 @@ def render_history(runs: list[RunRecord]) -> str:
             )
         if r.message:
             lines.append(f"    {r.message}")
-        blocks.append("\n".join(lines))
+        blocks.append(printable_lines(lines))
     return "\n".join(blocks)

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from core.kinds import VerifyStatus
 from core.package.model import PackageIndex
+from core.plan.results import ChartResult, ImageResult
 from core.record.journal import package_entry
-from core.run.results import ChartResult, ImageResult
 from core.secrets import mask_all
 from core.units import size_text
 
 if TYPE_CHECKING:
-    from core.run.engine import RunSummary
+    from core.plan.results import RunSummary
 
 REPORTS_DIR = "reports"
 

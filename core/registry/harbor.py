@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -21,9 +21,6 @@ from core.kinds import RegistryFlavour
 from core.registry.credentials import Credentials
 from core.registry.endpoint import RegistryEndpoint
 from core.registry.retry import send_retrying
-
-if TYPE_CHECKING:
-    from core.config import TargetConfig
 
 API = "/api/v2.0"
 
@@ -46,6 +43,7 @@ class HarborClient(RegistryEndpoint):
     """Talk to Harbor's API at ``base_url`` (``https://host[:port]``) with basic authentication."""
 
     API_PATH = API
+    SERVER = "Harbor"
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -178,23 +176,6 @@ def detect_flavour(
         base_url, credentials=credentials, insecure=insecure, ca_cert=ca_cert, transport=transport
     ) as client:
         return client.detect()
-
-
-def harbor_client_for(config: TargetConfig) -> HarborClient | None:
-    """A HarborClient for the registry a target configuration names (credentials resolved as for
-    the registry itself); None for an OCI layout target."""
-    if config.registry_url is None:
-        return None
-    from core.registry.credentials import resolve_credentials
-
-    credentials = resolve_credentials(
-        config.registry_url,
-        username=config.username,
-        password=config.password.reveal() if config.password else None,
-    )
-    return HarborClient(
-        config.registry_url, credentials=credentials, insecure=config.insecure, ca_cert=config.ca_cert
-    )
 
 
 def _message(response: httpx.Response) -> str:

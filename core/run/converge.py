@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from core import events as ev
 from core.errors import TargetError
+from core.helpers.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.oci import fusion
 from core.oci.platform import Platform
-from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
-from core.run.plan import TagPlan
+from core.plan.images import TagPlan
 from core.targets.base import Target
 
 ROUNDS = 5  # reads after the tag phase; re-merges happen between them

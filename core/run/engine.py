@@ -17,26 +17,27 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from core import events as ev
 from core.advice import Advice
 from core.charts.oci import OciChartDestination
-from core.charts.plan import ChartJob, planned, push_charts
 from core.errors import ArchfuseError, Cancelled, RegistryError, TargetError
+from core.helpers.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
 from core.kinds import ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
+from core.package.reader import BlobMember, iter_package
+from core.plan.charts import ChartJob, planned, push_charts
+from core.plan.images import BlobNeed, Plan, TagPlan
+from core.plan.results import ChartResult, ImageResult, RunSummary, counts
 from core.registry.retry import RETRYABLE_STATUS, Retrying, RetryPolicy
 from core.run import converge
-from core.run.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
 from core.run.pipe import piped_upload
-from core.run.plan import BlobNeed, Plan, TagPlan
 from core.run.progress import RunProgress, Watchdog
 from core.run.ratelimit import RateLimit
-from core.run.results import ChartResult, ImageResult, counts
 from core.run.spool import SpoolBudget, spool_copy
 from core.targets.base import Target, Watched, tag_batch
 
@@ -52,49 +53,23 @@ class RunOptions:
     spool_budget: int = 256 << 20
     spool_dir: Path | None = None
     memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
-    workers: int = DEFAULT_JOBS  # --jobs: blob uploads at once; other requests: core.run.parallel.round_trips
+    workers: int = DEFAULT_JOBS  # --jobs: blob uploads at once; other requests: core.helpers.parallel.round_trips
     rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
     settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
     stall_after: float = 5.0  # seconds without progress before the run says it is stalled
 
 
-@dataclass
-class RunSummary:
-    """How a run ended and what each image and chart became."""
-
-    run_id: str
-    status: RunStatus  # done | failed | cancelled
-    bytes_uploaded: int
-    seconds: float
-    counts: dict[str, int] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-    peak_spool: int = 0
-    remerged: int = 0  # tags merged again after another writer dropped a platform (core.run.converge)
-    reports: tuple[Path, ...] = ()  # the run report (Markdown, JSON) once written (core.record.report)
-    images: tuple[ImageResult, ...] = ()  # every image of the plan: what it became, or as planned if not reached
-    charts: tuple[ChartResult, ...] = ()  # every chart version of the plan, likewise
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.status == RunStatus.DONE else 1
-
-
 class RunRecorder(Protocol):
     """What the journal hears from a run, as it happens (see core.run.lifecycle)."""
-
     def tag_moving(self, repository: str, tag: str, before: str | None, after: str) -> None:
         """A tag is about to move from ``before`` to ``after``."""
-
     def image_done(self, result: ImageResult) -> None:
         """An image's tag is written (or needed no write)."""
-
     def chart_done(self, result: ChartResult) -> None:
         """A chart version is pushed (or needed no push, or failed)."""
 
-
 class NoRecorder:
     """A run nobody records (tests, tools)."""
-
     def tag_moving(self, repository: str, tag: str, before: str | None, after: str) -> None:
         pass
 
@@ -107,7 +82,6 @@ class NoRecorder:
 
 class ImportRun:
     """One import run of a plan into a target."""
-
     def __init__(
         self,
         plan: Plan,
@@ -248,7 +222,6 @@ class ImportRun:
             )
 
     def _upload_blobs(self) -> None:
-        from core.package.reader import BlobMember, iter_package  # the reader is only needed here
 
         to_read = self._mount_held()
         by_package: dict[str, dict[tuple[str, str], BlobNeed]] = {}

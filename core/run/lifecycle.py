@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
-from core.charts.plan import ChartJob
 from core.kinds import RunKind, RunStatus
+from core.plan.charts import ChartJob
+from core.plan.images import Plan
+from core.plan.results import ChartResult, ImageResult, RunSummary
 from core.record.journal import Journal
 from core.record.report import build_report, write_report
-from core.run.engine import ImportRun, RunOptions, RunSummary
-from core.run.plan import Plan
-from core.run.results import ChartResult, ImageResult
+from core.run.engine import ImportRun, RunOptions
 from core.targets.base import Target
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import UsageError
+from core.helpers.parallel import DEFAULT_JOBS, MAX_JOBS
 from core.run.engine import RunOptions
-from core.run.parallel import DEFAULT_JOBS, MAX_JOBS
 from core.units import parse_size
 
 

@@ -28,13 +28,13 @@ from typing import BinaryIO
 
 from core import events as ev
 from core.errors import ArchfuseError
+from core.helpers.parallel import SMALL_BLOB, parallel_map, round_trips
 from core.package.model import ChartRecord
 from core.package.reader import BlobMember
 from core.package.tarstream import read_exact
+from core.plan.images import landing_repositories
 from core.run.engine import RunOptions
-from core.run.parallel import SMALL_BLOB, parallel_map, round_trips
 from core.run.pipe import piped_upload
-from core.run.plan import landing_repositories
 from core.run.progress import stall_text
 from core.run.ratelimit import RateLimit
 from core.targets.registry import RegistryTarget

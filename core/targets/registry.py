@@ -9,10 +9,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import TargetError
 from core.events import Emit
+from core.helpers.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.oci.manifest import ManifestRef
 from core.oci.refs import space_of
 from core.registry.client import RegistryClient
-from core.run.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.targets.base import NO_TAG_DELETE, Progress
 
 

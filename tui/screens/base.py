@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, Input
 from tui.messages import WorkDone
 
 if TYPE_CHECKING:
-    from core.session import Session
+    from core.api import Session
     from tui.app import ArchfuseApp, FlowState
 
 

@@ -8,15 +8,20 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Static
 
-from core import events as ev
-from core.charts.plan import ChartPlan
-from core.checks.coverage import holds_tag
-from core.checks.preflight import Check, Preflight
-from core.errors import ArchfuseError
-from core.kinds import ChartAction, CheckKind, CheckStatus
-from core.package.model import PackageIndex
+from core.api import (
+    ArchfuseError,
+    ChartAction,
+    ChartPlan,
+    Check,
+    CheckKind,
+    CheckStatus,
+    PackageIndex,
+    Preflight,
+    holds_tag,
+)
+from core.api import events as ev
 from tui.advice import say, say_error
-from tui.format import size
+from tui.format import printable, size
 from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import check_options
@@ -112,7 +117,7 @@ class ChecksScreen(FlowScreen):
         if preflight.failed:
             totals += f" · {len(preflight.failures)} check(s) failed: Start is refused"
         totals += "".join(f" · {hint}" for hint in self.offers())
-        self.query_one("#totals", Static).update(totals)
+        self.query_one("#totals", Static).update(printable(totals))
         table.focus()
 
     def on_work_failed(self, message: WorkFailed) -> None:
@@ -242,7 +247,8 @@ class ChecksScreen(FlowScreen):
                       "(Escape twice) to choose others.")
             return
         self.state.selected |= {p.path for p in packages}
-        self.notify("Selected " + ", ".join(f"{p.version} {p.arch}" for p in packages) + "; checking again.")
+        self.notify(printable("Selected " + ", ".join(f"{p.version} {p.arch}" for p in packages) + "; checking again."),
+                    markup=False)
         self.action_recheck()
 
     def action_filter(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -11,12 +10,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from core.errors import ArchfuseError
-from core.record.journal import ChartRow, ImageRow, Journal, RunRecord, TagRecord
-from core.record.report import report_paths
-from core.run.rollback import RollbackSummary, config_for_run
+from core.api import (
+    ArchfuseError,
+    RollbackSummary,
+    RunDetail,
+    RunRecord,
+    TagRecord,
+    config_for_run,
+)
 from tui.advice import say_error
-from tui.format import size
+from tui.format import printable, printable_lines, size
 from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
@@ -27,16 +30,6 @@ STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "i
 def plural(n: int, noun: str) -> str:
     """``1 run``, ``2 runs``."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-@dataclass
-class RunDetail:
-    """One run and what the journal recorded of it."""
-
-    run: RunRecord
-    tags: list[TagRecord]
-    images: list[ImageRow]
-    charts: list[ChartRow]
 
 
 def nothing_to_undo(run: RunRecord, tags: list[TagRecord]) -> str:
@@ -89,7 +82,7 @@ class RunDetailScreen(ScrollPage):
     BINDINGS = [Binding("escape,enter,q", "dismiss", "Close")]
 
     def __init__(self, text: str) -> None:
-        super().__init__("help", "Run detail (Escape closes)", Static(text, id="run-detail", markup=False))
+        super().__init__("help", "Run detail (Escape closes)", Static(printable_lines(text.split("\n")), id="run-detail", markup=False))
         self.text = text
 
 
@@ -136,7 +129,7 @@ class HistoryScreen(FlowScreen):
                 Text(run.kind),
                 Text(run.status, style=STATUS_STYLE.get(run.status, "")),
                 Text(time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started))),
-                Text(" ".join(sorted(set(run.versions))) or "-"),
+                Text(printable(" ".join(sorted(set(run.versions)))) or "-"),
                 Text(",".join(sorted({str(p.get("arch", "")) for p in run.packages} - {""})) or "-"),
                 Text(str(run.images)),
                 Text(size(run.bytes_uploaded)),
@@ -159,7 +152,7 @@ class HistoryScreen(FlowScreen):
         if run is None:
             self.fail("There is no run to roll back; pick one in the list first.")
             return
-        nothing = nothing_to_undo(run, self.read_detail(run).tags)
+        nothing = nothing_to_undo(run, self.archfuse.workspace.run_detail(run).tags)
         if nothing:
             self.fail(nothing)
             return
@@ -191,18 +184,13 @@ class HistoryScreen(FlowScreen):
         self.query_one("#detail", Static).update(f"Rolling back {run.id}…")
         self.archfuse.start_work(self, "rollback", work, self.rolled_back)
 
-    def read_detail(self, run: RunRecord) -> RunDetail:
-        """What the journal holds of one run (a local SQLite read)."""
-        with Journal(self.archfuse.workspace.state_dir) as journal:
-            return RunDetail(run, journal.tags_of(run.id), journal.images_of(run.id), journal.charts_of(run.id))
-
     def action_open(self) -> None:
         run = self.highlighted()
         if run is None:
             self.fail("There is no run to open; pick one in the list first.")
             return
-        report = report_paths(self.archfuse.workspace.state_dir, run.id)[0]
-        self.app.push_screen(RunDetailScreen(detail_text(self.read_detail(run), report if report.exists() else None)))
+        workspace = self.archfuse.workspace
+        self.app.push_screen(RunDetailScreen(detail_text(workspace.run_detail(run), workspace.report_of(run.id))))
 
     def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
         self.action_open()

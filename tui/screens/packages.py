@@ -9,25 +9,28 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Static
 
-from core import events as ev
-from core.errors import ArchfuseError
-from core.package.discover import discover
-from core.package.model import PackageIndex
-from core.package.naming import parse_package_name
-from core.package.scan import Unreadable
+from core.api import (
+    ArchfuseError,
+    BackgroundScan,
+    PackageIndex,
+    ScanResult,
+    Unreadable,
+    discover,
+    parse_package_name,
+)
+from core.api import events as ev
 from tui.advice import say_error
 from tui.bridge import EventBridge
-from tui.format import size
+from tui.format import printable, size
 from tui.messages import PackageRead, ProgressTick
-from tui.scanning import BackgroundScan, ScanResult
 from tui.screens.base import Command, FlowScreen
-from tui.target_settings import TargetSettings
 from tui.widgets.matrix import Cell, PackageMatrix
 
 #: the checksum as the detail line says it
@@ -116,7 +119,7 @@ class PackagesScreen(FlowScreen):
         def read(result: ScanResult) -> None:
             self.post_message(PackageRead(scan, result))
 
-        scan = BackgroundScan(files, state_dir=self.archfuse.workspace.state_dir, emit=self.bridge, done=read)
+        scan = self.archfuse.workspace.background_scan(files, emit=self.bridge, done=read)
         self.scan = scan
         self.run_worker(scan.run, name="scan", group="scan", thread=True, exit_on_error=False)
         self.selection_changed(chose=False)
@@ -163,7 +166,7 @@ class PackagesScreen(FlowScreen):
         if not any(c.scanning for c in matrix.cells.values()):
             self.scan = None
             if not self.chose:
-                self.default_note = matrix.select_default()
+                self.default_note = matrix.select(self.archfuse.workspace.default_selection(matrix.listed()))
             if not self.state.packages:
                 self.default_note = "No readable packages found there."
         self.selection_changed(chose=False)
@@ -198,7 +201,7 @@ class PackagesScreen(FlowScreen):
             matrix.redraw()
             self.default_note = ""
         else:
-            self.default_note = matrix.select_default()
+            self.default_note = matrix.select(self.archfuse.workspace.default_selection(matrix.listed()))
         self.show_imported()
         self.selection_changed(chose=False)
 
@@ -208,9 +211,19 @@ class PackagesScreen(FlowScreen):
         if self.waiting:
             self.action_next()  # the scan waited for may have ended while a dialog was up
 
+    def journal_imported(self) -> dict[tuple[str, str], tuple[str, float]] | None:
+        """The journal's imports into the form's target per (version, arch); None without a target."""
+        settings = self.state.settings
+        if not settings.inputs().names_target:
+            return None
+        try:
+            return self.archfuse.workspace.imported(settings.target_config())
+        except (ArchfuseError, OSError, sqlite3.Error):
+            return None
+
     def show_imported(self) -> None:
         """Beside each package: when the journal says it was imported into the chosen target."""
-        self.imported = journal_imported(self.archfuse.workspace.state_dir, self.state.settings)
+        self.imported = self.journal_imported()
         dates = None if self.imported is None else {k: _date(ended) for k, (_run, ended) in self.imported.items()}
         self.query_one(PackageMatrix).set_imported(dates)
         self.show_detail()
@@ -247,7 +260,7 @@ class PackagesScreen(FlowScreen):
             self.chose = True
             self.waiting = False
         self.set_status(self.status_text())
-        self.query_one("#note", Static).update(f"{self.default_note}{self.unreadable_text()}".strip())
+        self.query_one("#note", Static).update(printable(f"{self.default_note}{self.unreadable_text()}".strip()))
         if not any(c.scanning for c in matrix.cells.values()):
             self.default_note = ""  # said once, after the scan
         self.show_detail()
@@ -290,11 +303,11 @@ class PackagesScreen(FlowScreen):
             return
         name = Path(cell.path).name
         if cell.problem:
-            detail.update(f"{name} cannot be read: {cell.problem}")
+            detail.update(printable(f"{name} cannot be read: {cell.problem}"))
             return
         if cell.progress is not None:
             doing = "queued for its scan" if cell.queued else f"scanning, {cell.progress:.0%} read"
-            detail.update(f"{name}: {size(cell.size)}, {doing}; images, charts and checksum follow")
+            detail.update(printable(f"{name}: {size(cell.size)}, {doing}; images, charts and checksum follow"))
             return
         package = next((p for p in self.state.packages if p.path == cell.path), None)
         warn = f"; {package.warnings[0]}" if package is not None and package.warnings else ""
@@ -302,10 +315,10 @@ class PackagesScreen(FlowScreen):
         where = self.state.settings.describe()
         journal = f"; imported into {where} by run {done[0]}" if done else ""
         checksum = CHECKSUM_DETAIL.get(cell.checksum, "")
-        detail.update(f"{name}: {cell.images} images, {cell.charts} charts{checksum}{journal}{warn}")
+        detail.update(printable(f"{name}: {cell.images} images, {cell.charts} charts{checksum}{journal}{warn}"))
 
     def set_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(printable(text))
 
     # -- navigation -------------------------------------------------------------------
     def action_browse(self) -> None:
@@ -363,22 +376,15 @@ def described(cell: Cell) -> str:
     return f"{cell.version} {cell.arch}"
 
 
-def journal_imported(state_dir: Path, settings: TargetSettings) -> dict[tuple[str, str], tuple[str, float]] | None:
-    """The journal's imports into the form's target per (version, arch); None without a target."""
-    if not settings.inputs().names_target:
-        return None
-    from core.record.journal import Journal
-
-    try:
-        description = settings.target_config().description
-        with Journal(state_dir) as journal:
-            return journal.imported_packages(description)
-    except (ArchfuseError, OSError, sqlite3.Error):
-        return None
-
-
 def _date(ts: float) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(ts))
+
+
+class NamesTree(DirectoryTree):
+    """A directory tree whose names are shown as they are: no markup, control characters escaped."""
+
+    def process_label(self, label: str | Text) -> Text:
+        return Text(printable(label.plain if isinstance(label, Text) else label))
 
 
 class PickDirectory(ModalScreen[Optional[Path]]):
@@ -394,14 +400,14 @@ class PickDirectory(ModalScreen[Optional[Path]]):
         with Vertical(id="picker"):
             yield Static("Pick the package directory (Enter picks, Backspace goes up, Escape cancels)",
                          classes="dialog-title")
-            yield Static(str(self.root), id="picker-root", markup=False)
-            yield DirectoryTree(self.root, id="tree")
+            yield Static(printable(str(self.root)), id="picker-root", markup=False)
+            yield NamesTree(self.root, id="tree")
 
     def action_up(self) -> None:
         """Show the parent directory's tree."""
         self.root = self.root.parent
         self.query_one(DirectoryTree).path = self.root
-        self.query_one("#picker-root", Static).update(str(self.root))
+        self.query_one("#picker-root", Static).update(printable(str(self.root)))
 
     def on_directory_tree_directory_selected(self, event: DirectoryTree.DirectorySelected) -> None:
         self.dismiss(event.path)

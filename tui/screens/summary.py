@@ -17,10 +17,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Markdown, Static
 
-from core.run.coverage import TagCoverage, tag_coverage
-from core.run.results import ImageResult
-from core.session import VerifyReport
-from tui.format import platforms, reference, reference_width, size
+from core.api import ImageResult, TagCoverage, VerifyReport
+from tui.format import platforms, printable, printable_lines, reference, reference_width, size
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
@@ -129,7 +127,7 @@ class SummaryScreen(FlowScreen):
             lines.append(line)
         if summary is not None:
             lines.append(report_line(summary.reports))
-        self.query_one("#result", Static).update("\n".join(lines))
+        self.query_one("#result", Static).update(printable_lines(lines))
         table = self.query_one(DataTable)
         table.clear()
         for (repository, tag), results in self.tag_results().items():
@@ -155,17 +153,10 @@ class SummaryScreen(FlowScreen):
     # -- verification -----------------------------------------------------------------
     def action_verify(self) -> None:
         self.query_one("#verify", Static).update("Verifying the target against the packages…")
-        session, packages, summary, tags = self.session, self.state.chosen, self.state.summary, self.tags()
-        reports = summary.reports if summary is not None else ()
+        session, packages, tags = self.session, self.state.chosen, self.tags()
 
-        def work() -> Findings:
-            report: VerifyReport = session.verify(packages)
-            if reports:  # the run report gets the verification too
-                from core.record.report import add_verify
-
-                with contextlib.suppress(OSError, ValueError):  # else the report stays as the run wrote it
-                    add_verify(reports[-1], report.to_json(), session.secrets)
-            return Findings(report, tag_coverage(session.target, tags))
+        def work() -> Findings:  # the verification goes into the run's report too
+            return Findings(session.verify(packages), session.coverage(tags))
 
         self.archfuse.start_work(self, "verify", work, self.show_findings)
 
@@ -198,7 +189,7 @@ class SummaryScreen(FlowScreen):
         # what needs the engineer (a tag lacking an arch, a check that failed, a chart kept) comes first
         table.sort("after", "verify", key=lambda cells: not needs_attention(cells))
         table.move_cursor(row=0)
-        self.query_one("#verify", Static).update(verify_line(found, self.state.settings.describe()))
+        self.query_one("#verify", Static).update(printable(verify_line(found, self.state.settings.describe())))
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#verify", Static).update("Verification could not run.")

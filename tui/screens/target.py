@@ -10,10 +10,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from core.charts.destinations import destination_choices
-from core.errors import ArchfuseError
-from core.run.parallel import MAX_JOBS
+from core.api import MAX_JOBS, ArchfuseError, destination_choices
 from tui.advice import say_error
+from tui.format import printable
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import TargetSettings, chart_credentials_from_env, run_options
@@ -25,7 +24,7 @@ def row(label: str, field: Widget) -> Horizontal:
     return Horizontal(Static(label, classes="label"), field, classes="row")
 
 
-CHART_TYPES = [(title, kind.value) for title, kind in destination_choices()]
+CHART_TYPES = destination_choices()
 
 FIELDS = [
     # id, label, placeholder, password
@@ -102,7 +101,7 @@ class TargetScreen(FlowScreen):
 
     def action_test(self) -> None:
         settings = self.read_form()
-        self.query_one("#status", Static).update(f"Testing {settings.describe()}…")
+        self.query_one("#status", Static).update(printable(f"Testing {settings.describe()}…"))
         try:
             target = self.archfuse.connect(settings).target
         except ArchfuseError as err:
@@ -117,7 +116,7 @@ class TargetScreen(FlowScreen):
 
     def answered(self, answer: str) -> None:
         """The target answered the test."""
-        self.query_one("#status", Static).update(f"ok: {answer}")
+        self.query_one("#status", Static).update(printable(f"ok: {answer}"))
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#status", Static).update("Connection failed.")

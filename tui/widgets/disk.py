@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.widgets import Static
 
-from core.checks.preflight import Check
+from core.api import Check
 from tui.format import size
 
 BAR_WIDTH = 20

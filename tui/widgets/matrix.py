@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from core.run.plan import version_key
-from tui.format import size
+from core.api import Listed, Selection, version_key
+from tui.format import printable, size
 
 #: the first column that holds packages (after the version and its arch coverage)
 FIRST_ARCH_COLUMN = 2
@@ -74,7 +74,7 @@ class PackageMatrix(DataTable[Text]):
         for arch in arches:
             self.add_column(arch, key=arch, width=24)
         for version in versions:
-            row = [Text(version, style="bold"), self.coverage_text(version, arches)]
+            row = [Text(printable(version), style="bold"), self.coverage_text(version, arches)]
             for arch in arches:
                 cell = self.cells.get((version, arch))
                 row.append(self.render_cell(cell) if cell else Text("- none", style="dim"))
@@ -130,35 +130,12 @@ class PackageMatrix(DataTable[Text]):
         self.selected = set() if self.selected >= every else every
         self.redraw()
 
-    def select_default(self) -> str:
-        """The default: every arch of the newest version that has them all; says why when that is not the newest.
+    def listed(self) -> list[Listed]:
+        """Every package as listed, for the engine's default selection."""
+        return [Listed(c.path, c.version, c.arch, not c.problem) for c in self.cells.values()]
 
-        Falls back to the newest of each arch when no version has every arch, and says so.
-        """
-        arches = sorted({a for _, a in self.cells})
-        versions = sorted({v for v, _ in self.cells}, key=version_key, reverse=True)
-        if not versions:
-            self.selected = set()
-            self.redraw()
-            return ""
-        complete = [v for v in versions if all(self.readable(v, a) for a in arches)]
-        if complete:
-            chosen = complete[0]
-            self.selected = {self.cells[(chosen, a)].path for a in arches}
-            self.redraw()
-            newer = versions[: versions.index(chosen)]
-            if not newer:
-                return f"Selected {chosen} for every arch ({', '.join(arches)})."
-            lacks = ", ".join(f"{v} has no {','.join(a for a in arches if not self.readable(v, a))}" for v in newer)
-            return (f"Selected {chosen}, the newest version with every arch ({', '.join(arches)}): {lacks}. "
-                    "Selecting a newer one leaves its tags without the missing arch.")
-        newest: dict[str, Cell] = {}
-        for cell in self.cells.values():
-            if cell.problem:
-                continue
-            if cell.arch not in newest or version_key(cell.version) > version_key(newest[cell.arch].version):
-                newest[cell.arch] = cell
-        self.selected = {c.path for c in newest.values()}
+    def select(self, chosen: Selection) -> str:
+        """Select what the engine chose and return its sentence."""
+        self.selected = set(chosen.paths)
         self.redraw()
-        return ("No version has a package for every arch (" + ", ".join(arches) + "); selected the newest of "
-                "each arch: " + ", ".join(f"{c.version} {a}" for a, c in sorted(newest.items())) + ".")
+        return chosen.note

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from core.errors import ArchfuseError, PackageError
+from core.helpers.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
+from core.helpers.versions import version_key
 from core.jsonable import json_fields
 from core.kinds import ImageAction
 from core.oci import fusion
@@ -15,7 +16,6 @@ from core.oci.manifest import ManifestRef
 from core.oci.platform import Platform
 from core.oci.refs import ImageRef, destination
 from core.package.model import BlobRecord, ChartRecord, ImageRecord, PackageIndex
-from core.run.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
 from core.targets.base import Target
 
 LOOKUP_WORKERS = 16
@@ -113,23 +113,6 @@ class Plan:
             "bytes_to_upload": self.bytes_to_upload,
             "counts": self.counts(),
         }
-
-
-_SEMVER = re.compile(r"^[vV]?(?P<core>\d+(?:\.\d+)*)(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
-
-
-def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text) if p)
-
-
-def version_key(version: str) -> tuple[object, ...]:
-    """Sort key for versions like ``v0.12.0``: numbers compare as numbers, a pre-release
-    (``v0.12.0-rc.1``) sorts before its release, build metadata (``+...``) is ignored."""
-    match = _SEMVER.match(version)
-    if match is None:
-        return (_natural(version.lstrip("vV")), 1, ())
-    pre = match["pre"]
-    return (_natural(match["core"]), 0 if pre else 1, _natural(pre or ""))
 
 
 def group_images(packages: Iterable[PackageIndex], prefix: str, host: str) -> list[TagPlan]:

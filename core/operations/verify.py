@@ -10,7 +10,7 @@ from core.kinds import VerifyStatus
 from core.oci import fusion
 from core.oci.platform import Platform
 from core.package.model import PackageIndex
-from core.run.plan import LOOKUP_WORKERS, ImagePlan, group_images
+from core.plan.images import LOOKUP_WORKERS, ImagePlan, group_images
 from core.targets.base import Target
 
 

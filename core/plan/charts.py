@@ -11,14 +11,15 @@ from core.advice import Advice
 from core.charts.pipeline import PreparedChart, prepare_chart
 from core.charts.protocol import ChartDestination, decide
 from core.errors import ArchfuseError, ChartError, PackageError
+from core.helpers.parallel import DEFAULT_JOBS, parallel_map
+from core.helpers.versions import version_key
 from core.jsonable import json_fields
 from core.kinds import ChartAction
 from core.package.chartstore import load_chart_files, store_chart_files
 from core.package.model import ChartRecord, PackageIndex
 from core.package.reader import ChartFiles, iter_package
-from core.run.parallel import DEFAULT_JOBS, parallel_map
-from core.run.plan import LOOKUP_WORKERS, version_key
-from core.run.results import ChartResult
+from core.plan.images import LOOKUP_WORKERS
+from core.plan.results import ChartResult
 
 
 @dataclass

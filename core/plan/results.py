@@ -5,7 +5,10 @@ A plan says what a run means to do and is never changed by it; these say what ha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.kinds import RunStatus
 
 
 @dataclass(frozen=True)
@@ -47,3 +50,24 @@ def counts(results: tuple[ImageResult, ...]) -> dict[str, int]:
     for result in results:
         out[result.action] = out.get(result.action, 0) + 1
     return out
+
+
+@dataclass
+class RunSummary:
+    """How a run ended and what each image and chart became."""
+
+    run_id: str
+    status: RunStatus  # done | failed | cancelled
+    bytes_uploaded: int
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    peak_spool: int = 0
+    remerged: int = 0  # tags merged again after another writer dropped a platform (core.run.converge)
+    reports: tuple[Path, ...] = ()  # the run report (Markdown, JSON) once written (core.record.report)
+    images: tuple[ImageResult, ...] = ()  # every image of the plan: what it became, or as planned if not reached
+    charts: tuple[ChartResult, ...] = ()  # every chart version of the plan, likewise
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.status == RunStatus.DONE else 1

@@ -1,0 +1,1 @@
+"""Generic helpers the engine shares: concurrency and version ordering (no domain knowledge)."""

@@ -1,0 +1,1 @@
+"""Operations on what a run left: verify and rollback."""
