@@ -26,6 +26,9 @@ class ImageAction(Word):
     NEW = "new"
     ADD_ARCH = "add-arch"
     UPDATE_ARCH = "update-arch"
+    #: the tag already names this manifest, but the registry lost it (a dangling index entry): the
+    #: run stores the manifest again from the package; the tag is left as it is
+    REPAIR = "repair"
     UNCHANGED = "unchanged"
     ERROR = "error"
     ROLLED_BACK = "rolled-back"  # a rollback put the tag back where the run found it

@@ -17,7 +17,8 @@ PlanRow = Union[ImagePlan, ChartPlan]
 
 STATUS_STYLE = {CheckStatus.OK: "green", CheckStatus.WARN: "yellow", CheckStatus.FAIL: "bold red"}
 ACTION_STYLE: dict[str, str] = {
-    ImageAction.NEW: "green", ImageAction.ADD_ARCH: "cyan", ImageAction.UPDATE_ARCH: "yellow", ImageAction.UNCHANGED: "dim",
+    ImageAction.NEW: "green", ImageAction.ADD_ARCH: "cyan", ImageAction.UPDATE_ARCH: "yellow", ImageAction.REPAIR: "magenta",
+    ImageAction.UNCHANGED: "dim",
     ImageAction.ERROR: "bold red", ChartAction.CONFLICT: "bold red",
 }
 
