@@ -14,6 +14,8 @@ from core import events as ev
 
 #: what a secret becomes wherever it would be written
 MASK = "***"
+#: a key (an option, a form field) whose value is a secret by its name
+_SECRET_NAME = re.compile(r"pass|secret|token|auth|credential|api.?key|private", re.IGNORECASE)
 #: ``user:password@`` in any URL
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
 
@@ -60,6 +62,11 @@ class Secret:
 def secret(value: str | None) -> Secret | None:
     """``Secret(value)``, or None for None or an empty string."""
     return Secret(value) if value else None
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a key whose value is a secret by its name (``password``, ``chart_password``, ``token``…)."""
+    return bool(_SECRET_NAME.search(name))
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
