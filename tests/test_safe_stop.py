@@ -245,13 +245,13 @@ def test_a_field_holding_the_password_is_not_remembered(tmp_path: Path) -> None:
 
 def test_no_terminal_no_tui(tmp_path: Path) -> None:
     for args in ((), (str(tmp_path),)):  # ``archfuse DIR`` is still the TUI on DIR: it needs a terminal too
-        result = archfuse(*args, state_dir=tmp_path / "state", timeout=60)
+        result = archfuse(*args, state_dir=tmp_path / "state", timeout=30)
         assert result.code == 2, result
         assert "needs a terminal" in result.err and "ssh -t" in result.err and "archfuse import" in result.err
 
 
 def test_a_mistyped_command_is_a_usage_error(tmp_path: Path) -> None:
-    result = archfuse("imprt", "pk", "--registry", "r", state_dir=tmp_path / "state", timeout=60)
+    result = archfuse("imprt", "pk", "--registry", "r", state_dir=tmp_path / "state", timeout=30)
     assert result.code == 2, result
     assert "did you mean `archfuse import`?" in result.err
 
