@@ -281,5 +281,8 @@ async def test_a_username_holding_the_password_is_refused_with_a_sentence(workdi
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert isinstance(app.screen, ErrorDialog)
-        assert "The Username field holds the password" in app.screen.message
+        assert "The Username field held the password" in app.screen.message
         assert PASSWORD not in str(app.screen.query_one("#error-message").render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, TargetScreen) and app.screen.query_one("#username").value == ""

@@ -105,11 +105,12 @@ def with_remembered(settings: TargetSettings, form: dict[str, str | bool | int |
     return settings
 
 
-def password_in_other_field(settings: TargetSettings) -> str:
-    """The label of a field that holds the password (typed ahead into it), else an empty string."""
+def password_in_other_field(settings: TargetSettings) -> tuple[str, str] | None:
+    """The id and label of a field that holds the password (typed ahead into it), else None."""
     if not settings.password:
-        return ""
-    return next((label for name, label in TYPED_AHEAD.items() if settings.password in getattr(settings, name)), "")
+        return None
+    return next(((name, label) for name, label in TYPED_AHEAD.items() if settings.password in getattr(settings, name)),
+                None)
 
 
 def check_options(settings: TargetSettings) -> CheckOptions:

@@ -156,9 +156,12 @@ class TargetScreen(FlowScreen):
             self.fail("Enter a registry URL (https://host[:port]) or an OCI layout directory first.")
             return
         swallowed = password_in_other_field(settings)
-        if swallowed:
-            self.fail(f"The {swallowed} field holds the password (keys typed ahead of a move to the next field land "
-                      f"in the field being left): clear {swallowed}, type it again, then the password.")
+        if swallowed is not None:  # emptied at once: the password must not stay on the screen
+            field_id, label = swallowed
+            self.query_one(f"#{field_id}", Input).value = ""
+            self.read_form()
+            self.fail(f"The {label} field held the password (keys typed ahead of a move to the next field land in "
+                      f"the field being left), so it was emptied: type {label} again, then check the password.")
             return
         try:
             self.archfuse.options = run_options(settings, self.archfuse.options)
