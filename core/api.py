@@ -47,6 +47,7 @@ from core.run.engine import RunOptions
 from core.run.options import OptionNames, typed_run_options
 from core.run.stop import Stop
 from core.session import ChartCheck, Session, VerifyReport, Workspace, open_session
+from core.terminal import printable, printable_lines
 from core.units import parse_size, size_text
 
 __all__ = [
@@ -120,6 +121,8 @@ __all__ = [
     "parse_package_name",
     "parse_size",
     "prepare_demo",
+    "printable",
+    "printable_lines",
     "render_history",
     "render_scan_table",
     "scan_json",

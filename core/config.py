@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from core.advice import Advice
 from core.errors import UsageError
@@ -37,7 +37,7 @@ from core.kinds import ChartDestinationKind
 from core.oci.refs import is_repository_path
 from core.registry.credentials import ENV_PASSWORD, ENV_USERNAME
 from core.safeload import DocumentError, load_yaml
-from core.secrets import Secret, mask, secret
+from core.secrets import Secret, hide_userinfo, secret, split_userinfo
 
 REGISTRY_TYPES = ("builtin", "external")
 VISIBILITIES = ("public", "private")
@@ -56,18 +56,22 @@ ENV_CHART_PASSWORD = "ARCHFUSE_CHART_PASSWORD"
 
 
 def split_url_credentials(value: str) -> tuple[str, str | None, Secret | None]:
-    """``value`` without ``user:password@``, and the user and password it carried (decoded)."""
-    parts = urlsplit(value.strip())
-    if "@" not in parts.netloc:
+    """``value`` without ``user:password@``, and the user and password it carried (percent-decoded).
+
+    The user info ends at the last ``@`` before the host (RFC 3986), so a password with ``@``,
+    ``/``, ``?`` or ``#`` in it, encoded or not, is taken out whole and never shown
+    (:func:`core.secrets.split_userinfo`).
+    """
+    url, userinfo = split_userinfo(value.strip())
+    if userinfo is None:
         return value, None, None
-    userinfo, host = parts.netloc.rsplit("@", 1)
     user, _, password = userinfo.partition(":")
-    return urlunsplit(parts._replace(netloc=host)), unquote(user) or None, secret(unquote(password))
+    return url, unquote(user) or None, secret(unquote(password))
 
 
 def hide_url_credentials(text: str) -> str:
     """``text`` with the ``user:password@`` of every URL in it removed, for messages."""
-    return mask(text, ())
+    return hide_userinfo(text)
 
 
 # -- --registry values ----------------------------------------------------------------------
@@ -445,9 +449,9 @@ class _Fields:
         value = self.string(key)
         if value is None:
             return None
-        value = split_url_credentials(value)[0]
         if not scheme_required and "://" not in value:
             value = "https://" + value
+        value = split_url_credentials(value)[0]
         try:
             return normalize_registry_url(value, what=f"{self.path}: {self._field(key)}")
         except UsageError as exc:
@@ -456,6 +460,8 @@ class _Fields:
     def url_credentials(self, key: str) -> tuple[str | None, Secret | None]:
         """The ``user:password@`` a URL field carries (None, None when it carries none)."""
         value = self.string(key)
+        if value and "://" not in value:  # v1alpha2's externalRegistry may lack its scheme
+            value = "https://" + value
         return split_url_credentials(value)[1:] if value else (None, None)
 
     def chart_url(self, key: str) -> str | None:

@@ -65,6 +65,10 @@ class TargetError(ArchfuseError):
     pass
 
 
+class UnusableManifest(TargetError, ValueError):
+    """A manifest (or config) whose bytes are no usable JSON document: too deep, not JSON, not UTF-8."""
+
+
 class RegistryError(TargetError):
     def __init__(self, message: str, *, hint: str | None = None, status: int | None = None) -> None:
         super().__init__(message, hint=hint)

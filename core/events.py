@@ -200,6 +200,7 @@ class TagsConverged(Event):
     tags: int
     remerged: int
     converged: bool
+    final: bool = False  # the read after the chart phase, the run's last step against the target
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ class ChartDone(Event):
 
 
 @dataclass(frozen=True)
-class Warning(Event):  # noqa: A001 - the domain word
+class Warning(Event):  # the domain word
     message: str
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 
 
-class Word(str, Enum):  # noqa: UP042 - Python 3.9 has no StrEnum
+class Word(str, Enum):  # Python 3.9 has no StrEnum
     """A string enum: compares, hashes, formats and serialises as its value."""
 
     def __str__(self) -> str:

@@ -41,8 +41,12 @@ class DocumentError(ValueError):
     """A document that cannot be used; ``str()`` is a clause such as ``is not valid YAML at line 3 (...)``."""
 
 
+class TooDeep(DocumentError):
+    """A document nesting deeper than :data:`MAX_DEPTH` levels."""
+
+
 def _too_deep() -> DocumentError:
-    return DocumentError(f"nests deeper than {MAX_DEPTH} levels, which no chart or image needs (refused; ask the vendor for a corrected file)")
+    return TooDeep(f"nests deeper than {MAX_DEPTH} levels, which no chart or image needs (refused; ask the vendor for a corrected file)")
 
 
 class _BoundedComposer(Composer):

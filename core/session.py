@@ -8,6 +8,7 @@ no target (scans, the journal's history), for the TUI before a target is chosen 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 from core import events as ev
 from core.charts.destinations import ChartDestination, open_chart_destination
 from core.checks.base import CheckContext, CheckOptions
-from core.checks.preflight import Preflight, run_preflight
+from core.checks.preflight import Preflight, prepare, run_preflight
 from core.config import TargetConfig
 from core.errors import ArchfuseError, PreflightFailed
 from core.jsonable import json_fields
@@ -30,8 +31,9 @@ from core.package.scan import Unreadable, scan_each, scan_paths
 from core.package.selection import Listed, Selection, default_selection
 from core.plan.charts import ChartJob, ChartPlan, plan_charts
 from core.plan.results import RunSummary
+from core.record import runlock
 from core.record.forms import Value, recall_form, remember_form
-from core.record.journal import Journal, RunDetail, RunRecord, TagRecord
+from core.record.journal import Journal, RunDetail, RunRecord, TagRecord, target_name
 from core.record.report import add_verify, report_paths
 from core.record.state import state_dir as default_state_dir
 from core.run.coverage import TagCoverage, tag_coverage
@@ -43,6 +45,8 @@ from core.secrets import masked_emit
 from core.targets.base import Target
 from core.targets.connect import open_target
 from core.targets.registry import RegistryTarget
+from core.terminal import printable_lines
+from core.units import size_text
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ class VerifyReport:
                 "import with --force-charts to overwrite them"
             )
         lines.append(f"verify: {total - bad}/{total} ok" + (f"; {'; '.join(advice)}." if advice else ""))
-        return "\n".join(lines)
+        return printable_lines(lines)
 
 
 class Workspace:
@@ -205,6 +209,31 @@ class Session(Workspace):
         self.force_charts = force_charts
         self.prefix = config.prefix
         self.sources: dict[str, str] = {}  # blobs uploaded while scanning (scan_to_import), for the plan
+        self.staged = (0, 0)  # blobs and bytes uploaded while scanning (scan_to_import), no tag on them
+        self._held = contextlib.ExitStack()  # the target's run lock, from the one read until close()
+        self._holding = False
+
+    def target_lock(self) -> contextlib.AbstractContextManager[runlock.LockOwner]:
+        """Hold the target's run lock (by its identity, not its spelling); re-entrant in one thread.
+        Raises :class:`core.errors.RunLocked` naming the run that holds it."""
+        return runlock.hold(target_name(self.target.description))
+
+    def hold_target(self) -> None:
+        """Take the target's run lock until :meth:`close`, before the first byte goes to the target;
+        the run (in this thread) re-enters it."""
+        if not self._holding:
+            self._held.enter_context(self.target_lock())
+            self._holding = True
+
+    def untagged_note(self) -> str:
+        """What a refused import leaves on the target: nothing, or the blobs its one read uploaded."""
+        blobs, size = self.staged
+        if not blobs:
+            return "Nothing was written."
+        return (
+            f"No tag moved; {blobs} blob(s) ({size_text(size)}) were uploaded untagged while the packages were "
+            "read: the next run reuses them, and the registry's garbage collection removes them."
+        )
 
     def scan_to_import(
         self,
@@ -222,6 +251,7 @@ class Session(Workspace):
         """
         if not isinstance(self.target, RegistryTarget):
             return self.scan(paths, strict=strict, rescan=rescan)
+        self.hold_target()  # before the first byte goes to the target: a second run is refused now
         stager = BlobStager(self.target, options or RunOptions(), prefix=self.prefix, emit=self.emit)
         self.target.watch(self.emit, None)  # retries are told as they happen
         try:
@@ -230,12 +260,21 @@ class Session(Workspace):
                     self.target.ping(retry=False)  # the checks try again, patiently, and say what is wrong
                 except ArchfuseError:
                     return self.scan(paths, strict=strict, rescan=rescan)
-                packages = scan_paths(
-                    paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan, sink=stager
-                )
+                try:
+                    packages = scan_paths(
+                        paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan,
+                        sink=stager,
+                    )
+                except ArchfuseError as err:
+                    stager.close()
+                    self.staged = stager.uploaded
+                    if self.staged[0]:
+                        err.hint = " ".join(h for h in (err.hint, self.untagged_note()) if h)
+                    raise
         finally:
             stager.close()
         self.sources.update(stager.sources)
+        self.staged = stager.uploaded
         return packages
 
     def preflight(
@@ -248,8 +287,8 @@ class Session(Workspace):
     ) -> Preflight:
         """Every check, then the plan when the target could be read.
 
-        Writes nothing, except what ``checks`` asks for before an import: missing registry spaces
-        created (``create_spaces``) and the vendor's leftover work directories removed.
+        Writes nothing: what an import changes before its run (missing registry spaces to create,
+        leftover directories to remove) is only found, and :meth:`prepare` does it once agreed to.
         """
         opts = options or RunOptions()
         context = CheckContext(
@@ -270,6 +309,15 @@ class Session(Workspace):
         )
         return run_preflight(context, self.emit)
 
+    def prepare(self, preflight: Preflight) -> Preflight:
+        """Once the engineer agreed to the import: create the registry spaces and remove the leftover
+        directories the preflight found (``create_spaces``, ``clean_leftovers``), under the target's
+        lock; the preflight to run (checked again when spaces were created)."""
+        if not preflight.pending:
+            return preflight
+        with self.target_lock():
+            return prepare(preflight, self.emit)
+
     def run(
         self,
         preflight: Preflight,
@@ -282,7 +330,7 @@ class Session(Workspace):
             first = preflight.failures[0] if preflight.failures else None
             raise PreflightFailed(
                 f"Preflight failed ({first.name}: {first.detail})" if first else "Preflight did not produce a plan.",
-                hint="Nothing was written.",
+                hint=self.untagged_note(),
             )
         opts = options or RunOptions()
         settings = {
@@ -343,7 +391,9 @@ class Session(Workspace):
         return tag_coverage(self.target, tags)
 
     def close(self) -> None:
-        """Close the target's connections and the chart destination's own."""
+        """Close the target's connections and the chart destination's own; let go of the target's lock."""
+        self._held.close()
+        self._holding = False
         self.target.close()
         if self.charts is not None:
             self.charts.close()

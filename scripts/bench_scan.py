@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.demo.samples import write_sample_package  # noqa: E402
-from core.package.scan import scan_package  # noqa: E402
+from core.demo.samples import write_sample_package
+from core.package.scan import scan_package
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ def test_importing_only_amd64_of_a_new_version_warns_per_repository(
         new_arm = pkg(demo_packages, "v0.12.0", "arm64")
         scanned = session.scan([new_amd, new_arm])
         preflight = session.preflight(
-            [p for p in scanned if p.arch == "amd64"], checks=CheckOptions(dry_run=True, available=tuple(scanned))
+            [p for p in scanned if p.arch == "amd64"], checks=CheckOptions(available=tuple(scanned))
         )
     finally:
         session.close()

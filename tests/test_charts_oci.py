@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
 from core.charts.destinations import DestinationSpec, make_destination
@@ -28,8 +27,6 @@ from core.targets.layout import LayoutTarget
 from core.targets.registry import RegistryTarget
 from tests.fixtures.chartfiles import HINTS, IMAGES, VALUES, chart_files
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
-
-pytestmark = pytest.mark.registry
 
 
 def _blob(server: RegistryServer, repository: str, digest: str) -> bytes:

@@ -98,7 +98,7 @@ def _with_files(**changes: bytes | None) -> object:
 )
 def test_bad_chart_yaml_and_values(files: dict[str, bytes | None], message: str) -> None:
     with pytest.raises(ChartError, match=message.replace(".", r"\.").replace("[", r"\[")) as err:
-        prepare_chart(_with_files(**files), host=HOST)  # type: ignore[arg-type]
+        prepare_chart(_with_files(**files), host=HOST)
     assert BUNDLE in str(err.value)
 
 

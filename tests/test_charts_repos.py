@@ -131,11 +131,11 @@ def test_chartmuseum_test_server_409_race_and_disabled_force() -> None:
                 return None
             return original_existing(name, version)
 
-        dest.existing = racing  # type: ignore[method-assign]
+        dest.existing = racing
         assert dest.push(chart.name, chart.version, chart.tgz) == ChartAction.CONFLICT
         assert server.charts[("", "metrics-server", "3.8.2")] == other.tgz
         assert [r.query for r in server.requests if r.method == "POST"] == [""]
-        dest.existing = original_existing  # type: ignore[method-assign]
+        dest.existing = original_existing
         with pytest.raises(TargetError, match="refuses to overwrite metrics-server 3.8.2"):
             dest.push(chart.name, chart.version, chart.tgz, force=True)
         assert server.charts[("", "metrics-server", "3.8.2")] == other.tgz

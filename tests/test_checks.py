@@ -20,7 +20,7 @@ from core.checks.leftovers import (
     find_vendor_leftovers,
     remove_vendor_leftovers,
 )
-from core.checks.spaces import check_flavour, check_spaces
+from core.checks.spaces import check_flavour, check_spaces, create_spaces
 from core.errors import SpaceMissing, UsageError
 from core.kinds import CheckStatus, RegistryFlavour
 from core.package.scan import scan_paths
@@ -96,14 +96,14 @@ def test_all_spaces_present_is_ok(harbor: HarborTestServer) -> None:
 
 
 def test_create_spaces_creates_the_missing_ones(harbor: HarborTestServer) -> None:
-    result = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=True)
-    assert [c.status for c in result] == [CheckStatus.OK, CheckStatus.OK, CheckStatus.OK]
-    assert "already has: library" in result[0].detail
-    assert (
-        result[1].name == "registry space addon"
-        and "Created public Harbor project 'addon'" in result[1].detail
-    )
-    assert result[2].name == "registry space community"
+    found = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=True)
+    assert [c.status for c in found] == [CheckStatus.OK, CheckStatus.OK]
+    assert "already has: library" in found[0].detail and found[1].items == ("addon", "community")
+    assert not harbor.calls("POST", "/api/v2.0/projects")  # a check creates nothing
+    result = create_spaces(client_for(harbor), found[1].items, public=True)
+    assert [c.status for c in result] == [CheckStatus.OK, CheckStatus.OK]
+    assert result[0].name == "registry space addon" and "Created public Harbor project 'addon'" in result[0].detail
+    assert result[1].name == "registry space community"
     assert harbor.projects["addon"].public and harbor.projects["community"].public
     posts = harbor.calls("POST", "/api/v2.0/projects")
     assert [r.json["project_name"] for r in posts] == ["addon", "community"]
@@ -113,23 +113,16 @@ def test_create_spaces_creates_the_missing_ones(harbor: HarborTestServer) -> Non
 
 
 def test_create_spaces_private(harbor: HarborTestServer) -> None:
-    result = check_spaces({"addon/x"}, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=False)
+    result = create_spaces(client_for(harbor), ["addon"], public=False)
     assert "Created private Harbor project 'addon'" in result[0].detail
     assert harbor.projects["addon"].public is False
 
 
 def test_create_spaces_409_is_fine(harbor: HarborTestServer) -> None:
     """Someone creates the project between the check and the creation: Harbor's 409 is not an error."""
-
-    class Racing(HarborClient):
-        def project_exists(self, name: str) -> bool:
-            assert not super().project_exists(name)
-            harbor.add_project(name)  # created by someone else just now
-            return False
-
-    [check] = check_spaces(
-        {"addon/x"}, RegistryFlavour.HARBOR, Racing(harbor.url, credentials=ADMIN, insecure=True), create=True, public=False
-    )
+    [missing] = check_spaces({"addon/x"}, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=False)
+    harbor.add_project("addon")  # created by someone else just now
+    [check] = create_spaces(client_for(harbor), missing.items, public=False)
     assert check.status == CheckStatus.OK and "already exists" in check.detail
     assert [r.status for r in harbor.calls("POST", "/api/v2.0/projects")] == [409]
 
@@ -138,10 +131,7 @@ def test_create_spaces_without_rights_is_a_clear_failure(
     harbor_factory: Callable[..., HarborTestServer],
 ) -> None:
     harbor = harbor_factory(creation_restriction="adminonly")
-    result = check_spaces(
-        {"addon/x"}, RegistryFlavour.HARBOR, client_for(harbor, Credentials("dev", "dev")), create=True, public=False
-    )
-    [check] = result
+    [check] = create_spaces(client_for(harbor, Credentials("dev", "dev")), ["addon"], public=False)
     assert check.status == CheckStatus.FAIL and check.name == "registry space addon"
     assert f"Harbor at {harbor.url} does not let user 'dev' create project 'addon'" in check.detail
     assert "Ask a Harbor administrator" in check.detail
@@ -267,8 +257,8 @@ def test_remove_leftovers_refuses_other_paths(tmp_path: Path) -> None:
     assert work.exists()
 
 
-def test_create_spaces_in_a_dry_run_creates_nothing(harbor: HarborTestServer) -> None:
-    [check] = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=False, dry_run=True)
+def test_create_spaces_asked_creates_nothing_in_the_check(harbor: HarborTestServer) -> None:
+    [_present, check] = check_spaces(REPOS, RegistryFlavour.HARBOR, client_for(harbor), create=True, public=False)
     assert check.status == CheckStatus.OK
     assert "lacks addon, community; the import creates them as private projects" in check.detail
     assert set(harbor.projects) == {"library"}
@@ -301,7 +291,7 @@ def test_harbor_test_server_import_after_create_spaces(
     assert missing.status == CheckStatus.FAIL
     with pytest.raises(SpaceMissing):  # what a push without the projects meets
         build_plan(packages, target)
-    created = check_spaces(repositories, RegistryFlavour.HARBOR, harbor, create=True, public=False)
+    created = create_spaces(harbor, missing.items, public=False)
     assert all(c.status == CheckStatus.OK for c in created)
     plan = build_plan(packages, target)
     assert {i.action for i in plan.images} == {"new"}

@@ -318,14 +318,14 @@ def test_flags_only(tmp_path: Path) -> None:
 )
 def test_bad_flags(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        build_target_config(env={}, **kwargs)  # type: ignore[arg-type]
+        build_target_config(env={}, **kwargs)
 
 
 def test_cluster_config_is_frozen(tmp_path: Path) -> None:
     cluster = load(tmp_path, V1ALPHA3)
     assert isinstance(cluster, ClusterConfig)
     with pytest.raises(AttributeError):
-        cluster.registry_url = "https://x"  # type: ignore[misc]
+        cluster.registry_url = "https://x"
 
 
 @pytest.mark.parametrize("prefix", ["Addons", "my prefix", "a//b", "x/-y"])

@@ -17,12 +17,15 @@ from pathlib import Path
 import pytest
 
 from core import events as ev
+from core.config import build_target_config
 from core.oci import mediatypes as mt
 from core.package.model import PackageIndex
 from core.plan.images import build_plan
 from core.plan.results import RunSummary
 from core.run.engine import ImportRun, RunOptions
+from core.session import open_session
 from core.targets.registry import RegistryTarget
+from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.imports import make_package
 from tests.fixtures.registry import RegistryServer, skopeo, skopeo_inspect_raw
 
@@ -189,3 +192,44 @@ def test_two_imports_of_other_arches_at_once_never_lose_a_platform(
             served = _served(server, destination.split("/", 1)[1])
             assert done <= served, f"trial {trial}: {destination} serves {served}, runs done: {done}"
         server.close()
+
+
+# -- the run's last read, after the chart phase -------------------------------------------------
+
+
+def test_a_tag_flattened_during_the_chart_phase_is_merged_back_by_the_last_read(
+    registry: RegistryServer, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    """A writer that rewrites a tag after the convergence read (while the charts are pushed) is seen by
+    the run's very last read of the target, which merges the lost platform back."""
+    amd = next(p for p in demo_packages if p.name.endswith("-v0.11.0-amd64.tar.gz"))
+    arm = next(p for p in demo_packages if p.name.endswith("-v0.11.0-arm64.tar.gz"))
+    state = tmp_path / "state"
+    assert archfuse("import", arm, *registry_args(registry), "--yes", state_dir=state).code == 0
+    config = build_target_config(registry.url, insecure=True)
+    flattened: list[str] = []
+    seen: list[ev.Event] = []
+    ref = "metrics-server/metrics-server:v0.6.2"
+
+    def hook(event: ev.Event) -> None:
+        seen.append(event)
+        if isinstance(event, ev.ChartDone) and not flattened:  # the chart phase: the tags are written
+            flattened.append(event.name)
+            arm_image = next(i for p in session.scan([arm]) for i in p.images if i.refs[0].endswith(ref))
+            skopeo("copy", *registry.skopeo_args("src-"), *registry.skopeo_args("dest-"),
+                   f"docker://{registry.host}/metrics-server/metrics-server@{arm_image.manifest.digest}",
+                   f"docker://{registry.host}/{ref}")
+            assert _served(registry, ref) == {"linux/arm64"}
+
+    session = open_session(config, state_dir=state, emit=hook)
+    try:
+        preflight = session.preflight(session.scan([amd]))
+        summary = session.run(preflight, options=RunOptions(settle=0.01))
+    finally:
+        session.close()
+    assert flattened and summary.status == "done", summary.failures
+    assert _served(registry, ref) == {"linux/amd64", "linux/arm64"}
+    [remerged] = [e for e in seen if isinstance(e, ev.TagRemerged)]
+    assert remerged.destination.endswith(ref) and remerged.missing == ("linux/amd64",)
+    last = [e for e in seen if isinstance(e, ev.TagsConverged)][-1]
+    assert last.final and last.remerged == 1 and last.converged and summary.remerged == 1

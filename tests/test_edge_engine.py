@@ -29,7 +29,7 @@ def test_cancel_during_the_tag_phase_finishes_the_tags_and_says_so(layout: Layou
             cancel.set()  # Escape pressed while the tags move
 
     chart = ChartPlan("addon", "app", "1.0.0", package.path, action="new")
-    charts = ChartJob([chart], _NoPush())  # type: ignore[arg-type]
+    charts = ChartJob([chart], _NoPush())
     run = ImportRun(build_plan([package], layout), layout, emit=emit, cancel=cancel, charts=charts)
     summary = run.execute()
     assert summary.status == "cancelled"

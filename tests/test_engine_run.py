@@ -60,7 +60,7 @@ def test_cancel_stops_before_any_tag_moves_and_the_rerun_finishes(registry: Regi
     preflight2 = session2.preflight(session2.scan([package]))
     # the blob uploaded before the cancel is not uploaded again
     first_blob = next(e for e in seen if isinstance(e, ev.BlobDone))
-    assert first_blob.digest not in preflight2.plan.blobs  # type: ignore[union-attr]
+    assert first_blob.digest not in preflight2.plan.blobs
     summary2 = session2.run(preflight2)
     assert summary2.status == "done"
     assert {e.action for e in rerun if isinstance(e, ev.ImageDone)} == {"new"}

@@ -47,11 +47,11 @@ def test_large_blob_streams_while_the_spool_is_busy(tmp_path: Path) -> None:
     package = write_sample_package(tmp_path / "pkg", "v0.12.0", "amd64", payload=6 << 20)
     index = scan_package(package)
     target = GatedTarget(LayoutTarget(tmp_path / "layout"))
-    plan = build_plan([index], target)  # type: ignore[arg-type]
+    plan = build_plan([index], target)
     big = [n for n in plan.blobs.values() if n.blob.size > BIG]
     assert len(big) == 6 and all(len(n.repositories) == 1 for n in big)
 
-    summary = ImportRun(plan, target, options=RunOptions(spool_budget=3 << 19)).execute()  # type: ignore[arg-type]
+    summary = ImportRun(plan, target, options=RunOptions(spool_budget=3 << 19)).execute()
 
     assert summary.status == "done", summary.failures
     assert target.first_saw_other is True  # the reader went on to the next large blob meanwhile

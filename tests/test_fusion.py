@@ -52,7 +52,7 @@ def test_bare_manifest_of_other_platform_becomes_index_of_both() -> None:
     current = manifest("a")
     result = fusion.merge(current, [fusion.Addition(manifest("b"), ARM64)], lambda m: AMD64)
     assert result.actions == {"linux/arm64": ImageAction.ADD_ARCH}
-    doc = result.manifest.parsed()  # type: ignore[union-attr]
+    doc = result.manifest.parsed()
     assert doc["manifests"][0]["digest"] == current.digest
     assert platforms(result) == ["linux/amd64", "linux/arm64"]
 
@@ -95,7 +95,7 @@ def test_update_replaces_only_that_entry_and_keeps_others_and_attestations() -> 
     new_amd = manifest("e")
     result = fusion.merge(current, [fusion.Addition(new_amd, AMD64), fusion.Addition(arm, ARM64)], no_platform)
     assert result.actions == {"linux/amd64": ImageAction.UPDATE_ARCH, "linux/arm64": ImageAction.ADD_ARCH}
-    out = result.manifest.parsed()  # type: ignore[union-attr]
+    out = result.manifest.parsed()
     assert out["mediaType"] == mt.OCI_INDEX
     assert out["annotations"] == {"org.example": "kept"}
     assert out["manifests"][0]["digest"] == new_amd.digest
@@ -118,7 +118,7 @@ def test_upgrade_with_one_arch_never_flattens() -> None:
     upgraded = fusion.merge(first.manifest, [fusion.Addition(manifest("c"), AMD64)], no_platform)
     assert upgraded.actions == {"linux/amd64": ImageAction.UPDATE_ARCH}
     assert upgraded.platforms_after == ("linux/amd64", "linux/arm64")
-    entries = upgraded.manifest.parsed()["manifests"]  # type: ignore[union-attr]
+    entries = upgraded.manifest.parsed()["manifests"]
     assert entries[1]["digest"] == manifest("b").digest
 
 
@@ -126,3 +126,13 @@ def test_arm64_variant_v8_matches_empty_variant() -> None:
     first = fusion.merge(None, [fusion.Addition(manifest("b"), Platform("linux", "arm64", "v8"))], no_platform)
     again = fusion.merge(first.manifest, [fusion.Addition(manifest("b"), ARM64)], no_platform)
     assert not again.changed
+
+
+def test_an_index_from_the_target_nesting_deep_within_its_size_bound_is_refused_naming_it() -> None:
+    """A hostile registry's index of 100,000 nested lists (200 KB, well under the 4 MiB bound) is a
+    TargetError naming the manifest's digest, for the merge and for the config reader alike."""
+    deep = ManifestRef(b'{"manifests": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", mt.OCI_INDEX)
+    with pytest.raises(TargetError, match=f"the manifest {deep.digest} nests deeper than"):
+        fusion.merge(deep, [fusion.Addition(manifest("a"), AMD64)], no_platform)
+    config = b'{"architecture": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert fusion.config_platform_reader(lambda _digest: config)(manifest("b")) is None

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.demo.samples import PLAN_ONLY_KINDS
 from core.errors import PackageError
 from core.package.scan import CACHE_FORMAT, _cache_file, _identity, check_tag_conflicts, scan_package
 from tests.cli_driver import CliResult, archfuse, registry_args
+from tests.fixtures.broken import PLAN_ONLY_KINDS
 from tests.fixtures.registry import RegistryServer
 
 HOSTILE = {

@@ -284,7 +284,7 @@ def _lock_in_thread(journal: Journal, target: str = TARGET) -> None:
         try:
             with journal.lock(target):
                 pass
-        except BaseException as err:  # noqa: BLE001 - handed back to the test
+        except BaseException as err:  # handed back to the test
             errors.append(err)
 
     t = threading.Thread(target=take)

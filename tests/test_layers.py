@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),  # the package itself: the version
     ("kinds",),
     ("errors",),
-    ("jsonable", "safeload"),
+    ("jsonable", "safeload", "terminal"),
     ("units",),
     ("events",),
     ("advice",),

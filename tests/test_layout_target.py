@@ -376,7 +376,7 @@ def test_first_writes_from_many_threads_create_one_layout(tmp_path: Path) -> Non
         start.wait()
         try:
             layout.put_blob(REPO, sha256_digest(data), len(data), io.BytesIO(data))
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+        except BaseException as exc:  # collected for the assertion
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
@@ -405,3 +405,18 @@ def test_a_layout_is_one_target_whatever_its_spelling(
     assert version["status"] == "warn" and "downgrade" in version["detail"]
     assert main(["rollback", run_id, "--registry", "layout", "--yes", "--json", *state]) == 0
     assert '"status": "done"' in capsys.readouterr().out
+
+
+def test_an_index_nesting_100000_levels_is_refused_naming_it(tmp_path: Path) -> None:
+    # an existing layout another tool (or a hostile user) wrote: read through the bounded loader
+    path = tmp_path / "layout"
+    path.mkdir()
+    (path / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    depth = 100_000
+    (path / "index.json").write_text('{"schemaVersion": 2, "manifests": [' + "[" * depth + "]" * depth + "]}")
+    target = LayoutTarget(path)
+    with pytest.raises(LayoutError) as err:
+        target.tags("app")
+    assert f"{path / 'index.json'} nests deeper than 64 levels" in str(err.value)
+    with pytest.raises(LayoutError, match="nests deeper"):
+        list_refs(path)

@@ -16,7 +16,7 @@ import pytest
 
 from core import events as ev
 from core.config import build_target_config
-from core.demo.samples import write_broken_package, write_sample_package
+from core.demo.samples import write_sample_package
 from core.errors import ArchfuseError
 from core.helpers.parallel import SMALL_BLOB
 from core.package import reader
@@ -25,9 +25,11 @@ from core.run.engine import ImportRun
 from core.session import open_session
 from core.targets.connect import open_target
 from core.targets.registry import RegistryTarget
+from core.units import size_text
 from tests.cli_driver import archfuse, registry_args
+from tests.fixtures.broken import write_broken_package
 from tests.fixtures.faultproxy import FaultProxy
-from tests.fixtures.registry import RegistryServer, skopeo_copy_all
+from tests.fixtures.registry import RegistryServer, free_port, skopeo_copy_all
 from tests.test_faults import BLOB_PUT, UPLOAD_POST, Packages, registry_tags, write_packages
 
 Reads = dict[str, int]
@@ -302,3 +304,49 @@ def test_a_registry_that_does_not_answer_is_tried_once_before_the_read(pair: Pac
         counts[name] = refuser.count
     assert counts["scan-first"] > 1  # the checks retry
     assert counts["one read"] == counts["scan-first"] + 1, counts
+
+
+def _staged(registry: RegistryServer) -> tuple[int, int]:
+    """Blobs the registry stores and their bytes."""
+    data = list(registry.storage.glob("docker/registry/v2/blobs/sha256/*/*/data"))
+    return len(data), sum(p.stat().st_size for p in data)
+
+
+@pytest.mark.parametrize("refusal", ["failed-check", "refused-package"])
+def test_a_refused_one_read_says_which_blobs_it_left_untagged(refusal: str, registry: RegistryServer, pair: Packages,
+                                                              tmp_path: Path) -> None:
+    """Not "nothing was written": no tag moved, and the blobs the one read uploaded are counted."""
+    if refusal == "failed-check":  # the chart destination does not answer: a check fails after the read
+        path = pair.amd
+        flags = ["--chart-repo", f"http://127.0.0.1:{free_port()}", "--chart-repo-type", "chartmuseum"]
+    else:
+        path, flags = write_broken_package(tmp_path / "pkg", "checksum-mismatch"), ["--strict"]
+    result = archfuse("import", path, *registry_args(registry), "--yes", *flags, state_dir=tmp_path / "s")
+    assert result.code == (3 if refusal == "failed-check" else 2), result.err
+    blobs, size = _staged(registry)
+    assert blobs > 0 and registry_tags(registry) == []
+    said = result.out + result.err
+    assert "nothing was written" not in said.lower(), said
+    assert (f"No tag moved; {blobs} blob(s) ({size_text(size)}) were uploaded untagged while the packages were "
+            "read: the next run reuses them, and the registry's garbage collection removes them.") in result.err
+
+
+def test_a_second_spelling_of_the_target_is_refused_before_it_uploads(registry: RegistryServer, pair: Packages,
+                                                                      tmp_path: Path) -> None:
+    """The run lock is taken by the one read, before its first byte: a second import of the same
+    registry by another name (localhost, not 127.0.0.1) is refused before it uploads anything."""
+    config = build_target_config(registry.url, insecure=True)
+    session = open_session(config, state_dir=tmp_path / "first")
+    try:
+        session.scan_to_import([pair.amd])  # holds the lock from here until close (its run re-enters it)
+        before = _staged(registry)
+        other = registry.url.replace("127.0.0.1", "localhost")
+        result = archfuse("import", pair.arm, "--registry", other, "--insecure", "--yes", "--json",
+                          state_dir=tmp_path / "second")
+        assert result.code == 1 and "Another archfuse run is using" in result.err, result.err
+        assert not result.of("blobs_staged") and _staged(registry) == before
+    finally:
+        session.close()
+    again = archfuse("import", pair.arm, "--registry", registry.url.replace("127.0.0.1", "localhost"), "--insecure",
+                     "--yes", "--json", state_dir=tmp_path / "second")
+    assert again.code == 0, again.err  # let go at close

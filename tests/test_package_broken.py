@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core.demo.samples import BROKEN_KINDS, PLAN_ONLY_KINDS
 from core.errors import PackageError
 from core.package.scan import scan_package
+from tests.fixtures.broken import BROKEN_KINDS, PLAN_ONLY_KINDS
 
 BUNDLE = "bundle addon-offline/data/addon/metrics-server_3.8.3.bundle.tar"
 EXPECTED = {

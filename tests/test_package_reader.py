@@ -26,7 +26,7 @@ def _unpack(path: Path) -> dict[str, dict[str, bytes]]:
                     images = bundle.extractfile("images.tar")
                     assert images is not None
                     with tarfile.open(fileobj=io.BytesIO(images.read())) as it:
-                        out[m.name] = {x.name: it.extractfile(x).read() for x in it if x.isfile()}  # type: ignore[union-attr]
+                        out[m.name] = {x.name: it.extractfile(x).read() for x in it if x.isfile()}
     return out
 
 

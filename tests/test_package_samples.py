@@ -24,14 +24,14 @@ def test_layers_are_real_gzipped_tars_with_matching_diff_ids(tmp_path: Path) -> 
     with tarfile.open(path) as outer:
         member = next(m for m in outer if m.name.endswith(".bundle.tar"))
         with tarfile.open(fileobj=outer.extractfile(member)) as bundle:
-            images_bytes = bundle.extractfile("images.tar").read()  # type: ignore[union-attr]
+            images_bytes = bundle.extractfile("images.tar").read()
     images = tarfile.open(fileobj=io.BytesIO(images_bytes))  # noqa: SIM115 - in memory
-    manifest = json.loads(images.extractfile("manifest.json").read())[0]  # type: ignore[union-attr]
-    config = json.loads(images.extractfile(manifest["Config"]).read())  # type: ignore[union-attr]
+    manifest = json.loads(images.extractfile("manifest.json").read())[0]
+    config = json.loads(images.extractfile(manifest["Config"]).read())
     assert (config["os"], config["architecture"]) == ("linux", "amd64")
     assert len(manifest["Layers"]) == len(config["rootfs"]["diff_ids"])
     for name, diff_id in zip(manifest["Layers"], config["rootfs"]["diff_ids"]):
-        data = images.extractfile(name).read()  # type: ignore[union-attr]
+        data = images.extractfile(name).read()
         raw = gzip.decompress(data)
         assert data[4:8] == b"\0\0\0\0"  # gzip mtime 0
         assert "sha256:" + hashlib.sha256(raw).hexdigest() == diff_id

@@ -49,7 +49,7 @@ def test_cache_is_used_and_invalidated(demo_packages: list[Path], tmp_path: Path
     assert any(isinstance(e, ScanProgress) for e in events)
     events.clear()
     second = scan_package(path, state_dir=state, emit=events.append)
-    assert [type(e) for e in events] == [PackageScanned] and events[0].cached  # type: ignore[attr-defined]
+    assert [type(e) for e in events] == [PackageScanned] and events[0].cached
     assert second.to_json() == first.to_json()
     # the checksum is re-judged from the cached sha512 when the sidecar changes
     sidecar_path(path).write_text(sidecar_text(path, "0" * 128))
@@ -63,7 +63,7 @@ def test_cache_is_used_and_invalidated(demo_packages: list[Path], tmp_path: Path
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
     events.clear()
     scan_package(path, state_dir=state, emit=events.append)
-    assert not events[-1].cached  # type: ignore[attr-defined]
+    assert not events[-1].cached
 
 
 def test_cache_of_a_different_file_is_not_reused(demo_packages: list[Path], tmp_path: Path) -> None:

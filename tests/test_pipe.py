@@ -66,11 +66,11 @@ def test_the_reader_runs_ahead_of_the_upload_within_the_bound(pool: ThreadPoolEx
             assert source.reached.wait_for(lambda: source.read_so_far >= 3 * PIECE, timeout=30)
         assert stream.read() == data
 
-    pipe_module.Pipe = recording  # type: ignore[misc]
+    pipe_module.Pipe = recording
     try:
         piped_upload(upload, source, len(data), pool, depth=4 * PIECE)
     finally:
-        pipe_module.Pipe = real  # type: ignore[misc]
+        pipe_module.Pipe = real
     assert 3 * PIECE <= seen[0].peak <= 4 * PIECE
 
 

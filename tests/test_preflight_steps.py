@@ -52,7 +52,7 @@ def test_preflight_runs_the_steps_in_order_and_a_halting_step_stops_it(demo_pack
                                                                        tmp_path: Path) -> None:
     packages = scan_paths([pkg(demo_packages, "v0.11.0", "amd64")], state_dir=tmp_path / "state")
     target = LayoutTarget(tmp_path / "layout")
-    context = CheckContext(packages, target, tmp_path / "state", options=CheckOptions(dry_run=True))
+    context = CheckContext(packages, target, tmp_path / "state", options=CheckOptions())
 
     def coverage(context: CheckContext, result: Preflight) -> Iterator[Check]:
         assert result.plan is not None  # steps after the plan read it

@@ -39,8 +39,6 @@ from core.targets.base import Target
 from core.targets.registry import RegistryTarget
 from tests.fixtures.registry import RegistryServer, skopeo_copy_all, skopeo_inspect_raw
 
-pytestmark = pytest.mark.registry
-
 VARIANTS = ["registry", "tls_registry", "token_registry"]
 
 
@@ -353,7 +351,7 @@ def test_chunk_broken_mid_way_with_one_way_stream_fails_clearly(registry: Regist
     transport = FaultyTransport(real_transport(registry), rule)
     with chunking_client(registry, transport, no_wait_policy([])) as client:
         with pytest.raises(TransportError, match="one-way stream") as caught:
-            client.put_blob("team/big", sha(data), len(data), OneWay(data))  # type: ignore[arg-type]
+            client.put_blob("team/big", sha(data), len(data), OneWay(data))
         assert registry.url in str(caught.value)
         assert not client.blob_exists("team/big", sha(data))
 
@@ -644,11 +642,11 @@ def test_credentials_precedence_flags_env_docker_config(tmp_path: Path) -> None:
     flags = resolve_credentials(
         "https://registry.test:5000", username="flag-user", password="flag-secret", env=env, docker_config=config
     )
-    assert (flags.username, flags.password, flags.source) == ("flag-user", "flag-secret", "flags")  # type: ignore[union-attr]
+    assert (flags.username, flags.password, flags.source) == ("flag-user", "flag-secret", "flags")
     from_env = resolve_credentials("registry.test:5000", env=env, docker_config=config)
-    assert (from_env.username, from_env.password) == ("env-user", "env-secret")  # type: ignore[union-attr]
+    assert (from_env.username, from_env.password) == ("env-user", "env-secret")
     from_config = resolve_credentials("registry.test:5000", env={"PATH": ""}, docker_config=config)
-    assert (from_config.username, from_config.password) == ("robot$cfg", "cfg-secret")  # type: ignore[union-attr]
+    assert (from_config.username, from_config.password) == ("robot$cfg", "cfg-secret")
     assert resolve_credentials("other.test", env={"PATH": ""}, docker_config=config) is None
     assert "cfg-secret" not in repr(from_config) and "cfg-secret" not in str(from_config)
     with pytest.raises(UsageError, match="without a username"):
@@ -660,7 +658,7 @@ def test_credentials_from_docker_config_dir_and_plain_fields(tmp_path: Path) -> 
 
     config = docker_config(tmp_path, {"auths": {"registry.test:5000": {"username": "u1", "password": "p1"}}})
     found = resolve_credentials("registry.test:5000", env={"DOCKER_CONFIG": str(config.parent), "PATH": ""})
-    assert (found.username, found.password, found.source) == ("u1", "p1", "docker config")  # type: ignore[union-attr]
+    assert (found.username, found.password, found.source) == ("u1", "p1", "docker config")
     home = tmp_path / "home"
     docker_config(home, {"auths": {}})
     (home / ".docker").mkdir()
@@ -671,6 +669,7 @@ def test_credentials_from_docker_config_dir_and_plain_fields(tmp_path: Path) -> 
         resolve_credentials("registry.test:5000", env={"PATH": ""}, docker_config=broken)
 
 
+@pytest.mark.cli  # the engine runs the credential helper as a process
 def test_credentials_from_helpers_on_path(tmp_path: Path) -> None:
     from core.registry.credentials import resolve_credentials
 
@@ -684,7 +683,7 @@ def test_credentials_from_helpers_on_path(tmp_path: Path) -> None:
         },
     )
     found = resolve_credentials("https://registry.test:5000", env=env, docker_config=per_host)
-    assert (found.username, found.password, found.source) == ("robot$helper", "helper-secret", "helper fake")  # type: ignore[union-attr]
+    assert (found.username, found.password, found.source) == ("robot$helper", "helper-secret", "helper fake")
     store = docker_config(tmp_path / "b", {"credsStore": "fake", "auths": {"registry.test:5000": {}}})
     found = resolve_credentials("registry.test:5000", env=env, docker_config=store)
     assert found is not None and found.username == "robot$helper"

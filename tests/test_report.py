@@ -59,7 +59,7 @@ def test_secrets_in_messages_and_urls_are_masked_and_verify_is_added(tmp_path: P
         run_id="abc123", status="failed", bytes_uploaded=10, seconds=2.0, counts={"new": 1}, peak_spool=0,
         failures=[f"https://bob:{PASSWORD}@reg.example/v2/ said no to token {PASSWORD}"], images=(), charts=(),
     )
-    report = build_report(summary, [], f"https://bob:{PASSWORD}@reg.example")  # type: ignore[arg-type]
+    report = build_report(summary, [], f"https://bob:{PASSWORD}@reg.example")
     md, js = write_report(tmp_path, report, secrets=(PASSWORD,))
     for path in (md, js):
         assert PASSWORD not in path.read_text() and "bob" not in path.read_text()

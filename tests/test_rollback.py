@@ -147,7 +147,7 @@ def test_new_tag_is_left_with_a_reason_where_tags_cannot_be_deleted(
     target = NoDeleteTarget(layout)
     first, _ = journaled_import(journal, target, [make_package(layout, "v1.0", "amd64")])
     events = Events()
-    summary = rollback_run(journal, first, target, emit=events)  # type: ignore[arg-type]
+    summary = rollback_run(journal, first, target, emit=events)
     [outcome] = summary.tags
     assert outcome.result == "left" and "no way to delete a tag" in outcome.detail
     assert summary.status == "done"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core import safeload
-from core.demo.samples import ALIAS_BOMB
 from core.safeload import MAX_DEPTH, DocumentError, load_json, load_yaml
+from tests.fixtures.broken import ALIAS_BOMB
 
 
 @pytest.fixture(autouse=True, params=["fastest", "pure"])

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
+
+import pytest
 
 from core import events as ev
 from core.config import TargetConfig
@@ -15,9 +18,12 @@ from core.record import journal as journal_module
 from core.record import report as report_module
 from core.record.journal import Journal
 from core.record.report import build_report, write_report
-from core.secrets import MASK, Secret, mask, mask_all, masked_emit
+from core.secrets import MASK, MIN_MASKED_LENGTH, Secret, mask, mask_all, masked_emit
 from core.session import Session
 from core.targets.layout import LayoutTarget
+from tests.cli_driver import archfuse
+from tests.fixtures.registry import RegistryServer
+from tests.test_import_registry import pkg
 
 PASSWORD = "Pw-One-Module-2024"
 TOKEN = "Pw-One"  # a prefix of the password: the longer secret is masked first, whole
@@ -37,7 +43,7 @@ def test_the_journal_and_the_report_mask_through_the_one_module(tmp_path: Path) 
     # the report masks keys as the journal always did: one rule for both
     summary = SimpleNamespace(run_id="r1", status="failed", bytes_uploaded=0, seconds=1.0, counts={}, peak_spool=0,
                               failures=[f"said {PASSWORD}"], images=(), charts=())
-    report = build_report(summary, [], "oci:layout")  # type: ignore[arg-type]
+    report = build_report(summary, [], "oci:layout")
     report["by_url"] = {f"https://u:{PASSWORD}@h": 1}
     md, js = write_report(tmp_path / "state", report, secrets=(PASSWORD,))
     assert PASSWORD not in js.read_text() and PASSWORD not in md.read_text()
@@ -62,3 +68,35 @@ def test_events_leave_the_session_masked(tmp_path: Path) -> None:
     plain: list[ev.Event] = []
     masked_emit(plain.append, ())(ev.Warning(PASSWORD))
     assert [e.message for e in plain if isinstance(e, ev.Warning)] == [PASSWORD]  # no secrets: as it came
+
+
+def test_short_secrets_are_never_searched_for_and_long_ones_are_masked() -> None:
+    text = "versions of ingress-nginx: 3 images"
+    for short in ("e", "ing", "x" * (MIN_MASKED_LENGTH - 1)):
+        assert mask(text, (short,)) == text  # a mask would mangle the words and tell the password
+        assert mask(f"https://u:{short}@h/v2/ {text}", (short,)) == f"https://h/v2/ {text}"  # cut by structure
+    assert mask(f"the server said {PASSWORD}.", ("e", PASSWORD)) == f"the server said {MASK}."
+
+
+@pytest.mark.parametrize("password", ["e", "ing"])
+def test_a_short_password_does_not_mangle_the_output_nor_show(
+    password: str, registry_factory: Callable[..., RegistryServer], demo_packages: list[Path], tmp_path: Path
+) -> None:
+    server = registry_factory(auth="htpasswd", tls=True, password=password)
+    amd = pkg(demo_packages, "v0.11.0", "amd64")
+    url = f"https://{server.username}:{password}@{server.host}"
+    state = tmp_path / "state"
+    target = ["--registry", url, "--ca-cert", str(server.ca_path)]
+    plan = archfuse("plan", amd, *target, state_dir=state)
+    run = archfuse("import", amd, *target, "--yes", "--json", state_dir=state)
+    env = {"ARCHFUSE_USERNAME": server.username or ""}
+    again = archfuse("import", amd, "--registry", server.url, "--ca-cert", str(server.ca_path), "--yes",
+                     state_dir=state, password=password, env=env)
+    history = archfuse("history", state_dir=state)
+    for result in (plan, run, again, history):
+        assert result.code == 0, result.err + result.out
+        shown = result.out + result.err
+        assert MASK not in shown and f":{password}@" not in shown
+    assert "ingress-nginx" in plan.out and "Totals: 6 images (6 new)" in plan.out
+    assert {e["destination"].split("/", 1)[1] for e in run.of("image_done")} >= {"ingress-nginx/controller:v1.8.1"}
+    assert "unchanged" in again.out and "addon-offline-full-package-v0.11.0-amd64.tar.gz" in history.out

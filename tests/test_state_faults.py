@@ -93,7 +93,7 @@ def test_a_read_only_journal_fails_before_the_target_is_touched(
 
     def read_only(path: object, *args: object, **kwargs: object) -> sqlite3.Connection:
         kwargs.pop("uri", None)  # SQLite's own read-only mode: refused writes even for root
-        return connect(f"file:{path}?mode=ro", *args, uri=True, **kwargs)  # type: ignore[arg-type]
+        return connect(f"file:{path}?mode=ro", *args, uri=True, **kwargs)
 
     monkeypatch.setattr("core.record.journal.sqlite3.connect", read_only)
     from tui.cli import main

@@ -250,7 +250,7 @@ async def test_command_palette_has_every_action_of_the_screen(workdir: Path) -> 
             assert command.title in titles
         assert {"Help", "History", "Quit"} <= set(titles)
         command = next(c for c in app.get_system_commands(app.screen) if c.title == "Next: target")
-        await command.callback()  # type: ignore[misc]
+        await command.callback()
         await pilot.pause()
         assert isinstance(app.screen, TargetScreen)
 
@@ -278,7 +278,7 @@ class _Sink:
 def test_bridge_coalesces_progress_and_keeps_the_newest() -> None:
     bridge = EventBridge()
     sink = _Sink()
-    bridge.listener = sink  # type: ignore[assignment]
+    bridge.listener = sink
     threads = [
         threading.Thread(target=lambda k=k: [bridge(ev.BytesProgress(k * 1000 + i, 10**6)) for i in range(1000)])
         for k in range(4)

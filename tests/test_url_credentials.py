@@ -6,6 +6,7 @@ clusterConfig.yaml, against the real registry (htpasswd over TLS) and the ChartM
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -99,3 +100,64 @@ def test_password_in_external_image_repo_of_cluster_config(
     wrong = archfuse("plan", amd, "-c", config, "--ca-cert", tls_registry.ca_path or "", "--json",
                      state_dir=tmp_path / "state")
     assert wrong.code == 3 and SECRET not in wrong.out + wrong.err
+
+
+#: a password holding every character that ends a URL's authority, and an ``@``
+RESERVED = "p@ss/w?rd#Sekr1t"
+
+
+def _reserved_urls(server: RegistryServer, password: str) -> list[str]:
+    """The password as an engineer may type it: raw, and percent-encoded."""
+    assert server.username is not None
+    return [f"https://{server.username}:{password}@{server.host}", _url(server, password)]
+
+
+def _never_shown(password: str, text: str) -> None:
+    """Neither the password (raw or encoded) nor any tail of it a parser cutting at ``@/?#`` would leave."""
+    tails = [password[i + 1 :] for i, char in enumerate(password) if char in "@/?#"]
+    for piece in (password, quote(password, safe=""), *tails):
+        assert piece not in text, piece
+
+
+def test_build_target_config_reads_user_info_to_the_last_at() -> None:
+    for typed in (RESERVED, quote(RESERVED, safe="")):
+        config = build_target_config(
+            f"https://admin:{typed}@registry.example.com:5000", chart_repo=f"oci://charts:{typed}@charts.example.com/lib",
+            env={},
+        )
+        assert (config.registry_url, config.username, config.password) == (
+            "https://registry.example.com:5000", "admin", Secret(RESERVED)
+        )
+        assert (config.chart_repo_url, config.chart_username, config.chart_password) == (
+            "oci://charts.example.com/lib", "charts", Secret(RESERVED)
+        )
+    assert hide_url_credentials(f"in 'https://a:{RESERVED}@h/x?y' and https://h/a@b") == "in 'https://h/x?y' and https://h/a@b"
+
+
+def test_a_password_with_reserved_characters_in_urls_is_used_and_never_shown(
+    registry_factory: Callable[..., RegistryServer], demo_packages: list[Path], tmp_path: Path
+) -> None:
+    server = registry_factory(auth="htpasswd", tls=True, password=RESERVED)
+    amd = pkg(demo_packages, "v0.11.0", "amd64")
+    ca = ["--ca-cert", str(server.ca_path)]
+    for url in _reserved_urls(server, RESERVED):
+        for output in (["--json"], []):
+            good = archfuse("plan", amd, "--registry", url, *ca, *output, state_dir=tmp_path / "state")
+            assert good.code == 0, good.err + good.out
+            _never_shown(RESERVED, good.out + good.err)
+    wrong_password = "wr@ng/p?w#Sekr1t"
+    for url in _reserved_urls(server, wrong_password):
+        wrong = archfuse("plan", amd, "--registry", url, *ca, "--json", state_dir=tmp_path / "state")
+        assert wrong.code == 3, wrong.err + wrong.out
+        _never_shown(wrong_password, wrong.out + wrong.err)
+        bad = archfuse("plan", amd, "--registry", url + ":99999", "--json", state_dir=tmp_path / "state")
+        assert bad.code == 2 and "invalid port" in bad.err, bad.err
+        _never_shown(wrong_password, bad.out + bad.err)
+    config = tmp_path / "clusterConfig.yaml"
+    config.write_text(
+        "apiVersion: provision.daocloud.io/v1alpha3\nkind: ClusterConfig\nspec:\n  imagesAndCharts:\n"
+        f"    type: external\n    externalImageRepo: '{_reserved_urls(server, RESERVED)[0]}'\n"
+    )
+    from_file = archfuse("plan", amd, "-c", config, *ca, state_dir=tmp_path / "state")
+    assert from_file.code == 0, from_file.err + from_file.out
+    _never_shown(RESERVED, from_file.out + from_file.err)

@@ -235,7 +235,7 @@ class ArchfuseApp(App[int]):
                 result = fn()
             except ArchfuseError as err:
                 screen.post_message(WorkFailed(job, say_error(err)))
-            except Exception as err:  # noqa: BLE001 - shown as a sentence, never a traceback
+            except Exception as err:  # shown as a sentence, never a traceback
                 screen.post_message(WorkFailed(job, f"Unexpected error ({type(err).__name__}): {err}"))
             else:
                 screen.post_message(WorkDone(job, lambda: done(result)))

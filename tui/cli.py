@@ -8,6 +8,7 @@ import difflib
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,12 +27,22 @@ from core.api import (
     __version__,
     ignorable_kind,
     parse_size,
+    printable,
 )
 from core.api import events as ev
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
-    from core.api import CheckOptions, PackageIndex, RunOptions, Secret, Session, TargetConfig, TargetInputs
+    from core.api import (
+        CheckOptions,
+        PackageIndex,
+        Preflight,
+        RunOptions,
+        Secret,
+        Session,
+        TargetConfig,
+        TargetInputs,
+    )
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -183,14 +194,14 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return STOPPED_EXIT
     except ArchfuseError as err:
-        if debug:
-            raise
+        if debug:  # the traceback, then the same sentence and exit code as without --debug
+            traceback.print_exc()
         from core.api import hide_url_credentials
 
         message = hide_url_credentials(str(err))
         if args.json:
             json_line({"event": "error", "message": message, "exit_code": err.exit_code})
-        print(f"archfuse: {message}", file=sys.stderr)
+        print(f"archfuse: {printable(message)}", file=sys.stderr)
         return err.exit_code
 
 
@@ -312,7 +323,7 @@ def _ask_password(config: TargetConfig) -> Secret:
         )
     import getpass
 
-    password = getpass.getpass(f"Password for {config.username} at {config.description}: ")
+    password = getpass.getpass(printable(f"Password for {config.username} at {config.description}: "))
     if not password:
         raise UsageError(f"No password was given for {config.username}; nothing was done.")
     return Secret(password)
@@ -322,7 +333,7 @@ def _open(args: argparse.Namespace, config: TargetConfig, emit: ev.Emit) -> Sess
     from core.api import open_session
 
     if config.insecure:
-        print(f"archfuse: warning: --insecure: TLS is not verified for {config.description}.", file=sys.stderr)
+        print(printable(f"archfuse: warning: --insecure: TLS is not verified for {config.description}."), file=sys.stderr)
     return open_session(config, state_dir=args.state_dir, emit=emit, force_charts=args.force_charts)
 
 
@@ -347,7 +358,6 @@ def _check_options(args: argparse.Namespace, dry_run: bool) -> CheckOptions:
     from core.api import CheckOptions
 
     return CheckOptions(
-        dry_run=dry_run,
         clean_leftovers=args.clean_leftovers and not dry_run,
         registry_storage=args.registry_storage,
         ignore=frozenset(ignorable_kind(k) for k in args.ignore_check),
@@ -399,17 +409,16 @@ def _import(args: argparse.Namespace) -> int:
             options=options,
             checks=_check_options(args, False),
         )
-        if preflight.failed:
-            if not args.json:
-                sys.stdout.write(preflight.render_text() + "\n")
-            first = preflight.failures[0]
-            raise PreflightFailed(f"Preflight failed: {first.name}: {first.detail}", hint="Nothing was written.")
+        _refuse_failed(args, session, preflight)
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UsageError("archfuse import writes to the target: pass --yes to confirm when not at a terminal.")
             sys.stdout.write(preflight.render_text() + "\n")
-            if not _confirm("Import now?"):
+            if not _confirm(_import_question(preflight)):
+                print("archfuse: not imported; nothing was changed.", file=sys.stderr)
                 return 0
+        preflight = session.prepare(preflight)  # consent given: spaces created, leftovers removed
+        _refuse_failed(args, session, preflight)
         stop = Stop()
         with stop_on_signals(stop):
             summary = session.run(preflight, cancel=stop, options=options)
@@ -422,6 +431,26 @@ def _import(args: argparse.Namespace) -> int:
     return int(summary.exit_code)
 
 
+def _refuse_failed(args: argparse.Namespace, session: Session, preflight: Preflight) -> None:
+    """A failed preflight: its checks shown, then PreflightFailed saying what the target holds now."""
+    if not preflight.failed:
+        return
+    if not args.json:
+        sys.stdout.write(preflight.render_text() + "\n")
+    first = preflight.failures[0]
+    raise PreflightFailed(f"Preflight failed: {first.name}: {first.detail}", hint=session.untagged_note())
+
+
+def _import_question(preflight: Preflight) -> str:
+    """The question before an import, naming what it changes before its run."""
+    first = []
+    if preflight.spaces_to_create:
+        first.append(f"create the Harbor project(s) {', '.join(preflight.spaces_to_create)}")
+    if preflight.leftovers_to_remove:
+        first.append(f"remove {', '.join(str(path) for path, _ in preflight.leftovers_to_remove)}")
+    return f"First {' and '.join(first)}, then import?" if first else "Import now?"
+
+
 def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
     """Where the run report went: a JSON event line, or ``report: PATH`` on stderr."""
     if not paths:
@@ -430,11 +459,17 @@ def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
         json_line({"event": "report", "markdown": str(paths[0]), "json": str(paths[-1])})
     else:
         for path in paths:
-            print(f"report: {path}", file=sys.stderr)
+            print(printable(f"report: {path}"), file=sys.stderr)
 
 
 def _confirm(question: str) -> bool:
-    answer = input(f"{question} [y/N] ").strip().lower()
+    """Ask at the terminal; anything but yes is no, and so is a terminal that closes (end of input, or
+    the error reading a terminal whose other side is gone)."""
+    try:
+        answer = input(printable(f"{question} [y/N] ")).strip().lower()
+    except (EOFError, OSError):
+        sys.stdout.write("\n")
+        return False
     return answer in ("y", "yes")
 
 

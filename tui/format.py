@@ -1,4 +1,8 @@
-"""Human-readable sizes, rates and durations for the screens (humanize, binary units)."""
+"""Human-readable sizes, rates and durations for the screens (humanize, binary units).
+
+Every name a screen shows (a package, a path, an image reference, a server's message) goes through
+:func:`printable` (control characters escaped, from core.terminal) or :func:`printable_lines`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from collections.abc import Sequence
 import humanize
 
 from core.api import events as ev
+from core.api import printable as printable
+from core.api import printable_lines as printable_lines
 
 RATE_WINDOW = 10.0  # seconds of recent progress the rate and the ETA are taken over
 #: seconds without a byte moved after which there is no rate and no ETA (the engine says it is
@@ -55,6 +61,7 @@ def reference(repository: str, tag: str, width: int, *, sep: str = ":") -> str:
 
     ``ingress-nginx/controller:v1.8.1`` at 24 → ``ingre…/controller:v1.8.1``.
     """
+    repository, tag = printable(repository), printable(tag)
     suffix = f"{sep}{tag}" if tag else ""
     full = repository + suffix
     width = max(width, MIN_REFERENCE)

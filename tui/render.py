@@ -10,7 +10,7 @@ from typing import IO, Any
 
 import humanize
 
-from core.api import ImageStage
+from core.api import ImageStage, printable
 from core.api import events as ev
 from tui.format import RateWindow, elapsed, stall_line
 
@@ -50,7 +50,8 @@ class JsonRenderer:
 
 
 class PlainRenderer:
-    """Readable progress lines on stderr, results on stdout."""
+    """Readable progress lines on stderr, results on stdout; each line :func:`printable` (one line,
+    no control character from a name reaches the terminal)."""
 
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, verbose: bool = False) -> None:
         self.out = out or sys.stdout
@@ -67,7 +68,7 @@ class PlainRenderer:
         if line is None:
             return
         stream = self.out if isinstance(event, (ev.ImageDone, ev.ChartDone, ev.RunFinished)) else self.err
-        stream.write(line + "\n")
+        stream.write(printable(line) + "\n")  # names from a package or a server: no control characters
         stream.flush()
 
     def line(self, event: ev.Event) -> str | None:
@@ -126,7 +127,8 @@ class PlainRenderer:
         if isinstance(event, ev.TagsConverged):
             if not event.remerged:
                 return None
-            return f"{event.remerged} tag(s) merged again after another client dropped platforms of this run"
+            when = " (read again after the charts)" if event.final else ""
+            return f"{event.remerged} tag(s) merged again after another client dropped platforms of this run{when}"
         if isinstance(event, ev.Warning):
             return f"warning: {event.message}"
         if isinstance(event, ev.Failure):

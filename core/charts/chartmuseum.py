@@ -10,6 +10,7 @@ from __future__ import annotations
 from core.charts.http import ChartHttp
 from core.charts.protocol import decide
 from core.errors import TargetError
+from core.http.bounds import MAX_BODY
 from core.kinds import ChartAction
 from core.oci.digest import sha256_digest
 
@@ -55,13 +56,9 @@ class ChartMuseumDestination(ChartHttp):
             return None
         if resp.status_code != 200:
             raise self.fail(resp, doing)
-        resp = self.request("GET", f"{self._repo}/charts/{name}-{version}.tgz")
+        resp = self.request("GET", f"{self._repo}/charts/{name}-{version}.tgz", extensions={MAX_BODY: MAX_CHART})
         if resp.status_code != 200:
             raise self.fail(resp, f"downloading chart {name}-{version}.tgz")
-        if len(resp.content) > MAX_CHART:
-            raise TargetError(
-                f"ChartMuseum {self.origin} serves {name}-{version}.tgz larger than {MAX_CHART} bytes."
-            )
         return sha256_digest(resp.content)
 
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:

@@ -12,6 +12,7 @@ import httpx
 from core.charts.protocol import DestinationSpec
 from core.errors import AuthError, TargetError
 from core.http.base import HttpClientOwner, http_client, transport_error
+from core.http.bounds import Deadline
 from core.registry.retry import NO_RETRY, RetryPolicy, send_retrying
 
 
@@ -57,6 +58,7 @@ class ChartHttp(HttpClientOwner):
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
         retries: RetryPolicy | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -67,7 +69,7 @@ class ChartHttp(HttpClientOwner):
         self.retries = retries or RetryPolicy()
         auth = httpx.BasicAuth(username, password or "") if username else None
         self._http = http_client(insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout,
-                                 base_url=self.origin, auth=auth)
+                                 base_url=self.origin, auth=auth, server=self.SERVER, deadline=deadline)
 
     def check_path(self, url: str) -> None:
         """Refuse (UsageError) a URL whose path this kind of server cannot use; any path by default."""

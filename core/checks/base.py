@@ -21,6 +21,7 @@ from core.kinds import CheckKind, CheckStatus
 from core.package.model import PackageIndex
 from core.plan.images import Plan
 from core.targets.base import Target
+from core.terminal import printable_lines
 from core.units import size_text
 
 if TYPE_CHECKING:
@@ -71,8 +72,8 @@ def ignorable_kind(flag: str) -> CheckKind:
 class CheckOptions:
     """Preflight choices beyond the target configuration."""
 
-    dry_run: bool = False  # ``archfuse plan``: report what would be created, create nothing
-    clean_leftovers: bool = False  # remove the vendor installer's leftover work directories
+    #: remove the vendor installer's leftover work directories (Session.prepare, once the import is agreed to)
+    clean_leftovers: bool = False
     registry_storage: Path | None = None  # where a registry on this node stores data (disk check)
     ignore: frozenset[CheckKind] = frozenset()  # kinds of failed checks to go past (CheckKind.ignorable)
     #: every package given, selected or not: the arch coverage check names one that fills a gap
@@ -110,6 +111,17 @@ class Preflight:
     ignored: frozenset[CheckKind] = frozenset()  # kinds of failed checks the engineer chose to go past
     #: set by a step whose failure makes the later checks meaningless (the plan could not be read)
     halted: bool = False
+    #: what the import changes once agreed to (core.checks.preflight.prepare), as the checks found it:
+    #: the registry spaces to create (``create_spaces``), the leftover directories to remove, with sizes
+    spaces_to_create: tuple[str, ...] = ()
+    leftovers_to_remove: tuple[tuple[Path, int], ...] = ()
+    #: what the checks read, to check again once the spaces exist
+    context: CheckContext | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def pending(self) -> bool:
+        """True when the import changes something before its run (spaces, leftovers) once agreed to."""
+        return bool(self.spaces_to_create or self.leftovers_to_remove)
 
     @property
     def failed(self) -> bool:
@@ -175,8 +187,8 @@ class Preflight:
             )
         if self.failed:
             lines.append("")
-            lines.append("Preflight failed: nothing was written. Fix the checks marked fail and run again.")
-        return "\n".join(lines)
+            lines.append("Preflight failed: no tag moved. Fix the checks marked fail and run again.")
+        return printable_lines(lines)
 
 
 #: one check: reads the context and the preflight so far, yields its results (added and emitted in order)

@@ -14,21 +14,21 @@ def plan_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
     """Build the plan once the target and its spaces passed; a missing space halts the preflight."""
     if result.failed_any(CheckKind.TARGET, CheckKind.REGISTRY_SPACES):
         return
+    if result.spaces_to_create:  # a space that does not exist yet cannot be read
+        result.halted = True
+        yield Check(
+            CheckKind.REGISTRY_SPACES,
+            CheckStatus.WARN,
+            "The plan is made once the missing registry spaces are created, when the import is agreed to.",
+        )
+        return
     try:
         result.plan = build_plan(
             context.packages, context.target, prefix=context.prefix, jobs=context.jobs, sources=context.sources
         )
     except SpaceMissing as err:
         result.halted = True
-        config = context.config
-        if context.options.dry_run and config is not None and config.create_spaces:
-            yield Check(
-                CheckKind.REGISTRY_SPACES,
-                CheckStatus.WARN,
-                f"{err} The import creates it first; the plan cannot read a space that does not exist yet.",
-            )
-        else:
-            yield Check(CheckKind.REGISTRY_SPACES, CheckStatus.FAIL, str(err))
+        yield Check(CheckKind.REGISTRY_SPACES, CheckStatus.FAIL, str(err))
 
 
 def fusion_step(context: CheckContext, result: Preflight) -> Iterator[Check]:

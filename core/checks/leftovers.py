@@ -1,4 +1,5 @@
-"""The vendor installer's leftover work directories beside the packages: found, reported, removed."""
+"""The vendor installer's leftover work directories beside the packages: found, reported, and removed
+(``--clean-leftovers``) once the import is agreed to."""
 
 from __future__ import annotations
 
@@ -122,6 +123,18 @@ def _treesize_text(root: Path) -> int:
 
 
 def leftovers_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
-    """Leftovers near the packages: reported, or removed with ``--clean-leftovers``."""
+    """Leftovers near the packages, reported; with ``--clean-leftovers`` noted for ``Session.prepare``,
+    which removes them once the import is agreed to (a check removes nothing)."""
     found = find_vendor_leftovers([Path(p.path) for p in context.packages])
-    yield clean_vendor_leftovers(found) if context.options.clean_leftovers else check_vendor_leftovers(found)
+    if not (found and context.options.clean_leftovers):
+        yield check_vendor_leftovers(found)
+        return
+    result.leftovers_to_remove = tuple(found)
+    total = sum(size for _, size in found)
+    shown = listed([f"{path} ({size_text(size)})" for path, size in found], limit=5)
+    yield Check(
+        CheckKind.VENDOR_LEFTOVERS,
+        CheckStatus.WARN,
+        f"The vendor installer's work directories hold {size_text(total)}: {shown}; the import removes them, "
+        "as asked, once it is agreed to.",
+    )

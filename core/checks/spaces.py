@@ -1,9 +1,10 @@
 """Checks of the registry's spaces: is the registry Harbor, and does every project the plan writes
-into exist (created with ``--create-spaces``)?"""
+into exist? With ``--create-spaces`` the missing ones are created, once the import is agreed to."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from core.advice import Advice
 from core.charts.oci import OciChartDestination
@@ -14,6 +15,9 @@ from core.oci.refs import space_of
 from core.plan.images import group_images
 from core.registry.harbor import Flavour, HarborClient
 from core.targets.connect import open_harbor
+
+if TYPE_CHECKING:
+    from core.config import TargetConfig
 
 OK, WARN, FAIL = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL
 #: the display name of the flavour check (its kind is ``harbor``)
@@ -58,14 +62,13 @@ def check_spaces(
     *,
     create: bool,
     public: bool,
-    dry_run: bool = False,
 ) -> list[Check]:
     """Every registry space (Harbor project) the destination repositories need exists.
 
     On Harbor, missing projects fail with their list and the fix (``--create-spaces``); with
-    ``create`` they are created (``public`` sets their visibility) and each is reported, unless
-    ``dry_run`` (``archfuse plan`` writes nothing): then they are reported as to be created. On a
-    plain registry spaces are implicit.
+    ``create`` they are reported as to be created (``public`` sets their visibility), their names
+    in the check's ``items``: :func:`create_spaces` creates them once the engineer agreed to the
+    import (``Session.prepare``). A check writes nothing. On a plain registry spaces are implicit.
     """
     name = flavour.name if isinstance(flavour, Flavour) else flavour
     spaces = sorted({space_of(r) for r in plan_repositories if r})
@@ -116,40 +119,50 @@ def check_spaces(
             )
         ]
     visibility = "public" if public else "private"
-    if dry_run:
-        return [
-            Check(
-                CheckKind.REGISTRY_SPACES,
-                OK,
-                f"Harbor at {where} lacks {listed(missing)}; the import creates them as {visibility} projects, "
-                "as asked.",
-            )
-        ]
     out: list[Check] = []
     present = [s for s in spaces if s not in missing]
     if present:
         out.append(Check(CheckKind.REGISTRY_SPACES, OK, f"Harbor at {where} already has: {listed(present)}."))
-    for space in missing:
+    out.append(
+        Check(
+            CheckKind.REGISTRY_SPACES,
+            OK,
+            f"Harbor at {where} lacks {listed(missing)}; the import creates them as {visibility} projects, "
+            "as asked, once it is agreed to.",
+            items=tuple(missing),
+        )
+    )
+    return out
+
+
+def create_spaces(harbor_client: HarborClient, spaces: Iterable[str], *, public: bool) -> list[Check]:
+    """Create the registry spaces (Harbor projects) :func:`check_spaces` found missing, after consent;
+    one check per space (a project someone else created meanwhile is fine)."""
+    where = harbor_client.description
+    visibility = "public" if public else "private"
+    out: list[Check] = []
+    for space in spaces:
+        label = f"registry space {space}"
         try:
             created = harbor_client.create_project(space, public=public)
         except ArchfuseError as err:
-            out.append(Check(CheckKind.REGISTRY_SPACES, FAIL, str(err), label=f"registry space {space}"))
+            out.append(Check(CheckKind.REGISTRY_SPACES, FAIL, str(err), label=label))
             continue
-        if created:
-            out.append(
-                Check(
-                    CheckKind.REGISTRY_SPACES,
-                    OK,
-                    f"Created {visibility} Harbor project '{space}' on {where}.",
-                    label=f"registry space {space}",
-                )
-            )
-        else:
-            out.append(
-                Check(CheckKind.REGISTRY_SPACES, OK, f"Harbor project '{space}' already exists on {where}.",
-                      label=f"registry space {space}")
-            )
+        detail = (
+            f"Created {visibility} Harbor project '{space}' on {where}." if created
+            else f"Harbor project '{space}' already exists on {where}."
+        )
+        out.append(Check(CheckKind.REGISTRY_SPACES, OK, detail, label=label))
     return out
+
+
+def create_missing_spaces(config: TargetConfig, spaces: Iterable[str]) -> list[Check]:
+    """:func:`create_spaces` on the Harbor ``config`` names, with the visibility it asks for."""
+    harbor = open_harbor(config)
+    if harbor is None:
+        return []
+    with harbor:
+        return create_spaces(harbor, spaces, public=config.space_visibility == "public")
 
 
 def spaces_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
@@ -165,11 +178,9 @@ def spaces_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
         charts = context.charts
         if isinstance(charts, OciChartDestination) and charts.target is context.target:
             repos |= {charts.repository(c.name, c.repo) for p in context.packages for c in p.charts}
-        yield from check_spaces(
-            repos,
-            flavour,
-            harbor,
-            create=config.create_spaces,
-            public=config.space_visibility == "public",
-            dry_run=context.options.dry_run,
+        checks = check_spaces(
+            repos, flavour, harbor, create=config.create_spaces, public=config.space_visibility == "public"
         )
+    yield from checks
+    if config.create_spaces:  # the missing ones, created by Session.prepare once the import is agreed to
+        result.spaces_to_create = tuple(space for c in checks for space in c.items)

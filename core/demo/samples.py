@@ -1,5 +1,7 @@
 """Sample packages: realistic, deterministic addon offline packages for the demo, tests and benchmarks.
 
+Packages broken on purpose, for the tests only, are written by tests/fixtures/broken.py.
+
 A package holds charts from ``addon`` and ``community``; across the demo versions some chart
 versions and image tags change and some stay. Layers are real tars (gzip'd where the flavour
 says so, fixed mtimes, gzip mtime 0), distinct per architecture; the same image tag gives the
@@ -27,22 +29,6 @@ from core.package.tarwrite import Content, Entry, HashingSink, Sink, tar_bytes, 
 FLAVOURS = ("ggcr", "docker-legacy", "docker-oci")
 ARCHES = ("amd64", "arm64")
 DEMO_VERSIONS = ("v0.11.0", "v0.12.0")
-BROKEN_KINDS = (
-    "not-gzip", "not-tar", "truncated", "corrupt-bundle", "no-images-tar", "no-chart-yaml",
-    "manifest-missing-file", "layer-digest-mismatch", "absolute-name", "dotdot-name", "symlink", "device",
-    "oversized-manifest", "oversized-hints", "oversized-chart-yaml", "arch-mismatch", "checksum-mismatch",
-    # hostile or inconsistent content (issue 11)
-    "alias-bomb", "deep-values", "deep-hints", "deep-manifest", "deep-config", "non-ascii-tag", "bad-repo-dir",
-    "duplicate-member", "tag-conflict", "chart-yaml-type", "unsplittable-hint",
-)  # fmt: skip
-#: kinds a scan accepts and a plan refuses (the chart cannot be relocated to the target)
-PLAN_ONLY_KINDS = ("unsplittable-hint",)
-#: a 6 KB "billion laughs": nine levels of ten aliases expand to 10^9 strings
-ALIAS_BOMB = "lol: &l0 [" + ", ".join(['"lol"'] * 10) + "]\n" + "".join(
-    f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]\n" for i in range(1, 10)
-)
-DEEP_YAML = 800  # nesting of deep-values/-hints: past Python's recursion limit for PyYAML, within libyaml's
-DEEP_JSON = 100_000  # nesting of deep-manifest/-config
 GZIP_LEVEL = 1
 _SPOOL_OVER = 8 << 20
 _ROOT = "addon-offline"
@@ -298,7 +284,8 @@ def _hex(digest: str) -> str:
     return digest.split(":", 1)[1]
 
 
-def _json(obj: object) -> bytes:
+def compact_json(obj: object) -> bytes:
+    """JSON as docker writes it into an archive: no spaces."""
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
@@ -332,7 +319,7 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
                     entries += [
                         Entry(f"{layer_id}/", "dir"),
                         Entry(f"{layer_id}/VERSION", content=Content.of(b"1.0")),
-                        Entry(f"{layer_id}/json", content=Content.of(_json(meta))),
+                        Entry(f"{layer_id}/json", content=Content.of(compact_json(meta))),
                         Entry(f"{layer_id}/layer.tar", content=layer.diff),
                     ]
                 parent = layer_id
@@ -342,7 +329,7 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
             )
             repo, tag = img.ref.rsplit(":", 1)
             repos.setdefault(repo, {})[tag] = parent
-        tail.append(Entry("repositories", content=Content.of(_json(repos))))
+        tail.append(Entry("repositories", content=Content.of(compact_json(repos))))
     elif flavour == "docker-oci":
         blobs: dict[str, Content] = {}
         index = []
@@ -359,7 +346,7 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
                 names.append(f"blobs/sha256/{_hex(digest)}")
                 descs.append({"mediaType": media, "digest": digest, "size": content.size})
             blobs[_hex(img.config_digest)] = Content.of(img.config)
-            oci = _json(
+            oci = compact_json(
                 {
                     "schemaVersion": 2,
                     "mediaType": mt.OCI_MANIFEST,
@@ -392,14 +379,14 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
             Entry(
                 "index.json",
                 content=Content.of(
-                    _json({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": index})
+                    compact_json({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": index})
                 ),
             )
         )
         tail.append(Entry("oci-layout", content=Content.of(b'{"imageLayoutVersion":"1.0.0"}')))
     else:
         raise ValueError(f"unknown flavour {flavour!r}; one of {', '.join(FLAVOURS)}")
-    man = Entry("manifest.json", content=Content.of(_json(manifest)))
+    man = Entry("manifest.json", content=Content.of(compact_json(manifest)))
     return [man, *entries, *tail] if manifest_first else [*entries, man, *tail]
 
 
@@ -516,7 +503,7 @@ def write_sample_package(
     rotate through all three). ``payload``: extra incompressible bytes spread over the app layers
     (0 gives a package of a few KB). ``image_arch`` makes the image configs declare another arch;
     ``charts`` keeps only the named charts; ``bulk`` adds that many small images (see
-    :func:`bulk_charts`); ``mutate`` edits the member tree (broken packages); ``chart_yaml`` writes
+    :func:`bulk_charts`); ``mutate`` edits the member tree (tests/fixtures/broken.py); ``chart_yaml`` writes
     each chart's Chart.yaml (default :func:`chart_yaml_text`).
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
@@ -541,165 +528,3 @@ def write_demo_set(dest_dir: Path) -> list[Path]:
             flavour = "ggcr" if version == DEMO_VERSIONS[0] else "mixed"
             out.append(write_sample_package(dest_dir, version, arch, flavour=flavour, payload=96 << 10))
     return out
-
-
-# --- broken packages -----------------------------------------------------------------------------
-
-
-def _walk(entries: list[Entry], pred: Callable[[Entry], bool]) -> tuple[list[Entry], Entry]:
-    for e in entries:
-        if pred(e):
-            return entries, e
-        if e.children is not None:
-            try:
-                return _walk(e.children, pred)
-            except LookupError:
-                pass
-    raise LookupError("no such member")
-
-
-def _named(name: str) -> Callable[[Entry], bool]:
-    return lambda e: e.name == name
-
-
-def _mutation(kind: str) -> Callable[[list[Entry]], None]:
-    def do(entries: list[Entry]) -> None:
-        if kind == "corrupt-bundle":
-            _, e = _walk(entries, lambda e: e.name.endswith(".bundle.tar"))
-            size = e.size
-            e.children = None
-            e.content = Content.of(random.Random(kind).randbytes(size))
-        elif kind == "no-images-tar":
-            parent, e = _walk(entries, _named("images.tar"))
-            parent.remove(e)
-        elif kind == "no-chart-yaml":
-            parent, e = _walk(entries, _named("original-chart/Chart.yaml"))
-            parent.remove(e)
-        elif kind == "manifest-missing-file":
-            parent, e = _walk(entries, lambda e: e.name.endswith(".tar.gz") and "/" not in e.name)
-            parent.remove(e)
-        elif kind == "layer-digest-mismatch":
-            _, e = _walk(entries, lambda e: e.name.endswith(".tar.gz") and "/" not in e.name)
-            data = bytearray(tar_bytes_of(e.content or Content.of(b"")))
-            data[-9] ^= 0xFF
-            e.content = Content.of(bytes(data))
-        elif kind == "absolute-name":
-            entries.insert(1, Entry("/etc/cron.d/evil", content=Content.of(b"* * * * * root true\n")))
-        elif kind == "dotdot-name":
-            parent, _ = _walk(entries, _named("hints.yaml"))
-            parent.insert(0, Entry("original-chart/../../evil.yaml", content=Content.of(b"x: 1\n")))
-        elif kind == "symlink":
-            parent, e = _walk(entries, _named("hints.yaml"))
-            parent[parent.index(e)] = Entry("hints.yaml", "symlink", linkname="/etc/passwd")
-        elif kind == "device":
-            parent, e = _walk(entries, _named("original-chart/Chart.yaml"))
-            parent[parent.index(e)] = Entry("original-chart/Chart.yaml", "chardev")
-        elif kind == "oversized-manifest":
-            _, e = _walk(entries, _named("manifest.json"))
-            e.content = Content.of(tar_bytes_of(e.content or Content.of(b"")) + b" " * (9 << 20))
-        elif kind == "oversized-hints":
-            _, e = _walk(entries, _named("hints.yaml"))
-            e.content = Content.of(b"#" * (2 << 20) + b"\n" + tar_bytes_of(e.content or Content.of(b"")))
-        elif kind == "oversized-chart-yaml":
-            _, e = _walk(entries, _named("original-chart/Chart.yaml"))
-            e.content = Content.of(tar_bytes_of(e.content or Content.of(b"")) + b"#" * (2 << 20) + b"\n")
-        else:
-            _hostile(kind, entries)
-
-    return do
-
-
-def _text_of(entry: Entry) -> str:
-    return tar_bytes_of(entry.content or Content.of(b"")).decode()
-
-
-def _hostile(kind: str, entries: list[Entry]) -> None:
-    """The hostile or inconsistent kinds: each breaks one file in a way a scan must refuse."""
-    if kind in ("alias-bomb", "deep-values"):
-        _, e = _walk(entries, _named("original-chart/values.yaml"))
-        extra = ALIAS_BOMB if kind == "alias-bomb" else "deep: " + "[" * DEEP_YAML + "]" * DEEP_YAML + "\n"
-        e.content = Content.of((_text_of(e) + extra).encode())
-    elif kind == "deep-hints":
-        _, e = _walk(entries, _named("hints.yaml"))
-        e.content = Content.of(("- " + "[" * DEEP_YAML + "]" * DEEP_YAML + "\n").encode())
-    elif kind == "deep-manifest":
-        _, e = _walk(entries, _named("manifest.json"))
-        e.content = Content.of(("[" * DEEP_JSON + "]" * DEEP_JSON).encode())
-    elif kind == "deep-config":  # a config whose name (its digest) and manifest.json agree with its bytes
-        _, man = _walk(entries, _named("manifest.json"))
-        doc = json.loads(_text_of(man))
-        _, cfg = _walk(entries, _named(doc[0]["Config"]))
-        body = _text_of(cfg)[:-1] + ',"deep":' + "[" * DEEP_JSON + "]" * DEEP_JSON + "}"
-        cfg.name = "sha256:" + hashlib.sha256(body.encode()).hexdigest()
-        cfg.content = Content.of(body.encode())
-        doc[0]["Config"] = cfg.name
-        man.content = Content.of(_json(doc))
-    elif kind == "non-ascii-tag":
-        _, man = _walk(entries, _named("manifest.json"))
-        doc = json.loads(_text_of(man))
-        doc[0]["RepoTags"] = [doc[0]["RepoTags"][0] + "-\u00fcber"]
-        man.content = Content.of(json.dumps(doc, ensure_ascii=False).encode())
-    elif kind == "bad-repo-dir":
-        _, e = _walk(entries, lambda e: e.name.endswith(".bundle.tar"))
-        e.name = e.name.replace("/data/addon/", "/data/EVIL Repo/")
-    elif kind == "duplicate-member":  # docker-legacy: a second <id>/layer.tar with other bytes
-        parent, e = _walk(entries, lambda e: e.name.endswith("/layer.tar"))
-        parent.append(Entry(e.name, content=Content.of(tar_bytes(_tampered_layer()))))
-    elif kind == "tag-conflict":  # a second bundle claims the first bundle's image tag for other content
-        bundles = [e for _, e in _bundles(entries)]
-        _, first = _walk(bundles[0].children or [], _named("manifest.json"))
-        _, second = _walk(bundles[1].children or [], _named("manifest.json"))
-        doc = json.loads(_text_of(second))
-        doc[0]["RepoTags"] = [json.loads(_text_of(first))[0]["RepoTags"][0]]
-        second.content = Content.of(_json(doc))
-    elif kind == "unsplittable-hint":  # the keys run together: no split at registry, repository and tag
-        _, e = _walk(entries, _named("hints.yaml"))
-        e.content = Content.of(b'- "{{ .image.tag }}{{ .image.repository }}"\n')
-    elif kind == "chart-yaml-type":
-        _, e = _walk(entries, _named("original-chart/Chart.yaml"))
-        e.content = Content.of((_text_of(e) + "kubeVersion: [1, 2]\n").encode())
-
-
-def _tampered_layer() -> list[Entry]:
-    return [Entry("etc/", "dir"), Entry("etc/passwd", content=Content.of(b"root::0:0::/root:/bin/sh\n"))]
-
-
-def _bundles(entries: list[Entry]) -> list[tuple[list[Entry], Entry]]:
-    found: list[tuple[list[Entry], Entry]] = []
-    for e in entries:
-        if e.name.endswith(".bundle.tar"):
-            found.append((entries, e))
-        elif e.children is not None:
-            found.extend(_bundles(e.children))
-    return found
-
-
-def write_broken_package(dest_dir: Path, kind: str) -> Path:
-    """A small package broken in one way (see ``BROKEN_KINDS``); named like a real amd64 package."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    one = ["metrics-server"]
-    if kind not in BROKEN_KINDS:
-        raise ValueError(f"unknown broken kind {kind!r}; one of {', '.join(BROKEN_KINDS)}")
-    if kind in ("not-gzip", "not-tar"):
-        path = dest_dir / f"addon-offline-full-package-v0.0.1-{kind}-amd64.tar.gz"
-        text = b"this is not an addon offline package\n" * 40
-        path.write_bytes(igzip.compress(text, GZIP_LEVEL, mtime=0) if kind == "not-tar" else text)
-        return path
-    version = f"v0.0.1-{kind}"
-    if kind == "arch-mismatch":
-        return write_sample_package(dest_dir, version, "arm64", image_arch="amd64", charts=one)
-    path = write_sample_package(
-        dest_dir,
-        version,
-        "amd64",
-        charts=["metrics-server", "ingress-nginx"] if kind == "tag-conflict" else one,
-        flavour="docker-legacy" if kind == "duplicate-member" else "ggcr",
-        mutate=None if kind in ("truncated", "checksum-mismatch") else _mutation(kind),
-    )
-    if kind == "truncated":
-        data = path.read_bytes()
-        path.write_bytes(data[: len(data) * 6 // 10])
-        sidecar_path(path).unlink()
-    elif kind == "checksum-mismatch":
-        sidecar_path(path).write_text(sidecar_text(path, "0" * 128))
-    return path

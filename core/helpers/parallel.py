@@ -60,7 +60,7 @@ def parallel_map(
                 if check is not None:
                     check()
                 results[index] = call(items[index])
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread below
+            except BaseException as exc:  # handed to the caller's thread below
                 with lock:
                     errors.append(exc)
                 return

@@ -16,6 +16,8 @@ import httpx
 from core import __version__
 from core.advice import Advice
 from core.errors import RegistryError, TLSError, TransportError, UsageError
+from core.http.bounds import ACCEPT_ENCODING, DEADLINE_PASSED, DEFAULT_DEADLINE, Deadline, event_hooks
+from core.http.interrupt import make_cuttable
 
 
 def split_base_url(base_url: str) -> tuple[str, str]:
@@ -84,25 +86,33 @@ def http_client(
     base_url: str = "",
     auth: httpx.Auth | None = None,
     max_connections: int = 10,
+    server: str = "registry",
+    deadline: Deadline | None = None,
 ) -> httpx.Client:
     """The httpx client of every archfuse server client (registry, Harbor API, chart repositories).
 
     TLS per :func:`tls_verify`; the proxy environment (``HTTPS_PROXY``, ``HTTP_PROXY``,
     ``ALL_PROXY``, ``NO_PROXY``) honoured; ``timeout`` seconds per read and write, at most
     :data:`CONNECT_TIMEOUT` to connect, no limit on waiting for a pooled connection; archfuse's
-    user agent; redirects only where a caller asks.
+    user agent; redirects only where a caller asks. Every answer is bounded in size and every
+    request in time (:mod:`core.http.bounds`: ``deadline``, ``server`` names the kind in messages);
+    with httpx's own transport, connections can be cut (:func:`core.http.interrupt.make_cuttable`).
     """
-    return httpx.Client(
+    client = httpx.Client(
         transport=transport,
         verify=tls_verify(insecure=insecure, ca_cert=ca_cert),
         timeout=httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout), pool=None),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        headers={"User-Agent": USER_AGENT},
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
         base_url=base_url,
         auth=auth,
         follow_redirects=False,
         trust_env=True,
+        event_hooks=event_hooks(server, deadline or DEFAULT_DEADLINE),
     )
+    if transport is None:
+        make_cuttable(client)  # the deadline is kept on its connections
+    return client
 
 
 _Client = TypeVar("_Client", bound="HttpClientOwner")
@@ -175,6 +185,8 @@ def transport_error(exc: Exception, what: str, where: str, server: str = "regist
 
 def transport_detail(exc: Exception) -> str:
     """``timed out``, ``connection failed`` or ``connection broke``: what went wrong, in words."""
+    if isinstance(exc, httpx.TimeoutException) and str(exc).startswith(DEADLINE_PASSED):
+        return f"too slow, {str(exc)[len(DEADLINE_PASSED) + 2 :]}"  # e.g. no full answer within 300 s
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
     if isinstance(exc, httpx.ConnectError):

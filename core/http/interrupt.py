@@ -18,8 +18,10 @@ from typing import Any, Union
 import httpcore
 import httpx
 
-_SocketOption = Union[  # noqa: UP007 - evaluated at import: Python 3.9 has no X | Y here
-    tuple[int, int, int], tuple[int, int, Union[bytes, bytearray]], tuple[int, int, None, int]  # noqa: UP007
+from core.http.bounds import network_call
+
+_SocketOption = Union[  # evaluated at import: Python 3.9 has no X | Y here
+    tuple[int, int, int], tuple[int, int, Union[bytes, bytearray]], tuple[int, int, None, int]
 ]
 
 
@@ -31,10 +33,10 @@ class _Stream(httpcore.NetworkStream):
         self._backend = backend
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, timeout)
+        return network_call(lambda cut: self._inner.read(max_bytes, cut), timeout)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, timeout)
+        network_call(lambda cut: self._inner.write(buffer, cut), timeout, write=True)
 
     def close(self) -> None:
         self._backend.forget(self)
@@ -101,11 +103,16 @@ class CuttableBackend(httpcore.NetworkBackend):
 
 def make_cuttable(client: httpx.Client) -> CuttableBackend:
     """Route ``client``'s own connections (direct, and through a proxy the environment names) through a
-    new :class:`CuttableBackend`, and return it. The client keeps httpx's transports, TLS and limits."""
-    backend = CuttableBackend()
-    transports = [client._transport, *client._mounts.values()]  # noqa: SLF001 - see below
-    for transport in transports:
-        pool = transport._pool if isinstance(transport, httpx.HTTPTransport) else None  # noqa: SLF001
+    :class:`CuttableBackend` (the one already there, else a new one), and return it. The client keeps
+    httpx's transports, TLS and limits. Its streams also keep each request's deadline
+    (:func:`core.http.bounds.network_call`)."""
+    pools = []
+    for transport in [client._transport, *client._mounts.values()]:  # see below
+        pool = transport._pool if isinstance(transport, httpx.HTTPTransport) else None
         if isinstance(pool, httpcore.ConnectionPool):  # HTTP proxies too; httpx has no public way in
-            pool._network_backend = backend  # noqa: SLF001
+            pools.append(pool)
+    found = [p._network_backend for p in pools if isinstance(p._network_backend, CuttableBackend)]
+    backend = found[0] if found else CuttableBackend()
+    for pool in pools:
+        pool._network_backend = backend
     return backend

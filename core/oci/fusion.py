@@ -7,7 +7,6 @@ only one architecture never flattens a list.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -15,7 +14,7 @@ from typing import Any, Optional
 from core.errors import TargetError
 from core.kinds import ImageAction
 from core.oci import mediatypes as mt
-from core.oci.manifest import ManifestRef, index_bytes, index_entry
+from core.oci.manifest import ManifestRef, index_bytes, index_entry, load_document
 from core.oci.platform import Platform
 
 #: How a bare manifest's platform is found: read its config. (manifest) -> Platform | None
@@ -186,7 +185,7 @@ def config_platform_reader(get_blob: Callable[[str], bytes]) -> PlatformOf:
             config = doc.get("config") or {}
             if config.get("mediaType") not in (mt.DOCKER_CONFIG, mt.OCI_CONFIG):
                 return None
-            parsed = json.loads(get_blob(str(config["digest"])))
+            parsed = load_document(get_blob(str(config["digest"])), f"the config {config['digest']}")
         except (ValueError, KeyError, TypeError):
             return None
         platform = Platform.from_config(parsed)

@@ -12,9 +12,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.errors import UnusableManifest
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
 from core.oci.platform import Platform
+from core.safeload import DocumentError, load_json
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ class ManifestRef:
         return len(self.data)
 
     def parsed(self) -> dict[str, Any]:
-        return dict(json.loads(self.data))
+        """The manifest as a dict, read through the bounded loader (a hostile registry's 4 MiB of
+        nesting is an :class:`UnusableManifest` naming the digest, not a RecursionError)."""
+        return dict(load_document(self.data, f"the manifest {self.digest}"))
 
     @property
     def is_index(self) -> bool:
@@ -87,3 +91,12 @@ def index_bytes(media_type: str, entries: list[dict[str, Any]], extra: dict[str,
         if key not in doc:
             doc[key] = value
     return canonical_json(doc)
+
+
+def load_document(data: bytes, what: str) -> Any:
+    """A JSON document from a registry or layout (a manifest, a config), nesting bounded;
+    :class:`UnusableManifest` saying ``what`` it is when it cannot be used."""
+    try:
+        return load_json(data)
+    except DocumentError as err:
+        raise UnusableManifest(f"{what} {err}.") from None

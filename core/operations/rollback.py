@@ -37,6 +37,7 @@ from core.kinds import RollbackResult, RunKind, RunStatus
 from core.oci import fusion
 from core.record.journal import Journal, RunRecord, TagRecord, target_name
 from core.targets.base import NO_TAG_DELETE, Target
+from core.terminal import printable_lines
 
 ROLLED_BACK = "rolled-back"
 OK_RESULTS = (RollbackResult.RESTORED, RollbackResult.DELETED, RollbackResult.UNCHANGED, RollbackResult.LEFT)
@@ -86,7 +87,7 @@ class RollbackSummary:
         lines = [f"  [{t.result}] {t.destination}" + (f": {t.detail}" if t.detail else "") for t in self.tags]
         counts = ", ".join(f"{n} {r}" for r, n in sorted(self.counts().items())) or "no tags"
         lines.append(f"rollback {self.run_id} of run {self.rolled_back}: {self.status} ({counts})")
-        return "\n".join(lines)
+        return printable_lines(lines)
 
 
 def config_for_run(record: RunRecord) -> TargetConfig:

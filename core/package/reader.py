@@ -18,9 +18,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO, Union, cast
 
-from isal import igzip
+from isal import igzip, isal_zlib
 
 from core.errors import PackageError
 from core.oci.platform import Platform, normalize_arch
@@ -44,6 +44,8 @@ from core.package.tarstream import (
 )
 from core.safeload import DocumentError, load_yaml
 
+#: what isal raises on corrupt deflate data (``IsalError: Invalid deflate block``; its stub calls it an instance)
+_IsalError = cast("type[Exception]", isal_zlib.error)
 HINTS_LIMIT = 1 << 20
 CHART_YAML_LIMIT = 1 << 20
 CHART_FILE_LIMIT = 16 << 20
@@ -230,7 +232,7 @@ class _Reader:
             yield
         except (_Bad, TarProblem, da.ArchiveProblem) as exc:
             raise self.fail(str(exc)) from None
-        except (EOFError, zlib.error, igzip.BadGzipFile) as exc:
+        except (EOFError, zlib.error, _IsalError, igzip.BadGzipFile) as exc:
             raise self.fail(f"the compressed data is truncated or corrupt ({exc})") from None
         except OSError as exc:
             raise self.fail(f"read error ({exc})") from None

@@ -28,6 +28,7 @@ from core.package.discover import discover
 from core.package.model import ChartRecord, ImageRecord, PackageIndex
 from core.package.naming import parse_package_name
 from core.package.reader import BlobMember, ChartFiles, ImagesFound, iter_package
+from core.terminal import printable, printable_lines
 from core.units import size_text
 
 CACHE_FORMAT = 4  # 4: indexes of packages that pass the checks of issue 11 (refs, duplicates, charts)
@@ -309,7 +310,7 @@ def scan_or_reason(
         return Unreadable(str(path), str(err))
     except OSError as err:
         return Unreadable(str(path), f"{path.name}: cannot be read ({err.strerror or err}).")
-    except Exception as err:  # noqa: BLE001 - one package's surprise must not stop the others
+    except Exception as err:  # one package's surprise must not stop the others
         return Unreadable(str(path), f"{path.name}: unexpected error ({type(err).__name__}): {err}")
 
 
@@ -352,6 +353,7 @@ def scan_json(indexes: list[PackageIndex]) -> dict[str, Any]:
 
 
 def _table(rows: list[list[str]]) -> list[str]:
+    rows = [[printable(cell) for cell in row] for row in rows]  # widths of what the terminal shows
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
 
@@ -375,4 +377,4 @@ def render_scan_table(indexes: list[PackageIndex]) -> str:
             ]))  # fmt: skip
         out.extend(f"   warning: {w}" for w in index.warnings)
         out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    return printable_lines(out).rstrip() + "\n"

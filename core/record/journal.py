@@ -33,13 +33,14 @@ from types import TracebackType
 from typing import Any, cast
 
 from core.errors import UsageError
-from core.events import Event, Warning  # noqa: A004 - the domain word
+from core.events import Event, Warning  # the domain word
 from core.helpers.versions import version_key
 from core.kinds import ChecksumStatus, RunKind, RunStatus
 from core.package.checksum import expected_sha512
 from core.package.model import PackageIndex
 from core.record import faults, runlock
 from core.secrets import MASK, Secret, is_secret_name, mask, mask_all
+from core.terminal import printable_lines
 from core.units import size_text
 
 FILE_NAME = "journal.sqlite"
@@ -633,5 +634,5 @@ def render_history(runs: list[RunRecord]) -> str:
             )
         if r.message:
             lines.append(f"    {r.message}")
-        blocks.append("\n".join(lines))
+        blocks.append(printable_lines(lines))
     return "\n".join(blocks)

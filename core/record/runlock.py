@@ -6,6 +6,13 @@ its real path (``./dir``, ``dir`` and ``oci:/abs/dir`` are one target). The lock
 shared by every state dir on the host: ``$ARCHFUSE_LOCK_DIR`` when set, else
 ``<tmp>/archfuse-locks`` (sticky, world-writable, like ``/tmp`` itself).
 
+archfuse often runs as root on a node other users can log in to, so nothing in that directory
+is trusted: a lock directory that is a symbolic link, belongs to another user (not root), or
+that others may write without the sticky bit is refused; lock files are opened relative to the
+directory's descriptor without following links, a lock file that is a link or no plain file is
+refused, and only a file this process has just created is made writable for every user (so
+other users' runs can lock it too). An existing lock file is never chmod'ed.
+
 ``<lock dir>/<hash>.lock`` holds an exclusive ``flock`` for as long as a run uses the
 target, and says who holds it (pid, host, start time, run id) so a second run can name the
 first. The kernel drops a ``flock`` when its process dies, so a killed run never blocks the
@@ -17,12 +24,14 @@ processes never both take it over.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import ipaddress
 import json
 import os
 import socket
+import stat
 import tempfile
 import threading
 import time
@@ -136,6 +145,7 @@ def process_alive(pid: int, token: str | None = None, host: str | None = None) -
 @dataclass
 class _Held:
     fd: int
+    dir_fd: int
     path: Path
     owner: LockOwner
     thread: int
@@ -144,6 +154,9 @@ class _Held:
 
 _held: dict[Path, _Held] = {}
 _held_mutex = threading.Lock()
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def _read_owner(fd: int) -> LockOwner | None:
@@ -157,13 +170,13 @@ def _read_owner(fd: int) -> LockOwner | None:
 
 def _write_owner(fd: int, owner: LockOwner) -> None:
     data = json.dumps(asdict(owner)).encode()
-    os.ftruncate(fd, 0)
+    os.ftruncate(fd, 0)  # fd is a plain file checked by _open_shared, never a link
     os.pwrite(fd, data, 0)
 
 
 @contextlib.contextmanager
-def _guard(directory: Path, key: str) -> Iterator[None]:
-    fd = _open_shared(directory / f"{key}.guard")
+def _guard(dir_fd: int, directory: Path, key: str) -> Iterator[None]:
+    fd = _open_shared(dir_fd, directory, f"{key}.guard")
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -171,12 +184,13 @@ def _guard(directory: Path, key: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _acquire(directory: Path, target: str) -> _Held:
+def _acquire(dir_fd: int, directory: Path, target: str) -> _Held:
     key = target_key(target)
-    path = directory / f"{key}.lock"
-    with _guard(directory, key):
+    name = f"{key}.lock"
+    path = directory / name
+    with _guard(dir_fd, directory, key):
         for _attempt in range(2):
-            fd = _open_shared(path)
+            fd = _open_shared(dir_fd, directory, name)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -186,7 +200,7 @@ def _acquire(directory: Path, target: str) -> _Held:
                     owner.released or not process_alive(owner.pid, owner.token, owner.host)
                 ):
                     with contextlib.suppress(FileNotFoundError):
-                        path.unlink()  # stale: its process is gone, a leftover descriptor holds it
+                        os.unlink(name, dir_fd=dir_fd)  # stale: its process is gone, a leftover descriptor holds it
                     continue
                 who = owner.describe() if owner else "a process that did not say who it is"
                 raise RunLocked(
@@ -199,39 +213,115 @@ def _acquire(directory: Path, target: str) -> _Held:
             pid = os.getpid()
             owner = LockOwner(pid, socket.gethostname(), time.time(), target, process_token(pid))
             _write_owner(fd, owner)
-            return _Held(fd, path, owner, threading.get_ident())
+            return _Held(fd, dir_fd, path, owner, threading.get_ident())
     raise RunLocked(
         f"Could not take over the stale lock of {target} ({path}); remove that file and run again."
     )
 
 
-def _open_shared(path: Path) -> int:
-    """Open (create) a lock file every user of the host may lock."""
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-    except OSError as err:
-        raise StateError(
-            f"The run lock {path} cannot be opened ({err.strerror or err}).",
-            hint=f"Make {path.parent} writable for this user, or set {LOCK_DIR_ENV} to a directory every archfuse "
-            "user of this host can write.",
-        ) from None
-    with contextlib.suppress(OSError):
-        os.fchmod(fd, 0o666)  # the umask must not lock other users out
-    return fd
+def _open_shared(dir_fd: int, directory: Path, name: str) -> int:
+    """Open a lock file every user of the host may lock, never through a link.
 
-
-def _lock_directory() -> Path:
-    directory = lock_dir()
-    if not directory.is_dir():
+    A file this call creates is made read-write for everyone (the umask must not lock other
+    users out); a file found is used as it is, only if it is a plain file with one name.
+    """
+    path = directory / name
+    for _attempt in range(3):
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            os.chmod(directory, 0o1777)  # every user's runs share it; the sticky bit keeps files their own
+            fd = os.open(name, _FILE_FLAGS | os.O_CREAT | os.O_EXCL, 0o666, dir_fd=dir_fd)
+        except FileExistsError:
+            try:
+                fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+            except FileNotFoundError:
+                continue  # removed meanwhile (a stale lock taken over): create it
+            except OSError as err:
+                raise _unusable_file(path, err) from None
+        except OSError as err:
+            raise _unusable_file(path, err) from None
+        else:
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, 0o666)  # our own new file: every archfuse user of the host may lock it
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            os.close(fd)
+            raise StateError(
+                f"The run lock {path} is not a plain file archfuse made (a special file or a hard link), "
+                f"so archfuse does not write to it; remove it, or set {LOCK_DIR_ENV} to a directory only you "
+                "or root can write."
+            )
+        return fd
+    raise StateError(f"The run lock {path} keeps disappearing; check what removes files in {directory}.")
+
+
+def _unusable_file(path: Path, err: OSError) -> StateError:
+    if err.errno == errno.ELOOP:
+        return StateError(
+            f"The run lock {path} is a symbolic link, which archfuse never creates or follows; remove it "
+            f"(another user may have planted it), or set {LOCK_DIR_ENV} to a directory only you or root can write."
+        )
+    return StateError(
+        f"The run lock {path} cannot be opened ({err.strerror or err}).",
+        hint=f"Make {path.parent} writable for this user, or set {LOCK_DIR_ENV} to a directory every archfuse "
+        "user of this host can write.",
+    )
+
+
+def _unsafe_directory(directory: Path, what: str) -> StateError:
+    return StateError(
+        f"The run lock directory {directory} is {what}, so another user could tamper with its lock files; "
+        f"remove it, or set {LOCK_DIR_ENV} to a directory owned by you or root that others cannot write "
+        "(or that has the sticky bit, like /tmp)."
+    )
+
+
+def _open_directory(directory: Path) -> int:
+    """Open the lock directory (creating it, sticky and world-writable, when missing) and check it is safe."""
+    created = False
+    try:
+        fd = os.open(directory, _DIR_FLAGS)
+    except FileNotFoundError:
+        try:
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            os.mkdir(directory, 0o700)
+            created = True
+        except FileExistsError:
+            pass  # another process made it first: checked like any directory found
         except OSError as err:
             raise StateError(
                 f"The run lock directory {directory} cannot be created ({err.strerror or err}).",
                 hint=f"Set {LOCK_DIR_ENV} to a directory every archfuse user of this host can write.",
             ) from None
-    return directory
+        fd = _open_directory_found(directory)
+    except OSError as err:
+        raise _directory_error(directory, err) from None
+    try:
+        info = os.fstat(fd)
+        if info.st_uid not in (os.geteuid(), 0):
+            raise _unsafe_directory(directory, f"owned by another user (uid {info.st_uid})")
+        if created and info.st_uid == os.geteuid():
+            os.fchmod(fd, 0o1777)  # every user's runs share it; the sticky bit keeps files their own
+        elif info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX:
+            raise _unsafe_directory(directory, "writable by other users without the sticky bit")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_directory_found(directory: Path) -> int:
+    try:
+        return os.open(directory, _DIR_FLAGS)
+    except OSError as err:
+        raise _directory_error(directory, err) from None
+
+
+def _directory_error(directory: Path, err: OSError) -> StateError:
+    if err.errno in (errno.ELOOP, errno.ENOTDIR):
+        return _unsafe_directory(directory, "a symbolic link" if directory.is_symlink() else "not a directory")
+    return StateError(
+        f"The run lock directory {directory} cannot be opened ({err.strerror or err}).",
+        hint=f"Set {LOCK_DIR_ENV} to a directory every archfuse user of this host can write.",
+    )
 
 
 @contextlib.contextmanager
@@ -242,7 +332,7 @@ def hold(target: str) -> Iterator[LockOwner]:
     lock directory. Re-entrant within one thread; another thread of the same process is refused
     like a process.
     """
-    directory = _lock_directory()
+    directory = lock_dir()
     path = directory / f"{target_key(target)}.lock"
     with _held_mutex:
         held = _held.get(path)
@@ -254,7 +344,12 @@ def hold(target: str) -> Iterator[LockOwner]:
                 )
             held.depth += 1
         else:
-            held = _acquire(directory, target)
+            dir_fd = _open_directory(directory)
+            try:
+                held = _acquire(dir_fd, directory, target)
+            except BaseException:
+                os.close(dir_fd)
+                raise
             _held[path] = held
     try:
         yield held.owner
@@ -264,9 +359,10 @@ def hold(target: str) -> Iterator[LockOwner]:
             if held.depth == 0:
                 del _held[path]
                 held.owner.released = True
-                with _guard(path.parent, target_key(target)), contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, StateError), _guard(held.dir_fd, path.parent, target_key(target)):
                     _write_owner(held.fd, held.owner)
                 os.close(held.fd)  # closing drops the flock (unless a forked child shares it)
+                os.close(held.dir_fd)
 
 
 def lock_path(target: str) -> Path:
@@ -282,5 +378,5 @@ def note_run(target: str, run_id: str) -> None:
         if held is None or held.thread != threading.get_ident():
             return
         held.owner.run_id = run_id
-        with _guard(path.parent, target_key(target)), contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, StateError), _guard(held.dir_fd, path.parent, target_key(target)):
             _write_owner(held.fd, held.owner)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import json
 import logging
 import re
 import threading
@@ -32,10 +31,11 @@ from core.errors import (
     TransportError,
 )
 from core.http.base import transport_detail, transport_error
+from core.http.bounds import MAX_BODY, Deadline
 from core.http.interrupt import CuttableBackend, make_cuttable
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
-from core.oci.manifest import ManifestRef
+from core.oci.manifest import ManifestRef, load_document
 from core.oci.refs import space_of
 from core.registry.auth import Authenticator, Scope, pull, push
 from core.registry.credentials import Credentials
@@ -48,7 +48,6 @@ Progress = Callable[[int], None]
 
 DEFAULT_CHUNK_THRESHOLD = 16 << 20
 DEFAULT_CHUNK_SIZE = 16 << 20
-MAX_MANIFEST_SIZE = 4 << 20
 _SLICE = 1 << 20
 _OCTET = "application/octet-stream"
 _PROJECT_MISSING = re.compile(r"project\s+['\"]?([A-Za-z0-9._-]+)['\"]?\s+not\s+found", re.IGNORECASE)
@@ -71,11 +70,12 @@ class RegistryClient(RegistryEndpoint):
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         timeout: float = 120.0,
         max_connections: int = 32,
+        deadline: Deadline | None = None,
     ) -> None:
         if chunk_size <= 0 or chunk_threshold < 0:
             raise ValueError("chunk sizes must be positive")
         super().__init__(base_url, credentials=credentials, insecure=insecure, ca_cert=ca_cert, transport=transport,
-                         timeout=timeout, retries=retries, max_connections=max_connections)
+                         timeout=timeout, retries=retries, max_connections=max_connections, deadline=deadline)
         self.chunk_threshold = chunk_threshold
         self.chunk_size = chunk_size
         #: cuts the requests in flight when a run is cancelled (httpx's own transport only)
@@ -209,34 +209,18 @@ class RegistryClient(RegistryEndpoint):
             f"/v2/{repository}/blobs/{digest}",
             scopes=(pull(repository),),
             what=f"blob {digest}",
-            stream=True,
             follow_redirects=True,
+            max_body=max_size,
         )
-        try:
-            if response.status_code == 404:
-                raise NotFound(
-                    f"Registry {self.description} has no blob {digest} in {repository}.",
-                    hint="Import the image again.",
-                    status=404,
-                )
-            if response.status_code != 200:
-                response.read()
-                raise self._error(response, f"a download of blob {digest} from {repository}", repository)
-            chunks: list[bytes] = []
-            total = 0
-            for chunk in response.iter_bytes():
-                total += len(chunk)
-                if total > max_size:
-                    raise RegistryError(
-                        f"Blob {digest} in {repository} on {self.description} is larger than {max_size} bytes.",
-                        hint="It is not a config or chart blob; check the reference.",
-                    )
-                chunks.append(chunk)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc, f"a download of blob {digest}") from None
-        finally:
-            response.close()
-        data = b"".join(chunks)
+        if response.status_code == 404:
+            raise NotFound(
+                f"Registry {self.description} has no blob {digest} in {repository}.",
+                hint="Import the image again.",
+                status=404,
+            )
+        if response.status_code != 200:
+            raise self._error(response, f"a download of blob {digest} from {repository}", repository)
+        data = response.content
         if digest.startswith("sha256:") and sha256_digest(data) != digest:
             raise DigestMismatch(
                 f"Blob {digest} from {repository} on {self.description} does not match its digest.",
@@ -249,12 +233,7 @@ class RegistryClient(RegistryEndpoint):
         response = self._manifest_request("GET", repository, reference, "a read")
         if response is None:
             return None
-        data = response.content
-        if len(data) > MAX_MANIFEST_SIZE:
-            raise RegistryError(
-                f"Manifest {_ref(repository, reference)} on {self.description} is larger than 4 MiB.",
-                hint="Check the reference.",
-            )
+        data = response.content  # at most 4 MiB (core.http.bounds), as distribution allows
         digest = sha256_digest(data)
         claimed = response.headers.get("Docker-Content-Digest", "")
         expected = reference if reference.startswith("sha256:") else claimed
@@ -353,14 +332,16 @@ class RegistryClient(RegistryEndpoint):
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         content: bytes | Callable[[], Iterator[bytes]] | None = None,
-        stream: bool = False,
         follow_redirects: bool = False,
         retry: bool = True,
+        max_body: int | None = None,
     ) -> httpx.Response:
         """Send a request with authentication and retries; transport failures become typed errors.
 
-        ``content`` is bytes or a factory of byte iterators (called once per try).
+        ``content`` is bytes or a factory of byte iterators (called once per try). The answer is
+        read whole, at most ``max_body`` bytes (default :data:`core.http.bounds.DEFAULT_MAX_BODY`).
         """
+        extensions = {MAX_BODY: max_body} if max_body is not None else None
         url = path_or_url if isinstance(path_or_url, httpx.URL) else self._url(path_or_url)
         if params:
             url = url.copy_merge_params(params)
@@ -372,9 +353,9 @@ class RegistryClient(RegistryEndpoint):
             if url.host == self._url("/").host:
                 request_headers.update(self._auth.headers_for(scopes))
             body: bytes | Iterator[bytes] | None = content() if callable(content) else content
-            request = self._http.build_request(method, url, headers=request_headers, content=body)
+            request = self._http.build_request(method, url, headers=request_headers, content=body, extensions=extensions)
             try:
-                response = self._http.send(request, stream=stream, follow_redirects=follow_redirects)
+                response = self._http.send(request, follow_redirects=follow_redirects)
             except httpx.TransportError as exc:
                 self._stop_if_cancelled()
                 error = self._transport_error(exc, what)
@@ -385,8 +366,6 @@ class RegistryClient(RegistryEndpoint):
                 continue
             log.debug("%s %s -> %s", method, url.path, response.status_code)
             if response.status_code == 401:
-                if stream:
-                    response.read()
                 self._raise_if_space_missing(response, scopes)
                 if not reauthenticated and self._auth.on_unauthorized(response, scopes):
                     reauthenticated = True
@@ -729,7 +708,7 @@ def _media_type(response: httpx.Response, data: bytes) -> str:
     if header and header not in ("application/json", "text/plain", _OCTET):
         return header
     try:
-        declared = json.loads(data).get("mediaType")
+        declared = load_document(data, "the manifest").get("mediaType")
     except (ValueError, AttributeError):
         declared = None
     return str(declared) if declared else (header or mt.OCI_MANIFEST)

@@ -8,6 +8,7 @@ from typing import ClassVar
 import httpx
 
 from core.http.base import HttpClientOwner, http_client, registry_origin
+from core.http.bounds import Deadline
 from core.registry.credentials import Credentials
 from core.registry.retry import RetryPolicy
 
@@ -19,6 +20,8 @@ class RegistryEndpoint(HttpClientOwner):
     TIMEOUT: ClassVar[float] = 30.0
     #: the path the client's relative request URLs start from ("" for none)
     API_PATH: ClassVar[str] = ""
+    #: the server's kind, in messages
+    SERVER: ClassVar[str] = "registry"
 
     def __init__(
         self,
@@ -31,6 +34,7 @@ class RegistryEndpoint(HttpClientOwner):
         timeout: float | None = None,
         retries: RetryPolicy | None = None,
         max_connections: int = 10,
+        deadline: Deadline | None = None,
     ) -> None:
         scheme, host = registry_origin(base_url, insecure=insecure)
         self.scheme = scheme
@@ -48,4 +52,6 @@ class RegistryEndpoint(HttpClientOwner):
             timeout=self.TIMEOUT if timeout is None else timeout,
             base_url=f"{self.description}{self.API_PATH}" if self.API_PATH else "",
             max_connections=max_connections,
+            server=self.SERVER,
+            deadline=deadline,
         )

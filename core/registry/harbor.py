@@ -43,6 +43,7 @@ class HarborClient(RegistryEndpoint):
     """Talk to Harbor's API at ``base_url`` (``https://host[:port]``) with basic authentication."""
 
     API_PATH = API
+    SERVER = "Harbor"
 
     # -- public API ----------------------------------------------------------------------------
 

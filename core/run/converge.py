@@ -6,7 +6,9 @@ platform this run added. The run lock serialises archfuse runs on one host only,
 tag phase the run waits a moment (``settle``: a write in flight elsewhere lands), re-reads every
 tag it wrote and re-merges each that lost a platform it added; then waits longer (backoff) and
 reads again, for a bounded number of rounds. The run is done only when its last read finds every
-tag serving every platform it imported, each by the manifest the run imported.
+tag serving every platform it imported, each by the manifest the run imported. After a chart phase
+the run does this once more, as its last step against the target (``final``): a writer during the
+chart phase is seen too. A writer after that read is not (the registry offers no compare-and-swap).
 """
 
 from __future__ import annotations
@@ -82,12 +84,14 @@ def converge(
     rounds: int = ROUNDS,
     wait: Callable[[float], object] = time.sleep,
     jobs: int = round_trips(DEFAULT_JOBS),
+    final: bool = False,
 ) -> int:
     """Re-read ``tags`` (``jobs`` reads at once) until each serves what the run imported; return how
     many re-merges it took.
 
     ``rewrite`` re-merges one tag (re-read, merge, put, read back). Raises TargetError naming a tag
-    when the last read still finds one that does not.
+    when the last read still finds one that does not. ``final``: the run's last read of the target,
+    after its chart phase (said in the event).
     """
     remerged = 0
     drifts: list[Drift] = []
@@ -104,7 +108,7 @@ def converge(
             rewrite(drift.tag)
             remerged += 1
             emit(ev.TagRemerged(f"{target.host}/{drift.name}", drift.missing, drift.now))
-    emit(ev.TagsConverged(len(tags), remerged, not drifts))
+    emit(ev.TagsConverged(len(tags), remerged, not drifts, final))
     if drifts:
         first = next((d for d in drifts if not d.missing), drifts[0])
         raise TargetError(first.sentence(target.host))

@@ -146,6 +146,7 @@ class ImportRun:
                 self._move_tags()
                 self._converge_tags()
                 self._push_charts()
+                self._reread_tags()
         except ArchfuseError as err:
             if isinstance(err, Cancelled) or (self.cancel.is_set() and not self._tags_moved):
                 status = RunStatus.CANCELLED  # a cut request fails as a cancel: logged as one, not as a failure
@@ -397,13 +398,21 @@ class ImportRun:
             )
             self.recorder.image_done(image)
 
-    def _converge_tags(self) -> None:
+    def _converge_tags(self, *, final: bool = False) -> None:
         """Re-read the tags written until each serves what the run imported (core.run.converge)."""
         written = converge.written_tags(self.plan.tags)
         if written:
-            self._remerged = converge.converge(
-                self.target, written, self._rewrite_tag, emit=self.emit, settle=self.options.settle, jobs=self._trips
+            self._remerged += converge.converge(
+                self.target, written, self._rewrite_tag, emit=self.emit, settle=self.options.settle, jobs=self._trips,
+                final=final,
             )
+
+    def _reread_tags(self) -> None:
+        """The last step against the target: after a chart phase, every tag the run wrote is read once
+        more and re-merged where another writer dropped a platform meanwhile (bounded, as before the
+        charts). A writer after this read is not seen: ``archfuse verify`` says what the tags serve."""
+        if self._charts:
+            self._converge_tags(final=True)
 
     def _rewrite_tag(self, tag: TagPlan) -> None:
         """Merge a tag again after another writer dropped a platform; its images' results follow."""

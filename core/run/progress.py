@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from core import events as ev
+from core.http.bounds import DEFAULT_DEADLINE
 from core.kinds import ImageAction, ImageStage
 from core.plan.images import ImagePlan, Plan
 
@@ -204,10 +205,10 @@ class RunProgress:
 
 
 def stall_text(uploads: int, target: str) -> str:
-    """What a stalled run or read waits for: ``3 uploads to http://… in flight``."""
-    if not uploads:
-        return f"waiting for {target}"
-    return f"{uploads} upload{'s' if uploads != 1 else ''} to {target} in flight"
+    """What a stalled run or read waits for, and that it does not wait for ever:
+    ``3 uploads to http://… in flight; a request is abandoned and retried after 5 min (…)``."""
+    waiting = f"{uploads} upload{'s' if uploads != 1 else ''} to {target} in flight" if uploads else f"waiting for {target}"
+    return f"{waiting}; {DEFAULT_DEADLINE.describe()}"
 
 
 class Watchdog:

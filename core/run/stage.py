@@ -65,6 +65,8 @@ class BlobStager:
         self._pending: list[Future[None]] = []
         self._blobs = 0
         self._bytes = 0
+        #: blobs and bytes uploaded over the whole scan (no tag points at them until a run)
+        self.uploaded = (0, 0)
         self._in_flight = 0
         self.stall_after = options.stall_after
         self._last_moved = time.monotonic()
@@ -170,6 +172,7 @@ class BlobStager:
         with self._lock:
             self._blobs += 1
             self._bytes += size
+            self.uploaded = (self.uploaded[0] + 1, self.uploaded[1] + size)
 
     def _sent(self, size: int) -> None:
         self._last_moved = time.monotonic()

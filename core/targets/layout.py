@@ -47,7 +47,6 @@ import errno
 import fcntl
 import hashlib
 import io
-import json
 import os
 import tempfile
 import threading
@@ -61,6 +60,7 @@ from core.errors import DigestMismatch, LayoutError, NotFound
 from core.oci import mediatypes as mt
 from core.oci.digest import hex_of, is_digest, sha256_digest
 from core.oci.manifest import ManifestRef, canonical_json
+from core.safeload import MAX_DEPTH, DocumentError, TooDeep, load_json
 from core.targets.base import Progress
 from core.targets.oci_form import needs_oci_form, oci_form
 
@@ -125,15 +125,21 @@ def list_refs(path: Path) -> list[LayoutRef]:
 
 
 def _read_index(index_path: Path) -> dict[str, Any]:
+    """The layout's ``index.json``, read through the bounded loader (another tool may have written it)."""
     try:
-        doc = json.loads(index_path.read_bytes())
+        doc = load_json(index_path.read_bytes())
     except OSError as exc:
         raise LayoutError(f"Cannot read {index_path}: {exc.strerror or exc}.") from exc
-    except ValueError as exc:
+    except TooDeep:
         raise LayoutError(
-            f"{index_path} is not valid JSON ({exc}).",
+            f"{index_path} nests deeper than {MAX_DEPTH} levels, which no OCI image index does.",
             hint="Restore it or point archfuse at another directory.",
-        ) from exc
+        ) from None
+    except DocumentError as exc:
+        raise LayoutError(
+            f"{index_path} {exc}.",
+            hint="Restore it or point archfuse at another directory.",
+        ) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("manifests", []), list):
         raise LayoutError(f"{index_path} is not an OCI image index.")
     return doc
@@ -150,8 +156,8 @@ def _fsync_dir(path: Path) -> None:
 def _media_type_of(data: bytes) -> str:
     """The media type a manifest's bytes declare (or imply, for OCI documents without one)."""
     try:
-        doc = json.loads(data)
-    except ValueError:
+        doc = load_json(data)
+    except DocumentError:
         return ""
     if not isinstance(doc, dict):
         return ""
@@ -233,8 +239,8 @@ class LayoutTarget:
                 )
             return
         try:
-            version = json.loads(marker.read_bytes()).get("imageLayoutVersion")
-        except (OSError, ValueError, AttributeError) as exc:
+            version = load_json(marker.read_bytes()).get("imageLayoutVersion")
+        except (OSError, DocumentError, AttributeError) as exc:
             raise LayoutError(f"{marker} is not a valid oci-layout file.") from exc
         if version != LAYOUT_VERSION:
             raise LayoutError(

@@ -11,7 +11,6 @@ configs), so no blob is rewritten.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -59,7 +58,7 @@ def _with_media_type(doc: dict[str, Any], media_type: str, **replaced: Any) -> d
 
 def oci_manifest(manifest: ManifestRef) -> ManifestRef:
     """The OCI image manifest form of a Docker v2s2 manifest."""
-    doc = json.loads(manifest.data)
+    doc = manifest.parsed()
     converted = _with_media_type(
         doc,
         mt.OCI_MANIFEST,
@@ -80,7 +79,7 @@ def oci_form(manifest: ManifestRef, read_blob: ReadBlob) -> tuple[ManifestRef, l
         return oci_manifest(manifest), []
     if manifest.media_type != mt.DOCKER_MANIFEST_LIST:
         return manifest, []
-    doc = json.loads(manifest.data)
+    doc = manifest.parsed()
     children: list[ManifestRef] = []
     entries = []
     for entry in doc.get("manifests", []):

@@ -21,7 +21,7 @@ from core.api import (
 )
 from core.api import events as ev
 from tui.advice import say, say_error
-from tui.format import size
+from tui.format import printable, size
 from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import check_options
@@ -94,7 +94,8 @@ class ChecksScreen(FlowScreen):
         options, checks = self.archfuse.options, check_options(settings)
 
         def work() -> Preflight:
-            return session.preflight(packages, options=options, checks=checks)
+            preflight = session.preflight(packages, options=options, checks=checks)
+            return session.prepare(preflight) if create_spaces else preflight  # agreed to: created now
 
         self.archfuse.start_work(self, "preflight", work, self.show_preflight)
 
@@ -117,7 +118,7 @@ class ChecksScreen(FlowScreen):
         if preflight.failed:
             totals += f" · {len(preflight.failures)} check(s) failed: Start is refused"
         totals += "".join(f" · {hint}" for hint in self.offers())
-        self.query_one("#totals", Static).update(totals)
+        self.query_one("#totals", Static).update(printable(totals))
         table.focus()
 
     def on_work_failed(self, message: WorkFailed) -> None:
@@ -247,7 +248,8 @@ class ChecksScreen(FlowScreen):
                       "(Escape twice) to choose others.")
             return
         self.state.selected |= {p.path for p in packages}
-        self.notify("Selected " + ", ".join(f"{p.version} {p.arch}" for p in packages) + "; checking again.")
+        self.notify(printable("Selected " + ", ".join(f"{p.version} {p.arch}" for p in packages) + "; checking again."),
+                    markup=False)
         self.action_recheck()
 
     def action_filter(self) -> None:

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+from tui.format import printable
+
 
 class ScrollPage(ModalScreen[None]):
     """A titled page that scrolls (a run's detail, a report); the subclass's keys close it."""
@@ -23,7 +25,7 @@ class ScrollPage(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id=self.page_id):
-            yield Static(self.heading, classes="dialog-title", markup=False)
+            yield Static(printable(self.heading), classes="dialog-title", markup=False)
             yield self.body
 
 
@@ -39,7 +41,7 @@ class ErrorDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="error"):
             yield Static("Error", classes="dialog-title")
-            yield Static(self.message, id="error-message", markup=False)
+            yield Static(printable(self.message), id="error-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", variant="error", compact=True)
 
@@ -65,7 +67,7 @@ class ConfirmDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static("Please confirm", classes="dialog-title")
-            yield Static(self.question, id="question", markup=False)
+            yield Static(printable(self.question), id="question", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", id="yes", variant="warning", compact=True)
                 yield Button(f"{self.no} (n)", id="no", compact=True)

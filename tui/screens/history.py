@@ -19,7 +19,7 @@ from core.api import (
     config_for_run,
 )
 from tui.advice import say_error
-from tui.format import size
+from tui.format import printable, printable_lines, size
 from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
@@ -82,7 +82,7 @@ class RunDetailScreen(ScrollPage):
     BINDINGS = [Binding("escape,enter,q", "dismiss", "Close")]
 
     def __init__(self, text: str) -> None:
-        super().__init__("help", "Run detail (Escape closes)", Static(text, id="run-detail", markup=False))
+        super().__init__("help", "Run detail (Escape closes)", Static(printable_lines(text.split("\n")), id="run-detail", markup=False))
         self.text = text
 
 
@@ -129,7 +129,7 @@ class HistoryScreen(FlowScreen):
                 Text(run.kind),
                 Text(run.status, style=STATUS_STYLE.get(run.status, "")),
                 Text(time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started))),
-                Text(" ".join(sorted(set(run.versions))) or "-"),
+                Text(printable(" ".join(sorted(set(run.versions)))) or "-"),
                 Text(",".join(sorted({str(p.get("arch", "")) for p in run.packages} - {""})) or "-"),
                 Text(str(run.images)),
                 Text(size(run.bytes_uploaded)),

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -27,7 +28,7 @@ from core.api import (
 from core.api import events as ev
 from tui.advice import say_error
 from tui.bridge import EventBridge
-from tui.format import size
+from tui.format import printable, size
 from tui.messages import PackageRead, ProgressTick
 from tui.screens.base import Command, FlowScreen
 from tui.widgets.matrix import Cell, PackageMatrix
@@ -259,7 +260,7 @@ class PackagesScreen(FlowScreen):
             self.chose = True
             self.waiting = False
         self.set_status(self.status_text())
-        self.query_one("#note", Static).update(f"{self.default_note}{self.unreadable_text()}".strip())
+        self.query_one("#note", Static).update(printable(f"{self.default_note}{self.unreadable_text()}".strip()))
         if not any(c.scanning for c in matrix.cells.values()):
             self.default_note = ""  # said once, after the scan
         self.show_detail()
@@ -302,11 +303,11 @@ class PackagesScreen(FlowScreen):
             return
         name = Path(cell.path).name
         if cell.problem:
-            detail.update(f"{name} cannot be read: {cell.problem}")
+            detail.update(printable(f"{name} cannot be read: {cell.problem}"))
             return
         if cell.progress is not None:
             doing = "queued for its scan" if cell.queued else f"scanning, {cell.progress:.0%} read"
-            detail.update(f"{name}: {size(cell.size)}, {doing}; images, charts and checksum follow")
+            detail.update(printable(f"{name}: {size(cell.size)}, {doing}; images, charts and checksum follow"))
             return
         package = next((p for p in self.state.packages if p.path == cell.path), None)
         warn = f"; {package.warnings[0]}" if package is not None and package.warnings else ""
@@ -314,10 +315,10 @@ class PackagesScreen(FlowScreen):
         where = self.state.settings.describe()
         journal = f"; imported into {where} by run {done[0]}" if done else ""
         checksum = CHECKSUM_DETAIL.get(cell.checksum, "")
-        detail.update(f"{name}: {cell.images} images, {cell.charts} charts{checksum}{journal}{warn}")
+        detail.update(printable(f"{name}: {cell.images} images, {cell.charts} charts{checksum}{journal}{warn}"))
 
     def set_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", Static).update(printable(text))
 
     def resume(self, paths: list[Path]) -> None:
         """List ``paths`` (the packages of a run to resume), select them all and go on to the target as
@@ -391,6 +392,13 @@ def _date(ts: float) -> str:
     return time.strftime("%Y-%m-%d", time.localtime(ts))
 
 
+class NamesTree(DirectoryTree):
+    """A directory tree whose names are shown as they are: no markup, control characters escaped."""
+
+    def process_label(self, label: str | Text) -> Text:
+        return Text(printable(label.plain if isinstance(label, Text) else label))
+
+
 class PickDirectory(ModalScreen[Optional[Path]]):
     """A directory tree: Enter on a directory picks it, Backspace goes up, Escape cancels."""
 
@@ -404,14 +412,14 @@ class PickDirectory(ModalScreen[Optional[Path]]):
         with Vertical(id="picker"):
             yield Static("Pick the package directory (Enter picks, Backspace goes up, Escape cancels)",
                          classes="dialog-title")
-            yield Static(str(self.root), id="picker-root", markup=False)
-            yield DirectoryTree(self.root, id="tree")
+            yield Static(printable(str(self.root)), id="picker-root", markup=False)
+            yield NamesTree(self.root, id="tree")
 
     def action_up(self) -> None:
         """Show the parent directory's tree."""
         self.root = self.root.parent
         self.query_one(DirectoryTree).path = self.root
-        self.query_one("#picker-root", Static).update(str(self.root))
+        self.query_one("#picker-root", Static).update(printable(str(self.root)))
 
     def on_directory_tree_directory_selected(self, event: DirectoryTree.DirectorySelected) -> None:
         self.dismiss(event.path)

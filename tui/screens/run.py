@@ -16,7 +16,7 @@ from textual.widgets import RichLog, Static
 
 from core.api import RunSummary
 from core.api import events as ev
-from tui.format import size
+from tui.format import printable, size
 from tui.messages import EngineEvent, ProgressTick, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.widgets.progress import ImageTable, InFlight, TransferProgress
@@ -67,11 +67,11 @@ class RunScreen(FlowScreen):
         )
 
     def set_phase(self, text: str) -> None:
-        self.query_one("#phase", Static).update(text)
+        self.query_one("#phase", Static).update(printable(text))
 
     def log_line(self, text: str) -> None:
         self.log_lines.append(text)
-        self.query_one(RichLog).write(text)
+        self.query_one(RichLog).write(printable(text))
 
     # -- engine events ----------------------------------------------------------------
     def on_progress_tick(self, tick: ProgressTick) -> None:
@@ -201,4 +201,4 @@ class RunScreen(FlowScreen):
             self.fail(f"The log could not be saved to {path}: {err.strerror or err}.")
             return
         self.log_line(f"log saved to {path}")
-        self.notify(f"Log saved to {path}", timeout=6)
+        self.notify(printable(f"Log saved to {path}"), timeout=6, markup=False)

@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Markdown, Static
 
 from core.api import ImageResult, TagCoverage, VerifyReport
-from tui.format import platforms, reference, reference_width, size
+from tui.format import platforms, printable, printable_lines, reference, reference_width, size
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
@@ -127,7 +127,7 @@ class SummaryScreen(FlowScreen):
             lines.append(line)
         if summary is not None:
             lines.append(report_line(summary.reports))
-        self.query_one("#result", Static).update("\n".join(lines))
+        self.query_one("#result", Static).update(printable_lines(lines))
         table = self.query_one(DataTable)
         table.clear()
         for (repository, tag), results in self.tag_results().items():
@@ -189,7 +189,7 @@ class SummaryScreen(FlowScreen):
         # what needs the engineer (a tag lacking an arch, a check that failed, a chart kept) comes first
         table.sort("after", "verify", key=lambda cells: not needs_attention(cells))
         table.move_cursor(row=0)
-        self.query_one("#verify", Static).update(verify_line(found, self.state.settings.describe()))
+        self.query_one("#verify", Static).update(printable(verify_line(found, self.state.settings.describe())))
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#verify", Static).update("Verification could not run.")

@@ -13,6 +13,7 @@ from textual.widgets import Button, Checkbox, Input, Select, Static
 
 from core.api import MAX_JOBS, ArchfuseError, destination_choices
 from tui.advice import say_error
+from tui.format import printable
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import (
@@ -123,7 +124,7 @@ class TargetScreen(FlowScreen):
 
     def action_test(self) -> None:
         settings = self.read_form()
-        self.query_one("#status", Static).update(f"Testing {settings.describe()}…")
+        self.query_one("#status", Static).update(printable(f"Testing {settings.describe()}…"))
         try:
             target = self.archfuse.connect(settings).target
         except ArchfuseError as err:
@@ -138,7 +139,7 @@ class TargetScreen(FlowScreen):
 
     def answered(self, answer: str) -> None:
         """The target answered the test."""
-        self.query_one("#status", Static).update(f"ok: {answer}")
+        self.query_one("#status", Static).update(printable(f"ok: {answer}"))
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#status", Static).update("Connection failed.")

@@ -10,7 +10,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from core.api import Listed, Selection, version_key
-from tui.format import size
+from tui.format import printable, size
 
 #: the first column that holds packages (after the version and its arch coverage)
 FIRST_ARCH_COLUMN = 2
@@ -74,7 +74,7 @@ class PackageMatrix(DataTable[Text]):
         for arch in arches:
             self.add_column(arch, key=arch, width=24)
         for version in versions:
-            row = [Text(version, style="bold"), self.coverage_text(version, arches)]
+            row = [Text(printable(version), style="bold"), self.coverage_text(version, arches)]
             for arch in arches:
                 cell = self.cells.get((version, arch))
                 row.append(self.render_cell(cell) if cell else Text("- none", style="dim"))

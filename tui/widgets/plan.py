@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Static
 
 from core.api import ChartPlan, Check, ImagePlan, Plan
 from core.api import events as ev
-from tui.format import platforms_change, reference, reference_width, size
+from tui.format import platforms_change, printable, reference, reference_width, size
 
 #: a row of the plan table: one image for one platform, or one chart
 PlanRow = Union[ImagePlan, ChartPlan]
@@ -52,8 +52,8 @@ class ChecksList(Static):
             status = status_text(check.status)
             text.append_text(status)
             text.append(" " * (5 - len(status.plain)))
-            text.append(f"{check.name}: ", style="bold")
-            text.append(words(check))
+            text.append(f"{printable(check.name)}: ", style="bold")
+            text.append(printable(words(check)))
         self.update(text if text else Text("Checking…", style="italic"))
 
 

@@ -13,7 +13,18 @@ from textual.widgets import DataTable, ProgressBar, Static
 
 from core.api import ImagePlan, ImageStage
 from core.api import events as ev
-from tui.format import RateWindow, elapsed, eta, platforms, rate, reference, reference_width, size, stall_line
+from tui.format import (
+    RateWindow,
+    elapsed,
+    eta,
+    platforms,
+    printable_lines,
+    rate,
+    reference,
+    reference_width,
+    size,
+    stall_line,
+)
 
 IMAGE_STATUS_STYLE = {
     "waiting": "dim",
@@ -155,7 +166,7 @@ class InFlight(Static):
             lines.append(
                 f"now: {first.image} · {first.digest[7:15]} {size(first.bytes_done)}/{size(first.bytes_total)}{more}"
             )
-        self.update("\n".join(lines))
+        self.update(printable_lines(lines))
         self.set_class(self.stalled is not None or self.retry is not None, "alert")
 
 
