@@ -19,7 +19,7 @@ the CLI. Nothing in ``core`` prints; the edges (CLI, TUI) render these.
     │   └── LayoutError           OCI layout directory problems
     ├── SpoolFull                 exit 1: the spool directory ran out of space
     ├── PreflightFailed           exit 3: a check failed, nothing written
-    ├── Cancelled                 exit 1: the run was cancelled, it is resumable
+    ├── Cancelled                 exit 4: stopped safely on request (Escape, Ctrl+Q, a signal), resumable
     ├── RunLocked                 exit 1: another run holds the target
     └── StateError                exit 1: the state dir (journal, scan cache, locks) cannot be used
 """
@@ -123,8 +123,14 @@ class PreflightFailed(ArchfuseError):
     exit_code = 3
 
 
+#: the exit code of a deliberate safe stop (Escape, Ctrl+Q, SIGINT/SIGTERM/SIGHUP): not a failure
+STOPPED_EXIT = 4
+
+
 class Cancelled(ArchfuseError):
-    pass
+    """A run stopped safely on request, before any tag moved that was not whole; running it again continues."""
+
+    exit_code = STOPPED_EXIT
 
 
 class RunLocked(ArchfuseError):

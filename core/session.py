@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from core.package.selection import Listed, Selection, default_selection
 from core.plan.charts import ChartJob, ChartPlan, plan_charts
 from core.plan.results import RunSummary
 from core.record import runlock
+from core.record.forms import Value, recall_form, remember_form
 from core.record.journal import Journal, RunDetail, RunRecord, TagRecord, target_name
 from core.record.report import add_verify, report_paths
 from core.record.state import state_dir as default_state_dir
@@ -162,6 +163,21 @@ class Workspace:
         """Runs in the journal, newest first."""
         with Journal(self.state_dir, emit=self.emit) as journal:
             return journal.runs(limit)
+
+    def run_to_resume(self) -> RunRecord | None:
+        """The newest import stopped before it finished (a signal, a dead process, a cancel) that no
+        finished import into its target followed: what a face offers to resume on start."""
+        with Journal(self.state_dir, emit=self.emit) as journal:
+            return journal.run_to_resume()
+
+    def remember_form(self, config: TargetConfig, fields: Mapping[str, object]) -> None:
+        """Keep the Target form's ``fields`` for ``config``'s target in the state dir, never a secret
+        (no password field, nor a field holding one of the configuration's secrets)."""
+        remember_form(self.state_dir, config.description, fields, config.secrets())
+
+    def remembered_form(self, target: str | None = None) -> dict[str, Value]:
+        """The Target form kept for ``target`` (a target's description), else for the last one used."""
+        return recall_form(self.state_dir, target)
 
     def find_run(self, run_id: str) -> tuple[RunRecord, list[TagRecord]]:
         """A run of the journal (by id or unique prefix) and the tags it wrote; UsageError if none."""

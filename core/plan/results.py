@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import STOPPED_EXIT
 from core.kinds import ChartAction, ImageAction, RunStatus
 
 
@@ -70,4 +71,7 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status == RunStatus.DONE else 1
+        """0 done; a safe stop on request (cancelled) has its own code; 1 failed."""
+        if self.status == RunStatus.DONE:
+            return 0
+        return STOPPED_EXIT if self.status == RunStatus.CANCELLED else 1

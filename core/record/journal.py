@@ -39,13 +39,12 @@ from core.kinds import ChartAction, ChecksumStatus, ImageAction, RollbackResult,
 from core.package.checksum import expected_sha512
 from core.package.model import PackageIndex
 from core.record import faults, runlock
-from core.secrets import MASK, Secret, mask, mask_all
+from core.secrets import MASK, Secret, is_secret_name, mask, mask_all
 from core.terminal import printable_lines
 from core.units import size_text
 
 FILE_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1
-_SECRET_KEY = re.compile(r"pass|secret|token|auth|credential|api.?key|private", re.IGNORECASE)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -341,7 +340,7 @@ class Journal:
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
-                if _SECRET_KEY.search(str(k)):
+                if is_secret_name(str(k)):
                     if isinstance(v, str):
                         self.add_secret(v)
                     else:
@@ -455,7 +454,7 @@ class Journal:
         bytes_uploaded: int = 0,
         message: str = "",
     ) -> None:
-        """Record a run's outcome: done | failed | cancelled."""
+        """Record a run's outcome: done | failed | cancelled | interrupted (stopped safely by a signal)."""
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE runs SET status = ?, ended = ?, counts = ?, bytes_uploaded = ?, message = ? WHERE id = ?",
@@ -561,6 +560,20 @@ class Journal:
                 key = (str(package.get("version", "")), str(package.get("arch", "")))
                 out[key] = (row["id"], float(row["ended"] or 0.0))
         return out
+
+    def run_to_resume(self) -> RunRecord | None:
+        """The newest import that stopped before it finished (interrupted by a signal or a dead process,
+        or cancelled) and that no finished import into the same target followed; None if there is none."""
+        rows = self._query(
+            "SELECT * FROM runs r WHERE kind = ? AND status IN (?, ?, ?)"
+            " AND NOT EXISTS (SELECT 1 FROM runs b WHERE b.target = r.target AND b.kind = ? AND b.status = ?"
+            " AND b.started >= r.started AND b.id != r.id)"
+            " ORDER BY started DESC, rowid DESC LIMIT 20",
+            (RunKind.IMPORT, RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.INTERRUPTED, RunKind.IMPORT,
+             RunStatus.DONE),
+        )
+        stopped = (RunStatus.CANCELLED, RunStatus.INTERRUPTED)
+        return next((r for r in map(self._record, rows) if r.status in stopped), None)
 
     def _record(self, row: sqlite3.Row) -> RunRecord:
         status = RunStatus(row["status"])

@@ -321,6 +321,18 @@ class PackagesScreen(FlowScreen):
     def set_status(self, text: str) -> None:
         self.query_one("#status", Static).update(printable(text))
 
+    def resume(self, paths: list[Path]) -> None:
+        """List ``paths`` (the packages of a run to resume), select them all and go on to the target as
+        soon as their scans (from the cache, normally) are done."""
+        self.query_one("#paths", Input).value = " ".join(shlex.quote(str(p)) for p in paths)
+        self.action_scan()
+        matrix = self.query_one(PackageMatrix)
+        matrix.selected = {str(p) for p in paths if matrix.cell_of(str(p)) is not None}
+        matrix.redraw()
+        self.selection_changed()
+        if matrix.selected:
+            self.action_next()
+
     # -- navigation -------------------------------------------------------------------
     def action_browse(self) -> None:
         def picked(path: Path | None) -> None:

@@ -137,7 +137,7 @@ class RunScreen(FlowScreen):
             if not self.quit_after:
                 self.fail(f"The run failed: {first}")
         if self.quit_after:
-            self.app.exit(0 if summary.status == RunStatus.DONE else 1)
+            self.app.exit(summary.exit_code)  # a safe stop has its own code: it is not a failure
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.running = False
@@ -164,9 +164,13 @@ class RunScreen(FlowScreen):
             self.set_phase("Cancelling: abandoning the uploads in flight; no tag will move…")
             self.log_line("cancel requested: abandoning the uploads in flight")
 
-    def stop_and_quit(self) -> None:
-        """Ctrl+Q's "stop safely and quit": cancel, then leave once the engine has stopped."""
+    def stop_and_quit(self, signal_name: str = "") -> None:
+        """Ctrl+Q's "stop safely and quit" (or SIGHUP/SIGTERM's, ``signal_name`` saying which: the journal
+        records the run as interrupted): cancel, then leave once the engine has stopped."""
         self.quit_after = True
+        if signal_name and self.running:
+            self.state.cancel.interrupt(signal_name)
+            self.log_line(f"{signal_name}: stopping safely, then quitting")
         self.cancel_now()
         self.set_phase("Stopping safely, then quitting: abandoning the uploads in flight…")
 
