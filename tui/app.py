@@ -288,7 +288,7 @@ def resume_question(record: RunRecord) -> str:
     """The offer to resume a run that stopped before it finished."""
     what = ", ".join(f"{p.get('version')} {p.get('arch')}" for p in record.packages) or "its packages"
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.started))
-    how = "was interrupted" if record.status == "interrupted" else "was cancelled"
+    how = "was interrupted" if record.status == RunStatus.INTERRUPTED else "was cancelled"
     return (f"Run {record.id} ({what} into {record.target}, started {when}) {how} before it finished. Resume it "
             "with the same packages and target? The Target form is filled in as it was; type the password again.")
 
