@@ -22,6 +22,7 @@ from core.api import (
     Preflight,
     RunOptions,
     RunRecord,
+    RunStatus,
     RunSummary,
     Session,
     Stop,
