@@ -84,4 +84,4 @@ def test_a_chart_pattern_that_names_nothing_is_refused(sample_package: Callable[
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     path = sample_package("v0.12.0", "amd64")
     assert main(["list", str(path), "--charts", "redsi", "--state-dir", str(tmp_path)]) == 2
-    assert "--charts redsi: no chart of the packages is named so" in capsys.readouterr().err
+    assert "No chart of the packages is named redsi" in capsys.readouterr().err

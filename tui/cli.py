@@ -246,37 +246,31 @@ def unknown_command(word: str) -> str:
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: Stop) -> Iterator[None]:
+def _on_signals(names: tuple[str, ...], handler: Callable[[str], None]) -> Iterator[None]:
+    """``handler(signal name)`` hears the signals ``names`` (those this platform has) while inside."""
+    chosen = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    previous = {signum: signal.signal(signum, lambda signum, _frame: handler(signal.Signals(signum).name))
+                for signum in chosen}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def stop_on_signals(stop: Stop) -> contextlib.AbstractContextManager[None]:
     """SIGINT, SIGTERM and SIGHUP (a dropped SSH session) stop the run safely, as Escape does in the TUI:
     ``stop`` is set, naming the signal, and the run stops before any tag moves that would not be whole."""
-    names = ("SIGINT", "SIGTERM", "SIGHUP")
-    chosen = [getattr(signal, name) for name in names if hasattr(signal, name)]
-
-    def handler(signum: int, _frame: object) -> None:
-        stop.interrupt(signal.Signals(signum).name)
-
-    previous = {signum: signal.signal(signum, handler) for signum in chosen}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
+    return _on_signals(("SIGINT", "SIGTERM", "SIGHUP"), stop.interrupt)
 
 
-@contextlib.contextmanager
-def interrupt_on_signals() -> Iterator[None]:
+def _keyboard_interrupt(name: str) -> None:
+    raise KeyboardInterrupt(name)
+
+
+def interrupt_on_signals() -> contextlib.AbstractContextManager[None]:
     """Before a run: SIGTERM and SIGHUP end the command as Ctrl-C does (nothing was moved yet)."""
-    chosen = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-
-    def handler(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {signum: signal.signal(signum, handler) for signum in chosen}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
+    return _on_signals(("SIGTERM", "SIGHUP"), _keyboard_interrupt)
 
 
 # -- commands ---------------------------------------------------------------------------

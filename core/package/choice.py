@@ -54,10 +54,10 @@ class ChartSelection:
         return taken and not any(self._matches(p, chart) for p in self.exclude)
 
     def describe(self) -> str:
-        """``--charts a,b --skip-charts c`` as typed (empty for every chart)."""
-        words = [f"--charts {','.join(self.include)}"] if self.include else []
-        words += [f"--skip-charts {','.join(self.exclude)}"] if self.exclude else []
-        return " ".join(words)
+        """``charts a, b; not c`` (empty for every chart): the choice in words either face can show."""
+        words = [f"charts {', '.join(self.include)}"] if self.include else []
+        words += [f"not {', '.join(self.exclude)}"] if self.exclude else []
+        return "; ".join(words)
 
     def select(self, package: PackageIndex) -> PackageIndex:
         """``package`` with the charts taken and the images they need (a copy; the scan's index is kept)."""
@@ -75,15 +75,15 @@ class ChartSelection:
         if self.everything:
             return packages
         charts = [c for p in packages for c in p.charts]
-        for flag, patterns in (("--charts", self.include), ("--skip-charts", self.exclude)):
+        for patterns in (self.include, self.exclude):
             unknown = [p for p in patterns if not any(self._matches(p, c) for c in charts)]
             if unknown:
                 names = ", ".join(sorted({c.name for c in charts})) or "none"
-                raise UsageError(f"{flag} {', '.join(unknown)}: no chart of the packages is named so (they hold: {names}).")
+                raise UsageError(f"No chart of the packages is named {', '.join(unknown)} (they hold: {names}).")
         chosen = [self.select(p) for p in packages]
         chosen = [p for p in chosen if p.charts]
         if not chosen:
-            raise UsageError(f"{self.describe()} leaves no chart to take; nothing to do.")
+            raise UsageError(f"The chart choice ({self.describe()}) leaves no chart to take; nothing to do.")
         return chosen
 
     def shared(self, packages: list[PackageIndex]) -> dict[str, list[str]]:
