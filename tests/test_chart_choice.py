@@ -80,7 +80,7 @@ def test_a_selection_takes_the_images_its_charts_need_and_names_what_is_shared()
     assert [c.name for c in rest.charts] == ["a"] and [i.refs for i in rest.images] == [("x/a:1",)]
     assert ChartSelection.of(["addon/?"], ["a"]).apply([package])[0].charts == package.charts[1:]
     assert package.charts[0] in _index().charts and len(package.images) == 4  # the scan's index is kept
-    with pytest.raises(UsageError, match="--skip-charts zz: no chart"):
+    with pytest.raises(UsageError, match="No chart of the packages is named zz"):
         ChartSelection.of(["a"], ["zz"]).apply([package])
     with pytest.raises(UsageError, match="leaves no chart"):
         ChartSelection.of(["a"], ["a"]).apply([package])
