@@ -32,6 +32,7 @@ class ImageAction(Word):
     UNCHANGED = "unchanged"
     ERROR = "error"
     ROLLED_BACK = "rolled-back"  # a rollback put the tag back where the run found it
+    PRUNED = "pruned"  # a prune deleted the manifest (its bytes kept in the state dir for rollback)
 
 
 class ImageStage(Word):
@@ -113,6 +114,7 @@ class RunKind(Word):
 
     IMPORT = "import"
     ROLLBACK = "rollback"
+    PRUNE = "prune"
 
 
 class RunStatus(Word):

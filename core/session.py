@@ -23,7 +23,8 @@ from core.checks.preflight import Preflight, prepare, run_preflight
 from core.config import TargetConfig
 from core.errors import ArchfuseError, PreflightFailed
 from core.jsonable import json_fields
-from core.kinds import ChartAction, RunKind, VerifyStatus
+from core.kinds import ChartAction, RegistryFlavour, RunKind, VerifyStatus
+from core.operations.prune import PrunePlan, PruneSummary, plan_prune, prune_run
 from core.operations.rollback import RollbackSummary, rollback_run
 from core.operations.verify import ImageCheck, verify_images
 from core.package.background import BackgroundScan, ScanResult
@@ -55,7 +56,7 @@ from core.run.progress import Watchdog
 from core.run.stage import BlobStager
 from core.secrets import masked_emit
 from core.targets.base import Target
-from core.targets.connect import open_target
+from core.targets.connect import open_harbor, open_target
 from core.targets.registry import RegistryTarget
 from core.terminal import printable_lines
 from core.units import size_text
@@ -430,6 +431,30 @@ class Session(Workspace):
             emit=self.emit,
             cancel=cancel,
         )
+
+    def prune_plan(self, *, keep: int | None = None, drop: str | None = None) -> PrunePlan:
+        """What a prune to the newest ``keep`` versions per package kind (or without version ``drop``)
+        removes from the target and keeps, and why; writes nothing."""
+        with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
+            return plan_prune(journal, self.target, keep=keep, drop=drop, flavour=self._flavour())
+
+    def prune(self, plan: PrunePlan, *, cancel: threading.Event | None = None) -> PruneSummary:
+        """Carry out an agreed prune plan (what is still safe when it runs); a journaled run."""
+        with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
+            return prune_run(journal, plan, self.target, emit=self.emit, cancel=cancel)
+
+    def _flavour(self) -> str:
+        """``layout``, or the registry's flavour (Harbor or distribution) for the advice after a prune."""
+        if not isinstance(self.target, RegistryTarget):
+            return "layout"
+        try:
+            harbor = open_harbor(self.config)
+            if harbor is None:
+                return RegistryFlavour.DISTRIBUTION
+            with harbor:
+                return harbor.detect().name
+        except ArchfuseError:
+            return RegistryFlavour.DISTRIBUTION
 
     def rollback(self, run_id: str, *, cancel: threading.Event | None = None) -> RollbackSummary:
         """Put back the tags a run changed, where they still point where it left them."""

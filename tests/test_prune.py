@@ -1,0 +1,230 @@
+"""Prune: tags of dropped versions go, never a digest still used; rollback puts them back until GC.
+
+Against the real registry (CNCF distribution, deletes enabled): three versions x two arches,
+tags shared between versions, a platform manifest shared by two indexes, and a referrer.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.demo.samples import write_sample_package
+from core.oci import mediatypes as mt
+from core.oci.digest import hex_of, sha256_digest
+from core.oci.manifest import ManifestRef, canonical_json
+from core.operations.prune import plan_prune, prune_run
+from core.operations.rollback import rollback_run
+from core.record.journal import Journal
+from core.targets.layout import LayoutTarget
+from tests.cli_driver import archfuse, registry_args
+from tests.fixtures.imports import journaled_import, make_package
+from tests.fixtures.registry import REGISTRY_BIN, RegistryServer, skopeo, skopeo_copy_all
+from tests.test_consent import REFUSALS, files, refused
+from tests.test_import_registry import pkg
+
+DROPPED_IMAGE = ("ingress-nginx/controller", "v1.8.1")  # only v0.11.0 has it
+KEPT_IMAGE = ("ingress-nginx/controller", "v1.9.0")
+SHARED_TAG = ("metrics-server/metrics-server", "v0.6.2")  # every version has it
+SIGNED = ("jetstack/cert-manager-controller", "v1.11.0")  # only v0.11.0; a referrer signs it
+
+
+@dataclass
+class Site:
+    registry: RegistryServer
+    state: Path
+    packages: dict[str, list[Path]]  # version -> its two packages
+    pinned: str  # the digest of the platform manifest another index shares
+    referrer: str  # tag of the signature
+
+
+def _blob_path(storage: Path, digest: str) -> Path:
+    h = hex_of(digest)
+    return storage / "docker/registry/v2/blobs/sha256" / h[:2] / h / "data"
+
+
+def _storage_bytes(storage: Path) -> int:
+    return sum(p.stat().st_size for p in storage.rglob("*") if p.is_file())
+
+
+def _import(site: Site, version: str) -> None:
+    done = archfuse("import", *site.packages[version], *registry_args(site.registry), "--yes", "--json",
+                    state_dir=site.state)
+    assert done.code == 0, done.err
+
+
+@pytest.fixture
+def site(registry: RegistryServer, demo_packages: list[Path], tmp_path: Path) -> Iterator[Site]:
+    packages = {v: [pkg(demo_packages, v, a) for a in ("amd64", "arm64")] for v in ("v0.11.0", "v0.12.0")}
+    packages["v0.13.0"] = [write_sample_package(tmp_path / "third", "v0.13.0", a, flavour="mixed", payload=96 << 10)
+                           for a in ("amd64", "arm64")]
+    made = Site(registry, tmp_path / "state", packages, "", "")
+    for version in packages:
+        _import(made, version)
+    client = registry.client()
+    try:
+        # another index (not archfuse's) shares the dropped tag's amd64 manifest
+        repo, tag = DROPPED_IMAGE
+        index = client.get_manifest(repo, tag)
+        entry = next(e for e in index.parsed()["manifests"] if e["platform"]["architecture"] == "amd64")
+        pinned = ManifestRef(canonical_json({"schemaVersion": 2, "mediaType": index.media_type, "manifests": [entry]}),
+                             index.media_type)
+        client.put_manifest(repo, "pinned-amd64", pinned)
+        made.pinned = entry["digest"]
+        # a signature with a subject, tagged as cosign names them
+        repo, tag = SIGNED
+        subject = client.get_manifest(repo, tag)
+        for data in (b"{}", b"signature"):
+            client.put_blob(repo, sha256_digest(data), len(data), io.BytesIO(data))
+        signature = ManifestRef(canonical_json({
+            "schemaVersion": 2, "mediaType": mt.OCI_MANIFEST,
+            "config": {"mediaType": mt.OCI_EMPTY, "digest": sha256_digest(b"{}"), "size": 2},
+            "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
+                        "digest": sha256_digest(b"signature"), "size": 9}],
+            "subject": {"mediaType": subject.media_type, "digest": subject.digest, "size": subject.size},
+        }), mt.OCI_MANIFEST)
+        made.referrer = f"sha256-{hex_of(subject.digest)}.sig"
+        client.put_manifest(repo, made.referrer, signature)
+    finally:
+        client.close()
+    yield made
+
+
+def _prune(site: Site, *extra: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    done = archfuse("prune", *registry_args(site.registry), *extra, "--json", state_dir=site.state)
+    assert done.code == 0, done.err + done.out
+    return done.last("prune_plan"), done.last("prune")
+
+
+def _copies(site: Site, repo: str, tag: str, dest: Path) -> bool:
+    ref = f"docker://{site.registry.host}/{repo}:{tag}"
+    return skopeo("copy", "--all", *site.registry.skopeo_args("src-"), ref, f"oci:{dest}", check=False).returncode == 0
+
+
+def _kept_destinations(site: Site) -> set[str]:
+    """Every image and chart tag the kept versions hold, as verify reads them."""
+    out: set[str] = set()
+    for version in ("v0.12.0", "v0.13.0"):
+        done = archfuse("verify", *site.packages[version], *registry_args(site.registry), "--json", state_dir=site.state)
+        assert done.code == 0, done.out  # 100 %
+        report = json.loads(done.out.strip().splitlines()[-1])
+        assert report["ok"] and report["images"]
+        out |= {i["destination"].split("/", 1)[1] for i in report["images"]}
+    return out
+
+
+def _garbage_collect(server: RegistryServer) -> None:
+    server.stop()
+    subprocess.run([REGISTRY_BIN, "garbage-collect", str(server.config_path)], check=True, capture_output=True)
+    server.start()
+
+
+def test_prune_keep_2_then_gc_frees_the_dropped_version_and_nothing_shared(site: Site, tmp_path: Path) -> None:
+    plan, summary = _prune(site, "--keep", "2", "--yes")
+
+    assert plan["dropped"] == ["v0.11.0"] and plan["kept_versions"] == ["v0.12.0", "v0.13.0"]
+    removed = {(t["repository"], t["tag"]) for t in plan["tags"]}
+    assert DROPPED_IMAGE in removed and SIGNED in removed
+    assert SHARED_TAG not in removed and KEPT_IMAGE not in removed
+    kept = " ".join(f"{k['subject']}: {k['reason']}" for k in plan["kept"])
+    assert f"@{site.pinned}" in kept and "platform manifest also in" in kept
+    assert site.referrer in kept and "referrer" in kept
+    deleted = {m["digest"] for m in plan["manifests"]}
+    assert site.pinned not in deleted
+    assert summary["status"] == "done" and len(summary["tags_removed"]) == len(removed)
+    assert "garbage-collect" in summary["advice"] and "Never add --delete-untagged" in summary["advice"]
+
+    client = site.registry.client()
+    try:
+        for repo, tag in removed:
+            assert tag not in client.list_tags(repo)
+        # what GC may free: the blobs of the deleted manifests no kept manifest uses
+        stored = site.state / "prune" / summary["run_id"]
+        unique: set[str] = set(deleted)
+        for digest in deleted:
+            doc = json.loads((stored / hex_of(digest)).read_bytes())
+            unique |= {d["digest"] for d in [doc.get("config"), *doc.get("layers", [])] if d}
+    finally:
+        client.close()
+    storage = site.registry.storage
+    before = _storage_bytes(storage)
+    _garbage_collect(site.registry)
+    after = _storage_bytes(storage)
+
+    assert before - after >= plan["bytes_freed"] > 0
+    still = {d for d in unique if _blob_path(storage, d).exists()}
+    # what is left of them is used by what is kept (the shared base layers), never the dropped app layers
+    kept_destinations = _kept_destinations(site)  # every kept version verifies 100 %
+    for n, dest in enumerate(sorted(kept_destinations | {f"{DROPPED_IMAGE[0]}:pinned-amd64", f"{SIGNED[0]}:{site.referrer}"})):
+        repo, tag = dest.rsplit(":", 1)
+        assert _copies(site, repo, tag, tmp_path / f"copy{n}"), dest  # every blob of it is there
+    assert still and len(still) < len(unique)
+    assert _blob_path(storage, site.pinned).exists()  # shared by the other index
+    # undo after GC: says the blobs are gone
+    done = archfuse("rollback", summary["run_id"], *registry_args(site.registry), "--yes", "--json",
+                    state_dir=site.state)
+    assert done.code == 1
+    assert "garbage-collected" in done.out
+
+
+def test_rollback_of_a_prune_before_gc_restores_every_tag_byte_identically(site: Site, tmp_path: Path) -> None:
+    client = site.registry.client()
+    try:
+        before = {(r, t): client.get_manifest(r, t) for r, t in (DROPPED_IMAGE, SIGNED)}
+        plan, summary = _prune(site, "--keep", "2", "--yes")
+        assert all(client.get_manifest(r, t) is None for r, t in before)
+        done = archfuse("rollback", summary["run_id"], *registry_args(site.registry), "--yes", "--json",
+                        state_dir=site.state)
+        assert done.code == 0, done.out + done.err
+        result = done.last("rollback")
+        assert {t["result"] for t in result["tags"]} == {"restored"}
+        for t in plan["tags"]:
+            back = client.get_manifest(t["repository"], t["tag"])
+            assert back is not None and back.digest == t["digest"]
+        for (repo, tag), manifest in before.items():
+            assert client.get_manifest(repo, tag).data == manifest.data  # byte-identical
+        for m in plan["manifests"]:
+            assert client.get_manifest(m["repository"], m["digest"]) is not None
+        for n, (repo, tag) in enumerate(before):
+            assert _copies(site, repo, tag, tmp_path / f"back{n}")
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("way", REFUSALS)
+def test_prune_refused_deletes_nothing(way: str, registry: RegistryServer, demo_packages: list[Path],
+                                       tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    for version in ("v0.11.0", "v0.12.0"):
+        done = archfuse("import", pkg(demo_packages, version, "amd64"), *registry_args(registry), "--yes",
+                        state_dir=state)
+        assert done.code == 0, done.err
+    before = files(registry.storage)
+    result = refused(way, "prune", *registry_args(registry), "--keep", "1", state_dir=state)
+    assert "tags to remove" in result.out
+    assert files(registry.storage) == before
+
+
+def test_prune_of_a_layout_removes_the_unused_blobs_itself(journal: Journal, layout: LayoutTarget) -> None:
+    old = make_package(layout, "v1.0", "amd64", refs=("vendor.example/addon/app:1.0",))
+    journaled_import(journal, layout, [old])
+    journaled_import(journal, layout, [make_package(layout, "v2.0", "amd64", refs=("vendor.example/addon/app:2.0",))])
+    old_layer = old.images[0].layers[0].digest
+
+    plan = plan_prune(journal, layout, keep=1, flavour="layout")
+    assert plan.dropped == ["v1.0"] and [(t.repository, t.tag) for t in plan.tags] == [("addon/app", "1.0")]
+    summary = prune_run(journal, plan, layout)
+
+    assert summary.status == "done" and layout.tags("addon/app") == ["2.0"]
+    assert summary.collected[0] >= 3 and not layout.blob_exists("", old_layer)  # manifest, config, layer
+    assert layout.get_manifest("addon/app", "2.0") is not None
+    assert "removed the blobs" in summary.advice
+    undo = rollback_run(journal, summary.run_id, layout)
+    assert undo.status == "failed" and "garbage-collected" in undo.tags[0].detail
