@@ -26,7 +26,7 @@ from core.record.journal import Journal
 from core.targets.layout import LayoutTarget
 from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.imports import journaled_import, make_package
-from tests.fixtures.registry import REGISTRY_BIN, RegistryServer, skopeo, skopeo_copy_all
+from tests.fixtures.registry import REGISTRY_BIN, RegistryServer, skopeo
 from tests.test_consent import REFUSALS, files, refused
 from tests.test_import_registry import pkg
 
