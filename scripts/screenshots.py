@@ -147,6 +147,25 @@ async def chart_checklist(app: ArchfuseApp, pilot: Any, shot: Callable[[str], No
     shot("chart-checklist")
 
 
+async def prune_plan(app: ArchfuseApp, pilot: Any, shot: Callable[[str], None]) -> None:
+    """Free space (f on History) after two versions were imported: keep 1, the plan."""
+    await settle(pilot)
+    app.action_history()
+    await settle(pilot)
+    await press(pilot, "f")
+    await press(pilot, "minus")
+    shot("prune-plan")
+
+
+def two_versions_imported() -> None:
+    """v0.11.0 then v0.12.0, both arches, into the layout: what a prune meets."""
+    for version in ("v0.11.0", "v0.12.0"):
+        packages = [f"pk/{NAME.format(version, arch)}" for arch in ("amd64", "arm64")]
+        subprocess.run([sys.executable, "-m", "tui.cli", "import", *packages, "--registry", "layout", "--yes",
+                        "--state-dir", "state"], check=True, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
 def before_upgrade(registry: Any) -> None:
     """The state an upgrade meets: v0.11.0 of both arches imported, one chart changed by hand."""
     from core.charts.oci import OciChartDestination
@@ -213,7 +232,8 @@ def with_registry(case: Callable[[Any], Awaitable[list[Path]]]) -> list[Path]:
 
 
 def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> list[Path]:
-    """Failed check, warnings, run in progress, stall, upgrade summary, chart checklist (numbered from ``first``)."""
+    """Failed check, warnings, run in progress, stall, upgrade summary, chart checklist, prune plan (numbered from
+    ``first``)."""
 
     written: list[Path] = []
     fresh()
@@ -233,6 +253,9 @@ def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> lis
     written += with_registry(upgrade)
     fresh()
     written += asyncio.run(shoot_case(out, size, suffix, first + 6, chart_checklist))
+    fresh()
+    two_versions_imported()
+    written += asyncio.run(shoot_case(out, size, suffix, first + 7, prune_plan))
     return written
 
 

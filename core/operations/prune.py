@@ -261,13 +261,12 @@ def plan_prune(
 ) -> PrunePlan:
     """What pruning ``target`` to ``keep`` versions per kind (or without version ``drop``, or without the
     package rows ``dropped``) removes; reads only."""
-    name = target_name(target.description)
-    imports = _imports(journal, name)
+    imports = _imports(journal, target_name(target.description))
     if dropped is None:
         dropped, kept_versions = choose_versions(imports, keep, drop)
     else:
         kept_versions = sorted(set().union(*(_rows(r) for r in imports)) - set(dropped), key=version_key)
-    plan = PrunePlan(name, dropped, kept_versions, [], flavour=flavour)
+    plan = PrunePlan(target.description, dropped, kept_versions, [], flavour=flavour)
     if not dropped:
         return plan
     writers: dict[tuple[str, str], list[tuple[RunRecord, TagRecord]]] = {}
@@ -334,7 +333,11 @@ def _plan_repository(
         if manifest.digest in planned:
             return
         planned.add(manifest.digest)
-        sizes = _blob_sizes(manifest.parsed())
+        doc = manifest.parsed()
+        sizes = _blob_sizes(doc)
+        config = doc.get("config")
+        if not platform and isinstance(config, dict) and config.get("mediaType") == mt.HELM_CONFIG:
+            platform = "helm chart"
         freed = manifest.size + sum(n for d, n in sizes.items() if d not in kept_blobs and d not in counted)
         counted.update(sizes)
         plan.manifests.append(PruneManifest(repo, manifest.digest, manifest.media_type, role, platform, versions,
