@@ -68,6 +68,7 @@ class ChartAction(Word):
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"  # other content there: kept, not overwritten
     OVERWRITTEN = "overwritten"  # other content there, replaced (``--force-charts``)
+    DELETED = "deleted"  # a prune deleted the version from a chart repository
     ERROR = "error"
 
 

@@ -436,12 +436,12 @@ class Session(Workspace):
         """What a prune to the newest ``keep`` versions per package kind (or without version ``drop``)
         removes from the target and keeps, and why; writes nothing."""
         with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
-            return plan_prune(journal, self.target, keep=keep, drop=drop, flavour=self._flavour())
+            return plan_prune(journal, self.target, keep=keep, drop=drop, flavour=self._flavour(), charts=self.charts)
 
     def prune(self, plan: PrunePlan, *, cancel: threading.Event | None = None) -> PruneSummary:
         """Carry out an agreed prune plan (what is still safe when it runs); a journaled run."""
         with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
-            return prune_run(journal, plan, self.target, emit=self.emit, cancel=cancel)
+            return prune_run(journal, plan, self.target, charts=self.charts, emit=self.emit, cancel=cancel)
 
     def _flavour(self) -> str:
         """``layout``, or the registry's flavour (Harbor or distribution) for the advice after a prune."""

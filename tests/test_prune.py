@@ -25,8 +25,10 @@ from core.operations.rollback import rollback_run
 from core.record.journal import Journal
 from core.targets.layout import LayoutTarget
 from tests.cli_driver import archfuse, registry_args
+from tests.fixtures.chartservers import ChartMuseumTestServer, HarborChartRepoTestServer
 from tests.fixtures.imports import journaled_import, make_package
 from tests.fixtures.registry import REGISTRY_BIN, RegistryServer, skopeo
+from tests.test_chart_repos_cli import CHART_ENV, chartmuseum_args
 from tests.test_consent import REFUSALS, files, refused
 from tests.test_import_registry import pkg
 
@@ -228,3 +230,46 @@ def test_prune_of_a_layout_removes_the_unused_blobs_itself(journal: Journal, lay
     assert "removed the blobs" in summary.advice
     undo = rollback_run(journal, summary.run_id, layout)
     assert undo.status == "failed" and "garbage-collected" in undo.tags[0].detail
+
+
+def _two_versions_with(args: list[str], demo_packages: list[Path], state: Path, env: dict[str, str]) -> None:
+    for version in ("v0.11.0", "v0.12.0"):
+        done = archfuse("import", pkg(demo_packages, version, "amd64"), *args, "--yes", state_dir=state, env=env)
+        assert done.code == 0, done.err + done.out
+
+
+#: v0.11.0's chart versions v0.12.0 does not have (redis 17.11.3 is in both)
+DROPPED_CHARTS = {("metrics-server", "3.8.2"), ("ingress-nginx", "4.7.1"), ("cert-manager", "v1.11.0")}
+
+
+def test_chartmuseum_test_server_prune_deletes_the_dropped_chart_versions(
+    registry: RegistryServer, chartmuseum: ChartMuseumTestServer, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    state, args = tmp_path / "state", chartmuseum_args(registry, chartmuseum)
+    _two_versions_with(args, demo_packages, state, CHART_ENV)
+    before = {(n, v) for _r, n, v in chartmuseum.charts}
+    done = archfuse("prune", *args, "--keep", "1", "--yes", "--json", state_dir=state, env=CHART_ENV)
+    assert done.code == 0, done.err + done.out
+    assert {(c["name"], c["version"]) for c in done.last("prune_plan")["charts"]} == DROPPED_CHARTS
+    assert {(n, v) for _r, n, v in chartmuseum.charts} == before - DROPPED_CHARTS
+    assert ("redis", "17.11.3") in before - DROPPED_CHARTS
+    assert [r.path for r in chartmuseum.requests if r.method == "DELETE"] == sorted(
+        f"/api/charts/{n}/{v}" for n, v in DROPPED_CHARTS)
+    undo = archfuse("rollback", done.last("prune")["run_id"], *args, "--yes", "--json", state_dir=state, env=CHART_ENV)
+    assert undo.code == 0 and "rollback cannot bring it back" in undo.out
+
+
+def test_harbor_chartrepo_test_server_prune_deletes_the_dropped_chart_versions(
+    registry: RegistryServer, harbor_chartrepo: HarborChartRepoTestServer, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    args = [*registry_args(registry), "--chart-repo", f"{harbor_chartrepo.url}/chartrepo/addon",
+            "--chart-repo-type", "harbor", "--chart-username", "admin"]
+    env = {"ARCHFUSE_CHART_PASSWORD": "Harbor12345"}
+    state = tmp_path / "state"
+    _two_versions_with(args, demo_packages, state, env)
+    before = {(n, v) for _r, n, v in harbor_chartrepo.charts}
+    done = archfuse("prune", *args, "--keep", "1", "--yes", "--json", state_dir=state, env=env)
+    assert done.code == 0, done.err + done.out
+    assert {(n, v) for _r, n, v in harbor_chartrepo.charts} == before - DROPPED_CHARTS
+    assert len([r for r in harbor_chartrepo.requests if r.method == "DELETE"]) == len(DROPPED_CHARTS)
+    assert harbor_chartrepo.violations == []

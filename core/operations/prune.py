@@ -36,7 +36,7 @@ from typing import Any, Protocol, runtime_checkable
 from core import events as ev
 from core.errors import ArchfuseError, Cancelled, UsageError
 from core.helpers.versions import version_key
-from core.kinds import ImageAction, RegistryFlavour, RunKind, RunStatus
+from core.kinds import ChartAction, ImageAction, RegistryFlavour, RunKind, RunStatus
 from core.oci import mediatypes as mt
 from core.oci.digest import hex_of, sha256_digest
 from core.oci.manifest import ManifestRef, canonical_json
@@ -59,6 +59,31 @@ class DeletesManifests(Protocol):
     """A target that deletes a manifest by digest (a registry; a layout lets its garbage go)."""
 
     def delete_manifest(self, repository: str, digest: str) -> bool: ...
+
+
+@runtime_checkable
+class DeletesChartVersions(Protocol):
+    """A chart repository that deletes a chart version (ChartMuseum, Harbor's chartrepo)."""
+
+    def location(self, name: str, version: str, *, repo: str = "") -> str: ...
+
+    def existing(self, name: str, version: str, *, repo: str = "") -> str | None: ...
+
+    def delete(self, name: str, version: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PruneChart:
+    """A chart version the prune deletes from a chart repository (not undone by rollback)."""
+
+    name: str
+    version: str
+    destination: str
+    versions: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "destination": self.destination,
+                "versions": list(self.versions)}
 
 
 @dataclass(frozen=True)
@@ -118,10 +143,11 @@ class PrunePlan:
     manifests: list[PruneManifest] = field(default_factory=list)  # in deletion order
     kept: list[Kept] = field(default_factory=list)
     flavour: str = ""  # RegistryFlavour word, or "layout"
+    charts: list[PruneChart] = field(default_factory=list)  # chart versions in a chart repository
 
     @property
     def empty(self) -> bool:
-        return not self.tags and not self.manifests
+        return not self.tags and not self.manifests and not self.charts
 
     @property
     def bytes_freed(self) -> int:
@@ -140,6 +166,7 @@ class PrunePlan:
             "target": self.target, "dropped": self.dropped, "kept_versions": self.kept_versions, "runs": self.runs,
             "tags": [t.to_json() for t in self.tags], "manifests": [m.to_json() for m in self.manifests],
             "kept": [k.to_json() for k in self.kept], "bytes_freed": self.bytes_freed,
+            "charts": [c.to_json() for c in self.charts],
             "freed": [{"versions": v, "platform": p, "bytes": n} for (v, p), n in sorted(self.freed_by_version().items())],
         }
 
@@ -152,6 +179,10 @@ class PrunePlan:
         lines.append(f"  manifests to delete ({len(self.manifests)}):")
         lines += [f"    {m.repository}@{m.digest[:19]}  {m.role} {m.platform}  frees {size_text(m.freed)}"
                   for m in self.manifests]
+        if self.charts:
+            lines.append(f"  chart versions to delete from the chart repository ({len(self.charts)}; "
+                         "rollback cannot bring these back, importing their version again does):")
+            lines += [f"    {c.name}-{c.version}  {c.destination}" for c in self.charts]
         if self.kept:
             lines.append(f"  kept ({len(self.kept)}):")
             lines += [f"    {k.subject}: {k.reason}" for k in self.kept]
@@ -170,6 +201,7 @@ class PruneSummary:
     plan: PrunePlan
     status: RunStatus
     tags_removed: list[str] = field(default_factory=list)
+    charts_deleted: list[str] = field(default_factory=list)
     manifests_deleted: list[str] = field(default_factory=list)
     skipped: list[Kept] = field(default_factory=list)  # agreed, but no longer safe when the run looked
     collected: tuple[int, int] = (0, 0)  # blobs and bytes archfuse removed itself (an OCI layout)
@@ -181,13 +213,14 @@ class PruneSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "status": self.status, "tags_removed": self.tags_removed,
-                "manifests_deleted": self.manifests_deleted, "skipped": [k.to_json() for k in self.skipped],
+                "manifests_deleted": self.manifests_deleted,
+                "charts_deleted": self.charts_deleted, "skipped": [k.to_json() for k in self.skipped],
                 "blobs_removed": self.collected[0], "bytes_removed": self.collected[1], "advice": self.advice}
 
     def render_text(self) -> str:
         lines = [f"  [kept] {k.subject}: {k.reason}" for k in self.skipped]
         lines.append(f"prune {self.run_id}: {self.status} ({len(self.tags_removed)} tag(s) removed, "
-                     f"{len(self.manifests_deleted)} manifest(s) deleted; `rollback {self.run_id}` puts them back "
+                     f"{len(self.manifests_deleted)} manifest(s) and {len(self.charts_deleted)} chart version(s) deleted; `rollback {self.run_id}` puts them back "
                      "until the registry collects its garbage)")
         if self.collected[0]:
             lines.append(f"removed {self.collected[0]} unused blob(s), {size_text(self.collected[1])}")
@@ -257,7 +290,7 @@ def choose_versions(runs: Iterable[RunRecord], keep: int | None, drop: str | Non
 
 def plan_prune(
     journal: Journal, target: Target, *, keep: int | None = None, drop: str | None = None, flavour: str = "",
-    dropped: list[str] | None = None,
+    dropped: list[str] | None = None, charts: object | None = None,
 ) -> PrunePlan:
     """What pruning ``target`` to ``keep`` versions per kind (or without version ``drop``, or without the
     package rows ``dropped``) removes; reads only."""
@@ -271,10 +304,17 @@ def plan_prune(
         return plan
     writers: dict[tuple[str, str], list[tuple[RunRecord, TagRecord]]] = {}
     needed: set[str] = set()  # "repository:tag" of every image and chart a kept version's import holds
+    needed_charts: set[tuple[str, str]] = set()
+    chart_rows: dict[tuple[str, str], tuple[str, set[str]]] = {}  # of dropped versions: destination, versions
     for run in imports:
         if not _rows(run) <= set(dropped):
             needed.update(_tag_of(row.destination, target.host) for row in journal.images_of(run.id))
             needed.update(_tag_of(row.destination, target.host) for row in journal.charts_of(run.id))
+            needed_charts.update((row.name, row.version) for row in journal.charts_of(run.id))
+        else:
+            for row in journal.charts_of(run.id):
+                if row.action in (ChartAction.NEW, ChartAction.OVERWRITTEN, ChartAction.UNCHANGED):
+                    chart_rows.setdefault((row.name, row.version), (row.destination, set()))[1].update(_rows(run))
         for tag in journal.tags_of(run.id):
             if tag.after is not None:
                 writers.setdefault((tag.repository, tag.tag), []).append((run, tag))
@@ -289,6 +329,12 @@ def plan_prune(
     repositories = sorted({repo for repo, _ in candidates})
     for repo in repositories:
         _plan_repository(plan, target, repo, {t: v for (r, t), v in candidates.items() if r == repo})
+    if isinstance(charts, DeletesChartVersions):
+        for (name, version), (destination, rows) in sorted(chart_rows.items()):
+            if (name, version) in needed_charts or destination != charts.location(name, version):
+                continue
+            if charts.existing(name, version) is not None:
+                plan.charts.append(PruneChart(name, version, destination, tuple(sorted(rows, key=version_key))))
     return plan
 
 
@@ -415,13 +461,14 @@ def prune_run(
     plan: PrunePlan,
     target: Target,
     *,
+    charts: object | None = None,
     emit: ev.Emit = ev.discard,
     cancel: threading.Event | None = None,
 ) -> PruneSummary:
     """Carry out an agreed plan: planned again under the target's lock, only what is in both goes."""
     with journal.lock(target.description):
         started = time.monotonic()
-        again = plan_prune(journal, target, dropped=plan.dropped, flavour=plan.flavour)
+        again = plan_prune(journal, target, dropped=plan.dropped, flavour=plan.flavour, charts=charts)
         rid = journal.start_run(RunKind.PRUNE, target.description, [], {
             "dropped": plan.dropped, "kept_versions": plan.kept_versions, "runs": plan.runs})
         emit(ev.RunStarted(rid, target.description, (), len(again.tags) + len(again.manifests), 0, 0))
@@ -433,6 +480,8 @@ def prune_run(
                            {(x.repository, x.tag, x.digest) for x in again.tags}]
         tags = [t for t in again.tags if (t.repository, t.tag, t.digest) in agreed_tags]
         manifests = [m for m in again.manifests if (m.repository, m.digest) in agreed]
+        agreed_charts = {(c.name, c.version) for c in plan.charts}
+        chart_versions = [c for c in again.charts if (c.name, c.version) in agreed_charts]
         message = ""
         try:
             _store(journal.state_dir, rid, manifests)
@@ -451,6 +500,13 @@ def prune_run(
                 summary.manifests_deleted.append(f"{m.repository}@{m.digest}")
                 emit(ev.ImageDone(f"{m.repository}@{m.digest}", destination, (m.platform,) if m.platform else (), (),
                                   ImageAction.PRUNED, m.digest))
+            for chart in chart_versions:
+                _stop_if(cancel)
+                if isinstance(charts, DeletesChartVersions) and charts.delete(chart.name, chart.version):
+                    journal.chart_done(rid, chart.name, chart.version, chart.destination, ChartAction.DELETED,
+                                       "deleted by prune")
+                    summary.charts_deleted.append(f"{chart.name}-{chart.version}")
+                    emit(ev.ChartDone(chart.name, chart.version, chart.destination, ChartAction.DELETED))
             collect = getattr(target, "collect_garbage", None)
             if callable(collect):
                 summary.collected = collect()

@@ -194,9 +194,19 @@ def _undo(
 
 
 def _charts_left(journal: Journal, record: RunRecord, tags: list[TagRecord]) -> list[TagOutcome]:
-    """Chart versions the run pushed that rollback cannot undo (a chart repository, another registry)."""
+    """Chart versions the run pushed (or a prune deleted) that rollback cannot undo (a chart repository,
+    another registry)."""
     journaled = {f"/{t.repository}:{t.tag}" for t in tags}  # OCI charts in the target: undone as tags
-    return [
+    deleted = [
+        TagOutcome(
+            "", "", chart.destination, None, None, None, RollbackResult.LEFT,
+            f"chart {chart.name}-{chart.version} was deleted from its chart repository by the prune; rollback "
+            "cannot bring it back (import its version again to)",
+        )
+        for chart in journal.charts_of(record.id)
+        if chart.action == ChartAction.DELETED
+    ]
+    return deleted + [
         TagOutcome(
             "", "", chart.destination, None, None, None, RollbackResult.LEFT,
             f"chart {chart.name}-{chart.version} was pushed to a chart repository that rollback does not change; "
