@@ -440,11 +440,18 @@ class Session(Workspace):
 
     def prune(self, plan: PrunePlan, *, cancel: threading.Event | None = None) -> PruneSummary:
         """Carry out an agreed prune plan (what is still safe when it runs); a journaled run."""
-        with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
-            return prune_run(journal, plan, self.target, charts=self.charts, emit=self.emit, cancel=cancel)
+        harbor = open_harbor(self.config) if plan.flavour == RegistryFlavour.HARBOR else None
+        try:
+            with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
+                return prune_run(journal, plan, self.target, charts=self.charts, harbor=harbor, emit=self.emit,
+                                 cancel=cancel)
+        finally:
+            if harbor is not None:
+                harbor.close()
 
     def _flavour(self) -> str:
-        """``layout``, or the registry's flavour (Harbor or distribution) for the advice after a prune."""
+        """``layout``, or the registry's flavour (Harbor or distribution): how a prune removes tags, and
+        the advice after it."""
         if not isinstance(self.target, RegistryTarget):
             return "layout"
         try:

@@ -26,6 +26,7 @@ from core.record.journal import Journal
 from core.targets.layout import LayoutTarget
 from tests.cli_driver import archfuse, registry_args
 from tests.fixtures.chartservers import ChartMuseumTestServer, HarborChartRepoTestServer
+from tests.fixtures.harbor import HarborTestServer
 from tests.fixtures.imports import journaled_import, make_package
 from tests.fixtures.registry import REGISTRY_BIN, RegistryServer, skopeo
 from tests.test_chart_repos_cli import CHART_ENV, chartmuseum_args
@@ -273,3 +274,34 @@ def test_harbor_chartrepo_test_server_prune_deletes_the_dropped_chart_versions(
     assert {(n, v) for _r, n, v in harbor_chartrepo.charts} == before - DROPPED_CHARTS
     assert len([r for r in harbor_chartrepo.requests if r.method == "DELETE"]) == len(DROPPED_CHARTS)
     assert harbor_chartrepo.violations == []
+
+
+def test_harbor_api_test_server_prune_uses_harbor_tag_api_and_shows_its_gc(
+    harbor_registry: HarborTestServer, registry: RegistryServer, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    args = ["--registry", harbor_registry.url, "--insecure", "--username", "admin", "--create-spaces"]
+    state = tmp_path / "state"
+    for version in ("v0.11.0", "v0.12.0"):
+        done = archfuse("import", pkg(demo_packages, version, "amd64"), *args, "--yes", state_dir=state,
+                        password="Harbor12345")
+        assert done.code == 0, done.err + done.out
+    harbor_registry.requests.clear()
+    done = archfuse("prune", *args[:-1], "--keep", "1", "--yes", "--json", state_dir=state, password="Harbor12345")
+    assert done.code == 0, done.err + done.out
+    plan, summary = done.last("prune_plan"), done.last("prune")
+    assert summary["status"] == "done" and plan["tags"] and plan["manifests"]
+    deletes = [r.path for r in harbor_registry.requests if r.method == "DELETE"]
+    tag_deletes = [p for p in deletes if "/tags/" in p]
+    assert len(tag_deletes) == len(plan["tags"])
+    assert "/api/v2.0/projects/ingress-nginx/repositories/controller/artifacts/" in " ".join(tag_deletes)
+    assert len(deletes) == len(plan["tags"]) + len(plan["manifests"])
+    assert not [r for r in harbor_registry.requests if r.method == "PUT"]  # no placeholder on Harbor
+    client = registry.client()
+    try:
+        for t in plan["tags"]:
+            assert t["tag"] not in client.list_tags(t["repository"])
+        assert "v1.9.0" in client.list_tags(KEPT_IMAGE[0])
+    finally:
+        client.close()
+    assert "/api/v2.0/system/gc/schedule" in summary["advice"] and '"dry_run":true' in summary["advice"]
+    assert harbor_registry.invalid == []

@@ -11,7 +11,7 @@ shared platform manifests, children of kept indexes, and referrers (a manifest w
 ``subject``, or a tag named ``sha256-<hex>...`` as cosign writes them).
 
 How a tag goes: an OCI layout drops it from ``index.json`` (and archfuse removes the blobs no
-tag reaches, itself); the distribution API has no tag delete, so the tag is first pointed at a
+tag reaches, itself); Harbor deletes it through its tag API; the distribution API has no tag delete, so the tag is first pointed at a
 unique placeholder manifest and the placeholder is deleted by digest (that takes the tag, and
 only it). Then the dropped indexes are deleted, then the children no kept index references.
 
@@ -59,6 +59,15 @@ class DeletesManifests(Protocol):
     """A target that deletes a manifest by digest (a registry; a layout lets its garbage go)."""
 
     def delete_manifest(self, repository: str, digest: str) -> bool: ...
+
+
+@runtime_checkable
+class HarborDeletes(Protocol):
+    """Harbor's own API: a tag deleted from its artifact, an artifact deleted by digest."""
+
+    def delete_tag(self, repository: str, reference: str, tag: str) -> bool: ...
+
+    def delete_artifact(self, repository: str, digest: str) -> bool: ...
 
 
 @runtime_checkable
@@ -462,10 +471,12 @@ def prune_run(
     target: Target,
     *,
     charts: object | None = None,
+    harbor: HarborDeletes | None = None,
     emit: ev.Emit = ev.discard,
     cancel: threading.Event | None = None,
 ) -> PruneSummary:
-    """Carry out an agreed plan: planned again under the target's lock, only what is in both goes."""
+    """Carry out an agreed plan: planned again under the target's lock, only what is in both goes.
+    ``harbor``: the target is Harbor, whose tag API removes a tag (no placeholder)."""
     with journal.lock(target.description):
         started = time.monotonic()
         again = plan_prune(journal, target, dropped=plan.dropped, flavour=plan.flavour, charts=charts)
@@ -488,11 +499,16 @@ def prune_run(
             for tag in tags:
                 _stop_if(cancel)
                 journal.tag_moving(rid, tag.repository, tag.tag, tag.digest, None)
-                _untag(target, tag.repository, tag.tag, rid)
+                if harbor is not None:
+                    harbor.delete_tag(tag.repository, tag.digest, tag.tag)
+                else:
+                    _untag(target, tag.repository, tag.tag, rid)
                 summary.tags_removed.append(f"{tag.repository}:{tag.tag}")
             for m in manifests:
                 _stop_if(cancel)
-                if isinstance(target, DeletesManifests):
+                if harbor is not None:  # deleting an index may have taken its children with it: False then
+                    harbor.delete_artifact(m.repository, m.digest)
+                elif isinstance(target, DeletesManifests):
                     target.delete_manifest(m.repository, m.digest)
                 destination = f"{target.host}/{m.repository}@{m.digest}"
                 journal.record_image(rid, f"{m.repository}@{m.digest}", m.platform, destination, ImageAction.PRUNED,
