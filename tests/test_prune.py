@@ -229,6 +229,9 @@ def test_prune_of_a_layout_removes_the_unused_blobs_itself(journal: Journal, lay
     assert summary.collected[0] >= 3 and not layout.blob_exists("", old_layer)  # manifest, config, layer
     assert layout.get_manifest("addon/app", "2.0") is not None
     assert "removed the blobs" in summary.advice
+    held = journal.imported_packages(layout.description)
+    assert {row for row, _arch in held} == {"v2.0"}  # the pruned version is no longer held
+    assert plan_prune(journal, layout, keep=1).dropped == []  # and not counted again
     undo = rollback_run(journal, summary.run_id, layout)
     assert undo.status == "failed" and "garbage-collected" in undo.tags[0].detail
 

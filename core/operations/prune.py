@@ -147,7 +147,7 @@ class PrunePlan:
     target: str
     dropped: list[str]  # package rows (version, with its kind when not the full package)
     kept_versions: list[str]
-    runs: list[str]  # the imports whose tags go
+    runs: list[str]  # the imports of dropped versions only (the journal no longer counts them as held)
     tags: list[PruneTag] = field(default_factory=list)
     manifests: list[PruneManifest] = field(default_factory=list)  # in deletion order
     kept: list[Kept] = field(default_factory=list)
@@ -267,9 +267,10 @@ def _rows(run: RunRecord) -> set[str]:
 
 
 def _imports(journal: Journal, target: str) -> list[RunRecord]:
-    """Imports into ``target`` that wrote tags, not rolled back, oldest first."""
+    """Imports into ``target`` not rolled back nor pruned already, oldest first."""
     runs = journal.runs(1_000_000, target=target)
     undone = {r.parent for r in runs if r.kind == RunKind.ROLLBACK and r.status == RunStatus.DONE}
+    undone |= journal.pruned_runs(target)
     return [r for r in reversed(runs)
             if r.kind == RunKind.IMPORT and r.id not in undone and r.status != RunStatus.RUNNING]
 
@@ -334,7 +335,7 @@ def plan_prune(
             continue
         last_run, last = max(wrote, key=lambda w: w[1].written_at)
         candidates[key] = (last.after or "", tuple(sorted(rows, key=version_key)), last_run.id)
-    plan.runs = sorted({run for *_, run in candidates.values()})
+    plan.runs = sorted(run.id for run in imports if _rows(run) <= set(dropped))
     repositories = sorted({repo for repo, _ in candidates})
     for repo in repositories:
         _plan_repository(plan, target, repo, {t: v for (r, t), v in candidates.items() if r == repo})
