@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -308,3 +309,27 @@ def test_harbor_api_test_server_prune_uses_harbor_tag_api_and_shows_its_gc(
         client.close()
     assert "/api/v2.0/system/gc/schedule" in summary["advice"] and '"dry_run":true' in summary["advice"]
     assert harbor_registry.invalid == []
+
+
+def test_prune_charts_takes_only_the_chosen_charts_and_the_images_only_they_use(
+    demo_packages: list[Path], tmp_path: Path
+) -> None:
+    state, layout = tmp_path / "state", tmp_path / "layout"
+    old = Path(shutil.copy(pkg(demo_packages, "v0.11.0", "amd64"), tmp_path))
+    for path in (old, pkg(demo_packages, "v0.12.0", "amd64")):
+        assert archfuse("import", path, "--registry", layout, "--yes", state_dir=state).code == 0
+    done = archfuse("prune", "--registry", layout, "--keep", "1", "--charts", "ingress-nginx", "--yes", "--json",
+                    state_dir=state)
+    assert done.code == 0, done.err + done.out
+    plan = done.last("prune_plan")
+    # the chart and the image only it used; the webhook image v0.12.0 still uses, and the other charts, stay
+    assert {(t["repository"], t["tag"]) for t in plan["tags"]} == {("addon/ingress-nginx", "4.7.1"), DROPPED_IMAGE}
+    target = LayoutTarget(layout)
+    assert target.get_manifest(*SIGNED) is not None and target.get_manifest("addon/metrics-server", "3.8.2")
+    assert target.get_manifest(*DROPPED_IMAGE) is None
+    with Journal(state) as journal:  # v0.11.0 is still held: only one chart of it went
+        assert "v0.11.0" in {row for row, _ in journal.imported_packages(target.description)}
+    old.unlink()
+    gone = archfuse("prune", "--registry", layout, "--keep", "1", "--charts", "cert-manager", "--yes",
+                    state_dir=state)
+    assert gone.code == 2 and f"{old} (run " in gone.err and "prune every chart" in gone.err

@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--keep", type=int, metavar="N", help="keep the newest N versions of each package kind")
     which.add_argument("--drop", metavar="VERSION", help="drop this version")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask before deleting")
+    _add_chart_args(p)
 
     p = sub.add_parser("rollback", help="put back the tags a run changed")
     _add_common(p)
@@ -591,7 +592,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def cmd_prune(args: argparse.Namespace) -> int:
     session = _session(args, _emitter(args) if args.json else ev.discard)
     try:
-        plan = session.prune_plan(keep=args.keep, drop=args.drop)
+        plan = session.prune_plan(keep=args.keep, drop=args.drop, charts=_chart_selection(args))
         if args.json:
             json_line({"event": "prune_plan", **plan.to_json()})
         else:

@@ -28,7 +28,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -40,6 +40,8 @@ from core.kinds import ChartAction, ImageAction, RegistryFlavour, RunKind, RunSt
 from core.oci import mediatypes as mt
 from core.oci.digest import hex_of, sha256_digest
 from core.oci.manifest import ManifestRef, canonical_json
+from core.package.choice import ChartSelection, charts_using
+from core.package.model import PackageIndex
 from core.package.naming import FULL, package_row
 from core.record.journal import Journal, RunRecord, TagRecord, target_name
 from core.targets.base import Target
@@ -51,6 +53,8 @@ PLACEHOLDER = "io.archfuse.prune.placeholder"
 EMPTY_CONFIG = b"{}"
 EMPTY_DIGEST = sha256_digest(EMPTY_CONFIG)
 STORE_DIR = "prune"
+#: the packages of a run, read again (from the scan cache) for ``--charts``: which image each chart needs
+PackagesOf = Callable[[RunRecord], list[PackageIndex]]
 _COSIGN_TAG = re.compile(r"^sha256-([0-9a-f]{64})")
 
 
@@ -153,6 +157,7 @@ class PrunePlan:
     kept: list[Kept] = field(default_factory=list)
     flavour: str = ""  # RegistryFlavour word, or "layout"
     charts: list[PruneChart] = field(default_factory=list)  # chart versions in a chart repository
+    selection: ChartSelection = field(default_factory=ChartSelection)  # the charts pruned (all by default)
 
     @property
     def empty(self) -> bool:
@@ -182,7 +187,8 @@ class PrunePlan:
     def render_text(self) -> str:
         if not self.dropped:
             return f"Nothing to prune on {self.target}: every version the journal knows is kept."
-        lines = [f"prune {self.target}: drop {', '.join(self.dropped)}; keep {', '.join(self.kept_versions) or 'none'}"]
+        lines = [f"prune {self.target}: drop {', '.join(self.dropped)}; keep {', '.join(self.kept_versions) or 'none'}"
+                 + (f" ({self.selection.describe()} of the dropped versions only)" if not self.selection.everything else "")]
         lines.append(f"  tags to remove ({len(self.tags)}):")
         lines += [f"    {t.repository}:{t.tag}  {t.digest[:19]}  {' '.join(t.platforms)}" for t in self.tags]
         lines.append(f"  manifests to delete ({len(self.manifests)}):")
@@ -301,6 +307,7 @@ def choose_versions(runs: Iterable[RunRecord], keep: int | None, drop: str | Non
 def plan_prune(
     journal: Journal, target: Target, *, keep: int | None = None, drop: str | None = None, flavour: str = "",
     dropped: list[str] | None = None, charts: object | None = None,
+    selection: ChartSelection | None = None, packages_of: PackagesOf | None = None,
 ) -> PrunePlan:
     """What pruning ``target`` to ``keep`` versions per kind (or without version ``drop``, or without the
     package rows ``dropped``) removes; reads only."""
@@ -309,9 +316,11 @@ def plan_prune(
         dropped, kept_versions = choose_versions(imports, keep, drop)
     else:
         kept_versions = sorted(set().union(*(_rows(r) for r in imports)) - set(dropped), key=version_key)
-    plan = PrunePlan(target.description, dropped, kept_versions, [], flavour=flavour)
+    plan = PrunePlan(target.description, dropped, kept_versions, [], flavour=flavour,
+                     selection=selection or ChartSelection())
     if not dropped:
         return plan
+    partial = not plan.selection.everything
     writers: dict[tuple[str, str], list[tuple[RunRecord, TagRecord]]] = {}
     needed: set[str] = set()  # "repository:tag" of every image and chart a kept version's import holds
     needed_charts: set[tuple[str, str]] = set()
@@ -322,8 +331,14 @@ def plan_prune(
             needed.update(_tag_of(row.destination, target.host) for row in journal.charts_of(run.id))
             needed_charts.update((row.name, row.version) for row in journal.charts_of(run.id))
         else:
+            left = _not_chosen(journal, run, plan.selection, packages_of, target.host) if partial else None
+            if left is not None:
+                needed.update(left[0])
+                needed_charts.update(left[1])
             for row in journal.charts_of(run.id):
-                if row.action in (ChartAction.NEW, ChartAction.OVERWRITTEN, ChartAction.UNCHANGED):
+                if left is not None and (row.name, row.version) in left[1]:
+                    needed.add(_tag_of(row.destination, target.host))
+                elif row.action in (ChartAction.NEW, ChartAction.OVERWRITTEN, ChartAction.UNCHANGED):
                     chart_rows.setdefault((row.name, row.version), (row.destination, set()))[1].update(_rows(run))
         for tag in journal.tags_of(run.id):
             if tag.after is not None:
@@ -335,7 +350,8 @@ def plan_prune(
             continue
         last_run, last = max(wrote, key=lambda w: w[1].written_at)
         candidates[key] = (last.after or "", tuple(sorted(rows, key=version_key)), last_run.id)
-    plan.runs = sorted(run.id for run in imports if _rows(run) <= set(dropped))
+    # a run pruned whole is no longer held (some of its charts only: it still is)
+    plan.runs = [] if partial else sorted(run.id for run in imports if _rows(run) <= set(dropped))
     repositories = sorted({repo for repo, _ in candidates})
     for repo in repositories:
         _plan_repository(plan, target, repo, {t: v for (r, t), v in candidates.items() if r == repo})
@@ -346,6 +362,26 @@ def plan_prune(
             if charts.existing(name, version) is not None:
                 plan.charts.append(PruneChart(name, version, destination, tuple(sorted(rows, key=version_key))))
     return plan
+
+
+def _not_chosen(
+    journal: Journal, run: RunRecord, selection: ChartSelection, packages_of: PackagesOf | None, host: str
+) -> tuple[set[str], set[tuple[str, str]]]:
+    """What a dropped run holds for the charts ``selection`` does not take: their image tags (also an image
+    no chart names) and their (name, version); those stay."""
+    if packages_of is None:
+        raise UsageError("Pruning some charts only needs the packages of the dropped versions, to know which "
+                         "images each chart uses.")
+    packages = packages_of(run)
+    tag_of_ref = {row.ref: _tag_of(row.destination, host) for row in journal.images_of(run.id)}
+    tags: set[str] = set()
+    charts: set[tuple[str, str]] = set()
+    for package in packages:
+        charts.update((c.name, c.version) for c in package.charts if not selection.chooses(c))
+        for image in package.images:
+            if not any(selection.chooses(c) for c in charts_using(package, image)):
+                tags.update(tag_of_ref[ref] for ref in image.refs if ref in tag_of_ref)
+    return tags, charts
 
 
 def _plan_repository(
@@ -473,6 +509,7 @@ def prune_run(
     *,
     charts: object | None = None,
     harbor: HarborDeletes | None = None,
+    packages_of: PackagesOf | None = None,
     emit: ev.Emit = ev.discard,
     cancel: threading.Event | None = None,
 ) -> PruneSummary:
@@ -480,9 +517,11 @@ def prune_run(
     ``harbor``: the target is Harbor, whose tag API removes a tag (no placeholder)."""
     with journal.lock(target.description):
         started = time.monotonic()
-        again = plan_prune(journal, target, dropped=plan.dropped, flavour=plan.flavour, charts=charts)
+        again = plan_prune(journal, target, dropped=plan.dropped, flavour=plan.flavour, charts=charts,
+                           selection=plan.selection, packages_of=packages_of)
         rid = journal.start_run(RunKind.PRUNE, target.description, [], {
-            "dropped": plan.dropped, "kept_versions": plan.kept_versions, "runs": plan.runs})
+            "dropped": plan.dropped, "kept_versions": plan.kept_versions, "runs": again.runs,
+            **({"charts": plan.selection.describe()} if not plan.selection.everything else {})})
         emit(ev.RunStarted(rid, target.description, (), len(again.tags) + len(again.manifests), 0, 0))
         summary = PruneSummary(rid, again, RunStatus.DONE)
         agreed_tags = {(t.repository, t.tag, t.digest) for t in plan.tags}
