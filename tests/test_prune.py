@@ -333,3 +333,28 @@ def test_prune_charts_takes_only_the_chosen_charts_and_the_images_only_they_use(
     gone = archfuse("prune", "--registry", layout, "--keep", "1", "--charts", "cert-manager", "--yes",
                     state_dir=state)
     assert gone.code == 2 and f"{old} (run " in gone.err and "prune every chart" in gone.err
+
+
+def test_registry_refusing_deletes_fails_the_prune_and_leaves_every_tag_as_it_was(
+    registry: RegistryServer, demo_packages: list[Path], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    for version in ("v0.11.0", "v0.12.0"):
+        done = archfuse("import", pkg(demo_packages, version, "amd64"), *registry_args(registry), "--yes",
+                        state_dir=state)
+        assert done.code == 0, done.err
+    client = registry.client()
+    try:
+        before = client.get_manifest(*DROPPED_IMAGE).digest
+        registry.stop()
+        config = registry.config_path.read_text()
+        registry.config_path.write_text(config.replace("  delete:\n    enabled: true", "  delete:\n    enabled: false"))
+        registry.start()
+        done = archfuse("prune", *registry_args(registry), "--keep", "1", "--yes", "--json", state_dir=state)
+        assert done.code == 1 and "does not allow deleting manifests" in done.out
+        assert done.last("prune")["status"] == "failed" and done.last("prune")["tags_removed"] == []
+        for t in done.last("prune_plan")["tags"]:  # pointed back, none left at a placeholder
+            assert client.get_manifest(t["repository"], t["tag"]).digest == t["digest"]
+        assert client.get_manifest(*DROPPED_IMAGE).digest == before
+    finally:
+        client.close()

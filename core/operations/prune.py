@@ -542,7 +542,7 @@ def prune_run(
                 if harbor is not None:
                     harbor.delete_tag(tag.repository, tag.digest, tag.tag)
                 else:
-                    _untag(target, tag.repository, tag.tag, rid)
+                    _untag(target, tag.repository, tag.tag, tag.digest, rid)
                 summary.tags_removed.append(f"{tag.repository}:{tag.tag}")
             for m in manifests:
                 _stop_if(cancel)
@@ -584,8 +584,9 @@ def _stop_if(cancel: threading.Event | None) -> None:
         raise Cancelled("The prune was cancelled; what it removed is journaled (roll it back, or run it again).")
 
 
-def _untag(target: Target, repository: str, tag: str, run_id: str) -> None:
-    """Remove one tag: a layout deletes it; a registry points it at a unique placeholder, deleted by digest."""
+def _untag(target: Target, repository: str, tag: str, digest: str, run_id: str) -> None:
+    """Remove one tag: a layout deletes it; a registry points it at a unique placeholder, deleted by digest
+    (a registry that refuses the delete gets the tag pointed back at ``digest``)."""
     if target.deletes_tags:
         target.delete_tag(repository, tag)
         return
@@ -601,8 +602,14 @@ def _untag(target: Target, repository: str, tag: str, run_id: str) -> None:
         "annotations": {PLACEHOLDER: f"{run_id} {repository}:{tag} {uuid.uuid4().hex}"},
     }
     placeholder = ManifestRef(canonical_json(doc), mt.OCI_MANIFEST)
+    original = target.get_manifest(repository, digest)
     target.put_manifest(repository, tag, placeholder)
-    target.delete_manifest(repository, placeholder.digest)
+    try:
+        target.delete_manifest(repository, placeholder.digest)
+    except ArchfuseError:
+        if original is not None:
+            target.put_manifest(repository, tag, original)  # as it was: nothing half done
+        raise
 
 
 # -- undo ------------------------------------------------------------------------------------------
