@@ -158,12 +158,13 @@ class Retrying(Event):
     what: str  # ``an upload of blob sha256:…``
     reason: str  # ``connection broke``, ``HTTP 503``
     attempt: int  # the try about to start: 2 for the first retry
-    attempts: int  # tries allowed in all
+    until: float  # when (``time.time()``) the retries give up (``--retry-for`` after the first try)
     delay: float  # seconds before it starts
 
     def text(self) -> str:
-        """``retrying HOST: connection broke, attempt 2 of 5``, as both faces print it."""
-        return f"retrying {self.server}: {self.reason}, attempt {self.attempt} of {self.attempts}"
+        """``retrying HOST: connection broke, try 2; waiting for it until 23:14:05``, as both faces print it."""
+        until = time.strftime("%H:%M:%S", time.localtime(self.until))
+        return f"retrying {self.server}: {self.reason}, try {self.attempt}; waiting for it until {until}"
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from core.api import printable_lines as printable_lines
 
 RATE_WINDOW = 10.0  # seconds of recent progress the rate and the ETA are taken over
 #: seconds without a byte moved after which there is no rate and no ETA (the engine says it is
-#: stalled after as long: core.run.engine.RunOptions.stall_after), rather than the window's old figure
-QUIET = 5.0
+#: stalled after as long: core.run.progress.STALL_AFTER), rather than the window's old figure
+QUIET = 3.0
 
 
 def size(n: int) -> str:

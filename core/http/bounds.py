@@ -65,6 +65,10 @@ class Deadline:
 
 DEFAULT_DEADLINE = Deadline()
 
+#: seconds a registry request may move no byte before it is abandoned and retried on a new connection
+#: (``--stall-timeout``: the read and write timeout of the registry client)
+DEFAULT_STALL_TIMEOUT = 60.0
+
 
 class ResponseTooLarge(RegistryError):
     """A server's answer is larger than archfuse reads into memory."""

@@ -35,10 +35,10 @@ from core.plan.images import BlobNeed, Plan, TagPlan
 from core.plan.results import ChartResult, ImageResult, RunSummary, counts
 from core.run import converge
 from core.run.pipe import piped_upload
-from core.run.progress import RunProgress, Watchdog
+from core.run.progress import STALL_AFTER, RunProgress, Watchdog
 from core.run.ratelimit import RateLimit
 from core.run.spool import SpoolBudget, spool_copy
-from core.targets.base import Target, Watched
+from core.targets.base import Target, Waiting, Watched
 
 TAG_RETRIES = 5
 
@@ -51,7 +51,7 @@ class RunOptions:
     workers: int = DEFAULT_JOBS  # --jobs: blob uploads at once; other requests: core.helpers.parallel.round_trips
     rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
     settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
-    stall_after: float = 5.0  # seconds without progress before the run says it is stalled
+    stall_after: float = STALL_AFTER  # seconds without progress before the run says it is stalled
 
 
 class RunRecorder(Protocol):
@@ -119,7 +119,8 @@ class ImportRun:
             p.size for p in plan.packages if any(n.upload and n.package == p.path for n in plan.blobs.values())
         )
         self.progress = RunProgress(
-            self.emit, plan, read_total, self.target.description, stall_after=self.options.stall_after
+            self.emit, plan, read_total, self.target.description, stall_after=self.options.stall_after,
+            waiting=self.target.waiting if isinstance(self.target, Waiting) else None,
         )
         chart_plans = self.charts.plans if self.charts is not None else []
         self.emit(
@@ -312,8 +313,8 @@ class ImportRun:
         repos = sorted(need.repositories)
         first = repos[0]
         digest, size = need.blob.digest, need.blob.size
-        sent = functools.partial(self._sent, self.progress.blob_meter(first, digest))
-        with self._writing(size):
+        with self._writing(size):  # in flight from here: a blob waiting for a writer slot is not
+            sent = functools.partial(self._sent, self.progress.blob_meter(first, digest))
             self.target.put_blob(first, digest, size, stream, sent)
         self.emit(ev.BlobDone(first, digest, size, "uploaded"))
         others = repos[1:]

@@ -109,7 +109,8 @@ class BlobStager:
         quiet = now - self._last_moved
         if quiet >= self.stall_after and now - self._last_stall >= 1.0:
             self._last_stall = now
-            self.emit(ev.Stalled(round(quiet, 1), stall_text(self._in_flight, self.target.description)))
+            waiting = self.target.client.waiting()
+            self.emit(ev.Stalled(round(quiet, 1), stall_text(self._in_flight, self.target.description, waiting)))
 
     def package_done(self, path: Path) -> None:
         """Wait for the package's uploads and say what was staged."""

@@ -72,6 +72,14 @@ class Target(Protocol):
 
 
 @runtime_checkable
+class Waiting(Protocol):
+    """A target that can say what it is waiting for (its requests open), for a stall line."""
+
+    def waiting(self) -> str:
+        """``2 requests to https://… open; one that moves no byte for 60 s is retried …``."""
+
+
+@runtime_checkable
 class Watched(Protocol):
     """A target over the network: a run hears its retries, and a cancel cuts its requests short."""
 

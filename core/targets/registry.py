@@ -88,6 +88,10 @@ class RegistryTarget:
         """Retry notices to ``emit``; no request once ``cancel`` is set (see RegistryClient.watch)."""
         self.client.watch(emit, cancel)
 
+    def waiting(self) -> str:
+        """What the client waits for now (its requests open), and when it gives up on one."""
+        return self.client.waiting()
+
     def interrupt(self) -> int:
         """Cut the requests in flight; how many."""
         return self.client.interrupt()
