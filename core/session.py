@@ -35,6 +35,7 @@ from core.record import runlock
 from core.record.journal import Journal, RunDetail, RunRecord, TagRecord, target_name
 from core.record.report import add_verify, report_paths
 from core.record.state import state_dir as default_state_dir
+from core.registry.uploads import UploadMemo
 from core.run.coverage import TagCoverage, tag_coverage
 from core.run.engine import RunOptions
 from core.run.lifecycle import journaled_run
@@ -196,6 +197,8 @@ class Session(Workspace):
         self.staged = (0, 0)  # blobs and bytes uploaded while scanning (scan_to_import), no tag on them
         self._held = contextlib.ExitStack()  # the target's run lock, from the one read until close()
         self._holding = False
+        if isinstance(target, RegistryTarget):  # a killed run's chunked uploads are continued by the next
+            target.client.uploads = UploadMemo(self.state_dir / "uploads")
 
     def target_lock(self) -> contextlib.AbstractContextManager[runlock.LockOwner]:
         """Hold the target's run lock (by its identity, not its spelling); re-entrant in one thread.

@@ -24,14 +24,14 @@ from typing import BinaryIO, Protocol
 from core import events as ev
 from core.advice import Advice
 from core.charts.oci import OciChartDestination
-from core.errors import ArchfuseError, Cancelled, TargetError
+from core.errors import ArchfuseError, BlobUnknown, Cancelled, TargetError
 from core.helpers.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
 from core.kinds import ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.package.reader import BlobMember, iter_package
 from core.plan.charts import ChartJob, planned, push_charts
-from core.plan.images import BlobNeed, Plan, TagPlan
+from core.plan.images import BlobNeed, ImagePlan, Plan, TagPlan
 from core.plan.results import ChartResult, ImageResult, RunSummary, counts
 from core.run import converge
 from core.run.pipe import piped_upload
@@ -41,6 +41,8 @@ from core.run.spool import SpoolBudget, spool_copy
 from core.targets.base import Target, Waiting, Watched
 
 TAG_RETRIES = 5
+#: see RunOptions.recheck_after: Harbor keeps an unreferenced blob for 2 hours after it was last touched
+RECHECK_AFTER = 3600.0
 
 
 @dataclass
@@ -52,6 +54,9 @@ class RunOptions:
     rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
     settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
     stall_after: float = STALL_AFTER  # seconds without progress before the run says it is stalled
+    #: seconds after which a blob seen on the target (by the plan) is looked at again before a manifest
+    #: names it: online garbage collection (Harbor's) may have taken it; the look refreshes Harbor's window
+    recheck_after: float = RECHECK_AFTER
 
 
 class RunRecorder(Protocol):
@@ -108,6 +113,7 @@ class ImportRun:
         self._trips = round_trips(self.options.workers)  # requests without blob data at once
         self._writers = threading.BoundedSemaphore(max(1, self.options.workers))  # blobs over SMALL_BLOB at once
         self._images: dict[tuple[str, str], tuple[ImageResult, ...]] = {}  # (repository, tag) -> results
+        self._placed: set[tuple[str, str]] = set()  # (repository, digest): blobs this run uploaded or mounted
         self._charts: list[ChartResult] = []
 
     # -- public -------------------------------------------------------------------------
@@ -219,8 +225,10 @@ class ImportRun:
             )
 
     def _upload_blobs(self) -> None:
+        self._read_and_push(self._mount_held())
 
-        to_read = self._mount_held()
+    def _read_and_push(self, to_read: list[BlobNeed]) -> None:
+        """Read each package holding a blob of ``to_read`` once and upload those blobs as they come."""
         by_package: dict[str, dict[tuple[str, str], BlobNeed]] = {}
         for need in to_read:
             by_package.setdefault(need.package, {})[(need.bundle, need.blob.member)] = need
@@ -277,6 +285,7 @@ class ImportRun:
             need, repo = item
             done = self.target.mount_blob(repo, need.blob.digest, need.source)
             if done:
+                self._placed.add((repo, need.blob.digest))
                 self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, "mounted"))
             self.progress.touch()
             return done
@@ -316,6 +325,7 @@ class ImportRun:
         with self._writing(size):  # in flight from here: a blob waiting for a writer slot is not
             sent = functools.partial(self._sent, self.progress.blob_meter(first, digest))
             self.target.put_blob(first, digest, size, stream, sent)
+        self._placed.add((first, digest))
         self.emit(ev.BlobDone(first, digest, size, "uploaded"))
         others = repos[1:]
         mounted = parallel_map(
@@ -323,6 +333,7 @@ class ImportRun:
         )
         for index, repo in enumerate(others):
             if mounted[index]:
+                self._placed.add((repo, digest))
                 self.emit(ev.BlobDone(repo, digest, size, "mounted"))
                 continue
             if not seekable:
@@ -334,6 +345,7 @@ class ImportRun:
             stream.seek(0)
             with self._writing(size):
                 self.target.put_blob(repo, digest, size, stream, sent)
+            self._placed.add((repo, digest))
             self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
         self.progress.blob_done(digest)
 
@@ -353,20 +365,46 @@ class ImportRun:
             self._rate.take(size)
 
     def _put_manifests(self) -> None:
-        todo: dict[tuple[str, str], ManifestRef] = {}
+        todo: dict[tuple[str, str], ImagePlan] = {}
         for image in self.plan.images:
             if image.action not in (ImageAction.UNCHANGED, ImageAction.ERROR):
-                todo[(image.repository, image.digest)] = image.manifest
+                todo[(image.repository, image.digest)] = image
 
         self.progress.stage(self.plan.images, ImageStage.MANIFESTS)
+        stale = time.monotonic() - self.plan.planned_at >= self.options.recheck_after
 
-        def put(item: tuple[tuple[str, str], ManifestRef]) -> None:
-            (repo, digest), manifest = item
-            self.target.put_manifest(repo, digest, manifest)
+        def put(item: tuple[tuple[str, str], ImagePlan]) -> None:
+            (repo, digest), image = item
+            if stale:  # the plan saw these blobs long ago: look again (and refresh Harbor's window)
+                self._restore_blobs(image, ())
+            try:
+                self.target.put_manifest(repo, digest, image.manifest)
+            except BlobUnknown as err:  # collected since: upload it again from the package, then once more
+                self._restore_blobs(image, err.digests)
+                self.target.put_manifest(repo, digest, image.manifest)
             self.progress.touch()
 
         # one manifest failing for good fails the run: the rest are not started
         parallel_map(put, list(todo.items()), self._trips, check=self._check_cancel, name="archfuse-manifest")
+
+    def _restore_blobs(self, image: ImagePlan, named: tuple[str, ...]) -> None:
+        """Upload again, from the package, the blobs of ``image`` its repository lacks now: those the
+        registry ``named`` as unknown, else every blob this run did not place itself that a look finds
+        missing (garbage collection since the plan)."""
+        repo = image.repository
+        blobs = [b for b in image.image.blobs() if (b.digest in named if named else (repo, b.digest) not in self._placed)]
+        if not named:
+            found = parallel_map(lambda b: self.target.blob_exists(repo, b.digest), blobs, self._trips,
+                                 name="archfuse-recheck")
+            blobs = [b for b, there in zip(blobs, found) if not there]
+        if not blobs:
+            return
+        self.emit(ev.Warning(
+            f"{len(blobs)} blob(s) of {repo}:{image.tag} ({blobs[0].digest}) seen on {self.target.description} "
+            "before are gone (garbage collection?); uploading them again from the package."
+        ))
+        self.progress.total += sum(b.size for b in blobs)
+        self._read_and_push([BlobNeed(b, image.package, image.image.bundle, {repo}) for b in blobs])
 
     def _move_tags(self) -> None:
         """Write every changed tag, independent tags at once (one writer per tag); a cancel arriving
