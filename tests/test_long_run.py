@@ -3,6 +3,13 @@ resumed uploads, stalls and restarts (issue 20)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +24,11 @@ from core.operations.verify import verify_images
 from core.package.model import PackageIndex
 from core.package.scan import scan_package
 from core.plan.images import build_plan
+from core.registry.client import RegistryClient
+from core.registry.uploads import UploadMemo
 from core.run.engine import ImportRun, RunOptions
 from core.targets.registry import RegistryTarget
+from tests.fixtures.faultproxy import FaultProxy
 from tests.fixtures.registry import RegistryServer
 
 
@@ -98,3 +108,80 @@ def test_blobs_the_plan_saw_long_ago_are_looked_at_again_before_the_manifest(
     assert summary.status == "done", summary.failures
     assert target.refused == 0  # found missing by the look before the push, not by the push
     _verified(index, registry)
+
+
+# -- resume inside a blob ------------------------------------------------------------------------
+
+LAYER = 32 << 20  # a large layer, scaled down: 1 GiB in BENCHMARKS.md (scripts/resume_bench.py)
+UPLOADS = r"^/v2/.+/blobs/uploads/"
+REPOSITORY = "team/big"
+
+
+def _layer(tmp_path: Path) -> tuple[Path, str]:
+    path = tmp_path / "layer.bin"
+    data = random.Random(20).randbytes(LAYER)
+    path.write_bytes(data)
+    return path, "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _sent(proxy: FaultProxy) -> int:
+    """Blob bytes the proxy read from clients, on every upload request."""
+    return proxy.received("PATCH|PUT", UPLOADS)
+
+
+def test_a_connection_reset_at_half_a_large_layer_resends_a_small_part(
+    registry: RegistryServer, fault_proxy: Callable[..., FaultProxy], tmp_path: Path
+) -> None:
+    path, digest = _layer(tmp_path)
+    proxy = fault_proxy(registry)
+    broken = proxy.drop("PATCH", UPLOADS, from_bytes=LAYER // 2)  # the chunk that crosses half the layer
+    with RegistryClient(proxy.url, insecure=True) as client, path.open("rb") as stream:
+        client.put_blob(REPOSITORY, digest, LAYER, stream)
+        assert client.blob_exists(REPOSITORY, digest)
+    assert broken.fired == 1
+    resent = _sent(proxy) - LAYER
+    assert 0 < resent <= LAYER // 10, f"{resent / LAYER:.1%} of the layer sent again"
+
+
+_KILLED_UPLOAD = """
+import sys
+from pathlib import Path
+from core.registry.client import RegistryClient
+from core.registry.uploads import UploadMemo
+url, notes, path, digest, size, repository = sys.argv[1:]
+client = RegistryClient(url, insecure=True)
+client.uploads = UploadMemo(Path(notes))
+with open(path, "rb") as stream:
+    client.put_blob(repository, digest, int(size), stream)
+"""
+
+
+def test_a_killed_upload_is_continued_by_the_next_run(
+    registry: RegistryServer, fault_proxy: Callable[..., FaultProxy], tmp_path: Path
+) -> None:
+    """``kill -9`` at half a large layer (its chunk on the way, not at the registry), then the same
+    upload again: it continues the registry's unfinished upload (noted in the state dir) and sends
+    again only a small part of the layer."""
+    path, digest = _layer(tmp_path)
+    proxy = fault_proxy(registry)
+    notes = tmp_path / "state" / "uploads"
+    held = proxy.pause("PATCH", UPLOADS, from_bytes=LAYER // 2)  # the chunk past half the layer, in flight
+    killed = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_UPLOAD, proxy.url, str(notes), str(path), digest, str(LAYER), REPOSITORY],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    try:
+        held.wait_hit(60)
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        held.release(forward=False)  # the link is gone: the chunk never reaches the registry
+    assert killed.returncode == -signal.SIGKILL
+    assert list(notes.glob("*.json"))  # the unfinished upload is noted
+    with RegistryClient(proxy.url, insecure=True) as client, path.open("rb") as stream:
+        client.uploads = UploadMemo(notes)
+        client.put_blob(REPOSITORY, digest, LAYER, stream)
+        assert client.blob_exists(REPOSITORY, digest)
+    resent = _sent(proxy) - LAYER
+    assert resent <= LAYER * 15 // 100, f"{resent / LAYER:.1%} of the layer sent again"
+    assert not list(notes.glob("*.json"))  # the note goes with the finished upload

@@ -51,6 +51,10 @@ Progress = Callable[[int], None]
 
 DEFAULT_CHUNK_THRESHOLD = 16 << 20
 DEFAULT_CHUNK_SIZE = 16 << 20
+#: a blob is sent in at least this many chunks (each at least MIN_CHUNK, at most the client's
+#: ``chunk_size``): a break re-sends at most one chunk, a small part of the blob
+CHUNKS_PER_BLOB = 32
+MIN_CHUNK = 2 << 20
 _SLICE = 1 << 20
 _OCTET = "application/octet-stream"
 _PROJECT_MISSING = re.compile(r"project\s+['\"]?([A-Za-z0-9._-]+)['\"]?\s+not\s+found", re.IGNORECASE)
@@ -615,6 +619,7 @@ class _ChunkedUpload:
         self.stream = stream
         self.meter = meter
         self.origin = _tell(stream)
+        self.chunk = min(client.chunk_size, max(MIN_CHUNK, size // CHUNKS_PER_BLOB))
         self.buffer = b""
         self.buffer_start = 0
         self.tries: Retrying | None = None  # the breaks in a row, retried for the budget
@@ -767,7 +772,7 @@ class _ChunkedUpload:
                         f"{self.client.description} broke and cannot resume from a one-way stream.",
                         hint=_RESUME_HINT,
                     )
-            want = min(self.client.chunk_size, self.size - offset)
+            want = min(self.chunk, self.size - offset)
             self.buffer = _read_exact(self.stream, want)
             self.buffer_start = offset
             if len(self.buffer) != want:
