@@ -106,6 +106,9 @@ class BytesProgress(Event):
     bytes_total: int
     bytes_read: int = 0  # bytes of package streams read so far
     read_total: int = 0
+    #: the engine's estimate of the seconds the run takes after its last byte: manifests, tags, their
+    #: re-read and a verify, as round trips to the target (an ETA adds it)
+    after_seconds: float = 0.0
 
     def coalesce_key(self) -> Hashable | None:
         return self.kind

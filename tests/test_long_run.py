@@ -100,6 +100,8 @@ def test_a_blob_collected_between_plan_and_manifest_push_is_uploaded_again(
     assert summary.status == "done", summary.failures
     assert target.refused == 1  # the registry named the blob; it went up again and the push was retried
     assert any(isinstance(e, ev.Warning) and "gone (garbage collection?)" in e.message for e in events)
+    # the ETA counts the manifests, the tags and a verify after the last byte
+    assert all(e.after_seconds > 0 for e in events if isinstance(e, ev.BytesProgress))
     _verified(index, registry)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from core import events as ev
 from core.errors import (
     AuthError,
     DigestMismatch,
@@ -31,7 +32,6 @@ from core.errors import (
     TransportError,
     UsageError,
 )
-from core import events as ev
 from core.oci import mediatypes as mt
 from core.oci.manifest import Descriptor, ManifestRef, image_manifest_bytes
 from core.registry.client import RegistryClient

@@ -9,7 +9,7 @@ import time
 from core import events as ev
 from core.kinds import ImageStage
 from tui.format import QUIET
-from tui.render import JsonRenderer, PlainRenderer
+from tui.render import JsonRenderer, PlainRenderer, progress_text
 from tui.widgets.progress import Transfer
 
 DEST = "registry.example:5000/ingress-nginx/controller:v1.9.0"
@@ -78,3 +78,13 @@ def test_a_stall_clears_the_rate_and_the_eta_instead_of_showing_the_window_s_old
         assert ("time left unknown" in transfer.text()) == (quiet >= QUIET), (second, transfer.text())
     transfer.update(ev.BytesProgress(50 << 20, 100 << 20).stamped(1012.0))
     assert "time left unknown" not in transfer.text()
+
+
+def test_the_eta_counts_the_work_after_the_last_byte() -> None:
+    """The engine's estimate of the manifests, tags and verify after the bytes is in the ETA of both faces."""
+    transfer = Transfer()
+    for second in range(3):  # 10 MiB a second, 80 MiB left: 8 s, plus 2 minutes of tags
+        transfer.update(ev.BytesProgress(second * 10 << 20, 100 << 20, after_seconds=120.0).stamped(1000.0 + second))
+    assert "2 minutes left" in transfer.text()
+    line = progress_text(ev.BytesProgress(20 << 20, 100 << 20, after_seconds=120.0), 2.0, 10 << 20)
+    assert line.endswith("ETA 2 minutes")

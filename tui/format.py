@@ -31,11 +31,12 @@ def rate(bytes_per_second: float) -> str:
     return f"{size(int(bytes_per_second))}/s" if bytes_per_second > 0 else "-"
 
 
-def eta(remaining: int, bytes_per_second: float) -> str:
-    """``about 3 minutes``, ``-`` when it cannot be told."""
+def eta(remaining: int, bytes_per_second: float, after: float = 0.0) -> str:
+    """``about 3 minutes`` for ``remaining`` bytes and ``after`` seconds of work past them (manifests,
+    tags, verify), ``-`` when it cannot be told."""
     if bytes_per_second <= 0 or remaining <= 0:
         return "-"
-    return humanize.naturaldelta(remaining / bytes_per_second)
+    return humanize.naturaldelta(remaining / bytes_per_second + after)
 
 
 def platforms(items: tuple[str, ...] | list[str]) -> str:

@@ -12,7 +12,7 @@ import humanize
 
 from core.api import ImageStage, printable
 from core.api import events as ev
-from tui.format import RateWindow, elapsed, stall_line
+from tui.format import RateWindow, elapsed, eta, stall_line
 
 PLAIN_PROGRESS_INTERVAL = 2.0
 PLAIN_STALL_INTERVAL = 10.0  # seconds between repeated stall lines
@@ -169,7 +169,7 @@ def progress_text(event: ev.BytesProgress, seconds: float, rate: float | None = 
         text += f", {humanize.naturalsize(rate, binary=True)}/s"
         left = max(event.bytes_total - event.bytes_done, 0)
         if left:
-            text += f", ETA {humanize.naturaldelta(left / rate)}"
+            text += f", ETA {eta(left, rate, event.after_seconds)}"
     return text
 
 

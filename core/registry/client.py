@@ -12,6 +12,7 @@ import io
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -64,6 +65,8 @@ _BLOB_UNKNOWN = {"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"}
 _UPLOAD_RESTARTS = 5
 #: bytes per second a registry is given to check (hash, move) a completed blob before it answers
 _CHECK_RATE = 20 << 20
+#: seconds assumed for a round trip before one was measured
+_FIRST_ROUND_TRIP = 0.05
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 #: how a failing request ends: what to do
 _RESUME_HINT = "Check the network and the registry, then run the same command again: it continues where it stopped."
@@ -104,6 +107,7 @@ class RegistryClient(RegistryEndpoint):
         self.uploads: UploadMemo | None = None
         self._open = 0
         self._open_lock = threading.Lock()
+        self._round_trip = _FIRST_ROUND_TRIP
 
     # -- a run watching ------------------------------------------------------------------------
 
@@ -126,6 +130,10 @@ class RegistryClient(RegistryEndpoint):
         go on until ``until`` (``time.time()``), unless it is cancelled."""
         self._stop_if_cancelled()
         self._emit(ev.Retrying(self.host, what, reason, attempt + 2, until, delay))
+
+    def round_trip(self) -> float:
+        """Seconds a request without a body takes lately (a moving average), for estimates."""
+        return self._round_trip
 
     def open_requests(self) -> int:
         """Requests to the registry open now (sent and not yet answered)."""
@@ -391,6 +399,7 @@ class RegistryClient(RegistryEndpoint):
                 method, url, headers=request_headers, content=body, extensions=extensions,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
+            started = time.monotonic()
             try:
                 with self._opened():
                     response = self._http.send(request, follow_redirects=follow_redirects)
@@ -403,6 +412,8 @@ class RegistryClient(RegistryEndpoint):
                     raise self._gave_up(error, tries.attempt) from None
                 continue
             log.debug("%s %s -> %s", method, url.path, response.status_code)
+            if content is None:  # a round trip, not a transfer: the average moves a tenth of the way
+                self._round_trip += (time.monotonic() - started - self._round_trip) / 10
             if response.status_code == 401:
                 self._raise_if_space_missing(response, scopes)
                 if not reauthenticated and self._auth.on_unauthorized(response, scopes):

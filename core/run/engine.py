@@ -127,6 +127,7 @@ class ImportRun:
         self.progress = RunProgress(
             self.emit, plan, read_total, self.target.description, stall_after=self.options.stall_after,
             waiting=self.target.waiting if isinstance(self.target, Waiting) else None,
+            after=self._after_bytes,
         )
         chart_plans = self.charts.plans if self.charts is not None else []
         self.emit(
@@ -202,6 +203,17 @@ class ImportRun:
             images=images,
             charts=charts,
         )
+
+    def _after_bytes(self) -> float:
+        """Seconds the run needs after its last byte: a round trip per manifest, three per tag (read,
+        write, read back) and two more (the re-read, a verify), ``jobs`` requests at once, and the
+        settle before the re-read (core.run.converge)."""
+        round_trip = self.target.round_trip() if isinstance(self.target, Waiting) else 0.0
+        manifests = sum(1 for i in self.plan.images if i.action not in (ImageAction.UNCHANGED, ImageAction.ERROR))
+        tags = sum(1 for t in self.plan.tags if t.changed)
+        trips = manifests + 5 * tags
+        settle = self.options.settle if tags else 0.0
+        return settle + round_trip * -(-trips // max(1, self._trips))
 
     def _on_cancel(self) -> None:
         """From the watchdog, soon after a cancel: stop waiting for uploads (tags, once begun, finish)."""

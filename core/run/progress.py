@@ -44,12 +44,14 @@ class RunProgress:
 
     def __init__(
         self, emit: ev.Emit, plan: Plan, read_total: int, target: str, *, stall_after: float = STALL_AFTER,
-        waiting: Callable[[], str] | None = None,
+        waiting: Callable[[], str] | None = None, after: Callable[[], float] | None = None,
     ) -> None:
-        """``waiting``: what the target is waiting for now (its requests open), for the stall line."""
+        """``waiting``: what the target is waiting for now (its requests open), for the stall line;
+        ``after``: seconds the run needs after its last byte (manifests, tags, verify), for the ETA."""
         self.emit, self.total, self.read_total, self.target = emit, plan.bytes_to_upload, read_total, target
         self.stall_after = stall_after  # seconds without any progress before ``Stalled``
         self._waiting = waiting
+        self._after = after
         self.done = 0
         self.read = 0
         self._read_base = 0
@@ -190,7 +192,8 @@ class RunProgress:
             if not force and now - self._last_emit < PROGRESS_INTERVAL:
                 return
             self._last_emit = now
-            self.emit(ev.BytesProgress(self.done, self.total, self.read, self.read_total))
+            after = self._after() if self._after is not None else 0.0
+            self.emit(ev.BytesProgress(self.done, self.total, self.read, self.read_total, after))
             for key in sorted(self._dirty):
                 self.emit(self._image_event(key))
             self._dirty.clear()

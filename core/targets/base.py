@@ -78,6 +78,9 @@ class Waiting(Protocol):
     def waiting(self) -> str:
         """``2 requests to https://… open; one that moves no byte for 60 s is retried …``."""
 
+    def round_trip(self) -> float:
+        """Seconds a request without a body takes lately, for estimates."""
+
 
 @runtime_checkable
 class Watched(Protocol):

@@ -92,6 +92,10 @@ class RegistryTarget:
         """What the client waits for now (its requests open), and when it gives up on one."""
         return self.client.waiting()
 
+    def round_trip(self) -> float:
+        """Seconds a request without a body takes lately (see RegistryClient.round_trip)."""
+        return self.client.round_trip()
+
     def interrupt(self) -> int:
         """Cut the requests in flight; how many."""
         return self.client.interrupt()
