@@ -167,10 +167,11 @@ class RunProgress:
                 ):
                     self._set(key, ImageStage.MANIFESTS)
 
-    def in_flight(self) -> int:
-        """Blobs on their way now."""
+    def in_flight(self, over: int = 0) -> int:
+        """Blobs on their way now (those larger than ``over`` bytes: ``SMALL_BLOB`` for the ones that
+        hold a ``--jobs`` writer slot)."""
         with self._lock:
-            return len(self._in_flight)
+            return sum(1 for blob in self._in_flight.values() if blob.size > over)
 
     def package_read(self, done: int, _total: int) -> None:
         self.read = self._read_base + done
