@@ -585,7 +585,7 @@ def test_retries_last_a_time_budget_not_a_number_of_tries(registry: RegistryServ
     events: list[ev.Retrying] = []
     with registry.client(transport=_down_for(registry, clock, 180.0), retries=policy) as client:
         client.watch(lambda e: events.append(e) if isinstance(e, ev.Retrying) else None, None)
-        client.ping()
+        assert not client.blob_exists("team/app", "sha256:" + "0" * 64)
     assert clock.now >= 180.0 and len(clock.sleeps) > 5
     assert max(clock.sleeps) <= policy.max_delay
     assert {e.until for e in events} == {1_000_000.0 + 600.0}  # the first try's time + the budget
@@ -601,6 +601,17 @@ def test_an_exhausted_retry_budget_says_so_and_how_to_resume(registry: RegistryS
         client.ping()
     assert clock.sleeps == [0.25, 0.5, 1.0, 2.0, 4.0, 7.5, 7.5]  # one more 7.5 s would pass 30 s
     assert "run the same command again" in str(caught.value)
+
+
+def test_a_check_is_retried_for_30_s_not_the_run_s_budget(registry: RegistryServer) -> None:
+    """The API check (the preflight's, Test connection's) is a question someone waits on."""
+    clock = _Clock()
+    policy = RetryPolicy(sleep=clock.sleep, clock=clock, jitter=lambda: 0.0)
+    with registry.client(transport=_down_for(registry, clock, 1e9), retries=policy) as client, pytest.raises(
+        TransportError, match=r"still after 30 s of retries"
+    ):
+        client.ping()
+    assert clock.now <= 30.0
 
 
 # -- Harbor-style answers (no Harbor here: a small test server answering as Harbor does) ------

@@ -7,6 +7,7 @@ typed error from :mod:`core.errors` whose message names the server and what to d
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import logging
@@ -65,6 +66,8 @@ _BLOB_UNKNOWN = {"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"}
 _UPLOAD_RESTARTS = 5
 #: bytes per second a registry is given to check (hash, move) a completed blob before it answers
 _CHECK_RATE = 20 << 20
+#: seconds a check (the API check, ``ping``) is retried at most: someone waits for its answer
+CHECK_RETRY_FOR = 30.0
 #: seconds assumed for a round trip before one was measured
 _FIRST_ROUND_TRIP = 0.05
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -152,8 +155,11 @@ class RegistryClient(RegistryEndpoint):
 
     def ping(self, *, retry: bool = True) -> None:
         """Check the registry answers the distribution API and accepts the credentials (one try
-        without ``retry``: a quick look, where a failure only means doing without)."""
-        response = self._request("GET", "/v2/", scopes=(), what="the API check", retry=retry)
+        without ``retry``: a quick look, where a failure only means doing without). A check is a
+        question someone waits on: it is retried for :data:`CHECK_RETRY_FOR` at most, not the
+        run's ``--retry-for``."""
+        quick = dataclasses.replace(self.retries, max_total=min(self.retries.max_total, CHECK_RETRY_FOR))
+        response = self._request("GET", "/v2/", scopes=(), what="the API check", retry=retry, policy=quick)
         if response.status_code == 200:
             return
         if response.status_code == 404:
@@ -370,6 +376,7 @@ class RegistryClient(RegistryEndpoint):
         retry: bool = True,
         max_body: int | None = None,
         read_timeout: float | None = None,
+        policy: RetryPolicy | None = None,
     ) -> httpx.Response:
         """Send a request with authentication and retries; transport failures become typed errors.
 
@@ -387,7 +394,7 @@ class RegistryClient(RegistryEndpoint):
         url = path_or_url if isinstance(path_or_url, httpx.URL) else self._url(path_or_url)
         if params:
             url = url.copy_merge_params(params)
-        tries = Retrying(self.retries, functools.partial(self._retrying, what))
+        tries = Retrying(policy or self.retries, functools.partial(self._retrying, what))
         reauthenticated = False
         while True:
             self._stop_if_cancelled()
@@ -409,7 +416,7 @@ class RegistryClient(RegistryEndpoint):
                 if isinstance(error, TLSError) or not retry:
                     raise error from None
                 if not tries.again(f"{method} {url.path} failed ({type(exc).__name__})", reason=transport_detail(exc)):
-                    raise self._gave_up(error, tries.attempt) from None
+                    raise self._gave_up(error, tries) from None
                 continue
             log.debug("%s %s -> %s", method, url.path, response.status_code)
             if content is None:  # a round trip, not a transfer: the average moves a tenth of the way
@@ -536,12 +543,12 @@ class RegistryClient(RegistryEndpoint):
     def _transport_error(self, exc: Exception, what: str) -> RegistryError:
         return transport_error(exc, what, self.description)
 
-    def _gave_up(self, error: RegistryError, retries: int) -> RegistryError:
-        """``error`` after ``retries`` retries: it says they went on for the ``--retry-for`` budget."""
-        if retries == 0:
+    def _gave_up(self, error: RegistryError, tries: Retrying) -> RegistryError:
+        """``error`` after ``tries``: it says how long they went on (the ``--retry-for`` budget)."""
+        if tries.attempt == 0:
             return error
         return TransportError(
-            f"{error.message.rstrip('.')}, still after {self.retries.describe()} of retries (--retry-for).",
+            f"{error.message.rstrip('.')}, still after {tries.policy.describe()} of retries (--retry-for).",
             hint=_RESUME_HINT,
         )
 
