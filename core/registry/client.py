@@ -43,7 +43,7 @@ from core.oci.refs import space_of
 from core.registry.auth import Authenticator, Scope, pull, push
 from core.registry.credentials import Credentials
 from core.registry.endpoint import RegistryEndpoint
-from core.registry.retry import RETRYABLE_STATUS, Retrying, RetryPolicy, send_retrying
+from core.registry.retry import CHECK_RETRY_FOR, RETRYABLE_STATUS, Retrying, RetryPolicy, send_retrying
 from core.registry.uploads import OpenUpload, UploadMemo
 from core.units import duration_text
 
@@ -66,8 +66,6 @@ _BLOB_UNKNOWN = {"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"}
 _UPLOAD_RESTARTS = 5
 #: bytes per second a registry is given to check (hash, move) a completed blob before it answers
 _CHECK_RATE = 20 << 20
-#: seconds a check (the API check, ``ping``) is retried at most: someone waits for its answer
-CHECK_RETRY_FOR = 30.0
 #: seconds assumed for a round trip before one was measured
 _FIRST_ROUND_TRIP = 0.05
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")

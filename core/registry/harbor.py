@@ -20,7 +20,7 @@ from core.http.base import transport_error
 from core.kinds import RegistryFlavour
 from core.registry.credentials import Credentials
 from core.registry.endpoint import RegistryEndpoint
-from core.registry.retry import send_retrying
+from core.registry.retry import CHECK_RETRIES, send_retrying
 
 API = "/api/v2.0"
 
@@ -44,6 +44,7 @@ class HarborClient(RegistryEndpoint):
 
     API_PATH = API
     SERVER = "Harbor"
+    RETRIES = CHECK_RETRIES  # its answers are questions (projects): someone waits on them
 
     # -- public API ----------------------------------------------------------------------------
 

@@ -22,6 +22,9 @@ log = logging.getLogger("archfuse.http")
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 #: seconds a request is retried by default (``--retry-for``): a registry or Harbor restart fits in it
 DEFAULT_RETRY_FOR = 600.0
+#: seconds a question someone waits on is retried at most: a check (the registry's API check, the
+#: Harbor API, a chart repository), not the blobs, manifests and tags of a run
+CHECK_RETRY_FOR = 30.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class RetryPolicy:
 
 
 NO_RETRY = RetryPolicy(attempts=1)
+#: the policy of the clients whose requests are questions (Harbor API, chart repositories)
+CHECK_RETRIES = RetryPolicy(max_total=CHECK_RETRY_FOR)
 
 
 #: told of a retry before its wait: (reason, attempt number from 0, seconds to wait, when the tries give up)

@@ -6,7 +6,7 @@ from core.config import TargetConfig
 from core.registry.client import RegistryClient
 from core.registry.credentials import resolve_credentials
 from core.registry.harbor import HarborClient
-from core.registry.retry import RetryPolicy
+from core.registry.retry import CHECK_RETRY_FOR, RetryPolicy
 from core.targets.base import Target
 from core.targets.layout import LayoutTarget
 from core.targets.registry import RegistryTarget
@@ -49,5 +49,5 @@ def open_harbor(config: TargetConfig) -> HarborClient | None:
     )
     return HarborClient(
         config.registry_url, credentials=credentials, insecure=config.insecure, ca_cert=config.ca_cert,
-        retries=RetryPolicy(max_total=config.retry_for),
+        retries=RetryPolicy(max_total=min(config.retry_for, CHECK_RETRY_FOR)),  # project checks: questions
     )
