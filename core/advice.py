@@ -30,6 +30,12 @@ class Fix(Word):
     CHART_REPO = "chart_repo"
     CHART_REPO_TYPE = "chart_repo_type"
     IGNORE_CHECK = "ignore_check"
+    LOGIN = "login"
+    REGISTRY = "registry"
+    CHART_REPO_OCI = "chart_repo_oci"
+    RESCAN = "rescan"
+    STATE_DIR = "state_dir"
+    SAME_TARGET = "same_target"
 
 
 #: how a face words each fix: a verb phrase such as "pass --insecure" (lower case)
@@ -49,6 +55,12 @@ CLI_WORDS: dict[Fix, str] = {
     Fix.CHART_REPO: "pass --chart-repo URL",
     Fix.CHART_REPO_TYPE: "pass --chart-repo-type",
     Fix.IGNORE_CHECK: "--ignore-check",  # a noun: "ignored with --ignore-check KIND"
+    Fix.LOGIN: "pass --username and --password-stdin",
+    Fix.REGISTRY: "pass --registry URL",
+    Fix.CHART_REPO_OCI: "pass --chart-repo-type oci",
+    Fix.RESCAN: "scan it again with --rescan",
+    Fix.STATE_DIR: "pass --state-dir (or set ARCHFUSE_STATE_DIR)",
+    Fix.SAME_TARGET: "give the same target (--registry or -c)",
 }
 
 

@@ -15,7 +15,7 @@ from core.checks.base import IGNORABLE, Check, CheckOptions, Preflight, ignorabl
 from core.checks.coverage import holds_tag
 from core.config import Secret, TargetConfig, TargetInputs, hide_url_credentials, secret, target_config
 from core.demo.setup import Demo, prepare_demo
-from core.errors import ArchfuseError, Cancelled, PreflightFailed, UsageError
+from core.errors import STOPPED_EXIT, ArchfuseError, Cancelled, PreflightFailed, UsageError
 from core.helpers.parallel import DEFAULT_JOBS, MAX_JOBS, ROUND_TRIPS_PER_JOB
 from core.helpers.versions import version_key
 from core.kinds import (
@@ -45,6 +45,7 @@ from core.record.journal import ChartRow, ImageRow, RunDetail, RunRecord, TagRec
 from core.run.coverage import TagCoverage
 from core.run.engine import RunOptions
 from core.run.options import OptionNames, typed_patience, typed_run_options
+from core.run.stop import Stop
 from core.session import ChartCheck, Session, VerifyReport, Workspace, open_session
 from core.terminal import printable, printable_lines
 from core.units import parse_size, size_text
@@ -55,6 +56,7 @@ __all__ = [
     "IGNORABLE",
     "MAX_JOBS",
     "ROUND_TRIPS_PER_JOB",
+    "STOPPED_EXIT",
     "Advice",
     "ArchfuseError",
     "BackgroundScan",
@@ -95,6 +97,7 @@ __all__ = [
     "Secret",
     "Selection",
     "Session",
+    "Stop",
     "TagCoverage",
     "TagRecord",
     "TargetConfig",

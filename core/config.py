@@ -82,7 +82,7 @@ _HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:\d+(/.*)?$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
 
-def normalize_registry_url(value: str, *, what: str = "--registry") -> str:
+def normalize_registry_url(value: str, *, what: str = "The registry") -> str:
     """``scheme://host[:port]`` from a registry URL; UsageError for anything else."""
     parts = urlsplit(value.strip())
     value = hide_url_credentials(value)
@@ -92,11 +92,11 @@ def normalize_registry_url(value: str, *, what: str = "--registry") -> str:
         raise UsageError(f"{what} {value!r} has no host name.")
     if parts.username or parts.password:
         raise UsageError(
-            f"{what} {value!r} carries credentials in the URL; pass --username and --password-stdin instead."
+            Advice(f"{what} {value!r} carries credentials in the URL; {{login}} instead.")
         )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise UsageError(
-            f"{what} {value!r} has a path; give only https://host[:port] and put the path in --prefix."
+            Advice(f"{what} {value!r} has a path; give only https://host[:port] and {{prefix}} for the path.")
         )
     try:
         port = parts.port
@@ -115,18 +115,18 @@ def parse_target(value: str) -> tuple[TargetKind, str | Path]:
     """
     text = value.strip()
     if not text:
-        raise UsageError("--registry is empty; give https://host[:port], http://host[:port] or a directory.")
+        raise UsageError("The registry is empty; give https://host[:port], http://host[:port] or a directory.")
     if text.startswith("oci:"):
         path_text = text[4:]
         if not path_text:
-            raise UsageError("--registry oci: needs a directory path, e.g. oci:/data/layout.")
+            raise UsageError("The registry oci: needs a directory path, e.g. oci:/data/layout.")
         return "layout", _layout_path(path_text)
     if "://" in text:
         return "registry", normalize_registry_url(text)
     if not Path(text).expanduser().exists() and (_HOST_PORT.match(text) or _HOSTNAME.match(text)):
         raise UsageError(
-            f"--registry {text!r} looks like a registry host without a scheme; write https://{text} "
-            f"(or http://{text} with --insecure), or ./{text} for a directory."
+            Advice(f"The registry {text!r} looks like a registry host without a scheme; write https://{text} "
+                   f"(or http://{text} and {{insecure}}), or ./{text} for a directory.")
         )
     return "layout", _layout_path(text)
 
@@ -185,12 +185,12 @@ class TargetConfig:
         """Raise UsageError when the configuration cannot work."""
         if self.prefix and not is_repository_path(self.prefix):
             raise UsageError(
-                f"--prefix {self.prefix!r} is not a repository path; use lowercase letters, digits, '.', '_', '-' "
-                "and '/' between parts, e.g. --prefix addons/v1."
+                Advice(f"The prefix {self.prefix!r} is not a repository path; {{prefix}} with lowercase letters, digits, "
+                       "'.', '_', '-' and '/' between parts, e.g. addons/v1.")
             )
         if (self.registry_url is None) == (self.layout_path is None):
             raise UsageError(
-                "Give exactly one target: --registry URL, a directory, or -c clusterConfig.yaml."
+                "Give exactly one target: a registry URL, a directory, or a cluster config (clusterConfig.yaml)."
             )
         if self.registry_url is not None:
             self.registry_url = normalize_registry_url(self.registry_url)
@@ -200,31 +200,31 @@ class TargetConfig:
                 )
         if self.chart_repo_type not in {kind.value for kind in ChartDestinationKind}:
             raise UsageError(
-                f"--chart-repo-type {self.chart_repo_type!r} is not supported; use one of "
+                f"The chart repository type {self.chart_repo_type!r} is not supported; use one of "
                 f"{', '.join(kind.value for kind in ChartDestinationKind)}."
             )
         if self.chart_repo_type != ChartDestinationKind.OCI and not self.chart_repo_url:
-            raise UsageError(f"--chart-repo-type {self.chart_repo_type} needs --chart-repo URL.")
+            raise UsageError(Advice(f"A chart repository of type {self.chart_repo_type} needs its URL: {{chart_repo}}."))
         if self.chart_repo_url is not None:
             self.chart_repo_url = _chart_repo_url(self.chart_repo_url, self.chart_repo_type)
         if self.space_visibility not in VISIBILITIES:
-            raise UsageError(f"--space-visibility must be public or private, not {self.space_visibility!r}.")
+            raise UsageError(f"New registry spaces must be public or private, not {self.space_visibility!r}.")
         if self.registry_type not in REGISTRY_TYPES:
             raise UsageError(f"The registry type must be builtin or external, not {self.registry_type!r}.")
         if self.ca_cert is not None and not self.ca_cert.is_file():
-            raise UsageError(f"--ca-cert {self.ca_cert} is not a readable file.")
+            raise UsageError(f"The CA certificate {self.ca_cert} is not a readable file.")
         if self.password and not self.username:
-            raise UsageError("A registry password was given without a user name; pass --username.")
+            raise UsageError(Advice("A registry password was given without a user name; {username}."))
 
 
 def _chart_repo_url(value: str, repo_type: str) -> str:
     parts = urlsplit(value.strip())
     value = hide_url_credentials(value)
     if parts.scheme not in ("http", "https", "oci") or not parts.hostname:
-        raise UsageError(f"--chart-repo {value!r} must be a URL such as https://charts.example.com:8081.")
+        raise UsageError(f"The chart repository {value!r} must be a URL such as https://charts.example.com:8081.")
     if parts.username or parts.password:
         raise UsageError(
-            f"--chart-repo {value!r} carries credentials; pass the chart repository's user instead."
+            f"The chart repository {value!r} carries credentials; give the chart repository's user instead."
         )
     return value.strip().rstrip("/")
 
@@ -258,7 +258,7 @@ def build_target_config(
         chart_repo, url_user, url_password = split_url_credentials(chart_repo)
         chart_username, chart_password = chart_username or url_user, chart_password or url_password
     if registry is None and cluster is None:
-        raise UsageError("No target: pass --registry URL (or a directory) or -c clusterConfig.yaml.")
+        raise UsageError(Advice("No target: {registry} (or a directory) or a cluster config (clusterConfig.yaml)."))
     config = cluster.target_config(registry=registry, chart_repo=chart_repo) if cluster else TargetConfig()
     if registry is not None:
         kind, where = parse_target(registry)
@@ -375,31 +375,31 @@ class ClusterConfig:
         name = self.path
         if self.registry_type == "official-service" and registry is None:
             raise UsageError(
-                f"{name}: spec.imagesAndCharts.type is official-service (the vendor's online registry), "
-                "which is not an import target; pass --registry URL."
+                Advice(f"{name}: spec.imagesAndCharts.type is official-service (the vendor's online registry), "
+                       "which is not an import target; {registry}.")
             )
         if self.registry_type == "builtin" and registry is None and self.registry_url is None:
             raise UsageError(
-                f"{name}: spec.imagesAndCharts.type is builtin but the file does not give the built-in "
-                "registry's address; pass --registry URL and --chart-repo URL (its ChartMuseum)."
+                Advice(f"{name}: spec.imagesAndCharts.type is builtin but the file does not give the built-in "
+                       "registry's address; {registry} and {chart_repo} (its ChartMuseum).")
             )
         if registry is None and self.registry_url is None:
             raise UsageError(
-                f"{name} does not say where images go (no externalImageRepo); pass --registry URL."
+                Advice(f"{name} does not say where images go (no externalImageRepo); {{registry}}.")
             )
         chart_type = self.chart_repo_type
         chart_url = self.chart_repo_url
         if self.registry_type == "builtin" and chart_url is None and chart_repo is None:
             raise UsageError(
-                f"{name}: spec.imagesAndCharts.type is builtin but the file does not give the built-in "
-                "ChartMuseum's address; pass --chart-repo URL."
+                Advice(f"{name}: spec.imagesAndCharts.type is builtin but the file does not give the built-in "
+                       "ChartMuseum's address; {chart_repo}.")
             )
         if self.registry_type == "builtin" and chart_type is None:
             chart_type = ChartDestinationKind.CHARTMUSEUM
         if chart_type == "jfrog":
             raise UsageError(
-                f"{name}: spec.imagesAndCharts.externalChartRepoType jfrog is not supported; pass "
-                "--chart-repo URL with --chart-repo-type oci (Artifactory serves Helm charts over OCI)."
+                Advice(f"{name}: spec.imagesAndCharts.externalChartRepoType jfrog is not supported; {{chart_repo}} "
+                       "and {chart_repo_oci} (Artifactory serves Helm charts over OCI).")
             )
         return TargetConfig(
             registry_url=self.registry_url,
@@ -459,7 +459,8 @@ class _Fields:
         try:
             return normalize_registry_url(value, what=f"{self.path}: {self._field(key)}")
         except UsageError as exc:
-            raise UsageError(f"{exc.message[:-1]}; fix it in the file or pass --registry.") from exc
+            said = exc.message.template if isinstance(exc.message, Advice) else exc.message
+            raise UsageError(Advice(f"{said[:-1]}; fix it in the file or {{registry}}.")) from exc
 
     def url_credentials(self, key: str) -> tuple[str | None, Secret | None]:
         """The ``user:password@`` a URL field carries (None, None when it carries none)."""
@@ -476,8 +477,8 @@ class _Fields:
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https", "oci") or not parts.hostname:
             raise UsageError(
-                f"{self.path}: {self._field(key)} {value!r} must be a URL with a scheme "
-                "(https://charts.example.com:8081); fix it in the file or pass --chart-repo."
+                Advice(f"{self.path}: {self._field(key)} {value!r} must be a URL with a scheme "
+                       "(https://charts.example.com:8081); fix it in the file or {chart_repo}.")
             )
         return value.rstrip("/")
 
@@ -532,7 +533,7 @@ def load_cluster_config(path: Path) -> ClusterConfig:
     if registry_type == "external" and url is None:
         field_name = "spec.imagesAndCharts.externalImageRepo" if images else "spec.registry.externalRegistry"
         raise UsageError(
-            f"{path}: the type is external but {field_name} is missing; add it or pass --registry."
+            Advice(f"{path}: the type is external but {field_name} is missing; add it or {{registry}}.")
         )
 
     return ClusterConfig(

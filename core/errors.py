@@ -20,12 +20,14 @@ the CLI. Nothing in ``core`` prints; the edges (CLI, TUI) render these.
     │   └── LayoutError           OCI layout directory problems
     ├── SpoolFull                 exit 1: the spool directory ran out of space
     ├── PreflightFailed           exit 3: a check failed, nothing written
-    ├── Cancelled                 exit 1: the run was cancelled, it is resumable
+    ├── Cancelled                 exit 4: stopped safely on request (Escape, Ctrl+Q, a signal), resumable
     ├── RunLocked                 exit 1: another run holds the target
     └── StateError                exit 1: the state dir (journal, scan cache, locks) cannot be used
 """
 
 from __future__ import annotations
+
+from core.advice import Advice
 
 
 class ArchfuseError(Exception):
@@ -39,9 +41,17 @@ class ArchfuseError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message} {self.hint}"
-        return self.message
+        """The message and the hint; Advice when either is, so a face can still word the fix its way."""
+        if not self.hint:
+            return self.message
+        if isinstance(self.message, Advice) or isinstance(self.hint, Advice):
+            return Advice(f"{_template(self.message)} {_template(self.hint)}")
+        return f"{self.message} {self.hint}"
+
+
+def _template(text: str) -> str:
+    """Advice's template, or plain text (its braces stay as they are: only a fix's name is a placeholder)."""
+    return text.template if isinstance(text, Advice) else text
 
 
 class UsageError(ArchfuseError):
@@ -125,8 +135,14 @@ class PreflightFailed(ArchfuseError):
     exit_code = 3
 
 
+#: the exit code of a deliberate safe stop (Escape, Ctrl+Q, SIGINT/SIGTERM/SIGHUP): not a failure
+STOPPED_EXIT = 4
+
+
 class Cancelled(ArchfuseError):
-    pass
+    """A run stopped safely on request, before any tag moved that was not whole; running it again continues."""
+
+    exit_code = STOPPED_EXIT
 
 
 class RunLocked(ArchfuseError):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from core.kinds import ImageStage
+from core.kinds import BlobHow, ChartAction, CheckKind, CheckStatus, ImageAction, ImageStage, RunStatus
 
 _E = TypeVar("_E", bound="Event")
 
@@ -23,13 +23,14 @@ class Event:
     at: float = field(default_factory=time.time, init=False)
 
     @property
-    def kind(self) -> str:
+    def event_name(self) -> str:
+        """The event's word in its JSON line (``"event": "check_done"``)."""
         name = type(self).__name__
         return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["event"] = self.kind
+        data["event"] = self.event_name
         return data
 
     def coalesce_key(self) -> Hashable | None:
@@ -50,7 +51,7 @@ class ScanProgress(Event):
     bytes_total: int
 
     def coalesce_key(self) -> Hashable | None:
-        return self.kind
+        return self.event_name
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,9 @@ class BlobsStaged(Event):
 @dataclass(frozen=True)
 class CheckDone(Event):
     name: str
-    status: str  # ok | warn | fail
+    status: CheckStatus
     detail: str
+    kind: CheckKind  # the JSON line's ``"kind"``; the event's own word is ``"event"``
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ class BytesProgress(Event):
     after_seconds: float = 0.0
 
     def coalesce_key(self) -> Hashable | None:
-        return self.kind
+        return self.event_name
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class ImageProgress(Event):
     bytes_total: int  # bytes of its blobs the plan uploads
 
     def coalesce_key(self) -> Hashable | None:
-        return (self.kind, self.destination, self.platform)
+        return (self.event_name, self.destination, self.platform)
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ class BlobProgress(Event):
     bytes_total: int
 
     def coalesce_key(self) -> Hashable | None:
-        return (self.kind, self.digest)
+        return (self.event_name, self.digest)
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ class BlobDone(Event):
     repository: str
     digest: str
     size: int
-    how: str  # uploaded | mounted | present
+    how: BlobHow
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,7 @@ class ImageDone(Event):
     destination: str
     platforms_before: tuple[str, ...]
     platforms_after: tuple[str, ...]
-    action: str  # new | add-arch | update-arch | unchanged
+    action: ImageAction  # new | add-arch | update-arch | unchanged (rolled-back in a rollback)
     digest: str  # digest the tag holds after the run
 
 
@@ -212,7 +214,7 @@ class ChartDone(Event):
     name: str
     version: str
     destination: str
-    action: str  # new | unchanged | conflict | overwritten
+    action: ChartAction  # new | unchanged | conflict | overwritten
     detail: str = ""
 
 
@@ -232,7 +234,7 @@ class Failure(Event):
 @dataclass(frozen=True)
 class RunFinished(Event):
     run_id: str
-    status: str  # done | failed | cancelled
+    status: RunStatus  # done | failed | cancelled
     images: int
     charts: int
     bytes_uploaded: int

@@ -26,13 +26,18 @@ class ImageAction(Word):
     NEW = "new"
     ADD_ARCH = "add-arch"
     UPDATE_ARCH = "update-arch"
+    #: the tag already names this manifest, but the registry lost it (a dangling index entry): the
+    #: run stores the manifest again from the package; the tag is left as it is
+    REPAIR = "repair"
     UNCHANGED = "unchanged"
     ERROR = "error"
+    ROLLED_BACK = "rolled-back"  # a rollback put the tag back where the run found it
 
 
 class ImageStage(Word):
     """Where one image (one platform of one tag) is in a run, as the run screen shows it."""
 
+    WAITING = "waiting"  # the run has not reached it yet (the run screen, before its first progress)
     QUEUED = "queued"  # its blobs wait for the package reader
     UPLOADING = "uploading"  # a blob of it is on its way
     MANIFESTS = "manifests"  # its blobs are there; its manifest is next
@@ -40,11 +45,19 @@ class ImageStage(Word):
     DONE = "done"
     UNCHANGED = "unchanged"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # the run was cancelled before it got there
 
     @property
     def active(self) -> bool:
         """True while work for the image is under way (the run screen keeps these rows in view)."""
         return self in (ImageStage.UPLOADING, ImageStage.MANIFESTS, ImageStage.FUSING)
+
+
+class BlobHow(Word):
+    """How a blob got to the target in a run."""
+
+    UPLOADED = "uploaded"
+    MOUNTED = "mounted"  # from another repository of the same registry, no bytes sent
 
 
 class ChartAction(Word):

@@ -14,6 +14,8 @@ from core import events as ev
 
 #: what a secret becomes wherever it would be written
 MASK = "***"
+#: a key (an option, a form field) whose value is a secret by its name
+_SECRET_NAME = re.compile(r"pass|secret|token|auth|credential|api.?key|private", re.IGNORECASE)
 #: where a URL starts in a text: its scheme and ``//``
 _URL_START = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://")
 #: what ends a URL's authority (RFC 3986), and what ends a URL in a message
@@ -65,6 +67,11 @@ class Secret:
 def secret(value: str | None) -> Secret | None:
     """``Secret(value)``, or None for None or an empty string."""
     return Secret(value) if value else None
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a key whose value is a secret by its name (``password``, ``chart_password``, ``token``…)."""
+    return bool(_SECRET_NAME.search(name))
 
 
 def split_userinfo(url: str) -> tuple[str, str | None]:

@@ -86,7 +86,7 @@ def test_parse_target_layouts(tmp_path: Path) -> None:
         ("ftp://host", "must start with https:// or http://"),
         ("https://", "no host name"),
         ("https://user:pw@host", "credentials in the URL"),
-        ("https://host/project", "put the path in --prefix"),
+        ("https://host/project", "use --prefix for the path"),
         ("https://host:99999", "invalid port"),
         ("registry.example.com:5000", "looks like a registry host without a scheme"),
         ("harbor.local", "https://harbor.local"),
@@ -180,7 +180,7 @@ def test_builtin_without_addresses_asks_for_flags(tmp_path: Path) -> None:
     path = write(tmp_path, cluster_yaml("v1alpha3", "imagesAndCharts:\n  type: builtin"))
     cluster = load_cluster_config(path)
     assert cluster.registry_type == "builtin" and cluster.registry_url is None
-    with pytest.raises(UsageError, match=r"builtin.*pass --registry URL and --chart-repo URL") as err:
+    with pytest.raises(UsageError, match=r"builtin.*pass --registry URL and pass --chart-repo URL") as err:
         build_target_config(cluster=cluster, env={})
     assert str(path) in str(err.value) and err.value.exit_code == 2
     with pytest.raises(UsageError, match="pass --chart-repo URL"):
@@ -308,8 +308,8 @@ def test_flags_only(tmp_path: Path) -> None:
     ("kwargs", "message"),
     [
         ({}, "No target"),
-        ({"registry": "https://r", "chart_repo_type": "s3"}, "chart-repo-type 's3' is not supported"),
-        ({"registry": "https://r", "chart_repo_type": "harbor"}, "needs --chart-repo URL"),
+        ({"registry": "https://r", "chart_repo_type": "s3"}, "chart repository type 's3' is not supported"),
+        ({"registry": "https://r", "chart_repo_type": "harbor"}, "needs its URL: pass --chart-repo URL"),
         ({"registry": "https://r", "chart_repo": "charts.local"}, "must be a URL"),
         ({"registry": "https://r", "space_visibility": "secret"}, "public or private"),
         ({"registry": "https://r", "ca_cert": Path("/nonexistent/ca.pem")}, "is not a readable file"),

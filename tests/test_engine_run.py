@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core import events as ev
 from core.config import build_target_config
+from core.errors import STOPPED_EXIT
 from core.run.engine import RunOptions
 from core.session import Session, open_session
 from tests.cli_driver import archfuse, registry_args
@@ -47,7 +48,7 @@ def test_cancel_stops_before_any_tag_moves_and_the_rerun_finishes(registry: Regi
     packages = session.scan([package])
     preflight = session.preflight(packages, options=RunOptions(workers=1))
     summary = session.run(preflight, cancel=cancel, options=RunOptions(workers=1))
-    assert summary.status == "cancelled" and summary.exit_code == 1
+    assert summary.status == "cancelled" and summary.exit_code == STOPPED_EXIT  # a safe stop, not a failure
     assert not [e for e in seen if isinstance(e, ev.ImageDone)]
     tags_root = registry.storage / "docker/registry/v2/repositories"
     assert not list(tags_root.glob("**/_manifests/tags/*")), "a cancelled run moved a tag"
@@ -71,9 +72,9 @@ def test_events_carry_totals_and_json_round_trips(registry: RegistryServer, demo
     session = session_for(registry, tmp_path / "state", seen.append)
     packages = session.scan([demo_packages[0]])
     summary = session.run(session.preflight(packages))
-    kinds = [e.kind for e in seen]
+    kinds = [e.event_name for e in seen]
     assert kinds.index("run_started") < kinds.index("image_done") < kinds.index("run_finished")
     started = next(e for e in seen if isinstance(e, ev.RunStarted))
     progress = [e for e in seen if isinstance(e, ev.BytesProgress)]
     assert progress and progress[-1].bytes_done == started.bytes_total == summary.bytes_uploaded
-    assert all(e.to_json()["event"] == e.kind for e in seen)
+    assert all(e.to_json()["event"] == e.event_name for e in seen)

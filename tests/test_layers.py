@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),  # the package itself: the version
     ("kinds",),
+    ("advice",),  # below errors: an error's hint is Advice
     ("errors",),
     ("jsonable", "safeload", "terminal"),
     ("units",),
     ("events",),
-    ("advice",),
     ("secrets",),
     ("helpers",),
     ("oci",),

@@ -13,7 +13,7 @@ import pytest
 
 from core import events as ev
 from core.config import TargetConfig
-from core.kinds import CheckStatus
+from core.kinds import CheckKind, CheckStatus
 from core.record import journal as journal_module
 from core.record import report as report_module
 from core.record.journal import Journal
@@ -61,7 +61,7 @@ def test_events_leave_the_session_masked(tmp_path: Path) -> None:
     config = TargetConfig(layout_path=tmp_path / "layout", chart_password=Secret(PASSWORD))
     session = Session(LayoutTarget(tmp_path / "layout"), config=config, state_dir=tmp_path / "state", emit=seen.append)
     session.emit(ev.Warning(f"the chart repository refused {PASSWORD}"))
-    session.emit(ev.CheckDone("target", CheckStatus.OK, "fine"))
+    session.emit(ev.CheckDone("target", CheckStatus.OK, "fine", CheckKind.TARGET))
     assert [e.message for e in seen if isinstance(e, ev.Warning)] == [f"the chart repository refused {MASK}"]
     done = [e for e in seen if isinstance(e, ev.CheckDone)]
     assert done[0].status is CheckStatus.OK  # enums stay enums

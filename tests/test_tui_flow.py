@@ -8,10 +8,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Input
 
 from core import events as ev
+from core.errors import STOPPED_EXIT
+from core.kinds import RunStatus
 from core.oci import fusion
+from core.plan.results import RunSummary
 from core.targets.layout import LayoutTarget
 from tests.tui_support import (  # noqa: F401 - fixture
     GatedSession,
@@ -333,14 +337,17 @@ async def test_no_color_turns_colour_off_and_states_stay_in_words(workdir: Path,
         assert str(rows.get_cell("0", "action")) == "new"  # the action is a word, not a colour
 
 
-async def test_quit_exit_code_is_one_after_a_cancelled_run(workdir: Path) -> None:
+@pytest.mark.parametrize(("status", "code"), [(RunStatus.CANCELLED, STOPPED_EXIT), (RunStatus.FAILED, 1)])
+async def test_quit_exit_code_after_a_run_says_a_safe_stop_from_a_failure(
+    workdir: Path, status: RunStatus, code: int
+) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        app.state.summary = type("S", (), {"status": "cancelled"})()
+        app.state.summary = RunSummary(run_id="r", status=status, bytes_uploaded=0, seconds=0.0)
         await pilot.press("ctrl+q")
         await pilot.pause()
-    assert app.return_value == 1
+    assert app.return_value == code
 
 
 def test_check_options_from_the_form_registry_storage() -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from core.demo.samples import write_sample_package
+from core.errors import STOPPED_EXIT
 from core.kinds import ImageStage
 from core.run.engine import RunOptions
 from tests.fixtures.faultproxy import FaultProxy
@@ -166,7 +167,7 @@ async def test_ctrl_q_during_a_run_asks_then_stops_safely_and_quits(pk: Path, re
         app.session.gate.set()
         await until(pilot, lambda: app.return_code is not None, "the app quitting after the run stopped")
     assert app.state.summary is not None and app.state.summary.status == "cancelled", app.state.summary
-    assert app.return_value == 1
+    assert app.return_value == STOPPED_EXIT  # a deliberate safe stop is not a failed run
 
 
 def rows_of(table: Any, key: str) -> list[str]:

@@ -116,9 +116,13 @@ async def test_unreadable_package_is_listed_with_its_reason_and_the_others_stay_
         assert len(app.state.selected) == 4 and broken.path not in app.state.selected
 
 
-async def test_archfuse_dir_opens_the_tui_on_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_archfuse_dir_opens_the_tui_on_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     opened: list[Any] = []
     monkeypatch.setattr("tui.app.run_app", lambda **kwargs: opened.append(kwargs) or 0)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)  # at a terminal, as an engineer is
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "some" / "dir").mkdir(parents=True)
     assert cli.main(["some/dir", "--state-dir", "st"]) == 0
     assert opened == [{"paths": [Path("some/dir")], "state_dir": "st"}]
 

@@ -13,11 +13,17 @@ TUI_WORDS: dict[Fix, str] = {
     Fix.SPOOL_DIR: "fill in Spool directory on the Target screen",
     Fix.SPOOL_BUDGET: "set Spool budget on the Target screen",
     Fix.CREATE_SPACES: "press c on Checks (asks first)",
-    Fix.CLEAN_LEFTOVERS: "remove them by hand (the CLI's --clean-leftovers does it)",
+    Fix.CLEAN_LEFTOVERS: "remove them by hand",
     Fix.REGISTRY_STORAGE: "fill in Registry data on the Target screen",
     Fix.CHART_REPO: "fill in Chart repo on the Target screen",
     Fix.CHART_REPO_TYPE: "choose the Chart repo type on the Target screen",
     Fix.IGNORE_CHECK: "i (ignore) on Checks for",
+    Fix.LOGIN: "fill in Username and Password on the Target screen",
+    Fix.REGISTRY: "fill in Registry on the Target screen",
+    Fix.CHART_REPO_OCI: "choose oci as the Chart repo type on the Target screen",
+    Fix.RESCAN: "scan it again on the Packages screen",
+    Fix.STATE_DIR: "set ARCHFUSE_STATE_DIR and start archfuse again",
+    Fix.SAME_TARGET: "set that target on the Target screen",
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
+import signal
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,12 +16,16 @@ from textual.screen import Screen
 from textual.worker import Worker
 
 from core.api import (
+    STOPPED_EXIT,
     ArchfuseError,
     PackageIndex,
     Preflight,
     RunOptions,
+    RunRecord,
+    RunStatus,
     RunSummary,
     Session,
+    Stop,
     TargetConfig,
     VerifyReport,
     Workspace,
@@ -28,7 +34,7 @@ from core.api import (
 from tui.advice import say_error
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed
-from tui.target_settings import TargetSettings, with_run_options
+from tui.target_settings import TargetSettings, remembered_fields, with_remembered, with_run_options
 
 if TYPE_CHECKING:
     from tui.screens.run import RunScreen
@@ -47,7 +53,7 @@ class FlowState:
     preflight: Preflight | None = None
     summary: RunSummary | None = None
     verify: VerifyReport | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel: Stop = field(default_factory=Stop)  # Escape sets it; SIGHUP/SIGTERM set it naming the signal
     runs_started: int = 0  # runs started in this app
     planned_after: int = -1  # runs_started when ``preflight`` was made: older plans are never run
 
@@ -90,6 +96,8 @@ class ArchfuseApp(App[int]):
         with_run_options(self.state.settings, self.options)  # the Target form starts from the run options given
         self.blink = blink
         self.workspace = Workspace(state_dir=state_dir, emit=self.bridge)  # scans and history need no target
+        if not registry and options is None:  # the form as it was last filled in, secrets aside
+            with_remembered(self.state.settings, self.recall_form())
         self.session: Session | None = None  # opened for the form's target by connect()
         self.session_class = session_class
 
@@ -100,10 +108,68 @@ class ArchfuseApp(App[int]):
         if few_colours and not self.is_headless and "ansi-dark" in self.available_themes:
             self.theme = "ansi-dark"  # 16-colour terminals: the terminal's own palette
         self.push_screen(PackagesScreen())
+        if not self.is_headless:  # a dropped SSH session (SIGHUP) or SIGTERM: stop safely, as Escape does
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGHUP, signal.SIGTERM):
+                loop.add_signal_handler(signum, self.stop_for_signal, signum.name)
+        self.offer_resume()
 
     def on_unmount(self) -> None:
+        if not self.is_headless:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGHUP, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
         if self.session is not None:
             self.session.close()
+
+    def stop_for_signal(self, name: str) -> None:
+        """SIGHUP or SIGTERM: a run going stops safely (the journal says interrupted), then archfuse
+        quits with the code of a safe stop; with no run going it quits at once."""
+        run = self.running_run()
+        if run is None:
+            self.exit(STOPPED_EXIT)
+        else:
+            run.stop_and_quit(signal_name=name)
+
+    # -- what the state dir remembers ---------------------------------------------------
+    def recall_form(self, target: str | None = None) -> dict[str, str | bool | int | float]:
+        """The Target form kept for ``target`` (else the last one); empty when the state dir has none."""
+        try:
+            return self.workspace.remembered_form(target)
+        except ArchfuseError:
+            return {}
+
+    def remember_form(self, settings: TargetSettings) -> None:
+        """Keep the form's fields (never the password) for its target, for the next start."""
+        try:
+            self.workspace.remember_form(settings.target_config(), remembered_fields(settings))
+        except ArchfuseError as err:  # a bad form is said by the checks; a state fault costs only the memory
+            self.log.warning(f"the Target form was not remembered: {err}")
+
+    def offer_resume(self) -> None:
+        """On start: a run that a signal, a dead process or a cancel stopped, and that nothing finished
+        since, is offered for resuming with the same packages and target."""
+        try:
+            record = self.workspace.run_to_resume()
+        except ArchfuseError:
+            return
+        if record is not None:
+            self.ask(resume_question(record), lambda: self.resume(record), yes="Resume", no="Not now")
+
+    def resume(self, record: RunRecord) -> None:
+        """The packages of ``record`` selected (scanned from the cache) and the Target form filled in as it
+        was for its target; the password is asked again."""
+        from tui.screens.packages import PackagesScreen
+
+        settings = TargetSettings()
+        with_run_options(settings, self.options)
+        with_remembered(settings, self.recall_form(record.target))
+        if not settings.registry and not settings.cluster_config:
+            settings.registry = record.target
+        self.state.settings = settings
+        screen = self.screen
+        if isinstance(screen, PackagesScreen):
+            screen.resume([Path(str(p.get("path", ""))) for p in record.packages])
 
     # -- the engine session -----------------------------------------------------------
     def connect(self, settings: TargetSettings) -> Session:
@@ -124,7 +190,7 @@ class ArchfuseApp(App[int]):
                             session_class=self.session_class)
 
     async def action_quit(self) -> None:
-        """Leave; the exit code says whether the last run failed or was cancelled (1) or not (0).
+        """Leave; the exit code is the last run's: 0 done, 1 failed, STOPPED_EXIT stopped safely.
 
         During a run it asks first: stop safely and quit, or keep running. The screen never goes
         blank while work goes on: the run screen says it is stopping until the engine has.
@@ -132,7 +198,7 @@ class ArchfuseApp(App[int]):
         run = self.running_run()
         if run is None:
             summary = self.state.summary
-            self.exit(0 if summary is None or summary.status == "done" else 1)
+            self.exit(0 if summary is None else summary.exit_code)
             return
         if run.quit_after:
             self.notify("Stopping safely; archfuse quits as soon as the run has stopped.")
@@ -219,6 +285,15 @@ class ArchfuseApp(App[int]):
             self.push_screen(HistoryScreen())
 
 
+def resume_question(record: RunRecord) -> str:
+    """The offer to resume a run that stopped before it finished."""
+    what = ", ".join(f"{p.get('version')} {p.get('arch')}" for p in record.packages) or "its packages"
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.started))
+    how = "was interrupted" if record.status == RunStatus.INTERRUPTED else "was cancelled"
+    return (f"Run {record.id} ({what} into {record.target}, started {when}) {how} before it finished. Resume it "
+            "with the same packages and target? The Target form is filled in as it was; type the password again.")
+
+
 def _runner(screen: Screen[Any], action: str) -> Callable[[], Any]:
     async def run() -> None:
         await screen.run_action(action)
@@ -231,7 +306,7 @@ create_app = ArchfuseApp
 
 
 def run_app(paths: list[Path], state_dir: str | None, registry: str | None = None) -> int:
-    """Open the TUI; the exit code is 0 unless a run failed or was cancelled."""
+    """Open the TUI; the exit code is the last run's (0 done, 1 failed, STOPPED_EXIT stopped safely)."""
     app = create_app(paths, state_dir, registry)
     result = app.run()
     return int(result or 0)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
 import os
 import signal
 import sys
-import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,8 +19,10 @@ from core.api import (
     IGNORABLE,
     MAX_JOBS,
     ROUND_TRIPS_PER_JOB,
+    STOPPED_EXIT,
     ArchfuseError,
     PreflightFailed,
+    Stop,
     UsageError,
     __version__,
     ignorable_kind,
@@ -42,6 +45,21 @@ if TYPE_CHECKING:  # the headless commands import what they use when they run
     )
 
 Handler = Callable[[argparse.Namespace], int]
+
+EXIT_CODES = f"""\
+exit codes:
+  0  done
+  1  the run failed (something could not be imported)
+  2  usage or bad input (unreadable package, bad configuration, no terminal for the TUI)
+  3  preflight failed (no tag moved)
+  {STOPPED_EXIT}  stopped safely on request (Escape, Ctrl+Q, SIGINT, SIGTERM, SIGHUP): no tag moved that was
+     not whole; run the same import again (or accept the TUI's resume offer) to continue"""
+
+#: what archfuse says when the TUI is asked for without a terminal (``ssh host archfuse``)
+NO_TERMINAL = (
+    "the terminal UI needs a terminal, and standard input or output is not one: use `ssh -t HOST archfuse`, "
+    "or the commands (`archfuse import PATH... --registry URL --yes`; `archfuse --help` lists them)."
+)
 
 
 def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
@@ -89,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archfuse",
         description="Import addon offline packages into air-gapped registries and fuse architectures.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"archfuse {__version__}")
     sub = parser.add_subparsers(dest="command")
@@ -162,17 +182,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``archfuse`` console script."""
     words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
     if words and words[0] not in COMMANDS and not words[0].startswith("-"):
+        if not Path(words[0]).expanduser().exists():
+            parser.error(unknown_command(words[0]))
         words.insert(0, "tui")  # ``archfuse DIR`` opens the TUI on DIR
-    args = build_parser().parse_args(words)
+    args = parser.parse_args(words)
     if args.command is None:
-        args = build_parser().parse_args(["tui", *words])
+        args = parser.parse_args(["tui", *words])
+    if _opens_tui(args) and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print(f"archfuse: {NO_TERMINAL}", file=sys.stderr)  # Textual would wait for ever on no terminal
+        return UsageError.exit_code
     debug = args.debug
     try:
         return int(COMMANDS[args.command](args))
     except KeyboardInterrupt:
-        print("archfuse: interrupted; run the same command again to continue.", file=sys.stderr)
-        return 130
+        print("archfuse: interrupted; nothing was left half-done: run the same command again to continue.",
+              file=sys.stderr)
+        return STOPPED_EXIT
     except ArchfuseError as err:
         if debug:  # the traceback, then the same sentence and exit code as without --debug
             traceback.print_exc()
@@ -183,6 +210,52 @@ def main(argv: Sequence[str] | None = None) -> int:
             json_line({"event": "error", "message": message, "exit_code": err.exit_code})
         print(f"archfuse: {printable(message)}", file=sys.stderr)
         return err.exit_code
+
+
+def _opens_tui(args: argparse.Namespace) -> bool:
+    headless = args.command == "demo" and (args.headless or os.environ.get("ARCHFUSE_HEADLESS"))
+    return args.command in ("tui", "demo") and not headless
+
+
+def unknown_command(word: str) -> str:
+    """The usage error of a first word that is neither a command nor a path, with the close command."""
+    close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.6)
+    hint = f"did you mean `archfuse {close[0]}`?" if close else f"the commands are {', '.join(sorted(COMMANDS))}."
+    return f"{word!r} is not a command, nor a file or directory of packages; {hint}"
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: Stop) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP (a dropped SSH session) stop the run safely, as Escape does in the TUI:
+    ``stop`` is set, naming the signal, and the run stops before any tag moves that would not be whole."""
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    chosen = [getattr(signal, name) for name in names if hasattr(signal, name)]
+
+    def handler(signum: int, _frame: object) -> None:
+        stop.interrupt(signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, handler) for signum in chosen}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@contextlib.contextmanager
+def interrupt_on_signals() -> Iterator[None]:
+    """Before a run: SIGTERM and SIGHUP end the command as Ctrl-C does (nothing was moved yet)."""
+    chosen = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+
+    def handler(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, handler) for signum in chosen}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 # -- commands ---------------------------------------------------------------------------
@@ -328,6 +401,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    with interrupt_on_signals():
+        return _import(args)
+
+
+def _import(args: argparse.Namespace) -> int:
     emit = _emitter(args)
     session = _session(args, emit)
     options = _run_options(args)
@@ -349,15 +427,15 @@ def cmd_import(args: argparse.Namespace) -> int:
                 return 0
         preflight = session.prepare(preflight)  # consent given: spaces created, leftovers removed
         _refuse_failed(args, session, preflight)
-        cancel = threading.Event()
-        previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
-        try:
-            summary = session.run(preflight, cancel=cancel, options=options)
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        stop = Stop()
+        with stop_on_signals(stop):
+            summary = session.run(preflight, cancel=stop, options=options)
     finally:
         session.close()
     _print_report(args, summary.reports)
+    if stop.interrupted and not args.json:
+        print(f"archfuse: {stop.signal}: the run stopped safely; no tag moved that was not whole. Run the same "
+              "command again to continue.", file=sys.stderr)
     return int(summary.exit_code)
 
 

@@ -10,7 +10,7 @@ from typing import IO, Any
 
 import humanize
 
-from core.api import ImageStage, printable
+from core.api import ImageStage, RunStatus, printable
 from core.api import events as ev
 from tui.format import RateWindow, elapsed, eta, stall_line
 
@@ -140,7 +140,7 @@ class PlainRenderer:
             )
             if event.remerged:
                 text += f"; {event.remerged} tag(s) re-merged after another client rewrote them"
-            return text + (f" — {event.message}" if event.message and event.status != "done" else "")
+            return text + (f" — {event.message}" if event.message and event.status != RunStatus.DONE else "")
         return None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from core.api import (
@@ -37,7 +37,7 @@ class TargetSettings:
     chart_repo: str = ""
     chart_repo_type: str = "oci"  # oci | chartmuseum | harbor
     username: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)  # never remembered, shown or logged
     insecure: bool = False
     ca_cert: str = ""
     prefix: str = ""
@@ -83,6 +83,38 @@ class TargetSettings:
         if not inputs.names_target:
             raise UsageError("Enter a registry URL (https://host[:port]) or an OCI layout directory.")
         return typed_patience(target_config(inputs), retry_for=self.retry_for, names=FORM_NAMES)
+
+
+#: the fields the form remembers per target in the state dir: everything but secrets and the Checks
+#: screen's one-time decisions
+REMEMBERED = (
+    "registry", "cluster_config", "chart_repo", "chart_repo_type", "username", "insecure", "ca_cert", "prefix",
+    "space_visibility", "registry_storage", "spool_dir", "spool_budget", "jobs", "limit_rate",
+)
+#: the fields a password typed ahead of a focus change could land in
+TYPED_AHEAD = {"username": "Username", "registry": "Registry", "prefix": "Prefix", "ca_cert": "CA certificate"}
+
+
+def remembered_fields(settings: TargetSettings) -> dict[str, str | bool]:
+    """What the form keeps for its target (never the password)."""
+    return {name: getattr(settings, name) for name in REMEMBERED}
+
+
+def with_remembered(settings: TargetSettings, form: dict[str, str | bool | int | float]) -> TargetSettings:
+    """``settings`` with the remembered ``form`` filled in, field by field where the kind fits."""
+    kinds = {f.name: type(getattr(settings, f.name)) for f in fields(settings) if f.name in REMEMBERED}
+    for name, value in form.items():
+        if name in kinds and isinstance(value, kinds[name]):
+            setattr(settings, name, value)
+    return settings
+
+
+def password_in_other_field(settings: TargetSettings) -> tuple[str, str] | None:
+    """The id and label of a field that holds the password (typed ahead into it), else None."""
+    if not settings.password:
+        return None
+    return next(((name, label) for name, label in TYPED_AHEAD.items() if settings.password in getattr(settings, name)),
+                None)
 
 
 def check_options(settings: TargetSettings) -> CheckOptions:

@@ -61,7 +61,7 @@ class ChartMuseumDestination(ChartHttp):
             raise self.fail(resp, f"downloading chart {name}-{version}.tgz")
         return sha256_digest(resp.content)
 
-    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
+    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> ChartAction:
         digest = sha256_digest(tgz)
         action = decide(self.existing(name, version), digest, force)
         if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):

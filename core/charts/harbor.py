@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from core.advice import Advice
 from core.charts.http import ChartHttp
 from core.charts.protocol import decide
 from core.errors import TargetError, UsageError
@@ -45,7 +46,7 @@ class HarborChartDestination(ChartHttp):
         resp = self.request("GET", "/api/chartrepo/health")
         if resp.status_code == 404:
             raise TargetError(
-                f"Harbor {self.origin} has no chart repository (Harbor 2.8 removed it); use --chart-repo-type oci."
+                Advice(f"Harbor {self.origin} has no chart repository (Harbor 2.8 removed it); {{chart_repo_oci}}.")
             )
         if resp.status_code != 200:
             raise self.fail(resp, "checking the chart repository health")
@@ -71,7 +72,7 @@ class HarborChartDestination(ChartHttp):
             raise TargetError(f"Harbor {self.origin} gave no digest for chart {name} {version}.")
         return f"sha256:{match.group(1)}"
 
-    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
+    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> ChartAction:
         action = decide(self.existing(name, version), sha256_digest(tgz), force)
         if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action

@@ -128,7 +128,7 @@ class OciChartDestination:
         except (DocumentError, ArchfuseError):
             return False
 
-    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
+    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> ChartAction:
         action = decide(self.existing(name, version, repo=repo), sha256_digest(tgz), force)
         if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action

@@ -30,7 +30,7 @@ class ChartDestination(Protocol):
     def existing(self, name: str, version: str, *, repo: str = "") -> str | None:
         """The digest of the chart ``.tgz`` the destination holds for this version, or None."""
 
-    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> str:
+    def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> ChartAction:
         """Store the chart unless the same content is there; return the action taken."""
 
     def close(self) -> None:

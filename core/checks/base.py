@@ -145,7 +145,7 @@ class Preflight:
                 + Advice(f" (failure ignored with {{ignore_check}} {check.kind.flag}; at your risk)"),
             )
         self.checks.append(check)
-        emit(ev.CheckDone(check.name, check.status, check.detail))
+        emit(ev.CheckDone(check.name, check.status, check.detail, check.kind))
 
     def to_json(self) -> dict[str, Any]:
         plan = self.plan.to_json() if self.plan else {"images": [], "bytes_to_upload": 0, "counts": {}}

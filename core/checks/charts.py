@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from core.advice import Advice
 from core.charts.destinations import ChartDestination
@@ -17,11 +18,23 @@ def check_chart_destination(destination: ChartDestination) -> Check:
 
 
 def check_chart_plans(plans: list[ChartPlan], destination: ChartDestination) -> Check:
-    """Fail when a chart cannot be imported; warn when versions differ from what the destination holds."""
+    """Fail when a chart cannot be imported; warn when packages disagree on a chart version, or
+    versions differ from what the destination holds."""
     bad = [c for c in plans if c.action == ChartAction.ERROR]
     conflicts = [c for c in plans if c.action == ChartAction.CONFLICT]
+    split = [c for c in plans if c.differs_in]
     if bad:
         return Check(CheckKind.CHARTS, CheckStatus.FAIL, f"{len(bad)} chart(s) cannot be imported: {bad[0].error}")
+    if split:
+        first = split[0]
+        others = ", ".join(Path(p).name for p in first.differs_in)
+        return Check(
+            CheckKind.CHARTS,
+            CheckStatus.WARN,
+            f"{len(split)} chart version(s) have other content in another package: {first.name}-{first.version} "
+            f"differs between {Path(first.package).name} (imported) and {others} (not imported); "
+            "ask the vendor which is right" + (f"; also {len(conflicts)} differ from the destination" if conflicts else "") + ".",
+        )
     if conflicts:
         names = ", ".join(f"{c.name}-{c.version}" for c in conflicts[:5])
         return Check(

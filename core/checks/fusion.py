@@ -36,3 +36,13 @@ def fusion_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
     errors = [i for i in result.plan.images if i.action == ImageAction.ERROR] if result.plan else []
     if errors:
         yield Check(CheckKind.FUSION, CheckStatus.FAIL, f"{errors[0].destination}: {errors[0].error}")
+    repairs = [i for i in result.plan.images if i.action == ImageAction.REPAIR] if result.plan else []
+    if repairs:
+        first = repairs[0]
+        yield Check(
+            CheckKind.FUSION,
+            CheckStatus.WARN,
+            f"{len(repairs)} image(s) are named by their tag's index but missing from the registry (dangling "
+            f"entries), e.g. {first.destination} {first.platform} ({first.digest}); the import stores them again "
+            "from the packages.",
+        )

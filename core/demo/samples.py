@@ -231,6 +231,12 @@ class _Image:
     layers: list[_Layer]
     config: bytes = b""
     config_digest: str = ""
+    extra_tags: int = 0  # more RepoTags of the same image: ``<ref>-t0000``, ``<ref>-t0001``, ...
+
+    @property
+    def repo_tags(self) -> list[str]:
+        """The image's RepoTags: its reference, then the extra tags."""
+        return [self.ref] + [f"{self.ref}-t{n:04d}" for n in range(self.extra_tags)]
 
     def finish(self, arch: str) -> None:
         repo = self.ref.rsplit(":", 1)[0]
@@ -258,6 +264,7 @@ class _Builder:
     arch: str  # the arch the image configs declare
     payload: int
     spool: Path
+    extra_tags: int = 0
     layers: dict[str, _Layer] = field(default_factory=dict)
 
     def layer(self, key: str, files: dict[str, bytes], payload: int = 0) -> _Layer:
@@ -275,7 +282,7 @@ class _Builder:
             {f"opt/{ref.rsplit('/', 1)[-1].split(':')[0]}/VERSION": f"{ref} {self.arch}\n".encode()},
             payload,
         )
-        img = _Image(ref, [base, app])
+        img = _Image(ref, [base, app], extra_tags=self.extra_tags)
         img.finish(self.arch)
         return img
 
@@ -305,7 +312,7 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
                 if name not in seen:
                     seen.add(name)
                     entries.append(Entry(name, content=content))
-            manifest.append({"Config": img.config_digest, "RepoTags": [img.ref], "Layers": names})
+            manifest.append({"Config": img.config_digest, "RepoTags": img.repo_tags, "Layers": names})
     elif flavour == "docker-legacy":
         repos: dict[str, dict[str, str]] = {}
         for img in images:
@@ -325,10 +332,11 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
                 parent = layer_id
             entries.append(Entry(f"{_hex(img.config_digest)}.json", content=Content.of(img.config)))
             manifest.append(
-                {"Config": f"{_hex(img.config_digest)}.json", "RepoTags": [img.ref], "Layers": names}
+                {"Config": f"{_hex(img.config_digest)}.json", "RepoTags": img.repo_tags, "Layers": names}
             )
-            repo, tag = img.ref.rsplit(":", 1)
-            repos.setdefault(repo, {})[tag] = parent
+            for ref in img.repo_tags:
+                repo, tag = ref.rsplit(":", 1)
+                repos.setdefault(repo, {})[tag] = parent
         tail.append(Entry("repositories", content=Content.of(compact_json(repos))))
     elif flavour == "docker-oci":
         blobs: dict[str, Content] = {}
@@ -371,7 +379,7 @@ def _images_tar(images: list[_Image], flavour: str, manifest_first: bool) -> lis
                 }
             )
             manifest.append(
-                {"Config": f"blobs/sha256/{_hex(img.config_digest)}", "RepoTags": [img.ref], "Layers": names}
+                {"Config": f"blobs/sha256/{_hex(img.config_digest)}", "RepoTags": img.repo_tags, "Layers": names}
             )
         entries += [Entry("blobs/", "dir"), Entry("blobs/sha256/", "dir")]
         entries += [Entry(f"blobs/sha256/{h}", content=blobs[h]) for h in sorted(blobs)]
@@ -496,6 +504,7 @@ def write_sample_package(
     bulk: int = 0,
     mutate: Callable[[list[Entry]], None] | None = None,
     chart_yaml: ChartYaml = chart_yaml_text,
+    extra_tags: int = 0,
 ) -> Path:
     """Write ``addon-offline-full-package-<version>-<arch>.tar.gz`` (or ``.tar``) and its ``.sha512sum``.
 
@@ -504,14 +513,15 @@ def write_sample_package(
     (0 gives a package of a few KB). ``image_arch`` makes the image configs declare another arch;
     ``charts`` keeps only the named charts; ``bulk`` adds that many small images (see
     :func:`bulk_charts`); ``mutate`` edits the member tree (tests/fixtures/broken.py); ``chart_yaml`` writes
-    each chart's Chart.yaml (default :func:`chart_yaml_text`).
+    each chart's Chart.yaml (default :func:`chart_yaml_text`); ``extra_tags`` gives every image that
+    many more RepoTags (``<ref>-t0000``, ...: one image under thousands of tags).
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
     file_name = name or f"addon-offline-full-package-{version}-{arch}.{'tar.gz' if compress else 'tar'}"
     path = dest_dir / file_name
     selected = [c for c in _catalog(version) + bulk_charts(bulk) if charts is None or c.name in charts]
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix=".layers-") as spool:
-        builder = _Builder(image_arch or arch, payload, Path(spool))
+        builder = _Builder(image_arch or arch, payload, Path(spool), extra_tags)
         entries = _package_entries(version, builder, flavour, manifest_first, selected, chart_yaml)
         if mutate is not None:
             mutate(entries)

@@ -31,15 +31,15 @@ from pathlib import Path
 from typing import Any
 
 from core import events as ev
+from core.advice import Advice
 from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
-from core.kinds import RollbackResult, RunKind, RunStatus
+from core.kinds import ChartAction, ImageAction, RollbackResult, RunKind, RunStatus
 from core.oci import fusion
 from core.record.journal import Journal, RunRecord, TagRecord, target_name
 from core.targets.base import NO_TAG_DELETE, Target
 from core.terminal import printable_lines
 
-ROLLED_BACK = "rolled-back"
 OK_RESULTS = (RollbackResult.RESTORED, RollbackResult.DELETED, RollbackResult.UNCHANGED, RollbackResult.LEFT)
 
 
@@ -53,7 +53,7 @@ class TagOutcome:
     before: str | None  # the digest the run found (what rollback puts back)
     after: str | None  # the digest the run left
     now: str | None  # the digest the tag held when rollback looked
-    result: str  # restored | deleted | unchanged | left | refused | failed
+    result: RollbackResult
     detail: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -71,7 +71,7 @@ class RollbackSummary:
     def exit_code(self) -> int:
         return 0 if self.status == RunStatus.DONE else 1
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[RollbackResult, int]:
         return dict(Counter(t.result for t in self.tags))
 
     def to_json(self) -> dict[str, Any]:
@@ -95,8 +95,8 @@ def config_for_run(record: RunRecord) -> TargetConfig:
     if record.target.startswith("oci:"):
         return TargetConfig(layout_path=Path(record.target[len("oci:") :]))
     raise UsageError(
-        f"Run {record.id} was made against {record.target}; give the same target (--registry or -c) "
-        "with its credentials to roll it back."
+        Advice(f"Run {record.id} was made against {record.target}; {{same_target}} "
+               "with its credentials to roll it back.")
     )
 
 
@@ -198,7 +198,7 @@ def _charts_left(journal: Journal, record: RunRecord, tags: list[TagRecord]) -> 
             "it is left there (delete it there if it must go)",
         )
         for chart in journal.charts_of(record.id)
-        if chart.action in ("new", "overwritten") and not any(chart.destination.endswith(j) for j in journaled)
+        if chart.action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and not any(chart.destination.endswith(j) for j in journaled)
     ]
 
 
@@ -256,7 +256,7 @@ def _report(journal: Journal, rid: str, target: Target, out: TagOutcome, emit: e
         ref,
         "",
         out.destination,
-        ROLLED_BACK if out.result in (RollbackResult.RESTORED, RollbackResult.DELETED) else out.result,
+        ImageAction.ROLLED_BACK if out.result in (RollbackResult.RESTORED, RollbackResult.DELETED) else out.result,
         digest,
         out.detail,
     )
@@ -267,7 +267,7 @@ def _report(journal: Journal, rid: str, target: Target, out: TagOutcome, emit: e
                 out.destination,
                 _platforms(target, out.repository, out.after),
                 _platforms(target, out.repository, out.before),
-                ROLLED_BACK,
+                ImageAction.ROLLED_BACK,
                 out.before or "",
             )
         )

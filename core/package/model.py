@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.kinds import ChecksumStatus
 from core.oci import mediatypes as mt
 from core.oci.manifest import Descriptor, ManifestRef, image_manifest_bytes
 from core.oci.platform import Platform
@@ -86,7 +87,7 @@ class PackageIndex:
     version: str
     arch: str  # from the file name, else from the image configs
     size: int  # bytes of the package file
-    checksum: str  # ok | missing | mismatch
+    checksum: ChecksumStatus
     charts: list[ChartRecord] = field(default_factory=list)
     images: list[ImageRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -127,7 +128,7 @@ class PackageIndex:
             version=data["version"],
             arch=data["arch"],
             size=data["size"],
-            checksum=data["checksum"],
+            checksum=ChecksumStatus(data["checksum"]),
             charts=charts,
             images=images,
             warnings=list(data.get("warnings", [])),

@@ -31,7 +31,7 @@ from core.package.reader import BlobMember, ChartFiles, ImagesFound, iter_packag
 from core.terminal import printable, printable_lines
 from core.units import size_text
 
-CACHE_FORMAT = 4  # 4: indexes of packages that pass the checks of issue 11 (refs, duplicates, charts)
+CACHE_FORMAT = 5  # 5: an image without RepoTags is a warning (issue 19); 4: the checks of issue 11
 _PROGRESS_STEP = 0.01  # emit ScanProgress every 1% of the file (and at the end)
 
 
@@ -196,6 +196,12 @@ def _read(
                     sink.blob(item)
             elif isinstance(item, ImagesFound):
                 index.images.extend(item.images)
+                index.warnings += [
+                    f"bundle {item.bundle.member}: image {image.config.digest} ({image.platform}) has no RepoTags, "
+                    "so it has no name to be imported under and is skipped"
+                    for image in item.images
+                    if not image.refs
+                ]
     finally:
         sha.close()
     if sink is not None:

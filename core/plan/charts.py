@@ -31,15 +31,17 @@ class ChartPlan:
     version: str
     package: str
     destination: str = ""
-    action: str = ""  # new | unchanged | conflict | overwritten | error
+    action: ChartAction = ChartAction.NEW  # until plan_charts has read the destination
     digest: str = ""
     warnings: list[str] = field(default_factory=list)
     error: str = ""
     prepared: PreparedChart | None = None
+    #: other packages carrying this chart version with other content (not imported; see plan_charts)
+    differs_in: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         names = ("repo", "name", "version", "destination", "action", "digest", "package", "warnings")
-        return json_fields(self, names, if_set=("error",))
+        return json_fields(self, names, if_set=("error", "differs_in"))
 
 
 def chart_files(package: PackageIndex, state_dir: Path) -> dict[str, ChartFiles]:
@@ -68,30 +70,56 @@ def plan_charts(
 ) -> list[ChartPlan]:
     """Relocate every chart version of the packages and decide its action (writes nothing).
 
-    A chart that cannot be relocated raises :class:`ChartError` (exit 2) naming the package and bundle.
+    One chart version is imported once, from the newest package carrying it. Another package
+    carrying it with other content (an amd64 and an arm64 package that disagree) is named in the
+    plan's warnings and ``differs_in``: only one content can be pushed. A chart that cannot be
+    relocated raises :class:`ChartError` (exit 2) naming the package and bundle.
     """
     imported = frozenset(ref for package in packages for image in package.images for ref in image.refs)
     chosen: dict[tuple[str, str, str], tuple[PackageIndex, ChartRecord]] = {}
+    others: dict[tuple[str, str, str], list[tuple[PackageIndex, ChartRecord]]] = {}
     # the newest package wins a chart version, as it wins an image tag
     for package in sorted(packages, key=lambda p: version_key(p.version), reverse=True):
         for record in package.charts:
-            chosen.setdefault((record.repo, record.name, record.version), (package, record))
+            key = (record.repo, record.name, record.version)
+            if key in chosen:
+                others.setdefault(key, []).append((package, record))
+            else:
+                chosen[key] = (package, record)
     files_by_package: dict[str, dict[str, ChartFiles]] = {}
-    plans: list[ChartPlan] = []
-    for (repo, name, version), (package, record) in sorted(chosen.items()):
+
+    def prepared(package: PackageIndex, record: ChartRecord) -> PreparedChart:
         if package.path not in files_by_package:
             files_by_package[package.path] = chart_files(package, state_dir)
-        plan = ChartPlan(repo, name, version, package.path)
         files = files_by_package[package.path].get(record.bundle)
         if files is None:
             raise PackageError(f"{package.name}: bundle {record.bundle} was not found on a second read.")
-        try:  # a chart that cannot be relocated or placed is bad input (exit 2), like any package error
-            plan.destination = destination.location(name, version, repo=repo)
-            plan.prepared = prepare_chart(files, host=host, prefix=prefix, imported_refs=imported)
+        try:  # a chart that cannot be relocated is bad input (exit 2), like any package error
+            return prepare_chart(files, host=host, prefix=prefix, imported_refs=imported)
         except ChartError as err:
             raise ChartError(f"{package.name}: {err}") from None
+
+    plans: list[ChartPlan] = []
+    for key, (package, record) in sorted(chosen.items()):
+        repo, name, version = key
+        plan = ChartPlan(repo, name, version, package.path)
+        try:
+            plan.destination = destination.location(name, version, repo=repo)
+        except ChartError as err:
+            raise ChartError(f"{package.name}: {err}") from None
+        plan.prepared = prepared(package, record)
         plan.digest = plan.prepared.digest
         plan.warnings = list(plan.prepared.warnings)
+        for other, copy in others.get(key, []):
+            if record.files_key and copy.files_key == record.files_key:
+                continue  # the same chart files, hints and bundle: the same chart
+            if prepared(other, copy).digest != plan.digest:
+                plan.differs_in.append(other.path)
+                plan.warnings.append(
+                    f"{other.name} carries {name}-{version} with other content than {package.name}; "
+                    f"one chart version holds one content, so the one from {package.name} is imported and "
+                    f"the other is not: ask the vendor which is right"
+                )
         plans.append(plan)
 
     def lookup(plan: ChartPlan) -> None:
@@ -126,7 +154,7 @@ def planned(plan: ChartPlan) -> ChartResult:
 def push_charts(job: ChartJob, *, emit: ev.Emit, jobs: int = DEFAULT_JOBS) -> list[ChartResult]:
     """Push the chart versions that are new (or overwritten when forced), ``jobs`` at once; the plans stay as they are."""
 
-    def push(plan: ChartPlan) -> tuple[str, str]:
+    def push(plan: ChartPlan) -> tuple[ChartAction, str]:
         if plan.action in (ChartAction.NEW, ChartAction.OVERWRITTEN) and plan.prepared is not None:
             try:
                 pushed = job.destination.push(plan.name, plan.version, plan.prepared.tgz, repo=plan.repo, force=job.force)

@@ -34,7 +34,7 @@ class ImagePlan:
     digest: str
     package: str
     image: ImageRecord
-    action: str = ""
+    action: ImageAction = ImageAction.NEW  # until build_plan has read the target
     upload_bytes: int = 0
     platforms_before: tuple[str, ...] = ()
     platforms_after: tuple[str, ...] = ()
@@ -106,7 +106,7 @@ class Plan:
     def bytes_to_upload(self) -> int:
         return sum(need.blob.size for need in self.blobs.values() if need.upload)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[ImageAction, int]:
         return dict(Counter(image.action for image in self.images))
 
     def to_json(self) -> dict[str, object]:
@@ -207,6 +207,45 @@ def _plan_tag(tag: TagPlan, target: Target) -> None:
         image.action = tag.result.actions.get(image.platform, ImageAction.UNCHANGED)
         image.platforms_before = tag.result.platforms_before
         image.platforms_after = tag.result.platforms_after
+    _find_dangling(tag, target)
+
+
+def _find_dangling(tag: TagPlan, target: Target) -> None:
+    """Index entries whose manifest the registry no longer holds (deleted by digest, or collected).
+
+    Looked for where it matters: each entry naming a manifest the run carries unchanged (the run
+    stores it again: ``repair``), and, when the run writes the tag, every entry it keeps — the
+    registry refuses an index naming a manifest it lacks, so the tag's images fail in the plan,
+    naming the lost entry, rather than in the run ("blob unknown").
+    """
+    assert tag.result is not None
+    index = tag.result.manifest if tag.changed else tag.current
+    if index is None or not index.is_index:
+        return
+    carried = {image.digest: image for image in tag.images}
+    lost: list[str] = []
+    for entry in index.parsed().get("manifests", []):
+        digest = str(entry.get("digest", ""))
+        image = carried.get(digest)
+        if image is None and not tag.changed:
+            continue  # neither written nor carried by this run
+        if image is not None and image.action != ImageAction.UNCHANGED:
+            continue  # the run stores it anyway
+        if target.get_manifest(tag.repository, digest) is not None:
+            continue
+        if image is not None:
+            image.action = tag.result.actions[image.platform] = ImageAction.REPAIR
+        else:
+            platform = fusion.entry_platform(entry)
+            lost.append(f"{platform or 'an attestation'} ({digest})")
+    if lost:
+        error = (
+            f"the index names {', '.join(lost)}, which the registry no longer holds (a dangling entry); "
+            "the registry refuses an index naming a manifest it lacks, so the tag cannot be written: "
+            "import the package of that platform with this one, or push that image again first."
+        )
+        for image in tag.images:
+            image.action, image.error = ImageAction.ERROR, error
 
 
 def _missing_blobs(

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.kinds import RunStatus
+from core.errors import STOPPED_EXIT
+from core.kinds import ChartAction, ImageAction, RunStatus
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class ImageResult:
     repository: str
     tag: str
     destination: str
-    action: str  # core.kinds.ImageAction
+    action: ImageAction
     digest: str  # the platform's manifest
     tag_before: str = ""  # the digest the tag held before the run ("" when it did not exist)
     tag_after: str = ""  # the digest the tag serves after the run ("" when it does not exist)
@@ -38,15 +39,15 @@ class ChartResult:
     name: str
     version: str
     destination: str
-    action: str  # core.kinds.ChartAction, or overwritten
+    action: ChartAction
     digest: str = ""
     error: str = ""
     detail: str = ""
 
 
-def counts(results: tuple[ImageResult, ...]) -> dict[str, int]:
+def counts(results: tuple[ImageResult, ...]) -> dict[ImageAction, int]:
     """How many images each action took."""
-    out: dict[str, int] = {}
+    out: dict[ImageAction, int] = {}
     for result in results:
         out[result.action] = out.get(result.action, 0) + 1
     return out
@@ -60,7 +61,7 @@ class RunSummary:
     status: RunStatus  # done | failed | cancelled
     bytes_uploaded: int
     seconds: float
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[ImageAction, int] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     peak_spool: int = 0
     remerged: int = 0  # tags merged again after another writer dropped a platform (core.run.converge)
@@ -70,4 +71,7 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.status == RunStatus.DONE else 1
+        """0 done; a safe stop on request (cancelled) has its own code; 1 failed."""
+        if self.status == RunStatus.DONE:
+            return 0
+        return STOPPED_EXIT if self.status == RunStatus.CANCELLED else 1

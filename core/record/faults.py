@@ -12,6 +12,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from core.advice import Advice
 from core.errors import StateError
 
 _CORRUPT = ("file is not a database", "malformed", "database disk image", "not a database")
@@ -27,7 +28,7 @@ def state_fault(path: Path, err: BaseException, *, what: str = "the journal") ->
     """A StateError naming ``path`` and what to do, for an OS or SQLite error on it."""
     text = str(err).lower()
     code = err.errno if isinstance(err, OSError) else None
-    move = "or pass --state-dir (or ARCHFUSE_STATE_DIR) to use another directory"
+    move = "or {state_dir} to use another directory"
     if code == errno.ENOSPC or "disk is full" in text or "disk full" in text:
         why, fix = "the disk is full", f"free space on the disk that holds {path.parent}, {move}"
     elif code in (errno.EACCES, errno.EPERM, errno.EROFS) or "readonly" in text or "read-only" in text:
@@ -40,7 +41,7 @@ def state_fault(path: Path, err: BaseException, *, what: str = "the journal") ->
         why, fix = "it cannot be opened", f"check {path.parent} is a writable directory, {move}"
     else:
         why, fix = f"{getattr(err, 'strerror', None) or err}", move
-    return StateError(f"{what.capitalize()} {path} cannot be used: {why}; {fix}. The target was not touched.")
+    return StateError(Advice(f"{what.capitalize()} {path} cannot be used: {why}; {fix}. The target was not touched."))
 
 
 def set_aside(path: Path) -> Path:

@@ -26,26 +26,25 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, Union, cast
 
 from core.errors import UsageError
 from core.events import Event, Warning  # the domain word
 from core.helpers.versions import version_key
-from core.kinds import ChecksumStatus, RunKind, RunStatus
+from core.kinds import ChartAction, ChecksumStatus, ImageAction, RollbackResult, RunKind, RunStatus
 from core.package.checksum import expected_sha512
 from core.package.model import PackageIndex
 from core.record import faults, runlock
-from core.secrets import MASK, Secret, mask, mask_all
+from core.secrets import MASK, Secret, is_secret_name, mask, mask_all
 from core.terminal import printable_lines
 from core.units import size_text
 
 FILE_NAME = "journal.sqlite"
 SCHEMA_VERSION = 1
-_SECRET_KEY = re.compile(r"pass|secret|token|auth|credential|api.?key|private", re.IGNORECASE)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -116,12 +115,26 @@ class TagRecord:
         return asdict(self)
 
 
+#: what a run did to an image, as its journal row says: an import's action, or a rollback's result
+RowAction = Union[ImageAction, RollbackResult]
+#: how many images (an import) or tags (a rollback) took each action
+Counts = Union[Mapping[ImageAction, int], Mapping[RollbackResult, int]]
+
+
+def row_action(word: str) -> RowAction:
+    """An action word read back from the journal: an import's ImageAction, else a rollback's result."""
+    try:
+        return ImageAction(word)
+    except ValueError:
+        return RollbackResult(word)
+
+
 @dataclass
 class ImageRow:
     ref: str
     platform: str
     destination: str
-    action: str
+    action: RowAction
     digest: str
     result: str
 
@@ -131,7 +144,7 @@ class ChartRow:
     name: str
     version: str
     destination: str
-    action: str
+    action: ChartAction
     result: str
 
 
@@ -139,14 +152,14 @@ class ChartRow:
 class RunRecord:
     """One run as the journal knows it."""
     id: str
-    kind: str
+    kind: RunKind
     target: str
     packages: list[dict[str, Any]]
     options: dict[str, Any]
     started: float
     ended: float | None
-    status: str  # running | done | failed | cancelled | interrupted
-    counts: dict[str, int] = field(default_factory=dict)
+    status: RunStatus  # running | done | failed | cancelled | interrupted
+    counts: dict[RowAction, int] = field(default_factory=dict)
     bytes_uploaded: int = 0
     message: str = ""
     parent: str | None = None
@@ -327,7 +340,7 @@ class Journal:
         if isinstance(value, dict):
             out = {}
             for k, v in value.items():
-                if _SECRET_KEY.search(str(k)):
+                if is_secret_name(str(k)):
                     if isinstance(v, str):
                         self.add_secret(v)
                     else:
@@ -355,7 +368,7 @@ class Journal:
 
     def start_run(
         self,
-        kind: str,
+        kind: RunKind,
         target: str,
         packages: Iterable[PackageIndex],
         options: dict[str, Any] | None = None,
@@ -364,7 +377,6 @@ class Journal:
         parent: str | None = None,
     ) -> str:
         """Record a run as started; return its id (``run_id`` if given)."""
-        kind = RunKind(kind)
         run_id = run_id or uuid.uuid4().hex[:12]
         clean_options = self._clean_options(dict(options or {}))  # first: registers secret values
         description = self._clean(_description(target))
@@ -404,7 +416,7 @@ class Journal:
             )
 
     def record_image(
-        self, run_id: str, ref: str, platform: str, destination: str, action: str, digest: str, result: str
+        self, run_id: str, ref: str, platform: str, destination: str, action: RowAction, digest: str, result: str
     ) -> None:
         """Record one image row (rollback uses this for each tag it handles)."""
         with self._tx() as db:
@@ -424,7 +436,7 @@ class Journal:
             )
 
     def chart_done(
-        self, run_id: str, name: str, version: str, destination: str, action: str, result: str = "done"
+        self, run_id: str, name: str, version: str, destination: str, action: ChartAction, result: str = "done"
     ) -> None:
         """Record one chart version as done, with its action (new | unchanged | conflict | overwritten)."""
         with self._tx() as db:
@@ -437,12 +449,12 @@ class Journal:
     def finish_run(
         self,
         run_id: str,
-        status: str,
-        counts: dict[str, int] | None = None,
+        status: RunStatus,
+        counts: Counts | None = None,
         bytes_uploaded: int = 0,
         message: str = "",
     ) -> None:
-        """Record a run's outcome: done | failed | cancelled."""
+        """Record a run's outcome: done | failed | cancelled | interrupted (stopped safely by a signal)."""
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE runs SET status = ?, ended = ?, counts = ?, bytes_uploaded = ?, message = ? WHERE id = ?",
@@ -500,14 +512,15 @@ class Journal:
             "SELECT ref, platform, destination, action, digest, result FROM images WHERE run = ? ORDER BY rowid",
             (run_id,),
         )
-        return [ImageRow(*tuple(row)) for row in rows]
+        return [ImageRow(r["ref"], r["platform"], r["destination"], row_action(r["action"]), r["digest"], r["result"])
+                for r in rows]
 
     def charts_of(self, run_id: str) -> list[ChartRow]:
         rows = self._query(
             "SELECT name, version, destination, action, result FROM charts WHERE run = ? ORDER BY rowid",
             (run_id,),
         )
-        return [ChartRow(*tuple(row)) for row in rows]
+        return [ChartRow(r["name"], r["version"], r["destination"], ChartAction(r["action"]), r["result"]) for r in rows]
 
     def last_writer(self, target: str, repository: str, tag: str, digest: str | None) -> RunRecord | None:
         """The newest run on ``target`` that moved ``repository:tag`` to ``digest``."""
@@ -548,8 +561,22 @@ class Journal:
                 out[key] = (row["id"], float(row["ended"] or 0.0))
         return out
 
+    def run_to_resume(self) -> RunRecord | None:
+        """The newest import that stopped before it finished (interrupted by a signal or a dead process,
+        or cancelled) and that no finished import into the same target followed; None if there is none."""
+        rows = self._query(
+            "SELECT * FROM runs r WHERE kind = ? AND status IN (?, ?, ?)"
+            " AND NOT EXISTS (SELECT 1 FROM runs b WHERE b.target = r.target AND b.kind = ? AND b.status = ?"
+            " AND b.started >= r.started AND b.id != r.id)"
+            " ORDER BY started DESC, rowid DESC LIMIT 20",
+            (RunKind.IMPORT, RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.INTERRUPTED, RunKind.IMPORT,
+             RunStatus.DONE),
+        )
+        stopped = (RunStatus.CANCELLED, RunStatus.INTERRUPTED)
+        return next((r for r in map(self._record, rows) if r.status in stopped), None)
+
     def _record(self, row: sqlite3.Row) -> RunRecord:
-        status = row["status"]
+        status = RunStatus(row["status"])
         if status == RunStatus.RUNNING and not runlock.process_alive(row["pid"], row["pid_token"], row["host"]):
             status = RunStatus.INTERRUPTED
         counts = {
@@ -558,14 +585,14 @@ class Journal:
         }
         return RunRecord(
             id=row["id"],
-            kind=row["kind"],
+            kind=RunKind(row["kind"]),
             target=row["target"],
             packages=json.loads(row["packages"]),
             options=json.loads(row["options"]),
             started=row["started"],
             ended=row["ended"],
             status=status,
-            counts=json.loads(row["counts"]),
+            counts={row_action(word): n for word, n in json.loads(row["counts"]).items()},
             bytes_uploaded=row["bytes_uploaded"],
             message=row["message"],
             parent=row["parent"],

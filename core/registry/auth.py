@@ -19,11 +19,14 @@ from dataclasses import dataclass
 
 import httpx
 
+from core.advice import Advice
 from core.errors import AuthError, RegistryError
 from core.registry.credentials import Credentials
 
 _PARAM = re.compile(r'([A-Za-z][\w-]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)')
 _DEFAULT_TTL = 60.0
+#: what to do when a registry wants credentials and none were given
+ANONYMOUS_HINT = Advice("{Login}, set ARCHFUSE_USERNAME/ARCHFUSE_PASSWORD, or run docker login.")
 #: a token is dropped this many seconds before the server would reject it
 _EXPIRY_MARGIN = 10.0
 #: scopes asked for in one token by :meth:`Authenticator.prefetch`: the token travels in a header,
@@ -179,8 +182,7 @@ class Authenticator:
             if not self._credentials:
                 raise AuthError(
                     f"Registry {self._server} requires credentials.",
-                    hint="Pass --username and --password-stdin, set ARCHFUSE_USERNAME/ARCHFUSE_PASSWORD, "
-                    "or run docker login.",
+                    hint=ANONYMOUS_HINT,
                     status=401,
                 )
             if response.request.headers.get("authorization", "").lower().startswith("basic "):
@@ -194,8 +196,7 @@ class Authenticator:
         if not self._credentials:
             return AuthError(
                 f"Registry {self._server} refused anonymous access.",
-                hint="Pass --username and --password-stdin, set ARCHFUSE_USERNAME/ARCHFUSE_PASSWORD, "
-                "or run docker login.",
+                hint=ANONYMOUS_HINT,
                 status=401,
             )
         wants = ", ".join(str(s) for s in scopes)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from core.advice import Advice
 from core.errors import UsageError
 
 ENV_USERNAME = "ARCHFUSE_USERNAME"
@@ -64,7 +65,7 @@ def resolve_credentials(
     environ = os.environ if env is None else env
     if username is not None or password is not None:
         if not username:
-            raise UsageError("A password was given without a username.", hint="Pass --username as well.")
+            raise UsageError("A password was given without a username.", hint=Advice("{Username} as well."))
         return Credentials(username, password or "", "flags")
     env_user = environ.get(ENV_USERNAME)
     if env_user:
@@ -88,7 +89,7 @@ def _from_docker_config(host: str, path: Path, environ: Mapping[str, str]) -> Cr
     except (OSError, ValueError) as exc:
         raise UsageError(
             f"Cannot read the docker configuration {path}: {type(exc).__name__}.",
-            hint="Fix or remove the file, or pass --username.",
+            hint=Advice("Fix or remove the file, or {username}."),
         ) from None
     if not isinstance(config, dict):
         return None
@@ -125,7 +126,7 @@ def _from_auth_entry(entry: dict[str, object], path: Path, host: str) -> Credent
         if not sep or not user:
             raise UsageError(
                 f"The docker configuration {path} has an unreadable 'auth' entry for {host}.",
-                hint="Run docker login again, or pass --username.",
+                hint=Advice("Run docker login again, or {username}."),
             )
         return Credentials(user, secret, "docker config")
     user_value = entry.get("username")

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from core.advice import Advice
 from core.errors import AuthError, RegistryError
 from core.http.base import transport_error
 from core.kinds import RegistryFlavour
@@ -134,7 +135,7 @@ class HarborClient(RegistryEndpoint):
             if creating and self.credentials is None:
                 return AuthError(
                     f"Harbor at {self.description} does not let an anonymous user create project '{project}'.",
-                    hint="Pass --username and --password-stdin of an account that may create projects.",
+                    hint=Advice("{Login} of an account that may create projects."),
                     status=status,
                 )
             return AuthError(
@@ -154,7 +155,7 @@ class HarborClient(RegistryEndpoint):
         if status == 400 and creating:
             return RegistryError(
                 f"Harbor at {self.description} rejected the project name '{project}'{detail}.",
-                hint="Harbor project names are lower case letters, digits and . _ -; use --prefix to choose one.",
+                hint=Advice("Harbor project names are lower case letters, digits and . _ -; {prefix} to choose one."),
                 status=status,
             )
         return RegistryError(

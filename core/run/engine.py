@@ -24,25 +24,30 @@ from typing import BinaryIO, Protocol
 from core import events as ev
 from core.advice import Advice
 from core.charts.oci import OciChartDestination
-from core.errors import ArchfuseError, BlobUnknown, Cancelled, TargetError
+from core.errors import ArchfuseError, BlobUnknown, Cancelled, RegistryError, TargetError
 from core.helpers.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
-from core.kinds import ChartAction, ImageAction, ImageStage, RunStatus
+from core.kinds import BlobHow, ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.package.reader import BlobMember, iter_package
 from core.plan.charts import ChartJob, planned, push_charts
 from core.plan.images import BlobNeed, ImagePlan, Plan, TagPlan
 from core.plan.results import ChartResult, ImageResult, RunSummary, counts
+from core.registry.retry import RETRYABLE_STATUS, Retrying, RetryPolicy
 from core.run import converge
 from core.run.pipe import piped_upload
 from core.run.progress import STALL_AFTER, RunProgress, Watchdog
 from core.run.ratelimit import RateLimit
 from core.run.spool import SpoolBudget, spool_copy
-from core.targets.base import Target, Waiting, Watched
+from core.targets.base import Target, Waiting, Watched, tag_batch
 
 TAG_RETRIES = 5
 #: see RunOptions.recheck_after: Harbor keeps an unreferenced blob for 2 hours after it was last touched
 RECHECK_AFTER = 3600.0
+#: the reads around a tag write, once the client's own tries all met a transient server error:
+#: distribution answers 500 ("invalid checksum digest format") to reads of a tag while other tags of
+#: the same manifest are being written, for seconds when one image has thousands of tags
+TAG_READ_RETRY = RetryPolicy(attempts=6, base_delay=0.5, max_delay=8.0, max_total=120.0)
 
 
 @dataclass
@@ -283,10 +288,10 @@ class ImportRun:
         missing = [n for n in to_read if n.blob.digest not in done]
         if missing:
             need = missing[0]
-            raise TargetError(
+            raise TargetError(Advice(
                 f"{need.package}: blob {need.blob.digest} ({need.blob.member} in {need.bundle}) was not found "
-                "while reading the package; scan it again with --rescan, the file may have changed."
-            )
+                "while reading the package; {rescan}, the file may have changed."
+            ))
 
     def _mount_held(self) -> list[BlobNeed]:
         """Mount every blob the target holds in another repository (its ``source``) where it is
@@ -298,7 +303,7 @@ class ImportRun:
             done = self.target.mount_blob(repo, need.blob.digest, need.source)
             if done:
                 self._placed.add((repo, need.blob.digest))
-                self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, "mounted"))
+                self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, BlobHow.MOUNTED))
             self.progress.touch()
             return done
 
@@ -338,7 +343,7 @@ class ImportRun:
             sent = functools.partial(self._sent, self.progress.blob_meter(first, digest))
             self.target.put_blob(first, digest, size, stream, sent)
         self._placed.add((first, digest))
-        self.emit(ev.BlobDone(first, digest, size, "uploaded"))
+        self.emit(ev.BlobDone(first, digest, size, BlobHow.UPLOADED))
         others = repos[1:]
         mounted = parallel_map(
             lambda repo: self.target.mount_blob(repo, digest, first), others, self._trips, name="archfuse-mount"
@@ -346,7 +351,7 @@ class ImportRun:
         for index, repo in enumerate(others):
             if mounted[index]:
                 self._placed.add((repo, digest))
-                self.emit(ev.BlobDone(repo, digest, size, "mounted"))
+                self.emit(ev.BlobDone(repo, digest, size, BlobHow.MOUNTED))
                 continue
             if not seekable:
                 raise TargetError(
@@ -358,7 +363,7 @@ class ImportRun:
             with self._writing(size):
                 self.target.put_blob(repo, digest, size, stream, sent)
             self._placed.add((repo, digest))
-            self.emit(ev.BlobDone(repo, digest, size, "uploaded"))
+            self.emit(ev.BlobDone(repo, digest, size, BlobHow.UPLOADED))
         self.progress.blob_done(digest)
 
     @contextlib.contextmanager
@@ -425,14 +430,29 @@ class ImportRun:
         self._tags_moved = True
         if isinstance(self.target, Watched):
             self.target.watch(self.emit, None)  # the tag phase, once begun, finishes
-        parallel_map(self._tag_step, self.plan.tags, self._trips, name="archfuse-tag")
+        with tag_batch(self.target) as batched:
+            if not batched:
+                parallel_map(self._tag_step, self.plan.tags, self._trips, name="archfuse-tag")
+                return
+            # one index.json for every tag (an OCI layout): written when the batch ends, reported after
+            written = parallel_map(self._tag_write, self.plan.tags, self._trips, name="archfuse-tag")
+        for tag, (current, result) in zip(self.plan.tags, written):
+            self._tag_report(tag, current, result)
 
     def _tag_step(self, tag: TagPlan) -> None:
         """One tag: written when it changes, then its images reported done."""
+        self._tag_report(tag, *self._tag_write(tag))
+
+    def _tag_write(self, tag: TagPlan) -> tuple[ManifestRef | None, fusion.MergeResult | None]:
+        """One tag written when it changes: what it held before and the merge written."""
         if tag.changed:
             self.progress.stage(tag.images, ImageStage.FUSING)
-        current, result = self._write_tag(tag) if tag.changed else (tag.current, tag.result)
+        written = self._write_tag(tag) if tag.changed else (tag.current, tag.result)
         self.progress.touch()
+        return written
+
+    def _tag_report(self, tag: TagPlan, current: ManifestRef | None, result: fusion.MergeResult | None) -> None:
+        """One tag's images reported done (events, progress, journal)."""
         results = _planned(tag, current, result)
         self._images[(tag.repository, tag.tag)] = results
         for image in results:
@@ -479,7 +499,7 @@ class ImportRun:
         platform_of = fusion.config_platform_reader(lambda d: self.target.get_blob(tag.repository, d))
         result, current = tag.result, tag.current
         for _attempt in range(TAG_RETRIES):
-            now = self.target.get_manifest(tag.repository, tag.tag)
+            now = self._read_tag(tag)
             if _digest(now) != _digest(current):
                 current = now
                 result = fusion.merge(current, tag.additions, platform_of)
@@ -487,7 +507,7 @@ class ImportRun:
                 return current, result
             self.recorder.tag_moving(tag.repository, tag.tag, _digest(current), result.manifest.digest)
             self.target.put_manifest(tag.repository, tag.tag, result.manifest)
-            written = self.target.get_manifest(tag.repository, tag.tag)
+            written = self._read_tag(tag)
             if _digest(written) == result.manifest.digest:
                 return current, result
             current = written  # another client wrote between our read and write: merge again
@@ -496,6 +516,22 @@ class ImportRun:
             f"{self.target.host}/{tag.repository}:{tag.tag} kept changing while archfuse merged into it; "
             "stop the other client pushing to it and run the import again."
         )
+
+    def _read_tag(self, tag: TagPlan) -> ManifestRef | None:
+        """What a tag holds now; a transient server error that outlasted the client's tries is waited
+        out with a longer backoff (:data:`TAG_READ_RETRY`), the waits told as retries."""
+        what = f"a read of {tag.repository}:{tag.tag}"
+
+        def notice(reason: str, attempt: int, delay: float, until: float) -> None:
+            self.emit(ev.Retrying(self.target.host, what, reason, attempt + 2, until, delay))
+
+        tries = Retrying(TAG_READ_RETRY, notice)
+        while True:
+            try:
+                return self.target.get_manifest(tag.repository, tag.tag)
+            except RegistryError as err:
+                if err.status not in RETRYABLE_STATUS or not tries.again(str(err), reason=f"HTTP {err.status}"):
+                    raise
 
     def _push_charts(self) -> None:
         """The chart phase, after the tags: charts point at tags that now exist."""
@@ -513,11 +549,11 @@ class ImportRun:
             self._failures.extend(r.error for r in results if r.action == ChartAction.ERROR)
         kept = [r for r in results if r.action == ChartAction.CONFLICT]
         if kept:
-            self.emit(ev.Warning(
+            self.emit(ev.Warning(Advice(
                 f"{len(kept)} chart version(s) were kept because the destination holds other content for them "
-                f"({', '.join(f'{r.name}-{r.version}' for r in kept[:5])}); run the import again with "
-                "--force-charts to overwrite them."
-            ))
+                f"({', '.join(f'{r.name}-{r.version}' for r in kept[:5])}); run the import again and "
+                "{force_charts} to overwrite them."
+            )))
 
     # -- helpers ------------------------------------------------------------------------
     def _package_label(self, path: str) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from core.plan.results import ChartResult, ImageResult, RunSummary
 from core.record.journal import Journal
 from core.record.report import build_report, write_report
 from core.run.engine import ImportRun, RunOptions
+from core.run.stop import Stop
 from core.targets.base import Target
 
 
@@ -58,6 +59,7 @@ def journaled_run(
 ) -> RunSummary:
     """Carry out ``plan`` (then ``charts``) as an import run of the journal, under the target's lock.
 
+    A ``cancel`` that is a :class:`Stop` set by a signal records the run as ``interrupted``.
     ``settings`` are the run's choices the journal keeps (secrets dropped); the report goes to
     ``<state_dir>/reports`` (a failure to write it is a warning).
     """
@@ -72,7 +74,11 @@ def journaled_run(
             journal.finish_run(run_id, RunStatus.FAILED, {}, 0, str(err))
             raise
         first = summary.failures[0] if summary.failures else ""
-        journal.finish_run(run_id, summary.status, summary.counts, summary.bytes_uploaded, first)
+        status = summary.status
+        if status == RunStatus.CANCELLED and isinstance(cancel, Stop) and cancel.interrupted:
+            status = RunStatus.INTERRUPTED  # stopped safely because the process was told to (SIGHUP, SIGTERM)
+            first = f"{cancel.signal}: {first}"
+        journal.finish_run(run_id, status, summary.counts, summary.bytes_uploaded, first)
     try:
         report = build_report(summary, plan.packages, target.description)
         summary.reports = write_report(state_dir, report, secrets)

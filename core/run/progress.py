@@ -104,7 +104,7 @@ class RunProgress:
                 if self._stages.get(key) not in (ImageStage.UNCHANGED, ImageStage.FAILED):
                     self._set(key, stage)
 
-    def image_done(self, destination: str, platform: str, action: str) -> None:
+    def image_done(self, destination: str, platform: str, action: ImageAction) -> None:
         """An image's tag was written (or needed nothing): done or unchanged."""
         final = ImageStage.UNCHANGED if action == ImageAction.UNCHANGED else ImageStage.DONE
         key = (destination, platform)

@@ -7,8 +7,10 @@ tags or digests. Implementations: ``RegistryTarget`` (distribution API) and ``La
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from core.events import Emit
@@ -91,3 +93,17 @@ class Watched(Protocol):
 
     def interrupt(self) -> int:
         """Cut the requests in flight (threads waiting on a stalled server wake); how many."""
+
+
+@runtime_checkable
+class BatchesTags(Protocol):
+    """A target whose tag writes cost the size of all its tags (one ``index.json``): a run's tag
+    phase writes them together."""
+
+    def batch_tags(self) -> AbstractContextManager[bool]:
+        """Tag writes inside are stored together when it ends; yields True."""
+
+
+def tag_batch(target: Target) -> AbstractContextManager[bool]:
+    """The target's tag batch (yields True: tag writes land when it ends), else nothing (False)."""
+    return target.batch_tags() if isinstance(target, BatchesTags) else contextlib.nullcontext(False)

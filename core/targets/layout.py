@@ -145,6 +145,67 @@ def _read_index(index_path: Path) -> dict[str, Any]:
     return doc
 
 
+class _Index:
+    """A parsed ``index.json`` with its entries by ref name: finding and replacing a tag is O(1).
+
+    Entries keep their order (a replaced tag moves to the end, as it always did) and duplicated or
+    unnamed entries of other tools are kept as they are.
+    """
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.top = {k: v for k, v in doc.items() if k != "manifests"}
+        self.entries: list[dict[str, Any] | None] = list(doc.get("manifests", []))
+        self.where: dict[str, list[int]] = {}
+        self.changed = False
+        for i, entry in enumerate(self.entries):
+            name = _name_of(entry)
+            if name is not None:
+                self.where.setdefault(name, []).append(i)
+
+    def find(self, name: str) -> dict[str, Any] | None:
+        """The entry of a tag (the last one, should another tool have duplicated it), or None."""
+        slots = self.where.get(name)
+        return self.entries[slots[-1]] if slots else None
+
+    def put(self, name: str, entry: dict[str, Any]) -> None:
+        """Point ``name`` at ``entry``: every old entry of that name goes, the new one is appended."""
+        self.remove(name)
+        self.where[name] = [len(self.entries)]
+        self.entries.append(entry)
+        self.changed = True
+
+    def remove(self, name: str) -> bool:
+        """Drop every entry of ``name``; False when there was none."""
+        slots = self.where.pop(name, [])
+        for i in slots:
+            self.entries[i] = None
+        self.changed = self.changed or bool(slots)
+        return bool(slots)
+
+    def doc(self) -> dict[str, Any]:
+        return {**self.top, "manifests": [e for e in self.entries if e is not None]}
+
+    def copy(self) -> _Index:
+        out = _Index({})
+        out.top, out.entries = dict(self.top), list(self.entries)
+        out.where = {name: list(slots) for name, slots in self.where.items()}
+        return out
+
+
+def _name_of(entry: object) -> str | None:
+    name = (entry.get("annotations") or {}).get(REF_NAME) if isinstance(entry, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _identity(path: Path) -> tuple[int, ...] | None:
+    """What changes whenever ``index.json`` is replaced (it is always replaced, never edited in place)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -187,6 +248,11 @@ class LayoutTarget:
         self._mutex = threading.RLock()
         self._lock_depth = 0
         self._lock_fd: int | None = None
+        #: index.json as last read or written, by the file identity it had then (core of O(1) lookups)
+        self._cached: tuple[tuple[int, ...], _Index] | None = None
+        #: inside batch_tags(): the index the tag writes go to, stored once when the batch ends
+        self._batch: _Index | None = None
+        self._batch_fd: int | None = None
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -314,15 +380,8 @@ class LayoutTarget:
     def locked(self) -> Iterator[None]:
         """Hold the layout's index lock (re-entrant): a read-merge-write of tags inside is atomic."""
         with self._mutex:
-            if self._lock_depth == 0:
-                self.path.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-                except BaseException:
-                    os.close(fd)
-                    raise
-                self._lock_fd = fd
+            if self._lock_depth == 0 and self._batch_fd is None:  # a batch holds the file lock already
+                self._lock_fd = self._lock_file()
             self._lock_depth += 1
             try:
                 yield
@@ -332,6 +391,56 @@ class LayoutTarget:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
                     os.close(self._lock_fd)
                     self._lock_fd = None
+
+    def _lock_file(self) -> int:
+        """Open and lock ``index.json.lock`` (blocking): the open descriptor holding the lock."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    @contextlib.contextmanager
+    def batch_tags(self) -> Iterator[bool]:
+        """Tag writes (and deletes) inside go to ``index.json`` in one rewrite when the batch ends.
+
+        Rewriting the whole index per tag made an import of one image under thousands of tags
+        quadratic. Inside, reads see the batch's writes; the index lock is held throughout, so no
+        other writer's tags are lost; what was written is stored even when the body fails (as each
+        tag would have been). Yields True: the writes are deferred until the batch ends.
+        """
+        self._ensure()
+        with self._mutex:
+            if self._batch is not None:  # nested: the outer batch stores it all
+                yield True
+                return
+            self._batch_fd = self._lock_file()  # not inside locked(): that holds the lock on another descriptor
+            try:
+                self._batch = self._load()
+            except BaseException:
+                self._end_batch()
+                raise
+        try:
+            yield True
+        finally:
+            with self._mutex:
+                try:
+                    batch = self._batch
+                    self._batch = None
+                    if batch is not None and batch.changed:
+                        self._store(batch)
+                finally:
+                    self._end_batch()
+
+    def _end_batch(self) -> None:
+        self._batch = None
+        if self._batch_fd is not None:
+            fcntl.flock(self._batch_fd, fcntl.LOCK_UN)
+            os.close(self._batch_fd)
+            self._batch_fd = None
 
     # -- blobs ---------------------------------------------------------------------------
 
@@ -425,9 +534,8 @@ class LayoutTarget:
                 return None
             data = self.get_blob(repository, reference)
             return ManifestRef(data, _media_type_of(data), reference)
-        if not self._index.exists():
-            return None
-        entry = self._find(_read_index(self._index), ref_name(repository, reference))
+        with self._mutex:
+            entry = self._current().find(ref_name(repository, reference))
         if entry is None:
             return None
         annotations = entry.get("annotations") or {}
@@ -481,10 +589,10 @@ class LayoutTarget:
             "annotations": annotations,
         }
         with self.locked():
-            doc = _read_index(self._index)
-            kept = [e for e in doc.get("manifests", []) if not self._is_named(e, name)]
-            doc["manifests"] = [*kept, entry]
-            self._write_index(doc)
+            index = self._batch or self._load()
+            index.put(name, entry)
+            if self._batch is None:
+                self._store(index)
 
     def _store_manifest(self, manifest: ManifestRef) -> None:
         if not self.blob_exists("", manifest.digest):
@@ -494,14 +602,13 @@ class LayoutTarget:
         """Remove a tag (its blobs stay); False when it was not there."""
         name = ref_name(repository, tag)
         with self.locked():
-            if not self._index.exists():
+            if self._batch is None and not self._index.exists():
                 return False
-            doc = _read_index(self._index)
-            kept = [e for e in doc.get("manifests", []) if not self._is_named(e, name)]
-            if len(kept) == len(doc.get("manifests", [])):
+            index = self._batch or self._load()
+            if not index.remove(name):
                 return False
-            doc["manifests"] = kept
-            self._write_index(doc)
+            if self._batch is None:
+                self._store(index)
             return True
 
     def refs(self) -> list[LayoutRef]:
@@ -512,16 +619,31 @@ class LayoutTarget:
         """The tags of one repository."""
         return [r.tag for r in self.refs() if r.repository == repository]
 
-    @staticmethod
-    def _is_named(entry: dict[str, Any], name: str) -> bool:
-        return bool((entry.get("annotations") or {}).get(REF_NAME) == name)
+    def _current(self) -> _Index:
+        """What the tags are now, to read (not change): the batch's index inside one, else index.json."""
+        if self._batch is not None:
+            return self._batch
+        if not self._index.exists():
+            return _Index({})
+        return self._parsed()
 
-    def _find(self, doc: dict[str, Any], name: str) -> dict[str, Any] | None:
-        found = None
-        for entry in doc.get("manifests", []):
-            if self._is_named(entry, name):
-                found = entry  # the last one wins, should another tool have duplicated it
-        return found
+    def _parsed(self) -> _Index:
+        """index.json, parsed again only when the file changed since it was last read or written."""
+        identity = _identity(self._index)
+        cached = self._cached
+        if identity is None or cached is None or cached[0] != identity:
+            cached = (identity or (), _Index(_read_index(self._index)))
+            self._cached = cached if identity is not None else None
+        return cached[1]
+
+    def _load(self) -> _Index:
+        """index.json as a private copy to change and store."""
+        return self._parsed().copy()
+
+    def _store(self, index: _Index) -> None:
+        self._write_index(index.doc())
+        identity = _identity(self._index)
+        self._cached = (identity, index) if identity is not None else None
 
     def _write_index(self, doc: dict[str, Any]) -> None:
         self._atomic_write(self._index, canonical_json(doc))

@@ -30,9 +30,10 @@ class Command:
     label: str = ""  # the footer's word for it (default: the title)
     show: bool = True  # in the footer
     palette: bool = True  # in the command palette and F1 help
+    priority: bool = False  # handled as the key arrives, before keys typed after it reach a field
 
     def binding(self) -> Binding:
-        return Binding(self.key, self.action, self.label or self.title, show=self.show)
+        return Binding(self.key, self.action, self.label or self.title, show=self.show, priority=self.priority)
 
 
 class FlowScreen(Screen[None]):

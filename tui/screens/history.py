@@ -15,6 +15,7 @@ from core.api import (
     RollbackSummary,
     RunDetail,
     RunRecord,
+    RunStatus,
     TagRecord,
     config_for_run,
 )
@@ -24,7 +25,8 @@ from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
 
-STATUS_STYLE = {"done": "green", "failed": "bold red", "cancelled": "yellow", "interrupted": "yellow"}
+STATUS_STYLE = {RunStatus.DONE: "green", RunStatus.FAILED: "bold red", RunStatus.CANCELLED: "yellow",
+                RunStatus.INTERRUPTED: "yellow"}
 
 
 def plural(n: int, noun: str) -> str:
@@ -34,7 +36,7 @@ def plural(n: int, noun: str) -> str:
 
 def nothing_to_undo(run: RunRecord, tags: list[TagRecord]) -> str:
     """Why rolling ``run`` back would change nothing, or '' when it may put tags back."""
-    if run.status == "running":
+    if run.status == RunStatus.RUNNING:
         return f"Run {run.id} is still running; roll it back when it has ended."
     if not tags:
         return f"Run {run.id} moved no tag: there is nothing to roll back."

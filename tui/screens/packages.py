@@ -19,6 +19,7 @@ from textual.widgets import Button, DirectoryTree, Input, Static
 from core.api import (
     ArchfuseError,
     BackgroundScan,
+    ChecksumStatus,
     PackageIndex,
     ScanResult,
     Unreadable,
@@ -34,8 +35,8 @@ from tui.screens.base import Command, FlowScreen
 from tui.widgets.matrix import Cell, PackageMatrix
 
 #: the checksum as the detail line says it
-CHECKSUM_DETAIL = {"ok": "; checksum ok", "missing": "; no .sha512sum to check against",
-                   "mismatch": "; checksum MISMATCH"}
+CHECKSUM_DETAIL = {ChecksumStatus.OK: "; checksum ok", ChecksumStatus.MISSING: "; no .sha512sum to check against",
+                   ChecksumStatus.MISMATCH: "; checksum MISMATCH"}
 
 
 class PackagesScreen(FlowScreen):
@@ -314,11 +315,23 @@ class PackagesScreen(FlowScreen):
         done = (self.imported or {}).get((cell.version, cell.arch))
         where = self.state.settings.describe()
         journal = f"; imported into {where} by run {done[0]}" if done else ""
-        checksum = CHECKSUM_DETAIL.get(cell.checksum, "")
+        checksum = CHECKSUM_DETAIL[cell.checksum] if cell.checksum else ""
         detail.update(printable(f"{name}: {cell.images} images, {cell.charts} charts{checksum}{journal}{warn}"))
 
     def set_status(self, text: str) -> None:
         self.query_one("#status", Static).update(printable(text))
+
+    def resume(self, paths: list[Path]) -> None:
+        """List ``paths`` (the packages of a run to resume), select them all and go on to the target as
+        soon as their scans (from the cache, normally) are done."""
+        self.query_one("#paths", Input).value = " ".join(shlex.quote(str(p)) for p in paths)
+        self.action_scan()
+        matrix = self.query_one(PackageMatrix)
+        matrix.selected = {str(p) for p in paths if matrix.cell_of(str(p)) is not None}
+        matrix.redraw()
+        self.selection_changed()
+        if matrix.selected:
+            self.action_next()
 
     # -- navigation -------------------------------------------------------------------
     def action_browse(self) -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.widgets import RichLog, Static
 
-from core.api import RunSummary
+from core.api import ImageStage, RunStatus, RunSummary
 from core.api import events as ev
+from tui.advice import say
 from tui.format import printable, size
 from tui.messages import EngineEvent, ProgressTick, WorkFailed
 from tui.screens.base import Command, FlowScreen
@@ -107,13 +108,13 @@ class RunScreen(FlowScreen):
             self.query_one(InFlight).retrying(event)
             self.log_line(f"{event.text()} ({event.what})")
         elif isinstance(event, ev.Warning):
-            self.log_line(f"warning: {event.message}")
+            self.log_line(f"warning: {say(event.message)}")
         elif isinstance(event, ev.Failure):
-            self.log_line(f"failed: {event.subject}: {event.message}")
+            self.log_line(f"failed: {event.subject}: {say(event.message)}")
         elif isinstance(event, ev.ChartDone):
-            self.log_line(f"chart {event.name}-{event.version}: {event.action} {event.detail}".rstrip())
-        elif isinstance(event, ev.RunFinished) and event.status == "cancelled":
-            self.log_line(f"cancelled: {event.message}")
+            self.log_line(f"chart {event.name}-{event.version}: {event.action} {say(event.detail)}".rstrip())
+        elif isinstance(event, ev.RunFinished) and event.status == RunStatus.CANCELLED:
+            self.log_line(f"cancelled: {say(event.message)}")
 
     def finished(self, summary: RunSummary) -> None:
         """The run ended (done, cancelled or failed): its outcome on the screen."""
@@ -121,22 +122,22 @@ class RunScreen(FlowScreen):
         self.summary = self.state.summary = summary
         self.query_one(InFlight).clear_all()
         progress = self.query_one(TransferProgress)
-        if summary.status == "done":
+        if summary.status == RunStatus.DONE:
             progress.finish(f"done: {size(summary.bytes_uploaded)} uploaded in {summary.seconds:.1f} s")
             self.set_phase("Done. Press n for the summary and verification.")
-        elif summary.status == "cancelled":
-            self.query_one(ImageTable).mark_rest("cancelled")
+        elif summary.status == RunStatus.CANCELLED:
+            self.query_one(ImageTable).mark_rest(ImageStage.CANCELLED)
             progress.finish(f"cancelled after {size(summary.bytes_uploaded)} in {summary.seconds:.1f} s; no tag moved")
             self.set_phase("Cancelled safely. Press r to run again: it continues where it stopped.")
         else:
-            self.query_one(ImageTable).mark_rest("failed")
+            self.query_one(ImageTable).mark_rest(ImageStage.FAILED)
             progress.finish(f"failed after {size(summary.bytes_uploaded)}")
-            first = summary.failures[0] if summary.failures else "see the log"
+            first = say(summary.failures[0]) if summary.failures else "see the log"
             self.set_phase("Failed. Fix the cause, then press r to run again.")
             if not self.quit_after:
                 self.fail(f"The run failed: {first}")
         if self.quit_after:
-            self.app.exit(0 if summary.status == "done" else 1)
+            self.app.exit(summary.exit_code)  # a safe stop has its own code: it is not a failure
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.running = False
@@ -163,9 +164,13 @@ class RunScreen(FlowScreen):
             self.set_phase("Cancelling: abandoning the uploads in flight; no tag will move…")
             self.log_line("cancel requested: abandoning the uploads in flight")
 
-    def stop_and_quit(self) -> None:
-        """Ctrl+Q's "stop safely and quit": cancel, then leave once the engine has stopped."""
+    def stop_and_quit(self, signal_name: str = "") -> None:
+        """Ctrl+Q's "stop safely and quit" (or SIGHUP/SIGTERM's, ``signal_name`` saying which: the journal
+        records the run as interrupted): cancel, then leave once the engine has stopped."""
         self.quit_after = True
+        if signal_name and self.running:
+            self.state.cancel.interrupt(signal_name)
+            self.log_line(f"{signal_name}: stopping safely, then quitting")
         self.cancel_now()
         self.set_phase("Stopping safely, then quitting: abandoning the uploads in flight…")
 

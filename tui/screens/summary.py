@@ -17,14 +17,16 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Markdown, Static
 
-from core.api import ImageResult, TagCoverage, VerifyReport
+from core.api import ChartAction, ImageResult, TagCoverage, VerifyReport, VerifyStatus
+from tui.advice import say
 from tui.format import platforms, printable, printable_lines, reference, reference_width, size
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
 
-VERIFY_STYLE = {"ok": "green"}
-CHART_WORDS = {"new": "pushed", "overwritten": "overwritten", "unchanged": "unchanged", "conflict": "kept", "error": "failed"}
+VERIFY_STYLE: dict[str, str] = {VerifyStatus.OK: "green"}
+CHART_WORDS = {ChartAction.NEW: "pushed", ChartAction.OVERWRITTEN: "overwritten", ChartAction.UNCHANGED: "unchanged",
+               ChartAction.CONFLICT: "kept", ChartAction.ERROR: "failed"}
 OVERWRITE_HINT = (
     "kept: other content is there under the same version; to overwrite it, go back to Checks and plan "
     "(Escape twice), choose to overwrite kept charts, and Start again."
@@ -114,7 +116,7 @@ class SummaryScreen(FlowScreen):
                 f"uploaded in {summary.seconds:.1f} s"
             ]
             if summary.failures:
-                lines.append(summary.failures[0])
+                lines.append(say(summary.failures[0]))
         charts = summary.charts if summary is not None else ()
         if charts:
             words: dict[str, int] = {}
@@ -122,7 +124,7 @@ class SummaryScreen(FlowScreen):
                 word = CHART_WORDS.get(chart.action, chart.action)
                 words[word] = words.get(word, 0) + 1
             line = "charts: " + ", ".join(f"{n} {w}" for w, n in sorted(words.items()))
-            if any(c.action == "conflict" for c in charts):
+            if any(c.action == ChartAction.CONFLICT for c in charts):
                 line += " · " + OVERWRITE_HINT
             lines.append(line)
         if summary is not None:
@@ -143,7 +145,7 @@ class SummaryScreen(FlowScreen):
         for chart in charts:
             word = CHART_WORDS.get(chart.action, chart.action)
             table.add_row(
-                Text(word, style="bold yellow" if chart.action == "conflict" else ""),
+                Text(word, style="bold yellow" if chart.action == ChartAction.CONFLICT else ""),
                 Text("chart", style="dim"),
                 Text("…", style="dim"),
                 Text(reference(chart.name, chart.version, self.image_width, sep="-")),
@@ -166,13 +168,13 @@ class SummaryScreen(FlowScreen):
         self.state.verify = report
         table = self.query_one(DataTable)
         tag_of = {r.destination: f"{repo}:{tag}" for (repo, tag), rs in self.tag_results().items() for r in rs}
-        by_tag: dict[str, list[str]] = {}
+        by_tag: dict[str, list[VerifyStatus]] = {}
         for check in report.images:
             by_tag.setdefault(tag_of.get(check.destination, check.destination), []).append(check.status)
         for (repository, tag) in self.tags():
             statuses = by_tag.get(f"{repository}:{tag}", [])
-            bad = [s for s in statuses if s != "ok"]
-            word = "ok" if statuses and not bad else (bad[0] if bad else "-")
+            bad = [s for s in statuses if s != VerifyStatus.OK]
+            word = VerifyStatus.OK if statuses and not bad else (bad[0] if bad else "-")
             table.update_cell(f"tag:{repository}:{tag}", "verify", Text(word, style=VERIFY_STYLE.get(word, "bold red")))
         for coverage in found.coverage:
             text = Text(platforms(coverage.platforms))
@@ -215,14 +217,14 @@ class SummaryScreen(FlowScreen):
 def needs_attention(cells: tuple[object, ...]) -> bool:
     """A summary row (its "platforms now" and "verify" cells) the engineer should look at first."""
     after, verify = (str(cell) for cell in cells)
-    return " · no " in after or verify not in ("ok", "-", "…")
+    return " · no " in after or verify not in (VerifyStatus.OK, "-", "…")
 
 
 def verify_line(found: Findings, target: str) -> str:
     """``verify: 19/21 ok on TARGET (images 19/19, charts 0/2)`` and the first problem, as the report counts."""
     report = found.verify
-    bad_images = [c for c in report.images if c.status != "ok"]
-    bad_charts = [c for c in report.charts if c.status != "ok"]
+    bad_images = [c for c in report.images if c.status != VerifyStatus.OK]
+    bad_charts = [c for c in report.charts if c.status != VerifyStatus.OK]
     total = len(report.images) + len(report.charts)
     ok = total - len(bad_images) - len(bad_charts)
     line = f"verify: {ok}/{total} ok on {target}"
@@ -232,7 +234,7 @@ def verify_line(found: Findings, target: str) -> str:
             f"charts {len(report.charts) - len(bad_charts)}/{len(report.charts)})"
         )
     if bad_images:
-        line += f"; first problem: {bad_images[0].detail}. Run the import again to complete it."
+        line += f"; first problem: {say(bad_images[0].detail)}. Run the import again to complete it."
     elif bad_charts:
         line += f"; chart {bad_charts[0].name}-{bad_charts[0].version}: {bad_charts[0].status}."
     flagged = [c for c in found.coverage if c.missing]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
@@ -15,7 +16,12 @@ from tui.advice import say_error
 from tui.format import printable
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
-from tui.target_settings import TargetSettings, chart_credentials_from_env, run_options
+from tui.target_settings import (
+    TargetSettings,
+    chart_credentials_from_env,
+    password_in_other_field,
+    run_options,
+)
 from tui.widgets.tickbox import TickBox
 
 
@@ -54,6 +60,11 @@ class TargetScreen(FlowScreen):
         Command("Test connection", "Ping the target with these settings", "test", "ctrl+t"),
         Command("Next: checks and plan", "Check everything and work out the plan", "next", "ctrl+n", "Next"),
         Command("Back: packages", "Change the package selection", "back", "escape", "Back"),
+        # focus moves as the key arrives (priority), so keys typed ahead of it land in the next field,
+        # never in the one being left: `admin`, Tab, the password typed fast must not fill Username
+        Command("Next field", "", "next_field", "tab", show=False, palette=False, priority=True),
+        Command("Previous field", "", "previous_field", "shift+tab", show=False, palette=False, priority=True),
+        Command("Field done", "", "field_done", "enter", show=False, palette=False, priority=True),
     )
     BODY = VerticalScroll
     BODY_CLASSES = "body form"
@@ -87,6 +98,18 @@ class TargetScreen(FlowScreen):
 
     def on_mount(self) -> None:
         self.query_one("#registry", Input).focus()
+
+    def action_next_field(self) -> None:
+        self.focus_next()
+
+    def action_previous_field(self) -> None:
+        self.focus_previous()
+
+    def action_field_done(self) -> None:
+        """Enter in a field moves to the next one at once; elsewhere (a button, a list) it does its own."""
+        if not isinstance(self.focused, Input):
+            raise SkipAction()
+        self.focus_next()
 
     def read_form(self) -> TargetSettings:
         """The settings as typed now (also stored in the flow state)."""
@@ -129,19 +152,25 @@ class TargetScreen(FlowScreen):
         elif event.button.id == "next":
             self.action_next()
 
-    def on_input_submitted(self, _event: Input.Submitted) -> None:
-        self.focus_next()
-
     def action_next(self) -> None:
         settings = self.read_form()
         if not settings.inputs().names_target:
             self.fail("Enter a registry URL (https://host[:port]) or an OCI layout directory first.")
+            return
+        swallowed = password_in_other_field(settings)
+        if swallowed is not None:  # emptied at once: the password must not stay on the screen
+            field_id, label = swallowed
+            self.query_one(f"#{field_id}", Input).value = ""
+            self.read_form()
+            self.fail(f"The {label} field held the password (keys typed ahead of a move to the next field land in "
+                      f"the field being left), so it was emptied: type {label} again, then check the password.")
             return
         try:
             self.archfuse.options = run_options(settings, self.archfuse.options)
         except ArchfuseError as err:
             self.fail(say_error(err))
             return
+        self.archfuse.remember_form(settings)
         from tui.screens.checks import ChecksScreen
 
         self.app.push_screen(ChecksScreen())

@@ -9,12 +9,13 @@ from rich.text import Text
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from core.api import Listed, Selection, version_key
+from core.api import ChecksumStatus, Listed, Selection, version_key
 from tui.format import printable, size
 
 #: the first column that holds packages (after the version and its arch coverage)
 FIRST_ARCH_COLUMN = 2
-CHECKSUM_TEXT = {"ok": "sum ok", "missing": "no sum", "mismatch": "MISMATCH"}
+CHECKSUM_TEXT = {ChecksumStatus.OK: "sum ok", ChecksumStatus.MISSING: "no sum", ChecksumStatus.MISMATCH: "MISMATCH"}
+CHECKSUM_STYLE = {ChecksumStatus.OK: "green", ChecksumStatus.MISSING: "yellow", ChecksumStatus.MISMATCH: "bold red"}
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Cell:
     version: str
     arch: str
     size: int = 0
-    checksum: str = ""  # ok | missing | mismatch, empty while scanning
+    checksum: ChecksumStatus | None = None  # None while scanning
     images: int = 0
     charts: int = 0
     progress: float | None = None  # 0..1 while scanning (or queued for it); None once scanned
@@ -102,8 +103,10 @@ class PackageMatrix(DataTable[Text]):
         if cell.progress is not None:
             text.append("queued" if cell.queued else f"scan {cell.progress:.0%}", style="italic")
         else:
-            style = {"ok": "green", "missing": "yellow", "mismatch": "bold red"}.get(cell.checksum, "")
-            text.append(CHECKSUM_TEXT.get(cell.checksum, "scanned"), style=style)
+            if cell.checksum is None:
+                text.append("scanned", style="")
+            else:
+                text.append(CHECKSUM_TEXT[cell.checksum], style=CHECKSUM_STYLE[cell.checksum])
         if self.imported is not None:
             when = self.imported.get((cell.version, cell.arch))
             text.append("\n    ")

@@ -8,21 +8,24 @@ from typing import Any, Union
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
-from core.api import ChartPlan, Check, ImagePlan, Plan
+from core.api import ChartAction, ChartPlan, Check, CheckStatus, ImageAction, ImagePlan, Plan
 from core.api import events as ev
 from tui.format import platforms_change, printable, reference, reference_width, size
 
 #: a row of the plan table: one image for one platform, or one chart
 PlanRow = Union[ImagePlan, ChartPlan]
 
-STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
-ACTION_STYLE = {"new": "green", "add-arch": "cyan", "update-arch": "yellow", "unchanged": "dim", "error": "bold red",
-                "conflict": "bold red"}
+STATUS_STYLE = {CheckStatus.OK: "green", CheckStatus.WARN: "yellow", CheckStatus.FAIL: "bold red"}
+ACTION_STYLE: dict[str, str] = {
+    ImageAction.NEW: "green", ImageAction.ADD_ARCH: "cyan", ImageAction.UPDATE_ARCH: "yellow", ImageAction.REPAIR: "magenta",
+    ImageAction.UNCHANGED: "dim",
+    ImageAction.ERROR: "bold red", ChartAction.CONFLICT: "bold red",
+}
 
 
-def status_text(status: str) -> Text:
+def status_text(status: CheckStatus) -> Text:
     """``ok``/``warn``/``FAIL``: words, so the state reads without colour too."""
-    word = "FAIL" if status == "fail" else status
+    word = "FAIL" if status == CheckStatus.FAIL else status
     return Text(word, style=STATUS_STYLE.get(status, ""))
 
 
@@ -31,7 +34,7 @@ CheckLine = Union[Check, ev.CheckDone]
 
 
 #: failures first, then warnings: what needs the engineer is always at the top of the list
-SEVERITY = {"fail": 0, "warn": 1}
+SEVERITY = {CheckStatus.FAIL: 0, CheckStatus.WARN: 1}
 
 
 def by_severity(checks: Iterable[CheckLine]) -> list[CheckLine]:

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, ProgressBar, Static
 
-from core.api import ImagePlan, ImageStage
+from core.api import ImageAction, ImagePlan, ImageStage
 from core.api import events as ev
 from tui.format import (
     RateWindow,
@@ -26,8 +26,8 @@ from tui.format import (
     stall_line,
 )
 
-IMAGE_STATUS_STYLE = {
-    "waiting": "dim",
+IMAGE_STATUS_STYLE: dict[str, str] = {
+    ImageStage.WAITING: "dim",
     ImageStage.QUEUED: "dim",
     ImageStage.UPLOADING: "bold cyan",
     ImageStage.MANIFESTS: "cyan",
@@ -35,17 +35,17 @@ IMAGE_STATUS_STYLE = {
     ImageStage.DONE: "green",
     ImageStage.UNCHANGED: "dim",
     ImageStage.FAILED: "bold red",
-    "cancelled": "yellow",
+    ImageStage.CANCELLED: "yellow",
 }
 #: the order of rows: work under way first, then what waits, then what is over
-STAGE_RANK = {
+STAGE_RANK: dict[str, int] = {
     ImageStage.UPLOADING: 0,
     ImageStage.FUSING: 0,
     ImageStage.MANIFESTS: 1,
     ImageStage.QUEUED: 2,
-    "waiting": 2,
+    ImageStage.WAITING: 2,
     ImageStage.FAILED: 3,
-    "cancelled": 3,
+    ImageStage.CANCELLED: 3,
     ImageStage.DONE: 4,
     ImageStage.UNCHANGED: 5,
 }
@@ -176,7 +176,7 @@ class ImageTable(DataTable[Text]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)
         self.keys: dict[tuple[str, str], str] = {}  # (destination, platform) -> row key
-        self.stages: dict[str, str] = {}  # row key -> stage word
+        self.stages: dict[str, ImageStage] = {}  # row key -> stage
 
     def on_mount(self) -> None:
         self.add_column("stage", key="status", width=9)
@@ -193,9 +193,9 @@ class ImageTable(DataTable[Text]):
         for i, image in enumerate(images):
             key = str(i)
             self.keys[(image.destination, image.platform)] = key
-            self.stages[key] = "waiting"
+            self.stages[key] = ImageStage.WAITING
             self.add_row(
-                _status("waiting"),
+                _status(ImageStage.WAITING),
                 Text(""),
                 Text(image.platform.removeprefix("linux/")),
                 Text(f"{platforms(image.platforms_before)} → {platforms(image.platforms_after)}"),
@@ -215,7 +215,7 @@ class ImageTable(DataTable[Text]):
             self.sort_active_first()
 
     def image_done(self, event: ev.ImageDone) -> None:
-        status = ImageStage.UNCHANGED if event.action == "unchanged" else ImageStage.DONE
+        status = ImageStage.UNCHANGED if event.action == ImageAction.UNCHANGED else ImageStage.DONE
         for (destination, _platform), key in self.keys.items():
             if destination != event.destination:
                 continue
@@ -227,7 +227,7 @@ class ImageTable(DataTable[Text]):
             )
         self.sort_active_first()
 
-    def mark_rest(self, status: str) -> None:
+    def mark_rest(self, status: ImageStage) -> None:
         """At the end: rows not finished become ``status`` (failed / cancelled)."""
         for key, stage in list(self.stages.items()):
             if stage not in (ImageStage.DONE, ImageStage.UNCHANGED, ImageStage.FAILED):
@@ -251,5 +251,5 @@ def _percent(done: int, total: int) -> str:
     return f"{100 * done // total:>3}%"
 
 
-def _status(word: str) -> Text:
+def _status(word: ImageStage) -> Text:
     return Text(str(word), style=IMAGE_STATUS_STYLE.get(word, ""))
