@@ -89,7 +89,7 @@ class TargetSettings:
 #: screen's one-time decisions
 REMEMBERED = (
     "registry", "cluster_config", "chart_repo", "chart_repo_type", "username", "insecure", "ca_cert", "prefix",
-    "space_visibility", "registry_storage", "spool_dir", "spool_budget", "jobs", "limit_rate",
+    "space_visibility", "registry_storage", "spool_dir", "spool_budget", "jobs", "limit_rate", "retry_for",
 )
 #: the fields a password typed ahead of a focus change could land in
 TYPED_AHEAD = {"username": "Username", "registry": "Registry", "prefix": "Prefix", "ca_cert": "CA certificate"}
