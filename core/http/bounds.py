@@ -57,11 +57,6 @@ class Deadline:
         """Seconds for a request moving ``size`` bytes (sent and expected back)."""
         return self.floor + max(size, 0) / self.min_rate
 
-    def describe(self) -> str:
-        """``a request is abandoned and retried after 5 min (more for large blobs)``, for a stall line."""
-        floor = f"{self.floor / 60:g} min" if self.floor >= 60 else f"{self.floor:g} s"
-        return f"a request is abandoned and retried after {floor} (more for large blobs)"
-
 
 DEFAULT_DEADLINE = Deadline()
 

@@ -166,7 +166,7 @@ class RegistryClient(RegistryEndpoint):
                 hint="Check the registry URL.",
                 status=404,
             )
-        raise self._error(response, "the API check")
+        raise self._error(response, "the API check", policy=quick)
 
     def prepare(self, reads: Iterable[str], writes: Iterable[str] = ()) -> None:
         """Fetch tokens to pull ``reads`` and push ``writes`` up front: a few token requests for all."""
@@ -225,7 +225,7 @@ class RegistryClient(RegistryEndpoint):
         self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
     ) -> None:
         """Upload ``size`` bytes read once from ``stream``: as :meth:`put_blob`, holding one chunk
-        (``chunk_size``) in memory at a time, so a broken chunk is sent again from memory and the
+        (about 1/32 of the blob, 2 MiB to ``chunk_size``) in memory at a time, so a broken chunk is sent again from memory and the
         upload continues from the registry's ``Range``. The stream cannot go back further: when the
         registry dropped the upload, the blob fails and the next run uploads it (continuing a noted
         upload where the registry still has it)."""
@@ -561,7 +561,10 @@ class RegistryClient(RegistryEndpoint):
                 hint=Advice("Create the project, or {create_spaces}."),
             )
 
-    def _error(self, response: httpx.Response, what: str, repository: str | None = None) -> RegistryError:
+    def _error(
+        self, response: httpx.Response, what: str, repository: str | None = None, *, policy: RetryPolicy | None = None
+    ) -> RegistryError:
+        """The error for an answer ``response`` to ``what``; ``policy``: the retries it had (the client's)."""
         status = response.status_code
         if repository is not None and status in (401, 403, 404):
             self._raise_if_space_missing(response, (push(repository),))
@@ -582,7 +585,7 @@ class RegistryClient(RegistryEndpoint):
         if status in RETRYABLE_STATUS:
             return RegistryError(
                 f"Registry {self.description} still answered HTTP {status} to {what} after "
-                f"{self.retries.describe()} of retries{detail}.",
+                f"{(policy or self.retries).describe()} of retries{detail}.",
                 hint=f"The registry is overloaded or failing. {_RESUME_HINT}",
                 status=status,
             )

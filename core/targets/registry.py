@@ -61,7 +61,8 @@ class RegistryTarget:
     def stream_blob(
         self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
     ) -> None:
-        """Upload a blob read once from ``stream`` in one request (no resume; the registry verifies the digest)."""
+        """Upload a blob read once from ``stream``, chunk by chunk (a break resends the chunk; the
+        registry verifies the digest)."""
         self.client.stream_blob(repository, digest, size, stream, progress)
 
     def get_blob(self, repository: str, digest: str, max_size: int = 16 << 20) -> bytes:
