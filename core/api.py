@@ -33,9 +33,12 @@ from core.kinds import (
 )
 from core.operations.rollback import RollbackSummary, config_for_run
 from core.package.background import BackgroundScan, ScanResult
+from core.package.choice import ChartSelection
 from core.package.discover import discover
+from core.package.listing import FORMATS as LIST_FORMATS
+from core.package.listing import ChartSummary, PackageDiff, render_listing
 from core.package.model import PackageIndex
-from core.package.naming import parse_package_name
+from core.package.naming import package_identity, package_row, parse_package_name
 from core.package.scan import Unreadable, render_scan_table, scan_json
 from core.package.selection import Listed, Selection
 from core.plan.charts import ChartPlan
@@ -65,6 +68,8 @@ __all__ = [
     "ChartCheck",
     "ChartDestinationKind",
     "ChartPlan",
+    "ChartSelection",
+    "ChartSummary",
     "ChartResult",
     "ChartRow",
     "Check",
@@ -80,7 +85,9 @@ __all__ = [
     "ImageRow",
     "ImageStage",
     "Listed",
+    "LIST_FORMATS",
     "OptionNames",
+    "PackageDiff",
     "PackageIndex",
     "Plan",
     "Preflight",
@@ -118,12 +125,15 @@ __all__ = [
     "holds_tag",
     "ignorable_kind",
     "open_session",
+    "package_identity",
+    "package_row",
     "parse_package_name",
     "parse_size",
     "prepare_demo",
     "printable",
     "printable_lines",
     "render_history",
+    "render_listing",
     "render_scan_table",
     "scan_json",
     "secret",

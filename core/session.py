@@ -27,6 +27,17 @@ from core.kinds import ChartAction, RunKind, VerifyStatus
 from core.operations.rollback import RollbackSummary, rollback_run
 from core.operations.verify import ImageCheck, verify_images
 from core.package.background import BackgroundScan, ScanResult
+from core.package.choice import ChartSelection
+from core.package.listing import (
+    ChartSummary,
+    PackageDiff,
+    Where,
+    chart_summaries,
+    listing_json,
+    package_diff,
+    registry_host,
+    upgrade_of,
+)
 from core.package.model import PackageIndex
 from core.package.scan import Unreadable, scan_each, scan_paths
 from core.package.selection import Listed, Selection, default_selection
@@ -119,6 +130,50 @@ class Workspace:
     def __init__(self, *, state_dir: Path | str | None = None, emit: ev.Emit = ev.discard) -> None:
         self.state_dir = default_state_dir(state_dir)
         self.emit = emit
+        self.chart_selection = ChartSelection()  # the charts the last select_charts took (journaled by a run)
+
+    def select_charts(self, packages: list[PackageIndex], selection: ChartSelection) -> list[PackageIndex]:
+        """The packages with the charts ``selection`` takes and the images those need (a package left
+        without a chart is dropped); UsageError for a pattern that names no chart. Images an unchosen
+        chart shares are said in a Warning (imported once, for the chart taken)."""
+        chosen = selection.apply(packages)
+        self.chart_selection = selection
+        shared = selection.shared(packages)
+        if shared:
+            self.emit(ev.Warning(
+                f"{len(shared)} image(s) of the charts taken are shared with charts not taken (imported once): "
+                + "; ".join(f"{ref} (also {', '.join(names)})" for ref, names in sorted(shared.items())[:5])
+                + ("; ..." if len(shared) > 5 else "")
+            ))
+        return chosen
+
+    def listing(
+        self, packages: list[PackageIndex], selection: ChartSelection | None = None, *, registry: str = "",
+        prefix: str = "",
+    ) -> dict[str, Any]:
+        """``archfuse list``: the charts and images of the packages, references where ``registry`` and
+        ``prefix`` put them (the destination path alone without a registry)."""
+        return listing_json(packages, selection, Where(registry_host(registry) if registry else "", prefix))
+
+    def diff(
+        self, old: list[Path], new: list[Path], selection: ChartSelection | None = None, *, rescan: bool = False
+    ) -> PackageDiff:
+        """``archfuse diff``: what the packages under ``new`` change against those under ``old``."""
+        before, after = self.scan(old, rescan=rescan), self.scan(new, rescan=rescan)
+        if selection is not None:
+            selection.apply(before + after)  # a pattern that names no chart is refused
+        return package_diff(before, after, selection)
+
+    def upgrade_diff(
+        self, chosen: list[PackageIndex], available: list[PackageIndex], config: TargetConfig | None = None,
+        selection: ChartSelection | None = None,
+    ) -> PackageDiff | None:
+        """What an upgrade changes (the Checks screen): per kind and arch, the newest package chosen
+        against the older one chosen with it, else the newest older one the journal says ``config``'s
+        target holds; None when nothing chosen is an upgrade."""
+        imported = self.imported(config) if config is not None else {}
+        sides = upgrade_of(chosen, available, imported)
+        return package_diff(*sides, selection) if sides is not None else None
 
     def scan(self, paths: list[Path], *, strict: bool = False, rescan: bool = False) -> list[PackageIndex]:
         """Scan packages; the cache in the state dir answers unless ``rescan`` (which refreshes it)."""
@@ -149,6 +204,20 @@ class Workspace:
         """What the journal says the target already holds: per (version, arch), the run and its time."""
         with Journal(self.state_dir, emit=self.emit) as journal:
             return journal.imported_packages(config.description)
+
+    def charts_held(self, config: TargetConfig) -> dict[str, set[str]]:
+        """What the journal says the target holds of each chart: name -> versions its imports pushed."""
+        held: dict[str, set[str]] = {}
+        with Journal(self.state_dir, emit=self.emit) as journal:
+            for run_id, _ in journal.imported_packages(config.description).values():
+                for row in journal.charts_of(run_id):
+                    held.setdefault(row.name, set()).add(row.version)
+        return held
+
+    @staticmethod
+    def chart_summaries(packages: list[PackageIndex], held: dict[str, set[str]] | None = None) -> list[ChartSummary]:
+        """The chart checklist: per chart, its versions, images, bytes per arch and what the target holds."""
+        return chart_summaries(packages, held)
 
     def run_detail(self, run: RunRecord) -> RunDetail:
         """What the journal recorded of a run: tags moved, images and charts."""
@@ -246,9 +315,12 @@ class Session(Workspace):
         strict: bool = False,
         rescan: bool = False,
         options: RunOptions | None = None,
+        charts: ChartSelection | None = None,
     ) -> list[PackageIndex]:
         """Scan for an import the engineer has agreed to: a package that is read (no scan cache)
-        uploads its blobs to the registry as they pass (core.run.stage), so it is read once.
+        uploads its blobs to the registry as they pass (core.run.stage), so it is read once; only
+        the blobs of the charts ``charts`` takes (the packages returned are the whole scan: see
+        :meth:`select_charts`).
 
         Only content-addressed blobs are written before the checks; no tag moves. Into a layout,
         or when the registry does not answer, this is :meth:`scan`.
@@ -256,7 +328,11 @@ class Session(Workspace):
         if not isinstance(self.target, RegistryTarget):
             return self.scan(paths, strict=strict, rescan=rescan)
         self.hold_target()  # before the first byte goes to the target: a second run is refused now
-        stager = BlobStager(self.target, options or RunOptions(), prefix=self.prefix, emit=self.emit)
+        taken = charts if charts is not None and not charts.everything else None
+        stager = BlobStager(
+            self.target, options or RunOptions(), prefix=self.prefix, emit=self.emit,
+            chooses=taken.chooses if taken is not None else None,
+        )
         self.target.watch(self.emit, None)  # retries are told as they happen
         try:
             with Watchdog(stager.tick):  # a registry that stops answering is told, as in a run
@@ -343,6 +419,8 @@ class Session(Workspace):
             "workers": opts.workers,
             "force_charts": self.force_charts,
         }
+        if not self.chart_selection.everything:
+            settings["charts"] = self.chart_selection.describe()
         charts = ChartJob(preflight.charts, self.charts, self.force_charts) if self.charts is not None else None
         return journaled_run(
             preflight.plan,

@@ -138,6 +138,15 @@ async def upgrade_summary(app: ArchfuseApp, pilot: Any, shot: Callable[[str], No
     shot("summary-missing-arch")
 
 
+async def chart_checklist(app: ArchfuseApp, pilot: Any, shot: Callable[[str], None]) -> None:
+    """The chart checklist (c on Packages): two charts of the four taken."""
+    await settle(pilot)
+    await press(pilot, "c")
+    await press(pilot, "a")  # none
+    await press(pilot, "space", "down", "down", "space")  # cert-manager and metrics-server
+    shot("chart-checklist")
+
+
 def before_upgrade(registry: Any) -> None:
     """The state an upgrade meets: v0.11.0 of both arches imported, one chart changed by hand."""
     from core.charts.oci import OciChartDestination
@@ -204,7 +213,7 @@ def with_registry(case: Callable[[Any], Awaitable[list[Path]]]) -> list[Path]:
 
 
 def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> list[Path]:
-    """Failed check, warnings, run in progress, stall, upgrade summary (numbered from ``first``)."""
+    """Failed check, warnings, run in progress, stall, upgrade summary, chart checklist (numbered from ``first``)."""
 
     written: list[Path] = []
     fresh()
@@ -222,6 +231,8 @@ def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> lis
         return shoot_case(out, size, suffix, first + 4, upgrade_summary, registry)
 
     written += with_registry(upgrade)
+    fresh()
+    written += asyncio.run(shoot_case(out, size, suffix, first + 6, chart_checklist))
     return written
 
 

@@ -14,7 +14,7 @@ import json
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -28,6 +28,7 @@ from core.registry.credentials import Credentials
 from core.registry.harbor import HarborClient
 from core.registry.retry import RetryPolicy
 from core.run.progress import stall_text
+from tests.fixtures.loopback import LoopbackServer
 
 #: what the endless server sends at most: far past every bound, so an unbounded read is seen
 ENDLESS = 128 << 20
@@ -36,31 +37,21 @@ SLACK = 24 << 20
 _MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}).encode()
 
 
-class Hostile(ThreadingHTTPServer):
+class Hostile(LoopbackServer):
     """Answers every request the hostile way ``mode`` says: ``endless`` (a body that never ends,
     ``status`` given), ``token`` (a bearer challenge whose token service answers endlessly) or
     ``trickle`` (a whole valid manifest answer, one byte every 20 ms)."""
-
-    daemon_threads = True
 
     def __init__(self, mode: str, status: int = 200) -> None:
         self.mode, self.status = mode, status
         self.sent = 0
         self.lock = threading.Lock()
         self.stopping = threading.Event()
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        super().__init__(_Handler)
 
     def stop(self) -> None:
         self.stopping.set()
-        self.shutdown()
-        self.server_close()
-        self.thread.join()
+        super().stop()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -3,9 +3,8 @@ the proxy environment the same way, name themselves the same way, and map failur
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -16,29 +15,18 @@ from core.errors import TransportError
 from core.registry.client import RegistryClient
 from core.registry.harbor import HarborClient
 from core.registry.retry import NO_RETRY
+from tests.fixtures.loopback import LoopbackServer
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
-class Recorder(ThreadingHTTPServer):
+class Recorder(LoopbackServer):
     """A loopback server that answers every request with 200 ``{}`` and records its request line:
     an absolute URL when a client sent it as to a proxy, a path when it came straight."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str]] = []  # (request target, user agent)
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.shutdown()
-            self.server_close()
-            self.thread.join()
+        super().__init__(_Handler)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -18,6 +18,7 @@ from textual.worker import Worker
 from core.api import (
     STOPPED_EXIT,
     ArchfuseError,
+    ChartSelection,
     PackageIndex,
     Preflight,
     RunOptions,
@@ -56,6 +57,7 @@ class FlowState:
     cancel: Stop = field(default_factory=Stop)  # Escape sets it; SIGHUP/SIGTERM set it naming the signal
     runs_started: int = 0  # runs started in this app
     planned_after: int = -1  # runs_started when ``preflight`` was made: older plans are never run
+    charts: ChartSelection = field(default_factory=ChartSelection)  # the chart checklist's choice
 
     @property
     def plan_is_current(self) -> bool:
@@ -64,7 +66,11 @@ class FlowState:
 
     @property
     def chosen(self) -> list[PackageIndex]:
-        return [p for p in self.packages if p.path in self.selected]
+        """The packages selected, with the charts the checklist takes (a package left without one drops out)."""
+        packages = [p for p in self.packages if p.path in self.selected]
+        if self.charts.everything:
+            return packages
+        return [p for p in (self.charts.select(p) for p in packages) if p.charts]
 
 
 class ArchfuseApp(App[int]):

@@ -17,6 +17,7 @@ from core.api import (
     DEFAULT_JOBS,
     DESTINATIONS,
     IGNORABLE,
+    LIST_FORMATS,
     MAX_JOBS,
     ROUND_TRIPS_PER_JOB,
     STOPPED_EXIT,
@@ -34,6 +35,7 @@ from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
     from core.api import (
+        ChartSelection,
         CheckOptions,
         PackageIndex,
         Preflight,
@@ -91,8 +93,16 @@ DEFAULTS: dict[str, object] = {
     "paths": [], "strict": False, "rescan": False, "verbose": False, "force_charts": False,
     "spool_budget": "256MiB", "spool_dir": None, "spool_memory": "32MiB", "ignore_check": [],
     "registry_storage": None, "clean_leftovers": False, "jobs": DEFAULT_JOBS, "limit_rate": "0",
-    "retry_for": "", "stall_timeout": "",
+    "retry_for": "", "stall_timeout": "", "charts": [], "skip_charts": [],
 }
+
+
+def _add_chart_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("charts")
+    g.add_argument("--charts", action="append", default=[], metavar="NAME,GLOB,...",
+                   help="take only these charts (name or repo/name, shell globs; repeatable) and the images they need")
+    g.add_argument("--skip-charts", action="append", default=[], metavar="NAME,GLOB,...",
+                   help="leave out these charts (an image another chart needs still comes with that chart)")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -137,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_common(p)
         p.add_argument("paths", nargs="*", type=Path)
         _add_target_args(p)
+        _add_chart_args(p)
         p.add_argument("--strict", action="store_true", help="a checksum mismatch is fatal")
         p.add_argument("--rescan", action="store_true", help="ignore the scan cache")
         if name == "import":
@@ -167,6 +178,22 @@ def build_parser() -> argparse.ArgumentParser:
                            help="where a registry on this node stores data (checked for free space)")
             p.add_argument("--clean-leftovers", action="store_true",
                            help="remove the vendor installer's leftover addon-offline-target-package directories")
+
+    p = sub.add_parser("list", help="the charts and images of packages, as a review before an air-gap crossing")
+    _add_common(p)
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--format", choices=list(LIST_FORMATS), default="table", help="table (default), csv or json")
+    p.add_argument("--registry", default="", metavar="URL", help="show target references on this registry")
+    p.add_argument("--prefix", default="", metavar="PATH", help="path prepended to every image repository")
+    p.add_argument("--rescan", action="store_true", help="ignore the scan cache")
+    _add_chart_args(p)
+
+    p = sub.add_parser("diff", help="what NEW changes against OLD: charts, images, and the bytes that move")
+    _add_common(p)
+    p.add_argument("old", type=Path, help="the older package file, or a directory of them")
+    p.add_argument("new", type=Path, help="the newer package file, or a directory of them")
+    p.add_argument("--rescan", action="store_true", help="ignore the scan cache")
+    _add_chart_args(p)
 
     p = sub.add_parser("history", help="runs in the journal")
     _add_common(p)
@@ -225,37 +252,31 @@ def unknown_command(word: str) -> str:
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: Stop) -> Iterator[None]:
+def _on_signals(names: tuple[str, ...], handler: Callable[[str], None]) -> Iterator[None]:
+    """``handler(signal name)`` hears the signals ``names`` (those this platform has) while inside."""
+    chosen = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    previous = {signum: signal.signal(signum, lambda signum, _frame: handler(signal.Signals(signum).name))
+                for signum in chosen}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def stop_on_signals(stop: Stop) -> contextlib.AbstractContextManager[None]:
     """SIGINT, SIGTERM and SIGHUP (a dropped SSH session) stop the run safely, as Escape does in the TUI:
     ``stop`` is set, naming the signal, and the run stops before any tag moves that would not be whole."""
-    names = ("SIGINT", "SIGTERM", "SIGHUP")
-    chosen = [getattr(signal, name) for name in names if hasattr(signal, name)]
-
-    def handler(signum: int, _frame: object) -> None:
-        stop.interrupt(signal.Signals(signum).name)
-
-    previous = {signum: signal.signal(signum, handler) for signum in chosen}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
+    return _on_signals(("SIGINT", "SIGTERM", "SIGHUP"), stop.interrupt)
 
 
-@contextlib.contextmanager
-def interrupt_on_signals() -> Iterator[None]:
+def _keyboard_interrupt(name: str) -> None:
+    raise KeyboardInterrupt(name)
+
+
+def interrupt_on_signals() -> contextlib.AbstractContextManager[None]:
     """Before a run: SIGTERM and SIGHUP end the command as Ctrl-C does (nothing was moved yet)."""
-    chosen = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-
-    def handler(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {signum: signal.signal(signum, handler) for signum in chosen}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
+    return _on_signals(("SIGTERM", "SIGHUP"), _keyboard_interrupt)
 
 
 # -- commands ---------------------------------------------------------------------------
@@ -380,9 +401,45 @@ def _packages(args: argparse.Namespace, session: Session, upload: RunOptions | N
     paths = list(args.paths) or list(session.config.packages)
     if not paths:
         raise UsageError("Name at least one package file or directory of packages.")
+    selection = _chart_selection(args)
     if upload is not None:
-        return session.scan_to_import(paths, strict=args.strict, rescan=args.rescan, options=upload)
-    return session.scan(paths, strict=args.strict, rescan=args.rescan)
+        packages = session.scan_to_import(
+            paths, strict=args.strict, rescan=args.rescan, options=upload, charts=selection
+        )
+    else:
+        packages = session.scan(paths, strict=args.strict, rescan=args.rescan)
+    return session.select_charts(packages, selection)
+
+
+def _chart_selection(args: argparse.Namespace) -> ChartSelection:
+    """The charts ``--charts`` and ``--skip-charts`` take (every chart without them)."""
+    from core.api import ChartSelection
+
+    return ChartSelection.of(args.charts, args.skip_charts)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from core.api import Workspace, render_listing
+
+    workspace = Workspace(state_dir=args.state_dir, emit=ev.discard if args.json else PlainRenderer())
+    selection = _chart_selection(args)
+    scanned = workspace.scan(list(args.paths), rescan=args.rescan)
+    taken = {p.path for p in workspace.select_charts(scanned, selection)}  # whole packages: the listing names sharers
+    doc = workspace.listing([p for p in scanned if p.path in taken], selection, registry=args.registry, prefix=args.prefix)
+    sys.stdout.write(render_listing(doc, "json" if args.json else args.format) + "\n")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from core.api import Workspace
+
+    workspace = Workspace(state_dir=args.state_dir, emit=ev.discard if args.json else PlainRenderer())
+    diff = workspace.diff([args.old], [args.new], _chart_selection(args), rescan=args.rescan)
+    if args.json:
+        json_line(diff.to_json())
+    else:
+        sys.stdout.write(diff.render_text() + "\n")
+    return 0
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -557,6 +614,8 @@ COMMANDS: dict[str, Handler] = {
     "plan": cmd_plan,
     "import": cmd_import,
     "verify": cmd_verify,
+    "list": cmd_list,
+    "diff": cmd_diff,
     "history": cmd_history,
     "rollback": cmd_rollback,
     "tui": cmd_tui,

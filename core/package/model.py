@@ -14,6 +14,7 @@ from core.kinds import ChecksumStatus
 from core.oci import mediatypes as mt
 from core.oci.manifest import Descriptor, ManifestRef, image_manifest_bytes
 from core.oci.platform import Platform
+from core.package.naming import package_row
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,12 @@ class PackageIndex:
     charts: list[ChartRecord] = field(default_factory=list)
     images: list[ImageRecord] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    kind: str = "full"  # full, gpu, ...: from the file name (core.package.naming.package_identity)
+
+    @property
+    def row(self) -> str:
+        """The version with the kind, as the faces and the journal tell packages apart: ``v0.25.0 gpu``."""
+        return package_row(self.kind, self.version)
 
     @property
     def image_bytes(self) -> int:
@@ -132,4 +139,5 @@ class PackageIndex:
             charts=charts,
             images=images,
             warnings=list(data.get("warnings", [])),
+            kind=str(data.get("kind", "full")),
         )

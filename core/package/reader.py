@@ -27,7 +27,7 @@ from core.oci.platform import Platform, normalize_arch
 from core.oci.refs import is_repository_path
 from core.package import dockerarchive as da
 from core.package.model import ImageRecord
-from core.package.naming import is_bundle_member, parse_bundle_member, parse_package_name
+from core.package.naming import is_bundle_member, package_identity, parse_bundle_member
 from core.package.tarstream import (
     BLOCK,
     CHUNK,
@@ -209,8 +209,8 @@ class _Reader:
         self.progress = progress
         self.tap = tap
         self.where: list[str] = []
-        parsed = parse_package_name(path.name)
-        self.expected_arch = normalize_arch(parsed[1]) if parsed else None
+        named = package_identity(path.name)
+        self.expected_arch = normalize_arch(named.arch) if named.arch else None
         self.seen_platform: Platform | None = None
 
     def fail(self, message: str) -> PackageError:

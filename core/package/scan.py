@@ -26,12 +26,12 @@ from core.package.chartstore import store_chart_files
 from core.package.checksum import BackgroundHash, checksum_status
 from core.package.discover import discover
 from core.package.model import ChartRecord, ImageRecord, PackageIndex
-from core.package.naming import parse_package_name
+from core.package.naming import package_identity
 from core.package.reader import BlobMember, ChartFiles, ImagesFound, iter_package
 from core.terminal import printable, printable_lines
 from core.units import size_text
 
-CACHE_FORMAT = 5  # 5: an image without RepoTags is a warning (issue 19); 4: the checks of issue 11
+CACHE_FORMAT = 6  # 6: the package kind; 5: an image without RepoTags is a warning (issue 19); 4: the checks of issue 11
 _PROGRESS_STEP = 0.01  # emit ScanProgress every 1% of the file (and at the end)
 
 
@@ -170,12 +170,13 @@ def _read(
             last[0] = frac
             emit(ScanProgress(label, done, total))
 
-    parsed = parse_package_name(path.name)
+    named = package_identity(path.name)
     index = PackageIndex(
         path=label,
         name=path.name,
-        version=parsed[0] if parsed else "unknown",
-        arch=parsed[1] if parsed else "",
+        kind=named.kind,
+        version=named.version,
+        arch=named.arch,
         size=path.stat().st_size,
         checksum=ChecksumStatus.MISSING,
     )
@@ -266,7 +267,7 @@ def scan_paths(
     """Discover package files under ``paths`` and scan each (``use_cache=False`` reads them again)."""
     return [
         scan_package(p, state_dir=state_dir, emit=emit, strict=strict, use_cache=use_cache, sink=sink)
-        for p in discover(paths)
+        for p in discover(paths, emit)
     ]
 
 
@@ -289,7 +290,7 @@ def scan_each(
     while the others are scanned (a face lists it and keeps the rest selectable)."""
     packages: list[PackageIndex] = []
     unreadable: list[Unreadable] = []
-    for path in discover(paths):
+    for path in discover(paths, emit):
         result = scan_or_reason(path, state_dir=state_dir, emit=emit, use_cache=use_cache)
         if isinstance(result, Unreadable):
             unreadable.append(result)
@@ -340,6 +341,7 @@ def scan_json(indexes: list[PackageIndex]) -> dict[str, Any]:
             {
                 "path": index.path,
                 "name": index.name,
+                "kind": index.kind,
                 "version": index.version,
                 "arch": index.arch,
                 "size": index.size,
@@ -368,7 +370,7 @@ def render_scan_table(indexes: list[PackageIndex]) -> str:
     """A plain-text table of the scan, one block per version x arch."""
     out: list[str] = []
     for index in sorted(indexes, key=lambda i: (i.version, i.arch, i.name)):
-        out.append(f"== {index.version} x {index.arch}  {index.name}")
+        out.append(f"== {index.row} x {index.arch}  {index.name}")
         out.append(
             f"   {size_text(index.size)} file, {size_text(index.image_bytes)} of images, checksum {index.checksum}, "
             f"{len(index.charts)} charts, {len(index.images)} images"

@@ -1,4 +1,4 @@
-"""The default selection of packages: every arch of the newest version that has them all."""
+"""The default selection of packages: per kind (full, gpu, ...), every arch of the newest version that has them all."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.helpers.versions import version_key
+from core.package.naming import FULL
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class Listed:
     version: str
     arch: str
     readable: bool = True
+    kind: str = FULL
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,22 @@ class Selection:
 
 
 def default_selection(listed: Iterable[Listed]) -> Selection:
+    """Per kind of package (full, gpu, ...: each its own matrix), :func:`kind_selection`; the notes
+    of kinds other than ``full`` name their kind."""
+    kinds: dict[str, list[Listed]] = {}
+    for cell in listed:
+        kinds.setdefault(cell.kind, []).append(cell)
+    paths: set[str] = set()
+    notes: list[str] = []
+    for kind in sorted(kinds, key=lambda k: (k != FULL, k)):
+        chosen = kind_selection(kinds[kind])
+        paths |= chosen.paths
+        if chosen.note:
+            notes.append(chosen.note if kind == FULL else f"{kind}: {chosen.note}")
+    return Selection(frozenset(paths), " ".join(notes))
+
+
+def kind_selection(listed: Iterable[Listed]) -> Selection:
     """Every arch of the newest version that has a readable package for each; says why when that is
     not the newest version. With no such version, the newest readable package of each arch, said so."""
     cells = {(p.version, p.arch): p for p in listed}

@@ -38,6 +38,7 @@ from core.helpers.versions import version_key
 from core.kinds import ChartAction, ChecksumStatus, ImageAction, RollbackResult, RunKind, RunStatus
 from core.package.checksum import expected_sha512
 from core.package.model import PackageIndex
+from core.package.naming import FULL, package_row
 from core.record import faults, runlock
 from core.secrets import MASK, Secret, is_secret_name, mask, mask_all
 from core.terminal import printable_lines
@@ -204,6 +205,7 @@ def package_entry(package: PackageIndex) -> dict[str, Any]:
         "path": package.path,
         "name": package.name,
         "version": package.version,
+        "kind": package.kind,
         "arch": package.arch,
         "size": package.size,
         "checksum": package.checksum,
@@ -546,7 +548,7 @@ class Journal:
         return max(versions, key=version_key) if versions else None
 
     def imported_packages(self, target: str) -> dict[tuple[str, str], tuple[str, float]]:
-        """Per ``(version, arch)``: the newest finished import into ``target`` not rolled back, as
+        """Per ``(row, arch)`` (the version with its kind: :func:`core.package.naming.package_row`): the newest finished import into ``target`` not rolled back, as
         ``(run id, time it ended)``."""
         rows = self._query(
             "SELECT id, packages, ended FROM runs r WHERE target = ? AND kind = 'import' AND status = 'done'"
@@ -557,7 +559,8 @@ class Journal:
         out: dict[tuple[str, str], tuple[str, float]] = {}
         for row in rows:  # oldest first: newer runs overwrite
             for package in json.loads(row["packages"]):
-                key = (str(package.get("version", "")), str(package.get("arch", "")))
+                key = (package_row(str(package.get("kind", FULL)), str(package.get("version", ""))),
+                       str(package.get("arch", "")))
                 out[key] = (row["id"], float(row["ended"] or 0.0))
         return out
 

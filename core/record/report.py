@@ -85,7 +85,7 @@ def _entry(result: ImageResult | ChartResult, keys: tuple[str, ...], **more: obj
 
 def _package(package: PackageIndex) -> dict[str, Any]:
     entry = package_entry(package)
-    return {k: entry[k] for k in ("name", "path", "version", "arch", "size", "checksum", "sha512")}
+    return {k: entry[k] for k in ("name", "path", "kind", "version", "arch", "size", "checksum", "sha512")}
 
 
 def write_report(state_dir: Path | str, report: dict[str, Any], secrets: Iterable[str] = ()) -> tuple[Path, Path]:

@@ -131,38 +131,29 @@ class HarborClient(RegistryEndpoint):
         message = _message(response)
         detail = f" ({message})" if message else ""
         who = f"user '{self.credentials.username}'" if self.credentials else "an anonymous user"
-        if status == 401:
-            if creating and self.credentials is None:
-                return AuthError(
-                    f"Harbor at {self.description} does not let an anonymous user create project '{project}'.",
-                    hint=Advice("{Login} of an account that may create projects."),
-                    status=status,
-                )
-            return AuthError(
-                f"Harbor at {self.description} refused the credentials of {who} during {what}{detail}.",
-                hint="Check the username and password.",
-                status=status,
+        # (error class, what Harbor did, what to do), first match wins
+        kind: type[RegistryError]
+        if status == 401 and creating and self.credentials is None:
+            kind, did, hint = AuthError, f"does not let an anonymous user create project '{project}'.", Advice(
+                "{Login} of an account that may create projects."
             )
-        if status == 403:
-            return AuthError(
-                f"Harbor at {self.description} does not let {who} create project '{project}'{detail}."
-                if creating
-                else f"Harbor at {self.description} denied {who} {what}{detail}.",
-                hint="Ask a Harbor administrator to create the project, or use an account with that right "
-                "(Harbor may allow only administrators to create projects).",
-                status=status,
+        elif status == 401:
+            kind, did, hint = AuthError, f"refused the credentials of {who} during {what}{detail}.", Advice(
+                "Check the username and password."
             )
-        if status == 400 and creating:
-            return RegistryError(
-                f"Harbor at {self.description} rejected the project name '{project}'{detail}.",
-                hint=Advice("Harbor project names are lower case letters, digits and . _ -; {prefix} to choose one."),
-                status=status,
+        elif status == 403:
+            did = f"does not let {who} create project '{project}'{detail}." if creating else f"denied {who} {what}{detail}."
+            kind, hint = AuthError, Advice(
+                "Ask a Harbor administrator to create the project, or use an account with that right "
+                "(Harbor may allow only administrators to create projects)."
             )
-        return RegistryError(
-            f"Harbor at {self.description} answered HTTP {status} to {what}{detail}.",
-            hint="Check Harbor's logs.",
-            status=status,
-        )
+        elif status == 400 and creating:
+            kind, did, hint = RegistryError, f"rejected the project name '{project}'{detail}.", Advice(
+                "Harbor project names are lower case letters, digits and . _ -; {prefix} to choose one."
+            )
+        else:
+            kind, did, hint = RegistryError, f"answered HTTP {status} to {what}{detail}.", Advice("Check Harbor's logs.")
+        return kind(f"Harbor at {self.description} {did}", hint=hint, status=status)
 
 
 def detect_flavour(

@@ -47,9 +47,17 @@ class BlobStager:
     """Uploads the blobs of the packages a scan reads to ``target`` (see the module's docstring)."""
 
     def __init__(
-        self, target: RegistryTarget, options: RunOptions, *, prefix: str = "", emit: ev.Emit = ev.discard
+        self,
+        target: RegistryTarget,
+        options: RunOptions,
+        *,
+        prefix: str = "",
+        emit: ev.Emit = ev.discard,
+        chooses: Callable[[ChartRecord], bool] | None = None,
     ) -> None:
-        """``options``: the run's, for ``--jobs`` (uploads at once), ``--limit-rate`` and the stall time."""
+        """``options``: the run's, for ``--jobs`` (uploads at once), ``--limit-rate`` and the stall time;
+        ``chooses``: the charts taken (``--charts``): the blobs of another chart's bundle are only read past."""
+        self.chooses = chooses
         self.target = target
         self.prefix = prefix
         self.emit = emit
@@ -75,6 +83,8 @@ class BlobStager:
     # -- the scan's BlobSink -------------------------------------------------------------------
     def chart(self, record: ChartRecord) -> None:
         """Where the bundle's blobs go: the repositories of the images its hints name."""
+        if self.chooses is not None and not self.chooses(record):
+            return  # a chart not taken: its blobs are read past (their decompression is all they cost)
         repositories = landing_repositories(record, self.prefix)
         if repositories:
             self._landing[record.bundle] = repositories

@@ -15,6 +15,7 @@ from core.api import (
     Check,
     CheckKind,
     CheckStatus,
+    PackageDiff,
     PackageIndex,
     Preflight,
     holds_tag,
@@ -52,6 +53,7 @@ class ChecksScreen(FlowScreen):
     def __init__(self) -> None:
         super().__init__()
         self.checks: list[Check | ev.CheckDone] = []  # the events while the checks run, then the checks
+        self.upgrade: PackageDiff | None = None  # what the upgrade changes, when the packages chosen are one
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="checks-box"):
@@ -93,7 +95,11 @@ class ChecksScreen(FlowScreen):
             return
         options, checks = self.archfuse.options, check_options(settings)
 
+        state = self.state
+        selected = [p for p in state.packages if p.path in state.selected]
+
         def work() -> Preflight:
+            self.upgrade = session.upgrade_diff(selected, state.packages, session.config, state.charts)
             preflight = session.preflight(packages, options=options, checks=checks)
             return session.prepare(preflight) if create_spaces else preflight  # agreed to: created now
 
@@ -118,6 +124,8 @@ class ChecksScreen(FlowScreen):
         if preflight.failed:
             totals += f" · {len(preflight.failures)} check(s) failed: Start is refused"
         totals += "".join(f" · {hint}" for hint in self.offers())
+        if self.upgrade is not None:
+            totals += f"\nUpgrade: {self.upgrade.summary()}."
         self.query_one("#totals", Static).update(printable(totals))
         table.focus()
 

@@ -19,12 +19,14 @@ from textual.widgets import Button, DirectoryTree, Input, Static
 from core.api import (
     ArchfuseError,
     BackgroundScan,
+    ChartSelection,
     ChecksumStatus,
     PackageIndex,
     ScanResult,
     Unreadable,
     discover,
-    parse_package_name,
+    package_identity,
+    package_row,
 )
 from core.api import events as ev
 from tui.advice import say_error
@@ -49,7 +51,8 @@ class PackagesScreen(FlowScreen):
         Command("Select package", "Toggle the highlighted package", "toggle_package", "space", "Select"),
         Command("Select all or none", "Every package, or none", "select_all", "a", "All/none"),
         Command("Browse for a directory", "Pick the package directory from a tree", "browse", "ctrl+o", "Browse"),
-        Command("Next: target", "Choose where the images go", "next", "n", "Next"),
+        Command("Next: target", "Choose where the images go (every chart)", "next", "n", "Next"),
+        Command("Choose charts", "Take some charts of the packages selected, then the target", "charts", "c", "Charts"),
     )
 
     def __init__(self) -> None:
@@ -60,6 +63,7 @@ class PackagesScreen(FlowScreen):
         self.bridge = EventBridge()  # the scan's progress, coalesced
         self.chose = False  # the engineer changed the selection since the listing: no default then
         self.waiting = False  # Next was pressed with a selected package still scanning
+        self.then_charts = False  # Next leads to the chart checklist (c), not straight to the target
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="row"):
@@ -366,22 +370,36 @@ class PackagesScreen(FlowScreen):
                 matrix.put(dataclasses.replace(gave_way, progress=0.0, queued=True))
             self.set_status(self.status_text())
             return
+        if self.then_charts:
+            from tui.screens.charts import ChartsScreen
+
+            self.app.push_screen(ChartsScreen())
+            return
         from tui.screens.target import TargetScreen
 
+        self.state.charts = ChartSelection()  # Next without the checklist: every chart
         self.app.push_screen(TargetScreen())
+
+    def action_charts(self) -> None:
+        """On to the chart checklist (then the target), once the packages selected are read."""
+        self.then_charts = True
+        try:
+            self.action_next()
+        finally:
+            self.then_charts = self.waiting  # kept only while a scan is waited for
 
 
 def listed(file: Path) -> Cell:
     """A package file as listed before its scan: version and arch from its name, its size."""
-    named = parse_package_name(file.name)
-    version, arch = named if named is not None else (file.name, "?")
-    return Cell(str(file), version, arch, file.stat().st_size, progress=0.0, queued=True)
+    named = package_identity(file.name)
+    return Cell(str(file), package_row(named.kind, named.version), named.arch or "?", file.stat().st_size,
+                progress=0.0, queued=True, kind=named.kind)
 
 
 def scanned(package: PackageIndex) -> Cell:
     """A scanned package's cell."""
-    return Cell(package.path, package.version, package.arch, package.size, package.checksum, len(package.images),
-                len(package.charts))
+    return Cell(package.path, package.row, package.arch, package.size, package.checksum, len(package.images),
+                len(package.charts), kind=package.kind)
 
 
 def described(cell: Cell) -> str:

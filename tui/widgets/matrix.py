@@ -23,7 +23,7 @@ class Cell:
     """One package as the matrix shows it."""
 
     path: str
-    version: str
+    version: str  # with the kind when it is not full: ``v0.25.0 gpu`` (core.package.naming.package_row)
     arch: str
     size: int = 0
     checksum: ChecksumStatus | None = None  # None while scanning
@@ -32,6 +32,7 @@ class Cell:
     progress: float | None = None  # 0..1 while scanning (or queued for it); None once scanned
     problem: str = ""  # why the package cannot be read (it cannot be selected)
     queued: bool = False  # waiting for its scan to start
+    kind: str = "full"  # full, gpu, ...: each kind is selected on its own
 
     @property
     def scanning(self) -> bool:
@@ -135,7 +136,7 @@ class PackageMatrix(DataTable[Text]):
 
     def listed(self) -> list[Listed]:
         """Every package as listed, for the engine's default selection."""
-        return [Listed(c.path, c.version, c.arch, not c.problem) for c in self.cells.values()]
+        return [Listed(c.path, c.version, c.arch, not c.problem, c.kind) for c in self.cells.values()]
 
     def select(self, chosen: Selection) -> str:
         """Select what the engine chose and return its sentence."""
