@@ -27,7 +27,7 @@ the CLI. Nothing in ``core`` prints; the edges (CLI, TUI) render these.
 
 from __future__ import annotations
 
-from core.advice import Advice
+from core.advice import Advice, template_of
 
 
 class ArchfuseError(Exception):
@@ -45,13 +45,8 @@ class ArchfuseError(Exception):
         if not self.hint:
             return self.message
         if isinstance(self.message, Advice) or isinstance(self.hint, Advice):
-            return Advice(f"{_template(self.message)} {_template(self.hint)}")
+            return Advice(f"{template_of(self.message)} {template_of(self.hint)}")
         return f"{self.message} {self.hint}"
-
-
-def _template(text: str) -> str:
-    """Advice's template, or plain text (its braces stay as they are: only a fix's name is a placeholder)."""
-    return text.template if isinstance(text, Advice) else text
 
 
 class UsageError(ArchfuseError):

@@ -21,7 +21,7 @@ from typing import BinaryIO
 import httpx
 
 from core import events as ev
-from core.advice import Advice
+from core.advice import Advice, template_of
 from core.errors import (
     AuthError,
     BlobUnknown,
@@ -546,7 +546,10 @@ class RegistryClient(RegistryEndpoint):
         if tries.attempt == 0:
             return error
         return TransportError(
-            f"{error.message.rstrip('.')}, still after {tries.policy.describe()} of retries (--retry-for).",
+            Advice(
+                f"{template_of(error.message).rstrip('.')}, still after {tries.policy.describe()} of retries "
+                "({retry_for} to wait longer)."
+            ),
             hint=_RESUME_HINT,
         )
 
