@@ -176,3 +176,12 @@ class ChartDestinationKind(Word):
     OCI = "oci"
     CHARTMUSEUM = "chartmuseum"
     HARBOR = "harbor"
+
+
+class Change(Word):
+    """What ``diff`` says of a chart or image between OLD and NEW."""
+
+    ADDED = "added"  # a chart NEW has and OLD lacks
+    NEW = "new"  # an image reference on a platform NEW has and OLD lacks
+    CHANGED = "changed"
+    REMOVED = "removed"
