@@ -242,6 +242,8 @@ class RunFinished(Event):
     message: str = ""
     peak_spool: int = 0  # most bytes the spool held at once (memory and disk)
     remerged: int = 0  # tags merged again after another writer dropped a platform of this run
+    #: of ``bytes_uploaded``, what went up while the packages were read, before the run (core.run.stage)
+    bytes_staged: int = 0
 
 
 Emit = Callable[[Event], None]

@@ -422,6 +422,7 @@ class Session(Workspace):
         if not self.chart_selection.everything:
             settings["charts"] = self.chart_selection.describe()
         charts = ChartJob(preflight.charts, self.charts, self.force_charts) if self.charts is not None else None
+        staged, self.staged = self.staged[1], (0, 0)  # the one read's uploads are this run's, counted once
         return journaled_run(
             preflight.plan,
             self.target,
@@ -432,6 +433,7 @@ class Session(Workspace):
             secrets=self.secrets,
             emit=self.emit,
             cancel=cancel,
+            staged=staged,
         )
 
     def rollback(self, run_id: str, *, cancel: threading.Event | None = None) -> RollbackSummary:

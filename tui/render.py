@@ -138,6 +138,9 @@ class PlainRenderer:
                 f"run {event.run_id} {event.status}: {event.images} images, {event.charts} charts, "
                 f"{humanize.naturalsize(event.bytes_uploaded, binary=True)} uploaded in {event.seconds:.1f}s"
             )
+            if event.bytes_staged:
+                text += f" ({humanize.naturalsize(event.bytes_staged, binary=True)} of it while the packages were read)"
+
             if event.remerged:
                 text += f"; {event.remerged} tag(s) re-merged after another client rewrote them"
             return text + (f" — {event.message}" if event.message and event.status != RunStatus.DONE else "")

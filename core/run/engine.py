@@ -98,8 +98,12 @@ class ImportRun:
         recorder: RunRecorder | None = None,
         run_id: str | None = None,
         charts: ChartJob | None = None,
+        staged: int = 0,
     ) -> None:
+        """``staged``: the bytes this import uploaded while its packages were read, before the run
+        (:mod:`core.run.stage`); they are counted in the run's ``bytes_uploaded``."""
         self.plan = plan
+        self.staged = staged
         self.target = target
         self.options = options or RunOptions()
         self.emit = emit
@@ -189,17 +193,18 @@ class ImportRun:
                 status,
                 len(plan.images),
                 len(chart_plans),
-                self.progress.done,
+                self.staged + self.progress.done,
                 seconds,
                 message,
                 peak_spool=self.budget.peak,
                 remerged=self._remerged,
+                bytes_staged=self.staged,
             )
         )
         return RunSummary(
             self.run_id,
             status,
-            self.progress.done,
+            self.staged + self.progress.done,
             seconds,
             counts(images),
             list(self._failures),
