@@ -140,6 +140,7 @@ def test_prune_keep_2_then_gc_frees_the_dropped_version_and_nothing_shared(site:
     kept = " ".join(f"{k['subject']}: {k['reason']}" for k in plan["kept"])
     assert f"@{site.pinned}" in kept and "platform manifest also in" in kept
     assert site.referrer in kept and "referrer" in kept
+    assert f"{SHARED_TAG[0]}:{SHARED_TAG[1]}: a version kept" in kept  # every version has it
     deleted = {m["digest"] for m in plan["manifests"]}
     assert site.pinned not in deleted
     assert summary["status"] == "done" and len(summary["tags_removed"]) == len(removed)

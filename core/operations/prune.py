@@ -346,7 +346,12 @@ def plan_prune(
     candidates: dict[tuple[str, str], tuple[str, tuple[str, ...], str]] = {}
     for key, wrote in sorted(writers.items()):
         rows = set().union(*(_rows(run) for run, _ in wrote))
+        if not rows & set(dropped):
+            continue
         if not rows <= set(dropped) or f"{key[0]}:{key[1]}" in needed:
+            users = sorted(rows - set(dropped), key=version_key)
+            plan.kept.append(Kept(f"{key[0]}:{key[1]}", f"the import of {', '.join(users)} wrote it too" if users
+                                  else "a version kept (or a chart not taken) uses it too"))
             continue
         last_run, last = max(wrote, key=lambda w: w[1].written_at)
         candidates[key] = (last.after or "", tuple(sorted(rows, key=version_key)), last_run.id)
