@@ -484,13 +484,11 @@ def _import(args: argparse.Namespace) -> int:
             checks=_check_options(args, False),
         )
         _refuse_failed(args, session, preflight)
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise UsageError("archfuse import writes to the target: pass --yes to confirm when not at a terminal.")
-            sys.stdout.write(preflight.render_text() + "\n")
-            if not _confirm(_import_question(preflight)):
-                print("archfuse: not imported; nothing was changed.", file=sys.stderr)
-                return 0
+        shown = preflight
+        if not _consented(args, "import writes to the target", lambda: _import_question(shown),
+                          show=lambda: sys.stdout.write(shown.render_text() + "\n")):
+            print("archfuse: not imported; nothing was changed.", file=sys.stderr)
+            return 0
         preflight = session.prepare(preflight)  # consent given: spaces created, leftovers removed
         _refuse_failed(args, session, preflight)
         stop = Stop()
@@ -534,6 +532,20 @@ def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
     else:
         for path in paths:
             print(printable(f"report: {path}"), file=sys.stderr)
+
+
+def _consented(
+    args: argparse.Namespace, doing: str, question: Callable[[], str], *, show: Callable[[], object] | None = None
+) -> bool:
+    """Consent to what changes the target: ``--yes``, or "yes" at the terminal (after ``show``); without a
+    terminal and ``--yes``, a UsageError saying that ``archfuse DOING`` needs it."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"archfuse {doing}: pass --yes to confirm when not at a terminal.")
+    if show is not None:
+        show()
+    return _confirm(question())
 
 
 def _confirm(question: str) -> bool:
@@ -581,13 +593,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     session = _open(args, config, _emitter(args))
     try:
         question = f"Put back the {len(tags)} tag(s) run {record.id} changed on {session.target.description}?"
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise UsageError(
-                    "archfuse rollback moves tags on the target: pass --yes to confirm when not at a terminal."
-                )
-            if not _confirm(question):
-                return 0
+        if not _consented(args, "rollback moves tags on the target", lambda: question):
+            return 0
         summary = session.rollback(record.id)
     finally:
         session.close()
@@ -608,13 +615,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
             sys.stdout.write(plan.render_text() + "\n")
         if plan.empty:
             return 0
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise UsageError("archfuse prune deletes tags and manifests: pass --yes to confirm when not at a terminal.")
-            question = (f"Remove the {len(plan.tags)} tag(s) and delete the {len(plan.manifests)} manifest(s) above "
-                        f"from {session.target.description}?")
-            if not _confirm(question):
-                return 0
+        question = (f"Remove the {len(plan.tags)} tag(s) and delete the {len(plan.manifests)} manifest(s) above "
+                    f"from {session.target.description}?")
+        if not _consented(args, "prune deletes tags and manifests", lambda: question):
+            return 0
         summary = session.prune(plan)
     finally:
         session.close()
