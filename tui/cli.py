@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.api import (
     DEFAULT_JOBS,
@@ -598,10 +598,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         summary = session.rollback(record.id)
     finally:
         session.close()
-    if args.json:
-        json_line({"event": "rollback", **summary.to_json()})
-    else:
-        sys.stdout.write(summary.render_text() + "\n")
+    _show(args, "rollback", summary)
     return summary.exit_code
 
 
@@ -609,10 +606,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
     session = _session(args, _emitter(args) if args.json else ev.discard)
     try:
         plan = session.prune_plan(keep=args.keep, drop=args.drop, charts=_chart_selection(args))
-        if args.json:
-            json_line({"event": "prune_plan", **plan.to_json()})
-        else:
-            sys.stdout.write(plan.render_text() + "\n")
+        _show(args, "prune_plan", plan)
         if plan.empty:
             return 0
         question = (f"Remove the {len(plan.tags)} tag(s) and delete the {len(plan.manifests)} manifest(s) above "
@@ -622,11 +616,22 @@ def cmd_prune(args: argparse.Namespace) -> int:
         summary = session.prune(plan)
     finally:
         session.close()
-    if args.json:
-        json_line({"event": "prune", **summary.to_json()})
-    else:
-        sys.stdout.write(summary.render_text() + "\n")
+    _show(args, "prune", summary)
     return summary.exit_code
+
+
+class _Shown(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+    def render_text(self) -> str: ...
+
+
+def _show(args: argparse.Namespace, event: str, result: _Shown) -> None:
+    """A result as one JSON line (``--json``, as event ``event``) or as its text."""
+    if args.json:
+        json_line({"event": event, **result.to_json()})
+    else:
+        sys.stdout.write(result.render_text() + "\n")
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
