@@ -459,10 +459,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         )
     finally:
         session.close()
-    if args.json:
-        json_line(preflight.to_json())
-    else:
-        sys.stdout.write(preflight.render_text() + "\n")
+    _show(args, None, preflight)
     return PreflightFailed.exit_code if preflight.failed else 0
 
 
@@ -565,10 +562,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report = session.verify(_packages(args, session))
     finally:
         session.close()
-    if args.json:
-        json_line(report.to_json())
-    else:
-        sys.stdout.write(report.render_text() + "\n")
+    _show(args, None, report)
     return 0 if report.ok else 1
 
 
@@ -626,10 +620,10 @@ class _Shown(Protocol):
     def render_text(self) -> str: ...
 
 
-def _show(args: argparse.Namespace, event: str, result: _Shown) -> None:
-    """A result as one JSON line (``--json``, as event ``event``) or as its text."""
+def _show(args: argparse.Namespace, event: str | None, result: _Shown) -> None:
+    """A result as one JSON line (``--json``; with ``"event"`` when one is named) or as its text."""
     if args.json:
-        json_line({"event": event, **result.to_json()})
+        json_line({"event": event, **result.to_json()} if event else result.to_json())
     else:
         sys.stdout.write(result.render_text() + "\n")
 
