@@ -165,6 +165,34 @@ class Workspace:
             selection.apply(before + after)  # a pattern that names no chart is refused
         return package_diff(before, after, selection)
 
+    def diff_with_target(
+        self, new: list[Path], config: TargetConfig, selection: ChartSelection | None = None, *, rescan: bool = False
+    ) -> PackageDiff:
+        """``archfuse diff NEW --registry TARGET``: what the packages under ``new`` change against the
+        newest older ones the journal says were imported into ``config``'s target (read again from the
+        scan cache, so their files must still be where they were imported from)."""
+        after = self.scan(new, rescan=rescan)
+        imported = self.imported(config)
+        paths: set[Path] = set()
+        with Journal(self.state_dir, emit=self.emit) as journal:
+            for run_id in {run for run, _when in imported.values()}:
+                paths.update(Path(str(p["path"])) for p in journal.run(run_id).packages if p.get("path"))
+        gone = sorted(str(p) for p in paths if not p.is_file())
+        if gone:
+            raise UsageError(
+                f"The journal's imports into {config.description} came from {', '.join(gone)}, which is no longer "
+                "there: give OLD as a package file instead."
+            )
+        sides = upgrade_of(after, self.scan(sorted(paths), rescan=rescan), imported)
+        if sides is None:
+            raise UsageError(
+                f"The journal knows no import into {config.description} of an older version of these packages: "
+                "nothing to compare them with."
+            )
+        if selection is not None:
+            selection.apply(sides[0] + sides[1])  # a pattern that names no chart is refused
+        return package_diff(*sides, selection)
+
     def upgrade_diff(
         self, chosen: list[PackageIndex], available: list[PackageIndex], config: TargetConfig | None = None,
         selection: ChartSelection | None = None,

@@ -85,3 +85,22 @@ def test_a_chart_pattern_that_names_nothing_is_refused(sample_package: Callable[
     path = sample_package("v0.12.0", "amd64")
     assert main(["list", str(path), "--charts", "redsi", "--state-dir", str(tmp_path)]) == 2
     assert "No chart of the packages is named redsi" in capsys.readouterr().err
+
+
+def test_diff_against_a_target_takes_what_the_journal_says_it_holds(
+    sample_package: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``diff NEW --registry TARGET``: OLD is the older package the journal says was imported there; the
+    answer is the one ``diff OLD NEW`` gives. Before any import, it says there is nothing to compare with."""
+    old, new = sample_package("v0.11.0", "amd64"), sample_package("v0.12.0", "amd64")
+    state, layout = tmp_path / "state", tmp_path / "layout"
+    capsys.readouterr()
+    assert main(["diff", str(new), "--registry", str(layout), "--state-dir", str(state)]) == 2
+    assert "knows no import into" in capsys.readouterr().err
+    assert main(["import", str(old), "--registry", str(layout), "--yes", "--state-dir", str(state)]) == 0
+    against_target = json.loads(_run(capsys, "diff", new, "--registry", layout, "--json", "--state-dir", state))
+    between = json.loads(_run(capsys, "diff", old, new, "--json", "--state-dir", state))
+    assert against_target == between and against_target["images"] and against_target["old"] == [str(old)]
+    capsys.readouterr()
+    assert main(["diff", str(old), str(new), "--registry", str(layout), "--state-dir", str(state)]) == 2
+    assert "takes OLD and NEW packages, or NEW and a target" in capsys.readouterr().err

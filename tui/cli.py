@@ -188,10 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rescan", action="store_true", help="ignore the scan cache")
     _add_chart_args(p)
 
-    p = sub.add_parser("diff", help="what NEW changes against OLD: charts, images, and the bytes that move")
+    p = sub.add_parser("diff", help="what NEW changes against OLD (or against what a target holds): charts, "
+                       "images, and the bytes that move")
     _add_common(p)
-    p.add_argument("old", type=Path, help="the older package file, or a directory of them")
-    p.add_argument("new", type=Path, help="the newer package file, or a directory of them")
+    p.add_argument("sides", type=Path, nargs="+", metavar="[OLD] NEW",
+                   help="the older and the newer package file (or directory of them); with a target, NEW only: "
+                   "OLD is what the journal says the target holds")
+    _add_target_args(p, required=False)
     p.add_argument("--rescan", action="store_true", help="ignore the scan cache")
     _add_chart_args(p)
 
@@ -443,7 +446,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from core.api import Workspace
 
     workspace = Workspace(state_dir=args.state_dir, emit=ev.discard if args.json else PlainRenderer())
-    diff = workspace.diff([args.old], [args.new], _chart_selection(args), rescan=args.rescan)
+    target = bool(args.registry or args.cluster_config)
+    if len(args.sides) != (1 if target else 2):
+        raise UsageError("archfuse diff takes OLD and NEW packages, or NEW and a target (--registry or -c) whose "
+                         "imports the journal knows.")
+    if target:
+        diff = workspace.diff_with_target(args.sides, target_config(args), _chart_selection(args), rescan=args.rescan)
+    else:
+        diff = workspace.diff([args.sides[0]], [args.sides[1]], _chart_selection(args), rescan=args.rescan)
     if args.json:
         json_line(diff.to_json())
     else:
