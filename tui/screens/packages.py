@@ -53,6 +53,7 @@ class PackagesScreen(FlowScreen):
         Command("Browse for a directory", "Pick the package directory from a tree", "browse", "ctrl+o", "Browse"),
         Command("Next: target", "Choose where the images go (every chart)", "next", "n", "Next"),
         Command("Choose charts", "Take some charts of the packages selected, then the target", "charts", "c", "Charts"),
+        Command("History and rollback", "Runs in the journal; roll one back", "app.history", "h", "History"),
     )
 
     def __init__(self) -> None:

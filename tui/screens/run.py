@@ -23,6 +23,8 @@ from tui.screens.base import Command, FlowScreen
 from tui.widgets.progress import ImageTable, InFlight, TransferProgress
 
 LOGS_DIR = "logs"
+#: what r does after a run stopped: back to the checks, which plan again against what the target holds now
+AFTER_STOP = "press r to check and plan again, then Start: it continues where the run stopped."
 
 
 class RunScreen(FlowScreen):
@@ -32,7 +34,8 @@ class RunScreen(FlowScreen):
     ACTIONS = (
         Command("Cancel the run", "Stop safely before any tag moves (asks first)", "cancel", "escape", "Cancel"),
         Command("Summary", "Results and verification, when the run is over", "next", "n"),
-        Command("Run again / resume", "Plan again and continue where the run stopped", "resume", "r", "Run again"),
+        Command("Check and plan again", "Back to Checks and plan: every check and the plan again, then Start "
+                "continues where the run stopped", "resume", "r", "Plan again"),
         Command("Enlarge the log", "Give the log most of the screen, or back", "toggle_log", "l", "Log"),
         Command("Save the log", "Write the log to a file in the state directory", "save_log", "w", "Save log"),
     )
@@ -128,12 +131,12 @@ class RunScreen(FlowScreen):
         elif summary.status == RunStatus.CANCELLED:
             self.query_one(ImageTable).mark_rest(ImageStage.CANCELLED)
             progress.finish(f"cancelled after {size(summary.bytes_uploaded)} in {summary.seconds:.1f} s; no tag moved")
-            self.set_phase("Cancelled safely. Press r to run again: it continues where it stopped.")
+            self.set_phase(f"Cancelled safely; {AFTER_STOP}")
         else:
             self.query_one(ImageTable).mark_rest(ImageStage.FAILED)
             progress.finish(f"failed after {size(summary.bytes_uploaded)}")
             first = say(summary.failures[0]) if summary.failures else "see the log"
-            self.set_phase("Failed. Fix the cause, then press r to run again.")
+            self.set_phase(f"Failed. Fix the cause, then {AFTER_STOP}")
             if not self.quit_after:
                 self.fail(f"The run failed: {first}")
         if self.quit_after:
