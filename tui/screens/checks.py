@@ -312,7 +312,9 @@ def start_question(preflight: Preflight, target: str) -> str:
     rewritten = len(moving) - created
     parts = [f"Import {len(plan.images)} images ({size(plan.bytes_to_upload)} to upload) into {target}?"]
     if moving:
-        parts.append(f"{len(moving)} tag(s) move, only at the end: {created} new, {rewritten} existing rewritten.")
+        kinds = [f"{created} new"] if created else []
+        kinds += [f"{rewritten} existing (their other platforms kept)"] if rewritten else []
+        parts.append(f"{len(moving)} tag(s) move, only at the end: {', '.join(kinds)}.")
     else:
         parts.append("No tag moves: the target holds every image already.")
     downgrade = next((c for c in preflight.checks if c.kind == CheckKind.VERSION and c.status != CheckStatus.OK), None)

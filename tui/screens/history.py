@@ -108,8 +108,12 @@ def detail_text(detail: RunDetail, report: Path | None) -> str:
         for t in detail.tags
     ] or ["  none"]
     lines += ["", f"Report: {report}" if report else "Report: none was written for this run."]
-    here = f"{Path.cwd()}/"  # paths under the working directory read short, as the engineer typed them
-    return "\n".join(lines).replace(here, "")
+    return relative("\n".join(lines))
+
+
+def relative(text: str) -> str:
+    """Paths under the working directory read short, as the engineer typed them."""
+    return text.replace(f"{Path.cwd()}/", "")
 
 
 def image_lines(rows: list[ImageRow], target: str = "") -> list[str]:
@@ -125,7 +129,7 @@ def image_lines(rows: list[ImageRow], target: str = "") -> list[str]:
     lines = []
     for row, text in zip(rows, texts):
         said = ("" if one else f"[{shared.index(text) + 1}]") if text in shared else row.result
-        digest = f"  {_short(row.digest)}" if row.digest and text in shared else ""
+        digest = f"  {_short(row.digest)}" if row.digest and row.digest in row.result and text in shared else ""
         platform = f" {row.platform.removeprefix('linux/'):<6}" if row.platform else ""
         lines.append(f"  {row.action:<11}{platform} {row.destination.removeprefix(base)}{digest}  {said}".rstrip())
     if one:
@@ -204,7 +208,7 @@ class HistoryScreen(FlowScreen):
             ]
             if wide:
                 cells += [Text(arches_of(run)), Text(str(run.images)), Text(size(run.bytes_uploaded))]
-            table.add_row(*cells, Text(reference(run.target, "", target_width)), key=run.id)
+            table.add_row(*cells, Text(reference(relative(run.target), "", target_width)), key=run.id)
         table.focus()
         self.show_highlighted()
 
@@ -215,7 +219,7 @@ class HistoryScreen(FlowScreen):
             self.query_one("#detail", Static).update("No runs in the journal yet.")
             return
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started))
-        line = (f"Run {run.id} ({run.kind}, {run.status}, {when}) into {run.target}: "
+        line = (f"Run {run.id} ({run.kind}, {run.status}, {when}) into {relative(run.target)}: "
                 f"{' '.join(sorted(set(run.versions))) or '-'} {arches_of(run)}, {plural(run.images, 'image')}, "
                 f"{size(run.bytes_uploaded)} uploaded.")
         self.query_one("#detail", Static).update(printable_lines([

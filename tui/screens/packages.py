@@ -131,6 +131,17 @@ class PackagesScreen(FlowScreen):
         self.run_worker(scan.run, name="scan", group="scan", thread=True, exit_on_error=False)
         self.selection_changed(chose=False)
 
+    def rescan(self) -> None:
+        """The directory listed and scanned again (packages copied into it since appear), the selection kept
+        for the packages still there (no default then: the engineer chose it)."""
+        selected = set(self.state.selected)
+        self.action_scan()
+        matrix = self.query_one(PackageMatrix)
+        if selected and matrix.cells:
+            matrix.selected = {c.path for c in matrix.cells.values() if c.path in selected}
+            matrix.redraw()
+            self.selection_changed()
+
     def stop_scan(self) -> None:
         """No more scanning for this listing (a new one starts, or the screen goes)."""
         if self.scan is not None:

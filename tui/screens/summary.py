@@ -264,7 +264,7 @@ class SummaryScreen(FlowScreen):
             self.app.pop_screen()
         screen = self.app.screen
         if isinstance(screen, PackagesScreen):
-            screen.action_scan()
+            screen.rescan()
         else:
             self.app.push_screen(PackagesScreen())
 
