@@ -215,7 +215,7 @@ async def test_history_at_80_columns_shows_target_and_run_id_and_h_opens_it_from
         table = app.screen.query_one(DataTable)
         assert cells(table, "id") == [run_id]
         assert cells(table, "target") == ["oci:layout"]
-        assert f"Run {run_id} (import, done," in str(app.screen.query_one("#detail", Static).render())
+        assert f"\nRun {run_id} (import, done," in str(app.screen.query_one("#detail", Static).render())
 
 
 # -- an unreadable package --------------------------------------------------------------------
@@ -229,7 +229,7 @@ def test_a_short_package_is_called_short_with_its_checksum(tmp_path: Path) -> No
     cut(path)
     found = scan_or_reason(path)
     assert found.short and found.checksum == ChecksumStatus.MISMATCH  # type: ignore[union-attr]
-    assert found.reason.startswith(f"{path.name} is short: it ends after ")
+    assert found.reason.startswith(f"{path.name}: the file is short: it ends after ")
     assert found.reason.endswith(f"Checksum: MISMATCH with {path.name}.sha512sum: copy the file again.")
     Path(f"{path}.sha512sum").unlink()
     assert scan_or_reason(path).checksum == ChecksumStatus.MISSING  # type: ignore[union-attr]
@@ -249,7 +249,7 @@ async def test_the_reason_a_package_is_unreadable_is_shown_whole(workdir: Path) 
         await pilot.pause()
         detail = app.screen.query_one("#detail", Static)
         said = str(detail.render())
-        assert said.startswith(f"{package.name} is short") and said.endswith("copy the file again.")
+        assert said.startswith(f"{package.name}: the file is short") and said.endswith("copy the file again.")
         lines = detail.render().wrap(detail.content_size.width)  # type: ignore[union-attr]
         assert detail.content_size.height == len(lines) > 3  # every line on the screen, none cut
 

@@ -39,6 +39,7 @@ from core.package.tarstream import (
     TarEntry,
     TarProblem,
     TarStream,
+    TarTruncated,
     header_ok,
     safe_name,
 )
@@ -224,7 +225,7 @@ class _Reader:
         raw = self.raw
         if raw is None or raw.done < raw.total or raw.total == 0:
             return None
-        return PackageShort(f"{self.path.name} is short: it ends after {size_text(raw.total)}, before its archive "
+        return PackageShort(f"{self.path.name}: the file is short: it ends after {size_text(raw.total)}, before its archive "
                             f"does: {': '.join([*self.where, message])}.")
 
     def fail(self, message: str) -> PackageError:
@@ -244,11 +245,15 @@ class _Reader:
         around the whole pass, and around each read of a blob's stream by whoever reads it."""
         try:
             yield
-        except (_Bad, TarProblem, da.ArchiveProblem) as exc:
+        except TarTruncated as exc:
             raise self.short(str(exc)) or self.fail(str(exc)) from None
-        except (EOFError, zlib.error, _IsalError, igzip.BadGzipFile) as exc:
+        except (_Bad, TarProblem, da.ArchiveProblem) as exc:
+            raise self.fail(str(exc)) from None
+        except EOFError as exc:
             text = f"the compressed data is truncated or corrupt ({exc})"
             raise self.short(text) or self.fail(text) from None
+        except (zlib.error, _IsalError, igzip.BadGzipFile) as exc:
+            raise self.fail(f"the compressed data is truncated or corrupt ({exc})") from None
         except OSError as exc:
             raise self.fail(f"read error ({exc})") from None
 

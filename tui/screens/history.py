@@ -16,13 +16,14 @@ from core.api import (
     ImageRow,
     RollbackSummary,
     RunDetail,
+    RunKind,
     RunRecord,
     RunStatus,
     TagRecord,
     config_for_run,
 )
 from tui.advice import say_error
-from tui.format import printable, printable_lines, reference, reference_width, size
+from tui.format import fitted, printable, printable_lines, reference, reference_width, size
 from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
@@ -31,12 +32,31 @@ STATUS_STYLE = {RunStatus.DONE: "green", RunStatus.FAILED: "bold red", RunStatus
                 RunStatus.INTERRUPTED: "yellow"}
 
 
-#: the history's columns at any width (label, key, width); the target takes the rest
-NARROW_COLUMNS = (("run", "id", 12), ("kind", "kind", 8), ("status", "status", 11), ("started", "started", 11),
-                  ("versions", "versions", 8))
+#: the history's columns at 80 (label, key, widest); the target takes the rest
+NARROW_COLUMNS = (("run", "id", 12), ("status", "status", 11), ("started", "started", 11),
+                  ("versions", "versions", 15), ("arches", "arches", 11))
 #: and from WIDE_HISTORY columns on
-WIDE_COLUMNS = (("arches", "arches", 11), ("images", "images", 6), ("uploaded", "bytes", 10))
+WIDE_COLUMNS = (("run", "id", 12), ("kind", "kind", 8), ("status", "status", 11), ("started", "started", 11),
+                ("versions", "versions", 24), ("arches", "arches", 17), ("images", "images", 6),
+                ("uploaded", "bytes", 10))
 WIDE_HISTORY = 120
+
+
+def run_cells(run: RunRecord, wide: bool) -> dict[str, Text]:
+    """One run's cells by column key; narrow, a rollback says so in the versions column (it has none)."""
+    versions = printable(" ".join(sorted(set(run.versions))))
+    if not wide and run.kind != RunKind.IMPORT:
+        versions = str(run.kind)
+    return {
+        "id": Text(run.id),
+        "kind": Text(run.kind),
+        "status": Text(run.status, style=STATUS_STYLE.get(run.status, "")),
+        "started": Text(time.strftime("%m-%d %H:%M", time.localtime(run.started))),
+        "versions": Text(versions or "-"),
+        "arches": Text(arches_of(run)),
+        "images": Text(str(run.images)),
+        "bytes": Text(size(run.bytes_uploaded)),
+    }
 
 
 def arches_of(run: RunRecord) -> str:
@@ -185,30 +205,25 @@ class HistoryScreen(FlowScreen):
         self.archfuse.start_work(self, "history", self.archfuse.workspace.history, self.show_runs)
 
     def show_runs(self, runs: list[RunRecord]) -> None:
-        """The runs as a table laid out for the screen's width: the run id and the target always; the
-        arches, images and bytes too when there is room (the line under the table has them all)."""
+        """The runs as a table laid out for the screen's width, each column as wide as its words: the run
+        id, status, start, versions, arches and target always (a rollback says so where the versions go);
+        the kind, images and bytes too when there is room (the line under the table has them all)."""
         self.runs = runs
         table = self.query_one(DataTable)
         total = self.width_laid_out = self.app.size.width
         wide = total >= WIDE_HISTORY
-        columns = [*NARROW_COLUMNS, *(WIDE_COLUMNS if wide else ())]
-        fixed = sum(width for _label, _key, width in columns) + 2 * (len(columns) + 1) + 4  # padding, border
-        target_width = reference_width(total, fixed, least=16)
+        columns = WIDE_COLUMNS if wide else NARROW_COLUMNS
+        rows = [run_cells(run, wide) for run in runs]
+        widths = {key: fitted(label, (row[key].plain for row in rows), most) for label, key, most in columns}
+        fixed = sum(widths.values()) + 2 * (len(columns) + 1) + 4  # cell padding, the gutter and the scrollbar
+        target_width = reference_width(total, fixed, least=12)
         table.clear(columns=True)
-        for label, key, width in columns:
-            table.add_column(label, key=key, width=width)
+        for label, key, _most in columns:
+            table.add_column(label, key=key, width=widths[key])
         table.add_column("target", key="target", width=target_width)
-        for run in runs:
-            cells = [
-                Text(run.id),
-                Text(run.kind),
-                Text(run.status, style=STATUS_STYLE.get(run.status, "")),
-                Text(time.strftime("%m-%d %H:%M", time.localtime(run.started))),
-                Text(printable(" ".join(sorted(set(run.versions)))) or "-"),
-            ]
-            if wide:
-                cells += [Text(arches_of(run)), Text(str(run.images)), Text(size(run.bytes_uploaded))]
-            table.add_row(*cells, Text(reference(relative(run.target), "", target_width)), key=run.id)
+        for run, row in zip(runs, rows):
+            target = Text(reference(relative(run.target), "", target_width))
+            table.add_row(*(row[key] for _label, key, _most in columns), target, key=run.id)
         table.focus()
         self.show_highlighted()
 
@@ -223,7 +238,7 @@ class HistoryScreen(FlowScreen):
                 f"{' '.join(sorted(set(run.versions))) or '-'} {arches_of(run)}, {plural(run.images, 'image')}, "
                 f"{size(run.bytes_uploaded)} uploaded.")
         self.query_one("#detail", Static).update(printable_lines([
-            line, f"{plural(len(self.runs), 'run')}. Enter opens the highlighted run; ctrl+r rolls it back (asks first)."
+            f"{plural(len(self.runs), 'run')}. Enter opens the highlighted run; ctrl+r rolls it back (asks first).", line
         ]))
 
     def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:

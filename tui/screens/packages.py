@@ -320,7 +320,8 @@ class PackagesScreen(FlowScreen):
         note = self.note
         if shown and self.unreadable and self.unreadable[0].path == shown:
             noun = "package cannot" if len(self.unreadable) == 1 else "packages cannot"
-            note = note.replace(self.unreadable_text(), f" {len(self.unreadable)} {noun} be read (why: above).")
+            name = Path(shown).name
+            note = note.replace(self.unreadable_text(), f" {len(self.unreadable)} {noun} be read: {name} (why: above).")
         self.query_one("#note", Static).update(printable(note.strip()))
 
     def show_detail(self) -> None:

@@ -230,7 +230,7 @@ class RunScreen(FlowScreen):
         except OSError as err:
             self.fail(f"The log could not be saved to {path}: {err.strerror or err}.")
             return
-        self.log_line(f"full log ({len(self.run_log.lines)} lines) saved to {path}")
+        self.log_line(f"log saved to {path} (the run's full log, {len(self.run_log.lines)} lines)")
         self.notify(printable(f"Log saved to {path}"), timeout=6, markup=False)
 
 
