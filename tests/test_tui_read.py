@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Markdown, Static
 
 from core import events as ev
 from core.checks.preflight import Check, Preflight
@@ -309,11 +309,22 @@ async def test_new_import_lists_packages_copied_in_after_start(workdir: Path) ->
 
 async def test_o_shows_that_it_opens_the_report(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     app = make_app()
-    said: list[str] = []
+    loads = []
+    load = ReportScreen.load
+
+    async def held(self: ReportScreen) -> None:  # the report still being laid out
+        loads.append(self)
+
+    monkeypatch.setattr(ReportScreen, "load", held)
     async with app.run_test(size=SIZE) as pilot:
         await to_summary(pilot)
-        monkeypatch.setattr(app, "notify", lambda message, **_kw: said.append(str(message)))
         await pilot.press("o")
         await pilot.pause()
-        assert isinstance(app.screen, ReportScreen)
-    assert said and said[0].startswith("Opening the report state/reports/") and said[0].endswith(".md…")
+        report = app.screen
+        assert isinstance(report, ReportScreen) and loads == [report]
+        heading = report.query_one(".dialog-title", Static)
+        assert str(heading.render()) == f"Opening the report {report.path}…"
+        await load(report)
+        await pilot.pause()
+        assert str(heading.render()) == f"{report.path} · Escape closes"
+        assert "## Verification" in report.query_one(Markdown).source

@@ -64,20 +64,27 @@ class SummaryRow:
 
 
 class ReportScreen(ScrollPage):
-    """The run report's Markdown, scrollable."""
+    """The run report's Markdown, scrollable; its heading says it is opening until the report is shown
+    (a report of many images takes a moment to lay out)."""
 
     BINDINGS = [Binding("escape,q,o", "dismiss", "Close")]
 
     def __init__(self, path: Path) -> None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            text = f"The report {path} cannot be read: {err.strerror or err}."
-        super().__init__("report", f"{path} · Escape closes", Markdown(text))
+        super().__init__("report", f"Opening the report {path}…", Markdown(""))
         self.path = path
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
+        self.call_after_refresh(self.load)  # the "Opening…" heading is drawn first
+
+    async def load(self) -> None:
+        """Read the report and show it; the heading then says how to close it."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as err:
+            text = f"The report {self.path} cannot be read: {err.strerror or err}."
+        await self.query_one(Markdown).update(text)
+        self.query_one(".dialog-title", Static).update(printable(f"{self.path} · Escape closes"))
 
 
 class SummaryScreen(FlowScreen):
@@ -253,7 +260,6 @@ class SummaryScreen(FlowScreen):
         if summary is None or not summary.reports:
             self.fail("This run has no report (see the run's log).")
             return
-        self.notify(printable(f"Opening the report {summary.reports[0]}…"), timeout=4, markup=False)
         self.app.push_screen(ReportScreen(summary.reports[0]))
 
     def action_new_import(self) -> None:
