@@ -31,6 +31,7 @@ from core.kinds import (
     RunStatus,
     VerifyStatus,
 )
+from core.operations.prune import Kept, PruneManifest, PrunePlan, PruneSummary, PruneTag
 from core.operations.rollback import RollbackSummary, config_for_run
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
@@ -47,7 +48,7 @@ from core.plan.results import ChartResult, ImageResult, RunSummary
 from core.record.journal import ChartRow, ImageRow, RunDetail, RunRecord, TagRecord, render_history
 from core.run.coverage import TagCoverage
 from core.run.engine import RunOptions
-from core.run.options import OptionNames, typed_run_options
+from core.run.options import OptionNames, typed_patience, typed_run_options
 from core.run.stop import Stop
 from core.session import ChartCheck, Session, VerifyReport, Workspace, open_session
 from core.terminal import printable, printable_lines
@@ -92,6 +93,11 @@ __all__ = [
     "Plan",
     "Preflight",
     "PreflightFailed",
+    "Kept",
+    "PruneManifest",
+    "PrunePlan",
+    "PruneSummary",
+    "PruneTag",
     "RollbackResult",
     "RollbackSummary",
     "RunDetail",
@@ -139,6 +145,7 @@ __all__ = [
     "secret",
     "size_text",
     "target_config",
+    "typed_patience",
     "typed_run_options",
     "version_key",
 ]

@@ -32,6 +32,7 @@ class ImageAction(Word):
     UNCHANGED = "unchanged"
     ERROR = "error"
     ROLLED_BACK = "rolled-back"  # a rollback put the tag back where the run found it
+    PRUNED = "pruned"  # a prune deleted the manifest (its bytes kept in the state dir for rollback)
 
 
 class ImageStage(Word):
@@ -67,6 +68,7 @@ class ChartAction(Word):
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"  # other content there: kept, not overwritten
     OVERWRITTEN = "overwritten"  # other content there, replaced (``--force-charts``)
+    DELETED = "deleted"  # a prune deleted the version from a chart repository
     ERROR = "error"
 
 
@@ -91,6 +93,12 @@ class CheckKind(Word):
     HARBOR = "harbor"
     REGISTRY_SPACES = "registry spaces"
     PUSH_RIGHTS = "push rights"
+    #: a Harbor project's own rules against what the plan writes (core.checks.rules)
+    REGISTRY_RULES = "registry rules"
+    QUOTA = "quota"
+    IMMUTABLE_TAGS = "immutable tags"
+    RETENTION = "retention"
+    PROXY_CACHE = "proxy cache"
     FUSION = "fusion"
     ARCH_COVERAGE = "arch coverage"
     CHARTS = "charts"
@@ -113,6 +121,7 @@ class RunKind(Word):
 
     IMPORT = "import"
     ROLLBACK = "rollback"
+    PRUNE = "prune"
 
 
 class RunStatus(Word):
@@ -170,3 +179,12 @@ class ChartDestinationKind(Word):
     OCI = "oci"
     CHARTMUSEUM = "chartmuseum"
     HARBOR = "harbor"
+
+
+class Change(Word):
+    """What ``diff`` says of a chart or image between OLD and NEW."""
+
+    ADDED = "added"  # a chart NEW has and OLD lacks
+    NEW = "new"  # an image reference on a platform NEW has and OLD lacks
+    CHANGED = "changed"
+    REMOVED = "removed"

@@ -157,6 +157,25 @@ async def test_next_waits_for_a_selected_package_still_scanning_then_goes_on(wor
         await settle(pilot)
 
 
+async def test_next_before_the_default_selection_waits_for_it_then_goes_on(workdir: Path, gate: ScanGate) -> None:
+    """Next pressed while the scans still run and nothing is chosen yet: no "select a package" error; it
+    waits for the default selection (newest version with every arch) and goes on with it."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        try:
+            await held(pilot, gate)
+            assert app.state.selected == set()  # the default comes once every scan has ended
+            await pilot.press("n")
+            await pilot.pause()
+            assert isinstance(app.screen, PackagesScreen)  # no error dialog
+            assert text(app, "status").startswith("Waiting for the scans to end to select the newest version")
+        finally:
+            gate.open()
+        await until(pilot, lambda: isinstance(app.screen, TargetScreen), "Next goes on")
+        assert {(p.version, p.arch) for p in app.state.chosen} == {("v0.12.0", "amd64"), ("v0.12.0", "arm64")}
+        await settle(pilot)
+
+
 async def test_the_package_being_read_gives_way_to_the_one_next_waits_for(workdir: Path, gate: ScanGate) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.api import (
     DEFAULT_JOBS,
@@ -79,6 +79,12 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
                    "$ARCHFUSE_CHART_PASSWORD)")
     g.add_argument("--create-spaces", action="store_true", help="create missing registry spaces (Harbor projects)")
     g.add_argument("--space-visibility", choices=["public", "private"], default="public")
+    g.add_argument("--retry-for", default="", metavar="DURATION",
+                   help="how long a failing registry request is retried (connection failures, 5xx, 429, "
+                   "timeouts), e.g. 10m or 1h (default 10m: long enough for a registry restart)")
+    g.add_argument("--stall-timeout", default="", metavar="DURATION",
+                   help="a registry request that moves no byte for this long is retried on a new connection "
+                   "(default 60s)")
     p.set_defaults(target_required=required)
 
 
@@ -87,7 +93,7 @@ DEFAULTS: dict[str, object] = {
     "paths": [], "strict": False, "rescan": False, "verbose": False, "force_charts": False,
     "spool_budget": "256MiB", "spool_dir": None, "spool_memory": "32MiB", "ignore_check": [],
     "registry_storage": None, "clean_leftovers": False, "jobs": DEFAULT_JOBS, "limit_rate": "0",
-    "charts": [], "skip_charts": [],
+    "retry_for": "", "stall_timeout": "", "charts": [], "skip_charts": [],
 }
 
 
@@ -191,6 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("history", help="runs in the journal")
     _add_common(p)
+
+    p = sub.add_parser("prune", help="free what old versions used: tags, then manifests nothing else uses")
+    _add_common(p)
+    _add_target_args(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--keep", type=int, metavar="N", help="keep the newest N versions of each package kind")
+    which.add_argument("--drop", metavar="VERSION", help="drop this version")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask before deleting")
+    _add_chart_args(p)
 
     p = sub.add_parser("rollback", help="put back the tags a run changed")
     _add_common(p)
@@ -327,8 +342,9 @@ def target_inputs(args: argparse.Namespace) -> TargetInputs:
 def target_config(args: argparse.Namespace) -> TargetConfig:
     """The TargetConfig the target flags, the environment (and a cluster config) describe."""
     from core.api import target_config as build
+    from core.api import typed_patience
 
-    config = build(target_inputs(args))
+    config = typed_patience(build(target_inputs(args)), retry_for=args.retry_for, stall_timeout=args.stall_timeout)
     if args.username and config.username == args.username and not config.password:
         config.password = _ask_password(config)
     return config
@@ -443,10 +459,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         )
     finally:
         session.close()
-    if args.json:
-        json_line(preflight.to_json())
-    else:
-        sys.stdout.write(preflight.render_text() + "\n")
+    _show(args, None, preflight)
     return PreflightFailed.exit_code if preflight.failed else 0
 
 
@@ -468,13 +481,11 @@ def _import(args: argparse.Namespace) -> int:
             checks=_check_options(args, False),
         )
         _refuse_failed(args, session, preflight)
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise UsageError("archfuse import writes to the target: pass --yes to confirm when not at a terminal.")
-            sys.stdout.write(preflight.render_text() + "\n")
-            if not _confirm(_import_question(preflight)):
-                print("archfuse: not imported; nothing was changed.", file=sys.stderr)
-                return 0
+        shown = preflight
+        if not _consented(args, "import writes to the target", lambda: _import_question(shown),
+                          show=lambda: sys.stdout.write(shown.render_text() + "\n")):
+            print("archfuse: not imported; nothing was changed.", file=sys.stderr)
+            return 0
         preflight = session.prepare(preflight)  # consent given: spaces created, leftovers removed
         _refuse_failed(args, session, preflight)
         stop = Stop()
@@ -520,6 +531,20 @@ def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
             print(printable(f"report: {path}"), file=sys.stderr)
 
 
+def _consented(
+    args: argparse.Namespace, doing: str, question: Callable[[], str], *, show: Callable[[], object] | None = None
+) -> bool:
+    """Consent to what changes the target: ``--yes``, or "yes" at the terminal (after ``show``); without a
+    terminal and ``--yes``, a UsageError saying that ``archfuse DOING`` needs it."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"archfuse {doing}: pass --yes to confirm when not at a terminal.")
+    if show is not None:
+        show()
+    return _confirm(question())
+
+
 def _confirm(question: str) -> bool:
     """Ask at the terminal; anything but yes is no, and so is a terminal that closes (end of input, or
     the error reading a terminal whose other side is gone)."""
@@ -537,10 +562,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report = session.verify(_packages(args, session))
     finally:
         session.close()
-    if args.json:
-        json_line(report.to_json())
-    else:
-        sys.stdout.write(report.render_text() + "\n")
+    _show(args, None, report)
     return 0 if report.ok else 1
 
 
@@ -556,28 +578,54 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from core.api import Workspace, config_for_run
+    from core.api import Workspace, config_for_run, typed_patience
 
     record, tags = Workspace(state_dir=args.state_dir).find_run(args.run_id)
-    config = target_config(args) if args.registry or args.cluster_config else config_for_run(record)
+    config = target_config(args) if args.registry or args.cluster_config else typed_patience(
+        config_for_run(record), retry_for=args.retry_for, stall_timeout=args.stall_timeout
+    )
     session = _open(args, config, _emitter(args))
     try:
         question = f"Put back the {len(tags)} tag(s) run {record.id} changed on {session.target.description}?"
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise UsageError(
-                    "archfuse rollback moves tags on the target: pass --yes to confirm when not at a terminal."
-                )
-            if not _confirm(question):
-                return 0
+        if not _consented(args, "rollback moves tags on the target", lambda: question):
+            return 0
         summary = session.rollback(record.id)
     finally:
         session.close()
-    if args.json:
-        json_line({"event": "rollback", **summary.to_json()})
-    else:
-        sys.stdout.write(summary.render_text() + "\n")
+    _show(args, "rollback", summary)
     return summary.exit_code
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    session = _session(args, _emitter(args) if args.json else ev.discard)
+    try:
+        plan = session.prune_plan(keep=args.keep, drop=args.drop, charts=_chart_selection(args))
+        _show(args, "prune_plan", plan)
+        if plan.empty:
+            return 0
+        question = (f"Remove the {len(plan.tags)} tag(s) and delete the {len(plan.manifests)} manifest(s) above "
+                    f"from {session.target.description}?")
+        if not _consented(args, "prune deletes tags and manifests", lambda: question):
+            return 0
+        summary = session.prune(plan)
+    finally:
+        session.close()
+    _show(args, "prune", summary)
+    return summary.exit_code
+
+
+class _Shown(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+    def render_text(self) -> str: ...
+
+
+def _show(args: argparse.Namespace, event: str | None, result: _Shown) -> None:
+    """A result as one JSON line (``--json``; with ``"event"`` when one is named) or as its text."""
+    if args.json:
+        json_line({"event": event, **result.to_json()} if event else result.to_json())
+    else:
+        sys.stdout.write(result.render_text() + "\n")
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
@@ -609,6 +657,7 @@ COMMANDS: dict[str, Handler] = {
     "diff": cmd_diff,
     "history": cmd_history,
     "rollback": cmd_rollback,
+    "prune": cmd_prune,
     "tui": cmd_tui,
     "demo": cmd_demo,
 }

@@ -61,6 +61,9 @@ class ChartMuseumDestination(ChartHttp):
             raise self.fail(resp, f"downloading chart {name}-{version}.tgz")
         return sha256_digest(resp.content)
 
+    def _version_path(self, name: str, version: str) -> str:
+        return f"{self._api}/charts/{name}/{version}"
+
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> ChartAction:
         digest = sha256_digest(tgz)
         action = decide(self.existing(name, version), digest, force)

@@ -61,7 +61,8 @@ class RegistryTarget:
     def stream_blob(
         self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
     ) -> None:
-        """Upload a blob read once from ``stream`` in one request (no resume; the registry verifies the digest)."""
+        """Upload a blob read once from ``stream``, chunk by chunk (a break resends the chunk; the
+        registry verifies the digest)."""
         self.client.stream_blob(repository, digest, size, stream, progress)
 
     def get_blob(self, repository: str, digest: str, max_size: int = 16 << 20) -> bytes:
@@ -88,6 +89,14 @@ class RegistryTarget:
         """Retry notices to ``emit``; no request once ``cancel`` is set (see RegistryClient.watch)."""
         self.client.watch(emit, cancel)
 
+    def waiting(self) -> str:
+        """What the client waits for now (its requests open), and when it gives up on one."""
+        return self.client.waiting()
+
+    def round_trip(self) -> float:
+        """Seconds a request without a body takes lately (see RegistryClient.round_trip)."""
+        return self.client.round_trip()
+
     def interrupt(self) -> int:
         """Cut the requests in flight; how many."""
         return self.client.interrupt()
@@ -95,6 +104,10 @@ class RegistryTarget:
     def delete_tag(self, repository: str, tag: str) -> bool:
         """Refused: the distribution API has no tag delete (see ``deletes_tags``)."""
         raise TargetError(f"{self.description} cannot delete the tag {repository}:{tag}: {NO_TAG_DELETE}.")
+
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        """Delete a manifest by digest (every tag on it goes too); False when it was not there."""
+        return self.client.delete_manifest(repository, digest)
 
     def close(self) -> None:
         """Close the client's connections."""

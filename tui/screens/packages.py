@@ -290,6 +290,9 @@ class PackagesScreen(FlowScreen):
         chosen = [c for c in cells if c.path in self.state.selected]
         scanning = [c for c in cells if c.scanning]
         waited = [c for c in chosen if c.scanning]
+        if self.waiting and not chosen:
+            return ("Waiting for the scans to end to select the newest version with every arch; then on to the "
+                    "target. Space selects now (and stops waiting).")
         if self.waiting and waited:
             now = next((c for c in waited if not c.queued), waited[0])
             more = f" and {len(waited) - 1} more" if len(waited) > 1 else ""
@@ -375,8 +378,13 @@ class PackagesScreen(FlowScreen):
 
     def action_next(self) -> None:
         """On to the target; a selected package still scanning is waited for, an unreadable one refused."""
-        cells = [c for c in self.query_one(PackageMatrix).cells.values() if c.path in self.state.selected]
+        every = list(self.query_one(PackageMatrix).cells.values())
+        cells = [c for c in every if c.path in self.state.selected]
         self.waiting = False
+        if not cells and not self.chose and any(c.scanning for c in every):
+            self.waiting = True  # the default selection comes when the scans end; then on
+            self.set_status(self.status_text())
+            return
         if not cells:
             self.fail("Select at least one package first: move to it and press Space.")
             return
