@@ -21,6 +21,7 @@ from core.api import (
     ChartSelection,
     PackageIndex,
     Preflight,
+    RollbackSummary,
     RunOptions,
     RunRecord,
     RunStatus,
@@ -58,6 +59,7 @@ class FlowState:
     runs_started: int = 0  # runs started in this app
     planned_after: int = -1  # runs_started when ``preflight`` was made: older plans are never run
     charts: ChartSelection = field(default_factory=ChartSelection)  # the chart checklist's choice
+    rollbacks: list[RollbackSummary] = field(default_factory=list)  # made from History in this app, in order
 
     @property
     def plan_is_current(self) -> bool:

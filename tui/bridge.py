@@ -25,8 +25,12 @@ class EventBridge:
         self._lock = threading.Lock()
         self._latest: dict[Hashable, ev.Event] = {}
         self.posted = 0  # messages posted (tests check coalescing)
+        self.record: ev.Emit | None = None  # sees every event, before coalescing (the run's full log)
 
     def __call__(self, event: ev.Event) -> None:
+        record = self.record
+        if record is not None:
+            record(event)
         listener = self.listener
         if listener is None:
             return

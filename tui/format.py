@@ -7,7 +7,7 @@ Every name a screen shows (a package, a path, an image reference, a server's mes
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import humanize
 
@@ -78,6 +78,11 @@ def reference(repository: str, tag: str, width: int, *, sep: str = ":") -> str:
 def reference_width(total: int, fixed: int, *, least: int = 20) -> int:
     """The width an image column gets in a table ``total`` wide whose other columns take ``fixed``."""
     return max(total - fixed, least)
+
+
+def fitted(header: str, cells: Iterable[str], most: int) -> int:
+    """A column's width: its header's or its widest cell's, at most ``most`` (the image column takes the rest)."""
+    return min(max([len(header), *(len(cell) for cell in cells)]), most)
 
 
 def elapsed(seconds: float) -> str:

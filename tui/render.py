@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from collections.abc import Hashable
 from typing import IO, Any
@@ -157,6 +158,43 @@ class PlainRenderer:
             return None
         amount = f" ({humanize.naturalsize(event.bytes_total, binary=True)})" if event.bytes_total else ""
         return f"  {event.stage:<10} {event.destination} {event.platform}{amount}"
+
+
+class RunLog:
+    """A run's full log, as ``w`` on the Run screen saves it: every event with its time, in the plain
+    renderer's words (verbose: each blob, each stage), progress every few seconds, retries with what
+    they retry and when. Thread-safe: the engine's worker threads call it."""
+
+    def __init__(self, header: list[str]) -> None:
+        self.header = list(header)
+        self.lines: list[str] = []
+        self._words = PlainRenderer(verbose=True)
+        self._lock = threading.Lock()
+
+    def __call__(self, event: ev.Event) -> None:
+        with self._lock:
+            line = self.line(event)
+            if line is not None:
+                self.lines.append(f"{stamp(event.at)}  {printable(line)}")
+
+    def line(self, event: ev.Event) -> str | None:
+        if isinstance(event, ev.Retrying):
+            return f"{event.text()} ({event.what}; next try in {event.delay:.1f} s)"
+        return self._words.line(event)
+
+    def note(self, text: str, at: float | None = None) -> None:
+        """A line of the face's own (a cancel asked for, the log saved)."""
+        with self._lock:
+            self.lines.append(f"{stamp(at if at is not None else time.time())}  {printable(text)}")
+
+    def text(self) -> str:
+        with self._lock:
+            return "\n".join([*self.header, "", *self.lines]) + "\n"
+
+
+def stamp(at: float) -> str:
+    """``2026-12-07 23:24:43.512``: an event's time in the log."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at)) + f".{int(at * 1000) % 1000:03d}"
 
 
 def progress_text(event: ev.BytesProgress, seconds: float, rate: float | None = None) -> str:

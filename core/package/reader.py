@@ -39,10 +39,12 @@ from core.package.tarstream import (
     TarEntry,
     TarProblem,
     TarStream,
+    TarTruncated,
     header_ok,
     safe_name,
 )
 from core.safeload import DocumentError, load_yaml
+from core.units import size_text
 
 #: what isal raises on corrupt deflate data (``IsalError: Invalid deflate block``; its stub calls it an instance)
 _IsalError = cast("type[Exception]", isal_zlib.error)
@@ -93,6 +95,10 @@ Item = Union[BundleInfo, ChartFiles, BlobMember, ImagesFound]
 
 class _Bad(Exception):
     """A problem at a known place; turned into PackageError at the top."""
+
+
+class PackageShort(PackageError):
+    """The file ends before its archive does: cut short by a copy or a download (the scan adds its checksum)."""
 
 
 class _Tap:
@@ -212,6 +218,15 @@ class _Reader:
         named = package_identity(path.name)
         self.expected_arch = normalize_arch(named.arch) if named.arch else None
         self.seen_platform: Platform | None = None
+        self.raw: _Tap | None = None  # the file as read, once its reading started
+
+    def short(self, message: str) -> PackageShort | None:
+        """A :class:`PackageShort` when the read reached the end of the file before the archive ended."""
+        raw = self.raw
+        if raw is None or raw.done < raw.total or raw.total == 0:
+            return None
+        return PackageShort(f"{self.path.name}: the file is short: it ends after {size_text(raw.total)}, before its archive "
+                            f"does: {': '.join([*self.where, message])}.")
 
     def fail(self, message: str) -> PackageError:
         return PackageError(": ".join([self.path.name, *self.where, message]) + ".")
@@ -230,9 +245,14 @@ class _Reader:
         around the whole pass, and around each read of a blob's stream by whoever reads it."""
         try:
             yield
+        except TarTruncated as exc:
+            raise self.short(str(exc)) or self.fail(str(exc)) from None
         except (_Bad, TarProblem, da.ArchiveProblem) as exc:
             raise self.fail(str(exc)) from None
-        except (EOFError, zlib.error, _IsalError, igzip.BadGzipFile) as exc:
+        except EOFError as exc:
+            text = f"the compressed data is truncated or corrupt ({exc})"
+            raise self.short(text) or self.fail(text) from None
+        except (zlib.error, _IsalError, igzip.BadGzipFile) as exc:
             raise self.fail(f"the compressed data is truncated or corrupt ({exc})") from None
         except OSError as exc:
             raise self.fail(f"read error ({exc})") from None
@@ -240,7 +260,7 @@ class _Reader:
     def _outer(self, f: BinaryIO) -> Iterator[Item]:
         total = os.fstat(f.fileno()).st_size
         head = f.peek(BLOCK)[:BLOCK]  # type: ignore[attr-defined]
-        raw = _Tap(f, total, self.progress, self.tap)
+        raw = self.raw = _Tap(f, total, self.progress, self.tap)
         src: _Tap | igzip.IGzipFile
         if head[:2] == b"\x1f\x8b":
             src = igzip.IGzipFile(fileobj=raw, mode="rb")

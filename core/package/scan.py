@@ -23,11 +23,11 @@ from core.kinds import ChecksumStatus
 from core.oci.platform import Platform
 from core.oci.refs import destination
 from core.package.chartstore import store_chart_files
-from core.package.checksum import BackgroundHash, checksum_status
+from core.package.checksum import BackgroundHash, checksum_status, expected_sha512, file_sha512
 from core.package.discover import discover
 from core.package.model import ChartRecord, ImageRecord, PackageIndex
 from core.package.naming import package_identity
-from core.package.reader import BlobMember, ChartFiles, ImagesFound, iter_package
+from core.package.reader import BlobMember, ChartFiles, ImagesFound, PackageShort, iter_package
 from core.terminal import printable, printable_lines
 from core.units import size_text
 
@@ -277,6 +277,27 @@ class Unreadable:
 
     path: str
     reason: str
+    short: bool = False  # the file ends before its archive does
+    checksum: ChecksumStatus | None = None  # a short file's sha512 against its sidecar
+
+
+#: what a short file's checksum says, after the sentence saying it is short
+SHORT_CHECKSUM = {
+    ChecksumStatus.MISMATCH: "Checksum: MISMATCH with {name}.sha512sum: copy the file again.",
+    ChecksumStatus.MISSING: "Checksum: none ({name}.sha512sum is missing): copy the file again and compare its size.",
+    ChecksumStatus.OK: "Checksum: ok, it matches {name}.sha512sum: the published file itself is incomplete; "
+                       "get it again from its source.",
+}
+
+
+def _checksum_of(path: Path) -> ChecksumStatus:
+    """``path``'s sha512 against its sidecar (read again: a short file's scan stopped before its end)."""
+    if expected_sha512(path) is None:
+        return ChecksumStatus.MISSING
+    try:
+        return checksum_status(path, file_sha512(path))
+    except OSError:
+        return ChecksumStatus.MISMATCH
 
 
 def scan_each(
@@ -313,6 +334,10 @@ def scan_or_reason(
         return scan_package(path, state_dir=state_dir, emit=emit, use_cache=use_cache, stop=stop)
     except ScanInterrupted:
         raise
+    except PackageShort as err:
+        status = _checksum_of(path)
+        return Unreadable(str(path), f"{err} {SHORT_CHECKSUM[status].format(name=path.name)}", short=True,
+                          checksum=status)
     except ArchfuseError as err:
         return Unreadable(str(path), str(err))
     except OSError as err:

@@ -36,6 +36,10 @@ class TarProblem(Exception):
     """Malformed, truncated or hostile tar content (message names the member when known)."""
 
 
+class TarTruncated(TarProblem):
+    """The tar content ends before the archive does."""
+
+
 class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
@@ -50,7 +54,7 @@ def read_exact(src: Readable, size: int) -> bytes:
     while got < size:
         more = src.read(size - got)
         if not more:
-            raise TarProblem("the archive ends early (truncated)")
+            raise TarTruncated("the archive ends early (truncated)")
         parts.append(more)
         got += len(more)
     return b"".join(parts)
@@ -74,7 +78,7 @@ class MemberStream(io.RawIOBase):
         n = self.remaining if size is None or size < 0 else min(size, self.remaining)
         data = self._src.read(n)
         if not data:
-            raise TarProblem("the archive ends early (truncated)")
+            raise TarTruncated("the archive ends early (truncated)")
         self.remaining -= len(data)
         return data
 
@@ -182,7 +186,7 @@ class TarStream:
             if block:
                 block += self._src.read(BLOCK - len(block))
             if len(block) < BLOCK:
-                raise TarProblem("the archive ends early (truncated)")
+                raise TarTruncated("the archive ends early (truncated)")
         if block == bytes(BLOCK):
             return None
         if not header_ok(block):

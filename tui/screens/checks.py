@@ -15,6 +15,7 @@ from core.api import (
     Check,
     CheckKind,
     CheckStatus,
+    ImageAction,
     PackageDiff,
     PackageIndex,
     Preflight,
@@ -181,7 +182,7 @@ class ChecksScreen(FlowScreen):
             out.append("c creates the missing registry spaces")
         if self.conflicts():
             out.append("f overwrites the chart conflicts")
-        if self.ignorable_failures():
+        if self.can_ignore():
             out.append("i goes past the failed checks")
         if self.filling_packages():
             out.append("p selects the packages with the missing arches")
@@ -212,6 +213,11 @@ class ChecksScreen(FlowScreen):
     def ignorable_failures(self) -> list[Check]:
         """Failed checks whose kind may be gone past."""
         return [c for c in self.state.preflight.failures if c.kind.ignorable] if self.state.preflight else []
+
+    def can_ignore(self) -> bool:
+        """Some check failed and every failed check may be gone past (i is offered only then)."""
+        failures = self.state.preflight.failures if self.state.preflight else []
+        return bool(failures) and len(self.ignorable_failures()) == len(failures)
 
     def action_ignore(self) -> None:
         preflight = self.state.preflight
@@ -272,7 +278,7 @@ class ChecksScreen(FlowScreen):
             return "The plan is older than the last run; it is being made again. Start when the checks are done."
         if preflight.failed:
             first = preflight.failures[0]
-            hint = " Press i to go past it (asks first)." if first in self.ignorable_failures() else ""
+            hint = " Press i to go past it (asks first)." if self.can_ignore() else ""
             return f"Start is refused because a check failed. {first.name}: {say(first.detail)}{hint}"
         if preflight.plan is None:
             return "There is no plan to carry out; check again with r."
@@ -287,11 +293,7 @@ class ChecksScreen(FlowScreen):
             return
         preflight = self.state.preflight
         assert preflight is not None and preflight.plan is not None
-        plan = preflight.plan
-        question = (
-            f"Import {len(plan.images)} images ({size(plan.bytes_to_upload)} to upload) "
-            f"into {self.state.settings.describe()}? Tags move only at the end."
-        )
+        question = start_question(preflight, self.state.settings.describe())
         self.archfuse.ask(question, self.start_run, yes="Start")
 
     def start_run(self) -> None:
@@ -299,6 +301,26 @@ class ChecksScreen(FlowScreen):
 
         self.state.runs_started += 1  # from now on this plan is stale
         self.app.push_screen(RunScreen())
+
+
+def start_question(preflight: Preflight, target: str) -> str:
+    """Start's question: what is uploaded, how many tags move (new ones, existing ones rewritten), a downgrade."""
+    plan = preflight.plan
+    assert plan is not None
+    moving = {i.destination: i for i in plan.images if i.action != ImageAction.UNCHANGED}
+    created = sum(1 for i in moving.values() if not i.platforms_before)
+    rewritten = len(moving) - created
+    parts = [f"Import {len(plan.images)} images ({size(plan.bytes_to_upload)} to upload) into {target}?"]
+    if moving:
+        kinds = [f"{created} new"] if created else []
+        kinds += [f"{rewritten} existing (their other platforms kept)"] if rewritten else []
+        parts.append(f"{len(moving)} tag(s) move, only at the end: {', '.join(kinds)}.")
+    else:
+        parts.append("No tag moves: the target holds every image already.")
+    downgrade = next((c for c in preflight.checks if c.kind == CheckKind.VERSION and c.status != CheckStatus.OK), None)
+    if downgrade is not None:
+        parts.append(f"Downgrade: {say(downgrade.detail)}")
+    return " ".join(parts)
 
 
 def holds_any(package: PackageIndex, tags: tuple[str, ...]) -> bool:

@@ -53,12 +53,14 @@ class PackagesScreen(FlowScreen):
         Command("Browse for a directory", "Pick the package directory from a tree", "browse", "ctrl+o", "Browse"),
         Command("Next: target", "Choose where the images go (every chart)", "next", "n", "Next"),
         Command("Choose charts", "Take some charts of the packages selected, then the target", "charts", "c", "Charts"),
+        Command("History and rollback", "Runs in the journal; roll one back", "app.history", "h", "History"),
     )
 
     def __init__(self) -> None:
         super().__init__()
         self.unreadable: list[Unreadable] = []
         self.default_note = ""  # why the default selection is what it is, said once after a scan
+        self.note = ""  # the note line: the default's sentence and the first unreadable package's reason
         self.scan: BackgroundScan | None = None  # the scan of the packages listed, while it goes on
         self.bridge = EventBridge()  # the scan's progress, coalesced
         self.chose = False  # the engineer changed the selection since the listing: no default then
@@ -129,6 +131,17 @@ class PackagesScreen(FlowScreen):
         self.run_worker(scan.run, name="scan", group="scan", thread=True, exit_on_error=False)
         self.selection_changed(chose=False)
 
+    def rescan(self) -> None:
+        """The directory listed and scanned again (packages copied into it since appear), the selection kept
+        for the packages still there (no default then: the engineer chose it)."""
+        selected = set(self.state.selected)
+        self.action_scan()
+        matrix = self.query_one(PackageMatrix)
+        if selected and matrix.cells:
+            matrix.selected = {c.path for c in matrix.cells.values() if c.path in selected}
+            matrix.redraw()
+            self.selection_changed()
+
     def stop_scan(self) -> None:
         """No more scanning for this listing (a new one starts, or the screen goes)."""
         if self.scan is not None:
@@ -164,7 +177,8 @@ class PackagesScreen(FlowScreen):
             self.unreadable.append(result)
             old = matrix.cell_of(result.path)
             if old is not None:
-                matrix.put(dataclasses.replace(old, progress=None, queued=False, problem=result.reason))
+                matrix.put(dataclasses.replace(old, progress=None, queued=False, problem=result.reason,
+                                               short=result.short, checksum=result.checksum))
         else:
             self.state.packages.append(result)
             matrix.put(scanned(result))
@@ -185,7 +199,7 @@ class PackagesScreen(FlowScreen):
         self.state.selected = set()
         self.unreadable = []
         self.chose = self.waiting = False
-        self.default_note = ""
+        self.default_note = self.note = ""
         self.query_one("#note", Static).update("")
         matrix = self.query_one(PackageMatrix)
         matrix.cells.clear()
@@ -265,7 +279,7 @@ class PackagesScreen(FlowScreen):
             self.chose = True
             self.waiting = False
         self.set_status(self.status_text())
-        self.query_one("#note", Static).update(printable(f"{self.default_note}{self.unreadable_text()}".strip()))
+        self.note = f"{self.default_note}{self.unreadable_text()}".strip()
         if not any(c.scanning for c in matrix.cells.values()):
             self.default_note = ""  # said once, after the scan
         self.show_detail()
@@ -303,15 +317,27 @@ class PackagesScreen(FlowScreen):
         noun = "package cannot" if len(self.unreadable) == 1 else "packages cannot"
         return f" {len(self.unreadable)} {noun} be read: {first.reason}"
 
+    def show_note(self, shown: str = "") -> None:
+        """The note under the status (the default's sentence, the first unreadable package's reason);
+        when the detail above already gives that reason (``shown``), the note only counts."""
+        note = self.note
+        if shown and self.unreadable and self.unreadable[0].path == shown:
+            noun = "package cannot" if len(self.unreadable) == 1 else "packages cannot"
+            name = Path(shown).name
+            note = note.replace(self.unreadable_text(), f" {len(self.unreadable)} {noun} be read: {name} (why: above).")
+        self.query_one("#note", Static).update(printable(note.strip()))
+
     def show_detail(self) -> None:
         cell = self.query_one(PackageMatrix).highlighted()
         detail = self.query_one("#detail", Static)
+        self.show_note(cell.path if cell is not None and cell.problem else "")
         if cell is None:
             detail.update("")
             return
         name = Path(cell.path).name
-        if cell.problem:
-            detail.update(printable(f"{name} cannot be read: {cell.problem}"))
+        if cell.problem:  # whole: the detail grows to hold it
+            said = cell.problem if cell.problem.startswith(name) else f"{name} cannot be read: {cell.problem}"
+            detail.update(printable(said))
             return
         if cell.progress is not None:
             doing = "queued for its scan" if cell.queued else f"scanning, {cell.progress:.0%} read"

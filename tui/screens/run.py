@@ -14,15 +14,19 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.widgets import RichLog, Static
 
-from core.api import ImageStage, RunStatus, RunSummary
+from core.api import ImageStage, PackageIndex, Preflight, RunStatus, RunSummary
 from core.api import events as ev
 from tui.advice import say
 from tui.format import printable, size
 from tui.messages import EngineEvent, ProgressTick, WorkFailed
+from tui.render import RunLog
 from tui.screens.base import Command, FlowScreen
+from tui.widgets.plan import totals_text
 from tui.widgets.progress import ImageTable, InFlight, TransferProgress
 
 LOGS_DIR = "logs"
+#: what r does after a run stopped: back to the checks, which plan again against what the target holds now
+AFTER_STOP = "press r to check and plan again, then Start: it continues where the run stopped."
 
 
 class RunScreen(FlowScreen):
@@ -32,7 +36,8 @@ class RunScreen(FlowScreen):
     ACTIONS = (
         Command("Cancel the run", "Stop safely before any tag moves (asks first)", "cancel", "escape", "Cancel"),
         Command("Summary", "Results and verification, when the run is over", "next", "n"),
-        Command("Run again / resume", "Plan again and continue where the run stopped", "resume", "r", "Run again"),
+        Command("Check and plan again", "Back to Checks and plan: every check and the plan again, then Start "
+                "continues where the run stopped", "resume", "r", "Plan again"),
         Command("Enlarge the log", "Give the log most of the screen, or back", "toggle_log", "l", "Log"),
         Command("Save the log", "Write the log to a file in the state directory", "save_log", "w", "Save log"),
     )
@@ -43,7 +48,8 @@ class RunScreen(FlowScreen):
         self.quit_after = False
         self.summary: RunSummary | None = None
         self.run_id = ""
-        self.log_lines: list[str] = []  # what the log pane shows, as saved by w
+        self.log_lines: list[str] = []  # what the log pane shows
+        self.run_log = RunLog([])  # every event of the run, with its time: what w saves
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="phase", markup=False)
@@ -57,6 +63,8 @@ class RunScreen(FlowScreen):
         assert preflight is not None and preflight.plan is not None
         self.query_one(ImageTable).show(preflight.plan.images)
         self.query_one(TransferProgress).set_total(preflight.plan.bytes_to_upload)
+        self.run_log = RunLog(log_header(self.state.settings.describe(), self.state.chosen, preflight))
+        self.archfuse.bridge.record = self.run_log
         self.state.cancel.clear()
         self.state.summary = None
         self.running = True
@@ -71,6 +79,7 @@ class RunScreen(FlowScreen):
         self.query_one("#phase", Static).update(printable(text))
 
     def log_line(self, text: str) -> None:
+        """A line in the log pane; a line of the screen's own (not an event's) goes in the full log too."""
         self.log_lines.append(text)
         self.query_one(RichLog).write(printable(text))
 
@@ -119,6 +128,13 @@ class RunScreen(FlowScreen):
     def finished(self, summary: RunSummary) -> None:
         """The run ended (done, cancelled or failed): its outcome on the screen."""
         self.running = False
+        self.stop_recording()
+        self.run_log.note(f"outcome: {summary.status}, {size(summary.bytes_uploaded)} uploaded in "
+                          f"{summary.seconds:.1f} s; exit code {summary.exit_code}")
+        for failure in summary.failures:
+            self.run_log.note(f"  failure: {say(failure)}")
+        for path in summary.reports:
+            self.run_log.note(f"  report: {path}")
         self.summary = self.state.summary = summary
         self.query_one(InFlight).clear_all()
         progress = self.query_one(TransferProgress)
@@ -128,19 +144,29 @@ class RunScreen(FlowScreen):
         elif summary.status == RunStatus.CANCELLED:
             self.query_one(ImageTable).mark_rest(ImageStage.CANCELLED)
             progress.finish(f"cancelled after {size(summary.bytes_uploaded)} in {summary.seconds:.1f} s; no tag moved")
-            self.set_phase("Cancelled safely. Press r to run again: it continues where it stopped.")
+            self.set_phase(f"Cancelled safely; {AFTER_STOP}")
         else:
             self.query_one(ImageTable).mark_rest(ImageStage.FAILED)
             progress.finish(f"failed after {size(summary.bytes_uploaded)}")
             first = say(summary.failures[0]) if summary.failures else "see the log"
-            self.set_phase("Failed. Fix the cause, then press r to run again.")
+            self.set_phase(f"Failed. Fix the cause, then {AFTER_STOP}")
             if not self.quit_after:
                 self.fail(f"The run failed: {first}")
         if self.quit_after:
             self.app.exit(summary.exit_code)  # a safe stop has its own code: it is not a failure
 
+    def stop_recording(self) -> None:
+        """The run is over: what comes next (a verification) is not the run's."""
+        if self.archfuse.bridge.record is self.run_log:
+            self.archfuse.bridge.record = None
+
+    def on_unmount(self) -> None:
+        self.stop_recording()
+
     def on_work_failed(self, message: WorkFailed) -> None:
         self.running = False
+        self.stop_recording()
+        self.run_log.note(f"the run could not start: {message.message}")
         self.set_phase("The run could not start.")
         if self.quit_after:
             self.app.exit(1)
@@ -163,6 +189,7 @@ class RunScreen(FlowScreen):
             self.state.cancel.set()
             self.set_phase("Cancelling: abandoning the uploads in flight; no tag will move…")
             self.log_line("cancel requested: abandoning the uploads in flight")
+            self.run_log.note("cancel requested: abandoning the uploads in flight")
 
     def stop_and_quit(self, signal_name: str = "") -> None:
         """Ctrl+Q's "stop safely and quit" (or SIGHUP/SIGTERM's, ``signal_name`` saying which: the journal
@@ -171,6 +198,7 @@ class RunScreen(FlowScreen):
         if signal_name and self.running:
             self.state.cancel.interrupt(signal_name)
             self.log_line(f"{signal_name}: stopping safely, then quitting")
+            self.run_log.note(f"{signal_name}: stopping safely, then quitting")
         self.cancel_now()
         self.set_phase("Stopping safely, then quitting: abandoning the uploads in flight…")
 
@@ -192,14 +220,29 @@ class RunScreen(FlowScreen):
         self.toggle_class("log-enlarged")
 
     def action_save_log(self) -> None:
-        """Write the log to ``<state dir>/logs/run-<id>.log`` and say where."""
+        """Write the run's full log (every event with its time, the checks and the plan's totals) to
+        ``<state dir>/logs/run-<id>.log`` and say where."""
         name = f"run-{self.run_id or time.strftime('%Y%m%d-%H%M%S')}.log"
         path = Path(self.session.state_dir) / LOGS_DIR / name
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("\n".join(self.log_lines) + "\n", encoding="utf-8")
+            path.write_text(self.run_log.text(), encoding="utf-8")
         except OSError as err:
             self.fail(f"The log could not be saved to {path}: {err.strerror or err}.")
             return
-        self.log_line(f"log saved to {path}")
+        self.log_line(f"log saved to {path} (the run's full log, {len(self.run_log.lines)} lines)")
         self.notify(printable(f"Log saved to {path}"), timeout=6, markup=False)
+
+
+def log_header(target: str, packages: list[PackageIndex], preflight: Preflight) -> list[str]:
+    """The top of the run's full log: target, packages, every check, the plan's totals and rows."""
+    lines = [f"archfuse run log · target {target}", "packages:"]
+    lines += [f"  {p.version} {p.arch}  {p.path}" for p in packages]
+    lines.append("checks:")
+    lines += [f"  [{c.status:>4}] {c.name}: {say(c.detail)}" for c in preflight.checks]
+    lines.append(f"plan: {totals_text(preflight.plan, len(preflight.charts))}")
+    plan = preflight.plan
+    lines += [f"  {i.action:<11} {i.platform.removeprefix('linux/'):<6} {i.destination}  {size(i.upload_bytes)}"
+              for i in (plan.images if plan is not None else [])]
+    lines += [f"  chart {c.action:<9} {c.name}-{c.version} -> {c.destination}" for c in preflight.charts]
+    return [printable(line) for line in lines]

@@ -7,7 +7,6 @@ conflict kept). The verification counts images and charts as the run report does
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +18,11 @@ from textual.widgets import DataTable, Markdown, Static
 
 from core.api import ChartAction, ImageResult, TagCoverage, VerifyReport, VerifyStatus
 from tui.advice import say
-from tui.format import platforms, printable, printable_lines, reference, reference_width, size
+from tui.format import fitted, platforms, printable, printable_lines, reference, reference_width, size
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
+from tui.screens.history import rollback_counts
 
 VERIFY_STYLE: dict[str, str] = {VerifyStatus.OK: "green"}
 CHART_WORDS = {ChartAction.NEW: "pushed", ChartAction.OVERWRITTEN: "overwritten", ChartAction.UNCHANGED: "unchanged",
@@ -50,21 +50,41 @@ class Findings:
     coverage: list[TagCoverage] = field(default_factory=list)
 
 
+@dataclass
+class SummaryRow:
+    """One row of the summary's table: a tag or a chart version."""
+
+    key: str
+    result: Text
+    after: Text
+    verify: Text
+    name: str  # the repository or the chart
+    version: str  # the tag or the chart version
+    sep: str  # between them
+
+
 class ReportScreen(ScrollPage):
-    """The run report's Markdown, scrollable."""
+    """The run report's Markdown, scrollable; its heading says it is opening until the report is shown
+    (a report of many images takes a moment to lay out)."""
 
     BINDINGS = [Binding("escape,q,o", "dismiss", "Close")]
 
     def __init__(self, path: Path) -> None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            text = f"The report {path} cannot be read: {err.strerror or err}."
-        super().__init__("report", f"{path} · Escape closes", Markdown(text))
+        super().__init__("report", f"Opening the report {path}…", Markdown(""))
         self.path = path
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
+        self.call_after_refresh(self.load)  # the "Opening…" heading is drawn first
+
+    async def load(self) -> None:
+        """Read the report and show it; the heading then says how to close it."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as err:
+            text = f"The report {self.path} cannot be read: {err.strerror or err}."
+        await self.query_one(Markdown).update(text)
+        self.query_one(".dialog-title", Static).update(printable(f"{self.path} · Escape closes"))
 
 
 class SummaryScreen(FlowScreen):
@@ -84,15 +104,28 @@ class SummaryScreen(FlowScreen):
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
         yield Static("Verifying…", id="verify", markup=False)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.rollbacks_seen = 0  # rollbacks made from History when the summary was last made
+        self.findings: Findings | None = None  # the verification, once it is in
+        self.image_width = 0
+        self.width_laid_out = 0
+
+    def on_screen_resume(self) -> None:
+        """Back from History: a rollback made there changed the target, so the summary is made again."""
+        if len(self.state.rollbacks) != self.rollbacks_seen:
+            self.rollbacks_seen = len(self.state.rollbacks)
+            self.show_result()
+            self.action_verify()
+
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_column("result", key="result", width=11)
-        table.add_column("platforms now", key="after", width=17)
-        table.add_column("verify", key="verify", width=9)
-        self.image_width = reference_width(self.app.size.width - 4, 11 + 17 + 9 + 2 * 4 + 2)
-        table.add_column("tag / chart", key="image", width=self.image_width)
+        self.rollbacks_seen = len(self.state.rollbacks)
         self.show_result()
         self.action_verify()
+
+    def on_resize(self) -> None:
+        if self.app.size.width != self.width_laid_out:
+            self.refill()
 
     # -- what the run did -------------------------------------------------------------
     def tag_results(self) -> dict[tuple[str, str], list[ImageResult]]:
@@ -128,29 +161,76 @@ class SummaryScreen(FlowScreen):
                 line += " · " + OVERWRITE_HINT
             lines.append(line)
         if summary is not None:
+            lines += [f"Rolled back since by run {r.run_id}: {r.status} ({rollback_counts(r)}); the table and the "
+                      "verification are of the target now." for r in self.state.rollbacks if r.rolled_back == summary.run_id]
             lines.append(report_line(summary.reports))
         self.query_one("#result", Static).update(printable_lines(lines))
-        table = self.query_one(DataTable)
-        table.clear()
+        self.refill()
+
+    def rows(self) -> list[SummaryRow]:
+        """One row per tag and chart version: the run's result, and the verification once it is in."""
+        found = self.findings
+        verified = found is not None
+        by_tag: dict[str, list[VerifyStatus]] = {}
+        coverage: dict[str, TagCoverage] = {}
+        charts: dict[tuple[str, str], VerifyStatus] = {}
+        if found is not None:
+            tag_of = {r.destination: f"{repo}:{tag}" for (repo, tag), rs in self.tag_results().items() for r in rs}
+            for check in found.verify.images:
+                by_tag.setdefault(tag_of.get(check.destination, check.destination), []).append(check.status)
+            coverage = {c.ref: c for c in found.coverage}
+            charts = {(c.name, c.version): c.status for c in found.verify.charts}
+        out = []
         for (repository, tag), results in self.tag_results().items():
-            actions = sorted({str(r.action) for r in results})
-            after = results[0].platforms_after
-            table.add_row(
-                Text(",".join(actions)),
-                Text(platforms(after)),
-                Text("…", style="dim"),
-                Text(reference(repository, tag, self.image_width)),
-                key=f"tag:{repository}:{tag}",
-            )
-        for chart in charts:
-            word = CHART_WORDS.get(chart.action, chart.action)
-            table.add_row(
-                Text(word, style="bold yellow" if chart.action == ChartAction.CONFLICT else ""),
-                Text("chart", style="dim"),
-                Text("…", style="dim"),
-                Text(reference(chart.name, chart.version, self.image_width, sep="-")),
-                key=f"chart:{chart.name}:{chart.version}",
-            )
+            ref = f"{repository}:{tag}"
+            after = Text(platforms(results[0].platforms_after))
+            cover = coverage.get(ref)
+            if cover is not None:
+                after = Text(platforms(cover.platforms))
+                if cover.missing:
+                    after = Text(f"{platforms(cover.platforms)} · no {','.join(cover.missing)}", style="bold yellow")
+            verify = Text("…", style="dim")
+            if verified:
+                statuses = by_tag.get(ref, [])
+                bad = [s for s in statuses if s != VerifyStatus.OK]
+                word = VerifyStatus.OK if statuses and not bad else (bad[0] if bad else "-")
+                verify = Text(word, style=VERIFY_STYLE.get(word, "bold red"))
+            actions = Text(",".join(sorted({str(r.action) for r in results})))
+            out.append(SummaryRow(f"tag:{ref}", actions, after, verify, repository, tag, ":"))
+        summary = self.state.summary
+        for chart in summary.charts if summary is not None else ():
+            said = CHART_WORDS.get(chart.action, chart.action)
+            status = charts.get((chart.name, chart.version))
+            verify = Text("…", style="dim") if status is None else Text(status, style=VERIFY_STYLE.get(status, "bold yellow"))
+            out.append(SummaryRow(
+                f"chart:{chart.name}:{chart.version}",
+                Text(said, style="bold yellow" if chart.action == ChartAction.CONFLICT else ""),
+                Text("chart", style="dim"), verify, chart.name, chart.version, "-",
+            ))
+        if verified:  # what needs the engineer (a tag lacking an arch, a check that failed, a chart kept) first
+            out.sort(key=lambda row: not needs_attention((row.after, row.verify)))
+        return out
+
+    def refill(self) -> None:
+        """The table laid out for the screen's width: the other columns as wide as their words, the
+        image names in the rest (shortened in the middle only when they do not fit)."""
+        rows = self.rows()
+        self.width_laid_out = self.app.size.width
+        widths = {
+            "result": fitted("result", (r.result.plain for r in rows), 11),
+            "after": fitted("platforms now", (r.after.plain for r in rows), 24),
+            "verify": fitted("verify", (r.verify.plain for r in rows), 11),
+        }
+        self.image_width = reference_width(self.width_laid_out - 4, sum(widths.values()) + 2 * 4 + 2)
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_column("result", key="result", width=widths["result"])
+        table.add_column("platforms now", key="after", width=widths["after"])
+        table.add_column("verify", key="verify", width=widths["verify"])
+        table.add_column("tag / chart", key="image", width=self.image_width)
+        for row in rows:
+            name = Text(reference(row.name, row.version, self.image_width, sep=row.sep))
+            table.add_row(row.result, row.after, row.verify, name, key=row.key)
 
     # -- verification -----------------------------------------------------------------
     def action_verify(self) -> None:
@@ -163,34 +243,11 @@ class SummaryScreen(FlowScreen):
         self.archfuse.start_work(self, "verify", work, self.show_findings)
 
     def show_findings(self, found: Findings) -> None:
-        """Verification and coverage, cell by cell."""
-        report = found.verify
-        self.state.verify = report
-        table = self.query_one(DataTable)
-        tag_of = {r.destination: f"{repo}:{tag}" for (repo, tag), rs in self.tag_results().items() for r in rs}
-        by_tag: dict[str, list[VerifyStatus]] = {}
-        for check in report.images:
-            by_tag.setdefault(tag_of.get(check.destination, check.destination), []).append(check.status)
-        for (repository, tag) in self.tags():
-            statuses = by_tag.get(f"{repository}:{tag}", [])
-            bad = [s for s in statuses if s != VerifyStatus.OK]
-            word = VerifyStatus.OK if statuses and not bad else (bad[0] if bad else "-")
-            table.update_cell(f"tag:{repository}:{tag}", "verify", Text(word, style=VERIFY_STYLE.get(word, "bold red")))
-        for coverage in found.coverage:
-            text = Text(platforms(coverage.platforms))
-            if coverage.missing:
-                text = Text(f"{platforms(coverage.platforms)} · no {','.join(coverage.missing)}", style="bold yellow")
-            table.update_cell(f"tag:{coverage.ref}", "after", text)
-        for chart in report.charts:
-            with contextlib.suppress(KeyError):
-                table.update_cell(
-                    f"chart:{chart.name}:{chart.version}",
-                    "verify",
-                    Text(chart.status, style=VERIFY_STYLE.get(chart.status, "bold yellow")),
-                )
-        # what needs the engineer (a tag lacking an arch, a check that failed, a chart kept) comes first
-        table.sort("after", "verify", key=lambda cells: not needs_attention(cells))
-        table.move_cursor(row=0)
+        """Verification and coverage, cell by cell; the rows that need the engineer first."""
+        self.findings = found
+        self.state.verify = found.verify
+        self.refill()
+        self.query_one(DataTable).move_cursor(row=0)
         self.query_one("#verify", Static).update(printable(verify_line(found, self.state.settings.describe())))
 
     def on_work_failed(self, message: WorkFailed) -> None:
@@ -206,11 +263,15 @@ class SummaryScreen(FlowScreen):
         self.app.push_screen(ReportScreen(summary.reports[0]))
 
     def action_new_import(self) -> None:
+        """Back to Packages, the directory scanned again: packages copied into it since are listed too."""
         from tui.screens.packages import PackagesScreen
 
         while len(self.app.screen_stack) > 2:
             self.app.pop_screen()
-        if not isinstance(self.app.screen, PackagesScreen):
+        screen = self.app.screen
+        if isinstance(screen, PackagesScreen):
+            screen.rescan()
+        else:
             self.app.push_screen(PackagesScreen())
 
 

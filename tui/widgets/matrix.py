@@ -33,6 +33,7 @@ class Cell:
     problem: str = ""  # why the package cannot be read (it cannot be selected)
     queued: bool = False  # waiting for its scan to start
     kind: str = "full"  # full, gpu, ...: each kind is selected on its own
+    short: bool = False  # unreadable because the file ends before its archive does
 
     @property
     def scanning(self) -> bool:
@@ -98,6 +99,9 @@ class PackageMatrix(DataTable[Text]):
 
     def render_cell(self, cell: Cell) -> Text:
         if cell.problem:
+            if cell.short:  # cut short by a copy: its checksum says whether the sidecar knew
+                sums = f", {CHECKSUM_TEXT[cell.checksum]}" if cell.checksum is not None else ""
+                return Text(f"SHORT{sums}", style="bold red")
             return Text("UNREADABLE", style="bold red")
         mark = "[x]" if cell.path in self.selected else "[ ]"
         text = Text(f"{mark} {size(cell.size):>9} ")

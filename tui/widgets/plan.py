@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Static
 
 from core.api import ChartAction, ChartPlan, Check, CheckStatus, ImageAction, ImagePlan, Plan
 from core.api import events as ev
-from tui.format import platforms_change, printable, reference, reference_width, size
+from tui.format import fitted, platforms_change, printable, reference, reference_width, size
 
 #: a row of the plan table: one image for one platform, or one chart
 PlanRow = Union[ImagePlan, ChartPlan]
@@ -101,19 +101,26 @@ class PlanTable(DataTable[Text]):
         return [row for row in self.rows_all if all(w in _haystack(row) for w in words)]
 
     def refill(self) -> None:
+        """Columns for the width now, each as wide as its words; the image names get the rest."""
         total = self.width_laid_out = self.available_width()
         compact = total < WIDE_SCREEN
-        platforms_width = COMPACT_PLATFORMS if compact else WIDE_PLATFORMS
-        fixed = ACTION_WIDTH + ARCH_WIDTH + platforms_width + UPLOAD_WIDTH + 2 * 5 + 2  # padding, scrollbar
+        rows = self.visible_rows()
+        images = [r for r in rows if isinstance(r, ImagePlan)]
+        header = "platforms" if compact else "platforms before → after"
+        action_width = fitted("action", (str(r.action) for r in rows), ACTION_WIDTH)
+        platforms_width = fitted(
+            header, (platforms_change(r.platforms_before, r.platforms_after, compact=compact) for r in images),
+            COMPACT_PLATFORMS if compact else WIDE_PLATFORMS,
+        )
+        fixed = action_width + ARCH_WIDTH + platforms_width + UPLOAD_WIDTH + 2 * 5 + 2  # padding, scrollbar
         image_width = reference_width(total, fixed)
         self.clear(columns=True)
         self.add_column("image", key="image", width=image_width)
-        self.add_column("action", key="action", width=ACTION_WIDTH)
+        self.add_column("action", key="action", width=action_width)
         self.add_column("arch", key="platform", width=ARCH_WIDTH)
-        self.add_column("platforms" if compact else "platforms before → after", key="platforms",
-                        width=platforms_width)
+        self.add_column(header, key="platforms", width=platforms_width)
         self.add_column("upload", key="upload", width=UPLOAD_WIDTH)
-        for i, row in enumerate(self.visible_rows()):
+        for i, row in enumerate(rows):
             action = Text(row.action, style=ACTION_STYLE.get(row.action, ""))
             if isinstance(row, ChartPlan):
                 self.add_row(

@@ -17,7 +17,8 @@ from tui.format import (
     RateWindow,
     elapsed,
     eta,
-    platforms,
+    fitted,
+    platforms_change,
     printable_lines,
     rate,
     reference,
@@ -170,45 +171,88 @@ class InFlight(Static):
         self.set_class(self.stalled is not None or self.retry is not None, "alert")
 
 
+#: widths of the run table's columns other than the image (the platforms column is fitted to its words)
+STAGE_WIDTH, DONE_WIDTH, ARCH_WIDTH, WIDE_PLATFORMS = 9, 4, 5, 25
+#: below this many columns, platforms read ``amd64,+arm64`` instead of ``amd64 → amd64,arm64``
+WIDE_SCREEN = 100
+
+
 class ImageTable(DataTable[Text]):
-    """Each image and platform of the plan with its stage and its own progress; work under way first."""
+    """Each image and platform of the plan with its stage and its own progress; work under way first.
+
+    Laid out for its width, again on resize: the image names get what the other columns leave.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", **kwargs)
         self.keys: dict[tuple[str, str], str] = {}  # (destination, platform) -> row key
         self.stages: dict[str, ImageStage] = {}  # row key -> stage
+        self.images: dict[str, ImagePlan] = {}  # row key -> the plan's image
+        self.percent: dict[str, str] = {}  # row key -> its done column
+        self.changes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}  # row key -> platforms before, after
+        self.width_laid_out = 0
+        self.image_width = 0
+        self.compact = False
 
-    def on_mount(self) -> None:
-        self.add_column("stage", key="status", width=9)
-        self.add_column("done", key="progress", width=4)
-        self.add_column("arch", key="platform", width=5)
-        self.add_column("platforms before → after", key="platforms", width=25)
-        self.image_width = reference_width(self.app.size.width - 4, 9 + 4 + 5 + 25 + 2 * 5 + 2)
-        self.add_column("image", key="image", width=self.image_width)
+    def on_resize(self) -> None:
+        if self.available_width() != self.width_laid_out:
+            self.refill()
+
+    def available_width(self) -> int:
+        """Columns the table may fill (the screen's, before the table has a size of its own)."""
+        return self.size.width or self.app.size.width - 4
 
     def show(self, images: Sequence[ImagePlan]) -> None:
-        self.clear()
         self.keys.clear()
         self.stages.clear()
+        self.images.clear()
+        self.percent.clear()
+        self.changes.clear()
         for i, image in enumerate(images):
             key = str(i)
             self.keys[(image.destination, image.platform)] = key
             self.stages[key] = ImageStage.WAITING
+            self.images[key] = image
+            self.changes[key] = (image.platforms_before, image.platforms_after)
+        self.refill()
+
+    def platforms_text(self, key: str) -> Text:
+        before, after = self.changes[key]
+        return Text(platforms_change(before, after, compact=self.compact))
+
+    def refill(self) -> None:
+        """Columns for the width now, and every row again in its current stage."""
+        total = self.width_laid_out = self.available_width()
+        self.compact = total < WIDE_SCREEN
+        header = "platforms" if self.compact else "platforms before → after"
+        platforms_width = fitted(header, (self.platforms_text(k).plain for k in self.images), WIDE_PLATFORMS)
+        fixed = STAGE_WIDTH + DONE_WIDTH + ARCH_WIDTH + platforms_width + 2 * 5 + 2  # padding, scrollbar
+        self.image_width = reference_width(total, fixed)
+        self.clear(columns=True)
+        self.add_column("stage", key="status", width=STAGE_WIDTH)
+        self.add_column("done", key="progress", width=DONE_WIDTH)
+        self.add_column("arch", key="platform", width=ARCH_WIDTH)
+        self.add_column(header, key="platforms", width=platforms_width)
+        self.add_column("image", key="image", width=self.image_width)
+        for key, image in self.images.items():
             self.add_row(
-                _status(ImageStage.WAITING),
-                Text(""),
+                _status(self.stages[key]),
+                Text(self.percent.get(key, ""), style="dim"),
                 Text(image.platform.removeprefix("linux/")),
-                Text(f"{platforms(image.platforms_before)} → {platforms(image.platforms_after)}"),
+                self.platforms_text(key),
                 Text(reference(image.repository, image.tag, self.image_width)),
                 key=key,
             )
+        if self.images:
+            self.sort_active_first()
 
     def stage(self, event: ev.ImageProgress) -> None:
         """An image's stage and bytes; rows re-sort when a stage changes."""
         key = self.keys.get((event.destination, event.platform))
         if key is None:
             return
-        self.update_cell(key, "progress", Text(_percent(event.bytes_done, event.bytes_total), style="dim"))
+        self.percent[key] = _percent(event.bytes_done, event.bytes_total)
+        self.update_cell(key, "progress", Text(self.percent[key], style="dim"))
         if self.stages.get(key) != event.stage:
             self.stages[key] = event.stage
             self.update_cell(key, "status", _status(event.stage))
@@ -222,9 +266,8 @@ class ImageTable(DataTable[Text]):
             if self.stages.get(key) != status:
                 self.stages[key] = status
                 self.update_cell(key, "status", _status(status))
-            self.update_cell(
-                key, "platforms", Text(f"{platforms(event.platforms_before)} → {platforms(event.platforms_after)}")
-            )
+            self.changes[key] = (event.platforms_before, event.platforms_after)
+            self.update_cell(key, "platforms", self.platforms_text(key))
         self.sort_active_first()
 
     def mark_rest(self, status: ImageStage) -> None:
