@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tui.cli import build_parser  # noqa: E402 - after the path is set
+from tui.cli import build_parser
 
 HEADER = """\
 # bash completion for archfuse: written by scripts/completion.py from archfuse's argument parser;
@@ -25,14 +25,14 @@ HEADER = """\
 
 
 def _flags(parser: argparse.ArgumentParser) -> list[str]:
-    return [s for action in parser._actions for s in action.option_strings]  # noqa: SLF001 - argparse's own list
+    return [s for action in parser._actions for s in action.option_strings]
 
 
 def _choices(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
     """Flags with a fixed set of values: each spelling of the flag -> its values."""
     found: dict[str, list[str]] = {}
-    for action in parser._actions:  # noqa: SLF001
-        if action.option_strings and action.choices and not isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+    for action in parser._actions:
+        if action.option_strings and action.choices and not isinstance(action, argparse._SubParsersAction):
             for flag in action.option_strings:
                 found[flag] = [str(c) for c in action.choices]
     return found
@@ -40,13 +40,13 @@ def _choices(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
 
 def _value_flags(parser: argparse.ArgumentParser) -> list[str]:
     """Flags that take a value (completed as a path unless they have choices)."""
-    return [s for a in parser._actions for s in a.option_strings if a.nargs != 0 and not a.choices]  # noqa: SLF001
+    return [s for a in parser._actions for s in a.option_strings if a.nargs != 0 and not a.choices]
 
 
 def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     """Each command's name and parser, in --help's order."""
-    for action in parser._actions:  # noqa: SLF001
-        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
     return {}
 

@@ -107,7 +107,7 @@ def test_bash_completion_is_the_parsers_and_names_every_command_and_flag() -> No
     assert set(commands) >= {"tui", "demo", "scan", "plan", "import", "verify", "list", "diff", "history", "rollback"}
     words = set(re.findall(r"--?[\w-]+|\b[a-z]+\b", script))
     for sub in [parser, *commands.values()]:
-        for action in sub._actions:  # noqa: SLF001
+        for action in sub._actions:
             assert set(action.option_strings) <= words, action.option_strings
     assert set(commands) <= words
     done = run("bash", "-c", f"source {ROOT / 'scripts' / 'completion.bash'}; COMP_WORDS=(archfuse imp); COMP_CWORD=1; "
