@@ -36,6 +36,7 @@ class Fix(Word):
     RESCAN = "rescan"
     STATE_DIR = "state_dir"
     SAME_TARGET = "same_target"
+    RETRY_FOR = "retry_for"
 
 
 #: how a face words each fix: a verb phrase such as "pass --insecure" (lower case)
@@ -61,6 +62,7 @@ CLI_WORDS: dict[Fix, str] = {
     Fix.RESCAN: "scan it again with --rescan",
     Fix.STATE_DIR: "pass --state-dir (or set ARCHFUSE_STATE_DIR)",
     Fix.SAME_TARGET: "give the same target (--registry or -c)",
+    Fix.RETRY_FOR: "raise --retry-for",
 }
 
 
@@ -110,3 +112,8 @@ def explain(message: str, hint: str | None, words: Wording) -> str:
     """An error's message and hint (``ArchfuseError``) in a face's words."""
     text = advise(message, words)
     return f"{text} {advise(hint, words)}" if hint else text
+
+
+def template_of(text: str) -> str:
+    """Advice's template, or plain text (its braces stay as they are: only a fix's name is a placeholder)."""
+    return text.template if isinstance(text, Advice) else text

@@ -47,7 +47,7 @@ from core.plan.results import ChartResult, ImageResult, RunSummary
 from core.record.journal import ChartRow, ImageRow, RunDetail, RunRecord, TagRecord, render_history
 from core.run.coverage import TagCoverage
 from core.run.engine import RunOptions
-from core.run.options import OptionNames, typed_run_options
+from core.run.options import OptionNames, typed_patience, typed_run_options
 from core.run.stop import Stop
 from core.session import ChartCheck, Session, VerifyReport, Workspace, open_session
 from core.terminal import printable, printable_lines
@@ -139,6 +139,7 @@ __all__ = [
     "secret",
     "size_text",
     "target_config",
+    "typed_patience",
     "typed_run_options",
     "version_key",
 ]

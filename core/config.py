@@ -33,9 +33,11 @@ from urllib.parse import unquote, urlsplit
 
 from core.advice import Advice
 from core.errors import UsageError
+from core.http.bounds import DEFAULT_STALL_TIMEOUT
 from core.kinds import ChartDestinationKind
 from core.oci.refs import is_repository_path
 from core.registry.credentials import ENV_PASSWORD, ENV_USERNAME
+from core.registry.retry import DEFAULT_RETRY_FOR
 from core.safeload import DocumentError, load_yaml
 from core.secrets import Secret, hide_userinfo, secret, split_userinfo
 
@@ -160,6 +162,8 @@ class TargetConfig:
     space_visibility: str = "public"
     registry_type: str = "external"  # builtin: the installer's registry + ChartMuseum
     packages: tuple[Path, ...] = field(default=())  # packages a cluster config names
+    retry_for: float = DEFAULT_RETRY_FOR  # --retry-for: seconds a failing request is retried
+    stall_timeout: float = DEFAULT_STALL_TIMEOUT  # --stall-timeout: seconds a request may move no byte
 
     def secrets(self) -> tuple[str, ...]:
         """Every secret value of the configuration, for masking in output, the journal and reports."""

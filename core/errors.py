@@ -15,6 +15,7 @@ the CLI. Nothing in ``core`` prints; the edges (CLI, TUI) render these.
     │   │   ├── AuthError         credentials refused (401/403)
     │   │   ├── SpaceMissing      a Harbor project (registry space) does not exist
     │   │   ├── NotFound
+    │   │   ├── BlobUnknown       a manifest names a blob the registry lacks (garbage collected)
     │   │   └── DigestMismatch
     │   └── LayoutError           OCI layout directory problems
     ├── SpoolFull                 exit 1: the spool directory ran out of space
@@ -26,7 +27,7 @@ the CLI. Nothing in ``core`` prints; the edges (CLI, TUI) render these.
 
 from __future__ import annotations
 
-from core.advice import Advice
+from core.advice import Advice, template_of
 
 
 class ArchfuseError(Exception):
@@ -44,13 +45,8 @@ class ArchfuseError(Exception):
         if not self.hint:
             return self.message
         if isinstance(self.message, Advice) or isinstance(self.hint, Advice):
-            return Advice(f"{_template(self.message)} {_template(self.hint)}")
+            return Advice(f"{template_of(self.message)} {template_of(self.hint)}")
         return f"{self.message} {self.hint}"
-
-
-def _template(text: str) -> str:
-    """Advice's template, or plain text (its braces stay as they are: only a fix's name is a placeholder)."""
-    return text.template if isinstance(text, Advice) else text
 
 
 class UsageError(ArchfuseError):
@@ -105,6 +101,17 @@ class SpaceMissing(RegistryError):
 
 class NotFound(RegistryError):
     pass
+
+
+class BlobUnknown(RegistryError):
+    """A manifest push refused because the registry lacks a blob it names (``MANIFEST_BLOB_UNKNOWN``,
+    ``BLOB_UNKNOWN``: e.g. garbage collection took it after the plan saw it); ``digests``: the blobs
+    the registry named, empty when it named none."""
+
+    def __init__(self, message: str, *, digests: tuple[str, ...] = (), hint: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message, hint=hint, status=status)
+        self.digests = digests
 
 
 class DigestMismatch(RegistryError):

@@ -108,6 +108,9 @@ class BytesProgress(Event):
     bytes_total: int
     bytes_read: int = 0  # bytes of package streams read so far
     read_total: int = 0
+    #: the engine's estimate of the seconds the run takes after its last byte: manifests, tags, their
+    #: re-read and a verify, as round trips to the target (an ETA adds it)
+    after_seconds: float = 0.0
 
     def coalesce_key(self) -> Hashable | None:
         return self.event_name
@@ -160,12 +163,13 @@ class Retrying(Event):
     what: str  # ``an upload of blob sha256:…``
     reason: str  # ``connection broke``, ``HTTP 503``
     attempt: int  # the try about to start: 2 for the first retry
-    attempts: int  # tries allowed in all
+    until: float  # when (``time.time()``) the retries give up (``--retry-for`` after the first try)
     delay: float  # seconds before it starts
 
     def text(self) -> str:
-        """``retrying HOST: connection broke, attempt 2 of 5``, as both faces print it."""
-        return f"retrying {self.server}: {self.reason}, attempt {self.attempt} of {self.attempts}"
+        """``retrying HOST: connection broke, try 2; waiting for it until 23:14:05``, as both faces print it."""
+        until = time.strftime("%H:%M:%S", time.localtime(self.until))
+        return f"retrying {self.server}: {self.reason}, try {self.attempt}; waiting for it until {until}"
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,8 @@ class RunFinished(Event):
     message: str = ""
     peak_spool: int = 0  # most bytes the spool held at once (memory and disk)
     remerged: int = 0  # tags merged again after another writer dropped a platform of this run
+    #: of ``bytes_uploaded``, what went up while the packages were read, before the run (core.run.stage)
+    bytes_staged: int = 0
 
 
 Emit = Callable[[Event], None]

@@ -91,6 +91,12 @@ class CheckKind(Word):
     HARBOR = "harbor"
     REGISTRY_SPACES = "registry spaces"
     PUSH_RIGHTS = "push rights"
+    #: a Harbor project's own rules against what the plan writes (core.checks.rules)
+    REGISTRY_RULES = "registry rules"
+    QUOTA = "quota"
+    IMMUTABLE_TAGS = "immutable tags"
+    RETENTION = "retention"
+    PROXY_CACHE = "proxy cache"
     FUSION = "fusion"
     ARCH_COVERAGE = "arch coverage"
     CHARTS = "charts"
@@ -170,3 +176,12 @@ class ChartDestinationKind(Word):
     OCI = "oci"
     CHARTMUSEUM = "chartmuseum"
     HARBOR = "harbor"
+
+
+class Change(Word):
+    """What ``diff`` says of a chart or image between OLD and NEW."""
+
+    ADDED = "added"  # a chart NEW has and OLD lacks
+    NEW = "new"  # an image reference on a platform NEW has and OLD lacks
+    CHANGED = "changed"
+    REMOVED = "removed"

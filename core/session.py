@@ -48,6 +48,7 @@ from core.record.forms import Value, recall_form, remember_form
 from core.record.journal import Journal, RunDetail, RunRecord, TagRecord, target_name
 from core.record.report import add_verify, report_paths
 from core.record.state import state_dir as default_state_dir
+from core.registry.uploads import UploadMemo
 from core.run.coverage import TagCoverage, tag_coverage
 from core.run.engine import RunOptions
 from core.run.lifecycle import journaled_run
@@ -282,6 +283,8 @@ class Session(Workspace):
         self.staged = (0, 0)  # blobs and bytes uploaded while scanning (scan_to_import), no tag on them
         self._held = contextlib.ExitStack()  # the target's run lock, from the one read until close()
         self._holding = False
+        if isinstance(target, RegistryTarget):  # a killed run's chunked uploads are continued by the next
+            target.client.uploads = UploadMemo(self.state_dir / "uploads")
 
     def target_lock(self) -> contextlib.AbstractContextManager[runlock.LockOwner]:
         """Hold the target's run lock (by its identity, not its spelling); re-entrant in one thread.
@@ -419,6 +422,7 @@ class Session(Workspace):
         if not self.chart_selection.everything:
             settings["charts"] = self.chart_selection.describe()
         charts = ChartJob(preflight.charts, self.charts, self.force_charts) if self.charts is not None else None
+        staged, self.staged = self.staged[1], (0, 0)  # the one read's uploads are this run's, counted once
         return journaled_run(
             preflight.plan,
             self.target,
@@ -429,6 +433,7 @@ class Session(Workspace):
             secrets=self.secrets,
             emit=self.emit,
             cancel=cancel,
+            staged=staged,
         )
 
     def rollback(self, run_id: str, *, cancel: threading.Event | None = None) -> RollbackSummary:

@@ -147,6 +147,24 @@ async def chart_checklist(app: ArchfuseApp, pilot: Any, shot: Callable[[str], No
     shot("chart-checklist")
 
 
+async def resume_offer(out: Path, size: tuple[int, int], suffix: str, number: int) -> list[Path]:
+    """A run stopped mid-way (as a dropped SSH session stops it), then archfuse started again on the
+    same state: it offers to resume that run with the same packages and target."""
+    first = create_app([Path("pk")], "state", "layout", blink=False, options=RunOptions(rate_limit=SLOW))
+    async with first.run_test(size=size) as pilot:
+        await to_checks(pilot)
+        await pilot.press("s", "y")
+        await asyncio.sleep(1.5)
+        await pilot.pause()
+        await press(pilot, "escape", "y")  # stop safely
+    written: list[Path] = []
+    again = create_app([Path("pk")], "state", None, blink=False)
+    async with again.run_test(size=size) as pilot:
+        await settle(pilot)
+        save(again, out, f"{number:02d}-resume-offer{suffix}.svg", written)
+    return written
+
+
 def before_upgrade(registry: Any) -> None:
     """The state an upgrade meets: v0.11.0 of both arches imported, one chart changed by hand."""
     from core.charts.oci import OciChartDestination
@@ -213,7 +231,8 @@ def with_registry(case: Callable[[Any], Awaitable[list[Path]]]) -> list[Path]:
 
 
 def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> list[Path]:
-    """Failed check, warnings, run in progress, stall, upgrade summary, chart checklist (numbered from ``first``)."""
+    """Failed check, warnings, run in progress, stall, upgrade summary, chart checklist, resume offer (numbered
+    from ``first``)."""
 
     written: list[Path] = []
     fresh()
@@ -233,6 +252,8 @@ def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> lis
     written += with_registry(upgrade)
     fresh()
     written += asyncio.run(shoot_case(out, size, suffix, first + 6, chart_checklist))
+    fresh()
+    written += asyncio.run(resume_offer(out, size, suffix, first + 7))
     return written
 
 

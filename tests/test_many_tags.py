@@ -73,7 +73,7 @@ def test_transient_500_on_the_read_after_a_tag_put_is_retried(
     """The registry answers 500 to every try of the read that follows the run's own tag PUT (seen
     under thousands of tags of one image): the run waits and reads again, and ends done, fused."""
     proxy = fault_proxy(registry)
-    client = RegistryClient(proxy.url, insecure=True, retries=RetryPolicy(base_delay=0.01))
+    client = RegistryClient(proxy.url, insecure=True, retries=RetryPolicy(base_delay=0.01, attempts=5))
     target = RegistryTarget(client)
     package = make_package(target, "v1", "amd64")
     # the plan's read (1), the read before the PUT (2), then every try of the read after it

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from core import events as ev
 from core.errors import (
     AuthError,
     DigestMismatch,
@@ -504,7 +505,7 @@ def test_unreachable_registry_is_a_transport_error() -> None:
     client = RegistryClient(f"https://127.0.0.1:{free_port()}", retries=no_wait_policy(sleeps, attempts=3))
     with pytest.raises(TransportError, match="Cannot reach registry https://127.0.0.1"):
         client.ping()
-    assert sleeps == [0.125, 0.25]
+    assert sleeps == [0.25, 0.5]
 
 
 # -- retries ---------------------------------------------------------------------------------
@@ -529,7 +530,7 @@ def test_retry_on_503_then_429_with_retry_after(registry: RegistryServer) -> Non
     with registry.client(transport=transport, retries=policy) as client:
         manifest = push_image(client, "team/app", "1.0")
         assert client.get_manifest("team/app", "1.0") == manifest
-    assert sleeps == [0.125, 3.0, 7.0, 1.0]
+    assert sleeps == [0.25, 3.0, 7.0, 2.0]
 
 
 def test_retries_are_bounded(registry: RegistryServer) -> None:
@@ -550,6 +551,67 @@ def test_retries_are_bounded(registry: RegistryServer) -> None:
     total = RetryPolicy(attempts=10, max_total=60, sleep=lambda s: None, jitter=lambda: 0.0, clock=clock)
     assert total.allows(0, 0.0, 1.0)
     assert not total.allows(1, 0.0, 20.0)  # 50 s gone + 20 s wait > 60 s
+
+
+class _Clock:
+    """A monotonic clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _down_for(registry: RegistryServer, clock: _Clock, seconds: float) -> FaultyTransport:
+    """The registry, refusing every connection until ``seconds`` of ``clock`` have passed (a restart)."""
+
+    def rule(request: httpx.Request) -> Exception | None:
+        return httpx.ConnectError("refused: restarting") if clock.now < seconds else None
+
+    return FaultyTransport(real_transport(registry), rule)
+
+
+def test_retries_last_a_time_budget_not_a_number_of_tries(registry: RegistryServer) -> None:
+    """A registry down for 3 minutes (a restart) is waited for under the default 10-minute budget,
+    however many tries that takes; each retry says until when it waits."""
+    clock = _Clock()
+    policy = RetryPolicy(sleep=clock.sleep, clock=clock, wall_clock=lambda: 1_000_000.0 + clock.now)
+    events: list[ev.Retrying] = []
+    with registry.client(transport=_down_for(registry, clock, 180.0), retries=policy) as client:
+        client.watch(lambda e: events.append(e) if isinstance(e, ev.Retrying) else None, None)
+        assert not client.blob_exists("team/app", "sha256:" + "0" * 64)
+    assert clock.now >= 180.0 and len(clock.sleeps) > 5
+    assert max(clock.sleeps) <= policy.max_delay
+    assert {e.until for e in events} == {1_000_000.0 + 600.0}  # the first try's time + the budget
+    assert "waiting for it until" in events[-1].text() and events[-1].attempt == len(events) + 1
+
+
+def test_an_exhausted_retry_budget_says_so_and_how_to_resume(registry: RegistryServer) -> None:
+    clock = _Clock()
+    policy = RetryPolicy(max_total=30.0, sleep=clock.sleep, clock=clock, jitter=lambda: 0.0)
+    with registry.client(transport=_down_for(registry, clock, 1e9), retries=policy) as client, pytest.raises(
+        TransportError, match=r"still after 30 s of retries \(--retry-for\)"
+    ) as caught:
+        client.ping()
+    assert clock.sleeps == [0.25, 0.5, 1.0, 2.0, 4.0, 7.5, 7.5]  # one more 7.5 s would pass 30 s
+    assert "run the same command again" in str(caught.value)
+
+
+def test_a_check_is_retried_for_30_s_not_the_run_s_budget(registry: RegistryServer) -> None:
+    """The API check (the preflight's, Test connection's) is a question someone waits on."""
+    clock = _Clock()
+    policy = RetryPolicy(sleep=clock.sleep, clock=clock, jitter=lambda: 0.0)
+    with registry.client(transport=_down_for(registry, clock, 1e9), retries=policy) as client, pytest.raises(
+        TransportError, match=r"still after 30 s of retries"
+    ):
+        client.ping()
+    assert clock.now <= 30.0
 
 
 # -- Harbor-style answers (no Harbor here: a small test server answering as Harbor does) ------

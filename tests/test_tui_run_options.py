@@ -104,3 +104,32 @@ def test_an_emptied_field_is_the_default() -> None:
     """A Jobs or Rate limit field the engineer cleared means the default, as an empty spool field does."""
     options = typed_run_options(RunOptions(), jobs=" ", limit_rate="", spool_budget="", spool_dir="")
     assert options.workers == DEFAULT_JOBS and options.rate_limit == 0 and options.spool_budget == 256 << 20
+
+
+def test_retry_for_on_the_cli_and_the_form_reaches_the_registry_client(tmp_path: Path) -> None:
+    """``--retry-for`` / ``--stall-timeout`` and the form's Retry for: one rule (durations), the
+    option named in the message, and the registry client opened with them."""
+    from core.registry.retry import DEFAULT_RETRY_FOR
+    from core.targets.connect import open_target
+    from core.targets.registry import RegistryTarget
+
+    args = cli.build_parser().parse_args(
+        ["plan", "--registry", "https://registry.example", "--retry-for", "30m", "--stall-timeout", "90s"]
+    )
+    config = cli.target_config(args)
+    assert (config.retry_for, config.stall_timeout) == (1800.0, 90.0)
+    target = open_target(config)
+    assert isinstance(target, RegistryTarget)
+    assert (target.client.retries.max_total, target.client.stall_timeout) == (1800.0, 90.0)
+    target.close()
+    for command in ("import", "verify"):
+        assert cli.build_parser().parse_args([command, "--retry-for", "1h"]).retry_for == "1h"
+    assert cli.build_parser().parse_args(["rollback", "abc", "--retry-for", "1h"]).retry_for == "1h"
+    with pytest.raises(Exception, match=r"--retry-for '5 lives' is not a duration; write it like 90s, 10m or 1h."):
+        cli.target_config(cli.build_parser().parse_args(["plan", "--registry", "https://r.example", "--retry-for", "5 lives"]))
+
+    form = TargetSettings(registry="https://registry.example", retry_for="2h")
+    assert form.target_config().retry_for == 7200.0
+    assert TargetSettings(registry="https://registry.example").target_config().retry_for == DEFAULT_RETRY_FOR
+    with pytest.raises(Exception, match=r"Retry for 'soon' is not a duration"):
+        TargetSettings(registry="https://registry.example", retry_for="soon").target_config()

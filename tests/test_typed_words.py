@@ -45,6 +45,8 @@ FLAG_ALLOWED = {
     ("core/run/options.py", "--jobs"): "OptionNames",
     ("core/run/options.py", "--limit-rate"): "OptionNames",
     ("core/run/options.py", "--spool-budget"): "OptionNames",
+    ("core/run/options.py", "--retry-for"): "OptionNames",
+    ("core/run/options.py", "--stall-timeout"): "OptionNames",
     ("core/units.py", "--spool-budget"): "parse_size's default name (OptionNames)",
 }
 

@@ -24,6 +24,7 @@ TUI_WORDS: dict[Fix, str] = {
     Fix.RESCAN: "scan it again on the Packages screen",
     Fix.STATE_DIR: "set ARCHFUSE_STATE_DIR and start archfuse again",
     Fix.SAME_TARGET: "set that target on the Target screen",
+    Fix.RETRY_FOR: "raise Retry for on the Target screen",
 }
 
 

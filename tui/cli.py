@@ -85,6 +85,12 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
                    "$ARCHFUSE_CHART_PASSWORD)")
     g.add_argument("--create-spaces", action="store_true", help="create missing registry spaces (Harbor projects)")
     g.add_argument("--space-visibility", choices=["public", "private"], default="public")
+    g.add_argument("--retry-for", default="", metavar="DURATION",
+                   help="how long a failing registry request is retried (connection failures, 5xx, 429, "
+                   "timeouts), e.g. 10m or 1h (default 10m: long enough for a registry restart)")
+    g.add_argument("--stall-timeout", default="", metavar="DURATION",
+                   help="a registry request that moves no byte for this long is retried on a new connection "
+                   "(default 60s)")
     p.set_defaults(target_required=required)
 
 
@@ -93,7 +99,7 @@ DEFAULTS: dict[str, object] = {
     "paths": [], "strict": False, "rescan": False, "verbose": False, "force_charts": False,
     "spool_budget": "256MiB", "spool_dir": None, "spool_memory": "32MiB", "ignore_check": [],
     "registry_storage": None, "clean_leftovers": False, "jobs": DEFAULT_JOBS, "limit_rate": "0",
-    "charts": [], "skip_charts": [],
+    "retry_for": "", "stall_timeout": "", "charts": [], "skip_charts": [],
 }
 
 
@@ -334,8 +340,9 @@ def target_inputs(args: argparse.Namespace) -> TargetInputs:
 def target_config(args: argparse.Namespace) -> TargetConfig:
     """The TargetConfig the target flags, the environment (and a cluster config) describe."""
     from core.api import target_config as build
+    from core.api import typed_patience
 
-    config = build(target_inputs(args))
+    config = typed_patience(build(target_inputs(args)), retry_for=args.retry_for, stall_timeout=args.stall_timeout)
     if args.username and config.username == args.username and not config.password:
         config.password = _ask_password(config)
     return config
@@ -563,10 +570,12 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from core.api import Workspace, config_for_run
+    from core.api import Workspace, config_for_run, typed_patience
 
     record, tags = Workspace(state_dir=args.state_dir).find_run(args.run_id)
-    config = target_config(args) if args.registry or args.cluster_config else config_for_run(record)
+    config = target_config(args) if args.registry or args.cluster_config else typed_patience(
+        config_for_run(record), retry_for=args.retry_for, stall_timeout=args.stall_timeout
+    )
     session = _open(args, config, _emitter(args))
     try:
         question = f"Put back the {len(tags)} tag(s) run {record.id} changed on {session.target.description}?"

@@ -17,8 +17,8 @@ from core.api import printable_lines as printable_lines
 
 RATE_WINDOW = 10.0  # seconds of recent progress the rate and the ETA are taken over
 #: seconds without a byte moved after which there is no rate and no ETA (the engine says it is
-#: stalled after as long: core.run.engine.RunOptions.stall_after), rather than the window's old figure
-QUIET = 5.0
+#: stalled after as long: core.run.progress.STALL_AFTER), rather than the window's old figure
+QUIET = 3.0
 
 
 def size(n: int) -> str:
@@ -31,11 +31,12 @@ def rate(bytes_per_second: float) -> str:
     return f"{size(int(bytes_per_second))}/s" if bytes_per_second > 0 else "-"
 
 
-def eta(remaining: int, bytes_per_second: float) -> str:
-    """``about 3 minutes``, ``-`` when it cannot be told."""
+def eta(remaining: int, bytes_per_second: float, after: float = 0.0) -> str:
+    """``about 3 minutes`` for ``remaining`` bytes and ``after`` seconds of work past them (manifests,
+    tags, verify), ``-`` when it cannot be told."""
     if bytes_per_second <= 0 or remaining <= 0:
         return "-"
-    return humanize.naturaldelta(remaining / bytes_per_second)
+    return humanize.naturaldelta(remaining / bytes_per_second + after)
 
 
 def platforms(items: tuple[str, ...] | list[str]) -> str:

@@ -12,7 +12,7 @@ import humanize
 
 from core.api import ImageStage, RunStatus, printable
 from core.api import events as ev
-from tui.format import RateWindow, elapsed, stall_line
+from tui.format import RateWindow, elapsed, eta, stall_line
 
 PLAIN_PROGRESS_INTERVAL = 2.0
 PLAIN_STALL_INTERVAL = 10.0  # seconds between repeated stall lines
@@ -138,6 +138,9 @@ class PlainRenderer:
                 f"run {event.run_id} {event.status}: {event.images} images, {event.charts} charts, "
                 f"{humanize.naturalsize(event.bytes_uploaded, binary=True)} uploaded in {event.seconds:.1f}s"
             )
+            if event.bytes_staged:
+                text += f" ({humanize.naturalsize(event.bytes_staged, binary=True)} of it while the packages were read)"
+
             if event.remerged:
                 text += f"; {event.remerged} tag(s) re-merged after another client rewrote them"
             return text + (f" — {event.message}" if event.message and event.status != RunStatus.DONE else "")
@@ -169,7 +172,7 @@ def progress_text(event: ev.BytesProgress, seconds: float, rate: float | None = 
         text += f", {humanize.naturalsize(rate, binary=True)}/s"
         left = max(event.bytes_total - event.bytes_done, 0)
         if left:
-            text += f", ETA {humanize.naturaldelta(left / rate)}"
+            text += f", ETA {eta(left, rate, event.after_seconds)}"
     return text
 
 

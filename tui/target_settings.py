@@ -19,11 +19,14 @@ from core.api import (
     secret,
     size_text,
     target_config,
+    typed_patience,
     typed_run_options,
 )
 
 #: what the form's errors call its run options (the CLI names its flags)
-FORM_NAMES = OptionNames(jobs="Jobs", limit_rate="The rate limit", spool_budget="The spool budget")
+FORM_NAMES = OptionNames(
+    jobs="Jobs", limit_rate="The rate limit", spool_budget="The spool budget", retry_for="Retry for"
+)
 
 
 @dataclass
@@ -46,6 +49,7 @@ class TargetSettings:
     spool_budget: str = "256MiB"
     jobs: str = str(DEFAULT_JOBS)  # blob uploads at once, as --jobs
     limit_rate: str = ""  # most bytes per second uploaded, as --limit-rate; empty: no limit
+    retry_for: str = ""  # how long a failing registry is retried, as --retry-for; empty: the default
     # decisions taken on the Checks screen (each asked first); they last until the form is read again
     force_charts: bool = False  # overwrite chart versions whose content differs
     ignored: frozenset[CheckKind] = frozenset()  # kinds of failed checks to go past
@@ -78,14 +82,14 @@ class TargetSettings:
         inputs = self.inputs()
         if not inputs.names_target:
             raise UsageError("Enter a registry URL (https://host[:port]) or an OCI layout directory.")
-        return target_config(inputs)
+        return typed_patience(target_config(inputs), retry_for=self.retry_for, names=FORM_NAMES)
 
 
 #: the fields the form remembers per target in the state dir: everything but secrets and the Checks
 #: screen's one-time decisions
 REMEMBERED = (
     "registry", "cluster_config", "chart_repo", "chart_repo_type", "username", "insecure", "ca_cert", "prefix",
-    "space_visibility", "registry_storage", "spool_dir", "spool_budget", "jobs", "limit_rate",
+    "space_visibility", "registry_storage", "spool_dir", "spool_budget", "jobs", "limit_rate", "retry_for",
 )
 #: the fields a password typed ahead of a focus change could land in
 TYPED_AHEAD = {"username": "Username", "registry": "Registry", "prefix": "Prefix", "ca_cert": "CA certificate"}

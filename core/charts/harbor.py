@@ -15,6 +15,10 @@ from core.charts.protocol import decide
 from core.errors import TargetError, UsageError
 from core.kinds import ChartAction
 from core.oci.digest import sha256_digest
+from core.registry.harbor import harbor_release
+
+#: the first Harbor release without ChartMuseum (its chartrepo API)
+NO_CHARTMUSEUM = (2, 8)
 
 _DIGEST_HEX = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")
 
@@ -43,6 +47,16 @@ class HarborChartDestination(ChartHttp):
         return f"Harbor chart repository {self.origin}/chartrepo/{self.project}"
 
     def ping(self) -> None:
+        """Harbor 2.8 and later have no chart repository: refused by the version Harbor tells (its
+        ``/api/v2.0/systeminfo``), else by the chart repository's health."""
+        version = self.version()
+        release = harbor_release(version)
+        if release is not None and release >= NO_CHARTMUSEUM:
+            raise TargetError(
+                Advice(f"Harbor {self.origin} is {version}: Harbor 2.8 removed ChartMuseum, so it has no chart "
+                       "repository of type harbor; {chart_repo_oci} to push the charts as OCI artifacts into a "
+                       "project.")
+            )
         resp = self.request("GET", "/api/chartrepo/health")
         if resp.status_code == 404:
             raise TargetError(
@@ -50,6 +64,15 @@ class HarborChartDestination(ChartHttp):
             )
         if resp.status_code != 200:
             raise self.fail(resp, "checking the chart repository health")
+
+    def version(self) -> str | None:
+        """Harbor's build version (``harbor_version`` of ``/api/v2.0/systeminfo``); None when not shown."""
+        resp = self.request("GET", "/api/v2.0/systeminfo")
+        try:
+            version = resp.json().get("harbor_version") if resp.status_code == 200 else None
+        except (ValueError, AttributeError):
+            return None
+        return version if isinstance(version, str) and version else None
 
     def location(self, name: str, version: str, *, repo: str = "") -> str:
         return f"{self.origin}/chartrepo/{self.project}/charts/{name}-{version}.tgz"

@@ -13,7 +13,7 @@ from core.charts.protocol import DestinationSpec
 from core.errors import AuthError, TargetError
 from core.http.base import HttpClientOwner, http_client, transport_error
 from core.http.bounds import Deadline
-from core.registry.retry import NO_RETRY, RetryPolicy, send_retrying
+from core.registry.retry import CHECK_RETRIES, NO_RETRY, RetryPolicy, send_retrying
 
 
 def server_message(resp: httpx.Response) -> str:
@@ -66,7 +66,7 @@ class ChartHttp(HttpClientOwner):
         self.origin = self.description = f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
         self.path = parts.path.strip("/")
         self.check_path(url)
-        self.retries = retries or RetryPolicy()
+        self.retries = retries or CHECK_RETRIES
         auth = httpx.BasicAuth(username, password or "") if username else None
         self._http = http_client(insecure=insecure, ca_cert=ca_cert, transport=transport, timeout=timeout,
                                  base_url=self.origin, auth=auth, server=self.SERVER, deadline=deadline)

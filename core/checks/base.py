@@ -17,7 +17,7 @@ from core import events as ev
 from core.advice import Advice
 from core.errors import ArchfuseError, UsageError
 from core.helpers.parallel import DEFAULT_JOBS
-from core.kinds import CheckKind, CheckStatus
+from core.kinds import CheckKind, CheckStatus, RegistryFlavour
 from core.package.model import PackageIndex
 from core.plan.images import Plan
 from core.targets.base import Target
@@ -111,6 +111,8 @@ class Preflight:
     ignored: frozenset[CheckKind] = frozenset()  # kinds of failed checks the engineer chose to go past
     #: set by a step whose failure makes the later checks meaningless (the plan could not be read)
     halted: bool = False
+    #: what answers at the registry, when the flavour check could tell (the registry rules read it)
+    flavour: RegistryFlavour | None = None
     #: what the import changes once agreed to (core.checks.preflight.prepare), as the checks found it:
     #: the registry spaces to create (``create_spaces``), the leftover directories to remove, with sizes
     spaces_to_create: tuple[str, ...] = ()

@@ -1,7 +1,7 @@
 """Preflight: every check that can stop an import, run in order before anything is written.
 
 To add a check: write a step ``(context, preflight) -> Iterable[Check]`` in the module of its side
-(:mod:`core.checks.packages`, ``disks``, ``leftovers``, ``target``, ``spaces``, ``fusion``,
+(:mod:`core.checks.packages`, ``disks``, ``leftovers``, ``target``, ``spaces``, ``rules``, ``fusion``,
 ``coverage``, ``charts``), give its results a :class:`core.kinds.CheckKind` (a new member there when none fits;
 ``--ignore-check`` offers every ignorable kind), and put the step in :data:`STEPS`.
 """
@@ -18,6 +18,7 @@ from core.checks.disks import spool_disk_step, target_disk_step
 from core.checks.fusion import fusion_step, plan_step
 from core.checks.leftovers import clean_vendor_leftovers, leftovers_step
 from core.checks.packages import packages_step
+from core.checks.rules import rules_step
 from core.checks.spaces import create_missing_spaces, spaces_step
 from core.checks.target import push_step, target_step
 from core.kinds import CheckStatus
@@ -33,6 +34,7 @@ STEPS: tuple[CheckStep, ...] = (
     spaces_step,
     plan_step,
     push_step,
+    rules_step,
     fusion_step,
     coverage_step,
     target_disk_step,

@@ -173,6 +173,7 @@ def spaces_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
         return
     with harbor:
         flavour, check = check_flavour(harbor)
+        result.flavour = flavour.name if flavour is not None else None
         yield check
         repos = {t.repository for t in group_images(context.packages, context.prefix, context.target.host)}
         charts = context.charts

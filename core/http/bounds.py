@@ -57,13 +57,12 @@ class Deadline:
         """Seconds for a request moving ``size`` bytes (sent and expected back)."""
         return self.floor + max(size, 0) / self.min_rate
 
-    def describe(self) -> str:
-        """``a request is abandoned and retried after 5 min (more for large blobs)``, for a stall line."""
-        floor = f"{self.floor / 60:g} min" if self.floor >= 60 else f"{self.floor:g} s"
-        return f"a request is abandoned and retried after {floor} (more for large blobs)"
-
 
 DEFAULT_DEADLINE = Deadline()
+
+#: seconds a registry request may move no byte before it is abandoned and retried on a new connection
+#: (``--stall-timeout``: the read and write timeout of the registry client)
+DEFAULT_STALL_TIMEOUT = 60.0
 
 
 class ResponseTooLarge(RegistryError):

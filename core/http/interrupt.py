@@ -59,11 +59,18 @@ class _Stream(httpcore.NetworkStream):
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-class CuttableBackend(httpcore.NetworkBackend):
-    """httpcore's synchronous backend, keeping the open streams so :meth:`cut` can shut them down."""
+#: the send buffer of every connection (``SO_SNDBUF``; the kernel doubles it): small, so bytes an upload
+#: counts as sent are on their way to the server, not waiting in a buffer (a frozen server shows at once)
+SEND_BUFFER = 512 << 10
 
-    def __init__(self) -> None:
+
+class CuttableBackend(httpcore.NetworkBackend):
+    """httpcore's synchronous backend, keeping the open streams so :meth:`cut` can shut them down;
+    its connections have a small send buffer (:data:`SEND_BUFFER`)."""
+
+    def __init__(self, send_buffer: int = SEND_BUFFER) -> None:
         self._inner = httpcore.SyncBackend()
+        self._send_buffer = send_buffer
         self._streams: set[_Stream] = set()
         self._lock = threading.Lock()
 
@@ -75,7 +82,8 @@ class CuttableBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[_SocketOption] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = _Stream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options), self)
+        options = [*(socket_options or ()), (socket.SOL_SOCKET, socket.SO_SNDBUF, self._send_buffer)]
+        stream = _Stream(self._inner.connect_tcp(host, port, timeout, local_address, options), self)
         with self._lock:
             self._streams.add(stream)
         return stream

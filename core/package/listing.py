@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from core.charts.oci import oci_tag
 from core.helpers.versions import version_key
+from core.kinds import Change
 from core.oci import mediatypes as mt
 from core.oci.platform import Platform
 from core.oci.refs import destination, join_path
@@ -234,8 +235,8 @@ class ChartChange:
     images_removed: tuple[str, ...] = ()
 
     @property
-    def change(self) -> str:
-        return "added" if not self.old else "removed" if not self.new else "changed"
+    def change(self) -> Change:
+        return Change.ADDED if not self.old else Change.REMOVED if not self.new else Change.CHANGED
 
     def to_json(self) -> dict[str, Any]:
         return {"change": self.change, "kind": self.kind, "arch": self.arch, "repo": self.repo, "name": self.name,
@@ -253,8 +254,8 @@ class ImageChange:
     new: str = ""
 
     @property
-    def change(self) -> str:
-        return "new" if not self.old else "removed" if not self.new else "changed"
+    def change(self) -> Change:
+        return Change.NEW if not self.old else Change.REMOVED if not self.new else Change.CHANGED
 
     def to_json(self) -> dict[str, Any]:
         return {"change": self.change, "ref": self.ref, "platform": self.platform, "old": self.old, "new": self.new}
@@ -279,13 +280,13 @@ class PackageDiff:
 
     def summary(self) -> str:
         """One line: ``2 charts changed, 1 added, 0 removed; 3 images new, 2 changed; 4.1 MiB to move``."""
-        def count(items: Iterable[Any], what: str) -> int:
+        def count(items: Iterable[ChartChange | ImageChange], what: Change) -> int:
             return sum(1 for i in items if i.change == what)
 
         return (
-            f"charts: {count(self.charts, 'changed')} changed, {count(self.charts, 'added')} added, "
-            f"{count(self.charts, 'removed')} removed; images: {count(self.images, 'new')} new, "
-            f"{count(self.images, 'changed')} changed, {count(self.images, 'removed')} removed; "
+            f"charts: {count(self.charts, Change.CHANGED)} changed, {count(self.charts, Change.ADDED)} added, "
+            f"{count(self.charts, Change.REMOVED)} removed; images: {count(self.images, Change.NEW)} new, "
+            f"{count(self.images, Change.CHANGED)} changed, {count(self.images, Change.REMOVED)} removed; "
             f"{size_text(self.bytes)} in {self.blobs} blob(s) NEW has that OLD lacks"
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -94,6 +95,8 @@ class Plan:
     packages: list[PackageIndex]
     tags: list[TagPlan]
     blobs: dict[str, BlobNeed]  # digest -> need
+    #: when (``time.monotonic()``) the plan looked at the target: blobs it found were there then
+    planned_at: float = field(default_factory=time.monotonic)
 
     @property
     def images(self) -> list[ImagePlan]:

@@ -7,11 +7,13 @@ typed error from :mod:`core.errors` whose message names the server and what to d
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -19,9 +21,10 @@ from typing import BinaryIO
 import httpx
 
 from core import events as ev
-from core.advice import Advice
+from core.advice import Advice, template_of
 from core.errors import (
     AuthError,
+    BlobUnknown,
     Cancelled,
     DigestMismatch,
     NotFound,
@@ -31,7 +34,7 @@ from core.errors import (
     TransportError,
 )
 from core.http.base import transport_detail, transport_error
-from core.http.bounds import MAX_BODY, Deadline
+from core.http.bounds import DEFAULT_STALL_TIMEOUT, MAX_BODY, Deadline
 from core.http.interrupt import CuttableBackend, make_cuttable
 from core.oci import mediatypes as mt
 from core.oci.digest import sha256_digest
@@ -40,7 +43,9 @@ from core.oci.refs import space_of
 from core.registry.auth import Authenticator, Scope, pull, push
 from core.registry.credentials import Credentials
 from core.registry.endpoint import RegistryEndpoint
-from core.registry.retry import RETRYABLE_STATUS, Retrying, RetryPolicy, send_retrying
+from core.registry.retry import CHECK_RETRY_FOR, RETRYABLE_STATUS, Retrying, RetryPolicy, send_retrying
+from core.registry.uploads import OpenUpload, UploadMemo
+from core.units import duration_text
 
 log = logging.getLogger("archfuse.registry")
 
@@ -48,10 +53,24 @@ Progress = Callable[[int], None]
 
 DEFAULT_CHUNK_THRESHOLD = 16 << 20
 DEFAULT_CHUNK_SIZE = 16 << 20
+#: a blob is sent in at least this many chunks (each at least MIN_CHUNK, at most the client's
+#: ``chunk_size``): a break re-sends at most one chunk, a small part of the blob
+CHUNKS_PER_BLOB = 32
+MIN_CHUNK = 2 << 20
 _SLICE = 1 << 20
 _OCTET = "application/octet-stream"
 _PROJECT_MISSING = re.compile(r"project\s+['\"]?([A-Za-z0-9._-]+)['\"]?\s+not\s+found", re.IGNORECASE)
 _UPLOAD_GONE = {"BLOB_UPLOAD_INVALID", "BLOB_UPLOAD_UNKNOWN"}
+_BLOB_UNKNOWN = {"MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"}
+#: new uploads started for one blob whose upload the registry keeps dropping before archfuse gives up
+_UPLOAD_RESTARTS = 5
+#: bytes per second a registry is given to check (hash, move) a completed blob before it answers
+_CHECK_RATE = 20 << 20
+#: seconds assumed for a round trip before one was measured
+_FIRST_ROUND_TRIP = 0.05
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+#: how a failing request ends: what to do
+_RESUME_HINT = "Check the network and the registry, then run the same command again: it continues where it stopped."
 
 
 class RegistryClient(RegistryEndpoint):
@@ -68,7 +87,7 @@ class RegistryClient(RegistryEndpoint):
         retries: RetryPolicy | None = None,
         chunk_threshold: int = DEFAULT_CHUNK_THRESHOLD,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
-        timeout: float = 120.0,
+        timeout: float = DEFAULT_STALL_TIMEOUT,
         max_connections: int = 32,
         deadline: Deadline | None = None,
     ) -> None:
@@ -76,6 +95,8 @@ class RegistryClient(RegistryEndpoint):
             raise ValueError("chunk sizes must be positive")
         super().__init__(base_url, credentials=credentials, insecure=insecure, ca_cert=ca_cert, transport=transport,
                          timeout=timeout, retries=retries, max_connections=max_connections, deadline=deadline)
+        #: seconds a request may move no byte (its read and write timeout) before it is retried
+        self.stall_timeout = timeout
         self.chunk_threshold = chunk_threshold
         self.chunk_size = chunk_size
         #: cuts the requests in flight when a run is cancelled (httpx's own transport only)
@@ -83,6 +104,11 @@ class RegistryClient(RegistryEndpoint):
         self._auth = Authenticator(credentials, self.description, self._fetch_token)
         self._emit: ev.Emit = ev.discard
         self._cancel: threading.Event | None = None
+        #: unfinished chunked uploads, noted so a later run continues them (None: not noted)
+        self.uploads: UploadMemo | None = None
+        self._open = 0
+        self._open_lock = threading.Lock()
+        self._round_trip = _FIRST_ROUND_TRIP
 
     # -- a run watching ------------------------------------------------------------------------
 
@@ -100,17 +126,38 @@ class RegistryClient(RegistryEndpoint):
         if cancel is not None and cancel.is_set():
             raise Cancelled(f"Cancelled: the requests to {self.description} in flight were abandoned.")
 
-    def _retrying(self, what: str, reason: str, attempt: int, delay: float) -> None:
-        """Tell the run a retry (try ``attempt + 2``) starts in ``delay`` seconds, unless it is cancelled."""
+    def _retrying(self, what: str, reason: str, attempt: int, delay: float, until: float) -> None:
+        """Tell the run a retry (try ``attempt + 2``) starts in ``delay`` seconds and that the tries
+        go on until ``until`` (``time.time()``), unless it is cancelled."""
         self._stop_if_cancelled()
-        self._emit(ev.Retrying(self.host, what, reason, attempt + 2, self.retries.attempts, delay))
+        self._emit(ev.Retrying(self.host, what, reason, attempt + 2, until, delay))
+
+    def round_trip(self) -> float:
+        """Seconds a request without a body takes lately (a moving average), for estimates."""
+        return self._round_trip
+
+    def open_requests(self) -> int:
+        """Requests to the registry open now (sent and not yet answered)."""
+        return self._open
+
+    def waiting(self) -> str:
+        """What a stalled run waits for, and that it does not wait for ever: ``2 requests to
+        http://… open; one that moves no byte for 60 s is retried on a new connection``."""
+        count = self._open
+        head = f"{count} request{'s' if count != 1 else ''} to {self.description} open" if count else (
+            f"waiting for {self.description}"
+        )
+        return f"{head}; one that moves no byte for {duration_text(self.stall_timeout)} is retried on a new connection"
 
     # -- public API ----------------------------------------------------------------------------
 
     def ping(self, *, retry: bool = True) -> None:
         """Check the registry answers the distribution API and accepts the credentials (one try
-        without ``retry``: a quick look, where a failure only means doing without)."""
-        response = self._request("GET", "/v2/", scopes=(), what="the API check", retry=retry)
+        without ``retry``: a quick look, where a failure only means doing without). A check is a
+        question someone waits on: it is retried for :data:`CHECK_RETRY_FOR` at most, not the
+        run's ``--retry-for``."""
+        quick = dataclasses.replace(self.retries, max_total=min(self.retries.max_total, CHECK_RETRY_FOR))
+        response = self._request("GET", "/v2/", scopes=(), what="the API check", retry=retry, policy=quick)
         if response.status_code == 200:
             return
         if response.status_code == 404:
@@ -119,7 +166,7 @@ class RegistryClient(RegistryEndpoint):
                 hint="Check the registry URL.",
                 status=404,
             )
-        raise self._error(response, "the API check")
+        raise self._error(response, "the API check", policy=quick)
 
     def prepare(self, reads: Iterable[str], writes: Iterable[str] = ()) -> None:
         """Fetch tokens to pull ``reads`` and push ``writes`` up front: a few token requests for all."""
@@ -161,7 +208,9 @@ class RegistryClient(RegistryEndpoint):
 
         Blobs up to ``chunk_threshold`` bytes go in one PUT; larger ones in PATCH chunks of
         ``chunk_size`` that resume from the registry's ``Range`` when a chunk breaks (or start
-        over when the registry dropped the upload and the stream is seekable).
+        over when the registry dropped the upload and the stream is seekable). A chunked upload is
+        noted in ``uploads`` as it goes, and continued by the next upload of the blob (a killed run).
+        A stream that cannot seek is read once (see :meth:`stream_blob`).
         """
         meter = _Meter(progress)
         if size <= self.chunk_threshold:
@@ -175,32 +224,12 @@ class RegistryClient(RegistryEndpoint):
     def stream_blob(
         self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
     ) -> None:
-        """Upload ``size`` bytes read once from ``stream`` in one PUT, as they come (no chunk waits
-        for the registry's answer). A broken upload is not resumed: the stream cannot go back."""
-        meter = _Meter(progress)
-
-        def body() -> Iterator[bytes]:
-            sent = 0
-            while sent < size:
-                data = stream.read(min(_SLICE, size - sent))
-                if not data:
-                    raise self._short(repository, digest, size, sent)
-                sent += len(data)
-                yield data
-                meter.reached(sent)
-
-        location = self._start_upload(repository, digest)
-        response = self._request(
-            "PUT",
-            location.copy_merge_params({"digest": digest}),
-            headers={"Content-Type": _OCTET, "Content-Length": str(size)},
-            content=body,
-            scopes=(push(repository),),
-            what=f"an upload of blob {digest}",
-            retry=False,
-        )
-        if response.status_code not in (201, 204):
-            raise self._blob_error(response, repository, digest)
+        """Upload ``size`` bytes read once from ``stream``: as :meth:`put_blob`, holding one chunk
+        (about 1/32 of the blob, 2 MiB to ``chunk_size``) in memory at a time, so a broken chunk is sent again from memory and the
+        upload continues from the registry's ``Range``. The stream cannot go back further: when the
+        registry dropped the upload, the blob fails and the next run uploads it (continuing a noted
+        upload where the registry still has it)."""
+        self.put_blob(repository, digest, size, stream, progress)
 
     def get_blob(self, repository: str, digest: str, max_size: int = 16 << 20) -> bytes:
         """A small blob's bytes, checked against ``digest``."""
@@ -266,6 +295,15 @@ class RegistryClient(RegistryEndpoint):
             what=f"manifest {_ref(repository, reference)}",
         )
         if response.status_code not in (200, 201, 202):
+            if response.status_code in (400, 404) and _codes(response) & _BLOB_UNKNOWN:
+                named = tuple(dict.fromkeys(_DIGEST.findall(" ".join(str(e.get("detail", "")) for e in _errors(response)))))
+                raise BlobUnknown(
+                    f"Registry {self.description} refused manifest {_ref(repository, reference)}: it lacks "
+                    f"{'blob ' + named[0] if named else 'a blob it names'} (garbage collection may have taken it).",
+                    digests=named,
+                    hint="Run the same command again: the plan looks for the blobs again and uploads what is missing.",
+                    status=response.status_code,
+                )
             raise self._error(response, f"a push of manifest {_ref(repository, reference)}", repository)
         claimed = response.headers.get("Docker-Content-Digest", "")
         if claimed.startswith("sha256:") and claimed != manifest.digest:
@@ -335,17 +373,26 @@ class RegistryClient(RegistryEndpoint):
         follow_redirects: bool = False,
         retry: bool = True,
         max_body: int | None = None,
+        read_timeout: float | None = None,
+        policy: RetryPolicy | None = None,
     ) -> httpx.Response:
         """Send a request with authentication and retries; transport failures become typed errors.
 
         ``content`` is bytes or a factory of byte iterators (called once per try). The answer is
         read whole, at most ``max_body`` bytes (default :data:`core.http.bounds.DEFAULT_MAX_BODY`).
+        ``read_timeout``: seconds the answer may take to start, when longer than the stall timeout
+        (a registry checking a large blob before it answers).
         """
+        timeout: httpx.Timeout | None = None
+        if read_timeout is not None:
+            base = self._http.timeout
+            timeout = httpx.Timeout(connect=base.connect, read=max(read_timeout, base.read or 0.0), write=base.write,
+                                    pool=base.pool)
         extensions = {MAX_BODY: max_body} if max_body is not None else None
         url = path_or_url if isinstance(path_or_url, httpx.URL) else self._url(path_or_url)
         if params:
             url = url.copy_merge_params(params)
-        tries = Retrying(self.retries, functools.partial(self._retrying, what))
+        tries = Retrying(policy or self.retries, functools.partial(self._retrying, what))
         reauthenticated = False
         while True:
             self._stop_if_cancelled()
@@ -353,18 +400,25 @@ class RegistryClient(RegistryEndpoint):
             if url.host == self._url("/").host:
                 request_headers.update(self._auth.headers_for(scopes))
             body: bytes | Iterator[bytes] | None = content() if callable(content) else content
-            request = self._http.build_request(method, url, headers=request_headers, content=body, extensions=extensions)
+            request = self._http.build_request(
+                method, url, headers=request_headers, content=body, extensions=extensions,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+            started = time.monotonic()
             try:
-                response = self._http.send(request, follow_redirects=follow_redirects)
+                with self._opened():
+                    response = self._http.send(request, follow_redirects=follow_redirects)
             except httpx.TransportError as exc:
                 self._stop_if_cancelled()
                 error = self._transport_error(exc, what)
                 if isinstance(error, TLSError) or not retry:
                     raise error from None
                 if not tries.again(f"{method} {url.path} failed ({type(exc).__name__})", reason=transport_detail(exc)):
-                    raise error from None
+                    raise self._gave_up(error, tries) from None
                 continue
             log.debug("%s %s -> %s", method, url.path, response.status_code)
+            if content is None:  # a round trip, not a transfer: the average moves a tenth of the way
+                self._round_trip += (time.monotonic() - started - self._round_trip) / 10
             if response.status_code == 401:
                 self._raise_if_space_missing(response, scopes)
                 if not reauthenticated and self._auth.on_unauthorized(response, scopes):
@@ -384,6 +438,17 @@ class RegistryClient(RegistryEndpoint):
                 response.close()
                 continue
             return response
+
+    @contextlib.contextmanager
+    def _opened(self) -> Iterator[None]:
+        """Count a request as open while it is sent and answered."""
+        with self._open_lock:
+            self._open += 1
+        try:
+            yield
+        finally:
+            with self._open_lock:
+                self._open -= 1
 
     def _fetch_token(
         self, realm: str, params: list[tuple[str, str]], basic: tuple[str, str] | None
@@ -434,7 +499,7 @@ class RegistryClient(RegistryEndpoint):
             ).close()
 
     def _put_monolithic(self, repository: str, digest: str, data: bytes, meter: _Meter) -> None:
-        for _round in range(max(1, self.retries.attempts)):
+        for _round in range(_UPLOAD_RESTARTS):
             location = self._start_upload(repository, digest)
             response = self._request(
                 "PUT",
@@ -452,7 +517,7 @@ class RegistryClient(RegistryEndpoint):
             raise self._blob_error(response, repository, digest)
         raise RegistryError(
             f"Registry {self.description} kept dropping the upload of blob {digest} to {repository}.",
-            hint="Check the registry's logs and storage, then run the import again.",
+            hint="Check the registry's logs and storage, then run the same command again.",
         )
 
     def _blob_error(self, response: httpx.Response, repository: str, digest: str) -> RegistryError:
@@ -476,6 +541,18 @@ class RegistryClient(RegistryEndpoint):
     def _transport_error(self, exc: Exception, what: str) -> RegistryError:
         return transport_error(exc, what, self.description)
 
+    def _gave_up(self, error: RegistryError, tries: Retrying) -> RegistryError:
+        """``error`` after ``tries``: it says how long they went on (the ``--retry-for`` budget)."""
+        if tries.attempt == 0:
+            return error
+        return TransportError(
+            Advice(
+                f"{template_of(error.message).rstrip('.')}, still after {tries.policy.describe()} of retries "
+                "({retry_for} to wait longer)."
+            ),
+            hint=_RESUME_HINT,
+        )
+
     def _raise_if_space_missing(self, response: httpx.Response, scopes: tuple[Scope, ...]) -> None:
         match = _PROJECT_MISSING.search(_error_text(response))
         if match:
@@ -487,7 +564,10 @@ class RegistryClient(RegistryEndpoint):
                 hint=Advice("Create the project, or {create_spaces}."),
             )
 
-    def _error(self, response: httpx.Response, what: str, repository: str | None = None) -> RegistryError:
+    def _error(
+        self, response: httpx.Response, what: str, repository: str | None = None, *, policy: RetryPolicy | None = None
+    ) -> RegistryError:
+        """The error for an answer ``response`` to ``what``; ``policy``: the retries it had (the client's)."""
         status = response.status_code
         if repository is not None and status in (401, 403, 404):
             self._raise_if_space_missing(response, (push(repository),))
@@ -507,9 +587,9 @@ class RegistryClient(RegistryEndpoint):
             )
         if status in RETRYABLE_STATUS:
             return RegistryError(
-                f"Registry {self.description} answered HTTP {status} to {what} after "
-                f"{self.retries.attempts} tries{detail}.",
-                hint="The registry is overloaded or failing; run the import again later.",
+                f"Registry {self.description} still answered HTTP {status} to {what} after "
+                f"{(policy or self.retries).describe()} of retries{detail}.",
+                hint=f"The registry is overloaded or failing. {_RESUME_HINT}",
                 status=status,
             )
         return RegistryError(
@@ -542,7 +622,14 @@ class _Meter:
 
 
 class _ChunkedUpload:
-    """One chunked upload: PATCH chunks, resume from ``Range`` or start over, final PUT."""
+    """One chunked upload: PATCH chunks, resume from ``Range`` or start over, final PUT.
+
+    The chunk being sent is held in memory, so a break resends it from there even when ``stream``
+    cannot seek (the one read); the registry's ``Range`` says where to go on. Breaks in a row are
+    retried for the client's ``--retry-for`` budget. Where the upload stands is noted in the
+    client's ``uploads`` after every chunk, and a note left by an earlier (killed) run is continued
+    when the registry still has that upload.
+    """
 
     def __init__(
         self, client: RegistryClient, repository: str, digest: str, size: int, stream: BinaryIO, meter: _Meter
@@ -554,10 +641,12 @@ class _ChunkedUpload:
         self.stream = stream
         self.meter = meter
         self.origin = _tell(stream)
+        self.chunk = min(client.chunk_size, max(MIN_CHUNK, size // CHUNKS_PER_BLOB))
         self.buffer = b""
         self.buffer_start = 0
-        self.failures = 0
+        self.tries: Retrying | None = None  # the breaks in a row, retried for the budget
         self.recovered = False
+        self.what = f"an upload of blob {digest}"
 
     def run(self) -> None:
         client = self.client
@@ -570,18 +659,21 @@ class _ChunkedUpload:
         ):
             # a broken chunk may have raced with the registry's own write: one clean try more
             log.debug("upload of %s failed its digest check after a recovery; starting over", self.digest)
+            self._forget()
             self.stream.seek(self.origin)
             self.buffer, self.buffer_start, self.recovered = b"", 0, False
-            response = self._send_all()
+            response = self._send_all(resume=False)
         if response.status_code not in (201, 204):
+            self._forget()
             raise client._blob_error(response, self.repository, self.digest)
+        self._forget()
         self.meter.reached(self.size)
 
-    def _send_all(self) -> httpx.Response:
-        """Start an upload, send every chunk (recovering from breaks), and complete it."""
+    def _send_all(self, *, resume: bool = True) -> httpx.Response:
+        """Start (or continue) an upload, send every chunk (recovering from breaks), and complete it."""
         client = self.client
-        location = client._start_upload(self.repository, self.digest)
-        offset = 0
+        continued = self._continue_noted() if resume else None
+        location, offset = continued or (client._start_upload(self.repository, self.digest), 0)
         while offset < self.size:
             piece = self._piece_at(offset)
             end = offset + len(piece) - 1
@@ -597,7 +689,7 @@ class _ChunkedUpload:
                     },
                     content=functools.partial(self.meter.slices, piece, offset),
                     scopes=(push(self.repository),),
-                    what=f"an upload of blob {self.digest}",
+                    what=self.what,
                     retry=False,
                 )
             except TransportError as exc:
@@ -606,7 +698,8 @@ class _ChunkedUpload:
                 if response.status_code == 202:
                     location = client._url(response.headers.get("Location", str(location)))
                     offset = _range_end(response.headers.get("Range"), offset + len(piece) - 1) + 1
-                    self.failures = 0
+                    self.tries = None
+                    self._note(location, offset)
                     continue
                 if response.status_code not in RETRYABLE_STATUS and not (_codes(response) & _UPLOAD_GONE):
                     raise client._blob_error(response, self.repository, self.digest)
@@ -619,56 +712,105 @@ class _ChunkedUpload:
             content=b"",
             scopes=(push(self.repository),),
             what=f"the completion of blob {self.digest}",
+            read_timeout=self.client.stall_timeout + self.size / _CHECK_RATE,
         )
 
     def _recover(self, location: httpx.URL, offset: int, why: str) -> tuple[httpx.URL, int]:
-        """After a broken chunk: ask the registry how far it got, or start a new upload."""
+        """After a broken chunk: wait, then ask the registry how far it got, or start a new upload."""
         client = self.client
-        policy = client.retries
-        self.failures += 1
         self.recovered = True
-        if self.failures >= max(1, policy.attempts):
+        if self.tries is None:
+            self.tries = Retrying(client.retries, functools.partial(client._retrying, self.what))
+        reason = why if why.startswith("HTTP ") else "connection broke"
+        if not self.tries.again(f"{self.what} broke ({why})", reason=reason):
             raise TransportError(
                 f"The upload of blob {self.digest} to {self.repository} on {client.description} "
-                f"broke {self.failures} times in a row ({why}).",
-                hint="Check the network and the registry, then run the import again: it resumes.",
+                f"kept breaking for {client.retries.describe()} ({why}).",
+                hint=_RESUME_HINT,
             )
-        delay = policy.delay(self.failures - 1)
-        reason = why if why.startswith("HTTP ") else "connection broke"
-        client._retrying(f"an upload of blob {self.digest}", reason, self.failures - 1, delay)
-        policy.sleep(delay)
-        status = client._request(
-            "GET", location, scopes=(push(self.repository),), what=f"the status of upload {self.digest}"
-        )
-        if status.status_code == 204 and "Range" in status.headers:
-            # distribution says "0-0" for an empty upload too: resend that byte rather than skip it
-            new_offset = _range_end(status.headers["Range"], offset - 1) + 1
-            if status.headers["Range"].strip() in ("0-0", "bytes=0-0"):
-                new_offset = 0
-            new_location = client._url(status.headers.get("Location", str(location)))
-            log.debug("upload of %s resumes at %d after: %s", self.digest, new_offset, why)
-            return new_location, min(new_offset, self.size)
+        found = self._status(location)
+        if found is not None:
+            log.debug("upload of %s resumes at %d after: %s", self.digest, found[1], why)
+            return found
         log.debug("upload of %s starts over after: %s", self.digest, why)
+        self._forget()
         return client._start_upload(self.repository, self.digest), 0
+
+    def _status(self, location: httpx.URL) -> tuple[httpx.URL, int] | None:
+        """Where the registry has the upload at ``location`` (its URL now and the next offset), or
+        None when it no longer has it."""
+        client = self.client
+        status = client._request("GET", location, scopes=(push(self.repository),), what=f"the status of upload {self.digest}")
+        if status.status_code != 204 or "Range" not in status.headers:
+            return None
+        # distribution says "0-0" for an empty upload too: resend that byte rather than skip it
+        value = status.headers["Range"].strip()
+        offset = 0 if value in ("0-0", "bytes=0-0") else _range_end(value, -1) + 1
+        if offset < self.buffer_start and self.origin is None:
+            return None  # behind what a one-way stream still holds
+        return client._url(status.headers.get("Location", str(location))), min(offset, self.size)
+
+    def _continue_noted(self) -> tuple[httpx.URL, int] | None:
+        """The upload an earlier run left for this blob, where the registry has it; None to start anew."""
+        memo = self.client.uploads
+        noted = memo.recall(self.client.host, self.repository, self.digest) if memo is not None else None
+        if noted is None:
+            return None
+        try:
+            found = self._status(self.client._url(noted.location))
+        except RegistryError:
+            found = None
+        if found is None:
+            self._forget()
+            return None
+        log.debug("upload of %s continues an earlier one at %d", self.digest, found[1])
+        self.meter.reached(found[1])  # the registry has them
+        return found
+
+    def _note(self, location: httpx.URL, offset: int) -> None:
+        memo = self.client.uploads
+        if memo is not None:
+            memo.remember(self.client.host, self.repository, self.digest, OpenUpload(str(location), offset))
+
+    def _forget(self) -> None:
+        memo = self.client.uploads
+        if memo is not None:
+            memo.forget(self.client.host, self.repository, self.digest)
 
     def _piece_at(self, offset: int) -> bytes:
         """The bytes from ``offset`` to the end of the chunk that holds it."""
         buffered_end = self.buffer_start + len(self.buffer)
         if not (self.buffer_start <= offset < buffered_end):
             if offset != buffered_end:
-                if self.origin is None:
+                if self.origin is not None:
+                    self.stream.seek(self.origin + offset)
+                elif offset > buffered_end:  # continuing an earlier upload: read past what it has
+                    skipped = _skip(self.stream, offset - buffered_end)
+                    if skipped != offset - buffered_end:
+                        raise self.client._short(self.repository, self.digest, self.size, buffered_end + skipped)
+                else:
                     raise TransportError(
                         f"The upload of blob {self.digest} to {self.repository} on "
                         f"{self.client.description} broke and cannot resume from a one-way stream.",
-                        hint="Run the import again: it continues where it stopped.",
+                        hint=_RESUME_HINT,
                     )
-                self.stream.seek(self.origin + offset)
-            want = min(self.client.chunk_size, self.size - offset)
+            want = min(self.chunk, self.size - offset)
             self.buffer = _read_exact(self.stream, want)
             self.buffer_start = offset
             if len(self.buffer) != want:
                 raise self.client._short(self.repository, self.digest, self.size, offset + len(self.buffer))
         return self.buffer[offset - self.buffer_start :]
+
+
+def _skip(stream: BinaryIO, count: int) -> int:
+    """Read and drop ``count`` bytes of a one-way stream; how many there were."""
+    done = 0
+    while done < count:
+        chunk = stream.read(min(count - done, 4 << 20))
+        if not chunk:
+            break
+        done += len(chunk)
+    return done
 
 
 def _ref(repository: str, reference: str) -> str:

@@ -22,6 +22,8 @@ class RegistryEndpoint(HttpClientOwner):
     API_PATH: ClassVar[str] = ""
     #: the server's kind, in messages
     SERVER: ClassVar[str] = "registry"
+    #: retries unless the caller says: the registry's ride through a restart (``--retry-for``)
+    RETRIES: ClassVar[RetryPolicy] = RetryPolicy()
 
     def __init__(
         self,
@@ -44,7 +46,7 @@ class RegistryEndpoint(HttpClientOwner):
         self.description = f"{scheme}://{host}"
         self.credentials = credentials
         self.insecure = insecure
-        self.retries = retries or RetryPolicy()
+        self.retries = retries or self.RETRIES
         self._http = http_client(
             insecure=insecure,
             ca_cert=ca_cert,

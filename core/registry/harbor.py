@@ -2,13 +2,17 @@
 
 Harbor keeps images in projects, the first path segment of a repository; pushing into a project
 that does not exist fails. This client answers "is this registry Harbor?", "does project P
-exist?" and creates projects. Paths and bodies follow Harbor's published swagger (base path
-``/api/v2.0``): ``GET /ping``, ``GET /systeminfo``, ``HEAD /projects?project_name=`` and
-``POST /projects`` with a ``ProjectReq`` body.
+exist?" and creates projects, and reads the project's own rules the checks compare the plan
+with (quota, immutable tags, retention, proxy cache). Paths and bodies follow Harbor's published
+swagger (base path ``/api/v2.0``): ``GET /ping``, ``GET /systeminfo``, ``HEAD /projects?project_name=``,
+``POST /projects`` with a ``ProjectReq`` body, ``GET /projects/{name}`` and ``/projects/{name}/summary``,
+``GET /quotas?reference=project&reference_id=``, ``GET /projects/{name}/immutabletagrules`` and
+``GET /retentions/{id}``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +25,19 @@ from core.http.base import transport_error
 from core.kinds import RegistryFlavour
 from core.registry.credentials import Credentials
 from core.registry.endpoint import RegistryEndpoint
-from core.registry.retry import send_retrying
+from core.registry.retry import CHECK_RETRIES, send_retrying
 
 API = "/api/v2.0"
+#: rules read per page (the swagger's most)
+PAGE = 100
+#: a project name in a path is a name, never an id (swagger parameter ``isResourceName``)
+BY_NAME = {"X-Is-Resource-Name": "true"}
+
+
+def harbor_release(version: str | None) -> tuple[int, int] | None:
+    """``(2, 8)`` of Harbor's build version ``v2.8.1-89ef156d``; None when it says none."""
+    match = re.match(r"^[vV]?(\d+)\.(\d+)", version or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,7 @@ class HarborClient(RegistryEndpoint):
 
     API_PATH = API
     SERVER = "Harbor"
+    RETRIES = CHECK_RETRIES  # its answers are questions (projects): someone waits on them
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -100,7 +115,62 @@ class HarborClient(RegistryEndpoint):
             return False
         raise self._error(response, f"the creation of project '{name}'", project=name, creating=True)
 
+    def project(self, name: str) -> dict[str, Any] | None:
+        """Project ``name`` as Harbor describes it (``registry_id``, ``metadata.retention_id``...);
+        None when there is none (``GET /projects/{name}``)."""
+        return self._read(f"/projects/{name}", f"the details of project '{name}'", project=name)
+
+    def project_summary(self, name: str) -> dict[str, Any] | None:
+        """The summary of project ``name`` (its ``quota``'s ``hard`` and ``used`` when the user may see them)."""
+        return self._read(f"/projects/{name}/summary", f"the summary of project '{name}'", project=name)
+
+    def project_quota(self, project_id: int, name: str) -> dict[str, Any] | None:
+        """The quota of a project (``GET /quotas?reference=project&reference_id=``); None when not shown."""
+        found = self._read(
+            "/quotas", f"the quota of project '{name}'", project=name,
+            params={"reference": "project", "reference_id": str(project_id)},
+        )
+        quotas = [q for q in found if isinstance(q, dict)] if isinstance(found, list) else []
+        return quotas[0] if quotas else None
+
+    def immutable_rules(self, name: str) -> list[dict[str, Any]]:
+        """Every immutable-tag rule of project ``name``, page by page."""
+        rules: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            found = self._read(
+                f"/projects/{name}/immutabletagrules", f"the immutable tag rules of project '{name}'",
+                project=name, params={"page": str(page), "page_size": str(PAGE)},
+            )
+            batch = [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+            rules += batch
+            if len(batch) < PAGE:
+                return rules
+            page += 1
+
+    def retention_policy(self, retention_id: int, name: str) -> dict[str, Any] | None:
+        """The tag retention policy ``retention_id`` of project ``name`` (``GET /retentions/{id}``)."""
+        return self._read(f"/retentions/{retention_id}", f"the tag retention policy of project '{name}'", project=name)
+
     # -- internals -----------------------------------------------------------------------------
+
+    def _read(
+        self, path: str, what: str, *, project: str, params: dict[str, str] | None = None
+    ) -> Any:
+        """The JSON Harbor answers to ``GET path``; None on 404; RegistryError on another refusal."""
+        headers = BY_NAME if path.startswith("/projects/") else None
+        response = self._send("GET", path, params=params, what=what, headers=headers)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._error(response, what, project=project)
+        try:
+            return response.json()
+        except ValueError:
+            raise RegistryError(
+                f"Harbor at {self.description} answered {what} with something that is not JSON.",
+                hint=Advice("Check that the address is Harbor's."),
+            ) from None
 
     def _send(
         self,
@@ -111,13 +181,14 @@ class HarborClient(RegistryEndpoint):
         params: dict[str, str] | None = None,
         json: Any = None,
         auth: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         # Harbor checks a CSRF token on requests that carry its session cookie; basic auth alone is
         # exempt, so never send back cookies it sets.
         self._http.cookies.clear()
         basic = (self.credentials.username, self.credentials.password) if auth and self.credentials else None
         return send_retrying(
-            lambda: self._http.request(method, path, params=params, json=json, auth=basic),
+            lambda: self._http.request(method, path, params=params, json=json, auth=basic, headers=headers),
             self.retries,
             lambda exc: transport_error(exc, what, self.description, "Harbor"),
             what=what,

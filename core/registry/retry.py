@@ -1,5 +1,6 @@
-"""Retry policy of every HTTP client: exponential backoff with jitter, ``Retry-After``, bounded attempts
-and time; :func:`send_retrying` applies it to one request."""
+"""Retry policy of every HTTP client: exponential backoff with jitter, ``Retry-After``, bounded in
+time (``--retry-for``: long enough to ride through a registry or Harbor restart) and optionally in
+tries; :func:`send_retrying` applies it to one request."""
 
 from __future__ import annotations
 
@@ -13,26 +14,32 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from core.errors import ArchfuseError, TLSError
+from core.units import duration_text
 
 log = logging.getLogger("archfuse.http")
 
 #: statuses worth another try: throttling and transient server trouble
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+#: seconds a request is retried by default (``--retry-for``): a registry or Harbor restart fits in it
+DEFAULT_RETRY_FOR = 600.0
+#: seconds a question someone waits on is retried at most: a check (the registry's API check, the
+#: Harbor API, a chart repository), not the blobs, manifests and tags of a run
+CHECK_RETRY_FOR = 30.0
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry a request that failed for a transient reason.
+    """How long (and, optionally, how often) to retry a request that failed for a transient reason.
 
     ``sleep``, ``clock`` and ``jitter`` are injectable so tests run without waiting.
     """
 
-    #: total tries of one request, the first included
-    attempts: int = 5
-    base_delay: float = 0.25
-    max_delay: float = 8.0
-    #: no retry is started once this many seconds have passed since the first try
-    max_total: float = 60.0
+    #: most tries of one request, the first included; 0: as many as fit in ``max_total``
+    attempts: int = 0
+    base_delay: float = 0.5
+    max_delay: float = 15.0
+    #: no retry is started once this many seconds have passed since the first try (``--retry-for``)
+    max_total: float = DEFAULT_RETRY_FOR
     #: a server's ``Retry-After`` is honoured up to this many seconds
     retry_after_cap: float = 30.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
@@ -55,16 +62,26 @@ class RetryPolicy:
 
     def allows(self, attempt: int, started: float, delay: float) -> bool:
         """True when try number ``attempt + 2`` may still happen after waiting ``delay``."""
-        if attempt + 1 >= self.attempts:
+        if self.attempts and attempt + 1 >= self.attempts:
             return False
         return (self.clock() - started) + delay <= self.max_total
 
+    def until(self, started: float) -> float:
+        """When (``time.time()``) the tries that began at ``started`` (``clock()``) give up."""
+        return self.wall_clock() + self.max_total - (self.clock() - started)
+
+    def describe(self) -> str:
+        """``10 min``: how long a failing request is retried, for messages."""
+        return duration_text(self.max_total)
+
 
 NO_RETRY = RetryPolicy(attempts=1)
+#: the policy of the clients whose requests are questions (Harbor API, chart repositories)
+CHECK_RETRIES = RetryPolicy(max_total=CHECK_RETRY_FOR)
 
 
-#: told of a retry before its wait: (reason, attempt number from 0, seconds to wait)
-RetryNotice = Callable[[str, int, float], None]
+#: told of a retry before its wait: (reason, attempt number from 0, seconds to wait, when the tries give up)
+RetryNotice = Callable[[str, int, float, float], None]
 
 
 class Retrying:
@@ -86,7 +103,7 @@ class Retrying:
             return False
         log.debug("%s; retrying in %.2fs", why, delay)
         if self.notice is not None:
-            self.notice(reason or why, self.attempt, delay)
+            self.notice(reason or why, self.attempt, delay, self.policy.until(self.started))
         self.policy.sleep(delay)
         self.attempt += 1
         return True

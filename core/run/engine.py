@@ -24,24 +24,26 @@ from typing import BinaryIO, Protocol
 from core import events as ev
 from core.advice import Advice
 from core.charts.oci import OciChartDestination
-from core.errors import ArchfuseError, Cancelled, RegistryError, TargetError
+from core.errors import ArchfuseError, BlobUnknown, Cancelled, RegistryError, TargetError
 from core.helpers.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
 from core.kinds import BlobHow, ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
 from core.package.reader import BlobMember, iter_package
 from core.plan.charts import ChartJob, planned, push_charts
-from core.plan.images import BlobNeed, Plan, TagPlan
+from core.plan.images import BlobNeed, ImagePlan, Plan, TagPlan
 from core.plan.results import ChartResult, ImageResult, RunSummary, counts
 from core.registry.retry import RETRYABLE_STATUS, Retrying, RetryPolicy
 from core.run import converge
 from core.run.pipe import piped_upload
-from core.run.progress import RunProgress, Watchdog
+from core.run.progress import STALL_AFTER, RunProgress, Watchdog
 from core.run.ratelimit import RateLimit
 from core.run.spool import SpoolBudget, spool_copy
-from core.targets.base import Target, Watched, tag_batch
+from core.targets.base import Target, Waiting, Watched, tag_batch
 
 TAG_RETRIES = 5
+#: see RunOptions.recheck_after: Harbor keeps an unreferenced blob for 2 hours after it was last touched
+RECHECK_AFTER = 3600.0
 #: the reads around a tag write, once the client's own tries all met a transient server error:
 #: distribution answers 500 ("invalid checksum digest format") to reads of a tag while other tags of
 #: the same manifest are being written, for seconds when one image has thousands of tags
@@ -56,7 +58,10 @@ class RunOptions:
     workers: int = DEFAULT_JOBS  # --jobs: blob uploads at once; other requests: core.helpers.parallel.round_trips
     rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
     settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
-    stall_after: float = 5.0  # seconds without progress before the run says it is stalled
+    stall_after: float = STALL_AFTER  # seconds without progress before the run says it is stalled
+    #: seconds after which a blob seen on the target (by the plan) is looked at again before a manifest
+    #: names it: online garbage collection (Harbor's) may have taken it; the look refreshes Harbor's window
+    recheck_after: float = RECHECK_AFTER
 
 
 class RunRecorder(Protocol):
@@ -93,8 +98,12 @@ class ImportRun:
         recorder: RunRecorder | None = None,
         run_id: str | None = None,
         charts: ChartJob | None = None,
+        staged: int = 0,
     ) -> None:
+        """``staged``: the bytes this import uploaded while its packages were read, before the run
+        (:mod:`core.run.stage`); they are counted in the run's ``bytes_uploaded``."""
         self.plan = plan
+        self.staged = staged
         self.target = target
         self.options = options or RunOptions()
         self.emit = emit
@@ -113,6 +122,7 @@ class ImportRun:
         self._trips = round_trips(self.options.workers)  # requests without blob data at once
         self._writers = threading.BoundedSemaphore(max(1, self.options.workers))  # blobs over SMALL_BLOB at once
         self._images: dict[tuple[str, str], tuple[ImageResult, ...]] = {}  # (repository, tag) -> results
+        self._placed: set[tuple[str, str]] = set()  # (repository, digest): blobs this run uploaded or mounted
         self._charts: list[ChartResult] = []
 
     # -- public -------------------------------------------------------------------------
@@ -124,7 +134,9 @@ class ImportRun:
             p.size for p in plan.packages if any(n.upload and n.package == p.path for n in plan.blobs.values())
         )
         self.progress = RunProgress(
-            self.emit, plan, read_total, self.target.description, stall_after=self.options.stall_after
+            self.emit, plan, read_total, self.target.description, stall_after=self.options.stall_after,
+            waiting=self.target.waiting if isinstance(self.target, Waiting) else None,
+            after=self._after_bytes,
         )
         chart_plans = self.charts.plans if self.charts is not None else []
         self.emit(
@@ -181,17 +193,18 @@ class ImportRun:
                 status,
                 len(plan.images),
                 len(chart_plans),
-                self.progress.done,
+                self.staged + self.progress.done,
                 seconds,
                 message,
                 peak_spool=self.budget.peak,
                 remerged=self._remerged,
+                bytes_staged=self.staged,
             )
         )
         return RunSummary(
             self.run_id,
             status,
-            self.progress.done,
+            self.staged + self.progress.done,
             seconds,
             counts(images),
             list(self._failures),
@@ -200,6 +213,17 @@ class ImportRun:
             images=images,
             charts=charts,
         )
+
+    def _after_bytes(self) -> float:
+        """Seconds the run needs after its last byte: a round trip per manifest, three per tag (read,
+        write, read back) and two more (the re-read, a verify), ``jobs`` requests at once, and the
+        settle before the re-read (core.run.converge)."""
+        round_trip = self.target.round_trip() if isinstance(self.target, Waiting) else 0.0
+        manifests = sum(1 for i in self.plan.images if i.action not in (ImageAction.UNCHANGED, ImageAction.ERROR))
+        tags = sum(1 for t in self.plan.tags if t.changed)
+        trips = manifests + 5 * tags
+        settle = self.options.settle if tags else 0.0
+        return settle + round_trip * -(-trips // max(1, self._trips))
 
     def _on_cancel(self) -> None:
         """From the watchdog, soon after a cancel: stop waiting for uploads (tags, once begun, finish)."""
@@ -223,8 +247,10 @@ class ImportRun:
             )
 
     def _upload_blobs(self) -> None:
+        self._read_and_push(self._mount_held())
 
-        to_read = self._mount_held()
+    def _read_and_push(self, to_read: list[BlobNeed]) -> None:
+        """Read each package holding a blob of ``to_read`` once and upload those blobs as they come."""
         by_package: dict[str, dict[tuple[str, str], BlobNeed]] = {}
         for need in to_read:
             by_package.setdefault(need.package, {})[(need.bundle, need.blob.member)] = need
@@ -281,6 +307,7 @@ class ImportRun:
             need, repo = item
             done = self.target.mount_blob(repo, need.blob.digest, need.source)
             if done:
+                self._placed.add((repo, need.blob.digest))
                 self.emit(ev.BlobDone(repo, need.blob.digest, need.blob.size, BlobHow.MOUNTED))
             self.progress.touch()
             return done
@@ -317,9 +344,10 @@ class ImportRun:
         repos = sorted(need.repositories)
         first = repos[0]
         digest, size = need.blob.digest, need.blob.size
-        sent = functools.partial(self._sent, self.progress.blob_meter(first, digest))
-        with self._writing(size):
+        with self._writing(size):  # in flight from here: a blob waiting for a writer slot is not
+            sent = functools.partial(self._sent, self.progress.blob_meter(first, digest))
             self.target.put_blob(first, digest, size, stream, sent)
+        self._placed.add((first, digest))
         self.emit(ev.BlobDone(first, digest, size, BlobHow.UPLOADED))
         others = repos[1:]
         mounted = parallel_map(
@@ -327,6 +355,7 @@ class ImportRun:
         )
         for index, repo in enumerate(others):
             if mounted[index]:
+                self._placed.add((repo, digest))
                 self.emit(ev.BlobDone(repo, digest, size, BlobHow.MOUNTED))
                 continue
             if not seekable:
@@ -338,6 +367,7 @@ class ImportRun:
             stream.seek(0)
             with self._writing(size):
                 self.target.put_blob(repo, digest, size, stream, sent)
+            self._placed.add((repo, digest))
             self.emit(ev.BlobDone(repo, digest, size, BlobHow.UPLOADED))
         self.progress.blob_done(digest)
 
@@ -357,20 +387,46 @@ class ImportRun:
             self._rate.take(size)
 
     def _put_manifests(self) -> None:
-        todo: dict[tuple[str, str], ManifestRef] = {}
+        todo: dict[tuple[str, str], ImagePlan] = {}
         for image in self.plan.images:
             if image.action not in (ImageAction.UNCHANGED, ImageAction.ERROR):
-                todo[(image.repository, image.digest)] = image.manifest
+                todo[(image.repository, image.digest)] = image
 
         self.progress.stage(self.plan.images, ImageStage.MANIFESTS)
+        stale = time.monotonic() - self.plan.planned_at >= self.options.recheck_after
 
-        def put(item: tuple[tuple[str, str], ManifestRef]) -> None:
-            (repo, digest), manifest = item
-            self.target.put_manifest(repo, digest, manifest)
+        def put(item: tuple[tuple[str, str], ImagePlan]) -> None:
+            (repo, digest), image = item
+            if stale:  # the plan saw these blobs long ago: look again (and refresh Harbor's window)
+                self._restore_blobs(image, ())
+            try:
+                self.target.put_manifest(repo, digest, image.manifest)
+            except BlobUnknown as err:  # collected since: upload it again from the package, then once more
+                self._restore_blobs(image, err.digests)
+                self.target.put_manifest(repo, digest, image.manifest)
             self.progress.touch()
 
         # one manifest failing for good fails the run: the rest are not started
         parallel_map(put, list(todo.items()), self._trips, check=self._check_cancel, name="archfuse-manifest")
+
+    def _restore_blobs(self, image: ImagePlan, named: tuple[str, ...]) -> None:
+        """Upload again, from the package, the blobs of ``image`` its repository lacks now: those the
+        registry ``named`` as unknown, else every blob this run did not place itself that a look finds
+        missing (garbage collection since the plan)."""
+        repo = image.repository
+        blobs = [b for b in image.image.blobs() if (b.digest in named if named else (repo, b.digest) not in self._placed)]
+        if not named:
+            found = parallel_map(lambda b: self.target.blob_exists(repo, b.digest), blobs, self._trips,
+                                 name="archfuse-recheck")
+            blobs = [b for b, there in zip(blobs, found) if not there]
+        if not blobs:
+            return
+        self.emit(ev.Warning(
+            f"{len(blobs)} blob(s) of {repo}:{image.tag} ({blobs[0].digest}) seen on {self.target.description} "
+            "before are gone (garbage collection?); uploading them again from the package."
+        ))
+        self.progress.total += sum(b.size for b in blobs)
+        self._read_and_push([BlobNeed(b, image.package, image.image.bundle, {repo}) for b in blobs])
 
     def _move_tags(self) -> None:
         """Write every changed tag, independent tags at once (one writer per tag); a cancel arriving
@@ -471,8 +527,8 @@ class ImportRun:
         out with a longer backoff (:data:`TAG_READ_RETRY`), the waits told as retries."""
         what = f"a read of {tag.repository}:{tag.tag}"
 
-        def notice(reason: str, attempt: int, delay: float) -> None:
-            self.emit(ev.Retrying(self.target.host, what, reason, attempt + 2, TAG_READ_RETRY.attempts, delay))
+        def notice(reason: str, attempt: int, delay: float, until: float) -> None:
+            self.emit(ev.Retrying(self.target.host, what, reason, attempt + 2, until, delay))
 
         tries = Retrying(TAG_READ_RETRY, notice)
         while True:

@@ -56,19 +56,22 @@ def journaled_run(
     secrets: tuple[str, ...] = (),
     emit: ev.Emit = ev.discard,
     cancel: threading.Event | None = None,
+    staged: int = 0,
 ) -> RunSummary:
     """Carry out ``plan`` (then ``charts``) as an import run of the journal, under the target's lock.
 
     A ``cancel`` that is a :class:`Stop` set by a signal records the run as ``interrupted``.
     ``settings`` are the run's choices the journal keeps (secrets dropped); the report goes to
-    ``<state_dir>/reports`` (a failure to write it is a warning).
+    ``<state_dir>/reports`` (a failure to write it is a warning). ``staged``: the bytes uploaded while
+    the packages were read (core.run.stage), counted in the run's.
     """
     with Journal(state_dir, secrets=secrets, emit=emit) as journal, journal.lock(target.description):
         run_id = journal.start_run(RunKind.IMPORT, target.description, plan.packages, settings or {})
         recorder = JournalRecorder(journal, run_id)
         try:
             summary = ImportRun(
-                plan, target, options=options, emit=emit, cancel=cancel, recorder=recorder, run_id=run_id, charts=charts
+                plan, target, options=options, emit=emit, cancel=cancel, recorder=recorder, run_id=run_id, charts=charts,
+                staged=staged,
             ).execute()
         except BaseException as err:
             journal.finish_run(run_id, RunStatus.FAILED, {}, 0, str(err))

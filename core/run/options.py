@@ -6,10 +6,16 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.config import TargetConfig
 from core.errors import UsageError
 from core.helpers.parallel import DEFAULT_JOBS, MAX_JOBS
+from core.http.bounds import DEFAULT_STALL_TIMEOUT
+from core.registry.retry import DEFAULT_RETRY_FOR
 from core.run.engine import RunOptions
-from core.units import parse_size
+from core.units import parse_duration, parse_size
+
+#: the shortest ``--stall-timeout`` (seconds); ``--retry-for 0`` means no retries
+MIN_STALL_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
@@ -19,6 +25,8 @@ class OptionNames:
     jobs: str = "--jobs"
     limit_rate: str = "--limit-rate"
     spool_budget: str = "--spool-budget"
+    retry_for: str = "--retry-for"
+    stall_timeout: str = "--stall-timeout"
 
 
 def check_jobs(jobs: int, *, name: str = "--jobs") -> int:
@@ -60,4 +68,19 @@ def typed_run_options(
         rate_limit=parse_rate(limit_rate, name=names.limit_rate),
         spool_budget=parse_size(spool_budget or "256MiB", flag=names.spool_budget),
         spool_dir=Path(directory).expanduser() if directory else None,
+    )
+
+
+def typed_patience(
+    config: TargetConfig, *, retry_for: str, stall_timeout: str = "", names: OptionNames = OptionNames()
+) -> TargetConfig:
+    """``config`` with how long a failing request is retried (``10m``, ``1h``) and how long a request
+    may move no byte (``60s``) as typed; an empty one is the default. UsageError naming the option
+    when one cannot be read."""
+    return dataclasses.replace(
+        config,
+        retry_for=parse_duration(retry_for, flag=names.retry_for, minimum=0.0)
+        if retry_for.strip() else DEFAULT_RETRY_FOR,
+        stall_timeout=parse_duration(stall_timeout, flag=names.stall_timeout, minimum=MIN_STALL_TIMEOUT)
+        if stall_timeout.strip() else DEFAULT_STALL_TIMEOUT,
     )

@@ -14,13 +14,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from core import events as ev
-from core.http.bounds import DEFAULT_DEADLINE
 from core.kinds import ImageAction, ImageStage
 from core.plan.images import ImagePlan, Plan
 
 PROGRESS_INTERVAL = 0.1  # seconds between throttled progress events
 HEARTBEAT = 1.0  # a BytesProgress at least this often while the run goes on (time and rate move)
 TICK = 0.25  # how often the watchdog looks
+#: seconds without a byte before a run says it is stalled: with small send buffers (core.http.interrupt)
+#: a frozen registry stops the bytes at once, so the stall line shows within about this long
+STALL_AFTER = 3.0
 
 ImageKey = tuple[str, str]  # (destination, platform)
 
@@ -40,9 +42,16 @@ def _key(image: ImagePlan) -> ImageKey:
 class RunProgress:
     """Thread-safe counters of one run that emit throttled progress events."""
 
-    def __init__(self, emit: ev.Emit, plan: Plan, read_total: int, target: str, *, stall_after: float = 5.0) -> None:
+    def __init__(
+        self, emit: ev.Emit, plan: Plan, read_total: int, target: str, *, stall_after: float = STALL_AFTER,
+        waiting: Callable[[], str] | None = None, after: Callable[[], float] | None = None,
+    ) -> None:
+        """``waiting``: what the target is waiting for now (its requests open), for the stall line;
+        ``after``: seconds the run needs after its last byte (manifests, tags, verify), for the ETA."""
         self.emit, self.total, self.read_total, self.target = emit, plan.bytes_to_upload, read_total, target
         self.stall_after = stall_after  # seconds without any progress before ``Stalled``
+        self._waiting = waiting
+        self._after = after
         self.done = 0
         self.read = 0
         self._read_base = 0
@@ -158,10 +167,11 @@ class RunProgress:
                 ):
                     self._set(key, ImageStage.MANIFESTS)
 
-    def in_flight(self) -> int:
-        """Blobs on their way now."""
+    def in_flight(self, over: int = 0) -> int:
+        """Blobs on their way now (those larger than ``over`` bytes: ``SMALL_BLOB`` for the ones that
+        hold a ``--jobs`` writer slot)."""
         with self._lock:
-            return len(self._in_flight)
+            return sum(1 for blob in self._in_flight.values() if blob.size > over)
 
     def package_read(self, done: int, _total: int) -> None:
         self.read = self._read_base + done
@@ -183,7 +193,8 @@ class RunProgress:
             if not force and now - self._last_emit < PROGRESS_INTERVAL:
                 return
             self._last_emit = now
-            self.emit(ev.BytesProgress(self.done, self.total, self.read, self.read_total))
+            after = self._after() if self._after is not None else 0.0
+            self.emit(ev.BytesProgress(self.done, self.total, self.read, self.read_total, after))
             for key in sorted(self._dirty):
                 self.emit(self._image_event(key))
             self._dirty.clear()
@@ -201,14 +212,16 @@ class RunProgress:
             self._maybe_emit(force=True)
         if quiet >= self.stall_after and now - self._last_stall >= 1.0:
             self._last_stall = now
-            self.emit(ev.Stalled(round(quiet, 1), stall_text(self.in_flight(), self.target)))
+            waiting = self._waiting() if self._waiting is not None else ""
+            self.emit(ev.Stalled(round(quiet, 1), stall_text(self.in_flight(), self.target, waiting)))
 
 
-def stall_text(uploads: int, target: str) -> str:
-    """What a stalled run or read waits for, and that it does not wait for ever:
-    ``3 uploads to http://… in flight; a request is abandoned and retried after 5 min (…)``."""
-    waiting = f"{uploads} upload{'s' if uploads != 1 else ''} to {target} in flight" if uploads else f"waiting for {target}"
-    return f"{waiting}; {DEFAULT_DEADLINE.describe()}"
+def stall_text(uploads: int, target: str, waiting: str = "") -> str:
+    """What a stalled run or read waits for: what the target says (``2 requests to http://… open;
+    one that moves no byte for 60 s is retried on a new connection``), else ``3 uploads to … in flight``."""
+    if waiting:
+        return waiting
+    return f"{uploads} upload{'s' if uploads != 1 else ''} to {target} in flight" if uploads else f"waiting for {target}"
 
 
 class Watchdog:

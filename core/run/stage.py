@@ -119,7 +119,8 @@ class BlobStager:
         quiet = now - self._last_moved
         if quiet >= self.stall_after and now - self._last_stall >= 1.0:
             self._last_stall = now
-            self.emit(ev.Stalled(round(quiet, 1), stall_text(self._in_flight, self.target.description)))
+            waiting = self.target.client.waiting()
+            self.emit(ev.Stalled(round(quiet, 1), stall_text(self._in_flight, self.target.description, waiting)))
 
     def package_done(self, path: Path) -> None:
         """Wait for the package's uploads and say what was staged."""
@@ -168,8 +169,10 @@ class BlobStager:
 
     def _stream_large(self, repositories: tuple[str, ...], digest: str, stream: BinaryIO, size: int) -> str:
         """A large blob: kept where a repository of its bundle holds it already (a re-import without
-        the scan cache uploads it not again), else sent to the first in one request as it is read. A
-        broken one is not resumed: the staging stops and the run uploads what is left."""
+        the scan cache uploads it not again), else sent to the first as it is read, in chunks the
+        client holds until the registry has them (a break resends the chunk). An upload the registry
+        dropped cannot start over from a one-way stream: the staging stops and the run uploads what is
+        left."""
         held = parallel_map(lambda repository: self.target.blob_exists(repository, digest), repositories, len(repositories))
         holder = next((r for r, have in zip(repositories, held) if have), "")
         if holder:

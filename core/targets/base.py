@@ -74,6 +74,17 @@ class Target(Protocol):
 
 
 @runtime_checkable
+class Waiting(Protocol):
+    """A target that can say what it is waiting for (its requests open), for a stall line."""
+
+    def waiting(self) -> str:
+        """``2 requests to https://… open; one that moves no byte for 60 s is retried …``."""
+
+    def round_trip(self) -> float:
+        """Seconds a request without a body takes lately, for estimates."""
+
+
+@runtime_checkable
 class Watched(Protocol):
     """A target over the network: a run hears its retries, and a cancel cuts its requests short."""
 

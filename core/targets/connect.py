@@ -6,6 +6,7 @@ from core.config import TargetConfig
 from core.registry.client import RegistryClient
 from core.registry.credentials import resolve_credentials
 from core.registry.harbor import HarborClient
+from core.registry.retry import CHECK_RETRY_FOR, RetryPolicy
 from core.targets.base import Target
 from core.targets.layout import LayoutTarget
 from core.targets.registry import RegistryTarget
@@ -13,9 +14,12 @@ from core.targets.registry import RegistryTarget
 
 def open_registry(url: str, *, username: str | None, password: str | None, config: TargetConfig) -> RegistryTarget:
     """A registry at ``url`` with credentials resolved (flags, environment, docker config) and the
-    configuration's TLS options."""
+    configuration's TLS options, retry budget and stall timeout."""
     credentials = resolve_credentials(url, username=username, password=password)
-    client = RegistryClient(url, credentials=credentials, insecure=config.insecure, ca_cert=config.ca_cert)
+    client = RegistryClient(
+        url, credentials=credentials, insecure=config.insecure, ca_cert=config.ca_cert,
+        retries=RetryPolicy(max_total=config.retry_for), timeout=config.stall_timeout,
+    )
     return RegistryTarget(client, url)
 
 
@@ -43,4 +47,7 @@ def open_harbor(config: TargetConfig) -> HarborClient | None:
         username=config.username,
         password=config.password.reveal() if config.password else None,
     )
-    return HarborClient(config.registry_url, credentials=credentials, insecure=config.insecure, ca_cert=config.ca_cert)
+    return HarborClient(
+        config.registry_url, credentials=credentials, insecure=config.insecure, ca_cert=config.ca_cert,
+        retries=RetryPolicy(max_total=min(config.retry_for, CHECK_RETRY_FOR)),  # project checks: questions
+    )

@@ -61,7 +61,8 @@ class RegistryTarget:
     def stream_blob(
         self, repository: str, digest: str, size: int, stream: BinaryIO, progress: Progress | None = None
     ) -> None:
-        """Upload a blob read once from ``stream`` in one request (no resume; the registry verifies the digest)."""
+        """Upload a blob read once from ``stream``, chunk by chunk (a break resends the chunk; the
+        registry verifies the digest)."""
         self.client.stream_blob(repository, digest, size, stream, progress)
 
     def get_blob(self, repository: str, digest: str, max_size: int = 16 << 20) -> bytes:
@@ -87,6 +88,14 @@ class RegistryTarget:
     def watch(self, emit: Emit, cancel: threading.Event | None) -> None:
         """Retry notices to ``emit``; no request once ``cancel`` is set (see RegistryClient.watch)."""
         self.client.watch(emit, cancel)
+
+    def waiting(self) -> str:
+        """What the client waits for now (its requests open), and when it gives up on one."""
+        return self.client.waiting()
+
+    def round_trip(self) -> float:
+        """Seconds a request without a body takes lately (see RegistryClient.round_trip)."""
+        return self.client.round_trip()
 
     def interrupt(self) -> int:
         """Cut the requests in flight; how many."""

@@ -46,6 +46,7 @@ FIELDS = [
     ("spool_budget", "Spool budget", "most the spool may hold, e.g. 256MiB or 1GiB", False),
     ("jobs", "Jobs", f"blob uploads at once, 1-{MAX_JOBS}; moderate for registries on HDDs", False),
     ("limit_rate", "Rate limit", "most bytes/s uploaded, e.g. 20MiB; empty: no limit", False),
+    ("retry_for", "Retry for", "how long a failing registry is retried, e.g. 30m; empty: 10m", False),
 ]
 #: the Harbor projects archfuse creates (after asking)
 VISIBILITIES = [("public: anyone may pull", "public"), ("private: members only", "private")]

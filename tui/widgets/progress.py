@@ -81,7 +81,7 @@ class Transfer:
         if self.last is None:
             return "Waiting for the first bytes…"
         done, total = self.last.bytes_done, self.last.bytes_total
-        left = eta(total - done, self.rate)
+        left = eta(total - done, self.rate, self.last.after_seconds)
         return (
             f"{size(done)} of {size(total)} · {rate(self.rate)} · "
             f"{left + ' left' if left != '-' else 'time left unknown'} · {elapsed(self.seconds)} elapsed"
