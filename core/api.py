@@ -31,6 +31,7 @@ from core.kinds import (
     RunStatus,
     VerifyStatus,
 )
+from core.operations.prune import Kept, PruneManifest, PrunePlan, PruneSummary, PruneTag
 from core.operations.rollback import RollbackSummary, config_for_run
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
@@ -92,6 +93,11 @@ __all__ = [
     "Plan",
     "Preflight",
     "PreflightFailed",
+    "Kept",
+    "PruneManifest",
+    "PrunePlan",
+    "PruneSummary",
+    "PruneTag",
     "RollbackResult",
     "RollbackSummary",
     "RunDetail",

@@ -32,6 +32,7 @@ class ImageAction(Word):
     UNCHANGED = "unchanged"
     ERROR = "error"
     ROLLED_BACK = "rolled-back"  # a rollback put the tag back where the run found it
+    PRUNED = "pruned"  # a prune deleted the manifest (its bytes kept in the state dir for rollback)
 
 
 class ImageStage(Word):
@@ -67,6 +68,7 @@ class ChartAction(Word):
     UNCHANGED = "unchanged"
     CONFLICT = "conflict"  # other content there: kept, not overwritten
     OVERWRITTEN = "overwritten"  # other content there, replaced (``--force-charts``)
+    DELETED = "deleted"  # a prune deleted the version from a chart repository
     ERROR = "error"
 
 
@@ -119,6 +121,7 @@ class RunKind(Word):
 
     IMPORT = "import"
     ROLLBACK = "rollback"
+    PRUNE = "prune"
 
 
 class RunStatus(Word):

@@ -21,9 +21,10 @@ from core.charts.destinations import ChartDestination, open_chart_destination
 from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, prepare, run_preflight
 from core.config import TargetConfig
-from core.errors import ArchfuseError, PreflightFailed
+from core.errors import ArchfuseError, PreflightFailed, UsageError
 from core.jsonable import json_fields
-from core.kinds import ChartAction, RunKind, VerifyStatus
+from core.kinds import ChartAction, RegistryFlavour, RunKind, VerifyStatus
+from core.operations.prune import PrunePlan, PruneSummary, plan_prune, prune_run
 from core.operations.rollback import RollbackSummary, rollback_run
 from core.operations.verify import ImageCheck, verify_images
 from core.package.background import BackgroundScan, ScanResult
@@ -56,7 +57,7 @@ from core.run.progress import Watchdog
 from core.run.stage import BlobStager
 from core.secrets import masked_emit
 from core.targets.base import Target
-from core.targets.connect import open_target
+from core.targets.connect import open_harbor, open_target
 from core.targets.registry import RegistryTarget
 from core.terminal import printable_lines
 from core.units import size_text
@@ -435,6 +436,51 @@ class Session(Workspace):
             cancel=cancel,
             staged=staged,
         )
+
+    def prune_plan(
+        self, *, keep: int | None = None, drop: str | None = None, charts: ChartSelection | None = None
+    ) -> PrunePlan:
+        """What a prune to the newest ``keep`` versions per package kind (or without version ``drop``; of the
+        ``charts`` chosen only) removes from the target and keeps, and why; writes nothing."""
+        with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
+            return plan_prune(journal, self.target, keep=keep, drop=drop, flavour=self._flavour(), charts=self.charts,
+                              selection=charts, packages_of=self._packages_of)
+
+    def _packages_of(self, run: RunRecord) -> list[PackageIndex]:
+        """The packages of an import, read again (the scan cache answers), for a prune of some charts."""
+        paths = [Path(str(p.get("path", ""))) for p in run.packages]
+        for path in paths:
+            if not path.is_file():
+                raise UsageError(
+                    f"Pruning some charts only reads the packages of the dropped versions again (which image each "
+                    f"chart uses), and {path} (run {run.id}) is no longer there: put it back, or prune every chart."
+                )
+        return self.scan(paths)
+
+    def prune(self, plan: PrunePlan, *, cancel: threading.Event | None = None) -> PruneSummary:
+        """Carry out an agreed prune plan (what is still safe when it runs); a journaled run."""
+        harbor = open_harbor(self.config) if plan.flavour == RegistryFlavour.HARBOR else None
+        try:
+            with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
+                return prune_run(journal, plan, self.target, charts=self.charts, harbor=harbor,
+                                 packages_of=self._packages_of, emit=self.emit, cancel=cancel)
+        finally:
+            if harbor is not None:
+                harbor.close()
+
+    def _flavour(self) -> str:
+        """``layout``, or the registry's flavour (Harbor or distribution): how a prune removes tags, and
+        the advice after it."""
+        if not isinstance(self.target, RegistryTarget):
+            return "layout"
+        try:
+            harbor = open_harbor(self.config)
+            if harbor is None:
+                return RegistryFlavour.DISTRIBUTION
+            with harbor:
+                return harbor.detect().name
+        except ArchfuseError:
+            return RegistryFlavour.DISTRIBUTION
 
     def rollback(self, run_id: str, *, cancel: threading.Event | None = None) -> RollbackSummary:
         """Put back the tags a run changed, where they still point where it left them."""

@@ -147,6 +147,25 @@ async def chart_checklist(app: ArchfuseApp, pilot: Any, shot: Callable[[str], No
     shot("chart-checklist")
 
 
+async def prune_plan(app: ArchfuseApp, pilot: Any, shot: Callable[[str], None]) -> None:
+    """Free space (f on History) after two versions were imported: keep 1, the plan."""
+    await settle(pilot)
+    app.action_history()
+    await settle(pilot)
+    await press(pilot, "f")
+    await press(pilot, "minus")
+    shot("prune-plan")
+
+
+def two_versions_imported() -> None:
+    """v0.11.0 then v0.12.0, both arches, into the layout: what a prune meets."""
+    for version in ("v0.11.0", "v0.12.0"):
+        packages = [f"pk/{NAME.format(version, arch)}" for arch in ("amd64", "arm64")]
+        subprocess.run([sys.executable, "-m", "tui.cli", "import", *packages, "--registry", "layout", "--yes",
+                        "--state-dir", "state"], check=True, capture_output=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
 async def resume_offer(out: Path, size: tuple[int, int], suffix: str, number: int) -> list[Path]:
     """A run stopped mid-way (as a dropped SSH session stops it), then archfuse started again on the
     same state: it offers to resume that run with the same packages and target."""
@@ -231,8 +250,8 @@ def with_registry(case: Callable[[Any], Awaitable[list[Path]]]) -> list[Path]:
 
 
 def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> list[Path]:
-    """Failed check, warnings, run in progress, stall, upgrade summary, chart checklist, resume offer (numbered
-    from ``first``)."""
+    """Failed check, warnings, run in progress, stall, upgrade summary, chart checklist, resume offer, prune plan
+    (numbered from ``first``)."""
 
     written: list[Path] = []
     fresh()
@@ -254,6 +273,9 @@ def hard_cases(out: Path, size: tuple[int, int], suffix: str, first: int) -> lis
     written += asyncio.run(shoot_case(out, size, suffix, first + 6, chart_checklist))
     fresh()
     written += asyncio.run(resume_offer(out, size, suffix, first + 7))
+    fresh()
+    two_versions_imported()
+    written += asyncio.run(shoot_case(out, size, suffix, first + 8, prune_plan))
     return written
 
 

@@ -39,6 +39,8 @@ FLAG_ALLOWED = {
     **{("core/advice.py", flag): "CLI_WORDS" for flag in FLAG.findall(" ".join(CLI_WORDS.values()))},
     # ChartMuseum's own server option, not one of archfuse's
     ("core/charts/chartmuseum.py", "--disable-force-overwrite"): "the chart server's flag",
+    # the registry's own garbage-collect option, which the advice after a prune warns against
+    ("core/operations/prune.py", "--delete-untagged"): "docker-registry's flag",
     # parses the CLI's --ignore-check value; only tui/cli.py calls it (the TUI offers kinds by key)
     ("core/checks/base.py", "--ignore-check"): "ignorable_kind",
     # OptionNames: the CLI's names are the defaults, the Target form passes its own (tui/target_settings.py)

@@ -205,6 +205,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("history", help="runs in the journal")
     _add_common(p)
 
+    p = sub.add_parser("prune", help="free what old versions used: tags, then manifests nothing else uses")
+    _add_common(p)
+    _add_target_args(p)
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--keep", type=int, metavar="N", help="keep the newest N versions of each package kind")
+    which.add_argument("--drop", metavar="VERSION", help="drop this version")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask before deleting")
+    _add_chart_args(p)
+
     p = sub.add_parser("rollback", help="put back the tags a run changed")
     _add_common(p)
     p.add_argument("run_id")
@@ -596,6 +605,33 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def cmd_prune(args: argparse.Namespace) -> int:
+    session = _session(args, _emitter(args) if args.json else ev.discard)
+    try:
+        plan = session.prune_plan(keep=args.keep, drop=args.drop, charts=_chart_selection(args))
+        if args.json:
+            json_line({"event": "prune_plan", **plan.to_json()})
+        else:
+            sys.stdout.write(plan.render_text() + "\n")
+        if plan.empty:
+            return 0
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError("archfuse prune deletes tags and manifests: pass --yes to confirm when not at a terminal.")
+            question = (f"Remove the {len(plan.tags)} tag(s) and delete the {len(plan.manifests)} manifest(s) above "
+                        f"from {session.target.description}?")
+            if not _confirm(question):
+                return 0
+        summary = session.prune(plan)
+    finally:
+        session.close()
+    if args.json:
+        json_line({"event": "prune", **summary.to_json()})
+    else:
+        sys.stdout.write(summary.render_text() + "\n")
+    return summary.exit_code
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     from tui.app import run_app
 
@@ -625,6 +661,7 @@ COMMANDS: dict[str, Handler] = {
     "diff": cmd_diff,
     "history": cmd_history,
     "rollback": cmd_rollback,
+    "prune": cmd_prune,
     "tui": cmd_tui,
     "demo": cmd_demo,
 }

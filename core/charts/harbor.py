@@ -95,14 +95,22 @@ class HarborChartDestination(ChartHttp):
             raise TargetError(f"Harbor {self.origin} gave no digest for chart {name} {version}.")
         return f"sha256:{match.group(1)}"
 
+    def delete(self, name: str, version: str) -> bool:
+        """Delete one chart version (``DELETE /api/chartrepo/{project}/charts/{name}/{version}``); False when
+        it was not there."""
+        resp = self.request("DELETE", self._version_path(name, version))
+        if resp.status_code == 404:
+            return False
+        if resp.status_code != 200:
+            raise self.fail(resp, f"deleting chart {name} {version}")
+        return True
+
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> ChartAction:
         action = decide(self.existing(name, version), sha256_digest(tgz), force)
         if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):
             return action
         if action != ChartAction.NEW:
-            resp = self.request("DELETE", self._version_path(name, version))
-            if resp.status_code not in (200, 404):
-                raise self.fail(resp, f"deleting chart {name} {version} to overwrite it")
+            self.delete(name, version)
         files = {"chart": (f"{name}-{version}.tgz", tgz, "application/gzip")}
         resp = self.request("POST", f"/api/chartrepo/{self.project}/charts", files=files)
         if resp.status_code in (200, 201):

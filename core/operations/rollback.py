@@ -36,6 +36,7 @@ from core.config import TargetConfig
 from core.errors import ArchfuseError, Cancelled, UsageError
 from core.kinds import ChartAction, ImageAction, RollbackResult, RunKind, RunStatus
 from core.oci import fusion
+from core.operations.prune import restore_pruned
 from core.record.journal import Journal, RunRecord, TagRecord, target_name
 from core.targets.base import NO_TAG_DELETE, Target
 from core.terminal import printable_lines
@@ -125,10 +126,12 @@ def rollback_run(
         emit(ev.RunStarted(rid, target.description, (), len(tags), 0, 0))
         summary = RollbackSummary(rid, record.id, RunStatus.DONE)
         try:
+            # a prune deleted manifests: push them back first (byte-identical), then its tags point at them
+            gone = restore_pruned(journal.state_dir, record.id, target) if record.kind == RunKind.PRUNE else {}
             for tag in tags:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled("The rollback was cancelled; run it again to finish it.")
-                outcome = _undo(journal, rid, record, target, tag)
+                outcome = _undo(journal, rid, record, target, tag, gone)
                 summary.tags.append(outcome)
                 _report(journal, rid, target, outcome, emit)
             for outcome in _charts_left(journal, record, tags):
@@ -148,7 +151,9 @@ def rollback_run(
     return summary
 
 
-def _undo(journal: Journal, rid: str, record: RunRecord, target: Target, tag: TagRecord) -> TagOutcome:
+def _undo(
+    journal: Journal, rid: str, record: RunRecord, target: Target, tag: TagRecord, gone: dict[str, str] | None = None
+) -> TagOutcome:
     repo, name = tag.repository, tag.tag
     out = TagOutcome(repo, name, f"{target.host}/{repo}:{name}", tag.before, tag.after, None, RollbackResult.FAILED)
     try:
@@ -167,7 +172,7 @@ def _undo(journal: Journal, rid: str, record: RunRecord, target: Target, tag: Ta
         previous = target.get_manifest(repo, tag.before)
         if previous is None:
             out.result = RollbackResult.REFUSED
-            out.detail = (
+            out.detail = (gone or {}).get(tag.before) or (
                 f"its previous content {tag.before} is no longer in {repo} (deleted or garbage-collected), "
                 "so it cannot be put back"
             )
@@ -189,9 +194,19 @@ def _undo(journal: Journal, rid: str, record: RunRecord, target: Target, tag: Ta
 
 
 def _charts_left(journal: Journal, record: RunRecord, tags: list[TagRecord]) -> list[TagOutcome]:
-    """Chart versions the run pushed that rollback cannot undo (a chart repository, another registry)."""
+    """Chart versions the run pushed (or a prune deleted) that rollback cannot undo (a chart repository,
+    another registry)."""
     journaled = {f"/{t.repository}:{t.tag}" for t in tags}  # OCI charts in the target: undone as tags
-    return [
+    deleted = [
+        TagOutcome(
+            "", "", chart.destination, None, None, None, RollbackResult.LEFT,
+            f"chart {chart.name}-{chart.version} was deleted from its chart repository by the prune; rollback "
+            "cannot bring it back (import its version again to)",
+        )
+        for chart in journal.charts_of(record.id)
+        if chart.action == ChartAction.DELETED
+    ]
+    return deleted + [
         TagOutcome(
             "", "", chart.destination, None, None, None, RollbackResult.LEFT,
             f"chart {chart.name}-{chart.version} was pushed to a chart repository that rollback does not change; "

@@ -556,13 +556,25 @@ class Journal:
             " ORDER BY started ASC, rowid ASC",
             (_description(target),),
         )
+        pruned = self.pruned_runs(target)
         out: dict[tuple[str, str], tuple[str, float]] = {}
         for row in rows:  # oldest first: newer runs overwrite
+            if row["id"] in pruned:
+                continue
             for package in json.loads(row["packages"]):
                 key = (package_row(str(package.get("kind", FULL)), str(package.get("version", ""))),
                        str(package.get("arch", "")))
                 out[key] = (row["id"], float(row["ended"] or 0.0))
         return out
+
+    def pruned_runs(self, target: str) -> set[str]:
+        """The imports into ``target`` a finished prune (not rolled back) dropped."""
+        rows = self._query(
+            "SELECT options FROM runs r WHERE target = ? AND kind = 'prune' AND status = 'done'"
+            " AND NOT EXISTS (SELECT 1 FROM runs b WHERE b.kind = 'rollback' AND b.parent = r.id AND b.status = 'done')",
+            (_description(target),),
+        )
+        return {str(run) for row in rows for run in json.loads(row["options"]).get("runs") or []}
 
     def run_to_resume(self) -> RunRecord | None:
         """The newest import that stopped before it finished (interrupted by a signal or a dead process,

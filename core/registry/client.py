@@ -313,6 +313,26 @@ class RegistryClient(RegistryEndpoint):
                 hint="The registry rewrote the manifest; it cannot keep other platforms byte for byte.",
             )
 
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        """Delete a manifest by digest (every tag on it goes with it); False when it was not there.
+
+        The registry must allow deletes (distribution: ``storage.delete.enabled``)."""
+        scope = Scope("repository", repository, ("delete", "pull", "push"))
+        response = self._request(
+            "DELETE", f"/v2/{repository}/manifests/{digest}", scopes=(scope,), what=f"manifest {_ref(repository, digest)}"
+        )
+        if response.status_code == 404:
+            return False
+        if response.status_code == 405:
+            raise RegistryError(
+                f"Registry {self.description} does not allow deleting manifests (it refused {_ref(repository, digest)}).",
+                hint="Enable deletes in the registry's configuration (distribution: storage.delete.enabled: true).",
+                status=405,
+            )
+        if response.status_code not in (200, 202, 204):
+            raise self._error(response, f"a delete of manifest {_ref(repository, digest)}", repository)
+        return True
+
     # -- requests ------------------------------------------------------------------------------
 
     def list_tags(self, repository: str, limit: int = 10000) -> list[str]:

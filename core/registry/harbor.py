@@ -7,7 +7,8 @@ with (quota, immutable tags, retention, proxy cache). Paths and bodies follow Ha
 swagger (base path ``/api/v2.0``): ``GET /ping``, ``GET /systeminfo``, ``HEAD /projects?project_name=``,
 ``POST /projects`` with a ``ProjectReq`` body, ``GET /projects/{name}`` and ``/projects/{name}/summary``,
 ``GET /quotas?reference=project&reference_id=``, ``GET /projects/{name}/immutabletagrules`` and
-``GET /retentions/{id}``.
+``GET /retentions/{id}``; for a prune, ``DELETE`` of a tag (``.../artifacts/{reference}/tags/{tag}``)
+and of an artifact.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -152,6 +154,25 @@ class HarborClient(RegistryEndpoint):
         """The tag retention policy ``retention_id`` of project ``name`` (``GET /retentions/{id}``)."""
         return self._read(f"/retentions/{retention_id}", f"the tag retention policy of project '{name}'", project=name)
 
+    def delete_tag(self, repository: str, reference: str, tag: str) -> bool:
+        """Delete one tag of the artifact ``reference`` (its digest) in ``repository`` (``project/name``),
+        leaving the artifact: Harbor's tag API. False when Harbor had no such tag."""
+        what = f"the deletion of tag {repository}:{tag}"
+        response = self._send("DELETE", f"{_artifact_path(repository, reference)}/tags/{quote(tag, safe='')}", what=what)
+        return self._deleted(response, what, repository)
+
+    def delete_artifact(self, repository: str, digest: str) -> bool:
+        """Delete the artifact ``digest`` of ``repository`` (with any tag still on it); False when it was not there."""
+        what = f"the deletion of artifact {repository}@{digest}"
+        return self._deleted(self._send("DELETE", _artifact_path(repository, digest), what=what), what, repository)
+
+    def _deleted(self, response: httpx.Response, what: str, repository: str) -> bool:
+        if response.status_code == 200:
+            return True
+        if response.status_code == 404:
+            return False
+        raise self._error(response, what, project=repository.split("/", 1)[0])
+
     # -- internals -----------------------------------------------------------------------------
 
     def _read(
@@ -252,3 +273,11 @@ def _message(response: httpx.Response) -> str:
         return ""
     text = "; ".join(str(e.get("message") or e.get("code") or "") for e in items if isinstance(e, dict))
     return " ".join(text.split()).rstrip(".")[:200]
+
+
+def _artifact_path(repository: str, reference: str) -> str:
+    """``/projects/P/repositories/R/artifacts/REF``: Harbor wants the repository name (without its project)
+    URL-encoded twice, so a ``/`` in it survives its router."""
+    project, _, name = repository.partition("/")
+    encoded = quote(quote(name, safe=""), safe="")
+    return f"/projects/{quote(project, safe='')}/repositories/{encoded}/artifacts/{quote(reference, safe=':')}"

@@ -611,6 +611,57 @@ class LayoutTarget:
                 self._store(index)
             return True
 
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        """A manifest stored by digest stays a blob until :meth:`collect_garbage` finds nothing uses it;
+        True when it is there."""
+        return self.blob_exists(repository, digest)
+
+    def collect_garbage(self) -> tuple[int, int]:
+        """Remove every blob no tag reaches (through its index, manifests, configs, layers, and the
+        subject of a referrer); ``(blobs, bytes)`` removed. Holds the index lock: no tag moves meanwhile."""
+        with self.locked():
+            if not self._blobs.is_dir():
+                return 0, 0
+            roots: list[str] = []
+            for entry in self._current().doc().get("manifests") or []:
+                annotations = entry.get("annotations") or {}
+                roots += [str(d) for d in (entry.get("digest"), annotations.get(SOURCE_DIGEST)) if d]
+            reached = self._reach(roots)
+            removed, size = 0, 0
+            for path in self._blobs.iterdir():
+                if f"sha256:{path.name}" in reached or not path.is_file():
+                    continue
+                try:
+                    size += path.stat().st_size
+                    path.unlink()
+                except OSError as exc:
+                    raise self._io_error(f"Cannot remove the unused blob {path}", exc) from exc
+                removed += 1
+            return removed, size
+
+    def _reach(self, roots: list[str]) -> set[str]:
+        """Every blob digest the manifests ``roots`` reach."""
+        reached: set[str] = set()
+        todo = list(roots)
+        while todo:
+            digest = todo.pop()
+            if digest in reached or not is_digest(digest):
+                continue
+            reached.add(digest)
+            if not self.blob_exists("", digest):
+                continue
+            try:
+                doc = load_json(self.get_blob("", digest))
+            except (DocumentError, TooDeep):
+                continue
+            if not isinstance(doc, dict):
+                continue
+            for desc in [*(doc.get("manifests") or []), doc.get("subject"), doc.get("config")]:
+                if isinstance(desc, dict) and desc.get("digest"):
+                    todo.append(str(desc["digest"]))
+            reached.update(str(d.get("digest")) for d in doc.get("layers") or [] if isinstance(d, dict))
+        return reached
+
     def refs(self) -> list[LayoutRef]:
         """Every tag of the layout."""
         return list_refs(self.path)

@@ -105,6 +105,10 @@ class RegistryTarget:
         """Refused: the distribution API has no tag delete (see ``deletes_tags``)."""
         raise TargetError(f"{self.description} cannot delete the tag {repository}:{tag}: {NO_TAG_DELETE}.")
 
+    def delete_manifest(self, repository: str, digest: str) -> bool:
+        """Delete a manifest by digest (every tag on it goes too); False when it was not there."""
+        return self.client.delete_manifest(repository, digest)
+
     def close(self) -> None:
         """Close the client's connections."""
         self.client.close()

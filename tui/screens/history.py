@@ -16,6 +16,7 @@ from core.api import (
     RunDetail,
     RunRecord,
     RunStatus,
+    Session,
     TagRecord,
     config_for_run,
 )
@@ -97,6 +98,8 @@ class HistoryScreen(FlowScreen):
                 "Open"),
         Command("Roll back the highlighted run", "Put back the tags it moved (asks first)", "rollback", "ctrl+r",
                 "Roll back"),
+        Command("Free space", "Prune old versions from the highlighted run's target: bytes freed, plan, consent",
+                "free_space", "f", "Free space"),
         Command("Reload the history", "Read the journal again", "reload", "f5", "Reload"),
         Command("Back", "Return to the previous screen", "back", "escape"),
     )
@@ -166,15 +169,10 @@ class HistoryScreen(FlowScreen):
         )
 
     def rollback_now(self, run: RunRecord) -> None:
-        current = self.archfuse.session
-        try:
-            if current is not None and current.target.description.rstrip("/") == run.target:
-                session, own = current, False
-            else:  # the run's own target, when its journal entry is enough to reach it (an OCI layout)
-                session, own = self.archfuse.open_session(config_for_run(run)), True
-        except ArchfuseError as err:
-            self.fail(say_error(err))
+        found = self.target_session(run)
+        if found is None:
             return
+        session, own = found
 
         def work() -> RollbackSummary:
             try:
@@ -185,6 +183,29 @@ class HistoryScreen(FlowScreen):
 
         self.query_one("#detail", Static).update(f"Rolling back {run.id}…")
         self.archfuse.start_work(self, "rollback", work, self.rolled_back)
+
+    def target_session(self, run: RunRecord | None) -> tuple[Session, bool] | None:
+        """The session on ``run``'s target (the app's when it is the same, else its own: an OCI layout),
+        with whether it was opened for the caller; None after saying why not."""
+        current = self.archfuse.session
+        try:
+            if current is not None and (run is None or current.target.description.rstrip("/") == run.target):
+                return current, False
+            if run is None:
+                self.fail("There is no target to work on: pick a run in the list, or fill in the Target form first.")
+                return None
+            return self.archfuse.open_session(config_for_run(run)), True
+        except ArchfuseError as err:
+            self.fail(say_error(err))
+            return None
+
+    def action_free_space(self) -> None:
+        from tui.screens.prune import PruneScreen
+
+        found = self.target_session(self.highlighted())
+        if found is not None:
+            session, own = found
+            self.app.push_screen(PruneScreen(session, own=own))
 
     def action_open(self) -> None:
         run = self.highlighted()
