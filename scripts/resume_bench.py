@@ -44,23 +44,10 @@ from core.registry.uploads import UploadMemo
 from core.run.engine import ImportRun
 from core.targets.connect import open_registry
 from core.units import parse_size, size_text
-from tests.fixtures.faultproxy import FaultProxy
+from tests.fixtures.faultproxy import UPLOAD_PROCESS, FaultProxy
 from tests.fixtures.registry import RegistryServer
 
 UPLOADS = r"^/v2/.+/blobs/uploads/"
-
-_UPLOAD = """
-import sys
-from pathlib import Path
-from core.registry.client import RegistryClient
-from core.registry.uploads import UploadMemo
-url, notes, path, digest, size, repository = sys.argv[1:]
-client = RegistryClient(url, insecure=True)
-client.uploads = UploadMemo(Path(notes))
-with open(path, "rb") as stream:
-    client.put_blob(repository, digest, int(size), stream)
-"""
-
 
 def _layer(path: Path, size: int) -> str:
     digest = hashlib.sha256()
@@ -103,7 +90,7 @@ def breaks(registry: RegistryServer, work: Path, size: int) -> None:
         else:
             rule = proxy.pause("PATCH", UPLOADS, from_bytes=size // 2)
             child = subprocess.Popen(
-                [sys.executable, "-c", _UPLOAD, proxy.url, str(notes), str(layer), digest, str(size), repository],
+                [sys.executable, "-c", UPLOAD_PROCESS, proxy.url, str(notes), str(layer), digest, str(size), repository],
                 env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
             )
             rule.wait_hit(600)

@@ -32,7 +32,7 @@ from core.registry.uploads import UploadMemo
 from core.run.engine import ImportRun, RunOptions
 from core.targets.connect import open_registry
 from core.targets.registry import RegistryTarget
-from tests.fixtures.faultproxy import FaultProxy
+from tests.fixtures.faultproxy import UPLOAD_PROCESS, FaultProxy
 from tests.fixtures.registry import RegistryServer
 
 
@@ -149,19 +149,6 @@ def test_a_connection_reset_at_half_a_large_layer_resends_a_small_part(
     assert 0 < resent <= LAYER // 10, f"{resent / LAYER:.1%} of the layer sent again"
 
 
-_KILLED_UPLOAD = """
-import sys
-from pathlib import Path
-from core.registry.client import RegistryClient
-from core.registry.uploads import UploadMemo
-url, notes, path, digest, size, repository = sys.argv[1:]
-client = RegistryClient(url, insecure=True)
-client.uploads = UploadMemo(Path(notes))
-with open(path, "rb") as stream:
-    client.put_blob(repository, digest, int(size), stream)
-"""
-
-
 def test_a_killed_upload_is_continued_by_the_next_run(
     registry: RegistryServer, fault_proxy: Callable[..., FaultProxy], tmp_path: Path
 ) -> None:
@@ -173,7 +160,7 @@ def test_a_killed_upload_is_continued_by_the_next_run(
     notes = tmp_path / "state" / "uploads"
     held = proxy.pause("PATCH", UPLOADS, from_bytes=LAYER // 2)  # the chunk past half the layer, in flight
     killed = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_UPLOAD, proxy.url, str(notes), str(path), digest, str(LAYER), REPOSITORY],
+        [sys.executable, "-c", UPLOAD_PROCESS, proxy.url, str(notes), str(path), digest, str(LAYER), REPOSITORY],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     try:

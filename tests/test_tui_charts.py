@@ -20,8 +20,8 @@ async def test_the_chart_checklist_takes_the_charts_checked_into_the_plan(workdi
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("c")
-        await pilot.pause()
+        await pilot.press("c")  # the checklist opens from Packages, its charts read at once
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, ChartsScreen)
         table = screen.query_one("#charts", DataTable)

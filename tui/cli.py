@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from core.api import (
     DEFAULT_JOBS,
@@ -467,8 +467,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     finally:
         session.close()
     if args.json:
-        json_line(preflight.to_json())
-    else:  # each check was shown as it ran (PlainRenderer)
+        _show(args, None, preflight)
+    else:  # each check was shown as it ran (PlainRenderer): counted, not listed again
         sys.stdout.write(preflight.render_text(checks=False) + "\n")
     return PreflightFailed.exit_code if preflight.failed else 0
 
@@ -491,13 +491,11 @@ def _import(args: argparse.Namespace) -> int:
             checks=_check_options(args, False),
         )
         _refuse_failed(args, session, preflight)
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise UsageError("archfuse import writes to the target: pass --yes to confirm when not at a terminal.")
-            sys.stdout.write(preflight.render_text(checks=False) + "\n")
-            if not _confirm(_import_question(preflight)):
-                print("archfuse: not imported; nothing was changed.", file=sys.stderr)
-                return 0
+        shown = preflight
+        if not _consented(args, "import writes to the target", lambda: _import_question(shown),
+                          show=lambda: sys.stdout.write(shown.render_text(checks=False) + "\n")):
+            print("archfuse: not imported; nothing was changed.", file=sys.stderr)
+            return 0
         preflight = session.prepare(preflight)  # consent given: spaces created, leftovers removed
         _refuse_failed(args, session, preflight)
         stop = Stop()
@@ -543,6 +541,20 @@ def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
             print(printable(f"report: {path}"), file=sys.stderr)
 
 
+def _consented(
+    args: argparse.Namespace, doing: str, question: Callable[[], str], *, show: Callable[[], object] | None = None
+) -> bool:
+    """Consent to what changes the target: ``--yes``, or "yes" at the terminal (after ``show``); without a
+    terminal and ``--yes``, a UsageError saying that ``archfuse DOING`` needs it."""
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"archfuse {doing}: pass --yes to confirm when not at a terminal.")
+    if show is not None:
+        show()
+    return _confirm(question())
+
+
 def _confirm(question: str) -> bool:
     """Ask at the terminal; anything but yes is no, and so is a terminal that closes (end of input, or
     the error reading a terminal whose other side is gone)."""
@@ -560,10 +572,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report = session.verify(_packages(args, session))
     finally:
         session.close()
-    if args.json:
-        json_line(report.to_json())
-    else:
-        sys.stdout.write(report.render_text() + "\n")
+    _show(args, None, report)
     return 0 if report.ok else 1
 
 
@@ -588,20 +597,12 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     session = _open(args, config, _emitter(args))
     try:
         question = f"Put back the {len(tags)} tag(s) run {record.id} changed on {session.target.description}?"
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise UsageError(
-                    "archfuse rollback moves tags on the target: pass --yes to confirm when not at a terminal."
-                )
-            if not _confirm(question):
-                return 0
+        if not _consented(args, "rollback moves tags on the target", lambda: question):
+            return 0
         summary = session.rollback(record.id)
     finally:
         session.close()
-    if args.json:
-        json_line({"event": "rollback", **summary.to_json()})
-    else:
-        sys.stdout.write(summary.render_text() + "\n")
+    _show(args, "rollback", summary)
     return summary.exit_code
 
 
@@ -609,27 +610,32 @@ def cmd_prune(args: argparse.Namespace) -> int:
     session = _session(args, _emitter(args) if args.json else ev.discard)
     try:
         plan = session.prune_plan(keep=args.keep, drop=args.drop, charts=_chart_selection(args))
-        if args.json:
-            json_line({"event": "prune_plan", **plan.to_json()})
-        else:
-            sys.stdout.write(plan.render_text() + "\n")
+        _show(args, "prune_plan", plan)
         if plan.empty:
             return 0
-        if not args.yes:
-            if not sys.stdin.isatty():
-                raise UsageError("archfuse prune deletes tags and manifests: pass --yes to confirm when not at a terminal.")
-            question = (f"Remove the {len(plan.tags)} tag(s) and delete the {len(plan.manifests)} manifest(s) above "
-                        f"from {session.target.description}?")
-            if not _confirm(question):
-                return 0
+        question = (f"Remove the {len(plan.tags)} tag(s) and delete the {len(plan.manifests)} manifest(s) above "
+                    f"from {session.target.description}?")
+        if not _consented(args, "prune deletes tags and manifests", lambda: question):
+            return 0
         summary = session.prune(plan)
     finally:
         session.close()
-    if args.json:
-        json_line({"event": "prune", **summary.to_json()})
-    else:
-        sys.stdout.write(summary.render_text() + "\n")
+    _show(args, "prune", summary)
     return summary.exit_code
+
+
+class _Shown(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+    def render_text(self) -> str: ...
+
+
+def _show(args: argparse.Namespace, event: str | None, result: _Shown) -> None:
+    """A result as one JSON line (``--json``; with ``"event"`` when one is named) or as its text."""
+    if args.json:
+        json_line({"event": event, **result.to_json()} if event else result.to_json())
+    else:
+        sys.stdout.write(result.render_text() + "\n")
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

@@ -61,14 +61,8 @@ class ChartMuseumDestination(ChartHttp):
             raise self.fail(resp, f"downloading chart {name}-{version}.tgz")
         return sha256_digest(resp.content)
 
-    def delete(self, name: str, version: str) -> bool:
-        """Delete one chart version (``DELETE /api[/<repo>]/charts/<name>/<version>``); False when it was not there."""
-        resp = self.request("DELETE", f"{self._api}/charts/{name}/{version}")
-        if resp.status_code == 404:
-            return False
-        if resp.status_code != 200:
-            raise self.fail(resp, f"deleting chart {name} {version}")
-        return True
+    def _version_path(self, name: str, version: str) -> str:
+        return f"{self._api}/charts/{name}/{version}"
 
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> ChartAction:
         digest = sha256_digest(tgz)

@@ -95,16 +95,6 @@ class HarborChartDestination(ChartHttp):
             raise TargetError(f"Harbor {self.origin} gave no digest for chart {name} {version}.")
         return f"sha256:{match.group(1)}"
 
-    def delete(self, name: str, version: str) -> bool:
-        """Delete one chart version (``DELETE /api/chartrepo/{project}/charts/{name}/{version}``); False when
-        it was not there."""
-        resp = self.request("DELETE", self._version_path(name, version))
-        if resp.status_code == 404:
-            return False
-        if resp.status_code != 200:
-            raise self.fail(resp, f"deleting chart {name} {version}")
-        return True
-
     def push(self, name: str, version: str, tgz: bytes, *, repo: str = "", force: bool = False) -> ChartAction:
         action = decide(self.existing(name, version), sha256_digest(tgz), force)
         if action in (ChartAction.UNCHANGED, ChartAction.CONFLICT):

@@ -84,6 +84,19 @@ class ChartHttp(HttpClientOwner):
             what=what,
         )
 
+    def _version_path(self, name: str, version: str) -> str:
+        """Where the API keeps one chart version (each server says)."""
+        raise NotImplementedError
+
+    def delete(self, name: str, version: str) -> bool:
+        """Delete one chart version through the API; False when it was not there."""
+        resp = self.request("DELETE", self._version_path(name, version))
+        if resp.status_code == 404:
+            return False
+        if resp.status_code != 200:
+            raise self.fail(resp, f"deleting chart {name} {version}")
+        return True
+
     def fail(self, resp: httpx.Response, doing: str) -> TargetError:
         """The error for an unexpected answer while ``doing`` something."""
         detail = server_message(resp)

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from core import events as ev
+from core.charts.protocol import ChartDestination
 from core.errors import ArchfuseError, Cancelled, UsageError
 from core.helpers.versions import version_key
 from core.kinds import ChartAction, ImageAction, RegistryFlavour, RunKind, RunStatus
@@ -306,7 +307,7 @@ def choose_versions(runs: Iterable[RunRecord], keep: int | None, drop: str | Non
 
 def plan_prune(
     journal: Journal, target: Target, *, keep: int | None = None, drop: str | None = None, flavour: str = "",
-    dropped: list[str] | None = None, charts: object | None = None,
+    dropped: list[str] | None = None, charts: ChartDestination | None = None,
     selection: ChartSelection | None = None, packages_of: PackagesOf | None = None,
 ) -> PrunePlan:
     """What pruning ``target`` to ``keep`` versions per kind (or without version ``drop``, or without the
@@ -512,7 +513,7 @@ def prune_run(
     plan: PrunePlan,
     target: Target,
     *,
-    charts: object | None = None,
+    charts: ChartDestination | None = None,
     harbor: HarborDeletes | None = None,
     packages_of: PackagesOf | None = None,
     emit: ev.Emit = ev.discard,
