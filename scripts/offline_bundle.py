@@ -1,7 +1,7 @@
 """Build and check archfuse's offline bundle (scripts/offline-bundle runs this in .venv).
 
 The bundle is one file, ``dist/archfuse-<version>-offline.tar.gz``: archfuse's wheel and every
-runtime dependency as wheels, for CPython 3.9-3.13 on linux x86_64 and aarch64 (glibc 2.17 and
+runtime dependency as wheels, for CPython 3.9-3.14 on linux x86_64 and aarch64 (glibc 2.17 and
 newer), one constraints file per Python and CPU (the exact set checked here), and install.sh.
 
 pip's ``download --python-version`` evaluates dependency markers (``python_version < "3.11"``)
@@ -37,7 +37,9 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
-PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13")
+PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+#: "3.9-3.14", as the bundle's CONTENTS.txt and install.sh say it
+SPAN = f"{PYTHONS[0]}-{PYTHONS[-1]}"
 ARCHES = ("x86_64", "aarch64")
 #: the oldest glibc the bundle's compiled wheels may need (manylinux2014)
 GLIBC_FLOOR = (2, 17)
@@ -260,6 +262,14 @@ def version() -> str:
     return found.group(1)
 
 
+def render_install(ver: str) -> str:
+    """The bundle's install.sh: scripts/offline-install.sh with the version and the Pythons filled in."""
+    text = (ROOT / "scripts" / "offline-install.sh").read_text()
+    for key, value in (("VERSION", ver), ("OLDEST", PYTHONS[0].split(".")[1]), ("NEWEST", PYTHONS[-1].split(".")[1])):
+        text = text.replace(f"@{key}@", value)
+    return text
+
+
 def build(out: Path) -> Path:
     """Write the bundle into ``out`` and return its path."""
     ver = version()
@@ -278,9 +288,10 @@ def build(out: Path) -> Path:
             for wheel in resolution.chosen.values():
                 shutil.copy2(wheel.path, stage / "wheels" / wheel.path.name)
             (stage / "constraints" / f"{target.name}.txt").write_text(resolution.constraints())
-        install = (ROOT / "scripts" / "offline-install.sh").read_text().replace("@VERSION@", ver)
+        install = render_install(ver)
         (stage / "install.sh").write_text(install)
         (stage / "install.sh").chmod(0o755)
+        shutil.copy2(ROOT / "scripts" / "completion.bash", stage / "archfuse.bash")  # install.sh installs it
         (stage / "CONTENTS.txt").write_text(contents(ver, resolutions))
         out.mkdir(parents=True, exist_ok=True)
         bundle = out / f"{top}.tar.gz"
@@ -299,7 +310,7 @@ def _plain(info: tarfile.TarInfo) -> tarfile.TarInfo:
 
 def contents(ver: str, resolutions: list[Resolution]) -> str:
     """CONTENTS.txt: what each target installs, compiled wheels marked."""
-    lines = [f"archfuse {ver} offline bundle: linux x86_64 and aarch64 (glibc >= 2.17), CPython 3.9-3.13", ""]
+    lines = [f"archfuse {ver} offline bundle: linux x86_64 and aarch64 (glibc >= 2.17), CPython {SPAN}", ""]
     for r in resolutions:
         wheels = sorted(r.chosen.values(), key=lambda w: w.name)
         lines.append(f"{r.target.name}: " + ", ".join(f"{w.name} {w.version}" + (" *" if w.compiled else "") for w in wheels))

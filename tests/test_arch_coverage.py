@@ -40,7 +40,7 @@ def test_importing_only_amd64_of_a_new_version_warns_per_repository(
     assert "will not serve linux/arm64" in detail and "arm64 nodes cannot pull them" in detail
     assert "import the arm64 package of v0.12.0 too" in detail
     text = archfuse("plan", new_amd, *registry_args(registry), state_dir=state)
-    assert f"[warn] arch coverage: {detail}" in text.out
+    assert f"[warn] arch coverage: {detail}" in text.err  # said as it ran; the summary counts it
 
     # the packages the engineer gave but did not select: the one that fills the gap is named
     config = build_target_config(registry.url, insecure=True, env={})

@@ -62,7 +62,7 @@ def wheels(tmp_path: Path) -> Path:
         requires=('ipywidgets; extra == "jupyter"', 'colorama; sys_platform == "win32"'),
     )
     wheel(tmp_path, "ipywidgets", "8.0")
-    for py in ("39", "310", "311", "312", "313"):
+    for py in ("39", "310", "311", "312", "313", "314"):
         for arch in ("x86_64", "aarch64"):
             compiled(tmp_path, "fastyaml", "6.0", py, arch)
     return tmp_path
@@ -123,4 +123,4 @@ def test_check_refuses_a_bundle_without_the_aarch64_half(
         ob.check(bundle)
     text = str(error.value)
     assert "CPython 3.9 on linux aarch64 misses a wheel of fastyaml>=6" in text
-    assert "CPython 3.13 on linux aarch64 misses" in text and "x86_64 misses" not in text
+    assert "CPython 3.14 on linux aarch64 misses" in text and "x86_64 misses" not in text

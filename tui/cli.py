@@ -57,6 +57,12 @@ exit codes:
   {STOPPED_EXIT}  stopped safely on request (Escape, Ctrl+Q, SIGINT, SIGTERM, SIGHUP): no tag moved that was
      not whole; run the same import again (or accept the TUI's resume offer) to continue"""
 
+#: the first lines of ``archfuse --help``: the TUI on a directory needs no command word
+USAGE = """
+  archfuse [DIR | PACKAGE...]      open the terminal UI on a directory of packages (or package files)
+  archfuse COMMAND [OPTIONS]       a command below; archfuse COMMAND --help for its options
+  archfuse -V | --version"""
+
 #: what archfuse says when the TUI is asked for without a terminal (``ssh host archfuse``)
 NO_TERMINAL = (
     "the terminal UI needs a terminal, and standard input or output is not one: use `ssh -t HOST archfuse`, "
@@ -116,11 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command."""
     parser = argparse.ArgumentParser(
         prog="archfuse",
+        usage=USAGE,
         description="Import addon offline packages into air-gapped registries and fuse architectures.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"archfuse {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"archfuse {__version__}")
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("tui", help="open the terminal UI (the default)")
@@ -469,7 +476,10 @@ def cmd_plan(args: argparse.Namespace) -> int:
         )
     finally:
         session.close()
-    _show(args, None, preflight)
+    if args.json:
+        _show(args, None, preflight)
+    else:  # each check was shown as it ran (PlainRenderer): counted, not listed again
+        sys.stdout.write(preflight.render_text(checks=False) + "\n")
     return PreflightFailed.exit_code if preflight.failed else 0
 
 
@@ -493,7 +503,7 @@ def _import(args: argparse.Namespace) -> int:
         _refuse_failed(args, session, preflight)
         shown = preflight
         if not _consented(args, "import writes to the target", lambda: _import_question(shown),
-                          show=lambda: sys.stdout.write(shown.render_text() + "\n")):
+                          show=lambda: sys.stdout.write(shown.render_text(checks=False) + "\n")):
             print("archfuse: not imported; nothing was changed.", file=sys.stderr)
             return 0
         preflight = session.prepare(preflight)  # consent given: spaces created, leftovers removed
@@ -514,8 +524,8 @@ def _refuse_failed(args: argparse.Namespace, session: Session, preflight: Prefli
     """A failed preflight: its checks shown, then PreflightFailed saying what the target holds now."""
     if not preflight.failed:
         return
-    if not args.json:
-        sys.stdout.write(preflight.render_text() + "\n")
+    if not args.json:  # each check was shown as it ran
+        sys.stdout.write(preflight.render_text(checks=False) + "\n")
     first = preflight.failures[0]
     raise PreflightFailed(f"Preflight failed: {first.name}: {first.detail}", hint=session.untagged_note())
 

@@ -158,9 +158,17 @@ class Preflight:
             "ok": not self.failed,
         }
 
-    def render_text(self) -> str:
-        lines = ["Checks:"]
-        lines += [f"  [{c.status:>4}] {c.name}: {c.detail}" for c in self.checks]
+    def render_text(self, *, checks: bool = True) -> str:
+        """The checks, the plan and the totals as text; ``checks=False``: the checks were each shown
+        as they ran, so they are counted in one line, not listed again."""
+        if checks:
+            lines = ["Checks:"]
+            lines += [f"  [{c.status:>4}] {c.name}: {c.detail}" for c in self.checks]
+        else:
+            counts = ", ".join(
+                f"{n} {status}" for status in CheckStatus if (n := sum(c.status == status for c in self.checks))
+            )
+            lines = [f"Checks: {counts or 'none'} (each shown above)."]
         if self.plan:
             lines.append("")
             lines.append("Images:")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.advice import Advice
 from core.charts.destinations import ChartDestination
+from core.charts.oci import OciChartDestination
 from core.checks.base import Check, CheckContext, Preflight, check_answers
 from core.kinds import ChartAction, CheckKind, CheckStatus
 from core.plan.charts import ChartPlan, plan_charts
@@ -51,6 +52,9 @@ def charts_step(context: CheckContext, result: Preflight) -> Iterator[Check]:
     destination = context.charts
     if destination is None or not any(p.charts for p in context.packages):
         return
+    if isinstance(destination, OciChartDestination) and destination.target is context.target \
+            and result.failed_any(CheckKind.TARGET):
+        return  # charts in the image target, which did not answer: said once, by the target's check
     reached = check_chart_destination(destination)
     if reached.status == CheckStatus.FAIL:
         yield reached

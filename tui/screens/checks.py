@@ -269,6 +269,15 @@ class ChecksScreen(FlowScreen):
     def action_filter(self) -> None:
         self.query_one("#filter", Input).focus()
 
+    def action_back(self) -> None:
+        """Escape in the filter closes the filter (its words cleared, the plan focused); elsewhere: back."""
+        field = self.query_one("#filter", Input)
+        if field.has_focus:
+            field.value = ""
+            self.query_one(PlanTable).focus()
+            return
+        super().action_back()
+
     def refusal(self) -> str | None:
         """Why Start is refused now, or None."""
         preflight = self.state.preflight

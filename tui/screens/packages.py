@@ -34,11 +34,15 @@ from tui.bridge import EventBridge
 from tui.format import printable, size
 from tui.messages import PackageRead, ProgressTick
 from tui.screens.base import Command, FlowScreen
+from tui.screens.dialogs import key_name
 from tui.widgets.matrix import Cell, PackageMatrix
 
 #: the checksum as the detail line says it
 CHECKSUM_DETAIL = {ChecksumStatus.OK: "; checksum ok", ChecksumStatus.MISSING: "; no .sha512sum to check against",
                    ChecksumStatus.MISMATCH: "; checksum MISMATCH"}
+
+
+BROWSE = Command("Browse for a directory", "Pick the package directory from a tree", "browse", "ctrl+o", "Browse")
 
 
 class PackagesScreen(FlowScreen):
@@ -50,7 +54,7 @@ class PackagesScreen(FlowScreen):
         Command("Scan packages", "Scan the directory or files in the path field", "scan"),
         Command("Select package", "Toggle the highlighted package", "toggle_package", "space", "Select"),
         Command("Select all or none", "Every package, or none", "select_all", "a", "All/none"),
-        Command("Browse for a directory", "Pick the package directory from a tree", "browse", "ctrl+o", "Browse"),
+        BROWSE,
         Command("Next: target", "Choose where the images go (every chart)", "next", "n", "Next"),
         Command("Choose charts", "Take some charts of the packages selected, then the target", "charts", "c", "Charts"),
         Command("History and rollback", "Runs in the journal; roll one back", "app.history", "h", "History"),
@@ -91,7 +95,8 @@ class PackagesScreen(FlowScreen):
             self.action_scan()
         else:
             self.query_one("#paths").focus()
-            self.set_status("Type a directory of packages and press Enter, or press b to browse.")
+            # the browse key, as the footer shows it: a letter would be typed into the field
+            self.set_status(f"Type a directory of packages and press Enter, or press {key_name(BROWSE.key)} to browse.")
 
     def on_unmount(self) -> None:
         self.stop_scan()
