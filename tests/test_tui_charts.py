@@ -62,3 +62,4 @@ async def test_the_checks_of_an_upgrade_say_what_it_changes(workdir: Path, capsy
         await to_checks(pilot)
         totals = str(app.screen.query_one("#totals", Static).render())
         assert f"Upgrade: {expected.summary()}." in totals.replace("\n", " ")
+        assert "\\n" not in totals  # a line of its own, not an escaped newline

@@ -23,7 +23,7 @@ from core.api import (
 )
 from core.api import events as ev
 from tui.advice import say, say_error
-from tui.format import printable, size
+from tui.format import printable, printable_lines, size
 from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.target_settings import check_options
@@ -125,9 +125,8 @@ class ChecksScreen(FlowScreen):
         if preflight.failed:
             totals += f" · {len(preflight.failures)} check(s) failed: Start is refused"
         totals += "".join(f" · {hint}" for hint in self.offers())
-        if self.upgrade is not None:
-            totals += f"\nUpgrade: {self.upgrade.summary()}."
-        self.query_one("#totals", Static).update(printable(totals))
+        lines = [totals] + ([f"Upgrade: {self.upgrade.summary()}."] if self.upgrade is not None else [])
+        self.query_one("#totals", Static).update(printable_lines(lines))
         table.focus()
 
     def on_work_failed(self, message: WorkFailed) -> None:
