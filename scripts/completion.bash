@@ -62,8 +62,12 @@ _archfuse() {
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --state-dir --json --debug --format --registry --prefix --rescan --charts --skip-charts" -- "$cur")); return; fi
       COMPREPLY=($(compgen -f -- "$cur")) ;;
     diff)
-      case "$prev" in --state-dir|--charts|--skip-charts) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --state-dir --json --debug --rescan --charts --skip-charts" -- "$cur")); return; fi
+      case "$prev" in
+        --chart-repo-type) COMPREPLY=($(compgen -W "oci chartmuseum harbor" -- "$cur")); return ;;
+        --space-visibility) COMPREPLY=($(compgen -W "public private" -- "$cur")); return ;;
+      esac
+      case "$prev" in --state-dir|--registry|-c|--cluster-config|--username|--ca-cert|--prefix|--chart-repo|--chart-username|--retry-for|--stall-timeout|--charts|--skip-charts) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --state-dir --json --debug --registry -c --cluster-config --username --password-stdin --insecure --ca-cert --prefix --chart-repo --chart-repo-type --chart-username --create-spaces --space-visibility --retry-for --stall-timeout --rescan --charts --skip-charts" -- "$cur")); return; fi
       COMPREPLY=($(compgen -f -- "$cur")) ;;
     history)
       case "$prev" in --state-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac

@@ -596,7 +596,7 @@ def test_an_exhausted_retry_budget_says_so_and_how_to_resume(registry: RegistryS
     clock = _Clock()
     policy = RetryPolicy(max_total=30.0, sleep=clock.sleep, clock=clock, jitter=lambda: 0.0)
     with registry.client(transport=_down_for(registry, clock, 1e9), retries=policy) as client, pytest.raises(
-        TransportError, match=r"still after 30 s of retries \(--retry-for\)"
+        TransportError, match=r"still after 30 s of retries \(raise --retry-for to wait longer\)"
     ) as caught:
         client.ping()
     assert clock.sleeps == [0.25, 0.5, 1.0, 2.0, 4.0, 7.5, 7.5]  # one more 7.5 s would pass 30 s
