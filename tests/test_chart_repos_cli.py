@@ -71,6 +71,7 @@ def test_chartmuseum_test_server_down_fails_preflight_unless_ignored(
 ) -> None:
     state, amd, args = tmp_path / "state", pkg(demo_packages, "v0.11.0", "amd64"), chartmuseum_args(registry, chartmuseum)
     chartmuseum.stop()
+    args = [*args, "--retry-for", "2s"]  # the check's tries end in 2 s, not the 30 s checks get at most
     refused = archfuse("import", amd, *args, "--yes", "--json", state_dir=state, env=CHART_ENV)
     assert refused.code == 3 and refused.of("image_done") == []
     went_on = archfuse("import", amd, *args, "--yes", "--json", "--ignore-check", "chart-destination",

@@ -377,7 +377,8 @@ def test_a_refused_one_read_says_which_blobs_it_left_untagged(refusal: str, regi
     """Not "nothing was written": no tag moved, and the blobs the one read uploaded are counted."""
     if refusal == "failed-check":  # the chart destination does not answer: a check fails after the read
         path = pair.amd
-        flags = ["--chart-repo", f"http://127.0.0.1:{free_port()}", "--chart-repo-type", "chartmuseum"]
+        flags = ["--chart-repo", f"http://127.0.0.1:{free_port()}", "--chart-repo-type", "chartmuseum",
+                 "--retry-for", "2s"]  # the check's tries end in 2 s, not in 30 s
     else:
         path, flags = write_broken_package(tmp_path / "pkg", "checksum-mismatch"), ["--strict"]
     result = archfuse("import", path, *registry_args(registry), "--yes", *flags, state_dir=tmp_path / "s")

@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,9 +168,11 @@ def test_prune_keep_2_then_gc_frees_the_dropped_version_and_nothing_shared(site:
     still = {d for d in unique if _blob_path(storage, d).exists()}
     # what is left of them is used by what is kept (the shared base layers), never the dropped app layers
     kept_destinations = _kept_destinations(site)  # every kept version verifies 100 %
-    for n, dest in enumerate(sorted(kept_destinations | {f"{DROPPED_IMAGE[0]}:pinned-amd64", f"{SIGNED[0]}:{site.referrer}"})):
-        repo, tag = dest.rsplit(":", 1)
-        assert _copies(site, repo, tag, tmp_path / f"copy{n}"), dest  # every blob of it is there
+    dests = sorted(kept_destinations | {f"{DROPPED_IMAGE[0]}:pinned-amd64", f"{SIGNED[0]}:{site.referrer}"})
+    with ThreadPoolExecutor(4) as pool:  # one skopeo each, four at a time
+        copied = list(pool.map(lambda n: _copies(site, *dests[n].rsplit(":", 1), tmp_path / f"copy{n}"),
+                               range(len(dests))))
+    assert [d for d, ok in zip(dests, copied) if not ok] == []  # every blob of each is there
     assert still and len(still) < len(unique)
     assert _blob_path(storage, site.pinned).exists()  # shared by the other index
     # undo after GC: says the blobs are gone

@@ -268,7 +268,7 @@ async def test_tui_goes_past_a_failed_chart_destination_check_after_asking(
     app = make_app()
     app.state.settings = TargetSettings(
         registry=registry.url, insecure=True, chart_repo=f"http://127.0.0.1:{closed_port()}",
-        chart_repo_type="chartmuseum",
+        chart_repo_type="chartmuseum", retry_for="2s",  # the check's tries end in 2 s, not in 30 s
     )
     async with app.run_test(size=(80, 24)) as pilot:
         checks = await to_checks(pilot)

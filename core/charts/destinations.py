@@ -16,7 +16,7 @@ from core.config import TargetConfig
 from core.errors import UsageError
 from core.kinds import ChartDestinationKind
 from core.targets.base import Target
-from core.targets.connect import open_registry
+from core.targets.connect import check_retries, open_registry
 
 __all__ = [
     "DESTINATIONS",
@@ -89,5 +89,6 @@ def open_chart_destination(config: TargetConfig, target: Target) -> ChartDestina
         password=config.chart_password.reveal() if config.chart_password else None,
         insecure=config.insecure,
         ca_cert=config.ca_cert,
+        retries=check_retries(config),  # its checks are questions, bounded by --retry-for too
     )
     return make_destination(config.chart_repo_type, spec)

@@ -44,7 +44,8 @@ class ChartHttp(HttpClientOwner):
     def build(cls: type[_Http], spec: DestinationSpec) -> _Http:
         """The chart repository API at the spec's URL."""
         return cls(
-            spec.url, username=spec.username, password=spec.password, insecure=spec.insecure, ca_cert=spec.ca_cert
+            spec.url, username=spec.username, password=spec.password, insecure=spec.insecure, ca_cert=spec.ca_cert,
+            retries=spec.retries,
         )
 
     def __init__(

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from core.kinds import ChartAction
+from core.registry.retry import RetryPolicy
 from core.targets.base import Target
 
 
@@ -59,3 +60,5 @@ class DestinationSpec:
     insecure: bool = False
     ca_cert: Path | None = None
     owns_target: bool = False  # the OCI destination closes ``target`` with itself
+    #: the API's retry policy on reads; None: :data:`~core.registry.retry.CHECK_RETRIES`
+    retries: RetryPolicy | None = None

@@ -49,5 +49,11 @@ def open_harbor(config: TargetConfig) -> HarborClient | None:
     )
     return HarborClient(
         config.registry_url, credentials=credentials, insecure=config.insecure, ca_cert=config.ca_cert,
-        retries=RetryPolicy(max_total=min(config.retry_for, CHECK_RETRY_FOR)),  # project checks: questions
+        retries=check_retries(config),  # project checks: questions
     )
+
+
+def check_retries(config: TargetConfig) -> RetryPolicy:
+    """The retry policy of a server whose answers are questions someone waits on (Harbor's API, a
+    chart repository): :data:`CHECK_RETRY_FOR` at most, less when ``--retry-for`` says less."""
+    return RetryPolicy(max_total=min(config.retry_for, CHECK_RETRY_FOR))
