@@ -14,12 +14,20 @@ import httpx
 import pytest
 
 from core.charts.chartmuseum import ChartMuseumDestination
-from core.charts.destinations import ChartDestination, DestinationSpec, make_destination
+from core.charts.destinations import (
+    ChartDestination,
+    DestinationSpec,
+    make_destination,
+    open_chart_destination,
+)
 from core.charts.harbor import HarborChartDestination
 from core.charts.pipeline import PreparedChart, prepare_chart
+from core.config import TargetConfig
 from core.errors import AuthError, TargetError, TLSError, TransportError, UsageError
 from core.kinds import ChartAction
-from core.registry.retry import NO_RETRY
+from core.registry.client import RegistryClient
+from core.registry.retry import CHECK_RETRY_FOR, DEFAULT_RETRY_FOR, NO_RETRY
+from core.targets.registry import RegistryTarget
 from tests.fixtures.chartfiles import IMAGES, VALUES, chart_files
 from tests.fixtures.chartservers import (
     HARBOR_SWAGGER,
@@ -268,3 +276,16 @@ def test_chartmuseum_test_server_over_tls_with_ca_file(tmp_path: Path) -> None:
             untrusted.existing(chart.name, chart.version)
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("kind", ["chartmuseum", "harbor"])
+def test_chart_repository_checks_are_retried_for_retry_for_at_most_30_s(kind: str) -> None:
+    """A chart repository answers questions (its check), so its reads are retried as Harbor's API is:
+    ``--retry-for`` when shorter, else 30 s."""
+    for retry_for, retried in ((2.0, 2.0), (DEFAULT_RETRY_FOR, CHECK_RETRY_FOR)):
+        config = TargetConfig(registry_url="https://registry.example", chart_repo_url="https://charts.example/chartrepo/p",
+                              chart_repo_type=kind, retry_for=retry_for)
+        dest = open_chart_destination(config, RegistryTarget(RegistryClient(config.registry_url or "")))
+        assert isinstance(dest, (ChartMuseumDestination, HarborChartDestination))
+        assert dest.retries.max_total == retried
+        dest.close()
