@@ -21,6 +21,7 @@ from core.kinds import RegistryFlavour
 from core.registry.client import RegistryClient
 from core.registry.credentials import Credentials
 from core.registry.harbor import HarborClient, detect_flavour
+from core.registry.retry import RetryPolicy
 from core.targets.connect import open_harbor
 from tests.fixtures.harbor import HarborTestServer, validate_request
 from tests.fixtures.registry import RegistryServer, skopeo
@@ -120,7 +121,7 @@ def test_detect_unreachable_is_a_transport_error() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(TransportError, match=f"127.0.0.1:{port}"):
-        detect_flavour(f"http://127.0.0.1:{port}", insecure=True)
+        detect_flavour(f"http://127.0.0.1:{port}", insecure=True, retries=RetryPolicy(attempts=2))  # not 30 s of tries
 
 
 def test_plain_http_needs_insecure(harbor: HarborTestServer) -> None:

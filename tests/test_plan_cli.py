@@ -92,7 +92,8 @@ def test_plan_unreachable_registry_fails_preflight(demo_packages: list[Path], tm
     from tests.fixtures.registry import free_port
 
     result = archfuse("plan", pkg(demo_packages, "v0.11.0", "amd64"), "--registry",
-                      f"http://127.0.0.1:{free_port()}", "--insecure", "--json", state_dir=tmp_path / "state")
+                      f"http://127.0.0.1:{free_port()}", "--insecure", "--retry-for", "2s", "--json",
+                      state_dir=tmp_path / "state")  # the check's tries end in 2 s, not in 30 s
     assert result.code == 3
     assert check(result.events[-1], "target")["status"] == "fail"
 

@@ -27,7 +27,7 @@ from core.http.base import transport_error
 from core.kinds import RegistryFlavour
 from core.registry.credentials import Credentials
 from core.registry.endpoint import RegistryEndpoint
-from core.registry.retry import CHECK_RETRIES, send_retrying
+from core.registry.retry import CHECK_RETRIES, RetryPolicy, send_retrying
 
 API = "/api/v2.0"
 #: rules read per page (the swagger's most)
@@ -254,10 +254,13 @@ def detect_flavour(
     insecure: bool = False,
     ca_cert: Path | None = None,
     transport: httpx.BaseTransport | None = None,
+    retries: RetryPolicy | None = None,
 ) -> Flavour:
-    """The flavour of the registry at ``base_url``: Harbor (with its version) or distribution."""
+    """The flavour of the registry at ``base_url``: Harbor (with its version) or distribution.
+
+    ``retries``: the policy of its questions; :data:`CHECK_RETRIES` unless given."""
     with HarborClient(
-        base_url, credentials=credentials, insecure=insecure, ca_cert=ca_cert, transport=transport
+        base_url, credentials=credentials, insecure=insecure, ca_cert=ca_cert, transport=transport, retries=retries
     ) as client:
         return client.detect()
 
