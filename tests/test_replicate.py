@@ -53,8 +53,9 @@ class Pair:
                                 self.run_id, tags)
 
     def writes(self) -> list[str]:
-        """The hub's requests that change something."""
-        return [f"{r.method} {r.path}" for r in self.hub.api_requests if r.method in ("POST", "PUT", "DELETE")]
+        """The hub's requests that change something (a registry ping is a POST that reads)."""
+        return [f"{r.method} {r.path}" for r in self.hub.api_requests
+                if r.method in ("POST", "PUT", "DELETE") and not r.path.endswith("/registries/ping")]
 
 
 @pytest.fixture
@@ -98,3 +99,77 @@ def test_harbor_api_test_server_replication_labels_follows_and_verifies(pair: Pa
                 and "/artifacts/" in r.path]
     tags = pair.journal.tags_of(pair.run_id)
     assert [r.path.split("/artifacts/")[1] for r in labelled] == [f"{t.after}/labels" for t in tags]
+
+
+def _differ(pair: Pair) -> None:
+    pair.sites[1].VERSION = "v2.9.1-test"  # type: ignore[misc]
+
+
+def _unreachable(pair: Pair) -> None:
+    pair.hub.replication.ping_error = "failed to ping endpoint: connection refused"
+
+
+def _proxy_cache(pair: Pair) -> None:
+    pair.sites[1].projects["addon"].registry_id = 7
+
+
+def _full(pair: Pair) -> None:
+    project = pair.sites[1].projects["addon"]
+    project.quota_hard, project.quota_used = 1000, 990
+
+
+@pytest.mark.parametrize("spoil, named", [
+    (_differ, "runs Harbor v2.10.0-test and site site1"),
+    (_unreachable, "cannot reach site site0"),
+    (_proxy_cache, "is a proxy cache"),
+    (_full, "has a storage quota of"),
+], ids=["versions-differ", "ping-fails", "proxy-cache", "quota"])
+def test_harbor_api_test_server_replication_pair_check_fails_and_nothing_changes(
+    pair: Pair, spoil: Callable[[Pair], None], named: str
+) -> None:
+    spoil(pair)
+    plan = pair.plan()
+    assert plan.blocked and any(named in detail for detail in failed(plan)), failed(plan)
+    before = pair.writes()
+    with pytest.raises(UsageError, match="nothing was changed"):
+        run_replication(plan, FAST, ev.discard, sleep=lambda _s: None)
+    assert pair.writes() == before == []
+    assert all(not s.replication.replicated for s in pair.sites)
+
+
+def test_harbor_api_test_server_replication_reuses_an_existing_endpoint_and_policy(pair: Pair) -> None:
+    run_replication(pair.plan(), FAST, ev.discard, sleep=lambda _s: None)
+    endpoints = len(pair.hub.calls("POST", "/api/v2.0/registries"))
+    again = pair.plan()
+    assert again.creates == [] and all(s.registry_id and s.policy_id for s in again.sites)
+    summary = run_replication(again, FAST, ev.discard, sleep=lambda _s: None)
+    assert summary.ok
+    assert len(pair.hub.calls("POST", "/api/v2.0/registries")) == endpoints == 2
+    assert len(pair.hub.calls("POST", "/api/v2.0/replication/policies")) == 2
+    assert len([r for r in pair.hub.api_requests if r.method == "PUT"]) == 2  # the policies brought up to date
+    assert len(pair.hub.calls("POST", "/api/v2.0/labels")) == 1  # the label, too, is reused
+
+
+def test_harbor_api_test_server_replication_reruns_a_failed_task(pair: Pair) -> None:
+    pair.hub.replication.fail_tasks = 1  # the first execution's task fails
+    seen: list[ev.Event] = []
+    summary = run_replication(pair.plan(), FAST, seen.append, sleep=lambda _s: None)
+    assert summary.ok, summary.render_text()
+    first = summary.sites[0]
+    assert len(first.executions) == 2 and first.status == "Succeed"
+    reruns = [e for e in seen if isinstance(e, ev.ReplicationRerun)]
+    assert [(e.site, e.failed, e.attempt) for e in reruns] == [("site0", 1, 1)]
+    failed_progress = [e for e in seen if isinstance(e, ev.ReplicationProgress) and e.status == "Failed"]
+    assert failed_progress and failed_progress[0].failed == 1
+    assert len(pair.hub.calls("POST", "/api/v2.0/replication/executions")) == 3  # 2 for site0, 1 for site1
+
+
+def test_harbor_api_test_server_replication_verifies_each_site_itself(pair: Pair) -> None:
+    pair.hub.replication.fail_tasks = 3  # site0's task fails in every execution (one and two re-runs)
+    summary = run_replication(pair.plan(), FAST, ev.discard, sleep=lambda _s: None)
+    site0, site1 = summary.sites
+    assert not summary.ok and summary.exit_code == 1
+    assert site0.status == "Failed" and len(site0.executions) == 3 and "still failed" in site0.message
+    assert [c.status for c in site0.verified] == [VerifyStatus.MISSING_TAG]
+    assert site1.ok and [c.status for c in site1.verified] == [VerifyStatus.OK]
+    assert "site site0: NOT OK" in summary.render_text()
