@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,7 +14,10 @@ from core.config import Secret, TargetConfig
 from core.errors import UsageError
 from core.kinds import CheckStatus, VerifyStatus
 from core.operations.replicate import (
-    ReplicationOptions, ReplicationPlan, plan_replication, policy_body, run_replication,
+    ReplicationOptions,
+    ReplicationPlan,
+    plan_replication,
+    run_replication,
 )
 from core.record.journal import Journal
 from core.registry.client import RegistryClient

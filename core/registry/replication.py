@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import RegistryError
 from core.advice import Advice
+from core.errors import RegistryError
 from core.registry.harbor import PAGE, HarborClient, _artifact_path
 
 
