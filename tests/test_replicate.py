@@ -4,6 +4,7 @@ swagger, a replication copying what carries the policy's label to the peer serve
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ from core import events as ev
 from core.config import Secret, TargetConfig
 from core.errors import UsageError
 from core.kinds import CheckStatus, VerifyStatus
+from core.oci import mediatypes as mt
+from core.oci.digest import sha256_digest
 from core.operations.replicate import (
     ReplicationOptions,
     ReplicationPlan,
@@ -24,6 +27,7 @@ from core.registry.client import RegistryClient
 from core.registry.credentials import Credentials
 from core.targets.registry import RegistryTarget
 from tests.fixtures.harbor import HarborTestServer, validate_request
+from tests.fixtures.harbor_replication import Replicated
 from tests.fixtures.imports import journaled_import, make_package
 from tests.fixtures.registry import RegistryServer
 
@@ -119,23 +123,33 @@ def _full(pair: Pair) -> None:
     project.quota_hard, project.quota_used = 1000, 990
 
 
+def _immutable(pair: Pair) -> None:
+    """Site1 holds addon/app:1.0 as another manifest, and a rule makes its tags immutable."""
+    data = json.dumps({"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST, "config": {
+        "mediaType": mt.OCI_CONFIG, "digest": sha256_digest(b"{}"), "size": 2}, "layers": []}).encode()
+    other = Replicated(data, mt.OCI_MANIFEST, sha256_digest(data))
+    pair.sites[1].replication.replicated[("addon/app", "1.0")] = other
+    pair.sites[1].add_immutable_rule("addon", tags="1.*")
+
+
 @pytest.mark.parametrize("spoil, named", [
     (_differ, "runs Harbor v2.10.0-test and site site1"),
     (_unreachable, "cannot reach site site0"),
     (_proxy_cache, "is a proxy cache"),
     (_full, "has a storage quota of"),
-], ids=["versions-differ", "ping-fails", "proxy-cache", "quota"])
+    (_immutable, "has an immutable tag rule 1 (repositories '**', tags '1.*') that protects 1 existing tag(s)"),
+], ids=["versions-differ", "ping-fails", "proxy-cache", "quota", "immutable"])
 def test_harbor_api_test_server_replication_pair_check_fails_and_nothing_changes(
     pair: Pair, spoil: Callable[[Pair], None], named: str
 ) -> None:
     spoil(pair)
     plan = pair.plan()
     assert plan.blocked and any(named in detail for detail in failed(plan)), failed(plan)
-    before = pair.writes()
+    before, held = pair.writes(), [dict(s.replication.replicated) for s in pair.sites]
     with pytest.raises(UsageError, match="nothing was changed"):
         run_replication(plan, FAST, ev.discard, sleep=lambda _s: None)
     assert pair.writes() == before == []
-    assert all(not s.replication.replicated for s in pair.sites)
+    assert [s.replication.replicated for s in pair.sites] == held
 
 
 def test_harbor_api_test_server_replication_reuses_an_existing_endpoint_and_policy(pair: Pair) -> None:
