@@ -26,6 +26,7 @@ from core.record.journal import Journal
 from core.registry.client import RegistryClient
 from core.registry.credentials import Credentials
 from core.targets.registry import RegistryTarget
+from tests.cli_driver import archfuse
 from tests.fixtures.harbor import HarborTestServer, validate_request
 from tests.fixtures.harbor_replication import Replicated
 from tests.fixtures.imports import journaled_import, make_package
@@ -188,3 +189,39 @@ def test_harbor_api_test_server_replication_verifies_each_site_itself(pair: Pair
     assert [c.status for c in site0.verified] == [VerifyStatus.MISSING_TAG]
     assert site1.ok and [c.status for c in site1.verified] == [VerifyStatus.OK]
     assert "site site0: NOT OK" in summary.render_text()
+
+
+# -- the command -------------------------------------------------------------------------------------
+
+
+def sites_file(pair: Pair, tmp_path: Path) -> Path:
+    """hub, site0 and site1, credentials from $HARBOR_PW."""
+    servers = {"hub": pair.hub, "site0": pair.sites[0], "site1": pair.sites[1]}
+    entries = [{"name": name, "registry": server.url, "insecure": True, "username": "admin",
+                "password_env": "HARBOR_PW"} for name, server in servers.items()]
+    path = tmp_path / "sites.yaml"
+    path.write_text(json.dumps({"sites": entries}), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+def test_harbor_api_test_server_sites_replicate_command_json(pair: Pair, tmp_path: Path) -> None:
+    pair.hub.replication.fail_tasks = 1
+    result = archfuse("sites", "replicate", "--sites", sites_file(pair, tmp_path), "--hub", "hub", "--yes",
+                      "--json", "--speed-limit", "1MiB", state_dir=pair.journal.state_dir, env={"HARBOR_PW": PASSWORD})
+    assert result.code == 0, result.err
+    assert PASSWORD not in result.out + result.err
+    names = [e.get("event") for e in result.events]
+    assert names[0] == "replication_plan" and names[-1] == "replication"
+    assert "replication_progress" in names and "replication_rerun" in names
+    assert result.events[-1]["ok"] is True
+    assert [s["site"] for s in result.events[-1]["sites"]] == ["site0", "site1"]
+    assert pair.hub.calls("POST", "/api/v2.0/replication/policies")[0].json["speed"] == 1024
+    assert all(s.replication.replicated for s in pair.sites)
+
+
+def test_harbor_api_test_server_sites_replicate_needs_consent_and_changes_nothing(pair: Pair, tmp_path: Path) -> None:
+    result = archfuse("sites", "replicate", "--sites", sites_file(pair, tmp_path), "--hub", "hub",
+                      state_dir=pair.journal.state_dir, env={"HARBOR_PW": PASSWORD})
+    assert result.code == UsageError.exit_code and "pass --yes" in result.err
+    assert pair.writes() == [] and all(not s.replication.replicated for s in pair.sites)
+    assert PASSWORD not in result.out + result.err
