@@ -258,9 +258,10 @@ def _project_checks(
         project = site.project(project_name)
         if project is None:
             yield Check(
-                CheckKind.REGISTRY_SPACES, FAIL,
-                f"Site {name} ({site.description}) has no project '{project_name}', which the replication writes "
-                "into: ask a Harbor administrator of the site to create it, then run again.",
+                CheckKind.REGISTRY_SPACES, WARN,
+                f"Site {name} ({site.description}) has no project '{project_name}': Harbor's replication creates it "
+                "(private) when the site's account may create projects, else its tasks fail; ask a Harbor "
+                "administrator of the site to create it if they do.",
                 items=(project_name,),
             )
             continue
