@@ -30,7 +30,6 @@ from core.operations.replicate import (
     ReplicationOptions,
     ReplicationPlan,
     ReplicationSummary,
-    SiteLike,
     plan_replication,
     run_replication,
 )
@@ -68,6 +67,7 @@ from core.secrets import masked_emit
 from core.targets.base import Target
 from core.targets.connect import open_harbor, open_target
 from core.targets.registry import RegistryTarget
+from core.targets.sites import Site
 from core.terminal import printable_lines
 from core.units import size_text
 
@@ -552,7 +552,7 @@ class Session(Workspace):
                 return path if path.is_file() else None
         return None
 
-    def replication_plan(self, sites: Sequence[SiteLike], *, run_id: str | None = None) -> ReplicationPlan:
+    def replication_plan(self, sites: Sequence[Site], *, run_id: str | None = None) -> ReplicationPlan:
         """Harbor replication from this target (the hub) to ``sites`` of what one import wrote (``run_id``,
         else the newest import into the hub that finished): each pair checked, what exists found; writes nothing."""
         with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:

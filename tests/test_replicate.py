@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,7 @@ from core.record.journal import Journal
 from core.registry.client import RegistryClient
 from core.registry.credentials import Credentials
 from core.targets.registry import RegistryTarget
+from core.targets.sites import Site
 from tests.cli_driver import archfuse
 from tests.fixtures.harbor import HarborTestServer, validate_request
 from tests.fixtures.harbor_replication import Replicated
@@ -34,12 +36,6 @@ from tests.fixtures.registry import RegistryServer
 
 PASSWORD = "Harbor12345"
 FAST = ReplicationOptions(poll=0.0, speed_kb=2048, single_active=True)
-
-
-@dataclass(frozen=True)
-class Site:
-    name: str
-    config: TargetConfig
 
 
 def config_of(server: HarborTestServer) -> TargetConfig:

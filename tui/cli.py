@@ -227,8 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("action", choices=["replicate"], help="replicate: Harbor replication of one import from the hub "
                    "to each other site, configured, followed, re-run where tasks failed, each site verified")
-    p.add_argument("--sites", required=True, metavar="FILE", help="the sites file (YAML: name, registry, ... per site)")
-    p.add_argument("--hub", required=True, metavar="NAME", help="the site (a Harbor) the others are fed from")
+    _add_target_args(p, required=False)
+    p.add_argument("--hub", required=True, metavar="NAME", help="the site (a Harbor) the others are fed from: its "
+                   "name in the sites file, or host:port of one --registry")
     p.add_argument("--run", metavar="RUN_ID", help="the import to replicate (default: the newest finished import "
                    "into the hub)")
     p.add_argument("--speed-limit", default="0", metavar="RATE",
@@ -676,25 +677,19 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
-def _sites_file(args: argparse.Namespace) -> list[Site]:
-    """The sites of ``--sites FILE``; a site without credentials takes $ARCHFUSE_USERNAME / $ARCHFUSE_PASSWORD."""
-    from core.api import load_sites, sites_base
-
-    return load_sites(Path(args.sites).expanduser(), sites_base(None, None))
-
-
 def cmd_sites(args: argparse.Namespace) -> int:
     """``archfuse sites replicate``: the pair checks, consent, then the replication followed and each site verified."""
     from core.api import ReplicationOptions
 
-    sites = _sites_file(args)
+    sites = target_sites(args)
     hub = next((s for s in sites if s.name == args.hub), None)
     if hub is None:
-        raise UsageError(f"The sites file {args.sites} has no site named {args.hub!r} (it has "
-                         f"{', '.join(s.name for s in sites)}); name the hub with --hub.")
+        raise UsageError(f"No site is named {args.hub!r} (the sites are {', '.join(s.name for s in sites)}); "
+                         "name the hub with --hub.")
     others = [s for s in sites if s is not hub]
     if not others:
-        raise UsageError(f"The sites file {args.sites} has no site besides the hub {hub.name}: nothing to replicate to.")
+        raise UsageError(f"There is no site besides the hub {hub.name}: nothing to replicate to (--sites FILE or "
+                         "--registry repeated names them).")
     speed = parse_size(args.speed_limit, flag="--speed-limit", minimum=0) // 1024
     options = ReplicationOptions(speed_kb=speed or -1, single_active=not args.no_single_active,
                                  reruns=max(args.reruns, 0))

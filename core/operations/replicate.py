@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from core import events as ev
 from core.advice import Advice
@@ -33,18 +33,12 @@ from core.registry.harbor import harbor_release
 from core.registry.replication import HarborReplication
 from core.targets.base import Target
 from core.targets.connect import open_harbor, open_target
+from core.targets.sites import Site
 
 OK, WARN, FAIL = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL
 #: Harbor's words for an execution that still runs, and for one that ended well
 RUNNING, SUCCEED = "InProgress", "Succeed"
 PREFIX = "archfuse"
-
-
-class SiteLike(Protocol):
-    """A site of the sites file: its name and target configuration."""
-
-    name: str
-    config: TargetConfig
 
 
 @dataclass(frozen=True)
@@ -306,7 +300,7 @@ def _harbor(config: TargetConfig, what: str) -> HarborReplication:
     return harbor
 
 
-def plan_replication(hub: TargetConfig, sites: Sequence[SiteLike], run_id: str, tags: list[TagRecord]) -> ReplicationPlan:
+def plan_replication(hub: TargetConfig, sites: Sequence[Site], run_id: str, tags: list[TagRecord]) -> ReplicationPlan:
     """Check each pair hub → site and find what the hub has already (endpoints, policies); writes nothing."""
     if not tags:
         raise UsageError(f"Run {run_id} wrote no tag to {hub.description}: there is nothing to replicate.")
