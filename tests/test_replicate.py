@@ -33,6 +33,8 @@ from tests.fixtures.harbor import HarborTestServer, validate_request
 from tests.fixtures.harbor_replication import Replicated
 from tests.fixtures.imports import journaled_import, make_package
 from tests.fixtures.registry import RegistryServer
+from tui.format import replication_line
+from tui.render import PlainRenderer
 
 PASSWORD = "Harbor12345"
 FAST = ReplicationOptions(poll=0.0, speed_kb=2048, single_active=True)
@@ -221,3 +223,13 @@ def test_harbor_api_test_server_sites_replicate_needs_consent_and_changes_nothin
     assert result.code == UsageError.exit_code and "pass --yes" in result.err
     assert pair.writes() == [] and all(not s.replication.replicated for s in pair.sites)
     assert PASSWORD not in result.out + result.err
+
+
+def test_replication_events_are_lines_in_both_faces() -> None:
+    """The CLI's plain renderer and the TUI's run log word replication progress and re-runs the same way."""
+    progress = ev.ReplicationProgress("east", 12, "InProgress", 5, 3, 1, 1)
+    rerun = ev.ReplicationRerun("east", 13, 1, 1)
+    assert PlainRenderer().line(progress) == replication_line(progress) == (
+        "site east: execution 12 InProgress, 3 of 5 task(s) done, 1 failed")
+    assert PlainRenderer().line(rerun) == replication_line(rerun) == (
+        "site east: 1 task(s) failed; re-running them as execution 13 (re-run 1)")
