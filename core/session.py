@@ -574,8 +574,13 @@ class Session(Workspace):
         self, plan: ReplicationPlan, options: ReplicationOptions, *, sleep: Callable[[float], None] = time.sleep
     ) -> ReplicationSummary:
         """Carry out an agreed replication plan: the label on what the import wrote, per site the hub's
-        endpoint and policy, executions followed (events), failed tasks re-run, and each site verified."""
-        return run_replication(plan, options, self.emit, sleep)
+        endpoint and policy, executions followed (events), failed tasks re-run, and each site verified
+        (against the import's packages while they are where they were imported from, read from the scan
+        cache; else by the digests the journal holds)."""
+        run, _tags = self.find_run(plan.run_id)
+        paths = [Path(str(p.get("path", ""))) for p in run.packages]
+        packages = self._packages_of(run) if paths and all(path.is_file() for path in paths) else None
+        return run_replication(plan, options, self.emit, sleep, packages=packages)
 
     def coverage(self, tags: Iterable[tuple[str, str]]) -> list[TagCoverage]:
         """The platforms each ``(repository, tag)`` serves, and the arches its repository's other tags

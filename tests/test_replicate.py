@@ -26,6 +26,7 @@ from core.operations.replicate import (
 from core.record.journal import Journal
 from core.registry.client import RegistryClient
 from core.registry.credentials import Credentials
+from core.targets.layout import LayoutTarget
 from core.targets.registry import RegistryTarget
 from core.targets.sites import Site
 from tests.cli_driver import archfuse
@@ -233,3 +234,21 @@ def test_replication_events_are_lines_in_both_faces() -> None:
         "site east: execution 12 InProgress, 3 of 5 task(s) done, 1 failed")
     assert PlainRenderer().line(rerun) == replication_line(rerun) == (
         "site east: 1 task(s) failed; re-running them as execution 13 (re-run 1)")
+
+
+def test_harbor_api_test_server_replication_verifies_a_site_image_by_image(
+    pair: Pair, registry_factory: Callable[..., RegistryServer], harbor_factory: Callable[..., HarborTestServer],
+    tmp_path: Path,
+) -> None:
+    """With the import's packages, a site is verified as an import is (core/operations/verify.py): every
+    platform of every image and each of its blobs, read from the site's own registry."""
+    behind = registry_factory()
+    site = harbor_factory(upstream=behind.url, upstream_storage=behind.storage, projects=("library", "addon"))
+    pair.hub.replication.peers[site.url] = site
+    pair.sites = [site]
+    scratch = LayoutTarget(tmp_path / "scratch")
+    scratch.ping()
+    package = make_package(scratch, "1.0", "amd64")  # the imported package again, its blobs elsewhere
+    summary = run_replication(pair.plan(), FAST, ev.discard, sleep=lambda _s: None, packages=[package])
+    assert summary.ok, summary.render_text()
+    assert [(c.platform, c.status) for c in summary.sites[0].verified] == [("linux/amd64", VerifyStatus.OK)]

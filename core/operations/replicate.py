@@ -26,7 +26,8 @@ from core.errors import ArchfuseError, RegistryError, UsageError
 from core.kinds import CheckKind, CheckStatus, VerifyStatus
 from core.oci.manifest import ManifestRef
 from core.oci.refs import space_of
-from core.operations.verify import ImageCheck
+from core.operations.verify import ImageCheck, verify_images
+from core.package.model import PackageIndex
 from core.plan.images import TagPlan
 from core.record.journal import TagRecord
 from core.registry.harbor import harbor_release
@@ -409,10 +410,16 @@ def replicate_site(
     return result
 
 
-def verify_site(config: TargetConfig, tags: list[TagRecord]) -> list[ImageCheck]:
-    """Read each tag the import wrote at the site: it must hold the digest the hub has."""
+def verify_site(
+    config: TargetConfig, tags: list[TagRecord], packages: list[PackageIndex] | None, prefix: str
+) -> list[ImageCheck]:
+    """Read the site itself: with the import's packages, every image and platform of them and its blobs
+    (the verify of an import, under the hub's ``prefix``: the policy keeps the hub's repositories); without
+    them (no longer where they were imported from), each tag the import wrote must hold the hub's digest."""
     target = open_target(config)
     try:
+        if packages:
+            return verify_images(packages, target, prefix=prefix)
         return [_verify_tag(target, tag) for tag in tags if tag.after]
     finally:
         target.close()
@@ -429,9 +436,11 @@ def _verify_tag(target: Target, tag: TagRecord) -> ImageCheck:
 
 
 def run_replication(
-    plan: ReplicationPlan, options: ReplicationOptions, emit: ev.Emit, sleep: Callable[[float], None] = time.sleep
+    plan: ReplicationPlan, options: ReplicationOptions, emit: ev.Emit, sleep: Callable[[float], None] = time.sleep,
+    packages: list[PackageIndex] | None = None,
 ) -> ReplicationSummary:
-    """Carry out an agreed plan: label, then per site endpoint, policy, executions, and the site verified."""
+    """Carry out an agreed plan: label, then per site endpoint, policy, executions, and the site verified
+    (against ``packages``, the import's, when given)."""
     if plan.blocked:
         failed = [c for s in plan.sites for c in s.checks if c.status == FAIL]
         raise UsageError(
@@ -443,6 +452,6 @@ def run_replication(
         label_artifacts(harbor, plan)
         for site in plan.sites:
             result = replicate_site(harbor, plan, site, options, emit, sleep)
-            result.verified = verify_site(site.config, plan.tags)
+            result.verified = verify_site(site.config, plan.tags, packages, plan.hub.prefix)
             results.append(result)
     return ReplicationSummary(results)
