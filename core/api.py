@@ -32,6 +32,7 @@ from core.kinds import (
     VerifyStatus,
 )
 from core.operations.prune import Kept, PruneManifest, PrunePlan, PruneSummary, PruneTag
+from core.operations.repair import RepairItem, RepairPlan
 from core.operations.rollback import RollbackSummary, config_for_run
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
@@ -98,6 +99,8 @@ __all__ = [
     "PrunePlan",
     "PruneSummary",
     "PruneTag",
+    "RepairItem",
+    "RepairPlan",
     "RollbackResult",
     "RollbackSummary",
     "RunDetail",

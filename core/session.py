@@ -25,6 +25,7 @@ from core.errors import ArchfuseError, PreflightFailed, UsageError
 from core.jsonable import json_fields
 from core.kinds import ChartAction, RegistryFlavour, RunKind, VerifyStatus
 from core.operations.prune import PrunePlan, PruneSummary, plan_prune, prune_run
+from core.operations.repair import RepairPlan, plan_repair, repair_run
 from core.operations.rollback import RollbackSummary, rollback_run
 from core.operations.verify import ImageCheck, verify_images
 from core.package.background import BackgroundScan, ScanResult
@@ -531,6 +532,23 @@ class Session(Workspace):
             except (OSError, ValueError) as err:  # the report stays as the run wrote it
                 self.emit(ev.Warning(f"The verification could not be added to the report {report_json}: {err}"))
         return report
+
+    def repair_plan(self, packages: list[PackageIndex], *, options: RunOptions | None = None) -> RepairPlan:
+        """What ``verify --repair`` puts back on the target: missing child manifests and blobs, lost
+        platforms, stale tags and lost chart versions of the packages; writes nothing."""
+        charts = None
+        if self.charts is not None and any(p.charts for p in packages):
+            charts = plan_charts(packages, self.charts, host=self.target.host, prefix=self.prefix,
+                                 state_dir=self.state_dir)
+        return plan_repair(packages, self.target, prefix=self.prefix, jobs=(options or RunOptions()).workers,
+                           charts=charts)
+
+    def repair(
+        self, plan: RepairPlan, *, options: RunOptions | None = None, cancel: threading.Event | None = None
+    ) -> RunSummary:
+        """Carry out an agreed repair plan: a journaled run (kind ``repair``) through the import's path."""
+        return repair_run(plan, self.target, state_dir=self.state_dir, charts=self.charts, options=options,
+                          settings={"prefix": self.prefix}, secrets=self.secrets, emit=self.emit, cancel=cancel)
 
     def _import_report(self, packages: list[PackageIndex]) -> Path | None:
         """The JSON report of the newest import into this target that carried every one of ``packages``."""

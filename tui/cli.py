@@ -172,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--limit-rate", default="0", metavar="RATE",
                            help="most bytes per second uploaded, all uploads together, e.g. 20MiB or 500KiB "
                            "(default: no limit)")
+        if name == "verify":
+            p.add_argument("--repair", action="store_true",
+                           help="put back what the target lost of the packages (missing child manifests and blobs, "
+                           "lost platforms, stale tags, lost chart versions), never touching a tag that is right: "
+                           "a plan, then consent")
+            p.add_argument("-y", "--yes", action="store_true", help="with --repair: do not ask before writing")
         if name in ("plan", "import"):
             p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
                            help=f"blob uploads in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; keep it "
@@ -577,6 +583,8 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.repair:
+        return _repair(args)
     session = _session(args, ev.discard)
     try:
         report = session.verify(_packages(args, session))
@@ -584,6 +592,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
         session.close()
     _show(args, None, report)
     return 0 if report.ok else 1
+
+
+def _repair(args: argparse.Namespace) -> int:
+    """``verify --repair``: the plan of what goes back, consent, then the journaled repair run (its events
+    shown as an import's)."""
+    session = _session(args, JsonRenderer() if args.json else PlainRenderer())
+    try:
+        plan = session.repair_plan(_packages(args, session))
+        _show(args, "repair_plan", plan)
+        if plan.empty:
+            return 1 if plan.cannot else 0
+        question = (f"Put back the {len(plan.items)} platform(s) and {len(plan.charts)} chart version(s) above "
+                    f"on {session.target.description}?")
+        if not _consented(args, "verify --repair writes to the target", lambda: question):
+            print("archfuse: not repaired; nothing was changed.", file=sys.stderr)
+            return 0
+        stop = Stop()
+        with interrupt_on_signals(), stop_on_signals(stop):
+            summary = session.repair(plan, cancel=stop)
+    finally:
+        session.close()
+    _print_report(args, summary.reports)
+    return max(summary.exit_code, 1 if plan.cannot else 0)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

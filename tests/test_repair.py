@@ -1,0 +1,126 @@
+"""verify --repair (issue 24, item 4): a deleted child manifest, a deleted blob, a flattened tag and a
+stale tag are put back from the package on a real registry; tags that were right keep their digest;
+without consent nothing changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core.demo.samples import write_sample_package
+from core.oci.manifest import ManifestRef, canonical_json
+from tests.cli_driver import archfuse, registry_args
+from tests.fixtures.registry import RegistryServer, skopeo, skopeo_copy_all, skopeo_inspect_raw
+
+#: each fault on a tag of its own; the other tags stay right
+FAULTED = {
+    "missing-child": "metrics-server/metrics-server:v0.6.2",
+    "missing-blob": "ingress-nginx/controller:v1.9.0",
+    "lost-platform": "ingress-nginx/kube-webhook-certgen:v20230407",
+    "stale": "bitnami/redis:7.0.11",
+}
+RIGHT = ("bitnami/redis-exporter:1.50.0", "jetstack/cert-manager-controller:v1.12.0")
+ACCEPT = ", ".join(("application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                    "application/vnd.docker.distribution.manifest.list.v2+json"))
+
+
+@pytest.fixture(scope="module")
+def two_arches(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("repair-packages")
+    return [write_sample_package(folder, "v0.12.0", arch) for arch in ("amd64", "arm64")]
+
+
+def _get(server: RegistryServer, repository: str, reference: str) -> tuple[bytes, str]:
+    response = httpx.get(f"{server.url}/v2/{repository}/manifests/{reference}", headers={"Accept": ACCEPT})
+    assert response.status_code == 200, response.text
+    return response.content, response.headers["content-type"]
+
+
+def _put(server: RegistryServer, repository: str, reference: str, data: bytes, media_type: str) -> None:
+    response = httpx.put(f"{server.url}/v2/{repository}/manifests/{reference}", content=data,
+                         headers={"Content-Type": media_type})
+    assert response.status_code == 201, response.text
+
+
+def _delete(server: RegistryServer, repository: str, kind: str, digest: str) -> None:
+    response = httpx.delete(f"{server.url}/v2/{repository}/{kind}/{digest}")
+    assert response.status_code == 202, response.text
+
+
+def _child(server: RegistryServer, ref: str, arch: str) -> dict[str, Any]:
+    index = json.loads(_get(server, *ref.split(":"))[0])
+    return dict(next(m for m in index["manifests"] if m["platform"]["architecture"] == arch))
+
+
+def break_site(server: RegistryServer, fault: str) -> None:
+    """Do ``fault`` to its tag on ``server``, as a registry operator, skopeo or a garbage collection would."""
+    ref = FAULTED[fault]
+    repository, tag = ref.split(":")
+    amd = _child(server, ref, "amd64")
+    if fault == "missing-child":
+        _delete(server, repository, "manifests", _child(server, ref, "arm64")["digest"])
+    elif fault == "missing-blob":
+        layer = json.loads(_get(server, repository, amd["digest"])[0])["layers"][0]["digest"]
+        _delete(server, repository, "blobs", layer)
+    elif fault == "lost-platform":  # a copy without --all: the tag holds the amd64 manifest alone
+        _put(server, repository, tag, *_get(server, repository, amd["digest"]))
+    elif fault == "stale":  # the amd64 entry names another (an older build's) manifest
+        doc = json.loads(_get(server, repository, amd["digest"])[0])
+        doc["annotations"] = {"org.opencontainers.image.version": "older"}
+        older = ManifestRef(canonical_json(doc), amd["mediaType"])
+        _put(server, repository, older.digest, older.data, older.media_type)
+        data, media_type = _get(server, repository, tag)
+        index = json.loads(data)
+        index["manifests"] = [dict(m, digest=older.digest, size=len(older.data)) if m["digest"] == amd["digest"] else m
+                              for m in index["manifests"]]
+        _put(server, repository, tag, canonical_json(index), media_type)
+
+
+def digests(server: RegistryServer) -> dict[str, str]:
+    """Each tag of the packages: the digest it serves."""
+    refs = [*FAULTED.values(), *RIGHT]
+    return {ref: ManifestRef(*_get(server, *ref.split(":"))).digest for ref in refs}
+
+
+def test_repair_puts_back_each_fault_and_leaves_right_tags_alone(
+    registry: RegistryServer, two_arches: list[Path], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    target = registry_args(registry)
+    assert archfuse("import", *two_arches, *target, "--yes", state_dir=state).code == 0
+    whole = digests(registry)
+    for fault in FAULTED:
+        break_site(registry, fault)
+    broken = digests(registry)
+    verify = archfuse("verify", *two_arches, *target, "--json", state_dir=state)
+    assert verify.code == 1
+
+    refused = archfuse("verify", *two_arches, *target, "--repair", "--json", state_dir=state)
+    assert refused.code == 2 and "--yes" in refused.err
+    assert digests(registry) == broken  # no consent: nothing changed
+    plan = refused.last("repair_plan")
+    found = {(r["destination"].split("/", 1)[1], r["fault"]) for r in plan["repairs"]}
+    assert {(ref, fault) for fault, ref in FAULTED.items()} <= found
+    assert not {ref for ref, _ in found} & set(RIGHT)
+
+    repaired = archfuse("verify", *two_arches, *target, "--repair", "--yes", "--json", state_dir=state)
+    assert repaired.code == 0, repaired.err + repaired.out
+    assert repaired.last("run_finished")["status"] == "done"
+    after = digests(registry)
+    assert {ref: after[ref] for ref in RIGHT} == {ref: whole[ref] for ref in RIGHT}  # untouched
+    assert after == whole  # every faulted tag serves the index the import wrote, byte for byte
+    assert archfuse("verify", *two_arches, *target, state_dir=state).code == 0
+    for ref in FAULTED.values():
+        skopeo_copy_all(f"{registry.host}/{ref}", registry, tmp_path / ref.replace("/", "_"))
+    history = archfuse("history", "--json", state_dir=state)
+    assert [r["kind"] for r in json.loads(history.out)["runs"]][:2] == ["repair", "import"]
+
+    again = archfuse("verify", *two_arches, *target, "--repair", "--json", state_dir=state)
+    assert again.code == 0 and again.last("repair_plan")["repairs"] == []  # nothing left: no consent asked
+    assert skopeo_inspect_raw(f"{registry.host}/{FAULTED['stale']}", registry)["manifests"]
+    assert skopeo("inspect", "--raw", *registry.skopeo_args(), f"docker://{registry.host}/{RIGHT[0]}").returncode == 0
