@@ -34,6 +34,7 @@ from core.kinds import (
 from core.operations.prune import Kept, PruneManifest, PrunePlan, PruneSummary, PruneTag
 from core.operations.repair import RepairItem, RepairPlan
 from core.operations.rollback import RollbackSummary, config_for_run
+from core.operations.sites_verify import SiteCell, SitesReport
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
 from core.package.discover import discover
@@ -101,6 +102,8 @@ __all__ = [
     "PruneTag",
     "RepairItem",
     "RepairPlan",
+    "SiteCell",
+    "SitesReport",
     "RollbackResult",
     "RollbackSummary",
     "RunDetail",

@@ -27,6 +27,7 @@ from core.kinds import ChartAction, RegistryFlavour, RunKind, VerifyStatus
 from core.operations.prune import PrunePlan, PruneSummary, plan_prune, prune_run
 from core.operations.repair import RepairPlan, plan_repair, repair_run
 from core.operations.rollback import RollbackSummary, rollback_run
+from core.operations.sites_verify import SitesReport, SiteView, verify_sites
 from core.operations.verify import ImageCheck, verify_images
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
@@ -248,6 +249,12 @@ class Workspace:
     def chart_summaries(packages: list[PackageIndex], held: dict[str, set[str]] | None = None) -> list[ChartSummary]:
         """The chart checklist: per chart, its versions, images, bytes per arch and what the target holds."""
         return chart_summaries(packages, held)
+
+    def verify_sites(self, packages: list[PackageIndex], sites: list[tuple[str, Session]]) -> SitesReport:
+        """``verify --sites``: every tag (each platform) and chart version of the packages at each named
+        site's session, as a site × tag × platform matrix; the first site is the hub. Reads only."""
+        views = [SiteView(name, s.target, s.charts, s.prefix) for name, s in sites]
+        return verify_sites(packages, views, state_dir=self.state_dir)
 
     def run_detail(self, run: RunRecord) -> RunDetail:
         """What the journal recorded of a run: tags moved, images and charts."""

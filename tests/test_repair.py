@@ -5,12 +5,14 @@ without consent nothing changes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from core.api import Session, SitesReport, TargetInputs, Workspace, open_session, target_config
 from core.demo.samples import write_sample_package
 from core.oci.manifest import ManifestRef, canonical_json
 from tests.cli_driver import archfuse, registry_args
@@ -124,3 +126,70 @@ def test_repair_puts_back_each_fault_and_leaves_right_tags_alone(
     assert again.code == 0 and again.last("repair_plan")["repairs"] == []  # nothing left: no consent asked
     assert skopeo_inspect_raw(f"{registry.host}/{FAULTED['stale']}", registry)["manifests"]
     assert skopeo("inspect", "--raw", *registry.skopeo_args(), f"docker://{registry.host}/{RIGHT[0]}").returncode == 0
+
+
+# -- three sites ---------------------------------------------------------------------------------
+
+SITES = ("hub", "site-b", "site-c")
+
+
+def site_sessions(servers: list[RegistryServer], state: Path) -> list[tuple[str, Session]]:
+    """A session per site, named as a sites file would."""
+    return [(name, open_session(target_config(TargetInputs(registry=server.url, insecure=True)), state_dir=state))
+            for name, server in zip(SITES, servers)]
+
+
+def verify_sites(packages: list[Path], servers: list[RegistryServer], state: Path) -> SitesReport:
+    sessions = site_sessions(servers, state)
+    try:
+        workspace = Workspace(state_dir=state)
+        return workspace.verify_sites(workspace.scan(packages), sessions)
+    finally:
+        for _, session in sessions:
+            session.close()
+
+
+@pytest.fixture
+def three_sites(registry_factory: Callable[..., RegistryServer]) -> list[RegistryServer]:
+    return [registry_factory() for _ in SITES]
+
+
+def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
+    three_sites: list[RegistryServer], two_arches: list[Path], tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    for server in three_sites:
+        assert archfuse("import", *two_arches, *registry_args(server), "--yes", state_dir=state).code == 0
+    whole = [digests(server) for server in three_sites]
+    assert verify_sites(two_arches, three_sites, state).ok
+    for server in three_sites:
+        for fault in FAULTED:
+            break_site(server, fault)
+    broken = [digests(server) for server in three_sites]
+
+    report = verify_sites(two_arches, three_sites, state)
+    assert not report.ok
+    found = {(c.site, c.tag, c.status) for c in report.faults}
+    wanted = {(site, ref, fault) for site in SITES for fault, ref in FAULTED.items()}
+    assert wanted <= found, wanted - found  # every fault, at every site, named
+    assert {(c.site, c.tag) for c in report.faults} == {(site, ref) for site in SITES for ref in FAULTED.values()}
+    doc = report.to_json()
+    assert {(f["site"], f["tag"], f["status"]) for f in doc["faults"]} >= wanted
+    row = next(r for r in doc["matrix"] if r["tag"] == FAULTED["lost-platform"] and r["platform"] == "linux/arm64")
+    assert row["sites"] == {site: "lost-platform" for site in SITES}
+    assert "hub" in report.render_text().splitlines()[0] and "site-c" in report.render_text().splitlines()[0]
+    assert [digests(server) for server in three_sites] == broken  # verify wrote nothing
+
+    for (name, session), server in zip(site_sessions(three_sites, state), three_sites):
+        try:
+            plan = session.repair_plan(session.scan(two_arches))
+            assert {(i.destination.split("/", 1)[1], i.fault) for i in plan.items} == {
+                (ref, fault) for fault, ref in FAULTED.items()}, name
+            assert session.repair(plan).status == "done"
+        finally:
+            session.close()
+    assert verify_sites(two_arches, three_sites, state).ok
+    assert [digests(server) for server in three_sites] == whole  # right tags untouched, faulted ones as imported
+    for server in three_sites:
+        for ref in FAULTED.values():
+            skopeo_copy_all(f"{server.host}/{ref}", server, tmp_path / f"{server.port}-{ref.replace('/', '_')}")
