@@ -180,7 +180,7 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     assert "hub" in report.render_text().splitlines()[0] and "site-c" in report.render_text().splitlines()[0]
     assert [digests(server) for server in three_sites] == broken  # verify wrote nothing
 
-    for (name, session), server in zip(site_sessions(three_sites, state), three_sites):
+    for name, session in site_sessions(three_sites, state):
         try:
             plan = session.repair_plan(session.scan(two_arches))
             assert {(i.destination.split("/", 1)[1], i.fault) for i in plan.items} == {
