@@ -15,7 +15,7 @@ import pytest
 from core.api import Session, SitesReport, TargetInputs, Workspace, open_session, target_config
 from core.demo.samples import write_sample_package
 from core.oci.manifest import ManifestRef, canonical_json
-from tests.cli_driver import archfuse, registry_args
+from tests.cli_driver import QUESTION, archfuse, at_terminal, registry_args
 from tests.fixtures.registry import RegistryServer, skopeo, skopeo_copy_all, skopeo_inspect_raw
 
 #: each fault on a tag of its own; the other tags stay right
@@ -109,6 +109,10 @@ def test_repair_puts_back_each_fault_and_leaves_right_tags_alone(
     found = {(r["destination"].split("/", 1)[1], r["fault"]) for r in plan["repairs"]}
     assert {(ref, fault) for fault, ref in FAULTED.items()} <= found
     assert not {ref for ref, _ in found} & set(RIGHT)
+
+    declined = at_terminal("verify", *two_arches, *target, "--repair", answer=b"n\n", state_dir=state)
+    assert declined.code == 0 and QUESTION.decode() in declined.out and "missing-blob" in declined.out
+    assert digests(registry) == broken  # "no" at the terminal: nothing changed
 
     repaired = archfuse("verify", *two_arches, *target, "--repair", "--yes", "--json", state_dir=state)
     assert repaired.code == 0, repaired.err + repaired.out
