@@ -53,6 +53,7 @@ from core.run.engine import RunOptions
 from core.run.options import OptionNames, typed_patience, typed_run_options
 from core.run.stop import Stop
 from core.session import ChartCheck, Session, VerifyReport, Workspace, open_session
+from core.targets.sites import Site, load_sites, site_of, sites_base, sites_from_registries
 from core.terminal import printable, printable_lines
 from core.units import parse_size, size_text
 
@@ -116,6 +117,7 @@ __all__ = [
     "Secret",
     "Selection",
     "Session",
+    "Site",
     "Stop",
     "TagCoverage",
     "TagRecord",
@@ -136,6 +138,7 @@ __all__ = [
     "hide_url_credentials",
     "holds_tag",
     "ignorable_kind",
+    "load_sites",
     "open_session",
     "package_identity",
     "package_row",
@@ -150,6 +153,9 @@ __all__ = [
     "scan_json",
     "secret",
     "size_text",
+    "site_of",
+    "sites_base",
+    "sites_from_registries",
     "target_config",
     "typed_patience",
     "typed_run_options",

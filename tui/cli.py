@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the headless commands import what they use when they run
         RunOptions,
         Secret,
         Session,
+        Site,
         TargetConfig,
         TargetInputs,
     )
@@ -72,7 +73,11 @@ NO_TERMINAL = (
 
 def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     g = p.add_argument_group("target")
-    g.add_argument("--registry", metavar="URL", help="https://host[:port], http://host:port, or a directory / oci:PATH for an OCI layout")
+    g.add_argument("--registry", action="append", metavar="URL",
+                   help="https://host[:port], http://host:port, or a directory / oci:PATH for an OCI layout; "
+                   "repeat it for several targets (sites)")
+    g.add_argument("--sites", metavar="FILE", help="a YAML file of sites (name, registry, username, password_env "
+                   "or password_file, ca_cert, insecure, prefix, chart_repo, chart_repo_type): several targets")
     g.add_argument("-c", "--cluster-config", metavar="FILE", help="the vendor installer's clusterConfig.yaml")
     g.add_argument("--username", help="registry user (else $ARCHFUSE_USERNAME, else docker config.json)")
     g.add_argument("--password-stdin", action="store_true", help="read the registry password from standard input")
@@ -340,7 +345,7 @@ def target_inputs(args: argparse.Namespace) -> TargetInputs:
         if not password:
             raise UsageError("--password-stdin was given but standard input held no password.")
     return TargetInputs(
-        registry=args.registry or "",
+        registry=(args.registry or [""])[0],
         cluster_config=args.cluster_config or "",
         username=args.username or "",
         password=secret(password),
@@ -364,6 +369,26 @@ def target_config(args: argparse.Namespace) -> TargetConfig:
     if args.username and config.username == args.username and not config.password:
         config.password = _ask_password(config)
     return config
+
+
+def target_sites(args: argparse.Namespace) -> list[Site]:
+    """The targets of the flags: the sites of ``--sites FILE``, a site per repeated ``--registry``,
+    or the one target of :func:`target_config`."""
+    from core.api import load_sites, site_of, sites_base, sites_from_registries, typed_patience
+
+    if args.sites:
+        if args.registry or args.cluster_config:
+            raise UsageError("--sites names the targets; give it without --registry and --cluster-config.")
+        password = target_inputs(args).password
+        base = sites_base(args.username, password, insecure=args.insecure,
+                          ca_cert=Path(args.ca_cert).expanduser() if args.ca_cert else None, prefix=args.prefix)
+        base = typed_patience(base, retry_for=args.retry_for, stall_timeout=args.stall_timeout)
+        return load_sites(Path(args.sites).expanduser(), base)
+    config = target_config(args)
+    urls = args.registry or []
+    if len(urls) <= 1:
+        return [site_of(config)]
+    return sites_from_registries(urls, config)
 
 
 def _ask_password(config: TargetConfig) -> Secret:
