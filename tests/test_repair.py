@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 
-from core.api import Session, SitesReport, TargetInputs, Workspace, open_session, target_config
 from core.demo.samples import write_sample_package
 from core.oci.manifest import ManifestRef, canonical_json
 from tests.cli_driver import QUESTION, archfuse, at_terminal, registry_args
@@ -137,20 +136,12 @@ def test_repair_puts_back_each_fault_and_leaves_right_tags_alone(
 SITES = ("hub", "site-b", "site-c")
 
 
-def site_sessions(servers: list[RegistryServer], state: Path) -> list[tuple[str, Session]]:
-    """A session per site, named as a sites file would."""
-    return [(name, open_session(target_config(TargetInputs(registry=server.url, insecure=True)), state_dir=state))
-            for name, server in zip(SITES, servers)]
-
-
-def verify_sites(packages: list[Path], servers: list[RegistryServer], state: Path) -> SitesReport:
-    sessions = site_sessions(servers, state)
-    try:
-        workspace = Workspace(state_dir=state)
-        return workspace.verify_sites(workspace.scan(packages), sessions)
-    finally:
-        for _, session in sessions:
-            session.close()
+def sites_file(servers: list[RegistryServer], folder: Path) -> Path:
+    """A sites file naming each registry (plain HTTP on loopback)."""
+    path = folder / "sites.yaml"
+    path.write_text("sites:\n" + "".join(f"  - name: {name}\n    registry: {server.url}\n    insecure: true\n"
+                                         for name, server in zip(SITES, servers)))
+    return path
 
 
 @pytest.fixture
@@ -162,37 +153,41 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     three_sites: list[RegistryServer], two_arches: list[Path], tmp_path: Path
 ) -> None:
     state = tmp_path / "state"
+    sites = ["--sites", str(sites_file(three_sites, tmp_path))]
     for server in three_sites:
         assert archfuse("import", *two_arches, *registry_args(server), "--yes", state_dir=state).code == 0
     whole = [digests(server) for server in three_sites]
-    assert verify_sites(two_arches, three_sites, state).ok
+    assert archfuse("verify", *two_arches, *sites, state_dir=state).code == 0
     for server in three_sites:
         for fault in FAULTED:
             break_site(server, fault)
     broken = [digests(server) for server in three_sites]
 
-    report = verify_sites(two_arches, three_sites, state)
-    assert not report.ok
-    found = {(c.site, c.tag, c.status) for c in report.faults}
+    verified = archfuse("verify", *two_arches, *sites, "--json", state_dir=state)
+    assert verified.code == 1, verified.err
+    doc = json.loads(verified.out)
+    assert doc["ok"] is False and doc["sites"] == list(SITES)
+    found = {(f["site"], f["tag"], f["status"]) for f in doc["faults"]}
     wanted = {(site, ref, fault) for site in SITES for fault, ref in FAULTED.items()}
     assert wanted <= found, wanted - found  # every fault, at every site, named
-    assert {(c.site, c.tag) for c in report.faults} == {(site, ref) for site in SITES for ref in FAULTED.values()}
-    doc = report.to_json()
-    assert {(f["site"], f["tag"], f["status"]) for f in doc["faults"]} >= wanted
+    assert {(f["site"], f["tag"]) for f in doc["faults"]} == {(site, ref) for site in SITES for ref in FAULTED.values()}
     row = next(r for r in doc["matrix"] if r["tag"] == FAULTED["lost-platform"] and r["platform"] == "linux/arm64")
     assert row["sites"] == {site: "lost-platform" for site in SITES}
-    assert "hub" in report.render_text().splitlines()[0] and "site-c" in report.render_text().splitlines()[0]
+    assert all(set(r["sites"].values()) == {"ok"} for r in doc["matrix"] if r["tag"] in RIGHT)
     assert [digests(server) for server in three_sites] == broken  # verify wrote nothing
 
-    for name, session in site_sessions(three_sites, state):
-        try:
-            plan = session.repair_plan(session.scan(two_arches))
-            assert {(i.destination.split("/", 1)[1], i.fault) for i in plan.items} == {
-                (ref, fault) for fault, ref in FAULTED.items()}, name
-            assert session.repair(plan).status == "done"
-        finally:
-            session.close()
-    assert verify_sites(two_arches, three_sites, state).ok
+    refused = archfuse("verify", *two_arches, *sites, "--repair", "--json", state_dir=state)
+    assert refused.code == 2 and "--yes" in refused.err
+    assert [digests(server) for server in three_sites] == broken  # no consent: nothing changed at any site
+    plans = {e["site"]: e for e in refused.events if e.get("event") == "repair_plan"}
+    assert {(site, r["destination"].split("/", 1)[1], r["fault"]) for site, e in plans.items()
+            for r in e["repairs"]} == wanted
+
+    repaired = archfuse("verify", *two_arches, *sites, "--repair", "--yes", "--json", state_dir=state)
+    assert repaired.code == 0, repaired.err + repaired.out
+    assert [e["status"] for e in repaired.events if e.get("event") == "run_finished"] == ["done"] * len(SITES)
+    text = archfuse("verify", *two_arches, *sites, state_dir=state)
+    assert text.code == 0 and text.out.splitlines()[0].split()[-3:] == list(SITES)  # the matrix's header
     assert [digests(server) for server in three_sites] == whole  # right tags untouched, faulted ones as imported
     for server in three_sites:
         for ref in FAULTED.values():
