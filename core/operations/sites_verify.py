@@ -116,7 +116,7 @@ class SitesReport:
         lines += [f"  [{c.status}] {c.site}: {c.tag} {c.platform}" + (f": {c.detail}" if c.detail else "") for c in faults]
         total = len(self.cells)
         lines.append(f"verify across {len(self.sites)} site(s): {total - len(faults)}/{total} ok"
-                     + ("; repair puts back what the packages hold (verify --repair)." if faults else "."))
+                     + ("; a repair puts back what the packages hold." if faults else "."))
         return printable_lines(lines)
 
 
