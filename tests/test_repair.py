@@ -24,6 +24,7 @@ FAULTED = {
     "lost-platform": "ingress-nginx/kube-webhook-certgen:v20230407",
     "stale": "bitnami/redis:7.0.11",
 }
+CHART = ("addon/metrics-server", "3.8.3")  # where the import put the chart (OCI, on the image registry)
 RIGHT = ("bitnami/redis-exporter:1.50.0", "jetstack/cert-manager-controller:v1.12.0")
 ACCEPT = ", ".join(("application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
                     "application/vnd.docker.distribution.manifest.v2+json",
@@ -161,6 +162,7 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     for server in three_sites:
         for fault in FAULTED:
             break_site(server, fault)
+        _delete(server, CHART[0], "manifests", ManifestRef(*_get(server, *CHART)).digest)  # the chart version lost
     broken = [digests(server) for server in three_sites]
 
     verified = archfuse("verify", *two_arches, *sites, "--json", state_dir=state)
@@ -169,8 +171,9 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     assert doc["ok"] is False and doc["sites"] == list(SITES)
     found = {(f["site"], f["tag"], f["status"]) for f in doc["faults"]}
     wanted = {(site, ref, fault) for site in SITES for fault, ref in FAULTED.items()}
-    assert wanted <= found, wanted - found  # every fault, at every site, named
-    assert {(f["site"], f["tag"]) for f in doc["faults"]} == {(site, ref) for site in SITES for ref in FAULTED.values()}
+    chart = {(site, f"metrics-server-{CHART[1]}", "missing-chart") for site in SITES}
+    assert wanted | chart <= found, (wanted | chart) - found  # every fault, at every site, named
+    assert {(f["site"], f["tag"]) for f in doc["faults"]} == {(site, tag) for site, tag, _ in wanted | chart}
     row = next(r for r in doc["matrix"] if r["tag"] == FAULTED["lost-platform"] and r["platform"] == "linux/arm64")
     assert row["sites"] == {site: "lost-platform" for site in SITES}
     assert all(set(r["sites"].values()) == {"ok"} for r in doc["matrix"] if r["tag"] in RIGHT)
@@ -182,6 +185,7 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     plans = {e["site"]: e for e in refused.events if e.get("event") == "repair_plan"}
     assert {(site, r["destination"].split("/", 1)[1], r["fault"]) for site, e in plans.items()
             for r in e["repairs"]} == wanted
+    assert all([c["name"] for c in e["charts"]] == ["metrics-server"] for e in plans.values())
 
     repaired = archfuse("verify", *two_arches, *sites, "--repair", "--yes", "--json", state_dir=state)
     assert repaired.code == 0, repaired.err + repaired.out
