@@ -540,15 +540,18 @@ class Session(Workspace):
                 self.emit(ev.Warning(f"The verification could not be added to the report {report_json}: {err}"))
         return report
 
-    def repair_plan(self, packages: list[PackageIndex], *, options: RunOptions | None = None) -> RepairPlan:
+    def repair_plan(
+        self, packages: list[PackageIndex], *, options: RunOptions | None = None, hub: RepairPlan | None = None
+    ) -> RepairPlan:
         """What ``verify --repair`` puts back on the target: missing child manifests and blobs, lost
-        platforms, stale tags and lost chart versions of the packages; writes nothing."""
+        platforms, stale tags and lost chart versions of the packages; with the ``hub``'s plan (several
+        sites), the hub's index where a tag is right but by another index. Writes nothing."""
         charts = None
         if self.charts is not None and any(p.charts for p in packages):
             charts = plan_charts(packages, self.charts, host=self.target.host, prefix=self.prefix,
                                  state_dir=self.state_dir)
         return plan_repair(packages, self.target, prefix=self.prefix, jobs=(options or RunOptions()).workers,
-                           charts=charts)
+                           charts=charts, hub=hub.indexes if hub is not None else None)
 
     def repair(
         self, plan: RepairPlan, *, options: RunOptions | None = None, cancel: threading.Event | None = None

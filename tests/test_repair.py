@@ -137,6 +137,7 @@ def test_repair_puts_back_each_fault_and_leaves_right_tags_alone(
 # -- three sites ---------------------------------------------------------------------------------
 
 SITES = ("hub", "site-b", "site-c")
+OTHER = RIGHT[1]  # right at the hub; at the other sites, right in every platform but by another index
 
 
 def sites_file(servers: list[RegistryServer], folder: Path) -> Path:
@@ -165,6 +166,11 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
         for fault in FAULTED:
             break_site(server, fault)
         _delete(server, CHART[0], "manifests", ManifestRef(*_get(server, *CHART)).digest)  # the chart version lost
+    for server in three_sites[1:]:  # another index of the same platform manifests (written in another order)
+        data, media_type = _get(server, *OTHER.split(":"))
+        index = json.loads(data)
+        index["manifests"].reverse()
+        _put(server, *OTHER.split(":"), canonical_json(index), media_type)
     broken = [digests(server) for server in three_sites]
 
     verified = archfuse("verify", *two_arches, *sites, "--json", state_dir=state)
@@ -174,11 +180,12 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     found = {(f["site"], f["tag"], f["status"]) for f in doc["faults"]}
     wanted = {(site, ref, fault) for site in SITES for fault, ref in FAULTED.items()}
     chart = {(site, f"metrics-server-{CHART[1]}", "missing-chart") for site in SITES}
+    chart |= {(site, OTHER, "other-index") for site in SITES[1:]}  # tag-level finds, beside the per-platform ones
     assert wanted | chart <= found, (wanted | chart) - found  # every fault, at every site, named
     assert {(f["site"], f["tag"]) for f in doc["faults"]} == {(site, tag) for site, tag, _ in wanted | chart}
     row = next(r for r in doc["matrix"] if r["tag"] == FAULTED["lost-platform"] and r["platform"] == "linux/arm64")
     assert row["sites"] == {site: "lost-platform" for site in SITES}
-    assert all(set(r["sites"].values()) == {"ok"} for r in doc["matrix"] if r["tag"] in RIGHT)
+    assert all(set(r["sites"].values()) == {"ok"} for r in doc["matrix"] if r["tag"] == RIGHT[0])
     assert [digests(server) for server in three_sites] == broken  # verify wrote nothing
 
     refused = archfuse("verify", *two_arches, *sites, "--repair", "--json", state_dir=state)
@@ -186,7 +193,7 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     assert [digests(server) for server in three_sites] == broken  # no consent: nothing changed at any site
     plans = {e["site"]: e for e in refused.events if e.get("event") == "repair_plan"}
     assert {(site, r["destination"].split("/", 1)[1], r["fault"]) for site, e in plans.items()
-            for r in e["repairs"]} == wanted
+            for r in e["repairs"]} == wanted | {(site, OTHER, "other-index") for site in SITES[1:]}
     assert all([c["name"] for c in e["charts"]] == ["metrics-server"] for e in plans.values())
 
     repaired = archfuse("verify", *two_arches, *sites, "--repair", "--yes", "--json", state_dir=state)

@@ -651,7 +651,9 @@ def _repair(args: argparse.Namespace) -> int:
 def _repair_sites(args: argparse.Namespace, sessions: list[tuple[str, Session]], packages: list[PackageIndex]) -> int:
     """``verify --repair``: the plan of what goes back at each site, consent once, then a journaled repair
     run per site (its events shown as an import's); the package is the source."""
-    plans = [(name, session, session.repair_plan(packages)) for name, session in sessions]
+    hub = sessions[0][1].repair_plan(packages)  # the first site is the hub: its right tags are the reference
+    plans = [(sessions[0][0], sessions[0][1], hub)]
+    plans += [(name, session, session.repair_plan(packages, hub=hub)) for name, session in sessions[1:]]
     for name, _, plan in plans:
         if args.json:
             json_line({"event": "repair_plan", **({"site": name} if name else {}), **plan.to_json()})

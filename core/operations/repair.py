@@ -9,7 +9,9 @@ dangling index entries), then also looks at the blobs of every image the plan wo
 * ``lost-platform``: the tag was flattened (an index lost a platform, or a single manifest replaced it):
   merged back (core.oci.fusion), every other entry kept;
 * ``stale``: the tag serves a platform by another (older) manifest than the package's: that entry replaced;
-* ``missing-tag``: the tag is gone: written again.
+* ``missing-tag``: the tag is gone: written again;
+* ``other-index`` (several sites): every platform is right, but the index is not the hub's: the hub's
+  index is written, byte for byte, when the site holds every manifest it names.
 
 Tags found right are left out of the run entirely: nothing is read from the package for them and they
 are not written. The repair is a journaled run (kind ``repair``): history shows it and ``rollback``
@@ -20,6 +22,7 @@ other content is left alone (the import's ``force`` decides that).
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,8 @@ from core.charts.protocol import ChartDestination
 from core.helpers.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.jsonable import json_fields
 from core.kinds import ChartAction, Fault, ImageAction, RunKind
+from core.oci import fusion
+from core.oci.manifest import ManifestRef
 from core.package.model import PackageIndex
 from core.plan.charts import ChartJob, ChartPlan
 from core.plan.images import ImagePlan, Plan, TagPlan, build_plan, plan_blobs
@@ -71,6 +76,8 @@ class RepairPlan:
     cannot: list[RepairItem] = field(default_factory=list)  # found wrong, but not repairable from the packages
     charts: list[ChartPlan] = field(default_factory=list)  # chart versions the chart repository lost
     right: int = 0  # tags found right (left alone)
+    #: what each tag found right holds (``repository:tag``): the indexes other sites take from the hub
+    indexes: dict[str, ManifestRef] = field(default_factory=dict, repr=False)
 
     @property
     def empty(self) -> bool:
@@ -107,9 +114,11 @@ def plan_repair(
     prefix: str = "",
     jobs: int = DEFAULT_JOBS,
     charts: list[ChartPlan] | None = None,
+    hub: Mapping[str, ManifestRef] | None = None,
 ) -> RepairPlan:
     """What putting back the packages' images (and the chart versions of ``charts`` that are missing) on
-    ``target`` takes; reads only."""
+    ``target`` takes; reads only. ``hub``: the indexes of the tags right at the hub (its plan's
+    ``indexes``), for a tag right here in every platform but by another index."""
     full = build_plan(packages, target, prefix=prefix, jobs=jobs)
     lost_blobs = _lost_blobs(full, target, round_trips(jobs))
     items: list[RepairItem] = []
@@ -128,12 +137,40 @@ def plan_repair(
                 continue
             broken = True
             items.append(RepairItem(image.destination, image.platform, *_fault(image, blobs)))
-        if broken and not any(i.action == ImageAction.ERROR for i in tag.images):
+        errors = any(i.action == ImageAction.ERROR for i in tag.images)
+        if not broken and not errors and hub is not None:
+            broken = _take_hub_index(tag, hub.get(f"{tag.repository}:{tag.tag}"), target, items, cannot)
+        if broken and not errors:
             tags.append(tag)
     plan = plan_blobs(packages, tags, target, prefix=prefix, jobs=jobs)
     missing_charts = [c for c in charts or [] if c.action == ChartAction.NEW]
-    right = sum(1 for t in full.tags if t not in tags and not any(i.action == ImageAction.ERROR for i in t.images))
-    return RepairPlan(target.description, plan, items, cannot, missing_charts, right)
+    right = [t for t in full.tags if t not in tags and not any(i.action == ImageAction.ERROR for i in t.images)]
+    indexes = {f"{t.repository}:{t.tag}": t.current for t in right if t.current is not None}
+    return RepairPlan(target.description, plan, items, cannot, missing_charts, len(right), indexes)
+
+
+def _take_hub_index(
+    tag: TagPlan, index: ManifestRef | None, target: Target, items: list[RepairItem], cannot: list[RepairItem]
+) -> bool:
+    """A tag right in every platform whose index is not the hub's ``index``: planned to take the hub's, byte
+    for byte (True), when this site holds every manifest that index names; else said in ``cannot``."""
+    if index is None or tag.current is None or tag.current.digest == index.digest or not index.is_index:
+        return False
+    name = f"{target.host}/{tag.repository}:{tag.tag}"
+    lacking = [str(e.get("digest")) for e in index.parsed().get("manifests", [])
+               if target.get_manifest(tag.repository, str(e.get("digest"))) is None]
+    if lacking:
+        cannot.append(RepairItem(name, "", Fault.OTHER_INDEX, index.digest,
+                                 f"the hub's index names {lacking[0]}, which this site lacks: import its package here"))
+        return False
+    after = tuple(str(p) for p in fusion.index_platforms(index.parsed()))
+    tag.result = fusion.MergeResult(index, {i.platform: ImageAction.REPAIR for i in tag.images},
+                                    tag.images[0].platforms_before, after)
+    for image in tag.images:
+        image.action = ImageAction.REPAIR
+    items.append(RepairItem(name, "index", Fault.OTHER_INDEX, index.digest,
+                            f"every platform is right, but the index is {tag.current.digest}: the hub's is written"))
+    return True
 
 
 def _lost_blobs(plan: Plan, target: Target, jobs: int) -> dict[int, list[str]]:
