@@ -15,7 +15,7 @@ import pytest
 from core.demo.samples import write_sample_package
 from core.oci.manifest import ManifestRef, canonical_json
 from tests.cli_driver import QUESTION, archfuse, at_terminal, registry_args
-from tests.fixtures.registry import RegistryServer, skopeo_copy_all
+from tests.fixtures.registry import RegistryServer, free_port, skopeo_copy_all
 
 #: each fault on a tag of its own; the other tags stay right
 FAULTED = {
@@ -205,3 +205,18 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     for server in three_sites:
         for ref in FAULTED.values():
             skopeo_copy_all(f"{server.host}/{ref}", server, tmp_path / f"{server.port}-{ref.replace('/', '_')}")
+
+
+def test_verify_across_sites_names_a_site_that_does_not_answer_and_reads_the_others(
+    two_arches: list[Path], tmp_path: Path
+) -> None:
+    state, layout = tmp_path / "state", tmp_path / "layout"
+    assert archfuse("import", two_arches[0], "--registry", layout, "--yes", state_dir=state).code == 0
+    sites = tmp_path / "sites.yaml"
+    sites.write_text(f"sites:\n  - name: here\n    registry: {layout}\n"
+                     f"  - name: gone\n    registry: http://127.0.0.1:{free_port()}\n    insecure: true\n")
+    result = archfuse("verify", two_arches[0], "--sites", sites, "--retry-for", "1s", "--json", state_dir=state)
+    assert result.code == 1, result.err
+    doc = json.loads(result.out)
+    assert [(f["site"], f["status"]) for f in doc["faults"]] == [("gone", "unreachable")]
+    assert doc["matrix"] and all(r["sites"] == {"here": "ok", "gone": "unreachable"} for r in doc["matrix"])

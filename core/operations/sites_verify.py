@@ -85,11 +85,13 @@ class SitesReport:
         return [c for c in self.cells if not c.ok]
 
     def rows(self) -> list[tuple[str, str]]:
-        """(tag, platform) in the order first seen: the matrix's rows."""
-        return list(dict.fromkeys((c.tag, c.platform) for c in self.cells))
+        """(tag, platform) in the order first seen: the matrix's rows (a site that did not answer has none)."""
+        return list(dict.fromkeys((c.tag, c.platform) for c in self.cells if c.tag != WHOLE_SITE))
 
     def status(self, site: str, tag: str, platform: str) -> str:
-        return next((c.status for c in self.cells if (c.site, c.tag, c.platform) == (site, tag, platform)), "")
+        """A cell's word; every cell of a site that did not answer is ``unreachable``."""
+        wanted = ((site, tag, platform), (site, WHOLE_SITE, WHOLE_SITE))
+        return next((c.status for c in self.cells if (c.site, c.tag, c.platform) in wanted), "")
 
     def to_json(self) -> dict[str, Any]:
         return {
