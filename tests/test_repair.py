@@ -161,7 +161,6 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     for server in three_sites:
         assert archfuse("import", *two_arches, *registry_args(server), "--yes", state_dir=state).code == 0
     whole = [digests(server) for server in three_sites]
-    assert archfuse("verify", *two_arches, *sites, state_dir=state).code == 0
     for server in three_sites:
         for fault in FAULTED:
             break_site(server, fault)
@@ -202,9 +201,9 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     text = archfuse("verify", *two_arches, *sites, state_dir=state)
     assert text.code == 0 and text.out.splitlines()[0].split()[-3:] == list(SITES)  # the matrix's header
     assert [digests(server) for server in three_sites] == whole  # right tags untouched, faulted ones as imported
-    for server in three_sites:
-        for ref in FAULTED.values():
-            skopeo_copy_all(f"{server.host}/{ref}", server, tmp_path / f"{server.port}-{ref.replace('/', '_')}")
+    for number, ref in enumerate(FAULTED.values()):  # each fault's tag copied whole, from each site in turn
+        server = three_sites[number % len(three_sites)]
+        skopeo_copy_all(f"{server.host}/{ref}", server, tmp_path / f"{server.port}-{ref.replace('/', '_')}")
 
 
 def test_verify_across_sites_names_a_site_that_does_not_answer_and_reads_the_others(
