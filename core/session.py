@@ -254,7 +254,10 @@ class Workspace:
         """``verify --sites``: every tag (each platform) and chart version of the packages at each named
         site's session, as a site × tag × platform matrix; the first site is the hub. Reads only."""
         views = [SiteView(name, s.target, s.charts, s.prefix) for name, s in sites]
-        return verify_sites(packages, views, state_dir=self.state_dir)
+        report = verify_sites(packages, views, state_dir=self.state_dir)
+        for _, session in sites:  # the matrix goes into the report of each site's newest import of the packages
+            session.add_to_report(packages, report.to_json(), key="sites")
+        return report
 
     def run_detail(self, run: RunRecord) -> RunDetail:
         """What the journal recorded of a run: tags moved, images and charts."""
@@ -532,13 +535,18 @@ class Session(Workspace):
                 packages, self.charts, host=self.target.host, prefix=self.prefix, state_dir=self.state_dir
             )
             report.charts = [ChartCheck.of(plan) for plan in plans]
+        self.add_to_report(packages, report.to_json())
+        return report
+
+    def add_to_report(self, packages: list[PackageIndex], verify: dict[str, Any], *, key: str = "verify") -> None:
+        """Put a verification into the report of the newest import of ``packages`` into this target, when
+        there is one (a warning when it cannot be written)."""
         report_json = self._import_report(packages)
         if report_json is not None:
             try:
-                add_verify(report_json, report.to_json(), self.secrets)
+                add_verify(report_json, verify, self.secrets, key=key)
             except (OSError, ValueError) as err:  # the report stays as the run wrote it
                 self.emit(ev.Warning(f"The verification could not be added to the report {report_json}: {err}"))
-        return report
 
     def repair_plan(
         self, packages: list[PackageIndex], *, options: RunOptions | None = None, hub: RepairPlan | None = None

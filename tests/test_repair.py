@@ -185,6 +185,10 @@ def test_fault_matrix_at_three_sites_is_all_found_then_all_repaired(
     row = next(r for r in doc["matrix"] if r["tag"] == FAULTED["lost-platform"] and r["platform"] == "linux/arm64")
     assert row["sites"] == {site: "lost-platform" for site in SITES}
     assert all(set(r["sites"].values()) == {"ok"} for r in doc["matrix"] if r["tag"] == RIGHT[0])
+    reports = sorted((state / "reports").glob("*.json"))  # each site's import report holds the matrix now
+    assert len(reports) == len(SITES)
+    assert all(json.loads(r.read_text())["sites"] == doc for r in reports)
+    assert all("## Sites" in r.with_suffix(".md").read_text() for r in reports)
     assert [digests(server) for server in three_sites] == broken  # verify wrote nothing
 
     refused = archfuse("verify", *two_arches, *sites, "--repair", "--json", state_dir=state)

@@ -5,7 +5,8 @@ by the package's manifest (else ``stale``), the registry holds that manifest (el
 and every blob of it with its size (else ``missing-blob``); a tag right in every platform whose index
 is not the hub's (the first site's, when right there) is ``other-index``. Chart versions: present with
 the package's content (``missing-chart``, ``other-chart``). A site that does not answer is
-``unreachable``. Safe from cron: nothing is written, not even the run report.
+``unreachable``. Safe from cron: nothing is written to a site (the session puts the matrix into each
+site's newest import report).
 """
 
 from __future__ import annotations
