@@ -33,6 +33,7 @@ from core.kinds import (
 )
 from core.operations.prune import Kept, PruneManifest, PrunePlan, PruneSummary, PruneTag
 from core.operations.repair import RepairItem, RepairPlan
+from core.operations.replicate import ReplicationOptions, ReplicationPlan, ReplicationSummary
 from core.operations.rollback import RollbackSummary, config_for_run
 from core.operations.sites_verify import SiteCell, SitesReport
 from core.package.background import BackgroundScan, ScanResult
@@ -105,6 +106,9 @@ __all__ = [
     "RepairPlan",
     "SiteCell",
     "SitesReport",
+    "ReplicationOptions",
+    "ReplicationPlan",
+    "ReplicationSummary",
     "RollbackResult",
     "RollbackSummary",
     "RunDetail",
