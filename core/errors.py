@@ -146,3 +146,7 @@ class RunLocked(ArchfuseError):
 
 class StateError(ArchfuseError):
     """The state dir, journal, scan cache or lock directory cannot be used; the target is untouched."""
+
+
+class ConfigError(UsageError):
+    """A configuration file (a sites file, ...) that cannot be used; the text names the file and the key."""
