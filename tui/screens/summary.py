@@ -23,6 +23,7 @@ from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
 from tui.screens.history import rollback_counts
+from tui.screens.replicate import ReplicationScreen
 
 VERIFY_STYLE: dict[str, str] = {VerifyStatus.OK: "green"}
 CHART_WORDS = {ChartAction.NEW: "pushed", ChartAction.OVERWRITTEN: "overwritten", ChartAction.UNCHANGED: "unchanged",
@@ -96,6 +97,8 @@ class SummaryScreen(FlowScreen):
         Command("Verify again", "Check the target holds every image, platform and chart", "verify", "v"),
         Command("History and rollback", "Runs in the journal; roll one back", "app.history", "h", "History"),
         Command("New import", "Back to the package selection", "new_import", "i"),
+        Command("Replicate to the sites", "Harbor replication of this run from the target to the further sites: "
+                "pair checks, consent, followed live", "replicate", "p", "Replicate"),
         Command("Back", "Return to the run", "back", "escape", palette=False),
     )
 
@@ -261,6 +264,18 @@ class SummaryScreen(FlowScreen):
             self.fail("This run has no report (see the run's log).")
             return
         self.app.push_screen(ReportScreen(summary.reports[0]))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Replication is offered once a run finished and further sites are configured."""
+        if action == "replicate":
+            return bool(self.state.sites) and self.state.summary is not None
+        return True
+
+    def action_replicate(self) -> None:
+        summary = self.state.summary
+        if summary is None or not self.state.sites:
+            return
+        self.app.push_screen(ReplicationScreen(self.state.sites, summary.run_id))
 
     def action_new_import(self) -> None:
         """Back to Packages, the directory scanned again: packages copied into it since are listed too."""
