@@ -50,6 +50,7 @@ class TargetSettings:
     jobs: str = str(DEFAULT_JOBS)  # blob uploads at once, as --jobs
     limit_rate: str = ""  # most bytes per second uploaded, as --limit-rate; empty: no limit
     retry_for: str = ""  # how long a failing registry is retried, as --retry-for; empty: the default
+    sites_file: str = ""  # the further sites' file (Sites screen), as --sites
     # decisions taken on the Checks screen (each asked first); they last until the form is read again
     force_charts: bool = False  # overwrite chart versions whose content differs
     ignored: frozenset[CheckKind] = frozenset()  # kinds of failed checks to go past
@@ -90,6 +91,7 @@ class TargetSettings:
 REMEMBERED = (
     "registry", "cluster_config", "chart_repo", "chart_repo_type", "username", "insecure", "ca_cert", "prefix",
     "space_visibility", "registry_storage", "spool_dir", "spool_budget", "jobs", "limit_rate", "retry_for",
+    "sites_file",
 )
 #: the fields a password typed ahead of a focus change could land in
 TYPED_AHEAD = {"username": "Username", "registry": "Registry", "prefix": "Prefix", "ca_cert": "CA certificate"}
