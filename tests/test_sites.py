@@ -189,3 +189,70 @@ def test_a_site_that_dies_mid_run_fails_alone_and_is_resumed_alone(
     assert uploads[0] == uploads[1] == 0 and uploads[2] > 0, uploads
     for ref, platforms in pair.amd_tags.items():
         assert _served_platforms(servers[2], ref) == set(platforms)
+
+
+def test_plan_to_several_sites_shows_each_site_checks_and_totals(registry_factory: Factory, pair: Packages,
+                                                                 tmp_path: Path) -> None:
+    servers = [registry_factory() for _ in range(2)]
+    state = tmp_path / "state"
+    assert archfuse("import", pair.amd, "--registry", servers[0].url, "--insecure", "--yes", state_dir=state).code == 0
+    target = [*_registries([s.url for s in servers]), "--insecure"]
+    result = archfuse("plan", pair.amd, *target, "--json", state_dir=state)
+    assert result.code == 0, result.err
+    doc = result.events[-1]
+    assert [s["name"] for s in doc["sites"]] == [s.host for s in servers]
+    first, second = doc["sites"]
+    assert {i["action"] for i in first["images"]} == {"unchanged"}  # imported there already
+    assert {i["action"] for i in second["images"]} == {"new"} and first["checks"] and first["charts"]
+    assert first["totals"]["bytes_to_upload"] == 0 < second["totals"]["bytes_to_upload"]
+    assert first["totals"]["images"] == len(first["images"]) and second["totals"]["checks"]["fail"] == 0
+    text = archfuse("plan", pair.amd, *target, state_dir=state)
+    header = text.out.splitlines()[0].split()
+    assert text.code == 0 and header == ["check", servers[0].host, servers[1].host], text.out
+    assert "Totals per site:" in text.out and f"{servers[1].host}: " in text.out
+
+
+def test_sites_file_drives_an_import_and_other_commands_refuse_several_targets(
+    registry_factory: Factory, pair: Packages, tmp_path: Path
+) -> None:
+    servers = [registry_factory(auth="htpasswd") for _ in range(2)]
+    (tmp_path / "b.pw").write_text(f"{servers[1].password}\n")
+    sites = _file(tmp_path, f"""\
+        sites:
+          - name: a
+            registry: {servers[0].url}
+            username: {servers[0].username}
+            password_env: SITE_A_PASSWORD
+            insecure: true
+          - name: b
+            registry: {servers[1].url}
+            username: {servers[1].username}
+            password_file: b.pw
+            insecure: true
+        """)
+    state = tmp_path / "state"
+    result = archfuse("import", pair.amd, "--sites", sites, "--yes", "--json", state_dir=state,
+                      env={"SITE_A_PASSWORD": str(servers[0].password)})
+    assert result.code == 0, result.err
+    assert [(r["site"], r["status"]) for r in result.last("sites")["sites"]] == [("a", "done"), ("b", "done")]
+    assert str(servers[0].password) not in result.out + result.err
+    refused = archfuse("verify", pair.amd, "--sites", sites, state_dir=state)
+    assert refused.code == 2 and "takes one target" in refused.err
+
+
+def test_a_held_site_does_not_hold_the_others_within_the_spool_budget(
+    registry_factory: Factory, fault_proxy: Callable[..., FaultProxy], pair: Packages, tmp_path: Path
+) -> None:
+    servers = [registry_factory() for _ in range(3)]
+    proxies = [fault_proxy(s) for s in servers]
+    held = proxies[2].pause("PUT", BLOB_PUT)  # the third site's first blob upload waits for the test
+    run = Run(*import_args(proxies[0].url, pair.arm, extra=tuple(_registries([p.url for p in proxies[1:]]))),
+              state=tmp_path / "state")
+    held.wait_hit()
+    run.wait_event("run_finished", 2)  # the other two sites finish while the third is held
+    assert {e["site"] for e in run.of("run_finished")} == {proxies[0].host, proxies[1].host}
+    assert all(e["status"] == "done" for e in run.of("run_finished"))
+    held.release(forward=True)
+    assert run.finish() == 0, run.err
+    for ref, platforms in pair.arm_tags.items():
+        assert _served_platforms(servers[2], ref) == set(platforms)

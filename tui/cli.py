@@ -175,8 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "reads a package it has not scanned before, so the package is read once")
             p.add_argument("--verbose", action="store_true", help="a line per blob")
             p.add_argument("--limit-rate", default="0", metavar="RATE",
-                           help="most bytes per second uploaded, all uploads together, e.g. 20MiB or 500KiB "
-                           "(default: no limit)")
+                           help="most bytes per second uploaded, all uploads together (to each site, with several), "
+                           "e.g. 20MiB or 500KiB (default: no limit)")
         if name in ("plan", "import"):
             p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
                            help=f"blob uploads in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; keep it "

@@ -47,7 +47,11 @@ class SiteFeed:
         self.left = False
 
     def deliver(self, run: ImportRun, needs: list[BlobNeed]) -> None:
-        """Hand ``needs`` to the shared read, then wait until this site has placed them (or failed)."""
+        """Hand ``needs`` to the shared read, then wait until this site has placed them (or failed);
+        a site that needs nothing read goes on at once."""
+        if not needs:
+            self.leave()
+            return
         for need in needs:
             self.wanted.setdefault(need.package, {})[(need.bundle, need.blob.member)] = need
         self.pool = ThreadPoolExecutor(round_trips(run.options.workers), thread_name_prefix="archfuse-site")
