@@ -40,6 +40,7 @@ from core.kinds import (
     VerifyStatus,
 )
 from core.operations.prune import Kept, PruneManifest, PrunePlan, PruneSummary, PruneTag
+from core.operations.replicate import ReplicationOptions, ReplicationPlan, ReplicationSummary
 from core.operations.rollback import RollbackSummary, config_for_run
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
@@ -116,6 +117,9 @@ __all__ = [
     "PrunePlan",
     "PruneSummary",
     "PruneTag",
+    "ReplicationOptions",
+    "ReplicationPlan",
+    "ReplicationSummary",
     "RollbackResult",
     "RollbackSummary",
     "RunDetail",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,13 @@ from core.helpers.parallel import parallel_map
 from core.jsonable import json_fields
 from core.kinds import ChartAction, RegistryFlavour, RunKind, RunStatus, VerifyStatus
 from core.operations.prune import PrunePlan, PruneSummary, plan_prune, prune_run
+from core.operations.replicate import (
+    ReplicationOptions,
+    ReplicationPlan,
+    ReplicationSummary,
+    plan_replication,
+    run_replication,
+)
 from core.operations.rollback import RollbackSummary, rollback_run
 from core.operations.verify import ImageCheck, verify_images
 from core.package.background import BackgroundScan, ScanResult
@@ -61,6 +69,7 @@ from core.secrets import masked_emit
 from core.targets.base import Target
 from core.targets.connect import open_harbor, open_target
 from core.targets.registry import RegistryTarget
+from core.targets.sites import Site
 from core.terminal import printable_lines
 from core.units import size_text
 
@@ -547,6 +556,36 @@ class Session(Workspace):
                 path = report_paths(self.state_dir, run.id)[1]
                 return path if path.is_file() else None
         return None
+
+    def replication_plan(self, sites: Sequence[Site], *, run_id: str | None = None) -> ReplicationPlan:
+        """Harbor replication from this target (the hub) to ``sites`` of what one import wrote (``run_id``,
+        else the newest import into the hub that finished): each pair checked, what exists found; writes nothing."""
+        with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
+            if run_id:
+                run = journal.run(run_id)
+            else:
+                done = [r for r in journal.runs(50, target=self.config.description)
+                        if r.kind == RunKind.IMPORT and r.status == RunStatus.DONE]
+                if not done:
+                    raise UsageError(
+                        f"The journal has no finished import into {self.config.description}, so there is nothing "
+                        "to replicate from it: import into the hub first."
+                    )
+                run = done[0]
+            tags = journal.tags_of(run.id)
+        return plan_replication(self.config, sites, run.id, tags)
+
+    def replicate(
+        self, plan: ReplicationPlan, options: ReplicationOptions, *, sleep: Callable[[float], None] = time.sleep
+    ) -> ReplicationSummary:
+        """Carry out an agreed replication plan: the label on what the import wrote, per site the hub's
+        endpoint and policy, executions followed (events), failed tasks re-run, and each site verified
+        (against the import's packages while they are where they were imported from, read from the scan
+        cache; else by the digests the journal holds)."""
+        run, _tags = self.find_run(plan.run_id)
+        paths = [Path(str(p.get("path", ""))) for p in run.packages]
+        packages = self._packages_of(run) if paths and all(path.is_file() for path in paths) else None
+        return run_replication(plan, options, self.emit, sleep, packages=packages)
 
     def coverage(self, tags: Iterable[tuple[str, str]]) -> list[TagCoverage]:
         """The platforms each ``(repository, tag)`` serves, and the arches its repository's other tags

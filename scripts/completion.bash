@@ -9,13 +9,13 @@ _archfuse() {
   cmd=
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      tui|demo|scan|plan|import|verify|list|diff|history|prune|rollback) cmd=${COMP_WORDS[i]}; break ;;
+      tui|demo|scan|plan|import|verify|list|diff|history|prune|sites|rollback) cmd=${COMP_WORDS[i]}; break ;;
     esac
   done
   case "$cmd" in
     "")
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -V --version tui demo scan plan import verify list diff history prune rollback" -- "$cur")); return; fi
-      COMPREPLY=($(compgen -W "tui demo scan plan import verify list diff history prune rollback" -- "$cur") $(compgen -f -- "$cur")) ;;
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help -V --version tui demo scan plan import verify list diff history prune sites rollback" -- "$cur")); return; fi
+      COMPREPLY=($(compgen -W "tui demo scan plan import verify list diff history prune sites rollback" -- "$cur") $(compgen -f -- "$cur")) ;;
     tui)
       case "$prev" in --state-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --state-dir --json --debug" -- "$cur")); return; fi
@@ -81,6 +81,14 @@ _archfuse() {
       case "$prev" in --state-dir|--registry|--sites|-c|--cluster-config|--username|--ca-cert|--prefix|--chart-repo|--chart-username|--retry-for|--stall-timeout|--keep|--drop|--charts|--skip-charts) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac
       if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --state-dir --json --debug --registry --sites -c --cluster-config --username --password-stdin --insecure --ca-cert --prefix --chart-repo --chart-repo-type --chart-username --create-spaces --space-visibility --retry-for --stall-timeout --keep --drop -y --yes --charts --skip-charts" -- "$cur")); return; fi
       COMPREPLY=($(compgen -f -- "$cur")) ;;
+    sites)
+      case "$prev" in
+        --chart-repo-type) COMPREPLY=($(compgen -W "oci chartmuseum harbor" -- "$cur")); return ;;
+        --space-visibility) COMPREPLY=($(compgen -W "public private" -- "$cur")); return ;;
+      esac
+      case "$prev" in --state-dir|--registry|--sites|-c|--cluster-config|--username|--ca-cert|--prefix|--chart-repo|--chart-username|--retry-for|--stall-timeout|--hub|--run|--speed-limit|--reruns) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --state-dir --json --debug --registry --sites -c --cluster-config --username --password-stdin --insecure --ca-cert --prefix --chart-repo --chart-repo-type --chart-username --create-spaces --space-visibility --retry-for --stall-timeout --hub --run --speed-limit --no-single-active --reruns -y --yes" -- "$cur")); return; fi
+      COMPREPLY=($(compgen -W "replicate" -- "$cur") $(compgen -f -- "$cur")) ;;
     rollback)
       case "$prev" in
         --chart-repo-type) COMPREPLY=($(compgen -W "oci chartmuseum harbor" -- "$cur")); return ;;

@@ -22,6 +22,7 @@ from core.api import (
     ROUND_TRIPS_PER_JOB,
     STOPPED_EXIT,
     ArchfuseError,
+    CheckStatus,
     PreflightFailed,
     Stop,
     UsageError,
@@ -221,6 +222,23 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--drop", metavar="VERSION", help="drop this version")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask before deleting")
     _add_chart_args(p)
+
+    p = sub.add_parser("sites", help="several registries: Harbor replication from a hub to its sites")
+    _add_common(p)
+    p.add_argument("action", choices=["replicate"], help="replicate: Harbor replication of one import from the hub "
+                   "to each other site, configured, followed, re-run where tasks failed, each site verified")
+    _add_target_args(p, required=False)
+    p.add_argument("--hub", required=True, metavar="NAME", help="the site (a Harbor) the others are fed from: its "
+                   "name in the sites file, or host:port of one --registry")
+    p.add_argument("--run", metavar="RUN_ID", help="the import to replicate (default: the newest finished import "
+                   "into the hub)")
+    p.add_argument("--speed-limit", default="0", metavar="RATE",
+                   help="bandwidth per replication task, e.g. 20MiB (per second; default 0: no limit)")
+    p.add_argument("--no-single-active", action="store_true",
+                   help="let an execution start while the policy's previous one still runs")
+    p.add_argument("--reruns", type=int, default=2, metavar="N",
+                   help="new executions after one that ended with failed tasks (default 2)")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask before creating endpoints and policies")
 
     p = sub.add_parser("rollback", help="put back the tags a run changed")
     _add_common(p)
@@ -757,6 +775,42 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def cmd_sites(args: argparse.Namespace) -> int:
+    """``archfuse sites replicate``: the pair checks, consent, then the replication followed and each site verified."""
+    from core.api import ReplicationOptions
+
+    sites = target_sites(args)
+    hub = next((s for s in sites if s.name == args.hub), None)
+    if hub is None:
+        raise UsageError(f"No site is named {args.hub!r} (the sites are {', '.join(s.name for s in sites)}); "
+                         "name the hub with --hub.")
+    others = [s for s in sites if s is not hub]
+    if not others:
+        raise UsageError(f"There is no site besides the hub {hub.name}: nothing to replicate to (--sites FILE or "
+                         "--registry repeated names them).")
+    speed = parse_size(args.speed_limit, flag="--speed-limit", minimum=0) // 1024
+    options = ReplicationOptions(speed_kb=speed or -1, single_active=not args.no_single_active,
+                                 reruns=max(args.reruns, 0))
+    session = _open(args, hub.config, _emitter(args))
+    try:
+        plan = session.replication_plan(others, run_id=args.run)
+        _show(args, "replication_plan", plan)
+        if plan.blocked:
+            first = next(c for s in plan.sites for c in s.checks if c.status == CheckStatus.FAIL)
+            raise PreflightFailed(f"Replication refused: {first.name}: {first.detail} Nothing was changed.")
+        creates = f"create {', '.join(plan.creates)} on the hub, " if plan.creates else ""
+        question = (f"Label the {len(plan.tags)} tag(s) of run {plan.run_id} on {hub.name}, {creates}and replicate "
+                    f"them to {', '.join(s.name for s in others)}?")
+        if not _consented(args, "sites replicate changes the hub", lambda: question):
+            print("archfuse: not replicated; nothing was changed.", file=sys.stderr)
+            return 0
+        summary = session.replicate(plan, options)
+    finally:
+        session.close()
+    _show(args, "replication", summary)
+    return summary.exit_code
+
+
 class _Shown(Protocol):
     def to_json(self) -> dict[str, Any]: ...
 
@@ -801,6 +855,7 @@ COMMANDS: dict[str, Handler] = {
     "history": cmd_history,
     "rollback": cmd_rollback,
     "prune": cmd_prune,
+    "sites": cmd_sites,
     "tui": cmd_tui,
     "demo": cmd_demo,
 }
