@@ -40,8 +40,10 @@ from core.kinds import (
     VerifyStatus,
 )
 from core.operations.prune import Kept, PruneManifest, PrunePlan, PruneSummary, PruneTag
+from core.operations.repair import RepairItem, RepairPlan
 from core.operations.replicate import ReplicationOptions, ReplicationPlan, ReplicationSummary
 from core.operations.rollback import RollbackSummary, config_for_run
+from core.operations.sites_verify import SiteCell, SitesReport
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
 from core.package.discover import discover
@@ -117,6 +119,10 @@ __all__ = [
     "PrunePlan",
     "PruneSummary",
     "PruneTag",
+    "RepairItem",
+    "RepairPlan",
+    "SiteCell",
+    "SitesReport",
     "ReplicationOptions",
     "ReplicationPlan",
     "ReplicationSummary",

@@ -27,6 +27,7 @@ from core.helpers.parallel import parallel_map
 from core.jsonable import json_fields
 from core.kinds import ChartAction, RegistryFlavour, RunKind, RunStatus, VerifyStatus
 from core.operations.prune import PrunePlan, PruneSummary, plan_prune, prune_run
+from core.operations.repair import RepairPlan, plan_repair, repair_run
 from core.operations.replicate import (
     ReplicationOptions,
     ReplicationPlan,
@@ -35,6 +36,7 @@ from core.operations.replicate import (
     run_replication,
 )
 from core.operations.rollback import RollbackSummary, rollback_run
+from core.operations.sites_verify import SitesReport, SiteView, verify_sites
 from core.operations.verify import ImageCheck, verify_images
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
@@ -258,6 +260,15 @@ class Workspace:
     def chart_summaries(packages: list[PackageIndex], held: dict[str, set[str]] | None = None) -> list[ChartSummary]:
         """The chart checklist: per chart, its versions, images, bytes per arch and what the target holds."""
         return chart_summaries(packages, held)
+
+    def verify_sites(self, packages: list[PackageIndex], sites: list[tuple[str, Session]]) -> SitesReport:
+        """``verify --sites``: every tag (each platform) and chart version of the packages at each named
+        site's session, as a site × tag × platform matrix; the first site is the hub. Reads only."""
+        views = [SiteView(name, s.target, s.charts, s.prefix) for name, s in sites]
+        report = verify_sites(packages, views, state_dir=self.state_dir)
+        for _, session in sites:  # the matrix goes into the report of each site's newest import of the packages
+            session.add_to_report(packages, report.to_json(), key="sites")
+        return report
 
     def run_detail(self, run: RunRecord) -> RunDetail:
         """What the journal recorded of a run: tags moved, images and charts."""
@@ -538,13 +549,38 @@ class Session(Workspace):
                 packages, self.charts, host=self.target.host, prefix=self.prefix, state_dir=self.state_dir
             )
             report.charts = [ChartCheck.of(plan) for plan in plans]
+        self.add_to_report(packages, report.to_json())
+        return report
+
+    def add_to_report(self, packages: list[PackageIndex], verify: dict[str, Any], *, key: str = "verify") -> None:
+        """Put a verification into the report of the newest import of ``packages`` into this target, when
+        there is one (a warning when it cannot be written)."""
         report_json = self._import_report(packages)
         if report_json is not None:
             try:
-                add_verify(report_json, report.to_json(), self.secrets)
+                add_verify(report_json, verify, self.secrets, key=key)
             except (OSError, ValueError) as err:  # the report stays as the run wrote it
                 self.emit(ev.Warning(f"The verification could not be added to the report {report_json}: {err}"))
-        return report
+
+    def repair_plan(
+        self, packages: list[PackageIndex], *, options: RunOptions | None = None, hub: RepairPlan | None = None
+    ) -> RepairPlan:
+        """What ``verify --repair`` puts back on the target: missing child manifests and blobs, lost
+        platforms, stale tags and lost chart versions of the packages; with the ``hub``'s plan (several
+        sites), the hub's index where a tag is right but by another index. Writes nothing."""
+        charts = None
+        if self.charts is not None and any(p.charts for p in packages):
+            charts = plan_charts(packages, self.charts, host=self.target.host, prefix=self.prefix,
+                                 state_dir=self.state_dir)
+        return plan_repair(packages, self.target, prefix=self.prefix, jobs=(options or RunOptions()).workers,
+                           charts=charts, hub=hub.indexes if hub is not None else None)
+
+    def repair(
+        self, plan: RepairPlan, *, options: RunOptions | None = None, cancel: threading.Event | None = None
+    ) -> RunSummary:
+        """Carry out an agreed repair plan: a journaled run (kind ``repair``) through the import's path."""
+        return repair_run(plan, self.target, state_dir=self.state_dir, charts=self.charts, options=options,
+                          settings={"prefix": self.prefix}, secrets=self.secrets, emit=self.emit, cancel=cancel)
 
     def _import_report(self, packages: list[PackageIndex]) -> Path | None:
         """The JSON report of the newest import into this target that carried every one of ``packages``."""

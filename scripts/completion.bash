@@ -52,7 +52,7 @@ _archfuse() {
         --space-visibility) COMPREPLY=($(compgen -W "public private" -- "$cur")); return ;;
       esac
       case "$prev" in --state-dir|--registry|--sites|-c|--cluster-config|--username|--ca-cert|--prefix|--chart-repo|--chart-username|--retry-for|--stall-timeout|--charts|--skip-charts) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac
-      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --state-dir --json --debug --registry --sites -c --cluster-config --username --password-stdin --insecure --ca-cert --prefix --chart-repo --chart-repo-type --chart-username --create-spaces --space-visibility --retry-for --stall-timeout --charts --skip-charts --strict --rescan" -- "$cur")); return; fi
+      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "-h --help --state-dir --json --debug --registry --sites -c --cluster-config --username --password-stdin --insecure --ca-cert --prefix --chart-repo --chart-repo-type --chart-username --create-spaces --space-visibility --retry-for --stall-timeout --charts --skip-charts --strict --rescan --repair -y --yes" -- "$cur")); return; fi
       COMPREPLY=($(compgen -f -- "$cur")) ;;
     list)
       case "$prev" in

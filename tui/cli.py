@@ -178,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--limit-rate", default="0", metavar="RATE",
                            help="most bytes per second uploaded, all uploads together (to each site, with several), "
                            "e.g. 20MiB or 500KiB (default: no limit)")
+        if name == "verify":
+            p.add_argument("--repair", action="store_true",
+                           help="put back what the target lost of the packages (missing child manifests and blobs, "
+                           "lost platforms, stale tags, lost chart versions), never touching a tag that is right: "
+                           "a plan, then consent")
+            p.add_argument("-y", "--yes", action="store_true", help="with --repair: do not ask before writing")
         if name in ("plan", "import"):
             p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
                            help=f"blob uploads in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; keep it "
@@ -718,6 +724,10 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.sites or len(args.registry or []) > 1:
+        return _verify_sites(args)
+    if args.repair:
+        return _repair(args)
     session = _session(args, ev.discard)
     try:
         report = session.verify(_packages(args, session))
@@ -725,6 +735,66 @@ def cmd_verify(args: argparse.Namespace) -> int:
         session.close()
     _show(args, None, report)
     return 0 if report.ok else 1
+
+
+def _verify_sites(args: argparse.Namespace) -> int:
+    """``verify`` with several targets: the site x tag x platform matrix (read only), or each site repaired."""
+    emit: ev.Emit = JsonRenderer() if args.json and args.repair else ev.discard
+    sessions: list[tuple[str, Session]] = []
+    try:
+        for site in target_sites(args):
+            sessions.append((site.name, _open(args, site.config, emit)))
+        packages = _packages(args, sessions[0][1])
+        if args.repair:
+            return _repair_sites(args, sessions, packages)
+        report = sessions[0][1].verify_sites(packages, sessions)
+    finally:
+        for _, session in sessions:
+            session.close()
+    _show(args, None, report)
+    return 0 if report.ok else 1
+
+
+def _repair(args: argparse.Namespace) -> int:
+    """``verify --repair`` of one target."""
+    session = _session(args, JsonRenderer() if args.json else PlainRenderer())
+    try:
+        return _repair_sites(args, [("", session)], _packages(args, session))
+    finally:
+        session.close()
+
+
+def _repair_sites(args: argparse.Namespace, sessions: list[tuple[str, Session]], packages: list[PackageIndex]) -> int:
+    """``verify --repair``: the plan of what goes back at each site, consent once, then a journaled repair
+    run per site (its events shown as an import's); the package is the source."""
+    hub = sessions[0][1].repair_plan(packages)  # the first site is the hub: its right tags are the reference
+    plans = [(sessions[0][0], sessions[0][1], hub)]
+    plans += [(name, session, session.repair_plan(packages, hub=hub)) for name, session in sessions[1:]]
+    for name, _, plan in plans:
+        if args.json:
+            json_line({"event": "repair_plan", **({"site": name} if name else {}), **plan.to_json()})
+        else:
+            sys.stdout.write((f"{name}: " if name else "") + plan.render_text() + "\n")
+    cannot = 1 if any(plan.cannot for _, _, plan in plans) else 0
+    todo = [(name, session, plan) for name, session, plan in plans if not plan.empty]
+    if not todo:
+        return cannot
+    where = ", ".join(session.target.description for _, session, _ in todo)
+    question = (f"Put back the {sum(len(p.items) for _, _, p in todo)} platform(s) and "
+                f"{sum(len(p.charts) for _, _, p in todo)} chart version(s) above on {where}?")
+    if not _consented(args, "verify --repair writes to the target", lambda: question):
+        print("archfuse: not repaired; nothing was changed.", file=sys.stderr)
+        return 0
+    code = cannot
+    stop = Stop()
+    with interrupt_on_signals(), stop_on_signals(stop):
+        for _, session, plan in todo:
+            if stop.is_set():
+                break
+            summary = session.repair(plan, cancel=stop)
+            _print_report(args, summary.reports)
+            code = max(code, summary.exit_code)
+    return code
 
 
 def cmd_history(args: argparse.Namespace) -> int:
