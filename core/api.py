@@ -32,7 +32,10 @@ from core.kinds import (
     VerifyStatus,
 )
 from core.operations.prune import Kept, PruneManifest, PrunePlan, PruneSummary, PruneTag
+from core.operations.repair import RepairItem, RepairPlan
+from core.operations.replicate import ReplicationOptions, ReplicationPlan, ReplicationSummary
 from core.operations.rollback import RollbackSummary, config_for_run
+from core.operations.sites_verify import SiteCell, SitesReport
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
 from core.package.discover import discover
@@ -51,6 +54,7 @@ from core.run.engine import RunOptions
 from core.run.options import OptionNames, typed_patience, typed_run_options
 from core.run.stop import Stop
 from core.session import ChartCheck, Session, VerifyReport, Workspace, open_session
+from core.targets.sites import Site, load_sites, site_of, sites_base, sites_from_registries
 from core.terminal import printable, printable_lines
 from core.units import parse_size, size_text
 
@@ -98,6 +102,13 @@ __all__ = [
     "PrunePlan",
     "PruneSummary",
     "PruneTag",
+    "RepairItem",
+    "RepairPlan",
+    "SiteCell",
+    "SitesReport",
+    "ReplicationOptions",
+    "ReplicationPlan",
+    "ReplicationSummary",
     "RollbackResult",
     "RollbackSummary",
     "RunDetail",
@@ -110,6 +121,7 @@ __all__ = [
     "Secret",
     "Selection",
     "Session",
+    "Site",
     "Stop",
     "TagCoverage",
     "TagRecord",
@@ -130,6 +142,7 @@ __all__ = [
     "hide_url_credentials",
     "holds_tag",
     "ignorable_kind",
+    "load_sites",
     "open_session",
     "package_identity",
     "package_row",
@@ -144,6 +157,9 @@ __all__ = [
     "scan_json",
     "secret",
     "size_text",
+    "site_of",
+    "sites_base",
+    "sites_from_registries",
     "target_config",
     "typed_patience",
     "typed_run_options",

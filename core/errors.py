@@ -153,3 +153,7 @@ class UnsafeLockDirectory(StateError):
     configuration of the host or of ``ARCHFUSE_LOCK_DIR``, so a usage error's exit code."""
 
     exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A configuration file (a sites file, ...) that cannot be used; the text names the file and the key."""

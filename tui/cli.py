@@ -22,6 +22,7 @@ from core.api import (
     ROUND_TRIPS_PER_JOB,
     STOPPED_EXIT,
     ArchfuseError,
+    CheckStatus,
     PreflightFailed,
     Stop,
     UsageError,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # the headless commands import what they use when they run
         RunOptions,
         Secret,
         Session,
+        Site,
         TargetConfig,
         TargetInputs,
     )
@@ -72,7 +74,11 @@ NO_TERMINAL = (
 
 def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     g = p.add_argument_group("target")
-    g.add_argument("--registry", metavar="URL", help="https://host[:port], http://host:port, or a directory / oci:PATH for an OCI layout")
+    g.add_argument("--registry", action="append", metavar="URL",
+                   help="https://host[:port], http://host:port, or a directory / oci:PATH for an OCI layout; "
+                   "repeat it for several targets (sites)")
+    g.add_argument("--sites", metavar="FILE", help="a YAML file of sites (name, registry, username, password_env "
+                   "or password_file, ca_cert, insecure, prefix, chart_repo, chart_repo_type): several targets")
     g.add_argument("-c", "--cluster-config", metavar="FILE", help="the vendor installer's clusterConfig.yaml")
     g.add_argument("--username", help="registry user (else $ARCHFUSE_USERNAME, else docker config.json)")
     g.add_argument("--password-stdin", action="store_true", help="read the registry password from standard input")
@@ -172,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--limit-rate", default="0", metavar="RATE",
                            help="most bytes per second uploaded, all uploads together, e.g. 20MiB or 500KiB "
                            "(default: no limit)")
+        if name == "verify":
+            p.add_argument("--repair", action="store_true",
+                           help="put back what the target lost of the packages (missing child manifests and blobs, "
+                           "lost platforms, stale tags, lost chart versions), never touching a tag that is right: "
+                           "a plan, then consent")
+            p.add_argument("-y", "--yes", action="store_true", help="with --repair: do not ask before writing")
         if name in ("plan", "import"):
             p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
                            help=f"blob uploads in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; keep it "
@@ -216,6 +228,23 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--drop", metavar="VERSION", help="drop this version")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask before deleting")
     _add_chart_args(p)
+
+    p = sub.add_parser("sites", help="several registries: Harbor replication from a hub to its sites")
+    _add_common(p)
+    p.add_argument("action", choices=["replicate"], help="replicate: Harbor replication of one import from the hub "
+                   "to each other site, configured, followed, re-run where tasks failed, each site verified")
+    _add_target_args(p, required=False)
+    p.add_argument("--hub", required=True, metavar="NAME", help="the site (a Harbor) the others are fed from: its "
+                   "name in the sites file, or host:port of one --registry")
+    p.add_argument("--run", metavar="RUN_ID", help="the import to replicate (default: the newest finished import "
+                   "into the hub)")
+    p.add_argument("--speed-limit", default="0", metavar="RATE",
+                   help="bandwidth per replication task, e.g. 20MiB (per second; default 0: no limit)")
+    p.add_argument("--no-single-active", action="store_true",
+                   help="let an execution start while the policy's previous one still runs")
+    p.add_argument("--reruns", type=int, default=2, metavar="N",
+                   help="new executions after one that ended with failed tasks (default 2)")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask before creating endpoints and policies")
 
     p = sub.add_parser("rollback", help="put back the tags a run changed")
     _add_common(p)
@@ -334,7 +363,7 @@ def target_inputs(args: argparse.Namespace) -> TargetInputs:
         if not password:
             raise UsageError("--password-stdin was given but standard input held no password.")
     return TargetInputs(
-        registry=args.registry or "",
+        registry=(args.registry or [""])[0],
         cluster_config=args.cluster_config or "",
         username=args.username or "",
         password=secret(password),
@@ -358,6 +387,26 @@ def target_config(args: argparse.Namespace) -> TargetConfig:
     if args.username and config.username == args.username and not config.password:
         config.password = _ask_password(config)
     return config
+
+
+def target_sites(args: argparse.Namespace) -> list[Site]:
+    """The targets of the flags: the sites of ``--sites FILE``, a site per repeated ``--registry``,
+    or the one target of :func:`target_config`."""
+    from core.api import load_sites, site_of, sites_base, sites_from_registries, typed_patience
+
+    if args.sites:
+        if args.registry or args.cluster_config:
+            raise UsageError("--sites names the targets; give it without --registry and --cluster-config.")
+        password = target_inputs(args).password
+        base = sites_base(args.username, password, insecure=args.insecure,
+                          ca_cert=Path(args.ca_cert).expanduser() if args.ca_cert else None, prefix=args.prefix)
+        base = typed_patience(base, retry_for=args.retry_for, stall_timeout=args.stall_timeout)
+        return load_sites(Path(args.sites).expanduser(), base)
+    config = target_config(args)
+    urls = args.registry or []
+    if len(urls) <= 1:
+        return [site_of(config)]
+    return sites_from_registries(urls, config)
 
 
 def _ask_password(config: TargetConfig) -> Secret:
@@ -577,6 +626,10 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.sites or len(args.registry or []) > 1:
+        return _verify_sites(args)
+    if args.repair:
+        return _repair(args)
     session = _session(args, ev.discard)
     try:
         report = session.verify(_packages(args, session))
@@ -584,6 +637,66 @@ def cmd_verify(args: argparse.Namespace) -> int:
         session.close()
     _show(args, None, report)
     return 0 if report.ok else 1
+
+
+def _verify_sites(args: argparse.Namespace) -> int:
+    """``verify`` with several targets: the site x tag x platform matrix (read only), or each site repaired."""
+    emit: ev.Emit = JsonRenderer() if args.json and args.repair else ev.discard
+    sessions: list[tuple[str, Session]] = []
+    try:
+        for site in target_sites(args):
+            sessions.append((site.name, _open(args, site.config, emit)))
+        packages = _packages(args, sessions[0][1])
+        if args.repair:
+            return _repair_sites(args, sessions, packages)
+        report = sessions[0][1].verify_sites(packages, sessions)
+    finally:
+        for _, session in sessions:
+            session.close()
+    _show(args, None, report)
+    return 0 if report.ok else 1
+
+
+def _repair(args: argparse.Namespace) -> int:
+    """``verify --repair`` of one target."""
+    session = _session(args, JsonRenderer() if args.json else PlainRenderer())
+    try:
+        return _repair_sites(args, [("", session)], _packages(args, session))
+    finally:
+        session.close()
+
+
+def _repair_sites(args: argparse.Namespace, sessions: list[tuple[str, Session]], packages: list[PackageIndex]) -> int:
+    """``verify --repair``: the plan of what goes back at each site, consent once, then a journaled repair
+    run per site (its events shown as an import's); the package is the source."""
+    hub = sessions[0][1].repair_plan(packages)  # the first site is the hub: its right tags are the reference
+    plans = [(sessions[0][0], sessions[0][1], hub)]
+    plans += [(name, session, session.repair_plan(packages, hub=hub)) for name, session in sessions[1:]]
+    for name, _, plan in plans:
+        if args.json:
+            json_line({"event": "repair_plan", **({"site": name} if name else {}), **plan.to_json()})
+        else:
+            sys.stdout.write((f"{name}: " if name else "") + plan.render_text() + "\n")
+    cannot = 1 if any(plan.cannot for _, _, plan in plans) else 0
+    todo = [(name, session, plan) for name, session, plan in plans if not plan.empty]
+    if not todo:
+        return cannot
+    where = ", ".join(session.target.description for _, session, _ in todo)
+    question = (f"Put back the {sum(len(p.items) for _, _, p in todo)} platform(s) and "
+                f"{sum(len(p.charts) for _, _, p in todo)} chart version(s) above on {where}?")
+    if not _consented(args, "verify --repair writes to the target", lambda: question):
+        print("archfuse: not repaired; nothing was changed.", file=sys.stderr)
+        return 0
+    code = cannot
+    stop = Stop()
+    with interrupt_on_signals(), stop_on_signals(stop):
+        for _, session, plan in todo:
+            if stop.is_set():
+                break
+            summary = session.repair(plan, cancel=stop)
+            _print_report(args, summary.reports)
+            code = max(code, summary.exit_code)
+    return code
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -634,6 +747,42 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def cmd_sites(args: argparse.Namespace) -> int:
+    """``archfuse sites replicate``: the pair checks, consent, then the replication followed and each site verified."""
+    from core.api import ReplicationOptions
+
+    sites = target_sites(args)
+    hub = next((s for s in sites if s.name == args.hub), None)
+    if hub is None:
+        raise UsageError(f"No site is named {args.hub!r} (the sites are {', '.join(s.name for s in sites)}); "
+                         "name the hub with --hub.")
+    others = [s for s in sites if s is not hub]
+    if not others:
+        raise UsageError(f"There is no site besides the hub {hub.name}: nothing to replicate to (--sites FILE or "
+                         "--registry repeated names them).")
+    speed = parse_size(args.speed_limit, flag="--speed-limit", minimum=0) // 1024
+    options = ReplicationOptions(speed_kb=speed or -1, single_active=not args.no_single_active,
+                                 reruns=max(args.reruns, 0))
+    session = _open(args, hub.config, _emitter(args))
+    try:
+        plan = session.replication_plan(others, run_id=args.run)
+        _show(args, "replication_plan", plan)
+        if plan.blocked:
+            first = next(c for s in plan.sites for c in s.checks if c.status == CheckStatus.FAIL)
+            raise PreflightFailed(f"Replication refused: {first.name}: {first.detail} Nothing was changed.")
+        creates = f"create {', '.join(plan.creates)} on the hub, " if plan.creates else ""
+        question = (f"Label the {len(plan.tags)} tag(s) of run {plan.run_id} on {hub.name}, {creates}and replicate "
+                    f"them to {', '.join(s.name for s in others)}?")
+        if not _consented(args, "sites replicate changes the hub", lambda: question):
+            print("archfuse: not replicated; nothing was changed.", file=sys.stderr)
+            return 0
+        summary = session.replicate(plan, options)
+    finally:
+        session.close()
+    _show(args, "replication", summary)
+    return summary.exit_code
+
+
 class _Shown(Protocol):
     def to_json(self) -> dict[str, Any]: ...
 
@@ -678,6 +827,7 @@ COMMANDS: dict[str, Handler] = {
     "history": cmd_history,
     "rollback": cmd_rollback,
     "prune": cmd_prune,
+    "sites": cmd_sites,
     "tui": cmd_tui,
     "demo": cmd_demo,
 }

@@ -13,7 +13,7 @@ import humanize
 
 from core.api import ImageStage, RunStatus, printable
 from core.api import events as ev
-from tui.format import RateWindow, elapsed, eta, stall_line
+from tui.format import RateWindow, elapsed, eta, replication_line, stall_line
 
 PLAIN_PROGRESS_INTERVAL = 2.0
 PLAIN_STALL_INTERVAL = 10.0  # seconds between repeated stall lines
@@ -90,6 +90,8 @@ class PlainRenderer:
             return stall_line(event)
         if isinstance(event, ev.Retrying):
             return event.text()
+        if isinstance(event, (ev.ReplicationProgress, ev.ReplicationRerun)):
+            return replication_line(event)
         if isinstance(event, ev.ScanProgress):
             now = time.monotonic()
             if now - self._last < PLAIN_PROGRESS_INTERVAL:

@@ -57,16 +57,18 @@ def journaled_run(
     emit: ev.Emit = ev.discard,
     cancel: threading.Event | None = None,
     staged: int = 0,
+    kind: RunKind = RunKind.IMPORT,
 ) -> RunSummary:
     """Carry out ``plan`` (then ``charts``) as an import run of the journal, under the target's lock.
 
     A ``cancel`` that is a :class:`Stop` set by a signal records the run as ``interrupted``.
     ``settings`` are the run's choices the journal keeps (secrets dropped); the report goes to
     ``<state_dir>/reports`` (a failure to write it is a warning). ``staged``: the bytes uploaded while
-    the packages were read (core.run.stage), counted in the run's.
+    the packages were read (core.run.stage), counted in the run's. ``kind``: an import, or a repair
+    (core.operations.repair), journaled alike so history and rollback see it.
     """
     with Journal(state_dir, secrets=secrets, emit=emit) as journal, journal.lock(target.description):
-        run_id = journal.start_run(RunKind.IMPORT, target.description, plan.packages, settings or {})
+        run_id = journal.start_run(kind, target.description, plan.packages, settings or {})
         recorder = JournalRecorder(journal, run_id)
         try:
             summary = ImportRun(
