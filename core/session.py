@@ -402,6 +402,9 @@ class Session(Workspace):
                     if self.staged[0]:
                         err.hint = " ".join(h for h in (err.hint, self.untagged_note()) if h)
                     raise
+        except KeyboardInterrupt:  # a signal: uploads in flight are cut (their registry uploads kept), not waited for
+            stager.abandon()
+            raise
         finally:
             stager.close()
         self.sources.update(stager.sources)
