@@ -7,11 +7,15 @@ from pathlib import Path
 
 from textual.widgets import Input
 
+from core.config import TargetConfig
+from core.targets.sites import Site
 from tests.fixtures.registry import RegistryServer
-from tests.tui_support import make_app, to_target, workdir_fixture  # noqa: F401
+from tests.tui_support import make_app, run_through, to_target, workdir_fixture  # noqa: F401
 from tui.screens.dialogs import ErrorDialog
 from tui.screens.sites import SitesScreen
+from tui.screens.summary import SummaryScreen
 from tui.tour import settle
+from tui.widgets.sitematrix import FAULTS_SHOWN, SiteMatrix
 
 
 async def test_sites_screen_adds_a_site_with_its_own_credentials_and_loads_a_sites_file(
@@ -75,3 +79,29 @@ async def test_sites_screen_says_which_sites_file_is_wrong(workdir: Path) -> Non
         assert isinstance(app.screen, ErrorDialog)
         assert "sites.yaml: sites must be a list of sites" in app.screen.message
         assert app.state.sites == []
+
+
+async def test_summary_verifies_across_the_sites_a_count_line_each_and_the_failing_cells(
+    workdir: Path, registry: RegistryServer
+) -> None:
+    """The form's target (the layout the run imported into) and an empty real registry as a further site."""
+    east = Site("east", TargetConfig(registry_url=registry.url, insecure=True))
+    app = make_app(sites=[east])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_through(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        findings = app.screen.findings
+        assert findings is not None and findings.sites is not None
+        report = findings.sites
+        cells = len([c for c in report.cells if c.site == "east"])
+        assert report.sites == ["layout", "east"] and cells > 0
+        text = str(app.screen.query_one(SiteMatrix).render())
+        lines = text.split("\n")
+        assert lines[0] == f"site layout: {cells}/{cells} ok"
+        charts = len([c for c in report.cells if c.site == "east" and c.platform == "chart"])
+        assert lines[1] == f"site east: 0/{cells} ok (missing-chart {charts}, missing-tag {cells - charts})"
+        assert lines[2].startswith("  [missing-tag] east: ")
+        assert lines[-1] == f"  … {cells - FAULTS_SHOWN} more failing cell(s) in the run report"
+        assert app.screen.query_one(SiteMatrix).region.bottom <= 23  # on screen at 80×24, above the footer

@@ -16,7 +16,19 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Markdown, Static
 
-from core.api import ChartAction, ImageResult, TagCoverage, VerifyReport, VerifyStatus
+from core.api import (
+    ChartAction,
+    ImageResult,
+    PackageIndex,
+    Session,
+    Site,
+    SitesReport,
+    TagCoverage,
+    VerifyReport,
+    VerifyStatus,
+    open_session,
+    site_of,
+)
 from tui.advice import say
 from tui.format import fitted, platforms, printable, printable_lines, reference, reference_width, size
 from tui.messages import WorkFailed
@@ -24,6 +36,7 @@ from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
 from tui.screens.history import rollback_counts
 from tui.screens.replicate import ReplicationScreen
+from tui.widgets.sitematrix import SiteMatrix
 
 VERIFY_STYLE: dict[str, str] = {VerifyStatus.OK: "green"}
 CHART_WORDS = {ChartAction.NEW: "pushed", ChartAction.OVERWRITTEN: "overwritten", ChartAction.UNCHANGED: "unchanged",
@@ -49,6 +62,7 @@ class Findings:
 
     verify: VerifyReport
     coverage: list[TagCoverage] = field(default_factory=list)
+    sites: SitesReport | None = None  # verify across the target (first) and the further sites
 
 
 @dataclass
@@ -106,6 +120,8 @@ class SummaryScreen(FlowScreen):
         yield Static("", id="result", markup=False)
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
         yield Static("Verifying…", id="verify", markup=False)
+        if self.state.sites:
+            yield SiteMatrix("Verifying the sites…", id="site-matrix", markup=False)
 
     def __init__(self) -> None:
         super().__init__()
@@ -238,10 +254,13 @@ class SummaryScreen(FlowScreen):
     # -- verification -----------------------------------------------------------------
     def action_verify(self) -> None:
         self.query_one("#verify", Static).update("Verifying the target against the packages…")
-        session, packages, tags = self.session, self.state.chosen, self.tags()
+        session, packages, tags, sites = self.session, self.state.chosen, self.tags(), list(self.state.sites)
 
-        def work() -> Findings:  # the verification goes into the run's report too
-            return Findings(session.verify(packages), session.coverage(tags))
+        def work() -> Findings:  # the verification (and the sites' matrix) goes into the run's report too
+            found = Findings(session.verify(packages), session.coverage(tags))
+            if sites:
+                found.sites = verify_across(session, packages, sites)
+            return found
 
         self.archfuse.start_work(self, "verify", work, self.show_findings)
 
@@ -252,6 +271,8 @@ class SummaryScreen(FlowScreen):
         self.refill()
         self.query_one(DataTable).move_cursor(row=0)
         self.query_one("#verify", Static).update(printable(verify_line(found, self.state.settings.describe())))
+        if found.sites is not None:
+            self.query_one(SiteMatrix).show(found.sites)
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#verify", Static).update("Verification could not run.")
@@ -288,6 +309,19 @@ class SummaryScreen(FlowScreen):
             screen.rescan()
         else:
             self.app.push_screen(PackagesScreen())
+
+
+def verify_across(hub: Session, packages: list[PackageIndex], sites: list[Site]) -> SitesReport:
+    """The site × tag × platform matrix of the hub (the form's target) and the further sites, each
+    site read through a session of its own, closed after."""
+    opened: list[tuple[str, Session]] = []
+    try:
+        for site in sites:
+            opened.append((site.name, open_session(site.config, state_dir=hub.state_dir)))
+        return hub.verify_sites(packages, [(site_of(hub.config).name, hub), *opened])
+    finally:
+        for _, session in opened:
+            session.close()
 
 
 def needs_attention(cells: tuple[object, ...]) -> bool:
