@@ -32,6 +32,7 @@ from core.api import (
     printable,
 )
 from core.api import events as ev
+from tui.format import replication_question
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
@@ -868,9 +869,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
         if plan.blocked:
             first = next(c for s in plan.sites for c in s.checks if c.status == CheckStatus.FAIL)
             raise PreflightFailed(f"Replication refused: {first.name}: {first.detail} Nothing was changed.")
-        creates = f"create {', '.join(plan.creates)} on the hub, " if plan.creates else ""
-        question = (f"Label the {len(plan.tags)} tag(s) of run {plan.run_id} on {hub.name}, {creates}and replicate "
-                    f"them to {', '.join(s.name for s in others)}?")
+        question = replication_question(plan, hub.name, (s.name for s in others))
         if not _consented(args, "sites replicate changes the hub", lambda: question):
             print("archfuse: not replicated; nothing was changed.", file=sys.stderr)
             return 0

@@ -17,16 +17,9 @@ from core.api import (
     Stop,
 )
 from core.api import events as ev
-from tui.format import printable, replication_line
+from tui.format import printable, replication_line, replication_question
 from tui.messages import EngineEvent, WorkFailed
 from tui.screens.base import Command, FlowScreen
-
-
-def consent_question(plan: ReplicationPlan, hub: str, sites: list[Site]) -> str:
-    """What agreeing does: the label, what is created on the hub, where the tags go (as the CLI asks)."""
-    creates = f"create {', '.join(plan.creates)} on the hub, " if plan.creates else ""
-    return (f"Label the {len(plan.tags)} tag(s) of run {plan.run_id} on {hub}, {creates}and replicate them to "
-            f"{', '.join(s.name for s in sites)}?")
 
 
 class ReplicationScreen(FlowScreen):
@@ -84,7 +77,7 @@ class ReplicationScreen(FlowScreen):
         plan = self.plan
         if plan is None or plan.blocked or self.running or self.summary is not None:
             return
-        question = consent_question(plan, self.session.target.description, self.sites)
+        question = replication_question(plan, self.session.target.description, (s.name for s in self.sites))
         self.archfuse.ask(question, self.replicate, yes="Replicate")
 
     def replicate(self) -> None:
