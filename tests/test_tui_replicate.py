@@ -51,6 +51,7 @@ async def test_harbor_api_test_server_tui_replication_shows_the_plan_asks_then_f
         assert followed and followed[-1].endswith(" Succeed, 1 of 1 task(s) done")  # live, as the run log says it
         assert any(line.startswith("site site1: ok") for line in screen.log_lines)
         assert "every site replicated and verified" in str(screen.query_one("#replication-phase").render())
+        assert not any(b.binding.key == "s" and b.enabled for b in screen.active_bindings.values())  # done: no s
         assert pair.sites[1].replication.replicated  # the site holds what the import wrote
 
 

@@ -64,6 +64,7 @@ class ReplicationScreen(FlowScreen):
     # -- the plan and consent ---------------------------------------------------------
     def planned(self, plan: ReplicationPlan) -> None:
         self.plan = plan
+        self.refresh_bindings()
         for line in plan.render_text().split("\n"):
             self.log_line(line)
         if plan.blocked:
@@ -73,9 +74,17 @@ class ReplicationScreen(FlowScreen):
         self.set_phase("Every pair check passed. Press s to replicate (asks first), Escape to go back.")
         self.action_start()
 
+    def ready(self) -> bool:
+        """A plan no check refuses, not replicated yet: s may ask."""
+        plan = self.plan
+        return plan is not None and not plan.blocked and not self.running and self.summary is None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.ready() if action == "start" else True
+
     def action_start(self) -> None:
         plan = self.plan
-        if plan is None or plan.blocked or self.running or self.summary is not None:
+        if plan is None or not self.ready():
             return
         question = replication_question(plan, self.session.target.description, (s.name for s in self.sites))
         self.archfuse.ask(question, self.replicate, yes="Replicate")
@@ -84,6 +93,7 @@ class ReplicationScreen(FlowScreen):
         plan = self.plan
         assert plan is not None
         self.running = True
+        self.refresh_bindings()
         self.cancel.clear()
         self.set_phase("Replicating: labelling, then each site's policy and executions (Escape stops following)…")
         session, options = self.session, self.options
@@ -105,6 +115,7 @@ class ReplicationScreen(FlowScreen):
     def finished(self, summary: ReplicationSummary) -> None:
         self.running = False
         self.summary = summary
+        self.refresh_bindings()
         for line in summary.render_text().split("\n"):
             self.log_line(line)
         verdict = "every site replicated and verified" if summary.ok else "NOT every site is ok (see the log)"
