@@ -90,6 +90,8 @@ class PlainRenderer:
             return stall_line(event)
         if isinstance(event, ev.Retrying):
             return event.text()
+        if isinstance(event, ev.JobsChanged):
+            return event.text() if self.verbose else None
         if isinstance(event, ev.ScanProgress):
             now = time.monotonic()
             if now - self._last < PLAIN_PROGRESS_INTERVAL:
