@@ -27,10 +27,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import Archfuse, drop_registry, fresh_registry, parse_size  # noqa: E402
+from bench import Archfuse, drop_registry, fresh_registry, parse_size
 
-from core.demo.samples import write_sample_package  # noqa: E402
-from tests.fixtures.faultproxy import FaultProxy  # noqa: E402
+from core.demo.samples import write_sample_package
+from tests.fixtures.faultproxy import FaultProxy
 
 GOAL = 1.10  # auto within 10 % of the best fixed --jobs
 
