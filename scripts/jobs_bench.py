@@ -1,7 +1,7 @@
 """``--jobs auto`` against the best fixed ``--jobs``, on a fast and on a throttled target.
 
     .venv/bin/python scripts/jobs_bench.py [--images 300] [--payload 64MiB] [--jobs 1,2,4,8,16,auto]
-                                           [--repeat 1] [--limit 4] [--penalty 0.02] [--work DIR]
+                                           [--repeat 1] [--targets fast,throttled] [--limit 4] [--penalty 0.02] [--work DIR]
 
 One package of many small images (``core.demo.samples``' writer, ``--images`` small images beside the
 sample charts, ``--payload`` spread over their app layers) is imported cold, with each ``--jobs``:
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=300, help="small images beside the sample charts (300)")
     parser.add_argument("--payload", default="64MiB", help="bytes spread over the app layers (64MiB)")
     parser.add_argument("--jobs", default="1,2,4,8,16,auto", help="the --jobs values (1,2,4,8,16,auto)")
+    parser.add_argument("--targets", default="fast,throttled", help="which targets (fast,throttled)")
     parser.add_argument("--repeat", type=int, default=1, help="cold imports per value; the best is kept (1)")
     parser.add_argument("--limit", type=int, default=4, help="throttled: uploads at once before it slows (4)")
     parser.add_argument("--penalty", type=float, default=0.02,
@@ -73,7 +74,8 @@ def main() -> None:
                                        payload=parse_size(args.payload))
         print(f"package: {package.name}, {package.stat().st_size:,} bytes, {args.images} extra small images")
         results: dict[str, dict[str, float]] = {}
-        for target, limit in (("fast", 0), ("throttled", args.limit)):
+        chosen = [t.strip() for t in args.targets.split(",")]
+        for target, limit in [t for t in (("fast", 0), ("throttled", args.limit)) if t[0] in chosen]:
             results[target] = {}
             for jobs in values:
                 runs = [cold_import(package, work / "run", jobs, limit=limit, penalty=args.penalty)
