@@ -11,10 +11,10 @@ from core.helpers.parallel import ROUND_TRIPS_PER_JOB, SMALL_BLOB
 from core.run.concurrency import (
     AUTO_MAX_JOBS,
     HOLD,
-    MIN_WINDOW,
     ConcurrencyController,
     UploadSlots,
     upload_slots,
+    window_size,
 )
 
 MB = 1_000_000
@@ -35,7 +35,7 @@ def drive(
         limit = controller.limit
         limits.append(limit)
         rate = throughput(limit, window)
-        uploads = max(MIN_WINDOW, limit * ROUND_TRIPS_PER_JOB)
+        uploads = window_size(limit)
         controller.started(now)
         for _ in range(uploads):
             now += size / rate

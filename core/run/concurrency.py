@@ -39,10 +39,15 @@ AUTO_START_JOBS = 2
 GAIN = 0.05
 #: windows held after a raise that bought nothing or a cut, before the next raise is tried
 HOLD = 4
-#: a window's throughput this much below the one before, with the latency up as much: a cut
-SLOWDOWN = 0.2
-#: uploads completed before a window is judged, at the least
-MIN_WINDOW = 4
+#: a window's throughput this much below the one before, with the latency up by half: a cut
+SLOWDOWN = 0.3
+#: uploads completed before a window is judged, at the least (fewer: one large blob swamps it)
+MIN_WINDOW = 16
+
+
+def window_size(limit: int) -> int:
+    """Uploads completed in a window at ``limit`` writer slots: about two rounds of them."""
+    return max(MIN_WINDOW, 2 * limit * ROUND_TRIPS_PER_JOB)
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ class ConcurrencyController:
             self._bytes += size
             self._busy += max(seconds, 0.0)
             opened = self._opened if self._opened is not None else now - seconds
-            if self.fixed or self._done < max(MIN_WINDOW, self.limit * ROUND_TRIPS_PER_JOB) or now <= opened:
+            if self.fixed or self._done < window_size(self.limit) or now <= opened:
                 return None
             window = Window(self._bytes / (now - opened), self._busy / max(self._bytes, 1))
             self._reset(now)
@@ -120,7 +125,7 @@ class ConcurrencyController:
             self._hold, self._direction = HOLD, -probed
             why = "more uploads at once bought no throughput" if probed > 0 else "fewer uploads at once lost throughput"
             return self._move(self.limit - probed, why)
-        if window.throughput < last.throughput * (1 - SLOWDOWN) and window.latency > last.latency * (1 + SLOWDOWN):
+        if window.throughput < last.throughput * (1 - SLOWDOWN) and window.latency > last.latency * 1.5:
             self._hold = HOLD
             return self._move(max(1, self.limit * 3 // 4), "throughput fell while latency rose")
         return self._hold_or_probe("trying one more upload at once" if self._direction > 0 else "trying one fewer")

@@ -181,8 +181,7 @@ class BlobStager:
         holder = next((r for r, have in zip(repositories, held) if have), "")
         if holder:
             return holder
-        with self.slots.hold(size):
-            self.target.stream_blob(repositories[0], digest, size, stream, self._sent)
+        self.target.stream_blob(repositories[0], digest, size, stream, self._sent)  # one at a time: the read's
         self._count(size)
         return repositories[0]
 
