@@ -32,6 +32,9 @@ def test_auto_jobs_back_off_below_a_throttling_registry(
 ) -> None:
     proxy = fault_proxy(registry, lifetime=240.0)
     crowd = proxy.crowd("PUT", r"/blobs/uploads/", LIMIT, status=429)
+    # each upload takes a while: the read queues small blobs faster than they go, so the slots (not
+    # the read) decide how many are in flight
+    proxy.delay("PUT", r"/blobs/uploads/", 0.05, times=0)
     flags = ("--verbose",) if jobs == "auto" else ("--jobs", jobs)  # auto: the default, not named
     done = archfuse("import", many_blobs, "--registry", proxy.url, "--insecure", "--yes", "--json", *flags,
                     state_dir=tmp_path / "state")
