@@ -138,3 +138,13 @@ def test_retry_for_on_the_cli_and_the_form_reaches_the_registry_client(tmp_path:
     assert TargetSettings(registry="https://registry.example").target_config().retry_for == DEFAULT_RETRY_FOR
     with pytest.raises(Exception, match=r"Retry for 'soon' is not a duration"):
         TargetSettings(registry="https://registry.example", retry_for="soon").target_config()
+
+
+async def test_the_tui_started_bare_offers_jobs_auto_as_the_cli_does(workdir: Path) -> None:
+    """``archfuse DIR`` makes the app with no run options: its Jobs field and its runs are ``auto``,
+    the CLI's default, not a fixed number."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await to_target(pilot)
+        assert form.query_one("#jobs", Input).value == "auto"
+        assert app.options.auto_jobs and jobs_setting(app.options) == "auto"

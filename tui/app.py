@@ -34,6 +34,7 @@ from core.api import (
     TargetConfig,
     VerifyReport,
     Workspace,
+    default_run_options,
     open_session,
 )
 from tui.advice import say_error
@@ -105,7 +106,7 @@ class ArchfuseApp(App[int]):
         super().__init__()
         self.bridge = EventBridge()
         self.state = FlowState(list(paths or []), TargetSettings(registry=registry or ""))
-        self.options = options or RunOptions()
+        self.options = options or default_run_options()
         with_run_options(self.state.settings, self.options)  # the Target form starts from the run options given
         self.state.sites = list(sites or [])
         self.blink = blink

@@ -59,6 +59,11 @@ def parse_jobs_setting(text: str, *, name: str = "--jobs") -> tuple[int, bool]:
         raise UsageError(str(err).replace("give a number", f"give {AUTO_JOBS} or a number")) from None
 
 
+def default_run_options() -> RunOptions:
+    """The run options when none are given (the TUI started bare, as the CLI's defaults): ``--jobs auto``."""
+    return RunOptions(workers=AUTO_MAX_JOBS, auto_jobs=True)
+
+
 def jobs_setting(options: RunOptions) -> str:
     """What ``--jobs`` (the Target form's Jobs) says for ``options``: ``auto`` or the number."""
     return AUTO_JOBS if options.auto_jobs else str(options.workers)
