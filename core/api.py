@@ -11,7 +11,15 @@ from __future__ import annotations
 from core import __version__, events
 from core.advice import Advice, Fix, advise, explain
 from core.charts.destinations import DESTINATIONS, destination_choices
-from core.checks.base import IGNORABLE, Check, CheckOptions, Preflight, ignorable_kind
+from core.checks.base import (
+    IGNORABLE,
+    Check,
+    CheckOptions,
+    Preflight,
+    ignorable_kind,
+    render_sites,
+    sites_json,
+)
 from core.checks.coverage import holds_tag
 from core.config import Secret, TargetConfig, TargetInputs, hide_url_credentials, secret, target_config
 from core.demo.setup import Demo, prepare_demo
@@ -51,9 +59,25 @@ from core.plan.results import ChartResult, ImageResult, RunSummary
 from core.record.journal import ChartRow, ImageRow, RunDetail, RunRecord, TagRecord, render_history
 from core.run.coverage import TagCoverage
 from core.run.engine import RunOptions
-from core.run.options import OptionNames, typed_patience, typed_run_options
+from core.run.options import (
+    AUTO_JOBS,
+    OptionNames,
+    default_run_options,
+    jobs_setting,
+    typed_patience,
+    typed_run_options,
+)
 from core.run.stop import Stop
-from core.session import ChartCheck, Session, VerifyReport, Workspace, open_session
+from core.session import (
+    ChartCheck,
+    Session,
+    SiteOutcome,
+    VerifyReport,
+    Workspace,
+    open_session,
+    preflight_sites,
+    run_sites,
+)
 from core.targets.sites import Site, load_sites, site_of, sites_base, sites_from_registries
 from core.terminal import printable, printable_lines
 from core.units import parse_size, size_text
@@ -122,6 +146,7 @@ __all__ = [
     "Selection",
     "Session",
     "Site",
+    "SiteOutcome",
     "Stop",
     "TagCoverage",
     "TagRecord",
@@ -148,20 +173,27 @@ __all__ = [
     "package_row",
     "parse_package_name",
     "parse_size",
+    "preflight_sites",
     "prepare_demo",
     "printable",
     "printable_lines",
     "render_history",
     "render_listing",
     "render_scan_table",
+    "render_sites",
+    "run_sites",
     "scan_json",
     "secret",
     "size_text",
     "site_of",
+    "sites_json",
     "sites_base",
     "sites_from_registries",
     "target_config",
     "typed_patience",
     "typed_run_options",
+    "AUTO_JOBS",
+    "default_run_options",
+    "jobs_setting",
     "version_key",
 ]

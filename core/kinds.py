@@ -156,6 +156,7 @@ class VerifyStatus(Word):
     MISSING_PLATFORM = "missing-platform"
     MISSING_BLOB = "missing-blob"
     OTHER_DIGEST = "other-digest"
+    MISSING_CHILD = "missing-child"  # the tag's index names the platform's manifest, which the registry lacks
     ERROR = "error"
 
 

@@ -23,6 +23,7 @@ from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, prepare, run_preflight
 from core.config import TargetConfig
 from core.errors import ArchfuseError, PreflightFailed, UsageError
+from core.helpers.parallel import parallel_map
 from core.jsonable import json_fields
 from core.kinds import ChartAction, RegistryFlavour, RunKind, RunStatus, VerifyStatus
 from core.operations.prune import PrunePlan, PruneSummary, plan_prune, prune_run
@@ -61,7 +62,8 @@ from core.record.report import add_verify, report_paths
 from core.record.state import state_dir as default_state_dir
 from core.registry.uploads import UploadMemo
 from core.run.coverage import TagCoverage, tag_coverage
-from core.run.engine import RunOptions
+from core.run.engine import BlobFeed, RunOptions
+from core.run.fanout import FanOut
 from core.run.lifecycle import journaled_run
 from core.run.progress import Watchdog
 from core.run.stage import BlobStager
@@ -382,7 +384,7 @@ class Session(Workspace):
             self.target, options or RunOptions(), prefix=self.prefix, emit=self.emit,
             chooses=taken.chooses if taken is not None else None,
         )
-        self.target.watch(self.emit, None)  # retries are told as they happen
+        self.target.watch(stager.slots.watching(self.emit), None)  # retries are told as they happen
         try:
             with Watchdog(stager.tick):  # a registry that stops answering is told, as in a run
                 try:
@@ -400,8 +402,12 @@ class Session(Workspace):
                     if self.staged[0]:
                         err.hint = " ".join(h for h in (err.hint, self.untagged_note()) if h)
                     raise
+        except KeyboardInterrupt:  # a signal: uploads in flight are cut (their registry uploads kept), not waited for
+            stager.abandon()
+            raise
         finally:
             stager.close()
+            self.target.watch(self.emit, None)
         self.sources.update(stager.sources)
         self.staged = stager.uploaded
         return packages
@@ -453,8 +459,10 @@ class Session(Workspace):
         *,
         cancel: threading.Event | None = None,
         options: RunOptions | None = None,
+        feed: BlobFeed | None = None,
     ) -> RunSummary:
-        """Carry out a preflight's plan; refuses when a check failed."""
+        """Carry out a preflight's plan; refuses when a check failed. ``feed``: the packages are read
+        once for several sites (:func:`run_sites`)."""
         if preflight.failed or preflight.plan is None:
             first = preflight.failures[0] if preflight.failures else None
             raise PreflightFailed(
@@ -483,6 +491,7 @@ class Session(Workspace):
             emit=self.emit,
             cancel=cancel,
             staged=staged,
+            feed=feed,
         )
 
     def prune_plan(
@@ -653,3 +662,81 @@ def open_session(
     return session_class(
         target, config=config, charts=charts, state_dir=state_dir, emit=emit, force_charts=force_charts
     )
+
+
+@dataclass(frozen=True)
+class SiteOutcome:
+    """How one site of a run to several sites ended: its run's summary, or what stopped it before."""
+
+    summary: RunSummary | None
+    error: ArchfuseError | None = None
+
+    @property
+    def status(self) -> RunStatus:
+        return self.summary.status if self.summary is not None else RunStatus.FAILED
+
+    @property
+    def message(self) -> str:
+        if self.summary is not None:
+            return self.summary.failures[0] if self.summary.failures else ""
+        return str(self.error or "")
+
+    @property
+    def exit_code(self) -> int:
+        return self.summary.exit_code if self.summary is not None else 1
+
+
+def preflight_sites(
+    sessions: Sequence[Session],
+    packages: list[PackageIndex],
+    *,
+    strict: bool = False,
+    options: RunOptions | None = None,
+    checks: CheckOptions | None = None,
+) -> list[Preflight]:
+    """Every site's checks and plan (:meth:`Session.preflight`), the sites at once; in their order."""
+    return parallel_map(
+        lambda session: session.preflight(packages, strict=strict, options=options, checks=checks),
+        list(sessions), max(1, len(sessions)), name="archfuse-site",
+    )
+
+
+def run_sites(
+    sessions: Sequence[Session],
+    preflights: Sequence[Preflight],
+    *,
+    cancel: threading.Event | None = None,
+    options: RunOptions | None = None,
+) -> list[SiteOutcome]:
+    """Carry out each site's preflight as a run of its own (its lock, journal entry and tags), the
+    packages read once for all of them (core.run.fanout); a site that fails does not stop the others.
+
+    Outcomes in the sites' order; a site whose preflight failed is refused as :meth:`Session.run`
+    refuses it, alone.
+    """
+    opts = options or RunOptions()
+    outcomes: list[SiteOutcome | None] = [None] * len(sessions)
+    unexpected: list[BaseException] = []
+    with FanOut(len(sessions), opts, cancel) as fanout:
+
+        def one(index: int) -> None:
+            feed = fanout.feeds[index]
+            try:
+                summary = sessions[index].run(preflights[index], cancel=cancel, options=opts, feed=feed)
+                outcomes[index] = SiteOutcome(summary)
+            except ArchfuseError as err:
+                outcomes[index] = SiteOutcome(None, err)
+            except BaseException as err:  # a bug: raised in the caller's thread once every site ended
+                unexpected.append(err)
+                outcomes[index] = SiteOutcome(None, ArchfuseError(str(err)))
+            finally:
+                feed.leave()
+
+        threads = [threading.Thread(target=one, args=(i,), name=f"archfuse-site-{i}") for i in range(len(sessions))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if unexpected:
+        raise unexpected[0]
+    return [o if o is not None else SiteOutcome(None, ArchfuseError("the site's run did not end")) for o in outcomes]

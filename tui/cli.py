@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.api import (
-    DEFAULT_JOBS,
+    AUTO_JOBS,
     DESTINATIONS,
     IGNORABLE,
     LIST_FORMATS,
@@ -32,6 +32,7 @@ from core.api import (
     printable,
 )
 from core.api import events as ev
+from tui.format import replication_question
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
@@ -104,7 +105,7 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
 DEFAULTS: dict[str, object] = {
     "paths": [], "strict": False, "rescan": False, "verbose": False, "force_charts": False,
     "spool_budget": "256MiB", "spool_dir": None, "spool_memory": "32MiB", "ignore_check": [],
-    "registry_storage": None, "clean_leftovers": False, "jobs": DEFAULT_JOBS, "limit_rate": "0",
+    "registry_storage": None, "clean_leftovers": False, "jobs": AUTO_JOBS, "limit_rate": "0",
     "retry_for": "", "stall_timeout": "", "charts": [], "skip_charts": [],
 }
 
@@ -176,8 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "reads a package it has not scanned before, so the package is read once")
             p.add_argument("--verbose", action="store_true", help="a line per blob")
             p.add_argument("--limit-rate", default="0", metavar="RATE",
-                           help="most bytes per second uploaded, all uploads together, e.g. 20MiB or 500KiB "
-                           "(default: no limit)")
+                           help="most bytes per second uploaded, all uploads together (to each site, with several), "
+                           "e.g. 20MiB or 500KiB (default: no limit)")
         if name == "verify":
             p.add_argument("--repair", action="store_true",
                            help="put back what the target lost of the packages (missing child manifests and blobs, "
@@ -185,9 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "a plan, then consent")
             p.add_argument("-y", "--yes", action="store_true", help="with --repair: do not ask before writing")
         if name in ("plan", "import"):
-            p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
-                           help=f"blob uploads in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; keep it "
-                           "moderate for registries on spinning disks); lookups, mounts, manifest and tag writes "
+            p.add_argument("--jobs", default=AUTO_JOBS, metavar="N|auto",
+                           help=f"blob uploads in flight at once, 1-{MAX_JOBS}, or {AUTO_JOBS} (the default): "
+                           "raised while the throughput grows, lowered when the registry throttles, fails or slows "
+                           "(a registry on slow disks); lookups, mounts, manifest and tag writes "
                            f"go {ROUND_TRIPS_PER_JOB} per job at once, at most {MAX_JOBS}")
             p.add_argument("--ignore-check", action="append", default=[], metavar="KIND",
                            choices=[k.flag for k in IGNORABLE],
@@ -330,8 +332,9 @@ def interrupt_on_signals() -> contextlib.AbstractContextManager[None]:
 # -- commands ---------------------------------------------------------------------------
 
 
-def _emitter(args: argparse.Namespace) -> ev.Emit:
-    return JsonRenderer() if args.json else PlainRenderer(verbose=args.verbose)
+def _emitter(args: argparse.Namespace, site: str = "") -> ev.Emit:
+    """The renderer of the events (``site``: of one site of several, said on each line)."""
+    return JsonRenderer(site=site) if args.json else PlainRenderer(verbose=args.verbose, site=site)
 
 
 def _scan(args: argparse.Namespace, emit: ev.Emit) -> list[PackageIndex]:
@@ -379,7 +382,15 @@ def target_inputs(args: argparse.Namespace) -> TargetInputs:
 
 
 def target_config(args: argparse.Namespace) -> TargetConfig:
-    """The TargetConfig the target flags, the environment (and a cluster config) describe."""
+    """The TargetConfig the target flags, the environment (and a cluster config) describe; a
+    UsageError when they name several targets (``plan`` and ``import`` take them: :func:`target_sites`)."""
+    if len(args.registry or []) > 1 or getattr(args, "sites", None):
+        raise UsageError(f"archfuse {args.command} takes one target; --sites and a repeated --registry work with "
+                         "plan and import.")
+    return _one_target(args)
+
+
+def _one_target(args: argparse.Namespace) -> TargetConfig:
     from core.api import target_config as build
     from core.api import typed_patience
 
@@ -402,7 +413,7 @@ def target_sites(args: argparse.Namespace) -> list[Site]:
                           ca_cert=Path(args.ca_cert).expanduser() if args.ca_cert else None, prefix=args.prefix)
         base = typed_patience(base, retry_for=args.retry_for, stall_timeout=args.stall_timeout)
         return load_sites(Path(args.sites).expanduser(), base)
-    config = target_config(args)
+    config = _one_target(args)
     urls = args.registry or []
     if len(urls) <= 1:
         return [site_of(config)]
@@ -518,7 +529,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    session = _session(args, ev.discard if args.json else PlainRenderer())
+    sites = target_sites(args)
+    if len(sites) > 1:
+        return _plan_sites(args, sites)
+    session = _open(args, sites[0].config, ev.discard if args.json else PlainRenderer())
     try:
         preflight = session.preflight(
             _packages(args, session), strict=args.strict, options=_run_options(args), checks=_check_options(args, True)
@@ -538,8 +552,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    sites = target_sites(args)
+    if len(sites) > 1:
+        return _import_sites(args, sites)
     emit = _emitter(args)
-    session = _session(args, emit)
+    session = _open(args, sites[0].config, emit)
     options = _run_options(args)
     try:
         one_read = args.yes and not args.scan_first
@@ -569,6 +586,89 @@ def _import(args: argparse.Namespace) -> int:
     return int(summary.exit_code)
 
 
+def _open_sites(args: argparse.Namespace, sites: list[Site], emit: ev.Emit | None = None) -> list[Session]:
+    """A session per site (events labelled with its name; ``emit`` for all of them when given)."""
+    sessions: list[Session] = []
+    try:
+        for site in sites:
+            sessions.append(_open(args, site.config, emit or _emitter(args, site.name)))
+    except BaseException:
+        for session in sessions:
+            session.close()
+        raise
+    return sessions
+
+
+def _sites_preflight(args: argparse.Namespace, sessions: list[Session], dry_run: bool) -> list[Preflight]:
+    """Every site's checks and plan at once, the packages scanned once."""
+    from core.api import preflight_sites
+
+    return preflight_sites(sessions, _packages(args, sessions[0]), strict=args.strict, options=_run_options(args),
+                           checks=_check_options(args, dry_run))
+
+
+def _plan_sites(args: argparse.Namespace, sites: list[Site]) -> int:
+    """``archfuse plan`` to several sites: a site x check table and each site's totals (or JSON)."""
+    from core.api import render_sites, sites_json
+
+    sessions = _open_sites(args, sites, ev.discard)
+    try:
+        named = list(zip([s.name for s in sites], _sites_preflight(args, sessions, True)))
+    finally:
+        for session in sessions:
+            session.close()
+    if args.json:
+        json_line(sites_json(named))
+    else:
+        sys.stdout.write(render_sites(named) + "\n")
+    return PreflightFailed.exit_code if any(p.failed for _n, p in named) else 0
+
+
+def _import_sites(args: argparse.Namespace, sites: list[Site]) -> int:
+    """``archfuse import`` to several sites: the checks at once, one consent, then one read of the
+    packages feeding every site; 0 when every site is done, 1 when one failed (the others are done)."""
+    from core.api import render_sites, run_sites
+
+    sessions = _open_sites(args, sites)
+    options = _run_options(args)
+    try:
+        preflights = _sites_preflight(args, sessions, False)
+        named = list(zip([s.name for s in sites], preflights))
+        if all(p.failed for p in preflights):
+            if not args.json:
+                sys.stdout.write(render_sites(named) + "\n")
+            raise PreflightFailed(f"Preflight failed on every site ({', '.join(s.name for s in sites)}); "
+                                  "nothing was written.")
+        question = f"Import into {len(sites)} sites ({', '.join(s.name for s in sites)})?"
+        if not _consented(args, "import writes to the target", lambda: question,
+                          show=lambda: sys.stdout.write(render_sites(named) + "\n")):
+            print("archfuse: not imported; nothing was changed.", file=sys.stderr)
+            return 0
+        preflights = [s.prepare(p) if not p.failed else p for s, p in zip(sessions, preflights)]
+        stop = Stop()
+        with stop_on_signals(stop):
+            outcomes = run_sites(sessions, preflights, cancel=stop, options=options)
+    finally:
+        for session in sessions:
+            session.close()
+    rows = [{"site": site.name, "target": site.config.description, "status": str(o.status),
+             "run_id": o.summary.run_id if o.summary else "", "message": o.message, "exit_code": o.exit_code}
+            for site, o in zip(sites, outcomes)]
+    for site, outcome in zip(sites, outcomes):
+        if outcome.summary is not None:
+            _print_report(args, outcome.summary.reports, site.name)
+    if args.json:
+        json_line({"event": "sites", "sites": rows})
+    else:
+        for row in rows:
+            print(printable(f"site {row['site']}: {row['status']}" + (f": {row['message']}" if row["message"] else "")))
+    if stop.interrupted and not args.json:
+        print(f"archfuse: {stop.signal}: the run stopped safely; no tag moved that was not whole. Run the same "
+              "command again to continue.", file=sys.stderr)
+    codes = {o.exit_code for o in outcomes}
+    return 0 if codes == {0} else (STOPPED_EXIT if codes == {STOPPED_EXIT} else 1)
+
+
 def _refuse_failed(args: argparse.Namespace, session: Session, preflight: Preflight) -> None:
     """A failed preflight: its checks shown, then PreflightFailed saying what the target holds now."""
     if not preflight.failed:
@@ -589,15 +689,15 @@ def _import_question(preflight: Preflight) -> str:
     return f"First {' and '.join(first)}, then import?" if first else "Import now?"
 
 
-def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
-    """Where the run report went: a JSON event line, or ``report: PATH`` on stderr."""
+def _print_report(args: argparse.Namespace, paths: tuple[Path, ...], site: str = "") -> None:
+    """Where the run report went: a JSON event line, or ``report: PATH`` on stderr (of ``site``)."""
     if not paths:
         return
     if args.json:
-        json_line({"event": "report", "markdown": str(paths[0]), "json": str(paths[-1])})
+        json_line({"event": "report", "markdown": str(paths[0]), "json": str(paths[-1]), **({"site": site} if site else {})})
     else:
         for path in paths:
-            print(printable(f"report: {path}"), file=sys.stderr)
+            print(printable(f"report: {path}" + (f" ({site})" if site else "")), file=sys.stderr)
 
 
 def _consented(
@@ -770,9 +870,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
         if plan.blocked:
             first = next(c for s in plan.sites for c in s.checks if c.status == CheckStatus.FAIL)
             raise PreflightFailed(f"Replication refused: {first.name}: {first.detail} Nothing was changed.")
-        creates = f"create {', '.join(plan.creates)} on the hub, " if plan.creates else ""
-        question = (f"Label the {len(plan.tags)} tag(s) of run {plan.run_id} on {hub.name}, {creates}and replicate "
-                    f"them to {', '.join(s.name for s in others)}?")
+        question = replication_question(plan, hub.name, (s.name for s in others))
         if not _consented(args, "sites replicate changes the hub", lambda: question):
             print("archfuse: not replicated; nothing was changed.", file=sys.stderr)
             return 0

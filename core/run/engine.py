@@ -25,7 +25,7 @@ from core import events as ev
 from core.advice import Advice
 from core.charts.oci import OciChartDestination
 from core.errors import ArchfuseError, BlobUnknown, Cancelled, RegistryError, TargetError
-from core.helpers.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
+from core.helpers.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.kinds import BlobHow, ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
@@ -35,6 +35,7 @@ from core.plan.images import BlobNeed, ImagePlan, Plan, TagPlan
 from core.plan.results import ChartResult, ImageResult, RunSummary, counts
 from core.registry.retry import RETRYABLE_STATUS, Retrying, RetryPolicy
 from core.run import converge
+from core.run.concurrency import upload_slots
 from core.run.pipe import piped_upload
 from core.run.progress import STALL_AFTER, RunProgress, Watchdog
 from core.run.ratelimit import RateLimit
@@ -56,6 +57,8 @@ class RunOptions:
     spool_dir: Path | None = None
     memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
     workers: int = DEFAULT_JOBS  # --jobs: blob uploads at once; other requests: core.helpers.parallel.round_trips
+    #: --jobs auto: ``workers`` is the most uploads at once, the run finds how many (core.run.concurrency)
+    auto_jobs: bool = False
     rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
     settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
     stall_after: float = STALL_AFTER  # seconds without progress before the run says it is stalled
@@ -72,6 +75,12 @@ class RunRecorder(Protocol):
         """An image's tag is written (or needed no write)."""
     def chart_done(self, result: ChartResult) -> None:
         """A chart version is pushed (or needed no push, or failed)."""
+
+class BlobFeed(Protocol):
+    """Who reads the packages for a run that shares its one read with other sites' runs (core.run.fanout)."""
+    def deliver(self, run: ImportRun, needs: list[BlobNeed]) -> None:
+        """Upload ``needs`` to ``run``'s target from the shared read; returns once they are placed, or
+        raises as :meth:`ImportRun._read_and_push` does."""
 
 class NoRecorder:
     """A run nobody records (tests, tools)."""
@@ -99,9 +108,11 @@ class ImportRun:
         run_id: str | None = None,
         charts: ChartJob | None = None,
         staged: int = 0,
+        feed: BlobFeed | None = None,
     ) -> None:
         """``staged``: the bytes this import uploaded while its packages were read, before the run
-        (:mod:`core.run.stage`); they are counted in the run's ``bytes_uploaded``."""
+        (:mod:`core.run.stage`); they are counted in the run's ``bytes_uploaded``. ``feed``: the
+        packages are read by a reader other sites' runs share (:mod:`core.run.fanout`), not by this run."""
         self.plan = plan
         self.staged = staged
         self.target = target
@@ -111,6 +122,7 @@ class ImportRun:
         self.recorder: RunRecorder = recorder or NoRecorder()
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.charts = charts
+        self.feed = feed
         self.budget = SpoolBudget(self.options.spool_budget)
         self._abort = threading.Event()
         self._tags_moved = False
@@ -120,7 +132,8 @@ class ImportRun:
         rate = self.options.rate_limit
         self._rate = RateLimit(rate, sleep=self.cancel.wait) if rate > 0 else None
         self._trips = round_trips(self.options.workers)  # requests without blob data at once
-        self._writers = threading.BoundedSemaphore(max(1, self.options.workers))  # blobs over SMALL_BLOB at once
+        #: blobs over SMALL_BLOB at once (and, for --jobs auto, small ones): core.run.concurrency
+        self._writers = upload_slots(max(1, self.options.workers), self.options.auto_jobs, emit=self.emit)
         self._images: dict[tuple[str, str], tuple[ImageResult, ...]] = {}  # (repository, tag) -> results
         self._placed: set[tuple[str, str]] = set()  # (repository, digest): blobs this run uploaded or mounted
         self._charts: list[ChartResult] = []
@@ -153,7 +166,7 @@ class ImportRun:
         self.progress.start()
         watched = self.target if isinstance(self.target, Watched) else None
         if watched is not None:
-            watched.watch(self.emit, self.cancel)
+            watched.watch(self._writers.watching(self.emit), self.cancel)
         try:
             with Watchdog(self.progress.tick, self.cancel, self._on_cancel):
                 self._check_planned_errors()
@@ -247,7 +260,11 @@ class ImportRun:
             )
 
     def _upload_blobs(self) -> None:
-        self._read_and_push(self._mount_held())
+        to_read = self._mount_held()
+        if self.feed is not None:
+            self.feed.deliver(self, to_read)
+        else:
+            self._read_and_push(to_read)
 
     def _read_and_push(self, to_read: list[BlobNeed]) -> None:
         """Read each package holding a blob of ``to_read`` once and upload those blobs as they come."""
@@ -289,6 +306,11 @@ class ImportRun:
                 self.progress.next_package(sizes.get(package, 0))
             for future in pending:
                 future.result()
+        self.check_read(to_read, done)
+
+    def check_read(self, to_read: list[BlobNeed], done: set[str]) -> None:
+        """After the read: raise the first upload failure, else TargetError for a blob of ``to_read``
+        the packages did not hold (``done``: the digests read)."""
         self._raise_if_failed()
         missing = [n for n in to_read if n.blob.digest not in done]
         if missing:
@@ -327,17 +349,29 @@ class ImportRun:
         return size * 2 > budget.limit and len(need.repositories) == 1 and budget.used + size > budget.limit
 
     def _push_spooled(self, need: BlobNeed, spool: BinaryIO) -> None:
+        self.push_held(need, spool, functools.partial(self.budget.release, need.blob.size))
+
+    def push_held(self, need: BlobNeed, stream: BinaryIO, release: Callable[[], None], *,
+                  seekable: bool = True) -> None:
+        """Upload a blob held for this run (spooled, or piped by a shared reader when not
+        ``seekable``); a failure fails the run, not the caller. ``stream`` is closed and ``release``
+        called after, whatever happened."""
         try:
             if not self._abort.is_set():
-                self._push(need, spool, seekable=True)
+                self._push(need, stream, seekable=seekable)
         except ArchfuseError as err:
             if self.cancel.is_set():  # the cancel cut it: the run stops as cancelled, not failed
                 return
             self.progress.blob_done(need.blob.digest, failed=True)
             self._fail(need.blob.digest, str(err))
         finally:
-            spool.close()
-            self.budget.release(need.blob.size)
+            stream.close()
+            release()
+
+    @property
+    def failing(self) -> bool:
+        """True once an upload (or anything else) failed this run, or it was cancelled: no more blobs."""
+        return self._abort.is_set()
 
     def _push(self, need: BlobNeed, stream: BinaryIO, *, seekable: bool) -> None:
         """Upload one blob to the first repository that needs it, then mount it into the others."""
@@ -373,11 +407,9 @@ class ImportRun:
 
     @contextlib.contextmanager
     def _writing(self, size: int) -> Iterator[None]:
-        """Hold one of the ``--jobs`` writer slots while a blob over :data:`SMALL_BLOB` uploads."""
-        if size <= SMALL_BLOB:
-            yield
-            return
-        with self._writers:
+        """Hold one of the ``--jobs`` writer slots while a blob over :data:`SMALL_BLOB` uploads (a share of
+        one for a small blob under ``--jobs auto``)."""
+        with self._writers.hold(size):
             yield
 
     def _sent(self, meter: Callable[[int], None], size: int) -> None:

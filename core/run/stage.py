@@ -33,6 +33,7 @@ from core.package.model import ChartRecord
 from core.package.reader import BlobMember
 from core.package.tarstream import read_exact
 from core.plan.images import landing_repositories
+from core.run.concurrency import upload_slots
 from core.run.engine import RunOptions
 from core.run.pipe import piped_upload
 from core.run.progress import stall_text
@@ -70,6 +71,8 @@ class BlobStager:
         self._lock = threading.Lock()
         self._rate = RateLimit(options.rate_limit) if options.rate_limit > 0 else None
         self._pool = ThreadPoolExecutor(round_trips(options.workers), thread_name_prefix="archfuse-stage")
+        #: small uploads at once: the pool's size, or what --jobs auto finds (core.run.concurrency)
+        self.slots = upload_slots(max(1, options.workers), options.auto_jobs, emit=emit)
         self._pending: list[Future[None]] = []
         self._blobs = 0
         self._bytes = 0
@@ -131,6 +134,17 @@ class BlobStager:
             blobs, size, self._blobs, self._bytes = self._blobs, self._bytes, 0, 0
         self.emit(ev.BlobsStaged(str(path), self.target.description, blobs, size, self.stopped))
 
+    def abandon(self) -> None:
+        """The scan was interrupted (a signal: SIGHUP, SIGTERM, Ctrl-C): cut the uploads in flight
+        rather than wait for them. The registry keeps their unfinished uploads, noted in the state dir,
+        and the next run continues them (core.registry.uploads)."""
+        with self._lock:
+            self.stopped = self.stopped or "the scan was interrupted"
+        halt = threading.Event()
+        halt.set()
+        self.target.watch(self.emit, halt)  # no request or retry more
+        self.target.interrupt()
+
     def close(self) -> None:
         """Wait for what is in flight and end the upload threads."""
         self._pool.shutdown(wait=True)
@@ -163,7 +177,8 @@ class BlobStager:
     def _put_small(self, repository: str, digest: str, data: bytes) -> str:
         """A small blob, from memory, without asking first: that costs about what asking costs (a round
         trip), and a cold import would ask for every one. Retried as any upload."""
-        self.target.put_blob(repository, digest, len(data), BytesIO(data), self._sent)
+        with self.slots.hold(len(data)):
+            self.target.put_blob(repository, digest, len(data), BytesIO(data), self._sent)
         self._count(len(data))
         return repository
 
@@ -177,7 +192,7 @@ class BlobStager:
         holder = next((r for r, have in zip(repositories, held) if have), "")
         if holder:
             return holder
-        self.target.stream_blob(repositories[0], digest, size, stream, self._sent)
+        self.target.stream_blob(repositories[0], digest, size, stream, self._sent)  # one at a time: the read's
         self._count(size)
         return repositories[0]
 
