@@ -361,8 +361,10 @@ def test_a_registry_that_does_not_answer_is_tried_once_before_the_read(pair: Pac
             refuser.close()
         assert result.code == 3 and "Traceback" not in result.err, result.err
         counts[name] = refuser.count
-    assert counts["scan-first"] >= 4  # the checks retry (3 s: 0.25-0.5, 0.5-1, 1-2 s apart)
-    assert counts["one read"] - counts["scan-first"] in (0, 1, 2), counts  # one look more, give or take jitter
+    # the checks retry (3 s: 0.25-0.5, 0.5-1, 1-2 s apart: about 4 tries idle, fewer on a loaded machine)
+    assert counts["scan-first"] >= 2, counts
+    # one look more, give or take jitter and load; a retried look would add the checks' tries again (about 4)
+    assert counts["one read"] - counts["scan-first"] in (-1, 0, 1, 2), counts
 
 
 def _staged(registry: RegistryServer) -> tuple[int, int]:
