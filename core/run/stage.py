@@ -34,13 +34,15 @@ from core.package.reader import BlobMember
 from core.package.tarstream import read_exact
 from core.plan.images import landing_repositories
 from core.run.engine import RunOptions
-from core.run.pipe import piped_upload
+from core.run.pipe import feed_upload
 from core.run.progress import stall_text
 from core.run.ratelimit import RateLimit
 from core.targets.registry import RegistryTarget
 
 #: small blobs read into memory and waiting for an upload slot, at most (each is at most SMALL_BLOB)
 _QUEUED_SMALL = 64
+#: large blobs fed to their upload and not yet committed, at most (each holds a pipe's depth at most)
+_QUEUED_LARGE = 4
 
 
 class BlobStager:
@@ -71,6 +73,7 @@ class BlobStager:
         self._rate = RateLimit(options.rate_limit) if options.rate_limit > 0 else None
         self._pool = ThreadPoolExecutor(round_trips(options.workers), thread_name_prefix="archfuse-stage")
         self._pending: list[Future[None]] = []
+        self._large: list[Future[None]] = []
         self._blobs = 0
         self._bytes = 0
         #: blobs and bytes uploaded over the whole scan (no tag points at them until a run)
@@ -104,13 +107,18 @@ class BlobStager:
             data = read_exact(member.stream, member.size)
             self._wait_for_room()
             self._pending.append(self._pool.submit(self._stage, digest, lambda: self._put_small(repositories[0], digest, data)))
-        else:  # streamed: this thread reads on while an upload thread sends (core.run.pipe)
+        else:  # streamed: this thread reads on while an upload thread sends (core.run.pipe), and
+            # goes on to the next blob once this one is fed, without waiting for the registry's commit
             size = member.size
-            piped_upload(
-                lambda pipe: self._stage(digest, lambda: self._stream_large(repositories, digest, pipe, size)),
-                member.stream,
-                size,
-                self._pool,
+            while len(self._large) >= _QUEUED_LARGE:
+                self._large.pop(0).result()
+            self._large.append(
+                feed_upload(
+                    lambda pipe: self._stage(digest, lambda: self._stream_large(repositories, digest, pipe, size)),
+                    member.stream,
+                    size,
+                    self._pool,
+                )
             )
 
     def tick(self) -> None:
@@ -124,9 +132,9 @@ class BlobStager:
 
     def package_done(self, path: Path) -> None:
         """Wait for the package's uploads and say what was staged."""
-        for future in self._pending:
+        for future in self._pending + self._large:
             future.result()
-        self._pending = []
+        self._pending, self._large = [], []
         with self._lock:
             blobs, size, self._blobs, self._bytes = self._blobs, self._bytes, 0, 0
         self.emit(ev.BlobsStaged(str(path), self.target.description, blobs, size, self.stopped))
