@@ -27,7 +27,7 @@ from core.package.scan import scan_paths
 from core.plan.images import build_plan
 from core.record.report import report_paths
 from core.run.engine import ImportRun
-from core.session import open_session
+from core.session import READ_AT_ONCE, open_session
 from core.targets.connect import open_target
 from core.targets.registry import RegistryTarget
 from core.units import size_text
@@ -409,3 +409,43 @@ def test_a_second_spelling_of_the_target_is_refused_before_it_uploads(registry: 
     again = archfuse("import", pair.arm, "--registry", registry.url.replace("127.0.0.1", "localhost"), "--insecure",
                      "--yes", "--json", state_dir=tmp_path / "second")
     assert again.code == 0, again.err  # let go at close
+
+
+class _SideBySide:
+    """A scan's sink that holds the first package's read at its first blob until a blob of the
+    other package arrives from another thread: packages read one after the other never get there."""
+
+    def __init__(self) -> None:
+        self.first_thread = 0
+        self.other_seen = threading.Event()
+        self.order: list[str] = []  # "blob-1" / "blob-2" / "done-1" / "done-2", as they happen
+        self._lock = threading.Lock()
+
+    def chart(self, record: object) -> None:
+        pass
+
+    def blob(self, member: reader.BlobMember) -> None:
+        me = threading.get_ident()
+        with self._lock:
+            self.first_thread = self.first_thread or me
+            first = me == self.first_thread and len(self.order) == 0
+            self.order.append("blob-1" if me == self.first_thread else "blob-2")
+        if first:
+            self.other_seen.wait(10)  # a bound for the failing case only: the passing case never waits it out
+        else:
+            self.other_seen.set()
+
+    def package_done(self, path: Path) -> None:
+        with self._lock:
+            self.order.append("done-1" if threading.get_ident() == self.first_thread else "done-2")
+
+
+def test_a_cold_import_reads_both_packages_side_by_side(pair: Packages) -> None:
+    """The one read of a two-arch import reads both packages at once (core.session.READ_AT_ONCE):
+    the second package's blobs reach the uploads before the first package's read has ended, so one
+    package's uploads go on while the other is read (issue 21)."""
+    sink = _SideBySide()
+    indexes = scan_paths([pair.amd, pair.arm], sink=sink, at_once=READ_AT_ONCE)
+    assert [i.arch for i in indexes] == ["amd64", "arm64"]  # in the order given, whatever finished first
+    assert "blob-2" in sink.order[: sink.order.index("done-1")], sink.order[:5]
+    assert sorted(sink.order)[-2:] == ["done-1", "done-2"]
