@@ -80,7 +80,17 @@ def test_a_cold_import_reads_each_package_once(registry: RegistryServer, pair: P
     session = open_session(config, state_dir=tmp_path / "state", emit=seen.append)
     try:
         indexes = session.scan_to_import([pair.amd, pair.arm])
+        assert isinstance(session.target, RegistryTarget)
+        asked: list[tuple[str, str]] = []
+        blob_exists = session.target.blob_exists
+        session.target.blob_exists = lambda repository, digest: asked.append((repository, digest)) or blob_exists(repository, digest)  # type: ignore[method-assign]
         preflight = session.preflight(indexes)
+        session.target.blob_exists = blob_exists  # type: ignore[method-assign]
+        # what the one read put into a repository is mounted into the others of its space (the first
+        # path segment) without a HEAD each (issue 21)
+        space = {digest: repository.split("/")[0] for digest, repository in session.sources.items()}
+        same_space = [(r, d) for r, d in asked if space.get(d) == r.split("/")[0]]
+        assert not same_space and len(asked) < len(session.sources), (same_space[:3], len(asked))
         assert not preflight.failed and preflight.plan is not None
         assert preflight.plan.bytes_to_upload == 0  # every blob is on the registry: the run only mounts
         summary = session.run(preflight)
@@ -89,7 +99,7 @@ def test_a_cold_import_reads_each_package_once(registry: RegistryServer, pair: P
     staged = [e for e in seen if isinstance(e, ev.BlobsStaged)]
     assert summary.status == "done" and summary.bytes_uploaded == sum(e.bytes for e in staged)  # the one read's
     assert reads == {pair.amd.name: 1, pair.arm.name: 1}
-    assert [Path(e.path).name for e in staged] == [pair.amd.name, pair.arm.name]
+    assert sorted(Path(e.path).name for e in staged) == [pair.amd.name, pair.arm.name]  # read side by side
     assert all(e.blobs > 0 and e.bytes > 0 and not e.stopped for e in staged)
     assert not [e for e in seen if isinstance(e, ev.PackageStarted)]  # the run opened no package
     assert any(isinstance(e, ev.BlobDone) and e.how == "mounted" for e in seen)  # the bundles' other repositories
