@@ -11,7 +11,15 @@ from __future__ import annotations
 from core import __version__, events
 from core.advice import Advice, Fix, advise, explain
 from core.charts.destinations import DESTINATIONS, destination_choices
-from core.checks.base import IGNORABLE, Check, CheckOptions, Preflight, ignorable_kind
+from core.checks.base import (
+    IGNORABLE,
+    Check,
+    CheckOptions,
+    Preflight,
+    ignorable_kind,
+    render_sites,
+    sites_json,
+)
 from core.checks.coverage import holds_tag
 from core.config import Secret, TargetConfig, TargetInputs, hide_url_credentials, secret, target_config
 from core.demo.setup import Demo, prepare_demo
@@ -32,7 +40,10 @@ from core.kinds import (
     VerifyStatus,
 )
 from core.operations.prune import Kept, PruneManifest, PrunePlan, PruneSummary, PruneTag
+from core.operations.repair import RepairItem, RepairPlan
+from core.operations.replicate import ReplicationOptions, ReplicationPlan, ReplicationSummary
 from core.operations.rollback import RollbackSummary, config_for_run
+from core.operations.sites_verify import SiteCell, SitesReport
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
 from core.package.discover import discover
@@ -50,7 +61,17 @@ from core.run.coverage import TagCoverage
 from core.run.engine import RunOptions
 from core.run.options import OptionNames, typed_patience, typed_run_options
 from core.run.stop import Stop
-from core.session import ChartCheck, Session, VerifyReport, Workspace, open_session
+from core.session import (
+    ChartCheck,
+    Session,
+    SiteOutcome,
+    VerifyReport,
+    Workspace,
+    open_session,
+    preflight_sites,
+    run_sites,
+)
+from core.targets.sites import Site, load_sites, site_of, sites_base, sites_from_registries
 from core.terminal import printable, printable_lines
 from core.units import parse_size, size_text
 
@@ -98,6 +119,13 @@ __all__ = [
     "PrunePlan",
     "PruneSummary",
     "PruneTag",
+    "RepairItem",
+    "RepairPlan",
+    "SiteCell",
+    "SitesReport",
+    "ReplicationOptions",
+    "ReplicationPlan",
+    "ReplicationSummary",
     "RollbackResult",
     "RollbackSummary",
     "RunDetail",
@@ -110,6 +138,8 @@ __all__ = [
     "Secret",
     "Selection",
     "Session",
+    "Site",
+    "SiteOutcome",
     "Stop",
     "TagCoverage",
     "TagRecord",
@@ -130,20 +160,28 @@ __all__ = [
     "hide_url_credentials",
     "holds_tag",
     "ignorable_kind",
+    "load_sites",
     "open_session",
     "package_identity",
     "package_row",
     "parse_package_name",
     "parse_size",
+    "preflight_sites",
     "prepare_demo",
     "printable",
     "printable_lines",
     "render_history",
     "render_listing",
     "render_scan_table",
+    "render_sites",
+    "run_sites",
     "scan_json",
     "secret",
     "size_text",
+    "site_of",
+    "sites_json",
+    "sites_base",
+    "sites_from_registries",
     "target_config",
     "typed_patience",
     "typed_run_options",

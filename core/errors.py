@@ -146,3 +146,14 @@ class RunLocked(ArchfuseError):
 
 class StateError(ArchfuseError):
     """The state dir, journal, scan cache or lock directory cannot be used; the target is untouched."""
+
+
+class UnsafeLockDirectory(StateError):
+    """The run lock directory is refused (another user's, writable by others, a link): a bad
+    configuration of the host or of ``ARCHFUSE_LOCK_DIR``, so a usage error's exit code."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A configuration file (a sites file, ...) that cannot be used; the text names the file and the key."""

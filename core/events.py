@@ -246,6 +246,29 @@ class RunFinished(Event):
     bytes_staged: int = 0
 
 
+@dataclass(frozen=True)
+class ReplicationProgress(Event):
+    """A Harbor replication execution to one site moved (``archfuse sites replicate``): its tasks' counts."""
+
+    site: str
+    execution_id: int
+    status: str  # Harbor's word: InProgress, Succeed, Failed, Stopped
+    total: int
+    succeed: int
+    failed: int
+    in_progress: int
+
+
+@dataclass(frozen=True)
+class ReplicationRerun(Event):
+    """An execution to ``site`` ended with ``failed`` tasks: a new execution of the policy copies them again."""
+
+    site: str
+    execution_id: int  # the new execution
+    failed: int
+    attempt: int
+
+
 Emit = Callable[[Event], None]
 
 

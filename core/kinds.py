@@ -122,6 +122,7 @@ class RunKind(Word):
     IMPORT = "import"
     ROLLBACK = "rollback"
     PRUNE = "prune"
+    REPAIR = "repair"  # verify --repair: put back what a target lost of what the journal imported
 
 
 class RunStatus(Word):
@@ -155,7 +156,22 @@ class VerifyStatus(Word):
     MISSING_PLATFORM = "missing-platform"
     MISSING_BLOB = "missing-blob"
     OTHER_DIGEST = "other-digest"
+    MISSING_CHILD = "missing-child"  # the tag's index names the platform's manifest, which the registry lacks
     ERROR = "error"
+
+
+class Fault(Word):
+    """What a site lost of a tag the journal imported (verify across sites, and its repair)."""
+
+    MISSING_TAG = "missing-tag"  # the tag is gone
+    LOST_PLATFORM = "lost-platform"  # flattened: the index lost a platform, or is a single manifest now
+    MISSING_CHILD = "missing-child"  # the index names a platform manifest the registry no longer holds
+    MISSING_BLOB = "missing-blob"  # a blob of a platform manifest is gone
+    STALE = "stale"  # the tag serves a platform by another manifest than the package's (an older one)
+    OTHER_INDEX = "other-index"  # the index's digest is not the hub's
+    MISSING_CHART = "missing-chart"
+    OTHER_CHART = "other-chart"
+    UNREACHABLE = "unreachable"  # the site did not answer
 
 
 class ChecksumStatus(Word):

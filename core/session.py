@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,20 @@ from core.checks.base import CheckContext, CheckOptions
 from core.checks.preflight import Preflight, prepare, run_preflight
 from core.config import TargetConfig
 from core.errors import ArchfuseError, PreflightFailed, UsageError
+from core.helpers.parallel import parallel_map
 from core.jsonable import json_fields
-from core.kinds import ChartAction, RegistryFlavour, RunKind, VerifyStatus
+from core.kinds import ChartAction, RegistryFlavour, RunKind, RunStatus, VerifyStatus
 from core.operations.prune import PrunePlan, PruneSummary, plan_prune, prune_run
+from core.operations.repair import RepairPlan, plan_repair, repair_run
+from core.operations.replicate import (
+    ReplicationOptions,
+    ReplicationPlan,
+    ReplicationSummary,
+    plan_replication,
+    run_replication,
+)
 from core.operations.rollback import RollbackSummary, rollback_run
+from core.operations.sites_verify import SitesReport, SiteView, verify_sites
 from core.operations.verify import ImageCheck, verify_images
 from core.package.background import BackgroundScan, ScanResult
 from core.package.choice import ChartSelection
@@ -51,7 +62,8 @@ from core.record.report import add_verify, report_paths
 from core.record.state import state_dir as default_state_dir
 from core.registry.uploads import UploadMemo
 from core.run.coverage import TagCoverage, tag_coverage
-from core.run.engine import RunOptions
+from core.run.engine import BlobFeed, RunOptions
+from core.run.fanout import FanOut
 from core.run.lifecycle import journaled_run
 from core.run.progress import Watchdog
 from core.run.stage import BlobStager
@@ -59,6 +71,7 @@ from core.secrets import masked_emit
 from core.targets.base import Target
 from core.targets.connect import open_harbor, open_target
 from core.targets.registry import RegistryTarget
+from core.targets.sites import Site
 from core.terminal import printable_lines
 from core.units import size_text
 
@@ -248,6 +261,15 @@ class Workspace:
         """The chart checklist: per chart, its versions, images, bytes per arch and what the target holds."""
         return chart_summaries(packages, held)
 
+    def verify_sites(self, packages: list[PackageIndex], sites: list[tuple[str, Session]]) -> SitesReport:
+        """``verify --sites``: every tag (each platform) and chart version of the packages at each named
+        site's session, as a site × tag × platform matrix; the first site is the hub. Reads only."""
+        views = [SiteView(name, s.target, s.charts, s.prefix) for name, s in sites]
+        report = verify_sites(packages, views, state_dir=self.state_dir)
+        for _, session in sites:  # the matrix goes into the report of each site's newest import of the packages
+            session.add_to_report(packages, report.to_json(), key="sites")
+        return report
+
     def run_detail(self, run: RunRecord) -> RunDetail:
         """What the journal recorded of a run: tags moved, images and charts."""
         with Journal(self.state_dir, emit=self.emit) as journal:
@@ -384,6 +406,9 @@ class Session(Workspace):
                     if self.staged[0]:
                         err.hint = " ".join(h for h in (err.hint, self.untagged_note()) if h)
                     raise
+        except KeyboardInterrupt:  # a signal: uploads in flight are cut (their registry uploads kept), not waited for
+            stager.abandon()
+            raise
         finally:
             stager.close()
         self.sources.update(stager.sources)
@@ -437,8 +462,10 @@ class Session(Workspace):
         *,
         cancel: threading.Event | None = None,
         options: RunOptions | None = None,
+        feed: BlobFeed | None = None,
     ) -> RunSummary:
-        """Carry out a preflight's plan; refuses when a check failed."""
+        """Carry out a preflight's plan; refuses when a check failed. ``feed``: the packages are read
+        once for several sites (:func:`run_sites`)."""
         if preflight.failed or preflight.plan is None:
             first = preflight.failures[0] if preflight.failures else None
             raise PreflightFailed(
@@ -467,6 +494,7 @@ class Session(Workspace):
             emit=self.emit,
             cancel=cancel,
             staged=staged,
+            feed=feed,
         )
 
     def prune_plan(
@@ -528,13 +556,38 @@ class Session(Workspace):
                 packages, self.charts, host=self.target.host, prefix=self.prefix, state_dir=self.state_dir
             )
             report.charts = [ChartCheck.of(plan) for plan in plans]
+        self.add_to_report(packages, report.to_json())
+        return report
+
+    def add_to_report(self, packages: list[PackageIndex], verify: dict[str, Any], *, key: str = "verify") -> None:
+        """Put a verification into the report of the newest import of ``packages`` into this target, when
+        there is one (a warning when it cannot be written)."""
         report_json = self._import_report(packages)
         if report_json is not None:
             try:
-                add_verify(report_json, report.to_json(), self.secrets)
+                add_verify(report_json, verify, self.secrets, key=key)
             except (OSError, ValueError) as err:  # the report stays as the run wrote it
                 self.emit(ev.Warning(f"The verification could not be added to the report {report_json}: {err}"))
-        return report
+
+    def repair_plan(
+        self, packages: list[PackageIndex], *, options: RunOptions | None = None, hub: RepairPlan | None = None
+    ) -> RepairPlan:
+        """What ``verify --repair`` puts back on the target: missing child manifests and blobs, lost
+        platforms, stale tags and lost chart versions of the packages; with the ``hub``'s plan (several
+        sites), the hub's index where a tag is right but by another index. Writes nothing."""
+        charts = None
+        if self.charts is not None and any(p.charts for p in packages):
+            charts = plan_charts(packages, self.charts, host=self.target.host, prefix=self.prefix,
+                                 state_dir=self.state_dir)
+        return plan_repair(packages, self.target, prefix=self.prefix, jobs=(options or RunOptions()).workers,
+                           charts=charts, hub=hub.indexes if hub is not None else None)
+
+    def repair(
+        self, plan: RepairPlan, *, options: RunOptions | None = None, cancel: threading.Event | None = None
+    ) -> RunSummary:
+        """Carry out an agreed repair plan: a journaled run (kind ``repair``) through the import's path."""
+        return repair_run(plan, self.target, state_dir=self.state_dir, charts=self.charts, options=options,
+                          settings={"prefix": self.prefix}, secrets=self.secrets, emit=self.emit, cancel=cancel)
 
     def _import_report(self, packages: list[PackageIndex]) -> Path | None:
         """The JSON report of the newest import into this target that carried every one of ``packages``."""
@@ -546,6 +599,36 @@ class Session(Workspace):
                 path = report_paths(self.state_dir, run.id)[1]
                 return path if path.is_file() else None
         return None
+
+    def replication_plan(self, sites: Sequence[Site], *, run_id: str | None = None) -> ReplicationPlan:
+        """Harbor replication from this target (the hub) to ``sites`` of what one import wrote (``run_id``,
+        else the newest import into the hub that finished): each pair checked, what exists found; writes nothing."""
+        with Journal(self.state_dir, secrets=self.secrets, emit=self.emit) as journal:
+            if run_id:
+                run = journal.run(run_id)
+            else:
+                done = [r for r in journal.runs(50, target=self.config.description)
+                        if r.kind == RunKind.IMPORT and r.status == RunStatus.DONE]
+                if not done:
+                    raise UsageError(
+                        f"The journal has no finished import into {self.config.description}, so there is nothing "
+                        "to replicate from it: import into the hub first."
+                    )
+                run = done[0]
+            tags = journal.tags_of(run.id)
+        return plan_replication(self.config, sites, run.id, tags)
+
+    def replicate(
+        self, plan: ReplicationPlan, options: ReplicationOptions, *, sleep: Callable[[float], None] = time.sleep
+    ) -> ReplicationSummary:
+        """Carry out an agreed replication plan: the label on what the import wrote, per site the hub's
+        endpoint and policy, executions followed (events), failed tasks re-run, and each site verified
+        (against the import's packages while they are where they were imported from, read from the scan
+        cache; else by the digests the journal holds)."""
+        run, _tags = self.find_run(plan.run_id)
+        paths = [Path(str(p.get("path", ""))) for p in run.packages]
+        packages = self._packages_of(run) if paths and all(path.is_file() for path in paths) else None
+        return run_replication(plan, options, self.emit, sleep, packages=packages)
 
     def coverage(self, tags: Iterable[tuple[str, str]]) -> list[TagCoverage]:
         """The platforms each ``(repository, tag)`` serves, and the arches its repository's other tags
@@ -582,3 +665,81 @@ def open_session(
     return session_class(
         target, config=config, charts=charts, state_dir=state_dir, emit=emit, force_charts=force_charts
     )
+
+
+@dataclass(frozen=True)
+class SiteOutcome:
+    """How one site of a run to several sites ended: its run's summary, or what stopped it before."""
+
+    summary: RunSummary | None
+    error: ArchfuseError | None = None
+
+    @property
+    def status(self) -> RunStatus:
+        return self.summary.status if self.summary is not None else RunStatus.FAILED
+
+    @property
+    def message(self) -> str:
+        if self.summary is not None:
+            return self.summary.failures[0] if self.summary.failures else ""
+        return str(self.error or "")
+
+    @property
+    def exit_code(self) -> int:
+        return self.summary.exit_code if self.summary is not None else 1
+
+
+def preflight_sites(
+    sessions: Sequence[Session],
+    packages: list[PackageIndex],
+    *,
+    strict: bool = False,
+    options: RunOptions | None = None,
+    checks: CheckOptions | None = None,
+) -> list[Preflight]:
+    """Every site's checks and plan (:meth:`Session.preflight`), the sites at once; in their order."""
+    return parallel_map(
+        lambda session: session.preflight(packages, strict=strict, options=options, checks=checks),
+        list(sessions), max(1, len(sessions)), name="archfuse-site",
+    )
+
+
+def run_sites(
+    sessions: Sequence[Session],
+    preflights: Sequence[Preflight],
+    *,
+    cancel: threading.Event | None = None,
+    options: RunOptions | None = None,
+) -> list[SiteOutcome]:
+    """Carry out each site's preflight as a run of its own (its lock, journal entry and tags), the
+    packages read once for all of them (core.run.fanout); a site that fails does not stop the others.
+
+    Outcomes in the sites' order; a site whose preflight failed is refused as :meth:`Session.run`
+    refuses it, alone.
+    """
+    opts = options or RunOptions()
+    outcomes: list[SiteOutcome | None] = [None] * len(sessions)
+    unexpected: list[BaseException] = []
+    with FanOut(len(sessions), opts, cancel) as fanout:
+
+        def one(index: int) -> None:
+            feed = fanout.feeds[index]
+            try:
+                summary = sessions[index].run(preflights[index], cancel=cancel, options=opts, feed=feed)
+                outcomes[index] = SiteOutcome(summary)
+            except ArchfuseError as err:
+                outcomes[index] = SiteOutcome(None, err)
+            except BaseException as err:  # a bug: raised in the caller's thread once every site ended
+                unexpected.append(err)
+                outcomes[index] = SiteOutcome(None, ArchfuseError(str(err)))
+            finally:
+                feed.leave()
+
+        threads = [threading.Thread(target=one, args=(i,), name=f"archfuse-site-{i}") for i in range(len(sessions))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if unexpected:
+        raise unexpected[0]
+    return [o if o is not None else SiteOutcome(None, ArchfuseError("the site's run did not end")) for o in outcomes]

@@ -25,7 +25,11 @@ the vendor's way (below) unless ``--skip-vendor``. It prints a/c, a/b, d/a and n
 - resume: ``archfuse import`` killed with SIGKILL once half the bytes are uploaded (seen in its
   ``--json`` BytesProgress events), then the same command again, timed;
 - plan: a package of IMAGES small images imported into a fresh registry, then ``archfuse plan``
-  of it against that registry (scan cached), timed.
+  of it against that registry (scan cached), timed;
+- several sites (``--sites N``): ``archfuse import`` of the package into one fresh registry behind a
+  delay line (``--delay`` each way), then into N fresh registries each behind its own delay line
+  (``--registry`` repeated: one read feeding every site), cold (scan included) and with the scan
+  cached (an ``archfuse scan`` first, untimed).
 
 Peak RSS is the process's own high-water mark (``VmHWM``, polled every 20 ms); CPU seconds come from ``wait4``. Peak extra disk of archfuse is
 polled every 20 ms: its state dir and TMPDIR, plus any deleted file it holds open (the spool);
@@ -487,6 +491,37 @@ def distance(package: Path, work: Path, delay: float) -> dict[str, Any]:
     return out
 
 
+def several_sites(package: Path, work: Path, sites: int, delay: float) -> dict[str, Any]:
+    """Imports of ``package`` into 1 and into ``sites`` fresh registries, each behind its own delay line
+    (``delay`` each way); cold (fresh state dir) and with the scan cached."""
+    out: dict[str, Any] = {}
+    for count in (1, sites):
+        for leg in ("cold", "scanned"):
+            af = Archfuse(work / f"af-sites-{count}-{leg}")
+            servers = [fresh_registry(work / f"reg-sites-{i}") for i in range(count)]
+            lines = [DelayLine("127.0.0.1", s.port, delay) for s in servers]
+            try:
+                urls = [f"http://{line.host}" for line in lines]
+                if leg == "scanned":
+                    run([ARCHFUSE, "scan", str(package), "--state-dir", str(af.state)], env=af.env)
+                extra = [w for url in urls[1:] for w in ("--registry", url)]
+                done = af.run("import", package, servers[0], "--yes", *extra, url=urls[0])
+                rows = [e for e in done.events if e.get("event") == "sites"]
+                statuses = [r["status"] for r in rows[-1]["sites"]] if rows else ["done"]
+                if statuses != ["done"] * count:
+                    raise SystemExit(f"the import into {count} sites ended {statuses}")
+            finally:
+                for line in lines:
+                    line.close()
+                for server in servers:
+                    drop_registry(server)
+            out[f"{count}_{leg}_s"] = done.seconds
+            out[f"{count}_{leg}_rss"] = done.max_rss
+            out[f"{count}_{leg}_disk"] = done.peak_disk
+    return out
+
+
+
 # -- the vendor-shaped package -----------------------------------------------------------------
 
 
@@ -694,6 +729,10 @@ def main() -> None:
     parser.add_argument(
         "--skip", action="append", default=[], choices=["baseline", "resume", "plan", "distance", "import"]
     )
+    parser.add_argument(
+        "--sites", type=int, default=0, metavar="N",
+        help="also import into N registries at once, each behind the delay line, against one (0: not measured)",
+    )
     args = parser.parse_args()
     IMPORT_ARGS.extend(args.import_arg)
     work = args.work or Path(f"/tmp/archfuse-bench-{os.getpid()}")
@@ -744,6 +783,8 @@ def main() -> None:
                 row["resume"] = resume(package, work)
             if "plan" not in args.skip:
                 row["plan"] = plan_many(many, work)
+            if args.sites > 1:
+                row["sites"] = several_sites(package, work, args.sites, args.delay)
             row["load_after"] = os.getloadavg()[0]
             rows.append(row)
             print(f"run {i + 1}: {json.dumps(row)}", flush=True)
@@ -848,6 +889,15 @@ def report(rows: list[dict[str, Any]]) -> None:
               f"peak RSS {mib(max(r['plan']['rss'] for r in rows))}); "
               f"their first import {col(lambda r: r['plan']['import_s'])} s "
               f"(peak RSS {mib(max(r['plan']['import_rss'] for r in rows))})")  # fmt: skip
+    if "sites" in rows[0]:
+        n = max(int(k.split("_")[0]) for k in rows[0]["sites"])
+        for leg in ("cold", "scanned"):
+            print(f"sites ({leg}): 1 site {col(lambda r, leg=leg: r['sites'][f'1_{leg}_s'])} s, {n} sites "
+                  f"{col(lambda r, leg=leg: r['sites'][f'{n}_{leg}_s'])} s, each behind the delay line "
+                  f"(peak RSS {mib(max(r['sites'][f'{n}_{leg}_rss'] for r in rows))}, peak extra disk "
+                  f"{mib(max(r['sites'][f'{n}_{leg}_disk'] for r in rows))})")  # fmt: skip
+            ratio(f"{n} sites / 1 ({leg})", lambda r, leg=leg: r["sites"][f"{n}_{leg}_s"] / r["sites"][f"1_{leg}_s"],
+                  "<= 1.3")
 
 
 if __name__ == "__main__":

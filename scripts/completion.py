@@ -43,6 +43,12 @@ def _value_flags(parser: argparse.ArgumentParser) -> list[str]:
     return [s for a in parser._actions for s in a.option_strings if a.nargs != 0 and not a.choices]
 
 
+def _positional_choices(parser: argparse.ArgumentParser) -> list[str]:
+    """The words a positional argument with choices takes (``archfuse sites replicate``)."""
+    return [str(c) for a in parser._actions if not a.option_strings and a.choices
+            and not isinstance(a, argparse._SubParsersAction) for c in a.choices]
+
+
 def commands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     """Each command's name and parser, in --help's order."""
     for action in parser._actions:
@@ -72,7 +78,10 @@ def render(parser: argparse.ArgumentParser) -> str:
         if takes:
             lines.append(f'      case "$prev" in {"|".join(takes)}) COMPREPLY=($(compgen -f -- "$cur")); return ;; esac')
         lines.append(f'      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "{" ".join(words)}" -- "$cur")); return; fi')
-        if name:
+        positional = _positional_choices(sub) if name else []
+        if positional:
+            lines.append(f'      COMPREPLY=($(compgen -W "{" ".join(positional)}" -- "$cur") $(compgen -f -- "$cur")) ;;')
+        elif name:
             lines.append('      COMPREPLY=($(compgen -f -- "$cur")) ;;')
         else:  # archfuse DIR opens the TUI on it: a command or a path
             lines.append(f'      COMPREPLY=($(compgen -W "{" ".join(subs)}" -- "$cur") $(compgen -f -- "$cur")) ;;')

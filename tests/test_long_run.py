@@ -20,7 +20,7 @@ import httpx
 from core import events as ev
 from core.config import TargetConfig
 from core.demo.samples import write_sample_package
-from core.errors import BlobUnknown, TargetError
+from core.errors import STOPPED_EXIT, BlobUnknown, TargetError
 from core.kinds import VerifyStatus
 from core.oci.manifest import ManifestRef
 from core.operations.verify import verify_images
@@ -32,6 +32,7 @@ from core.registry.uploads import UploadMemo
 from core.run.engine import ImportRun, RunOptions
 from core.targets.connect import open_registry
 from core.targets.registry import RegistryTarget
+from tests.cli_driver import archfuse
 from tests.fixtures.faultproxy import UPLOAD_PROCESS, FaultProxy
 from tests.fixtures.registry import RegistryServer
 
@@ -118,6 +119,7 @@ def test_blobs_the_plan_saw_long_ago_are_looked_at_again_before_the_manifest(
 
 # -- resume inside a blob ------------------------------------------------------------------------
 
+ROOT = Path(__file__).resolve().parents[1]
 LAYER = 32 << 20  # a large layer, scaled down: 1 GiB in BENCHMARKS.md (scripts/resume_bench.py)
 UPLOADS = r"^/v2/.+/blobs/uploads/"
 REPOSITORY = "team/big"
@@ -178,6 +180,41 @@ def test_a_killed_upload_is_continued_by_the_next_run(
     resent = _sent(proxy) - LAYER
     assert resent <= LAYER * 15 // 100, f"{resent / LAYER:.1%} of the layer sent again"
     assert not list(notes.glob("*.json"))  # the note goes with the finished upload
+
+
+def test_a_sigterm_at_half_a_large_layer_leaves_the_upload_for_the_re_run(
+    registry: RegistryServer, fault_proxy: Callable[..., FaultProxy], tmp_path: Path
+) -> None:
+    """``archfuse import`` stopped safely (SIGTERM, as a dropped SSH session's SIGHUP) while half of
+    a large layer is at the registry: the stop keeps the registry's unfinished upload and its note,
+    and the re-run continues it, sending again only a small part of the layer."""
+    package = write_sample_package(tmp_path / "pkg", "v0.12.0", "amd64", payload=LAYER, charts=["metrics-server"])
+    layer = max(layer.size for image in scan_package(package).images for layer in image.layers)
+    assert layer > 16 << 20  # a chunked upload
+    proxy = fault_proxy(registry)
+    held = proxy.pause("PATCH", UPLOADS, from_bytes=layer // 2)  # the chunk past half the layer, in flight
+    state = tmp_path / "state"
+    command = ["import", str(package), "--registry", proxy.url, "--insecure", "--yes", "--json"]
+    stopped = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", *command], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "ARCHFUSE_STATE_DIR": str(state), "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        held.wait_hit(60)
+        stopped.send_signal(signal.SIGTERM)
+        _out, err = stopped.communicate(timeout=30)
+    finally:
+        if stopped.poll() is None:
+            stopped.kill()
+            stopped.wait()
+        held.release(forward=False)  # the link is gone: the chunk never reaches the registry
+    assert stopped.returncode == STOPPED_EXIT, err
+    assert list((state / "uploads").glob("*.json"))  # the unfinished upload is noted, not cancelled
+    again = archfuse(*command, state_dir=state)
+    assert again.code == 0, again.err
+    resent = proxy.received("PATCH", UPLOADS) - layer  # both runs: the layer once, and what went again
+    assert resent <= layer * 15 // 100, f"{resent / layer:.1%} of the layer sent again"
 
 
 # -- a registry that goes away and comes back ----------------------------------------------------

@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from core.demo.samples import write_sample_package
 from core.errors import RunLocked, StateError
 from core.record.runlock import hold, target_key
+from tests.cli_driver import archfuse
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = "oci:/srv/layout"
@@ -182,3 +184,19 @@ def test_the_identity_lock_excludes_another_users_run(shared: Path) -> None:
         proc.communicate("\n", timeout=60)
     with hold(TARGET):  # free again
         pass
+
+
+def test_the_cli_exits_2_with_one_sentence_for_a_refused_lock_directory(shared: Path, tmp_path: Path) -> None:
+    """A lock directory others can write is a bad configuration: exit 2 (DESIGN.md), and one sentence
+    naming the directory and ARCHFUSE_LOCK_DIR, no traceback."""
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    package = write_sample_package(tmp_path / "pk", "v0.12.0", "amd64")
+    done = archfuse("import", package, "--registry", tmp_path / "layout", "--yes", state_dir=tmp_path / "state",
+                    env={"ARCHFUSE_LOCK_DIR": str(shared)})
+    assert done.code == 2, done.err
+    said = [line for line in done.err.splitlines() if "run lock" in line]
+    assert said == [f"archfuse: The run lock directory {shared} is writable by other users without the sticky bit, "
+                    "so another user could tamper with its lock files; remove it, or set ARCHFUSE_LOCK_DIR to a "
+                    "directory owned by you or root that others cannot write (or that has the sticky bit, like /tmp)."]
+    assert "Traceback" not in done.err

@@ -7,8 +7,10 @@ TUI offers to resume it, with the Target form as it was (never the password).
 
 from __future__ import annotations
 
+import array
 import contextlib
 import fcntl
+import itertools
 import os
 import pty
 import re
@@ -33,6 +35,7 @@ from core.kinds import RunKind, RunStatus
 from core.record.journal import Journal
 from core.session import Workspace
 from tests.cli_driver import archfuse
+from tests.fixtures.broken import write_broken_package
 from tests.fixtures.faultproxy import FaultProxy
 from tests.fixtures.registry import RegistryServer
 from tests.tui_support import make_app, settle, to_target, workdir_fixture  # noqa: F401 - the fixture
@@ -83,11 +86,14 @@ class PtyProcess:
         )
         os.close(slave)
         self.out = bytearray()
+        self.reading = threading.Event()  # cleared: the terminal is no longer read (a dead SSH link)
+        self.reading.set()
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
 
     def _drain(self) -> None:
         while True:
+            self.reading.wait()
             try:
                 chunk = os.read(self.master, 65536)
             except OSError:
@@ -110,6 +116,27 @@ class PtyProcess:
 
     def press(self, keys: bytes) -> None:
         os.write(self.master, keys)
+
+    def unread(self) -> int:
+        """Bytes the app wrote that the terminal has not read."""
+        count = array.array("i", [0])
+        fcntl.ioctl(self.master, termios.FIONREAD, count)
+        return count[0]
+
+    def stop_reading(self) -> None:
+        """The terminal is no longer read (the link died, the session's reader froze): resizes make
+        the app draw until its writes block, which they then do for ever."""
+        self.reading.clear()
+        unchanged = 0
+        for height in itertools.islice(itertools.cycle((23, 24)), 400):
+            before = self.unread()
+            fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", height, 80, 0, 0))
+            self.proc.send_signal(signal.SIGWINCH)
+            time.sleep(0.05)  # the app's frame
+            unchanged = unchanged + 1 if before and self.unread() == before else 0
+            if unchanged >= 10:
+                return
+        raise AssertionError("the app's writes to the terminal never blocked")
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -158,6 +185,25 @@ def test_sighup_to_the_tui_mid_run_stops_safely_and_the_journal_says_interrupted
     assert tags_in(registry) == []
     run = only_run(state)
     assert run.status == RunStatus.INTERRUPTED and run.message.startswith("SIGHUP"), run
+
+
+def test_sighup_ends_the_tui_whose_terminal_is_no_longer_read(
+    tmp_path: Path, terminal: Callable[..., PtyProcess]
+) -> None:
+    """A terminal that takes no more output (a killed tmux session, a dead SSH link) blocks the app's
+    writes, and with them the loop that heard SIGHUP: an Error dialog up, keys typed into it, the
+    terminal frozen, then SIGHUP ends the process with the code of a safe stop."""
+    write_broken_package(tmp_path / "pk", "not-gzip")
+    env = {**os.environ, "ARCHFUSE_STATE_DIR": str(tmp_path / "state"), "TERM": "xterm-256color",
+           "PYTHONPATH": str(ROOT)}
+    tui = terminal([str(tmp_path / "pk")], env, tmp_path)
+    tui.wait_for("cannot be read")
+    tui.press(b"n")
+    tui.wait_for("Close")  # the Error dialog
+    tui.press(b"abc\t")
+    tui.stop_reading()
+    tui.proc.send_signal(signal.SIGHUP)
+    assert tui.proc.wait(WAIT) == STOPPED_EXIT
 
 
 def test_sigterm_to_a_headless_import_stops_safely(

@@ -10,7 +10,15 @@ from textual.widgets import Select
 
 from tests.fixtures.harbor import HarborTestServer
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
-from tests.tui_support import make_app, settle, start, to_checks, to_target, workdir_fixture  # noqa: F401 - fixture
+from tests.tui_support import (  # noqa: F401 - fixtures
+    bytes_read_fixture,
+    make_app,
+    settle,
+    start,
+    to_checks,
+    to_target,
+    workdir_fixture,
+)
 from tui.screens.checks import ChecksScreen
 from tui.screens.dialogs import ConfirmDialog, ErrorDialog
 from tui.screens.summary import SummaryScreen
@@ -53,6 +61,23 @@ async def test_select_amd64_and_arm64_into_the_real_registry_fuses_every_image(
         raw = skopeo_inspect_raw(destination, registry)
         assert raw["mediaType"] == DOCKER_LIST, destination
         assert sorted(m["platform"]["architecture"] for m in raw["manifests"]) == ["amd64", "arm64"], destination
+
+
+async def test_the_tuis_import_reads_each_package_once_from_start(
+    workdir: Path, registry: RegistryServer, bytes_read: dict[str, int]
+) -> None:
+    app = make_app()
+    app.state.settings = TargetSettings(registry=registry.url, insecure=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_checks(pilot)
+        sizes = {Path(p.path).name: p.size for p in app.state.chosen}
+        assert len(sizes) == 2 and {name: bytes_read[name] for name in sizes} == sizes  # the background scan's read
+        bytes_read.clear()
+        await start(pilot)
+        await settle(pilot)
+        summary = app.state.summary
+        assert summary is not None and summary.status == "done", summary.failures
+    assert bytes_read == sizes  # from Start: one pass over each package (the run's), nothing read twice
 
 
 def harbor_app(harbor: HarborTestServer) -> Any:

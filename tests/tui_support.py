@@ -15,6 +15,7 @@ from core import events as ev
 from core.advice import Advice
 from core.checks.preflight import Check, Preflight
 from core.demo.samples import write_demo_set
+from core.package import reader, scan
 from core.plan.results import RunSummary
 from core.session import Session
 from tui.app import ArchfuseApp, create_app
@@ -35,6 +36,28 @@ def workdir_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     write_demo_set(tmp_path / "pk")
     return tmp_path
+
+
+@pytest.fixture(name="bytes_read")
+def bytes_read_fixture(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """The bytes read from each package file (by name) since the test began or last cleared it: every
+    read of a package passes the package reader's raw tap, or is a sha512 of the whole file."""
+    counted: dict[str, int] = {}
+    tap_read, whole = reader._Tap.read, scan.file_sha512
+
+    def read(self: Any, size: int = -1, /) -> bytes:
+        data: bytes = tap_read(self, size)
+        name = Path(str(getattr(self._f, "name", "?"))).name
+        counted[name] = counted.get(name, 0) + len(data)
+        return data
+
+    def sha512(path: Path) -> str:
+        counted[path.name] = counted.get(path.name, 0) + path.stat().st_size
+        return whole(path)
+
+    monkeypatch.setattr(reader._Tap, "read", read)
+    monkeypatch.setattr(scan, "file_sha512", sha512)
+    return counted
 
 
 class GatedSession(Session):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -108,6 +110,11 @@ class ArchfuseApp(App[int]):
             with_remembered(self.state.settings, self.recall_form())
         self.session: Session | None = None  # opened for the form's target by connect()
         self.session_class = session_class
+        self.signalled = ""  # SIGHUP or SIGTERM, once one came: the terminal may be gone
+        self.writing = 0  # engine jobs in flight that write to a target (WRITING_JOBS)
+        self.quiet = threading.Condition()  # notified when one of them ends
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._signal_handlers: dict[int, Any] = {}
 
     def on_mount(self) -> None:
         from tui.screens.packages import PackagesScreen
@@ -117,18 +124,30 @@ class ArchfuseApp(App[int]):
             self.theme = "ansi-dark"  # 16-colour terminals: the terminal's own palette
         self.push_screen(PackagesScreen())
         if not self.is_headless:  # a dropped SSH session (SIGHUP) or SIGTERM: stop safely, as Escape does
-            loop = asyncio.get_running_loop()
+            self._loop = asyncio.get_running_loop()
             for signum in (signal.SIGHUP, signal.SIGTERM):
-                loop.add_signal_handler(signum, self.stop_for_signal, signum.name)
+                self._signal_handlers[signum] = signal.signal(signum, self.on_signal)
         self.offer_resume()
 
     def on_unmount(self) -> None:
-        if not self.is_headless:
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGHUP, signal.SIGTERM):
-                loop.remove_signal_handler(signum)
+        for signum, previous in self._signal_handlers.items():
+            signal.signal(signum, previous)
         if self.session is not None:
             self.session.close()
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        """SIGHUP or SIGTERM, heard in the main thread even while it is blocked writing to a terminal that
+        is gone or no longer read (Textual's output queue full): a run going is told to stop safely at
+        once (its Stop is an event, no screen needed), the app is asked to leave as :meth:`stop_for_signal`
+        says, and :func:`exit_anyway` ends the process should the screen never let it."""
+        if self.signalled or self._loop is None:
+            return
+        name = signal.Signals(signum).name
+        self.signalled = name
+        if self.writing:
+            self.state.cancel.interrupt(name)
+        self._loop.call_soon_threadsafe(self.stop_for_signal, name)
+        threading.Thread(target=exit_anyway, args=(self,), name="archfuse-exit", daemon=True).start()
 
     def stop_for_signal(self, name: str) -> None:
         """SIGHUP or SIGTERM: a run going stops safely (the journal says interrupted), then archfuse
@@ -238,6 +257,10 @@ class ArchfuseApp(App[int]):
         :class:`WorkDone` message the screen delivers).
         """
         self.bridge.listener = screen
+        writes = job in WRITING_JOBS
+        if writes:
+            with self.quiet:
+                self.writing += 1
 
         def work() -> None:
             try:
@@ -248,6 +271,11 @@ class ArchfuseApp(App[int]):
                 screen.post_message(WorkFailed(job, f"Unexpected error ({type(err).__name__}): {err}"))
             else:
                 screen.post_message(WorkDone(job, lambda: done(result)))
+            finally:
+                if writes:
+                    with self.quiet:
+                        self.writing -= 1
+                        self.quiet.notify_all()
 
         return self.run_worker(work, name=job, group=job, thread=True, exclusive=True, exit_on_error=False)
 
@@ -307,6 +335,25 @@ def _runner(screen: Screen[Any], action: str) -> Callable[[], Any]:
         await screen.run_action(action)
 
     return run
+
+
+#: engine jobs that write to a target: after a signal, the process ends only once they have stopped
+WRITING_JOBS = frozenset({"run", "rollback", "prune"})
+#: seconds the app has to leave after a signal's safe stop, before the process ends without the screen
+EXIT_GRACE = 3.0
+
+
+def exit_anyway(app: ArchfuseApp) -> None:
+    """After SIGHUP or SIGTERM: a terminal that is gone or no longer read (a killed tmux session, a dead
+    SSH link) can block Textual's output for ever, and the app with it (its loop waits to write a
+    frame; its exit waits for the output thread), so no signal is heard again. Once the engine jobs
+    that write have ended (the run stopped safely, the journal says so), the app has
+    :data:`EXIT_GRACE` seconds to leave; then the process ends without its screen, with the app's
+    exit code (a safe stop's when it has none yet)."""
+    with app.quiet:
+        app.quiet.wait_for(lambda: app.writing == 0)
+    threading.Event().wait(EXIT_GRACE)
+    os._exit(int(app.return_code or STOPPED_EXIT))
 
 
 #: the app, as the CLI, the tests and scripts/screenshots make it

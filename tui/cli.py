@@ -22,6 +22,7 @@ from core.api import (
     ROUND_TRIPS_PER_JOB,
     STOPPED_EXIT,
     ArchfuseError,
+    CheckStatus,
     PreflightFailed,
     Stop,
     UsageError,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:  # the headless commands import what they use when they run
         RunOptions,
         Secret,
         Session,
+        Site,
         TargetConfig,
         TargetInputs,
     )
@@ -72,7 +74,11 @@ NO_TERMINAL = (
 
 def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     g = p.add_argument_group("target")
-    g.add_argument("--registry", metavar="URL", help="https://host[:port], http://host:port, or a directory / oci:PATH for an OCI layout")
+    g.add_argument("--registry", action="append", metavar="URL",
+                   help="https://host[:port], http://host:port, or a directory / oci:PATH for an OCI layout; "
+                   "repeat it for several targets (sites)")
+    g.add_argument("--sites", metavar="FILE", help="a YAML file of sites (name, registry, username, password_env "
+                   "or password_file, ca_cert, insecure, prefix, chart_repo, chart_repo_type): several targets")
     g.add_argument("-c", "--cluster-config", metavar="FILE", help="the vendor installer's clusterConfig.yaml")
     g.add_argument("--username", help="registry user (else $ARCHFUSE_USERNAME, else docker config.json)")
     g.add_argument("--password-stdin", action="store_true", help="read the registry password from standard input")
@@ -170,8 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
                            "reads a package it has not scanned before, so the package is read once")
             p.add_argument("--verbose", action="store_true", help="a line per blob")
             p.add_argument("--limit-rate", default="0", metavar="RATE",
-                           help="most bytes per second uploaded, all uploads together, e.g. 20MiB or 500KiB "
-                           "(default: no limit)")
+                           help="most bytes per second uploaded, all uploads together (to each site, with several), "
+                           "e.g. 20MiB or 500KiB (default: no limit)")
+        if name == "verify":
+            p.add_argument("--repair", action="store_true",
+                           help="put back what the target lost of the packages (missing child manifests and blobs, "
+                           "lost platforms, stale tags, lost chart versions), never touching a tag that is right: "
+                           "a plan, then consent")
+            p.add_argument("-y", "--yes", action="store_true", help="with --repair: do not ask before writing")
         if name in ("plan", "import"):
             p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
                            help=f"blob uploads in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; keep it "
@@ -216,6 +228,23 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--drop", metavar="VERSION", help="drop this version")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask before deleting")
     _add_chart_args(p)
+
+    p = sub.add_parser("sites", help="several registries: Harbor replication from a hub to its sites")
+    _add_common(p)
+    p.add_argument("action", choices=["replicate"], help="replicate: Harbor replication of one import from the hub "
+                   "to each other site, configured, followed, re-run where tasks failed, each site verified")
+    _add_target_args(p, required=False)
+    p.add_argument("--hub", required=True, metavar="NAME", help="the site (a Harbor) the others are fed from: its "
+                   "name in the sites file, or host:port of one --registry")
+    p.add_argument("--run", metavar="RUN_ID", help="the import to replicate (default: the newest finished import "
+                   "into the hub)")
+    p.add_argument("--speed-limit", default="0", metavar="RATE",
+                   help="bandwidth per replication task, e.g. 20MiB (per second; default 0: no limit)")
+    p.add_argument("--no-single-active", action="store_true",
+                   help="let an execution start while the policy's previous one still runs")
+    p.add_argument("--reruns", type=int, default=2, metavar="N",
+                   help="new executions after one that ended with failed tasks (default 2)")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask before creating endpoints and policies")
 
     p = sub.add_parser("rollback", help="put back the tags a run changed")
     _add_common(p)
@@ -301,8 +330,9 @@ def interrupt_on_signals() -> contextlib.AbstractContextManager[None]:
 # -- commands ---------------------------------------------------------------------------
 
 
-def _emitter(args: argparse.Namespace) -> ev.Emit:
-    return JsonRenderer() if args.json else PlainRenderer(verbose=args.verbose)
+def _emitter(args: argparse.Namespace, site: str = "") -> ev.Emit:
+    """The renderer of the events (``site``: of one site of several, said on each line)."""
+    return JsonRenderer(site=site) if args.json else PlainRenderer(verbose=args.verbose, site=site)
 
 
 def _scan(args: argparse.Namespace, emit: ev.Emit) -> list[PackageIndex]:
@@ -334,7 +364,7 @@ def target_inputs(args: argparse.Namespace) -> TargetInputs:
         if not password:
             raise UsageError("--password-stdin was given but standard input held no password.")
     return TargetInputs(
-        registry=args.registry or "",
+        registry=(args.registry or [""])[0],
         cluster_config=args.cluster_config or "",
         username=args.username or "",
         password=secret(password),
@@ -350,7 +380,15 @@ def target_inputs(args: argparse.Namespace) -> TargetInputs:
 
 
 def target_config(args: argparse.Namespace) -> TargetConfig:
-    """The TargetConfig the target flags, the environment (and a cluster config) describe."""
+    """The TargetConfig the target flags, the environment (and a cluster config) describe; a
+    UsageError when they name several targets (``plan`` and ``import`` take them: :func:`target_sites`)."""
+    if len(args.registry or []) > 1 or getattr(args, "sites", None):
+        raise UsageError(f"archfuse {args.command} takes one target; --sites and a repeated --registry work with "
+                         "plan and import.")
+    return _one_target(args)
+
+
+def _one_target(args: argparse.Namespace) -> TargetConfig:
     from core.api import target_config as build
     from core.api import typed_patience
 
@@ -358,6 +396,26 @@ def target_config(args: argparse.Namespace) -> TargetConfig:
     if args.username and config.username == args.username and not config.password:
         config.password = _ask_password(config)
     return config
+
+
+def target_sites(args: argparse.Namespace) -> list[Site]:
+    """The targets of the flags: the sites of ``--sites FILE``, a site per repeated ``--registry``,
+    or the one target of :func:`target_config`."""
+    from core.api import load_sites, site_of, sites_base, sites_from_registries, typed_patience
+
+    if args.sites:
+        if args.registry or args.cluster_config:
+            raise UsageError("--sites names the targets; give it without --registry and --cluster-config.")
+        password = target_inputs(args).password
+        base = sites_base(args.username, password, insecure=args.insecure,
+                          ca_cert=Path(args.ca_cert).expanduser() if args.ca_cert else None, prefix=args.prefix)
+        base = typed_patience(base, retry_for=args.retry_for, stall_timeout=args.stall_timeout)
+        return load_sites(Path(args.sites).expanduser(), base)
+    config = _one_target(args)
+    urls = args.registry or []
+    if len(urls) <= 1:
+        return [site_of(config)]
+    return sites_from_registries(urls, config)
 
 
 def _ask_password(config: TargetConfig) -> Secret:
@@ -469,7 +527,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    session = _session(args, ev.discard if args.json else PlainRenderer())
+    sites = target_sites(args)
+    if len(sites) > 1:
+        return _plan_sites(args, sites)
+    session = _open(args, sites[0].config, ev.discard if args.json else PlainRenderer())
     try:
         preflight = session.preflight(
             _packages(args, session), strict=args.strict, options=_run_options(args), checks=_check_options(args, True)
@@ -489,8 +550,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    sites = target_sites(args)
+    if len(sites) > 1:
+        return _import_sites(args, sites)
     emit = _emitter(args)
-    session = _session(args, emit)
+    session = _open(args, sites[0].config, emit)
     options = _run_options(args)
     try:
         one_read = args.yes and not args.scan_first
@@ -520,6 +584,89 @@ def _import(args: argparse.Namespace) -> int:
     return int(summary.exit_code)
 
 
+def _open_sites(args: argparse.Namespace, sites: list[Site], emit: ev.Emit | None = None) -> list[Session]:
+    """A session per site (events labelled with its name; ``emit`` for all of them when given)."""
+    sessions: list[Session] = []
+    try:
+        for site in sites:
+            sessions.append(_open(args, site.config, emit or _emitter(args, site.name)))
+    except BaseException:
+        for session in sessions:
+            session.close()
+        raise
+    return sessions
+
+
+def _sites_preflight(args: argparse.Namespace, sessions: list[Session], dry_run: bool) -> list[Preflight]:
+    """Every site's checks and plan at once, the packages scanned once."""
+    from core.api import preflight_sites
+
+    return preflight_sites(sessions, _packages(args, sessions[0]), strict=args.strict, options=_run_options(args),
+                           checks=_check_options(args, dry_run))
+
+
+def _plan_sites(args: argparse.Namespace, sites: list[Site]) -> int:
+    """``archfuse plan`` to several sites: a site x check table and each site's totals (or JSON)."""
+    from core.api import render_sites, sites_json
+
+    sessions = _open_sites(args, sites, ev.discard)
+    try:
+        named = list(zip([s.name for s in sites], _sites_preflight(args, sessions, True)))
+    finally:
+        for session in sessions:
+            session.close()
+    if args.json:
+        json_line(sites_json(named))
+    else:
+        sys.stdout.write(render_sites(named) + "\n")
+    return PreflightFailed.exit_code if any(p.failed for _n, p in named) else 0
+
+
+def _import_sites(args: argparse.Namespace, sites: list[Site]) -> int:
+    """``archfuse import`` to several sites: the checks at once, one consent, then one read of the
+    packages feeding every site; 0 when every site is done, 1 when one failed (the others are done)."""
+    from core.api import render_sites, run_sites
+
+    sessions = _open_sites(args, sites)
+    options = _run_options(args)
+    try:
+        preflights = _sites_preflight(args, sessions, False)
+        named = list(zip([s.name for s in sites], preflights))
+        if all(p.failed for p in preflights):
+            if not args.json:
+                sys.stdout.write(render_sites(named) + "\n")
+            raise PreflightFailed(f"Preflight failed on every site ({', '.join(s.name for s in sites)}); "
+                                  "nothing was written.")
+        question = f"Import into {len(sites)} sites ({', '.join(s.name for s in sites)})?"
+        if not _consented(args, "import writes to the target", lambda: question,
+                          show=lambda: sys.stdout.write(render_sites(named) + "\n")):
+            print("archfuse: not imported; nothing was changed.", file=sys.stderr)
+            return 0
+        preflights = [s.prepare(p) if not p.failed else p for s, p in zip(sessions, preflights)]
+        stop = Stop()
+        with stop_on_signals(stop):
+            outcomes = run_sites(sessions, preflights, cancel=stop, options=options)
+    finally:
+        for session in sessions:
+            session.close()
+    rows = [{"site": site.name, "target": site.config.description, "status": str(o.status),
+             "run_id": o.summary.run_id if o.summary else "", "message": o.message, "exit_code": o.exit_code}
+            for site, o in zip(sites, outcomes)]
+    for site, outcome in zip(sites, outcomes):
+        if outcome.summary is not None:
+            _print_report(args, outcome.summary.reports, site.name)
+    if args.json:
+        json_line({"event": "sites", "sites": rows})
+    else:
+        for row in rows:
+            print(printable(f"site {row['site']}: {row['status']}" + (f": {row['message']}" if row["message"] else "")))
+    if stop.interrupted and not args.json:
+        print(f"archfuse: {stop.signal}: the run stopped safely; no tag moved that was not whole. Run the same "
+              "command again to continue.", file=sys.stderr)
+    codes = {o.exit_code for o in outcomes}
+    return 0 if codes == {0} else (STOPPED_EXIT if codes == {STOPPED_EXIT} else 1)
+
+
 def _refuse_failed(args: argparse.Namespace, session: Session, preflight: Preflight) -> None:
     """A failed preflight: its checks shown, then PreflightFailed saying what the target holds now."""
     if not preflight.failed:
@@ -540,15 +687,15 @@ def _import_question(preflight: Preflight) -> str:
     return f"First {' and '.join(first)}, then import?" if first else "Import now?"
 
 
-def _print_report(args: argparse.Namespace, paths: tuple[Path, ...]) -> None:
-    """Where the run report went: a JSON event line, or ``report: PATH`` on stderr."""
+def _print_report(args: argparse.Namespace, paths: tuple[Path, ...], site: str = "") -> None:
+    """Where the run report went: a JSON event line, or ``report: PATH`` on stderr (of ``site``)."""
     if not paths:
         return
     if args.json:
-        json_line({"event": "report", "markdown": str(paths[0]), "json": str(paths[-1])})
+        json_line({"event": "report", "markdown": str(paths[0]), "json": str(paths[-1]), **({"site": site} if site else {})})
     else:
         for path in paths:
-            print(printable(f"report: {path}"), file=sys.stderr)
+            print(printable(f"report: {path}" + (f" ({site})" if site else "")), file=sys.stderr)
 
 
 def _consented(
@@ -577,6 +724,10 @@ def _confirm(question: str) -> bool:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    if args.sites or len(args.registry or []) > 1:
+        return _verify_sites(args)
+    if args.repair:
+        return _repair(args)
     session = _session(args, ev.discard)
     try:
         report = session.verify(_packages(args, session))
@@ -584,6 +735,66 @@ def cmd_verify(args: argparse.Namespace) -> int:
         session.close()
     _show(args, None, report)
     return 0 if report.ok else 1
+
+
+def _verify_sites(args: argparse.Namespace) -> int:
+    """``verify`` with several targets: the site x tag x platform matrix (read only), or each site repaired."""
+    emit: ev.Emit = JsonRenderer() if args.json and args.repair else ev.discard
+    sessions: list[tuple[str, Session]] = []
+    try:
+        for site in target_sites(args):
+            sessions.append((site.name, _open(args, site.config, emit)))
+        packages = _packages(args, sessions[0][1])
+        if args.repair:
+            return _repair_sites(args, sessions, packages)
+        report = sessions[0][1].verify_sites(packages, sessions)
+    finally:
+        for _, session in sessions:
+            session.close()
+    _show(args, None, report)
+    return 0 if report.ok else 1
+
+
+def _repair(args: argparse.Namespace) -> int:
+    """``verify --repair`` of one target."""
+    session = _session(args, JsonRenderer() if args.json else PlainRenderer())
+    try:
+        return _repair_sites(args, [("", session)], _packages(args, session))
+    finally:
+        session.close()
+
+
+def _repair_sites(args: argparse.Namespace, sessions: list[tuple[str, Session]], packages: list[PackageIndex]) -> int:
+    """``verify --repair``: the plan of what goes back at each site, consent once, then a journaled repair
+    run per site (its events shown as an import's); the package is the source."""
+    hub = sessions[0][1].repair_plan(packages)  # the first site is the hub: its right tags are the reference
+    plans = [(sessions[0][0], sessions[0][1], hub)]
+    plans += [(name, session, session.repair_plan(packages, hub=hub)) for name, session in sessions[1:]]
+    for name, _, plan in plans:
+        if args.json:
+            json_line({"event": "repair_plan", **({"site": name} if name else {}), **plan.to_json()})
+        else:
+            sys.stdout.write((f"{name}: " if name else "") + plan.render_text() + "\n")
+    cannot = 1 if any(plan.cannot for _, _, plan in plans) else 0
+    todo = [(name, session, plan) for name, session, plan in plans if not plan.empty]
+    if not todo:
+        return cannot
+    where = ", ".join(session.target.description for _, session, _ in todo)
+    question = (f"Put back the {sum(len(p.items) for _, _, p in todo)} platform(s) and "
+                f"{sum(len(p.charts) for _, _, p in todo)} chart version(s) above on {where}?")
+    if not _consented(args, "verify --repair writes to the target", lambda: question):
+        print("archfuse: not repaired; nothing was changed.", file=sys.stderr)
+        return 0
+    code = cannot
+    stop = Stop()
+    with interrupt_on_signals(), stop_on_signals(stop):
+        for _, session, plan in todo:
+            if stop.is_set():
+                break
+            summary = session.repair(plan, cancel=stop)
+            _print_report(args, summary.reports)
+            code = max(code, summary.exit_code)
+    return code
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -634,6 +845,42 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def cmd_sites(args: argparse.Namespace) -> int:
+    """``archfuse sites replicate``: the pair checks, consent, then the replication followed and each site verified."""
+    from core.api import ReplicationOptions
+
+    sites = target_sites(args)
+    hub = next((s for s in sites if s.name == args.hub), None)
+    if hub is None:
+        raise UsageError(f"No site is named {args.hub!r} (the sites are {', '.join(s.name for s in sites)}); "
+                         "name the hub with --hub.")
+    others = [s for s in sites if s is not hub]
+    if not others:
+        raise UsageError(f"There is no site besides the hub {hub.name}: nothing to replicate to (--sites FILE or "
+                         "--registry repeated names them).")
+    speed = parse_size(args.speed_limit, flag="--speed-limit", minimum=0) // 1024
+    options = ReplicationOptions(speed_kb=speed or -1, single_active=not args.no_single_active,
+                                 reruns=max(args.reruns, 0))
+    session = _open(args, hub.config, _emitter(args))
+    try:
+        plan = session.replication_plan(others, run_id=args.run)
+        _show(args, "replication_plan", plan)
+        if plan.blocked:
+            first = next(c for s in plan.sites for c in s.checks if c.status == CheckStatus.FAIL)
+            raise PreflightFailed(f"Replication refused: {first.name}: {first.detail} Nothing was changed.")
+        creates = f"create {', '.join(plan.creates)} on the hub, " if plan.creates else ""
+        question = (f"Label the {len(plan.tags)} tag(s) of run {plan.run_id} on {hub.name}, {creates}and replicate "
+                    f"them to {', '.join(s.name for s in others)}?")
+        if not _consented(args, "sites replicate changes the hub", lambda: question):
+            print("archfuse: not replicated; nothing was changed.", file=sys.stderr)
+            return 0
+        summary = session.replicate(plan, options)
+    finally:
+        session.close()
+    _show(args, "replication", summary)
+    return summary.exit_code
+
+
 class _Shown(Protocol):
     def to_json(self) -> dict[str, Any]: ...
 
@@ -678,6 +925,7 @@ COMMANDS: dict[str, Handler] = {
     "history": cmd_history,
     "rollback": cmd_rollback,
     "prune": cmd_prune,
+    "sites": cmd_sites,
     "tui": cmd_tui,
     "demo": cmd_demo,
 }

@@ -122,6 +122,16 @@ class RateWindow:
         return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
 
 
+def replication_line(event: ev.ReplicationProgress | ev.ReplicationRerun) -> str:
+    """``site east: execution 12 InProgress, 3 of 5 tasks done, 1 failed`` or the re-run of failed tasks."""
+    if isinstance(event, ev.ReplicationRerun):
+        return (f"site {event.site}: {event.failed} task(s) failed; re-running them as execution {event.execution_id} "
+                f"(re-run {event.attempt})")
+    failed = f", {event.failed} failed" if event.failed else ""
+    return (f"site {event.site}: execution {event.execution_id} {event.status}, {event.succeed} of {event.total} "
+            f"task(s) done{failed}")
+
+
 def stall_line(stalled: ev.Stalled, retry: ev.Retrying | None = None) -> str:
     """``no progress for 12 s — retrying HOST: connection broke, attempt 2 of 5`` (or what is awaited)."""
     why = retry.text() if retry is not None else stalled.waiting_for

@@ -13,7 +13,7 @@ import humanize
 
 from core.api import ImageStage, RunStatus, printable
 from core.api import events as ev
-from tui.format import RateWindow, elapsed, eta, stall_line
+from tui.format import RateWindow, elapsed, eta, replication_line, stall_line
 
 PLAIN_PROGRESS_INTERVAL = 2.0
 PLAIN_STALL_INTERVAL = 10.0  # seconds between repeated stall lines
@@ -21,20 +21,31 @@ PLAIN_STALL_INTERVAL = 10.0  # seconds between repeated stall lines
 PLAIN_STAGES = (ImageStage.UPLOADING, ImageStage.FAILED)
 
 
+#: one line at a time on the output, whatever thread writes it (the sites of a run to several)
+_WRITING = threading.Lock()
+
+
 def json_line(obj: dict[str, Any], out: IO[str] | None = None) -> None:
     """Print one JSON object as a line."""
-    stream = out or sys.stdout
-    stream.write(json.dumps(obj, sort_keys=False) + "\n")
-    stream.flush()
+    _write_line(out or sys.stdout, json.dumps(obj, sort_keys=False))
+
+
+def _write_line(stream: IO[str], line: str) -> None:
+    with _WRITING:
+        stream.write(line + "\n")
+        stream.flush()
 
 
 class JsonRenderer:
     """``--json``: one event per line on stdout; progress coalesced to a few lines a second per key
     (an image's stage changes always get their line)."""
 
-    def __init__(self, out: IO[str] | None = None, interval: float = 0.5) -> None:
+    def __init__(self, out: IO[str] | None = None, interval: float = 0.5, *, site: str = "") -> None:
+        """``site``: the name of the site the events come from, a ``site`` field of each line (a run
+        to several sites)."""
         self.out = out or sys.stdout
         self.interval = interval
+        self.site = site
         self._last: dict[Hashable, float] = {}
         self._stages: dict[Hashable, str] = {}
 
@@ -47,14 +58,18 @@ class JsonRenderer:
                 return
             self._last[key] = now
             self._stages[key] = stage
-        json_line(event.to_json(), self.out)
+        doc = event.to_json()
+        json_line({**doc, "site": self.site} if self.site else doc, self.out)
 
 
 class PlainRenderer:
     """Readable progress lines on stderr, results on stdout; each line :func:`printable` (one line,
     no control character from a name reaches the terminal)."""
 
-    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, verbose: bool = False) -> None:
+    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, verbose: bool = False, *,
+                 site: str = "") -> None:
+        """``site``: the name of the site the events come from, before each line (several sites)."""
+        self.site = site
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.verbose = verbose
@@ -69,8 +84,9 @@ class PlainRenderer:
         if line is None:
             return
         stream = self.out if isinstance(event, (ev.ImageDone, ev.ChartDone, ev.RunFinished)) else self.err
-        stream.write(printable(line) + "\n")  # names from a package or a server: no control characters
-        stream.flush()
+        if self.site:
+            line = f"[{self.site}] {line}"
+        _write_line(stream, printable(line))  # names from a package or a server: no control characters
 
     def line(self, event: ev.Event) -> str | None:
         """The text for one event, or None to stay quiet."""
@@ -90,6 +106,8 @@ class PlainRenderer:
             return stall_line(event)
         if isinstance(event, ev.Retrying):
             return event.text()
+        if isinstance(event, (ev.ReplicationProgress, ev.ReplicationRerun)):
+            return replication_line(event)
         if isinstance(event, ev.ScanProgress):
             now = time.monotonic()
             if now - self._last < PLAIN_PROGRESS_INTERVAL:

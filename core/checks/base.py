@@ -8,7 +8,7 @@ before it found (the plan, their failures) and set the plan or the chart plans.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -219,3 +219,54 @@ def listed(items: Iterable[str], limit: int = 10) -> str:
     names = list(items)
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _site_totals(preflight: Preflight) -> dict[str, Any]:
+    """One site's totals: its checks by status, images by action, charts, bytes to upload."""
+    plan = preflight.plan
+    return {
+        "checks": {status.value: sum(c.status == status for c in preflight.checks) for status in CheckStatus},
+        "images": len(plan.images) if plan else 0,
+        "counts": plan.counts() if plan else {},
+        "charts": len(preflight.charts),
+        "bytes_to_upload": plan.bytes_to_upload if plan else 0,
+    }
+
+
+def sites_json(sites: Sequence[tuple[str, Preflight]]) -> dict[str, Any]:
+    """``archfuse plan`` to several sites: each site's checks, plan and totals, by name."""
+    return {
+        "sites": [{"name": name, **preflight.to_json(), "totals": _site_totals(preflight)} for name, preflight in sites],
+        "ok": not any(p.failed for _name, p in sites),
+    }
+
+
+def render_sites(sites: Sequence[tuple[str, Preflight]]) -> str:
+    """The checks of several sites as one table (a row per check, a column per site), then each
+    site's totals."""
+    rows: dict[str, dict[str, str]] = {}
+    for name, preflight in sites:
+        for check in preflight.checks:
+            rows.setdefault(check.name, {})[name] = str(check.status)
+    names = [name for name, _ in sites]
+    first = max([len("check"), *(len(r) for r in rows)])
+    widths = [max(len(n), 4) for n in names]
+    lines = ["  ".join([f"{'check':<{first}}", *(f"{n:<{w}}" for n, w in zip(names, widths))]).rstrip()]
+    for row, cells in rows.items():
+        lines.append("  ".join([f"{row:<{first}}", *(f"{cells.get(n, '-'):<{w}}" for n, w in zip(names, widths))])
+                     .rstrip())
+    lines.append("")
+    lines.append("Totals per site:")
+    for name, preflight in sites:
+        totals = _site_totals(preflight)
+        checks = ", ".join(f"{n} {status}" for status, n in totals["checks"].items() if n)
+        counts = ", ".join(f"{n} {a}" for a, n in sorted(totals["counts"].items()))
+        lines.append(f"  {name}: {totals['images']} images ({counts or 'none'}), {totals['charts']} charts, "
+                     f"{size_text(totals['bytes_to_upload'])} to upload; checks: {checks or 'none'}"
+                     + ("; FAILED" if preflight.failed else ""))
+    failed = [name for name, p in sites if p.failed]
+    if failed:
+        lines.append("")
+        lines.append(f"Preflight failed on {', '.join(failed)}: no tag moved there. Fix the checks marked fail "
+                     "and run again.")
+    return printable_lines(lines)

@@ -55,6 +55,9 @@ def _verify_one(image: ImagePlan, target: Target) -> ImageCheck:
         digest = current.digest
     if digest != image.digest:
         return check(VerifyStatus.OTHER_DIGEST, f"{image.destination} serves {image.platform} as {digest}, the package has {image.digest}")
+    if current.is_index and target.get_manifest(image.repository, digest) is None:
+        return check(VerifyStatus.MISSING_CHILD, f"{image.destination} names {digest} for {image.platform}, "
+                                                 f"a manifest {image.repository} no longer holds")
     for blob in image.image.blobs():
         if not target.blob_exists(image.repository, blob.digest):
             return check(VerifyStatus.MISSING_BLOB, f"blob {blob.digest} is missing from {image.repository}")

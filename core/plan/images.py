@@ -182,6 +182,21 @@ def build_plan(
     target.prepare(sorted({t.repository for t in tags}), ())
     reads = round_trips(jobs)
     parallel_map(lambda t: _plan_tag(t, target), tags, reads, name="archfuse-plan")
+    return plan_blobs(packages, tags, target, prefix=prefix, jobs=jobs, sources=sources)
+
+
+def plan_blobs(
+    packages: list[PackageIndex],
+    tags: list[TagPlan],
+    target: Target,
+    *,
+    prefix: str = "",
+    jobs: int = DEFAULT_JOBS,
+    sources: Mapping[str, str] | None = None,
+) -> Plan:
+    """The plan of ``tags`` whose actions are decided: the blobs the images the run writes need, and
+    where each is read from (a repository to mount from, or the package)."""
+    reads = round_trips(jobs)
     blobs = _missing_blobs(tags, target, reads, sources or {})
     _find_in_bundle(blobs, packages, prefix, target, reads)
     for tag in tags:

@@ -227,6 +227,12 @@ def target_name(description: str) -> str:
     return text
 
 
+#: opening (creating, switching to WAL) and closing (checkpointing) a journal, one thread at a time: SQLite
+#: answers "disk I/O error" to threads of one process that create or switch the same new file at once
+#: (the sites of a run to several, core.session.run_sites)
+_OPENING = threading.Lock()
+
+
 class Journal:
     """The run journal of one state dir. Use as a context manager; safe across threads."""
     def __init__(
@@ -254,6 +260,10 @@ class Journal:
 
     def _open(self) -> sqlite3.Connection:
         """Connect, check the file is a sound journal (WrongType, or SQLite's own error, if not)."""
+        with _OPENING:
+            return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as err:
@@ -293,7 +303,7 @@ class Journal:
 
     def close(self) -> None:
         """Close the database (a WAL checkpoint folds recent writes into the main file)."""
-        with self._mutex:
+        with self._mutex, _OPENING:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()

@@ -98,11 +98,14 @@ def write_report(state_dir: Path | str, report: dict[str, Any], secrets: Iterabl
     return md_path, json_path
 
 
-def add_verify(json_path: Path | str, verify: dict[str, Any], secrets: Iterable[str] = ()) -> tuple[Path, Path]:
-    """Put a verification result (``VerifyReport.to_json()``) into an existing report; rewrite both files."""
+def add_verify(
+    json_path: Path | str, verify: dict[str, Any], secrets: Iterable[str] = (), *, key: str = "verify"
+) -> tuple[Path, Path]:
+    """Put a verification result (``VerifyReport.to_json()``; with ``key="sites"``, the matrix of a verify
+    across sites, ``SitesReport.to_json()``) into an existing report; rewrite both files."""
     path = Path(json_path)
     report = json.loads(path.read_text(encoding="utf-8"))
-    report["verify"] = verify
+    report[key] = verify
     return write_report(path.parent.parent, report, secrets)
 
 
@@ -178,4 +181,23 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"- [{x.get('status')}] {_cell(x.get('destination', ''))} {x.get('platform', '')}: {_cell(x.get('detail', ''))}"
             for x in bad
         ]
+    lines += _sites_section(report.get("sites"))
     return "\n".join(lines) + "\n"
+
+
+def _sites_section(sites: dict[str, Any] | None) -> list[str]:
+    """The site x tag x platform matrix of the last verify across sites, as a Markdown table."""
+    if not sites:
+        return []
+    names = [str(n) for n in sites.get("sites", [])]
+    lines = ["", "## Sites", "", f"{'every cell ok' if sites.get('ok') else 'not every cell ok'} "
+             f"({len(names)} site(s); the first is the hub)", "",
+             "| tag | platform | " + " | ".join(_cell(n) for n in names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    for row in sites.get("matrix", []):
+        cells = row.get("sites", {})
+        lines.append(f"| {_cell(row.get('tag', ''))} | {_cell(row.get('platform', ''))} | "
+                     + " | ".join(_cell(cells.get(n, "")) for n in names) + " |")
+    lines += [f"- [{f.get('status')}] {_cell(f.get('site', ''))}: {_cell(f.get('tag', ''))} {f.get('platform', '')}: "
+              f"{_cell(f.get('detail', ''))}" for f in sites.get("faults", [])]
+    return lines

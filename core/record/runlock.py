@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core.errors import RunLocked, StateError
+from core.errors import RunLocked, StateError, UnsafeLockDirectory
 
 LOCK_DIR_ENV = "ARCHFUSE_LOCK_DIR"
 DEFAULT_PORTS = {"http": 80, "https": 443, "oci": 443}
@@ -266,8 +266,8 @@ def _unusable_file(path: Path, err: OSError) -> StateError:
     )
 
 
-def _unsafe_directory(directory: Path, what: str) -> StateError:
-    return StateError(
+def _unsafe_directory(directory: Path, what: str) -> UnsafeLockDirectory:
+    return UnsafeLockDirectory(
         f"The run lock directory {directory} is {what}, so another user could tamper with its lock files; "
         f"remove it, or set {LOCK_DIR_ENV} to a directory owned by you or root that others cannot write "
         "(or that has the sticky bit, like /tmp)."

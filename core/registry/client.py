@@ -174,13 +174,18 @@ class RegistryClient(RegistryEndpoint):
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """True when ``repository`` can serve the blob (HEAD)."""
+        return self.blob_size(repository, digest) is not None
+
+    def blob_size(self, repository: str, digest: str) -> int | None:
+        """The size ``repository`` serves the blob with (HEAD; -1 when it does not say), None when it lacks it."""
         response = self._request(
             "HEAD", f"/v2/{repository}/blobs/{digest}", scopes=(pull(repository),), what=f"blob {digest}"
         )
         if response.status_code == 200:
-            return True
+            length = response.headers.get("content-length", "")
+            return int(length) if length.isdigit() else -1
         if response.status_code == 404:
-            return False
+            return None
         raise self._error(response, f"a check of blob {digest} in {repository}", repository)
 
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:

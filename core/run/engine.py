@@ -73,6 +73,12 @@ class RunRecorder(Protocol):
     def chart_done(self, result: ChartResult) -> None:
         """A chart version is pushed (or needed no push, or failed)."""
 
+class BlobFeed(Protocol):
+    """Who reads the packages for a run that shares its one read with other sites' runs (core.run.fanout)."""
+    def deliver(self, run: ImportRun, needs: list[BlobNeed]) -> None:
+        """Upload ``needs`` to ``run``'s target from the shared read; returns once they are placed, or
+        raises as :meth:`ImportRun._read_and_push` does."""
+
 class NoRecorder:
     """A run nobody records (tests, tools)."""
     def tag_moving(self, repository: str, tag: str, before: str | None, after: str) -> None:
@@ -99,9 +105,11 @@ class ImportRun:
         run_id: str | None = None,
         charts: ChartJob | None = None,
         staged: int = 0,
+        feed: BlobFeed | None = None,
     ) -> None:
         """``staged``: the bytes this import uploaded while its packages were read, before the run
-        (:mod:`core.run.stage`); they are counted in the run's ``bytes_uploaded``."""
+        (:mod:`core.run.stage`); they are counted in the run's ``bytes_uploaded``. ``feed``: the
+        packages are read by a reader other sites' runs share (:mod:`core.run.fanout`), not by this run."""
         self.plan = plan
         self.staged = staged
         self.target = target
@@ -111,6 +119,7 @@ class ImportRun:
         self.recorder: RunRecorder = recorder or NoRecorder()
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.charts = charts
+        self.feed = feed
         self.budget = SpoolBudget(self.options.spool_budget)
         self._abort = threading.Event()
         self._tags_moved = False
@@ -247,7 +256,11 @@ class ImportRun:
             )
 
     def _upload_blobs(self) -> None:
-        self._read_and_push(self._mount_held())
+        to_read = self._mount_held()
+        if self.feed is not None:
+            self.feed.deliver(self, to_read)
+        else:
+            self._read_and_push(to_read)
 
     def _read_and_push(self, to_read: list[BlobNeed]) -> None:
         """Read each package holding a blob of ``to_read`` once and upload those blobs as they come."""
@@ -289,6 +302,11 @@ class ImportRun:
                 self.progress.next_package(sizes.get(package, 0))
             for future in pending:
                 future.result()
+        self.check_read(to_read, done)
+
+    def check_read(self, to_read: list[BlobNeed], done: set[str]) -> None:
+        """After the read: raise the first upload failure, else TargetError for a blob of ``to_read``
+        the packages did not hold (``done``: the digests read)."""
         self._raise_if_failed()
         missing = [n for n in to_read if n.blob.digest not in done]
         if missing:
@@ -327,17 +345,29 @@ class ImportRun:
         return size * 2 > budget.limit and len(need.repositories) == 1 and budget.used + size > budget.limit
 
     def _push_spooled(self, need: BlobNeed, spool: BinaryIO) -> None:
+        self.push_held(need, spool, functools.partial(self.budget.release, need.blob.size))
+
+    def push_held(self, need: BlobNeed, stream: BinaryIO, release: Callable[[], None], *,
+                  seekable: bool = True) -> None:
+        """Upload a blob held for this run (spooled, or piped by a shared reader when not
+        ``seekable``); a failure fails the run, not the caller. ``stream`` is closed and ``release``
+        called after, whatever happened."""
         try:
             if not self._abort.is_set():
-                self._push(need, spool, seekable=True)
+                self._push(need, stream, seekable=seekable)
         except ArchfuseError as err:
             if self.cancel.is_set():  # the cancel cut it: the run stops as cancelled, not failed
                 return
             self.progress.blob_done(need.blob.digest, failed=True)
             self._fail(need.blob.digest, str(err))
         finally:
-            spool.close()
-            self.budget.release(need.blob.size)
+            stream.close()
+            release()
+
+    @property
+    def failing(self) -> bool:
+        """True once an upload (or anything else) failed this run, or it was cancelled: no more blobs."""
+        return self._abort.is_set()
 
     def _push(self, need: BlobNeed, stream: BinaryIO, *, seekable: bool) -> None:
         """Upload one blob to the first repository that needs it, then mount it into the others."""

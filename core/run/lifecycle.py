@@ -14,7 +14,7 @@ from core.plan.images import Plan
 from core.plan.results import ChartResult, ImageResult, RunSummary
 from core.record.journal import Journal
 from core.record.report import build_report, write_report
-from core.run.engine import ImportRun, RunOptions
+from core.run.engine import BlobFeed, ImportRun, RunOptions
 from core.run.stop import Stop
 from core.targets.base import Target
 
@@ -57,21 +57,25 @@ def journaled_run(
     emit: ev.Emit = ev.discard,
     cancel: threading.Event | None = None,
     staged: int = 0,
+    feed: BlobFeed | None = None,
+    kind: RunKind = RunKind.IMPORT,
 ) -> RunSummary:
     """Carry out ``plan`` (then ``charts``) as an import run of the journal, under the target's lock.
 
     A ``cancel`` that is a :class:`Stop` set by a signal records the run as ``interrupted``.
     ``settings`` are the run's choices the journal keeps (secrets dropped); the report goes to
     ``<state_dir>/reports`` (a failure to write it is a warning). ``staged``: the bytes uploaded while
-    the packages were read (core.run.stage), counted in the run's.
+    the packages were read (core.run.stage), counted in the run's. ``feed``: a reader shared with
+    other sites' runs (core.run.fanout). ``kind``: an import, or a repair (core.operations.repair),
+    journaled alike so history and rollback see it.
     """
     with Journal(state_dir, secrets=secrets, emit=emit) as journal, journal.lock(target.description):
-        run_id = journal.start_run(RunKind.IMPORT, target.description, plan.packages, settings or {})
+        run_id = journal.start_run(kind, target.description, plan.packages, settings or {})
         recorder = JournalRecorder(journal, run_id)
         try:
             summary = ImportRun(
                 plan, target, options=options, emit=emit, cancel=cancel, recorder=recorder, run_id=run_id, charts=charts,
-                staged=staged,
+                staged=staged, feed=feed,
             ).execute()
         except BaseException as err:
             journal.finish_run(run_id, RunStatus.FAILED, {}, 0, str(err))

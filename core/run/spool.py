@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
+import os
 import shutil
 import tempfile
 import threading
@@ -66,11 +68,53 @@ def spool_copy(stream: BinaryIO, size: int, spool_dir: Path | None, memory_limit
     except OSError as err:
         with contextlib.suppress(OSError):  # closing flushes what did not fit: ENOSPC again
             spool.close()
-        if err.errno in (errno.ENOSPC, errno.EDQUOT):
-            where = spool_dir or Path(tempfile.gettempdir())
-            raise SpoolFull(
-                f"The spool directory {where} is full while holding a {size}-byte blob.",
-                hint=Advice("Free space there or {spool_dir} on a file system with room, then run the import again."),
-            ) from err
+        _raise_if_full(err, spool_dir, size)
         raise
     return spool  # type: ignore[return-value]
+
+
+def _raise_if_full(err: OSError, spool_dir: Path | None, size: int) -> None:
+    """SpoolFull naming the directory for a full disk (or quota); nothing for another error."""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = spool_dir or Path(tempfile.gettempdir())
+        raise SpoolFull(
+            f"The spool directory {where} is full while holding a {size}-byte blob.",
+            hint=Advice("Free space there or {spool_dir} on a file system with room, then run the import again."),
+        ) from err
+
+
+class SharedSpool:
+    """A blob spooled once and read by several uploads at once (one per site), each through a reader
+    of its own: in memory up to ``memory_limit`` bytes, else in a file of ``spool_dir``."""
+
+    def __init__(self, stream: BinaryIO, size: int, spool_dir: Path | None, memory_limit: int) -> None:
+        self.size = size
+        self._data = b""
+        self._path: str | None = None
+        if size <= memory_limit:
+            held = io.BytesIO()
+            shutil.copyfileobj(stream, held, COPY_CHUNK)
+            self._data = held.getvalue()
+            return
+        fd, self._path = tempfile.mkstemp(prefix="archfuse-spool-", dir=str(spool_dir) if spool_dir else None)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(stream, out, COPY_CHUNK)
+        except OSError as err:
+            self.close()
+            _raise_if_full(err, spool_dir, size)
+            raise
+
+    def open(self) -> BinaryIO:
+        """A reader of the blob from its start, independent of the others."""
+        if self._path is None:
+            return io.BytesIO(self._data)
+        return open(self._path, "rb")
+
+    def close(self) -> None:
+        """Let go of the blob (its readers may still read an open file on POSIX)."""
+        self._data = b""
+        if self._path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._path)
+            self._path = None

@@ -154,6 +154,17 @@ class BlobStager:
         del self._reading.state  # the thread's next package starts afresh
         self.emit(ev.BlobsStaged(str(path), self.target.description, blobs, size, self.stopped))
 
+    def abandon(self) -> None:
+        """The scan was interrupted (a signal: SIGHUP, SIGTERM, Ctrl-C): cut the uploads in flight
+        rather than wait for them. The registry keeps their unfinished uploads, noted in the state dir,
+        and the next run continues them (core.registry.uploads)."""
+        with self._lock:
+            self.stopped = self.stopped or "the scan was interrupted"
+        halt = threading.Event()
+        halt.set()
+        self.target.watch(self.emit, halt)  # no request or retry more
+        self.target.interrupt()
+
     def close(self) -> None:
         """Wait for what is in flight and end the upload threads."""
         self._pool.shutdown(wait=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from core.config import TargetConfig
 from core.registry.client import RegistryClient
 from core.registry.credentials import resolve_credentials
@@ -10,6 +12,8 @@ from core.registry.retry import CHECK_RETRY_FOR, RetryPolicy
 from core.targets.base import Target
 from core.targets.layout import LayoutTarget
 from core.targets.registry import RegistryTarget
+
+H = TypeVar("H", bound=HarborClient)
 
 
 def open_registry(url: str, *, username: str | None, password: str | None, config: TargetConfig) -> RegistryTarget:
@@ -37,9 +41,9 @@ def open_target(config: TargetConfig) -> Target:
     )
 
 
-def open_harbor(config: TargetConfig) -> HarborClient | None:
-    """A HarborClient for the registry a target configuration names (credentials resolved as for
-    the registry itself); None for an OCI layout target."""
+def open_harbor(config: TargetConfig, kind: type[H] = HarborClient) -> H | None:  # type: ignore[assignment]
+    """A HarborClient (or the ``kind`` of one) for the registry a target configuration names
+    (credentials resolved as for the registry itself); None for an OCI layout target."""
     if config.registry_url is None:
         return None
     credentials = resolve_credentials(
@@ -47,7 +51,7 @@ def open_harbor(config: TargetConfig) -> HarborClient | None:
         username=config.username,
         password=config.password.reveal() if config.password else None,
     )
-    return HarborClient(
+    return kind(
         config.registry_url, credentials=credentials, insecure=config.insecure, ca_cert=config.ca_cert,
         retries=RetryPolicy(max_total=min(config.retry_for, CHECK_RETRY_FOR)),  # project checks: questions
     )

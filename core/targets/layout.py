@@ -453,6 +453,11 @@ class LayoutTarget:
         """True when the blob is in the layout (every repository shares the one blob store)."""
         return self._blob_path(digest).is_file()
 
+    def blob_size(self, repository: str, digest: str) -> int | None:
+        """The blob's size in the layout, None when it is not there."""
+        path = self._blob_path(digest)
+        return path.stat().st_size if path.is_file() else None
+
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         """One blob store: a blob present anywhere is present everywhere."""
         return self.blob_exists(repository, digest)

@@ -48,6 +48,10 @@ class RegistryTarget:
         """True when the repository can serve the blob."""
         return self.client.blob_exists(repository, digest)
 
+    def blob_size(self, repository: str, digest: str) -> int | None:
+        """The size the registry serves the blob with (-1 when it does not say), None when it lacks it."""
+        return self.client.blob_size(repository, digest)
+
     def mount_blob(self, repository: str, digest: str, from_repository: str) -> bool:
         """Cross-repository mount; False when the registry did not mount."""
         return self.client.mount_blob(repository, digest, from_repository)

@@ -17,7 +17,7 @@ from textual.widgets import RichLog, Static
 from core.api import ImageStage, PackageIndex, Preflight, RunStatus, RunSummary
 from core.api import events as ev
 from tui.advice import say
-from tui.format import printable, size
+from tui.format import printable, replication_line, size
 from tui.messages import EngineEvent, ProgressTick, WorkFailed
 from tui.render import RunLog
 from tui.screens.base import Command, FlowScreen
@@ -116,6 +116,8 @@ class RunScreen(FlowScreen):
         elif isinstance(event, ev.Retrying):
             self.query_one(InFlight).retrying(event)
             self.log_line(f"{event.text()} ({event.what})")
+        elif isinstance(event, (ev.ReplicationProgress, ev.ReplicationRerun)):
+            self.log_line(replication_line(event))
         elif isinstance(event, ev.Warning):
             self.log_line(f"warning: {say(event.message)}")
         elif isinstance(event, ev.Failure):
