@@ -59,7 +59,14 @@ from core.plan.results import ChartResult, ImageResult, RunSummary
 from core.record.journal import ChartRow, ImageRow, RunDetail, RunRecord, TagRecord, render_history
 from core.run.coverage import TagCoverage
 from core.run.engine import RunOptions
-from core.run.options import OptionNames, typed_patience, typed_run_options
+from core.run.options import (
+    AUTO_JOBS,
+    OptionNames,
+    default_run_options,
+    jobs_setting,
+    typed_patience,
+    typed_run_options,
+)
 from core.run.stop import Stop
 from core.session import (
     ChartCheck,
@@ -185,5 +192,8 @@ __all__ = [
     "target_config",
     "typed_patience",
     "typed_run_options",
+    "AUTO_JOBS",
+    "default_run_options",
+    "jobs_setting",
     "version_key",
 ]

@@ -156,6 +156,18 @@ class Stalled(Event):
 
 
 @dataclass(frozen=True)
+class JobsChanged(Event):
+    """``--jobs auto`` moved how many blob uploads go at once (writer slots; small blobs go four a slot)."""
+
+    jobs: int
+    why: str  # ``throughput grew``, ``the target throttled or failed``
+
+    def text(self) -> str:
+        """``uploads at once: 5 (throughput grew)``."""
+        return f"uploads at once: {self.jobs} ({self.why})"
+
+
+@dataclass(frozen=True)
 class Retrying(Event):
     """A request failed for a transient reason and is about to be tried again."""
 

@@ -388,7 +388,7 @@ class Session(Workspace):
             self.target, options or RunOptions(), prefix=self.prefix, emit=self.emit,
             chooses=taken.chooses if taken is not None else None,
         )
-        self.target.watch(self.emit, None)  # retries are told as they happen
+        self.target.watch(stager.slots.watching(self.emit), None)  # retries are told as they happen
         try:
             with Watchdog(stager.tick):  # a registry that stops answering is told, as in a run
                 try:
@@ -411,6 +411,7 @@ class Session(Workspace):
             raise
         finally:
             stager.close()
+            self.target.watch(self.emit, None)
         self.sources.update(stager.sources)
         self.staged = stager.uploaded
         return packages

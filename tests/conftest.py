@@ -42,6 +42,7 @@ pytest_plugins = [
     "tests.fixtures.harbor",
     "tests.fixtures.faultproxy",
     "tests.fixtures.imports",
+    "tests.fixtures.replication_pair",
     "tests.fixtures.helm",
 ]
 

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from core import events as ev
-from core.config import Secret, TargetConfig
 from core.errors import UsageError
 from core.kinds import CheckStatus, VerifyStatus
 from core.oci import mediatypes as mt
@@ -20,62 +18,19 @@ from core.oci.digest import sha256_digest
 from core.operations.replicate import (
     ReplicationOptions,
     ReplicationPlan,
-    plan_replication,
     run_replication,
 )
-from core.record.journal import Journal
-from core.registry.client import RegistryClient
-from core.registry.credentials import Credentials
 from core.targets.layout import LayoutTarget
-from core.targets.registry import RegistryTarget
-from core.targets.sites import Site
 from tests.cli_driver import archfuse
 from tests.fixtures.harbor import HarborTestServer, validate_request
 from tests.fixtures.harbor_replication import Replicated
-from tests.fixtures.imports import journaled_import, make_package
+from tests.fixtures.imports import make_package
 from tests.fixtures.registry import RegistryServer
+from tests.fixtures.replication_pair import PASSWORD, Pair
 from tui.format import replication_line
 from tui.render import PlainRenderer
 
-PASSWORD = "Harbor12345"
 FAST = ReplicationOptions(poll=0.0, speed_kb=2048, single_active=True)
-
-
-def config_of(server: HarborTestServer) -> TargetConfig:
-    return TargetConfig(registry_url=server.url, insecure=True, username="admin", password=Secret(PASSWORD))
-
-
-@dataclass
-class Pair:
-    hub: HarborTestServer
-    sites: list[HarborTestServer]
-    run_id: str
-    journal: Journal
-
-    def plan(self) -> ReplicationPlan:
-        tags = self.journal.tags_of(self.run_id)
-        return plan_replication(config_of(self.hub), [Site(f"site{i}", config_of(s)) for i, s in enumerate(self.sites)],
-                                self.run_id, tags)
-
-    def writes(self) -> list[str]:
-        """The hub's requests that change something (a registry ping is a POST that reads)."""
-        return [f"{r.method} {r.path}" for r in self.hub.api_requests
-                if r.method in ("POST", "PUT", "DELETE") and not r.path.endswith("/registries/ping")]
-
-
-@pytest.fixture
-def pair(harbor_factory: Callable[..., HarborTestServer], registry: RegistryServer, journal: Journal) -> Pair:
-    """A hub Harbor (the real registry behind it) with one journaled import into project ``addon``, and
-    two site Harbors with that project, the hub's endpoints able to reach them."""
-    hub = harbor_factory(upstream=registry.url, upstream_storage=registry.storage, projects=("library", "addon"))
-    sites = [harbor_factory(projects=("library", "addon")) for _ in range(2)]
-    for site in sites:
-        hub.replication.peers[site.url] = site
-    target = RegistryTarget(RegistryClient(hub.url, credentials=Credentials("admin", PASSWORD), insecure=True), hub.url)
-    package = make_package(target, "1.0", "amd64")
-    run_id, _ = journaled_import(journal, target, [package])
-    target.close()
-    return Pair(hub, sites, run_id, journal)
 
 
 def failed(plan: ReplicationPlan) -> list[str]:

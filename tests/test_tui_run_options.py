@@ -10,10 +10,10 @@ import pytest
 from textual.widgets import Input
 
 from core.checks.preflight import Preflight
-from core.helpers.parallel import DEFAULT_JOBS
 from core.plan.results import RunSummary
+from core.run.concurrency import AUTO_MAX_JOBS
 from core.run.engine import RunOptions
-from core.run.options import check_jobs, parse_jobs, parse_rate, typed_run_options
+from core.run.options import check_jobs, jobs_setting, parse_jobs, parse_rate, typed_run_options
 from core.session import Session
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
 from tests.tui_support import make_app, settle, start, to_target, workdir_fixture  # noqa: F401 - fixture
@@ -46,7 +46,7 @@ async def test_jobs_and_rate_limit_reach_the_checks_and_the_run(workdir: Path, r
     app.state.settings = TargetSettings(registry=registry.url, insecure=True)
     async with app.run_test(size=(80, 24)) as pilot:
         form = await to_target(pilot)
-        assert form.query_one("#jobs", Input).value == "8" and form.query_one("#limit_rate", Input).value == ""
+        assert form.query_one("#jobs", Input).value == "auto" and form.query_one("#limit_rate", Input).value == ""
         form.query_one("#jobs", Input).value = "3"
         form.query_one("#limit_rate", Input).value = "50MiB/s"
         await pilot.press("ctrl+n")
@@ -101,9 +101,14 @@ def test_option_rules() -> None:
 
 
 def test_an_emptied_field_is_the_default() -> None:
-    """A Jobs or Rate limit field the engineer cleared means the default, as an empty spool field does."""
+    """A Jobs or Rate limit field the engineer cleared means the default, as an empty spool field does:
+    ``auto`` for Jobs (up to AUTO_MAX_JOBS uploads at once, found by the run)."""
     options = typed_run_options(RunOptions(), jobs=" ", limit_rate="", spool_budget="", spool_dir="")
-    assert options.workers == DEFAULT_JOBS and options.rate_limit == 0 and options.spool_budget == 256 << 20
+    assert options.auto_jobs and options.workers == AUTO_MAX_JOBS
+    assert options.rate_limit == 0 and options.spool_budget == 256 << 20
+    assert typed_run_options(RunOptions(), jobs="Auto", limit_rate="", spool_budget="", spool_dir="") == options
+    fixed = typed_run_options(RunOptions(), jobs="8", limit_rate="", spool_budget="", spool_dir="")
+    assert (fixed.workers, fixed.auto_jobs, jobs_setting(fixed), jobs_setting(options)) == (8, False, "8", "auto")
 
 
 def test_retry_for_on_the_cli_and_the_form_reaches_the_registry_client(tmp_path: Path) -> None:
@@ -133,3 +138,13 @@ def test_retry_for_on_the_cli_and_the_form_reaches_the_registry_client(tmp_path:
     assert TargetSettings(registry="https://registry.example").target_config().retry_for == DEFAULT_RETRY_FOR
     with pytest.raises(Exception, match=r"Retry for 'soon' is not a duration"):
         TargetSettings(registry="https://registry.example", retry_for="soon").target_config()
+
+
+async def test_the_tui_started_bare_offers_jobs_auto_as_the_cli_does(workdir: Path) -> None:
+    """``archfuse DIR`` makes the app with no run options: its Jobs field and its runs are ``auto``,
+    the CLI's default, not a fixed number."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await to_target(pilot)
+        assert form.query_one("#jobs", Input).value == "auto"
+        assert app.options.auto_jobs and jobs_setting(app.options) == "auto"

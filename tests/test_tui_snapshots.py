@@ -20,7 +20,9 @@ import pytest
 
 from core.charts.oci import OciChartDestination
 from core.charts.repack import repack, unpack
+from core.config import TargetConfig
 from core.targets.layout import LayoutTarget
+from core.targets.sites import Site
 from tests.test_tui_upgrade import NAME, CoverageSession
 from tests.tui_support import (  # noqa: F401 - fixture
     STABLE_RUN_ID,
@@ -131,3 +133,26 @@ def test_history_run_detail(size: str, workdir: Path, pinned: None, snap_compare
         await pilot.pause()
 
     assert snap_compare(make_app(StableSession), terminal_size=SIZES[size], run_before=go)
+
+
+def test_summary_with_a_further_site_80x24(workdir: Path, pinned: None, snap_compare: Any) -> None:
+    """The site matrix under the summary: the layout imported into, and an empty layout as a further site."""
+    east = Site("east", TargetConfig(layout_path=Path("east")))
+
+    async def go(pilot: Any) -> None:
+        await walk_to(pilot, "summary")
+
+    assert snap_compare(make_app(StableSession, sites=[east]), terminal_size=SIZES["80x24"], run_before=go)
+
+
+def test_sites_screen_80x24(workdir: Path, snap_compare: Any) -> None:
+    async def go(pilot: Any) -> None:
+        await walk_to(pilot, "target")
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        for field_id, text in (("site_name", "west"), ("site_registry", "https://west.example:5000")):
+            pilot.app.screen.query_one(f"#{field_id}").value = text
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+
+    assert snap_compare(make_app(StableSession), terminal_size=SIZES["80x24"], run_before=go)

@@ -29,10 +29,12 @@ from core.api import (
     RunStatus,
     RunSummary,
     Session,
+    Site,
     Stop,
     TargetConfig,
     VerifyReport,
     Workspace,
+    default_run_options,
     open_session,
 )
 from tui.advice import say_error
@@ -62,6 +64,7 @@ class FlowState:
     planned_after: int = -1  # runs_started when ``preflight`` was made: older plans are never run
     charts: ChartSelection = field(default_factory=ChartSelection)  # the chart checklist's choice
     rollbacks: list[RollbackSummary] = field(default_factory=list)  # made from History in this app, in order
+    sites: list[Site] = field(default_factory=list)  # further sites beside the form's target (the hub)
 
     @property
     def plan_is_current(self) -> bool:
@@ -98,12 +101,14 @@ class ArchfuseApp(App[int]):
         session_class: type[Session] = Session,
         options: RunOptions | None = None,
         blink: bool = True,
+        sites: list[Site] | None = None,
     ) -> None:
         super().__init__()
         self.bridge = EventBridge()
         self.state = FlowState(list(paths or []), TargetSettings(registry=registry or ""))
-        self.options = options or RunOptions()
+        self.options = options or default_run_options()
         with_run_options(self.state.settings, self.options)  # the Target form starts from the run options given
+        self.state.sites = list(sites or [])
         self.blink = blink
         self.workspace = Workspace(state_dir=state_dir, emit=self.bridge)  # scans and history need no target
         if not registry and options is None:  # the form as it was last filled in, secrets aside

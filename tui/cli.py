@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from core.api import (
-    DEFAULT_JOBS,
+    AUTO_JOBS,
     DESTINATIONS,
     IGNORABLE,
     LIST_FORMATS,
@@ -32,6 +32,7 @@ from core.api import (
     printable,
 )
 from core.api import events as ev
+from tui.format import replication_question
 from tui.render import JsonRenderer, PlainRenderer, json_line
 
 if TYPE_CHECKING:  # the headless commands import what they use when they run
@@ -104,7 +105,7 @@ def _add_target_args(p: argparse.ArgumentParser, *, required: bool = True) -> No
 DEFAULTS: dict[str, object] = {
     "paths": [], "strict": False, "rescan": False, "verbose": False, "force_charts": False,
     "spool_budget": "256MiB", "spool_dir": None, "spool_memory": "32MiB", "ignore_check": [],
-    "registry_storage": None, "clean_leftovers": False, "jobs": DEFAULT_JOBS, "limit_rate": "0",
+    "registry_storage": None, "clean_leftovers": False, "jobs": AUTO_JOBS, "limit_rate": "0",
     "retry_for": "", "stall_timeout": "", "charts": [], "skip_charts": [],
 }
 
@@ -185,9 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
                            "a plan, then consent")
             p.add_argument("-y", "--yes", action="store_true", help="with --repair: do not ask before writing")
         if name in ("plan", "import"):
-            p.add_argument("--jobs", type=int, default=DEFAULT_JOBS, metavar="N",
-                           help=f"blob uploads in flight at once, 1-{MAX_JOBS} (default {DEFAULT_JOBS}; keep it "
-                           "moderate for registries on spinning disks); lookups, mounts, manifest and tag writes "
+            p.add_argument("--jobs", default=AUTO_JOBS, metavar="N|auto",
+                           help=f"blob uploads in flight at once, 1-{MAX_JOBS}, or {AUTO_JOBS} (the default): "
+                           "raised while the throughput grows, lowered when the registry throttles, fails or slows "
+                           "(a registry on slow disks); lookups, mounts, manifest and tag writes "
                            f"go {ROUND_TRIPS_PER_JOB} per job at once, at most {MAX_JOBS}")
             p.add_argument("--ignore-check", action="append", default=[], metavar="KIND",
                            choices=[k.flag for k in IGNORABLE],
@@ -868,9 +870,7 @@ def cmd_sites(args: argparse.Namespace) -> int:
         if plan.blocked:
             first = next(c for s in plan.sites for c in s.checks if c.status == CheckStatus.FAIL)
             raise PreflightFailed(f"Replication refused: {first.name}: {first.detail} Nothing was changed.")
-        creates = f"create {', '.join(plan.creates)} on the hub, " if plan.creates else ""
-        question = (f"Label the {len(plan.tags)} tag(s) of run {plan.run_id} on {hub.name}, {creates}and replicate "
-                    f"them to {', '.join(s.name for s in others)}?")
+        question = replication_question(plan, hub.name, (s.name for s in others))
         if not _consented(args, "sites replicate changes the hub", lambda: question):
             print("archfuse: not replicated; nothing was changed.", file=sys.stderr)
             return 0

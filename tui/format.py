@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import humanize
 
+from core.api import ReplicationPlan
 from core.api import events as ev
 from core.api import printable as printable
 from core.api import printable_lines as printable_lines
@@ -130,6 +131,13 @@ def replication_line(event: ev.ReplicationProgress | ev.ReplicationRerun) -> str
     failed = f", {event.failed} failed" if event.failed else ""
     return (f"site {event.site}: execution {event.execution_id} {event.status}, {event.succeed} of {event.total} "
             f"task(s) done{failed}")
+
+
+def replication_question(plan: ReplicationPlan, hub: str, sites: Iterable[str]) -> str:
+    """What agreeing to a replication does: the label, what is created on the hub, where the tags go."""
+    creates = f"create {', '.join(plan.creates)} on the hub, " if plan.creates else ""
+    return (f"Label the {len(plan.tags)} tag(s) of run {plan.run_id} on {hub}, {creates}and replicate them to "
+            f"{', '.join(sites)}?")
 
 
 def stall_line(stalled: ev.Stalled, retry: ev.Retrying | None = None) -> str:

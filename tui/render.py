@@ -106,6 +106,8 @@ class PlainRenderer:
             return stall_line(event)
         if isinstance(event, ev.Retrying):
             return event.text()
+        if isinstance(event, ev.JobsChanged):
+            return event.text() if self.verbose else None
         if isinstance(event, (ev.ReplicationProgress, ev.ReplicationRerun)):
             return replication_line(event)
         if isinstance(event, ev.ScanProgress):

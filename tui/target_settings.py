@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from core.api import (
-    DEFAULT_JOBS,
+    AUTO_JOBS,
     CheckKind,
     CheckOptions,
     OptionNames,
@@ -15,6 +15,7 @@ from core.api import (
     TargetConfig,
     TargetInputs,
     UsageError,
+    jobs_setting,
     parse_size,
     secret,
     size_text,
@@ -47,9 +48,10 @@ class TargetSettings:
     registry_storage: str = ""  # where a registry on this node stores data (the target-disk gauge)
     spool_dir: str = ""  # empty: the system's temporary directory
     spool_budget: str = "256MiB"
-    jobs: str = str(DEFAULT_JOBS)  # blob uploads at once, as --jobs
+    jobs: str = AUTO_JOBS  # blob uploads at once, as --jobs: a number or auto
     limit_rate: str = ""  # most bytes per second uploaded, as --limit-rate; empty: no limit
     retry_for: str = ""  # how long a failing registry is retried, as --retry-for; empty: the default
+    sites_file: str = ""  # the further sites' file (Sites screen), as --sites
     # decisions taken on the Checks screen (each asked first); they last until the form is read again
     force_charts: bool = False  # overwrite chart versions whose content differs
     ignored: frozenset[CheckKind] = frozenset()  # kinds of failed checks to go past
@@ -90,6 +92,7 @@ class TargetSettings:
 REMEMBERED = (
     "registry", "cluster_config", "chart_repo", "chart_repo_type", "username", "insecure", "ca_cert", "prefix",
     "space_visibility", "registry_storage", "spool_dir", "spool_budget", "jobs", "limit_rate", "retry_for",
+    "sites_file",
 )
 #: the fields a password typed ahead of a focus change could land in
 TYPED_AHEAD = {"username": "Username", "registry": "Registry", "prefix": "Prefix", "ca_cert": "CA certificate"}
@@ -140,7 +143,7 @@ def with_run_options(settings: TargetSettings, options: RunOptions) -> None:
     """Fill the form's run option fields from ``options`` (what the app was started with)."""
     settings.spool_budget = size_field(options.spool_budget)
     settings.spool_dir = str(options.spool_dir or "")
-    settings.jobs = str(options.workers)
+    settings.jobs = jobs_setting(options)
     settings.limit_rate = size_field(options.rate_limit) if options.rate_limit else ""
 
 

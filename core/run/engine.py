@@ -25,7 +25,7 @@ from core import events as ev
 from core.advice import Advice
 from core.charts.oci import OciChartDestination
 from core.errors import ArchfuseError, BlobUnknown, Cancelled, RegistryError, TargetError
-from core.helpers.parallel import DEFAULT_JOBS, SMALL_BLOB, parallel_map, round_trips
+from core.helpers.parallel import DEFAULT_JOBS, parallel_map, round_trips
 from core.kinds import BlobHow, ChartAction, ImageAction, ImageStage, RunStatus
 from core.oci import fusion
 from core.oci.manifest import ManifestRef
@@ -35,6 +35,7 @@ from core.plan.images import BlobNeed, ImagePlan, Plan, TagPlan
 from core.plan.results import ChartResult, ImageResult, RunSummary, counts
 from core.registry.retry import RETRYABLE_STATUS, Retrying, RetryPolicy
 from core.run import converge
+from core.run.concurrency import upload_slots
 from core.run.pipe import piped_upload
 from core.run.progress import STALL_AFTER, RunProgress, Watchdog
 from core.run.ratelimit import RateLimit
@@ -56,6 +57,8 @@ class RunOptions:
     spool_dir: Path | None = None
     memory_spool: int = 32 << 20  # a spooled blob stays in memory up to this size
     workers: int = DEFAULT_JOBS  # --jobs: blob uploads at once; other requests: core.helpers.parallel.round_trips
+    #: --jobs auto: ``workers`` is the most uploads at once, the run finds how many (core.run.concurrency)
+    auto_jobs: bool = False
     rate_limit: int = 0  # --limit-rate: most bytes per second uploaded by all workers together (0: no limit)
     settle: float = converge.SETTLE  # seconds before re-reading the tags written (core.run.converge)
     stall_after: float = STALL_AFTER  # seconds without progress before the run says it is stalled
@@ -129,7 +132,8 @@ class ImportRun:
         rate = self.options.rate_limit
         self._rate = RateLimit(rate, sleep=self.cancel.wait) if rate > 0 else None
         self._trips = round_trips(self.options.workers)  # requests without blob data at once
-        self._writers = threading.BoundedSemaphore(max(1, self.options.workers))  # blobs over SMALL_BLOB at once
+        #: blobs over SMALL_BLOB at once (and, for --jobs auto, small ones): core.run.concurrency
+        self._writers = upload_slots(max(1, self.options.workers), self.options.auto_jobs, emit=self.emit)
         self._images: dict[tuple[str, str], tuple[ImageResult, ...]] = {}  # (repository, tag) -> results
         self._placed: set[tuple[str, str]] = set()  # (repository, digest): blobs this run uploaded or mounted
         self._charts: list[ChartResult] = []
@@ -162,7 +166,7 @@ class ImportRun:
         self.progress.start()
         watched = self.target if isinstance(self.target, Watched) else None
         if watched is not None:
-            watched.watch(self.emit, self.cancel)
+            watched.watch(self._writers.watching(self.emit), self.cancel)
         try:
             with Watchdog(self.progress.tick, self.cancel, self._on_cancel):
                 self._check_planned_errors()
@@ -403,11 +407,9 @@ class ImportRun:
 
     @contextlib.contextmanager
     def _writing(self, size: int) -> Iterator[None]:
-        """Hold one of the ``--jobs`` writer slots while a blob over :data:`SMALL_BLOB` uploads."""
-        if size <= SMALL_BLOB:
-            yield
-            return
-        with self._writers:
+        """Hold one of the ``--jobs`` writer slots while a blob over :data:`SMALL_BLOB` uploads (a share of
+        one for a small blob under ``--jobs auto``)."""
+        with self._writers.hold(size):
             yield
 
     def _sent(self, meter: Callable[[int], None], size: int) -> None:

@@ -8,12 +8,15 @@ from pathlib import Path
 
 from core.config import TargetConfig
 from core.errors import UsageError
-from core.helpers.parallel import DEFAULT_JOBS, MAX_JOBS
+from core.helpers.parallel import MAX_JOBS
 from core.http.bounds import DEFAULT_STALL_TIMEOUT
 from core.registry.retry import DEFAULT_RETRY_FOR
+from core.run.concurrency import AUTO_MAX_JOBS
 from core.run.engine import RunOptions
 from core.units import parse_duration, parse_size
 
+#: ``--jobs auto``: the run finds how many uploads go at once (the default)
+AUTO_JOBS = "auto"
 #: the shortest ``--stall-timeout`` (seconds); ``--retry-for 0`` means no retries
 MIN_STALL_TIMEOUT = 1.0
 
@@ -45,6 +48,27 @@ def parse_jobs(text: str, *, name: str = "--jobs") -> int:
     return check_jobs(jobs, name=name)
 
 
+def parse_jobs_setting(text: str, *, name: str = "--jobs") -> tuple[int, bool]:
+    """``auto`` (or nothing) -> (AUTO_MAX_JOBS, True): the run finds how many uploads go at once
+    (core.run.concurrency); ``8`` -> (8, False), fixed. UsageError for anything else."""
+    if text.strip().lower() in ("", AUTO_JOBS):
+        return AUTO_MAX_JOBS, True
+    try:
+        return parse_jobs(text, name=name), False
+    except UsageError as err:
+        raise UsageError(str(err).replace("give a number", f"give {AUTO_JOBS} or a number")) from None
+
+
+def default_run_options() -> RunOptions:
+    """The run options when none are given (the TUI started bare, as the CLI's defaults): ``--jobs auto``."""
+    return RunOptions(workers=AUTO_MAX_JOBS, auto_jobs=True)
+
+
+def jobs_setting(options: RunOptions) -> str:
+    """What ``--jobs`` (the Target form's Jobs) says for ``options``: ``auto`` or the number."""
+    return AUTO_JOBS if options.auto_jobs else str(options.workers)
+
+
 def parse_rate(text: str, *, name: str = "--limit-rate") -> int:
     """``20MiB``, ``20MiB/s``, ``500K`` -> bytes per second; ``0`` or nothing: no limit."""
     return parse_size((text.strip() or "0").removesuffix("/s"), flag=name, minimum=0)
@@ -60,11 +84,13 @@ def typed_run_options(
     names: OptionNames = OptionNames(),
 ) -> RunOptions:
     """``base`` with the options as typed: jobs, rate limit, spool budget and directory; an empty one is
-    the default (the temp directory for the spool). UsageError naming the option when one cannot be read."""
+    the default (``auto`` for jobs, the temp directory for the spool). UsageError naming the option when one cannot be read."""
     directory = spool_dir.strip()
+    workers, auto = parse_jobs_setting(jobs, name=names.jobs)
     return dataclasses.replace(
         base,
-        workers=parse_jobs(jobs, name=names.jobs) if jobs.strip() else DEFAULT_JOBS,
+        workers=workers,
+        auto_jobs=auto,
         rate_limit=parse_rate(limit_rate, name=names.limit_rate),
         spool_budget=parse_size(spool_budget or "256MiB", flag=names.spool_budget),
         spool_dir=Path(directory).expanduser() if directory else None,

@@ -34,6 +34,7 @@ from core.package.model import ChartRecord
 from core.package.reader import BlobMember
 from core.package.tarstream import read_exact
 from core.plan.images import landing_repositories
+from core.run.concurrency import upload_slots
 from core.run.engine import RunOptions
 from core.run.pipe import feed_upload
 from core.run.progress import stall_text
@@ -82,6 +83,8 @@ class BlobStager:
         self._lock = threading.Lock()
         self._rate = RateLimit(options.rate_limit) if options.rate_limit > 0 else None
         self._pool = ThreadPoolExecutor(round_trips(options.workers), thread_name_prefix="archfuse-stage")
+        #: small uploads at once: the pool's size, or what --jobs auto finds (core.run.concurrency)
+        self.slots = upload_slots(max(1, options.workers), options.auto_jobs, emit=emit)
         #: per reading thread (packages may be read at once: core.package.scan.scan_paths)
         self._reading = threading.local()
         #: blobs and bytes uploaded over the whole scan (no tag points at them until a run)
@@ -200,7 +203,8 @@ class BlobStager:
     def _put_small(self, repository: str, digest: str, data: bytes, counts: list[int]) -> str:
         """A small blob, from memory, without asking first: that costs about what asking costs (a round
         trip), and a cold import would ask for every one. Retried as any upload."""
-        self.target.put_blob(repository, digest, len(data), BytesIO(data), self._sent)
+        with self.slots.hold(len(data)):
+            self.target.put_blob(repository, digest, len(data), BytesIO(data), self._sent)
         self._count(len(data), counts)
         return repository
 
@@ -216,7 +220,7 @@ class BlobStager:
         holder = next((r for r, have in zip(repositories, held) if have), "")
         if holder:
             return holder
-        self.target.stream_blob(repositories[0], digest, size, stream, self._sent)
+        self.target.stream_blob(repositories[0], digest, size, stream, self._sent)  # fed by a read (_QUEUED_LARGE)
         self._count(size, counts)
         return repositories[0]
 

@@ -16,13 +16,27 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Markdown, Static
 
-from core.api import ChartAction, ImageResult, TagCoverage, VerifyReport, VerifyStatus
+from core.api import (
+    ChartAction,
+    ImageResult,
+    PackageIndex,
+    Session,
+    Site,
+    SitesReport,
+    TagCoverage,
+    VerifyReport,
+    VerifyStatus,
+    open_session,
+    site_of,
+)
 from tui.advice import say
 from tui.format import fitted, platforms, printable, printable_lines, reference, reference_width, size
 from tui.messages import WorkFailed
 from tui.screens.base import Command, FlowScreen
 from tui.screens.dialogs import ScrollPage
 from tui.screens.history import rollback_counts
+from tui.screens.replicate import ReplicationScreen
+from tui.widgets.sitematrix import SiteMatrix
 
 VERIFY_STYLE: dict[str, str] = {VerifyStatus.OK: "green"}
 CHART_WORDS = {ChartAction.NEW: "pushed", ChartAction.OVERWRITTEN: "overwritten", ChartAction.UNCHANGED: "unchanged",
@@ -48,6 +62,7 @@ class Findings:
 
     verify: VerifyReport
     coverage: list[TagCoverage] = field(default_factory=list)
+    sites: SitesReport | None = None  # verify across the target (first) and the further sites
 
 
 @dataclass
@@ -96,6 +111,8 @@ class SummaryScreen(FlowScreen):
         Command("Verify again", "Check the target holds every image, platform and chart", "verify", "v"),
         Command("History and rollback", "Runs in the journal; roll one back", "app.history", "h", "History"),
         Command("New import", "Back to the package selection", "new_import", "i"),
+        Command("Replicate to the sites", "Harbor replication of this run from the target to the further sites: "
+                "pair checks, consent, followed live", "replicate", "p", "Replicate"),
         Command("Back", "Return to the run", "back", "escape", palette=False),
     )
 
@@ -103,6 +120,8 @@ class SummaryScreen(FlowScreen):
         yield Static("", id="result", markup=False)
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
         yield Static("Verifying…", id="verify", markup=False)
+        if self.state.sites:
+            yield SiteMatrix("Verifying the sites…", id="site-matrix", markup=False)
 
     def __init__(self) -> None:
         super().__init__()
@@ -235,10 +254,13 @@ class SummaryScreen(FlowScreen):
     # -- verification -----------------------------------------------------------------
     def action_verify(self) -> None:
         self.query_one("#verify", Static).update("Verifying the target against the packages…")
-        session, packages, tags = self.session, self.state.chosen, self.tags()
+        session, packages, tags, sites = self.session, self.state.chosen, self.tags(), list(self.state.sites)
 
-        def work() -> Findings:  # the verification goes into the run's report too
-            return Findings(session.verify(packages), session.coverage(tags))
+        def work() -> Findings:  # the verification (and the sites' matrix) goes into the run's report too
+            found = Findings(session.verify(packages), session.coverage(tags))
+            if sites:
+                found.sites = verify_across(session, packages, sites)
+            return found
 
         self.archfuse.start_work(self, "verify", work, self.show_findings)
 
@@ -249,6 +271,8 @@ class SummaryScreen(FlowScreen):
         self.refill()
         self.query_one(DataTable).move_cursor(row=0)
         self.query_one("#verify", Static).update(printable(verify_line(found, self.state.settings.describe())))
+        if found.sites is not None:
+            self.query_one(SiteMatrix).show(found.sites)
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#verify", Static).update("Verification could not run.")
@@ -262,6 +286,18 @@ class SummaryScreen(FlowScreen):
             return
         self.app.push_screen(ReportScreen(summary.reports[0]))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Replication is offered once a run finished and further sites are configured."""
+        if action == "replicate":
+            return bool(self.state.sites) and self.state.summary is not None
+        return True
+
+    def action_replicate(self) -> None:
+        summary = self.state.summary
+        if summary is None or not self.state.sites:
+            return
+        self.app.push_screen(ReplicationScreen(self.state.sites, summary.run_id))
+
     def action_new_import(self) -> None:
         """Back to Packages, the directory scanned again: packages copied into it since are listed too."""
         from tui.screens.packages import PackagesScreen
@@ -273,6 +309,19 @@ class SummaryScreen(FlowScreen):
             screen.rescan()
         else:
             self.app.push_screen(PackagesScreen())
+
+
+def verify_across(hub: Session, packages: list[PackageIndex], sites: list[Site]) -> SitesReport:
+    """The site × tag × platform matrix of the hub (the form's target) and the further sites, each
+    site read through a session of its own, closed after."""
+    opened: list[tuple[str, Session]] = []
+    try:
+        for site in sites:
+            opened.append((site.name, open_session(site.config, state_dir=hub.state_dir)))
+        return hub.verify_sites(packages, [(site_of(hub.config).name, hub), *opened])
+    finally:
+        for _, session in opened:
+            session.close()
 
 
 def needs_attention(cells: tuple[object, ...]) -> bool:

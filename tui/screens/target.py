@@ -60,6 +60,8 @@ class TargetScreen(FlowScreen):
         Command("Test connection", "Ping the target with these settings", "test", "ctrl+t"),
         Command("Next: checks and plan", "Check everything and work out the plan", "next", "ctrl+n", "Next"),
         Command("Back: packages", "Change the package selection", "back", "escape", "Back"),
+        Command("Further sites", "Add sites beside this target (by hand or from a sites file): the Summary "
+                "replicates to them", "sites", "ctrl+o", "Sites", show=False),
         # focus moves as the key arrives (priority), so keys typed ahead of it land in the next field,
         # never in the one being left: `admin`, Tab, the password typed fast must not fill Username
         Command("Next field", "", "next_field", "tab", show=False, palette=False, priority=True),
@@ -119,6 +121,7 @@ class TargetScreen(FlowScreen):
             chart_repo_type=str(self.query_one("#chart_repo_type", Select).value),
             space_visibility=str(self.query_one("#space_visibility", Select).value),
             insecure=self.query_one("#insecure", Checkbox).value,
+            sites_file=self.state.settings.sites_file,
         )
         self.state.settings = settings
         return settings
@@ -174,6 +177,12 @@ class TargetScreen(FlowScreen):
         from tui.screens.checks import ChecksScreen
 
         self.app.push_screen(ChecksScreen())
+
+    def action_sites(self) -> None:
+        from tui.screens.sites import SitesScreen
+
+        self.read_form()
+        self.app.push_screen(SitesScreen())
 
     def action_back(self) -> None:
         self.read_form()
