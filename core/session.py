@@ -307,6 +307,10 @@ class Workspace:
             return record, journal.tags_of(record.id)
 
 
+#: packages a cold import reads at once (both arches side by side: one's uploads go on while the other is read)
+READ_AT_ONCE = 2
+
+
 class Session(Workspace):
     """Scan, preflight, run, verify, history and rollback against one target.
 
@@ -394,7 +398,7 @@ class Session(Workspace):
                 try:
                     packages = scan_paths(
                         paths, state_dir=self.state_dir, emit=self.emit, strict=strict, use_cache=not rescan,
-                        sink=stager,
+                        sink=stager, at_once=READ_AT_ONCE,
                     )
                 except ArchfuseError as err:
                     stager.close()

@@ -1,8 +1,18 @@
-"""Benchmark ``archfuse import`` against the vendor's way and against reading the package once.
+"""Benchmark ``archfuse import`` against the vendor's way and against the registry's own ingest.
 
-    .venv/bin/python scripts/bench.py [--size 1GiB] [--repeat 2] [--images 500] [--work DIR]
+    .venv/bin/python scripts/bench.py [--shape vendor|large] [--size 300MiB|2GiB|24GiB] [--repeat 2]
+        [--skip-vendor] [--floor-jobs 4 8] [--work DIR]
 
-Writes a package of about SIZE with the sample generator, then, for each repetition:
+``--shape vendor`` (the default) writes two packages (amd64, arm64) shaped like the vendor's
+(:func:`core.demo.samples.vendor_shape`: 57 charts, 300 images of 5-15 layers, base layers shared,
+a few KB to a few hundred MB per layer), SIZE of payload each, kept in ``--work`` between runs.
+Each repetition measures, against the same registry binary on loopback: (c) the registry floor:
+every distinct blob as one monolithic upload (POST, PUT) into a fresh registry, at each of
+``--floor-jobs`` concurrencies, the fastest counting; (a) ``archfuse import`` of both packages,
+cold, then the no-op re-run; (d) the same cold import through a 25 ms-each-way delay line; (b)
+the vendor's way (below) unless ``--skip-vendor``. It prints a/c, a/b, d/a and no-op/a.
+
+``--shape large`` writes one package of about SIZE with few large layers, then, for each repetition:
 
 - floor (c): ``gzip -dc PACKAGE > /dev/null`` (page cache warm, as for every step);
 - registry floor (d): the package file itself PUT as one blob with ``curl -T`` into a fresh
@@ -29,16 +39,20 @@ the registry's own storage is not counted. For the baseline it is the unpacked w
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,11 +61,12 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.demo.samples import write_sample_package  # noqa: E402
+from core.demo.samples import ARCHES, vendor_shape, write_sample_package  # noqa: E402
 from tests.fixtures.delayline import DelayLine  # noqa: E402
 from tests.fixtures.registry import RegistryServer  # noqa: E402
 
-ARCHFUSE = str(ROOT / ".venv" / "bin" / "archfuse")
+# the checkout's own venv, else the running interpreter's (a git worktree: PYTHONPATH picks its code)
+ARCHFUSE = str(next((p for p in (ROOT / ".venv" / "bin" / "archfuse",) if p.exists()), Path(sys.executable).parent / "archfuse"))
 IMPORT_ARGS: list[str] = []  # --import-arg: extra flags for every ``archfuse import``
 POLL = 0.02
 
@@ -256,14 +271,15 @@ class Archfuse:
     def disk(self, pid: int) -> int:
         return du(self.state) + du(self.tmp) + deleted_open_files(pid)
 
-    def cmd(self, verb: str, package: Path, server: RegistryServer, *extra: str, url: str = "") -> list[str]:
-        return [ARCHFUSE, verb, str(package), "--registry", url or server.url, "--insecure", "--json",
+    def cmd(self, verb: str, package: Path | list[Path], server: RegistryServer, *extra: str, url: str = "") -> list[str]:
+        packages = package if isinstance(package, list) else [package]
+        return [ARCHFUSE, verb, *map(str, packages), "--registry", url or server.url, "--insecure", "--json",
                 "--state-dir", str(self.state), *extra, *(IMPORT_ARGS if verb == "import" else [])]  # fmt: skip
 
     def run(
         self,
         verb: str,
-        package: Path,
+        package: Path | list[Path],
         server: RegistryServer,
         *extra: str,
         on_event: Callable[[dict[str, Any], subprocess.Popen[bytes]], None] | None = None,
@@ -291,8 +307,9 @@ def phases(events: list[dict[str, Any]], started_at: float) -> dict[str, float]:
     return out
 
 
-def archfuse_import(package: Path, work: Path) -> dict[str, Any]:
-    """Cold import into a fresh registry, then the no-op re-run."""
+def archfuse_import(package: Path | list[Path], work: Path, *, scan_first: bool = True) -> dict[str, Any]:
+    """Cold import into a fresh registry, then the no-op re-run (then, unless told not to, the
+    same cold import with ``--scan-first``)."""
     af = Archfuse(work / "af")
     server = fresh_registry(work / "reg-a")
     try:
@@ -306,6 +323,20 @@ def archfuse_import(package: Path, work: Path) -> dict[str, Any]:
         stored = du(server.storage)
     finally:
         drop_registry(server)
+    cold_figures = {
+        "staged_bytes": sum(e["bytes"] for e in cold.events if e["event"] == "blobs_staged"),
+        "cold_s": cold.seconds,
+        "cold_cpu": cold.cpu,
+        "cold_registry_cpu": cold_registry_cpu,
+        "cold_phases": cold_phases,
+        "noop_s": noop.seconds,
+        "noop_planned_upload": uploaded,
+        "rss": max(cold.max_rss, noop.max_rss),
+        "disk": max(cold.peak_disk, noop.peak_disk),
+        "registry_bytes": stored,
+    }
+    if not scan_first:
+        return cold_figures
     # the same cold import reading the package twice (scan through, checks, then the run's read)
     two = Archfuse(work / "af-two")
     server = fresh_registry(work / "reg-a2")
@@ -321,32 +352,28 @@ def archfuse_import(package: Path, work: Path) -> dict[str, Any]:
         "scan_first_cpu": twice.cpu,
         "scan_first_registry_cpu": twice_registry_cpu,
         "scan_first_phases": phases(twice.events, wall0),
-        "staged_bytes": sum(e["bytes"] for e in cold.events if e["event"] == "blobs_staged"),
-        "cold_s": cold.seconds,
-        "cold_cpu": cold.cpu,
-        "cold_registry_cpu": cold_registry_cpu,
-        "cold_phases": cold_phases,
-        "noop_s": noop.seconds,
-        "noop_planned_upload": uploaded,
-        "rss": max(cold.max_rss, noop.max_rss),
-        "disk": max(cold.peak_disk, noop.peak_disk),
-        "registry_bytes": stored,
+        **cold_figures,
     }
 
 
-def baseline(package: Path, work: Path) -> dict[str, Any]:
+def baseline(package: Path | list[Path], work: Path) -> dict[str, Any]:
     """The vendor's way: unpack everything, then skopeo copy each image from its images.tar."""
-    unpack = work / "vendor" / "addon-offline-target-package"
-    shutil.rmtree(unpack.parent, ignore_errors=True)
+    packages = package if isinstance(package, list) else [package]
+    unpack = work / "vendor"
+    shutil.rmtree(unpack, ignore_errors=True)
     unpack.mkdir(parents=True)
     server = fresh_registry(work / "reg-b")
     rss = 0
     try:
-        with Poller(lambda: du(unpack.parent)) as poller:
+        with Poller(lambda: du(unpack)) as poller:
             started = time.perf_counter()
             before = registry_cpu(server)
-            step = run(["tar", "-xzf", str(package), "-C", str(unpack)])
-            rss, cpu = step.max_rss, step.cpu
+            cpu = 0.0
+            for n, one in enumerate(packages):
+                into = unpack / f"{n}" / "addon-offline-target-package"
+                into.mkdir(parents=True)
+                step = run(["tar", "-xzf", str(one), "-C", str(into)])
+                rss, cpu = max(rss, step.max_rss), cpu + step.cpu
             images: list[tuple[Path, str]] = []
             for bundle in sorted(unpack.rglob("*.bundle.tar")):
                 out = bundle.with_name(bundle.name.removesuffix(".bundle.tar"))
@@ -378,7 +405,7 @@ def baseline(package: Path, work: Path) -> dict[str, Any]:
             used = registry_cpu(server) - before
     finally:
         drop_registry(server)
-        shutil.rmtree(unpack.parent, ignore_errors=True)
+        shutil.rmtree(unpack, ignore_errors=True)
     return {"s": seconds, "unpack_s": unpacked_s, "images": len(images), "rss": rss, "disk": poller.peak,
             "cpu": cpu, "unpack_cpu": unpack_cpu, "registry_cpu": used}  # fmt: skip
 
@@ -494,6 +521,174 @@ def several_sites(package: Path, work: Path, sites: int, delay: float) -> dict[s
     return out
 
 
+
+# -- the vendor-shaped package -----------------------------------------------------------------
+
+
+def vendor_packages(work: Path, size: int, seed: str) -> list[Path]:
+    """Both arches' vendor-shaped packages of ``size`` payload each, kept in ``work`` between runs
+    (keyed by size and seed: a second run with the same ``--work`` does not write them again)."""
+    where = work / f"pkg-vendor-{size}-{seed}"
+    shape = vendor_shape(size, seed=seed)
+    out = []
+    for arch in ARCHES:
+        path = where / f"addon-offline-full-package-v9.0.0-{arch}.tar.gz"
+        if not path.exists():
+            t = time.perf_counter()
+            write_sample_package(where, "v9.0.0", arch, shape=shape)
+            print(f"package: {path.name}, {path.stat().st_size:,} bytes, written in {time.perf_counter() - t:.1f} s")
+        out.append(path)
+    return out
+
+
+NOT_BLOBS = {"manifest.json", "repositories", "index.json", "oci-layout"}
+
+
+def package_blobs(packages: list[Path], work: Path) -> Path:
+    """The distinct blobs (layers and configs) of ``packages``, one file each, named by digest
+    (kept in ``work`` beside the packages): what the registry floor uploads."""
+    where = packages[0].parent / "blobs"
+    if (where / ".done").exists():
+        return where
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir()
+    for package in packages:
+        with tarfile.open(package, "r|gz") as outer:
+            for member in outer:
+                if not member.name.endswith(".bundle.tar"):
+                    continue
+                with tarfile.open(fileobj=outer.extractfile(member), mode="r|") as bundle:
+                    for inner in bundle:
+                        if inner.name != "images.tar":
+                            continue
+                        with tarfile.open(fileobj=bundle.extractfile(inner), mode="r|") as images:
+                            for blob in images:
+                                if blob.isfile() and blob.name.rsplit("/", 1)[-1] not in NOT_BLOBS:
+                                    save_blob(images.extractfile(blob), where)
+    (where / ".done").touch()
+    return where
+
+
+def save_blob(data: IO[bytes] | None, where: Path) -> None:
+    assert data is not None
+    sha = hashlib.sha256()
+    tmp = where / ".part"
+    with tmp.open("wb") as f:
+        for piece in iter(lambda: data.read(1 << 20), b""):
+            sha.update(piece)
+            f.write(piece)
+    tmp.replace(where / sha.hexdigest())
+
+
+def blob_floor(blobs: Path, work: Path, jobs: int) -> tuple[float, float]:
+    """(c) the registry floor: every blob as one monolithic upload (POST, then PUT of the whole
+    blob with its digest) into a fresh registry, ``jobs`` uploads at a time. Seconds and the
+    registry's CPU seconds."""
+    files = sorted((p for p in blobs.iterdir() if not p.name.startswith(".")), key=lambda p: -p.stat().st_size)
+    server = fresh_registry(work / "reg-c")
+    local = threading.local()
+
+    def upload(path: Path) -> None:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection(server.host, blocksize=1 << 20)
+        conn.request("POST", f"/v2/floor/{path.name[:2]}/blobs/uploads/", headers={"Content-Length": "0"})
+        answer = conn.getresponse()
+        answer.read()
+        location = urllib.parse.urlsplit(answer.headers["Location"])
+        target = f"{location.path}?{location.query + '&' if location.query else ''}digest=sha256:{path.name}"
+        with path.open("rb") as body:
+            conn.request("PUT", target, body=body, headers={
+                "Content-Length": str(path.stat().st_size), "Content-Type": "application/octet-stream"})  # fmt: skip
+            answer = conn.getresponse()
+            answer.read()
+        if answer.status != 201:
+            raise SystemExit(f"the registry floor upload of {path.name} answered {answer.status}")
+
+    try:
+        before = registry_cpu(server)
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+            list(pool.map(upload, files))
+        seconds = time.perf_counter() - started
+        used = registry_cpu(server) - before
+    finally:
+        drop_registry(server)
+    return seconds, used
+
+
+def vendor_row(packages: list[Path], blobs: Path, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """One repetition on the vendor-shaped packages: (c), (a), (d), then (b) unless skipped."""
+    row: dict[str, Any] = {"load_before": os.getloadavg()[0], "uptime": uptime()}
+    floors = {jobs: blob_floor(blobs, work, jobs) for jobs in args.floor_jobs}
+    best = min(floors, key=lambda j: floors[j][0])
+    row["floor"] = {"s": floors[best][0], "registry_cpu": floors[best][1], "jobs": best,
+                    "all": {str(j): round(f[0], 2) for j, f in floors.items()}}  # fmt: skip
+    row["archfuse"] = archfuse_import(packages, work, scan_first=False)
+    row["delayed"] = delayed_import(packages, work, args.delay)
+    if not args.skip_vendor:
+        row["baseline"] = baseline(packages, work)
+    row["load_after"] = os.getloadavg()[0]
+    return row
+
+
+def delayed_import(packages: list[Path], work: Path, delay: float) -> dict[str, Any]:
+    """(d) the cold import behind a delay line adding ``delay`` each way (throughput untouched)."""
+    af = Archfuse(work / "af-delayed")
+    server = fresh_registry(work / "reg-delayed")
+    line = DelayLine("127.0.0.1", server.port, delay)
+    try:
+        wall0 = time.time()
+        done = af.run("import", packages, server, "--yes", url=f"http://{line.host}")
+        noop = af.run("import", packages, server, "--yes", url=f"http://{line.host}")
+    finally:
+        line.close()
+        drop_registry(server)
+    return {"s": done.seconds, "noop_s": noop.seconds, "phases": phases(done.events, wall0), "rss": done.max_rss}
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def vendor_report(rows: list[dict[str, Any]], packages: list[Path], blobs: Path) -> None:
+    def col(get: Callable[[dict[str, Any]], float], fmt: str = "{:.1f}") -> str:
+        return spread([get(r) for r in rows], fmt)
+
+    def ratio(name: str, get: Callable[[dict[str, Any]], float], goal: str) -> None:
+        print(f"    {name:<36}{col(get, '{:.2f}')}  (goal {goal})")
+
+    count = sum(1 for p in blobs.iterdir() if not p.name.startswith("."))
+    size = sum(p.stat().st_size for p in blobs.iterdir())
+    loads = [r[k] for r in rows for k in ("load_before", "load_after")]
+    print(f"\nvendor-shaped: {len(packages)} packages ({', '.join(f'{p.stat().st_size / (1 << 20):.0f} MiB' for p in packages)}), "
+          f"{count} distinct blobs, {mib(size)}")  # fmt: skip
+    print(f"{len(rows)} repetition(s), min–max (1-min load average {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores)")
+    for r in rows:
+        print(f"    {r['uptime']}")
+    print(f"(c) registry floor: monolithic uploads {col(lambda r: r['floor']['s'])} s  "
+          f"(best of --floor-jobs {'/'.join(rows[0]['floor']['all'])}: {[r['floor']['all'] for r in rows]}); "
+          f"registry CPU {col(lambda r: r['floor']['registry_cpu'])} s")  # fmt: skip
+    print(f"(a) archfuse import, cold, both     {col(lambda r: r['archfuse']['cold_s'])} s  "
+          f"(peak RSS {mib(max(r['archfuse']['rss'] for r in rows))}, peak extra disk {mib(max(r['archfuse']['disk'] for r in rows))}; "
+          f"CPU archfuse {col(lambda r: r['archfuse']['cold_cpu'])} s, its registry {col(lambda r: r['archfuse']['cold_registry_cpu'])} s)")  # fmt: skip
+    print("    phases: " + ", ".join(
+        f"{k} {col(lambda r, k=k: r['archfuse']['cold_phases'].get(k, 0))} s" for k in rows[0]["archfuse"]["cold_phases"]
+    ))  # fmt: skip
+    print(f"    no-op re-run                    {col(lambda r: r['archfuse']['noop_s'], '{:.2f}')} s "
+          f"(planned upload {rows[0]['archfuse']['noop_planned_upload']} bytes)")  # fmt: skip
+    print(f"(d) through the delay line          {col(lambda r: r['delayed']['s'])} s (no-op {col(lambda r: r['delayed']['noop_s'], '{:.2f}')} s)")
+    if "baseline" in rows[0]:
+        print(f"(b) vendor: unpack + skopeo copy    {col(lambda r: r['baseline']['s'])} s  "
+              f"(unpack {col(lambda r: r['baseline']['unpack_s'])} s; {rows[0]['baseline']['images']} images; "
+              f"peak extra disk {mib(max(r['baseline']['disk'] for r in rows))})")  # fmt: skip
+    ratio("a/c (registry floor)", lambda r: r["archfuse"]["cold_s"] / r["floor"]["s"], "<= 1.3")
+    if "baseline" in rows[0]:
+        ratio("a/b (vendor's way)", lambda r: r["archfuse"]["cold_s"] / r["baseline"]["s"], "<= 0.3")
+    ratio("d/a (50 ms RTT / loopback)", lambda r: r["delayed"]["s"] / r["archfuse"]["cold_s"], "<= 1.3")
+    ratio("no-op / a", lambda r: r["archfuse"]["noop_s"] / r["archfuse"]["cold_s"], "<= 0.03")
+
+
 # -- report ------------------------------------------------------------------------------------
 
 
@@ -508,7 +703,17 @@ def mib(n: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="1GiB", help="payload of the package (default 1GiB)")
+    parser.add_argument(
+        "--shape", default="vendor", choices=["vendor", "large"],
+        help="vendor: both arches' packages shaped like the vendor's (default); large: one package of a few large layers",
+    )  # fmt: skip
+    parser.add_argument("--size", help="payload of each package (default 300MiB for vendor, 1GiB for large)")
+    parser.add_argument("--seed", default="vendor", help="seed of the vendor-shaped layout (default vendor)")
+    parser.add_argument("--skip-vendor", action="store_true", help="vendor shape: leave out (b), the vendor's way")
+    parser.add_argument(
+        "--floor-jobs", type=int, nargs="+", default=[4, 8],
+        help="vendor shape: concurrent uploads tried for the registry floor; the best counts (default 4 8)",
+    )  # fmt: skip
     parser.add_argument("--repeat", type=int, default=2, help="repetitions of every measurement (default 2)")
     parser.add_argument(
         "--images", type=int, default=500, help="small images in the plan package (default 500)"
@@ -532,7 +737,22 @@ def main() -> None:
     IMPORT_ARGS.extend(args.import_arg)
     work = args.work or Path(f"/tmp/archfuse-bench-{os.getpid()}")
     work.mkdir(parents=True, exist_ok=True)
-    size = parse_size(args.size)
+    size = parse_size(args.size or ("300MiB" if args.shape == "vendor" else "1GiB"))
+    if args.shape == "vendor":
+        try:
+            packages = vendor_packages(work, size, args.seed)
+            blobs = package_blobs(packages, work)
+            for package in packages:  # warms the page cache
+                subprocess.run(["cat", str(package)], stdout=subprocess.DEVNULL, check=True)
+            rows = []
+            for i in range(args.repeat):
+                rows.append(vendor_row(packages, blobs, work, args))
+                print(f"run {i + 1}: {json.dumps(rows[-1])}", flush=True)
+            vendor_report(rows, packages, blobs)
+        finally:
+            if args.work is None:
+                shutil.rmtree(work, ignore_errors=True)
+        return
     try:
         t = time.perf_counter()
         package = write_sample_package(work / "pkg", "v9.0.0", "amd64", payload=size)

@@ -9,7 +9,7 @@ import json
 import tarfile
 from pathlib import Path
 
-from core.demo.samples import write_sample_package
+from core.demo.samples import VENDOR_CHARTS, VENDOR_IMAGES, vendor_shape, write_sample_package
 
 
 def test_deterministic(tmp_path: Path) -> None:
@@ -57,3 +57,28 @@ def test_bulk_adds_small_images_ten_per_chart(tmp_path: Path) -> None:
     assert {f"docker.io/bulk/app-{n:04d}:1.0.0" for n in range(23)} <= refs
     assert len(refs) == 6 + 23
     assert path.stat().st_size < 1 << 20  # small images
+
+
+def test_the_vendor_shape_has_the_vendors_counts_shared_bases_and_a_wide_spread_of_sizes() -> None:
+    """scripts/bench.py's yardstick (issue 21): 57 charts, 300 images of 5-15 layers, base layers
+    shared between images, sizes from a few KB to a few hundred MB summing to about the total."""
+    total = 24 << 30
+    shape = vendor_shape(total)
+    assert len(shape.charts) == VENDOR_CHARTS
+    assert sum(len(c.images) for c in shape.charts) == len(shape.layers) == VENDOR_IMAGES
+    assert all(5 <= len(stack) <= 15 for stack in shape.layers.values())
+    sizes = {key: size for stack in shape.layers.values() for key, size in stack}
+    users = [sum(key in dict(stack) for stack in shape.layers.values()) for key in sizes]
+    assert max(users) > 10  # a base layer under many images
+    ordered = sorted(sizes.values())
+    assert ordered[0] < 8 << 10 and ordered[len(ordered) // 2] < 1 << 20 and ordered[-1] > 200 << 20
+    assert abs(sum(ordered) - total) < total * 0.02
+    assert vendor_shape(total) == shape  # the same layout every time
+
+
+def test_a_vendor_shaped_package_is_written_with_a_bundle_per_chart_and_its_bytes(tmp_path: Path) -> None:
+    shape = vendor_shape(2 << 20, images=12, charts=3)
+    path = write_sample_package(tmp_path, "v9.0.0", "arm64", shape=shape)
+    with tarfile.open(path) as outer:
+        bundles = [m.name for m in outer.getmembers() if m.name.endswith(".bundle.tar")]
+    assert len(bundles) == 3 and path.stat().st_size > 2 << 20

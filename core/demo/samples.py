@@ -121,20 +121,89 @@ def sample_charts(version: str) -> list[SampleChart]:
 BULK_PER_CHART = 10
 
 
+def _keyed_chart(repo: str, name: str, refs: list[str]) -> SampleChart:
+    """A chart whose values.yaml names each image under its own key (``app0000: REF``)."""
+    keys = [f"app{n:04d}" for n in range(len(refs))]
+    return SampleChart(
+        repo, name, "1.0.0", "1.0.0",
+        tuple(f"{{{{ .{k} }}}}" for k in keys),
+        "# generated: one image per key\n" + "".join(f"{k}: {ref}\n" for k, ref in zip(keys, refs)),
+        tuple(refs),
+    )  # fmt: skip
+
+
 def bulk_charts(count: int) -> list[SampleChart]:
     """``count`` extra small images, ten per ``community`` chart ``bulk-NN`` (plan benchmarks)."""
-    out = []
-    for first in range(0, count, BULK_PER_CHART):
-        numbers = range(first, min(count, first + BULK_PER_CHART))
-        out.append(
-            SampleChart(
-                "community", f"bulk-{first // BULK_PER_CHART:02d}", "1.0.0", "1.0.0",
-                tuple(f"{{{{ .app{n:04d} }}}}" for n in numbers),
-                "# generated: one image per key\n" + "".join(f"app{n:04d}: docker.io/bulk/app-{n:04d}:1.0.0\n" for n in numbers),
-                tuple(f"docker.io/bulk/app-{n:04d}:1.0.0" for n in numbers),
-            )
-        )  # fmt: skip
-    return out
+    return [
+        _keyed_chart(
+            "community",
+            f"bulk-{first // BULK_PER_CHART:02d}",
+            [f"docker.io/bulk/app-{n:04d}:1.0.0" for n in range(first, min(count, first + BULK_PER_CHART))],
+        )
+        for first in range(0, count, BULK_PER_CHART)
+    ]
+
+
+VENDOR_CHARTS = 57
+VENDOR_IMAGES = 300
+_VENDOR_BASES = 10  # base images (2-4 layers each) the vendor's images are built on
+_VENDOR_MIN_LAYER = 2 << 10
+_VENDOR_MAX_LAYER = 512 << 20
+_VENDOR_LARGE_SHARE = 0.4  # of the bytes, in the few largest layers
+
+
+@dataclass(frozen=True)
+class VendorShape:
+    """The layout of a package shaped like the vendor's: per image 5-15 layers, base layers shared.
+
+    ``layers`` maps each image reference to its layers as (key, payload bytes): the same key is
+    the same layer. Sizes go from a few KB to (for large totals) a few hundred MB: most layers
+    small (a skewed log-uniform spread), about 1 % of them large, holding 40 % of ``total``.
+    """
+
+    charts: list[SampleChart]
+    layers: dict[str, list[tuple[str, int]]]
+
+
+def vendor_shape(total: int, images: int = VENDOR_IMAGES, charts: int = VENDOR_CHARTS, seed: str = "vendor") -> VendorShape:
+    """The vendor-shaped layout of ``images`` images in ``charts`` charts, about ``total`` payload bytes."""
+    rng = random.Random(f"{seed}|{total}|{images}|{charts}")
+    bases = [[f"base{b}/{j}" for j in range(rng.randint(2, 4))] for b in range(_VENDOR_BASES)]
+    refs = [f"docker.io/vendor/svc-{n:04d}:1.{n % 7}.{n % 3}" for n in range(images)]
+    layout: dict[str, list[str]] = {}
+    for ref in refs:
+        stack = bases[rng.randrange(len(bases))]
+        own = max(1, rng.randint(5, 15) - len(stack))
+        layout[ref] = stack + [f"{ref}/{j}" for j in range(own)]
+    keys = list(dict.fromkeys(k for stack in layout.values() for k in stack))
+    sizes = _spread_sizes(rng, len(keys), total)
+    size_of = dict(zip(keys, sizes))
+    per_chart = [refs[i * images // charts : (i + 1) * images // charts] for i in range(charts)]
+    out = [
+        _keyed_chart("addon" if i < charts // 2 else "community", f"svc-{i:02d}", chunk)
+        for i, chunk in enumerate(per_chart)
+        if chunk
+    ]
+    return VendorShape(out, {ref: [(k, size_of[k]) for k in stack] for ref, stack in layout.items()})
+
+
+def _spread_sizes(rng: random.Random, count: int, total: int) -> list[int]:
+    """``count`` layer sizes summing to about ``total``: a few large ones, the rest a skewed log-uniform spread."""
+    large = set(rng.sample(range(count), max(3, count // 100))) if count > 3 else set()
+    weights = [rng.uniform(0.5, 1.5) for _ in large]
+    big = iter(int(w / sum(weights) * total * _VENDOR_LARGE_SHARE) for w in weights)
+    quantiles = [rng.random() ** 1.5 for _ in range(count - len(large))]
+    budget = total * (1 - _VENDOR_LARGE_SHARE) if large else total
+
+    def small(top: float) -> list[int]:
+        return [int(_VENDOR_MIN_LAYER * (top / _VENDOR_MIN_LAYER) ** q) for q in quantiles]
+
+    lo, hi = float(_VENDOR_MIN_LAYER), float(_VENDOR_MAX_LAYER)
+    for _ in range(60):  # bisect the largest small layer so the small ones fill their budget
+        mid = (lo * hi) ** 0.5
+        lo, hi = (mid, hi) if sum(small(mid)) < budget else (lo, mid)
+    rest = iter(small(lo))
+    return [next(big) if i in large else next(rest) for i in range(count)]
 
 
 # --- layers ------------------------------------------------------------------------------------
@@ -265,6 +334,7 @@ class _Builder:
     payload: int
     spool: Path
     extra_tags: int = 0
+    shape: VendorShape | None = None
     layers: dict[str, _Layer] = field(default_factory=dict)
 
     def layer(self, key: str, files: dict[str, bytes], payload: int = 0) -> _Layer:
@@ -273,6 +343,14 @@ class _Builder:
         return self.layers[key]
 
     def image(self, ref: str, payload: int) -> _Image:
+        if self.shape is not None and ref in self.shape.layers:
+            stack = [
+                self.layer(key, {f"etc/layers/{key.replace('/', '_').replace(':', '_')}": key.encode()}, size)
+                for key, size in self.shape.layers[ref]
+            ]
+            img = _Image(ref, stack, extra_tags=self.extra_tags)
+            img.finish(self.arch)
+            return img
         base = self.layer(
             "base",
             {"etc/os-release": f"NAME=archfuse-sample\nARCH={self.arch}\n".encode(), "bin/.keep": b""},
@@ -505,6 +583,7 @@ def write_sample_package(
     mutate: Callable[[list[Entry]], None] | None = None,
     chart_yaml: ChartYaml = chart_yaml_text,
     extra_tags: int = 0,
+    shape: VendorShape | None = None,
 ) -> Path:
     """Write ``addon-offline-full-package-<version>-<arch>.tar.gz`` (or ``.tar``) and its ``.sha512sum``.
 
@@ -514,14 +593,17 @@ def write_sample_package(
     ``charts`` keeps only the named charts; ``bulk`` adds that many small images (see
     :func:`bulk_charts`); ``mutate`` edits the member tree (tests/fixtures/broken.py); ``chart_yaml`` writes
     each chart's Chart.yaml (default :func:`chart_yaml_text`); ``extra_tags`` gives every image that
-    many more RepoTags (``<ref>-t0000``, ...: one image under thousands of tags).
+    many more RepoTags (``<ref>-t0000``, ...: one image under thousands of tags). ``shape`` writes
+    a package shaped like the vendor's instead of the sample catalog (see :func:`vendor_shape`;
+    ``payload`` is then unused: the shape's layer sizes hold the bytes).
     """
     dest_dir.mkdir(parents=True, exist_ok=True)
     file_name = name or f"addon-offline-full-package-{version}-{arch}.{'tar.gz' if compress else 'tar'}"
     path = dest_dir / file_name
-    selected = [c for c in _catalog(version) + bulk_charts(bulk) if charts is None or c.name in charts]
+    catalog = shape.charts if shape is not None else _catalog(version) + bulk_charts(bulk)
+    selected = [c for c in catalog if charts is None or c.name in charts]
     with tempfile.TemporaryDirectory(dir=dest_dir, prefix=".layers-") as spool:
-        builder = _Builder(image_arch or arch, payload, Path(spool), extra_tags)
+        builder = _Builder(image_arch or arch, 0 if shape else payload, Path(spool), extra_tags, shape)
         entries = _package_entries(version, builder, flavour, manifest_first, selected, chart_yaml)
         if mutate is not None:
             mutate(entries)

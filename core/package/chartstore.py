@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 from core.package.reader import BundleInfo, ChartFiles
@@ -38,7 +39,7 @@ def store_chart_files(state_dir: Path, files: ChartFiles) -> str:
     }
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")  # two packages read at once
         tmp.write_text(json.dumps(doc))
         os.replace(tmp, path)
     except OSError:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -263,12 +265,40 @@ def scan_paths(
     strict: bool = False,
     use_cache: bool = True,
     sink: BlobSink | None = None,
+    at_once: int = 1,
 ) -> list[PackageIndex]:
-    """Discover package files under ``paths`` and scan each (``use_cache=False`` reads them again)."""
-    return [
-        scan_package(p, state_dir=state_dir, emit=emit, strict=strict, use_cache=use_cache, sink=sink)
-        for p in discover(paths, emit)
-    ]
+    """Discover package files under ``paths`` and scan each (``use_cache=False`` reads them again).
+
+    ``at_once`` packages are read at the same time (each on a thread of its own; ``sink`` then sees
+    their charts and blobs from those threads): a cold import of both arches reads them side by
+    side, so one package's uploads go on while the other is read. The first failure stops the
+    other reads and is raised."""
+    found = discover(paths, emit)
+    if at_once <= 1 or len(found) <= 1:
+        return [
+            scan_package(p, state_dir=state_dir, emit=emit, strict=strict, use_cache=use_cache, sink=sink)
+            for p in found
+        ]
+    failed = threading.Event()
+
+    def scan(path: Path) -> PackageIndex:
+        try:
+            return scan_package(
+                path, state_dir=state_dir, emit=emit, strict=strict, use_cache=use_cache, sink=sink,
+                stop=failed.is_set,
+            )  # fmt: skip
+        except BaseException:
+            failed.set()
+            raise
+
+    with ThreadPoolExecutor(min(at_once, len(found)), thread_name_prefix="archfuse-scan") as pool:
+        futures = [pool.submit(scan, p) for p in found]
+        wait(futures)
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    first = next((e for e in errors if not isinstance(e, ScanInterrupted)), None)
+    if first is not None:
+        raise first
+    return [f.result() for f in futures]
 
 
 @dataclass(frozen=True)

@@ -275,9 +275,18 @@ def _missing_blobs(
                 wanted.setdefault((image.repository, blob.digest), (blob, image))
     keys = list(wanted)
     known = {(repository, digest) for digest, repository in sources.items()}  # put there this session
-    present = parallel_map(
-        lambda k: k in known or target.blob_exists(k[0], k[1]), keys, jobs, name="archfuse-plan"
-    )
+
+    def present_at(key: tuple[str, str]) -> bool:
+        repository, digest = key
+        if key in known:
+            return True
+        if _same_space(sources.get(digest, ""), repository):
+            # put into a repository of the same space this session: mounted without asking first
+            # (a mount of a blob the repository holds already changes nothing, and costs what asking costs)
+            return False
+        return target.blob_exists(repository, digest)
+
+    present = parallel_map(present_at, keys, jobs, name="archfuse-plan")
     held = dict(sources)  # digest -> a repository holding it, to mount from
     for (repository, digest), have in zip(keys, present):
         if have:
@@ -292,6 +301,12 @@ def _missing_blobs(
         )
         need.repositories.add(key[0])
     return needs
+
+
+def _same_space(source: str, repository: str) -> bool:
+    """Both repositories in one registry space (a Harbor project: the first path segment), where a
+    mount from one into the other is allowed as surely as the upload was."""
+    return bool(source) and source.split("/", 1)[0] == repository.split("/", 1)[0]
 
 
 def landing_repositories(chart: ChartRecord, prefix: str = "") -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import io
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import BinaryIO, cast
 
 PIECE = 1 << 20  # bytes read from the package at a time
@@ -100,6 +100,15 @@ def piped_upload(
     An upload that ends without reading everything (the blob was there already, or it failed)
     leaves the rest of ``source`` unread, for the caller to skip.
     """
+    feed_upload(upload, source, size, pool, depth=depth).result()
+
+
+def feed_upload(
+    upload: Callable[[BinaryIO], None], source: BinaryIO, size: int, pool: Executor, *, depth: int = DEPTH
+) -> Future[None]:
+    """As :func:`piped_upload`, but returns once ``source`` is fed (the last ``depth`` bytes at
+    most still held in the pipe): the upload's end (its last chunk, the registry's commit) is the
+    returned future's, so the reader goes on with the next blob meanwhile."""
     pipe = Pipe(depth)
 
     def run() -> None:
@@ -120,4 +129,4 @@ def piped_upload(
                 break
     finally:
         pipe.end()  # also when interrupted: the upload thread sees the end and stops
-    future.result()
+    return future

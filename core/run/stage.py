@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
@@ -35,13 +36,24 @@ from core.package.tarstream import read_exact
 from core.plan.images import landing_repositories
 from core.run.concurrency import upload_slots
 from core.run.engine import RunOptions
-from core.run.pipe import piped_upload
+from core.run.pipe import feed_upload
 from core.run.progress import stall_text
 from core.run.ratelimit import RateLimit
 from core.targets.registry import RegistryTarget
 
 #: small blobs read into memory and waiting for an upload slot, at most (each is at most SMALL_BLOB)
 _QUEUED_SMALL = 64
+#: large blobs fed to their upload and not yet committed, at most (each holds a pipe's depth at most)
+_QUEUED_LARGE = 4
+
+
+@dataclass
+class _Reading:
+    """A reading thread's uploads in flight, and the blobs and bytes its package staged."""
+
+    pending: list[Future[None]] = field(default_factory=list)  # small blobs, from memory
+    large: list[Future[None]] = field(default_factory=list)  # large blobs fed, not yet committed
+    counts: list[int] = field(default_factory=lambda: [0, 0])
 
 
 class BlobStager:
@@ -73,9 +85,8 @@ class BlobStager:
         self._pool = ThreadPoolExecutor(round_trips(options.workers), thread_name_prefix="archfuse-stage")
         #: small uploads at once: the pool's size, or what --jobs auto finds (core.run.concurrency)
         self.slots = upload_slots(max(1, options.workers), options.auto_jobs, emit=emit)
-        self._pending: list[Future[None]] = []
-        self._blobs = 0
-        self._bytes = 0
+        #: per reading thread (packages may be read at once: core.package.scan.scan_paths)
+        self._reading = threading.local()
         #: blobs and bytes uploaded over the whole scan (no tag points at them until a run)
         self.uploaded = (0, 0)
         self._in_flight = 0
@@ -103,17 +114,29 @@ class BlobStager:
                 return
             self._claimed.add(digest)
         self._last_moved = time.monotonic()  # the package is being read
+        reading = self._read_state()
         if member.size <= SMALL_BLOB:
             data = read_exact(member.stream, member.size)
-            self._wait_for_room()
-            self._pending.append(self._pool.submit(self._stage, digest, lambda: self._put_small(repositories[0], digest, data)))
-        else:  # streamed: this thread reads on while an upload thread sends (core.run.pipe)
+            while len(reading.pending) >= _QUEUED_SMALL:
+                reading.pending.pop(0).result()
+            reading.pending.append(self._pool.submit(
+                self._stage, digest, lambda: self._put_small(repositories[0], digest, data, reading.counts)
+            ))  # fmt: skip
+        else:  # streamed: this thread reads on while an upload thread sends (core.run.pipe), and
+            # goes on to the next blob once this one is fed, without waiting for the registry's commit
             size = member.size
-            piped_upload(
-                lambda pipe: self._stage(digest, lambda: self._stream_large(repositories, digest, pipe, size)),
-                member.stream,
-                size,
-                self._pool,
+            while len(reading.large) >= _QUEUED_LARGE:
+                reading.large.pop(0).result()
+            counts = reading.counts
+            reading.large.append(
+                feed_upload(
+                    lambda pipe: self._stage(
+                        digest, lambda: self._stream_large(repositories, digest, pipe, size, counts)
+                    ),
+                    member.stream,
+                    size,
+                    self._pool,
+                )
             )
 
     def tick(self) -> None:
@@ -127,11 +150,11 @@ class BlobStager:
 
     def package_done(self, path: Path) -> None:
         """Wait for the package's uploads and say what was staged."""
-        for future in self._pending:
+        reading = self._read_state()
+        for future in reading.pending + reading.large:
             future.result()
-        self._pending = []
-        with self._lock:
-            blobs, size, self._blobs, self._bytes = self._blobs, self._bytes, 0, 0
+        blobs, size = reading.counts
+        del self._reading.state  # the thread's next package starts afresh
         self.emit(ev.BlobsStaged(str(path), self.target.description, blobs, size, self.stopped))
 
     def abandon(self) -> None:
@@ -150,9 +173,12 @@ class BlobStager:
         self._pool.shutdown(wait=True)
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _wait_for_room(self) -> None:
-        while len(self._pending) >= _QUEUED_SMALL:
-            self._pending.pop(0).result()
+    def _read_state(self) -> _Reading:
+        """This reading thread's uploads in flight and what its package staged."""
+        state: _Reading | None = getattr(self._reading, "state", None)
+        if state is None:
+            state = self._reading.state = _Reading()
+        return state
 
     def _stage(self, digest: str, upload: Callable[[], str]) -> None:
         """Run ``upload`` (it returns the repository that now holds the blob) and note where the blob
@@ -174,15 +200,17 @@ class BlobStager:
         with self._lock:
             self.sources[digest] = holder
 
-    def _put_small(self, repository: str, digest: str, data: bytes) -> str:
+    def _put_small(self, repository: str, digest: str, data: bytes, counts: list[int]) -> str:
         """A small blob, from memory, without asking first: that costs about what asking costs (a round
         trip), and a cold import would ask for every one. Retried as any upload."""
         with self.slots.hold(len(data)):
             self.target.put_blob(repository, digest, len(data), BytesIO(data), self._sent)
-        self._count(len(data))
+        self._count(len(data), counts)
         return repository
 
-    def _stream_large(self, repositories: tuple[str, ...], digest: str, stream: BinaryIO, size: int) -> str:
+    def _stream_large(
+        self, repositories: tuple[str, ...], digest: str, stream: BinaryIO, size: int, counts: list[int]
+    ) -> str:
         """A large blob: kept where a repository of its bundle holds it already (a re-import without
         the scan cache uploads it not again), else sent to the first as it is read, in chunks the
         client holds until the registry has them (a break resends the chunk). An upload the registry
@@ -192,14 +220,15 @@ class BlobStager:
         holder = next((r for r, have in zip(repositories, held) if have), "")
         if holder:
             return holder
-        self.target.stream_blob(repositories[0], digest, size, stream, self._sent)  # one at a time: the read's
-        self._count(size)
+        self.target.stream_blob(repositories[0], digest, size, stream, self._sent)  # fed by a read (_QUEUED_LARGE)
+        self._count(size, counts)
         return repositories[0]
 
-    def _count(self, size: int) -> None:
+    def _count(self, size: int, counts: list[int]) -> None:
+        """One blob of ``size`` uploaded, for its package's ``counts`` (blobs, bytes) and the whole scan."""
         with self._lock:
-            self._blobs += 1
-            self._bytes += size
+            counts[0] += 1
+            counts[1] += size
             self.uploaded = (self.uploaded[0] + 1, self.uploaded[1] + size)
 
     def _sent(self, size: int) -> None:
