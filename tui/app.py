@@ -30,6 +30,7 @@ from core.api import (
     RunSummary,
     Session,
     Site,
+    SiteOutcome,
     Stop,
     TargetConfig,
     VerifyReport,
@@ -37,10 +38,12 @@ from core.api import (
     default_run_options,
     open_session,
 )
+from core.api import events as ev
 from tui.advice import say_error
 from tui.bridge import EventBridge
 from tui.messages import WorkDone, WorkFailed
 from tui.target_settings import TargetSettings, remembered_fields, with_remembered, with_run_options
+from tui.widgets.siteprogress import SiteTally
 
 if TYPE_CHECKING:
     from tui.screens.run import RunScreen
@@ -65,6 +68,19 @@ class FlowState:
     charts: ChartSelection = field(default_factory=ChartSelection)  # the chart checklist's choice
     rollbacks: list[RollbackSummary] = field(default_factory=list)  # made from History in this app, in order
     sites: list[Site] = field(default_factory=list)  # further sites beside the form's target (the hub)
+    #: the further sites' sessions and checks, made with the hub's (in ``sites``' order; empty with no sites)
+    site_sessions: list[Session] = field(default_factory=list)
+    site_preflights: list[Preflight] = field(default_factory=list)
+    site_tallies: list[SiteTally] = field(default_factory=list)  # each further site's events, counted
+    site_outcomes: list[SiteOutcome] = field(default_factory=list)  # how each further site's last run ended
+
+    @property
+    def exit_code(self) -> int:
+        """The last run's exit code: 0 done, STOPPED_EXIT stopped safely, 1 when it (or any further site) failed."""
+        if self.summary is None:
+            return 0
+        codes = {self.summary.exit_code, *(o.exit_code for o in self.site_outcomes)}
+        return 0 if codes == {0} else (STOPPED_EXIT if codes == {STOPPED_EXIT} else 1)
 
     @property
     def plan_is_current(self) -> bool:
@@ -216,10 +232,10 @@ class ArchfuseApp(App[int]):
             current.close()
         return self.session
 
-    def open_session(self, config: TargetConfig, *, force_charts: bool = False) -> Session:
-        """A session of the app's kind on ``config``, its events shown by the listening screen."""
-        return open_session(config, state_dir=self.workspace.state_dir, emit=self.bridge, force_charts=force_charts,
-                            session_class=self.session_class)
+    def open_session(self, config: TargetConfig, *, force_charts: bool = False, emit: ev.Emit | None = None) -> Session:
+        """A session of the app's kind on ``config``, its events shown by the listening screen (or ``emit``'s)."""
+        return open_session(config, state_dir=self.workspace.state_dir, emit=emit or self.bridge,
+                            force_charts=force_charts, session_class=self.session_class)
 
     async def action_quit(self) -> None:
         """Leave; the exit code is the last run's: 0 done, 1 failed, STOPPED_EXIT stopped safely.
@@ -229,8 +245,7 @@ class ArchfuseApp(App[int]):
         """
         run = self.running_run()
         if run is None:
-            summary = self.state.summary
-            self.exit(0 if summary is None else summary.exit_code)
+            self.exit(self.state.exit_code)
             return
         if run.quit_after:
             self.notify("Stopping safely; archfuse quits as soon as the run has stopped.")

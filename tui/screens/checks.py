@@ -19,7 +19,9 @@ from core.api import (
     PackageDiff,
     PackageIndex,
     Preflight,
+    Session,
     holds_tag,
+    preflight_sites,
 )
 from core.api import events as ev
 from tui.advice import say, say_error
@@ -29,6 +31,7 @@ from tui.screens.base import Command, FlowScreen
 from tui.target_settings import check_options
 from tui.widgets.disk import DiskGauges
 from tui.widgets.plan import CheckLine, ChecksList, PlanTable, totals_text
+from tui.widgets.siteprogress import SiteTally, site_check_lines
 
 
 class ChecksScreen(FlowScreen):
@@ -55,10 +58,12 @@ class ChecksScreen(FlowScreen):
         super().__init__()
         self.checks: list[Check | ev.CheckDone] = []  # the events while the checks run, then the checks
         self.upgrade: PackageDiff | None = None  # what the upgrade changes, when the packages chosen are one
+        self.made_for_sites: list[Preflight] = []  # the further sites' checks, from the worker
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="checks-box"):
             yield ChecksList(id="checks")
+        yield Static("", id="site-checks", markup=False)
         yield DiskGauges(id="gauges")
         with Horizontal(classes="row"):
             yield Static("Filter ", classes="label short")
@@ -68,6 +73,7 @@ class ChecksScreen(FlowScreen):
         yield Static("", id="totals", markup=False)
 
     def on_mount(self) -> None:
+        self.query_one("#site-checks", Static).display = False
         self.query_one(ChecksList).show([])
         self.query_one(DiskGauges).show([])
         self.action_recheck()
@@ -98,13 +104,35 @@ class ChecksScreen(FlowScreen):
 
         state = self.state
         selected = [p for p in state.packages if p.path in state.selected]
+        try:
+            sites = self.open_sites()
+        except ArchfuseError as err:
+            self.on_work_failed(WorkFailed("preflight", say_error(err)))
+            return
 
         def work() -> Preflight:
             self.upgrade = session.upgrade_diff(selected, state.packages, session.config, state.charts)
-            preflight = session.preflight(packages, options=options, checks=checks)
+            if sites:  # the hub and every further site at once, as the CLI's plan to several targets
+                preflight, *self.made_for_sites = preflight_sites([session, *sites], packages, options=options,
+                                                                  checks=checks)
+            else:
+                preflight = session.preflight(packages, options=options, checks=checks)
             return session.prepare(preflight) if create_spaces else preflight  # agreed to: created now
 
         self.archfuse.start_work(self, "preflight", work, self.show_preflight)
+
+    def open_sites(self) -> list[Session]:
+        """A session per further site (the previous ones closed), each with its events' tally."""
+        state = self.state
+        for old in state.site_sessions:
+            old.close()
+        state.site_sessions, state.site_preflights, state.site_tallies = [], [], []
+        self.made_for_sites = []
+        for site in state.sites:
+            tally = SiteTally(site.name)
+            state.site_sessions.append(self.archfuse.open_session(site.config, emit=tally))
+            state.site_tallies.append(tally)
+        return list(state.site_sessions)
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
@@ -115,19 +143,36 @@ class ChecksScreen(FlowScreen):
     def show_preflight(self, preflight: Preflight) -> None:
         """The checks and the plan the engine made, on the screen."""
         self.state.preflight = preflight
+        self.state.site_preflights = list(self.made_for_sites)
         self.state.planned_after = self.state.runs_started
+        self.show_sites(preflight)
         self.checks = list(preflight.checks)
         self.query_one(ChecksList).show(self.checks, self.advice)
         self.query_one(DiskGauges).show(preflight.checks)
         table = self.query_one(PlanTable)
         table.show(preflight.plan.images if preflight.plan else [], preflight.charts)
         totals = totals_text(preflight.plan, len(preflight.charts))
-        if preflight.failed:
-            totals += f" · {len(preflight.failures)} check(s) failed: Start is refused"
+        if self.all_failures():
+            totals += f" · {len(self.all_failures())} check(s) failed: Start is refused"
         totals += "".join(f" · {hint}" for hint in self.offers())
         lines = [totals] + ([f"Upgrade: {self.upgrade.summary()}."] if self.upgrade is not None else [])
         self.query_one("#totals", Static).update(printable_lines(lines))
         table.focus()
+
+    def show_sites(self, hub: Preflight) -> None:
+        """With further sites: the site × check table and each site's upload totals."""
+        box = self.query_one("#site-checks", Static)
+        box.display = bool(self.state.sites)
+        if self.state.sites:
+            named = [(self.state.settings.describe(), hub)]
+            named += [(s.name, p) for s, p in zip(self.state.sites, self.state.site_preflights)]
+            box.update(printable_lines(site_check_lines(named)))
+
+    def all_failures(self) -> list[Check]:
+        """The failed checks of the hub and of every further site."""
+        preflight = self.state.preflight
+        hub = list(preflight.failures) if preflight else []
+        return hub + [c for p in self.state.site_preflights for c in p.failures]
 
     def on_work_failed(self, message: WorkFailed) -> None:
         self.query_one("#totals", Static).update("The checks could not run.")
@@ -211,16 +256,15 @@ class ChecksScreen(FlowScreen):
 
     def ignorable_failures(self) -> list[Check]:
         """Failed checks whose kind may be gone past."""
-        return [c for c in self.state.preflight.failures if c.kind.ignorable] if self.state.preflight else []
+        return [c for c in self.all_failures() if c.kind.ignorable]
 
     def can_ignore(self) -> bool:
         """Some check failed and every failed check may be gone past (i is offered only then)."""
-        failures = self.state.preflight.failures if self.state.preflight else []
+        failures = self.all_failures()
         return bool(failures) and len(self.ignorable_failures()) == len(failures)
 
     def action_ignore(self) -> None:
-        preflight = self.state.preflight
-        failures = preflight.failures if preflight else []
+        failures = self.all_failures()
         if not failures:
             self.fail("No check failed: there is nothing to go past.")
             return
@@ -284,10 +328,13 @@ class ChecksScreen(FlowScreen):
             return "The checks are still running; Start is possible when they are done."
         if not self.state.plan_is_current:
             return "The plan is older than the last run; it is being made again. Start when the checks are done."
-        if preflight.failed:
-            first = preflight.failures[0]
+        failures = self.all_failures()
+        if failures:
+            first = failures[0]
+            where = next((f" at site {s.name}" for s, p in zip(self.state.sites, self.state.site_preflights)
+                          if first in p.failures), "")
             hint = " Press i to go past it (asks first)." if self.can_ignore() else ""
-            return f"Start is refused because a check failed. {first.name}: {say(first.detail)}{hint}"
+            return f"Start is refused because a check failed{where}. {first.name}: {say(first.detail)}{hint}"
         if preflight.plan is None:
             return "There is no plan to carry out; check again with r."
         return None
@@ -302,6 +349,10 @@ class ChecksScreen(FlowScreen):
         preflight = self.state.preflight
         assert preflight is not None and preflight.plan is not None
         question = start_question(preflight, self.state.settings.describe())
+        if self.state.sites:
+            further = ", ".join(f"{s.name} ({size(p.plan.bytes_to_upload) if p.plan else 'no plan'} to upload)"
+                                for s, p in zip(self.state.sites, self.state.site_preflights))
+            question += f" The packages are read once and imported into the further sites too: {further}."
         self.archfuse.ask(question, self.start_run, yes="Start")
 
     def start_run(self) -> None:

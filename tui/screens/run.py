@@ -14,7 +14,7 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.widgets import RichLog, Static
 
-from core.api import ImageStage, PackageIndex, Preflight, RunStatus, RunSummary
+from core.api import ImageStage, PackageIndex, Preflight, RunStatus, RunSummary, SiteOutcome, run_sites
 from core.api import events as ev
 from tui.advice import say
 from tui.format import printable, replication_line, size
@@ -23,6 +23,7 @@ from tui.render import RunLog
 from tui.screens.base import Command, FlowScreen
 from tui.widgets.plan import totals_text
 from tui.widgets.progress import ImageTable, InFlight, TransferProgress
+from tui.widgets.siteprogress import SiteProgress
 
 LOGS_DIR = "logs"
 #: what r does after a run stopped: back to the checks, which plan again against what the target holds now
@@ -54,6 +55,7 @@ class RunScreen(FlowScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="phase", markup=False)
         yield TransferProgress(id="progress")
+        yield SiteProgress("", id="site-progress", markup=False)
         yield InFlight(id="inflight")
         yield ImageTable(id="images")
         yield RichLog(id="log", max_lines=2000, wrap=True, markup=False)
@@ -67,13 +69,43 @@ class RunScreen(FlowScreen):
         self.archfuse.bridge.record = self.run_log
         self.state.cancel.clear()
         self.state.summary = None
+        self.state.site_outcomes = []
         self.running = True
         self.log_line("Warnings, retries and failures appear here (l enlarges, w saves).")
         self.set_phase("Uploading blobs; manifests next, tags move last.")
         session, cancel, options = self.session, self.state.cancel, self.archfuse.options
+        state = self.state
+        self.query_one(SiteProgress).show(state.site_tallies)
+        if state.sites:  # one read of the packages, every site fed (core.run.fanout); a failed site alone
+            for tally in state.site_tallies:
+                tally.reset()
+            sessions, preflights = [session, *state.site_sessions], [preflight, *state.site_preflights]
+            self.set_interval(0.5, self.show_sites)
+            self.archfuse.start_work(
+                self, "run", lambda: run_sites(sessions, preflights, cancel=cancel, options=options),
+                self.finished_sites,
+            )
+            return
         self.archfuse.start_work(
             self, "run", lambda: session.run(preflight, cancel=cancel, options=options), self.finished
         )
+
+    def show_sites(self) -> None:
+        self.query_one(SiteProgress).show(self.state.site_tallies)
+
+    def finished_sites(self, outcomes: list[SiteOutcome]) -> None:
+        """A run to several sites ended: each further site's line says how, the hub's as a run alone."""
+        hub, *further = outcomes
+        self.state.site_outcomes = further
+        for tally, outcome in zip(self.state.site_tallies, further):
+            tally.end(outcome.status, outcome.message)
+            if outcome.summary is None or outcome.status == RunStatus.FAILED:
+                self.log_line(f"site {tally.name} failed: {say(outcome.message)}")
+        self.show_sites()
+        if hub.summary is None:
+            self.on_work_failed(WorkFailed("run", say(hub.message)))
+            return
+        self.finished(hub.summary)
 
     def set_phase(self, text: str) -> None:
         self.query_one("#phase", Static).update(printable(text))
@@ -133,6 +165,8 @@ class RunScreen(FlowScreen):
         self.stop_recording()
         self.run_log.note(f"outcome: {summary.status}, {size(summary.bytes_uploaded)} uploaded in "
                           f"{summary.seconds:.1f} s; exit code {summary.exit_code}")
+        for tally in self.state.site_tallies if self.state.site_outcomes else []:
+            self.run_log.note(tally.line())
         for failure in summary.failures:
             self.run_log.note(f"  failure: {say(failure)}")
         for path in summary.reports:
@@ -155,7 +189,7 @@ class RunScreen(FlowScreen):
             if not self.quit_after:
                 self.fail(f"The run failed: {first}")
         if self.quit_after:
-            self.app.exit(summary.exit_code)  # a safe stop has its own code: it is not a failure
+            self.app.exit(self.state.exit_code)  # a safe stop has its own code: it is not a failure
 
     def stop_recording(self) -> None:
         """The run is over: what comes next (a verification) is not the run's."""

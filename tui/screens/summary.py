@@ -183,6 +183,8 @@ class SummaryScreen(FlowScreen):
             lines += [f"Rolled back since by run {r.run_id}: {r.status} ({rollback_counts(r)}); the table and the "
                       "verification are of the target now." for r in self.state.rollbacks if r.rolled_back == summary.run_id]
             lines.append(report_line(summary.reports))
+            if self.state.site_outcomes:  # the further sites' runs of this fan-out, each as it ended
+                lines += [t.line() for t in self.state.site_tallies]
         self.query_one("#result", Static).update(printable_lines(lines))
         self.refill()
 
