@@ -22,6 +22,7 @@ from core.api import (
     Session,
     holds_tag,
     preflight_sites,
+    site_of,
 )
 from core.api import events as ev
 from tui.advice import say, say_error
@@ -62,8 +63,8 @@ class ChecksScreen(FlowScreen):
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll(id="checks-box"):
+            yield Static("", id="site-checks", markup=False)
             yield ChecksList(id="checks")
-        yield Static("", id="site-checks", markup=False)
         yield DiskGauges(id="gauges")
         with Horizontal(classes="row"):
             yield Static("Filter ", classes="label short")
@@ -164,7 +165,7 @@ class ChecksScreen(FlowScreen):
         box = self.query_one("#site-checks", Static)
         box.display = bool(self.state.sites)
         if self.state.sites:
-            named = [(self.state.settings.describe(), hub)]
+            named = [(site_of(self.session.config).name, hub)]
             named += [(s.name, p) for s, p in zip(self.state.sites, self.state.site_preflights)]
             box.update(printable_lines(site_check_lines(named)))
 

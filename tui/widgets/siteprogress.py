@@ -73,8 +73,9 @@ class SiteProgress(Static):
 
 
 def site_check_lines(sites: list[tuple[str, Preflight]]) -> list[str]:
-    """The checks of the hub and the further sites, compact: a row per check kind, a column per site
-    (``ok``/``warn``/``fail``, the worst of the kind), then a totals line per site."""
+    """The checks of the hub and the further sites, compact: a row per check kind not ok everywhere, a
+    column per site (``ok``/``warn``/``fail``, the worst of the kind), the kinds ok at every site on one
+    line, then a totals line per site (what it uploads)."""
     names = [name for name, _ in sites]
     kinds: dict[str, dict[str, CheckStatus]] = {}
     for name, preflight in sites:
@@ -84,9 +85,14 @@ def site_check_lines(sites: list[tuple[str, Preflight]]) -> list[str]:
     first = max([len("check"), *(len(k) for k in kinds)])
     widths = [max(len(n), 4) for n in names]
     lines = [" ".join([f"{'check':<{first}}", *(f"{n:<{w}}" for n, w in zip(names, widths))]).rstrip()]
+    fine = [kind for kind, cells in kinds.items() if set(cells.values()) == {CheckStatus.OK}]
     for kind, cells in kinds.items():
+        if kind in fine:
+            continue
         lines.append(" ".join([f"{kind:<{first}}", *(f"{str(cells.get(n, '-')):<{w}}"
                                                    for n, w in zip(names, widths))]).rstrip())
+    if fine:
+        lines.append(f"ok at every site: {', '.join(fine)}")
     for name, preflight in sites:
         plan = preflight.plan
         failed = len(preflight.failures)

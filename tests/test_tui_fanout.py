@@ -1,0 +1,78 @@
+"""Checks and Run with further sites (issue 24): the hub (the form's target) and every further site
+checked at once, a site x check table, then one Start importing into every site."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.widgets import Static
+
+from core.config import TargetConfig
+from core.targets.sites import Site
+from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
+from tests.tui_support import make_app, start, to_checks, workdir_fixture  # noqa: F401
+from tui.screens.checks import ChecksScreen
+from tui.screens.dialogs import ConfirmDialog, ErrorDialog
+from tui.screens.run import RunScreen
+from tui.screens.summary import SummaryScreen
+from tui.tour import settle
+from tui.widgets.siteprogress import SiteProgress
+
+
+async def test_checks_show_every_site_and_start_imports_into_each_registry(
+    workdir: Path, registry_factory: Callable[..., RegistryServer]
+) -> None:
+    servers = [registry_factory(), registry_factory()]
+    sites = [Site(name, TargetConfig(registry_url=s.url, insecure=True)) for name, s in zip(("east", "west"), servers)]
+    app = make_app(sites=sites)
+    async with app.run_test(size=(80, 24)) as pilot:
+        checks = await to_checks(pilot)
+        table = str(checks.query_one("#site-checks", Static).render()).split("\n")
+        assert table[0].split()[:4] == ["check", "layout", "east", "west"]
+        assert any(line.startswith("ok at every site: ") for line in table[1:])
+        assert [line.split(":")[0] for line in table[-3:]] == ["layout", "east", "west"]
+        assert len(app.state.site_preflights) == 2 and not any(p.failed for p in app.state.site_preflights)
+        assert checks.query_one("#site-checks").region.bottom <= 23  # on screen at 80×24
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "east (" in app.screen.question and "west (" in app.screen.question
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen)
+        await settle(pilot)
+        run = app.screen
+        lines = str(run.query_one(SiteProgress).render()).split("\n")
+        assert [line.split(",")[0] for line in lines] == ["site east: done", "site west: done"]
+        assert app.state.exit_code == 0
+        for server, preflight in zip(servers, app.state.site_preflights):
+            assert preflight.plan is not None and preflight.plan.images
+            for image in preflight.plan.images:
+                assert image.destination.startswith(server.host)
+                manifest = skopeo_inspect_raw(image.destination, server)
+                assert manifest["schemaVersion"] == 2
+        await pilot.press("n")
+        await settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        result = str(app.screen.query_one("#result", Static).render())
+        assert "site east: done" in result and "site west: done" in result
+
+
+async def test_a_failed_check_at_a_further_site_refuses_start(
+    workdir: Path, registry_factory: Callable[..., RegistryServer]
+) -> None:
+    """A site that refuses anonymous pushes (htpasswd, no credentials given): its check fails."""
+    locked = registry_factory(auth="htpasswd")
+    dead = Site("dead", TargetConfig(registry_url=locked.url, insecure=True))
+    east = Site("east", TargetConfig(registry_url=registry_factory().url, insecure=True))
+    app = make_app(sites=[east, dead])
+    async with app.run_test(size=(80, 24)) as pilot:
+        checks = await to_checks(pilot)
+        assert isinstance(checks, ChecksScreen)
+        assert app.state.preflight is not None and not app.state.preflight.failed
+        assert app.state.site_preflights[1].failed
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, ErrorDialog)
+        assert "check failed at site dead" in app.screen.message
