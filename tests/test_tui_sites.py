@@ -84,11 +84,13 @@ async def test_sites_screen_says_which_sites_file_is_wrong(workdir: Path) -> Non
 async def test_summary_verifies_across_the_sites_a_count_line_each_and_the_failing_cells(
     workdir: Path, registry: RegistryServer
 ) -> None:
-    """The form's target (the layout the run imported into) and an empty real registry as a further site."""
+    """The form's target (the layout the run imported into) and an empty real registry as a further site,
+    added after the run (a run with further sites imports into them too)."""
     east = Site("east", TargetConfig(registry_url=registry.url, insecure=True))
-    app = make_app(sites=[east])
+    app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await run_through(pilot)
+        app.state.sites = [east]
         await pilot.press("n")
         await settle(pilot)
         assert isinstance(app.screen, SummaryScreen)
