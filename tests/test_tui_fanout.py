@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import Static
 
+from core.api import Preflight, RunSummary
 from core.config import TargetConfig
+from core.errors import TargetError
+from core.session import Session
 from core.targets.sites import Site
 from tests.fixtures.registry import RegistryServer, skopeo_inspect_raw
 from tests.tui_support import make_app, start, to_checks, workdir_fixture  # noqa: F401
@@ -76,3 +80,37 @@ async def test_a_failed_check_at_a_further_site_refuses_start(
         await pilot.pause()
         assert isinstance(app.screen, ErrorDialog)
         assert "check failed at site dead" in app.screen.message
+
+
+class WestFails(Session):
+    """Site west's run stops with a target error before it writes (its checks passed)."""
+
+    def run(self, preflight: Preflight, **kwargs: Any) -> RunSummary:
+        if (self.config.registry_url or "").endswith(WEST_PORT[0]):
+            raise TargetError("west refused the run: say so and carry on with the others.")
+        return super().run(preflight, **kwargs)
+
+
+WEST_PORT: list[str] = []
+
+
+async def test_a_site_that_fails_does_not_fail_the_others_and_the_exit_code_is_1(
+    workdir: Path, registry_factory: Callable[..., RegistryServer]
+) -> None:
+    east, west = registry_factory(), registry_factory()
+    WEST_PORT[:] = [west.url.rsplit(":", 1)[1]]
+    sites = [Site("east", TargetConfig(registry_url=east.url, insecure=True)),
+             Site("west", TargetConfig(registry_url=west.url, insecure=True))]
+    app = make_app(WestFails, sites=sites)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_checks(pilot)
+        await start(pilot)
+        await settle(pilot)
+        assert not isinstance(app.screen, ErrorDialog), app.screen.message  # type: ignore[attr-defined]
+        lines = str(app.screen.query_one(SiteProgress).render()).split("\n")
+        assert lines[0].startswith("site east: done")
+        assert lines[1].startswith("site west: failed") and "west refused the run" in lines[1]
+        assert app.state.summary is not None and app.state.summary.exit_code == 0  # the hub is done
+        assert app.state.exit_code == 1
+        image = app.state.site_preflights[0].plan.images[0]  # type: ignore[union-attr]
+        assert skopeo_inspect_raw(image.destination, east)["schemaVersion"] == 2
