@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.widgets import Static
 
-from core.api import Preflight, RunSummary
+from core.api import Preflight, RunSummary, Secret
 from core.config import TargetConfig
 from core.errors import TargetError
 from core.session import Session
@@ -114,3 +114,30 @@ async def test_a_site_that_fails_does_not_fail_the_others_and_the_exit_code_is_1
         assert app.state.exit_code == 1
         image = app.state.site_preflights[0].plan.images[0]  # type: ignore[union-attr]
         assert skopeo_inspect_raw(image.destination, east)["schemaVersion"] == 2
+
+
+async def test_harbor_api_test_server_spaces_missing_at_a_further_site_are_created_after_asking(
+    workdir: Path, harbor_factory: Callable[..., Any], registry: RegistryServer
+) -> None:
+    """The hub (a layout) lacks nothing; the further site, a Harbor, lacks its projects: `c` names the
+    site in its question and, agreed to, creates them there, then every check passes."""
+    harbor = harbor_factory(upstream=registry.url, upstream_storage=registry.storage)
+    site = Site("harbor", TargetConfig(registry_url=harbor.url, insecure=True, username="admin",
+                                       password=Secret("Harbor12345")))
+    app = make_app(sites=[site])
+    async with app.run_test(size=(80, 24)) as pilot:
+        checks = await to_checks(pilot)
+        assert isinstance(checks, ChecksScreen)
+        assert app.state.preflight is not None and not app.state.preflight.failed
+        failing = [c for c in app.state.site_preflights[0].failures if c.name == "registry spaces"]
+        assert failing and failing[0].items
+        missing = set(failing[0].items)
+        assert not missing & set(harbor.projects)
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "on site harbor: " in app.screen.question and all(s in app.screen.question for s in missing)
+        await pilot.press("y")
+        await settle(pilot)
+        assert not app.state.site_preflights[0].failed, app.state.site_preflights[0].failures
+        assert missing <= set(harbor.projects)

@@ -106,7 +106,7 @@ class ChecksScreen(FlowScreen):
         state = self.state
         selected = [p for p in state.packages if p.path in state.selected]
         try:
-            sites = self.open_sites()
+            sites = self.open_sites(create_spaces=create_spaces)
         except ArchfuseError as err:
             self.on_work_failed(WorkFailed("preflight", say_error(err)))
             return
@@ -118,12 +118,17 @@ class ChecksScreen(FlowScreen):
                                                                   checks=checks)
             else:
                 preflight = session.preflight(packages, options=options, checks=checks)
-            return session.prepare(preflight) if create_spaces else preflight  # agreed to: created now
+            if not create_spaces:
+                return preflight
+            # agreed to: created now, at the hub and at every further site that lacks them
+            self.made_for_sites = [site.prepare(made) for site, made in zip(sites, self.made_for_sites)]
+            return session.prepare(preflight)
 
         self.archfuse.start_work(self, "preflight", work, self.show_preflight)
 
-    def open_sites(self) -> list[Session]:
-        """A session per further site (the previous ones closed), each with its events' tally."""
+    def open_sites(self, *, create_spaces: bool = False) -> list[Session]:
+        """A session per further site (the previous ones closed), each with its events' tally;
+        ``create_spaces`` (agreed to) for this check only, as for the hub."""
         state = self.state
         for old in state.site_sessions:
             old.close()
@@ -131,7 +136,8 @@ class ChecksScreen(FlowScreen):
         self.made_for_sites = []
         for site in state.sites:
             tally = SiteTally(site.name)
-            state.site_sessions.append(self.archfuse.open_session(site.config, emit=tally))
+            config = dataclasses.replace(site.config, create_spaces=True) if create_spaces else site.config
+            state.site_sessions.append(self.archfuse.open_session(config, emit=tally))
             state.site_tallies.append(tally)
         return list(state.site_sessions)
 
@@ -190,23 +196,29 @@ class ChecksScreen(FlowScreen):
         if event.button.id == "start":
             self.action_start()
 
-    def missing_spaces(self) -> tuple[str, ...]:
-        """Registry spaces (Harbor projects) a failed check says are missing."""
-        preflight = self.state.preflight
-        if preflight is None:
-            return ()
-        return tuple(dict.fromkeys(i for c in preflight.checks if c.status == CheckStatus.FAIL for i in c.items))
+    def missing_spaces(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Registry spaces (Harbor projects) failed checks say are missing: the hub's, then each further
+        site's, as (where, spaces) for the places that lack some."""
+        state = self.state
+        if state.preflight is None:
+            return []
+        places = [(state.settings.describe(), state.preflight)]
+        places += [(f"site {site.name}", made) for site, made in zip(state.sites, state.site_preflights)]
+        missing = [(where, tuple(dict.fromkeys(i for c in made.checks if c.status == CheckStatus.FAIL for i in c.items)))
+                   for where, made in places]
+        return [(where, spaces) for where, spaces in missing if spaces]
 
     def action_create_spaces(self) -> None:
-        spaces = self.missing_spaces()
-        if not spaces:
+        missing = self.missing_spaces()
+        if not missing:
             self.fail("No registry space is missing: creating is offered when the registry-spaces check fails.")
             return
-        settings = self.state.settings
-        noun = "project" if len(spaces) == 1 else "projects"
+        count = sum(len(spaces) for _where, spaces in missing)
+        noun = "project" if count == 1 else "projects"
+        where = "; ".join(f"on {place}: {', '.join(spaces)}" for place, spaces in missing)
         question = (
-            f"Create {len(spaces)} {settings.space_visibility} Harbor {noun} on {settings.describe()}: "
-            f"{', '.join(spaces)}? Every check runs again afterwards."
+            f"Create {count} {self.state.settings.space_visibility} Harbor {noun} {where}? "
+            "Every check runs again afterwards."
         )
         self.archfuse.ask(question, lambda: self.action_recheck(create_spaces=True), yes="Create")
 
