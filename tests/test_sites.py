@@ -12,6 +12,9 @@ from core.config import Secret, TargetConfig, build_target_config
 from core.errors import ConfigError
 from core.kinds import RunStatus
 from core.package import reader
+from core.run import engine
+from core.run.engine import RunOptions
+from core.run.ratelimit import RateLimit
 from core.session import Session, open_session, preflight_sites, run_sites
 from core.targets.sites import load_sites, sites_base, sites_from_registries
 from tests.cli_driver import archfuse
@@ -256,3 +259,35 @@ def test_a_held_site_does_not_hold_the_others_within_the_spool_budget(
     assert run.finish() == 0, run.err
     for ref, platforms in pair.arm_tags.items():
         assert _served_platforms(servers[2], ref) == set(platforms)
+
+
+def test_limit_rate_holds_each_site_to_the_rate_on_its_own(registry_factory: Factory, pair: Packages,
+                                                           monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``--limit-rate`` with several sites is per site: each site's run has a bucket of its own at the
+    rate, and every byte sent to that site is taken from it (not one bucket shared by the sites)."""
+    buckets: list[Counted] = []
+
+    class Counted(RateLimit):
+        def __init__(self, rate: int, **kwargs: object) -> None:
+            super().__init__(rate, **kwargs)  # type: ignore[arg-type]
+            self.taken = 0
+            buckets.append(self)
+
+        def take(self, size: int) -> float:
+            self.taken += size
+            return super().take(size)
+
+    monkeypatch.setattr(engine, "RateLimit", Counted)
+    rate = 1 << 30  # high enough that the buckets never wait: what is counted is where bytes go
+    servers = [registry_factory() for _ in range(2)]
+    sessions = _sessions([s.url for s in servers], tmp_path / "state")
+    try:
+        packages = sessions[0].scan([pair.amd])
+        outcomes = run_sites(sessions, preflight_sites(sessions, packages), options=RunOptions(rate_limit=rate))
+    finally:
+        for session in sessions:
+            session.close()
+    assert [o.status for o in outcomes] == [RunStatus.DONE] * 2, [o.message for o in outcomes]
+    sent = [o.summary.bytes_uploaded for o in outcomes if o.summary is not None]
+    assert len(buckets) == 2 and all(b.rate == rate for b in buckets)
+    assert sorted(b.taken for b in buckets) == sorted(sent) and min(sent) > 0
