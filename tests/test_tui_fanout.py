@@ -10,6 +10,7 @@ from typing import Any
 from textual.widgets import Static
 
 from core.api import Preflight, RunSummary, Secret
+from core.api import events as ev
 from core.config import TargetConfig
 from core.errors import TargetError
 from core.session import Session
@@ -21,7 +22,7 @@ from tui.screens.dialogs import ConfirmDialog, ErrorDialog
 from tui.screens.run import RunScreen
 from tui.screens.summary import SummaryScreen
 from tui.tour import settle
-from tui.widgets.siteprogress import SiteProgress
+from tui.widgets.siteprogress import SiteProgress, SiteTally
 
 
 async def test_checks_show_every_site_and_start_imports_into_each_registry(
@@ -141,3 +142,18 @@ async def test_harbor_api_test_server_spaces_missing_at_a_further_site_are_creat
         await settle(pilot)
         assert not app.state.site_preflights[0].failed, app.state.site_preflights[0].failures
         assert missing <= set(harbor.projects)
+
+
+def test_a_further_sites_line_says_its_stall_and_retries_until_bytes_move_again() -> None:
+    """Frozen in the walk: the hub's line said it waited for the hub while site west held the read.
+    The site's own line says what its run waits for, and forgets it once bytes move."""
+    tally = SiteTally("west")
+    tally(ev.RunStarted("r1", "http://127.0.0.1:5056", ("p",), 2, 0, 100))
+    tally(ev.BytesProgress(40, 100))
+    tally(ev.Stalled(5.0, "2 requests to http://127.0.0.1:5056 open"))
+    assert tally.line() == ("site west: running, 0 images done, 40 Bytes of 100 Bytes uploaded; "
+                            "no progress for 5 s — 2 requests to http://127.0.0.1:5056 open")
+    tally(ev.Retrying("127.0.0.1:5056", "an upload", "connection failed", 3, 0.0, 1.0))
+    assert "; retrying 127.0.0.1:5056: connection failed, try 3; waiting for it until " in tally.line()
+    tally(ev.BytesProgress(60, 100))
+    assert tally.line() == "site west: running, 0 images done, 60 Bytes of 100 Bytes uploaded"

@@ -30,14 +30,21 @@ class SiteTally:
             self.failures = 0
             self.status: RunStatus | None = None
             self.message = ""
+            self.waiting = ""  # the site's own stall or retry line, until bytes move again
 
     def __call__(self, event: ev.Event) -> None:
         with self._lock:
             if isinstance(event, ev.RunStarted):
                 self.bytes_total = event.bytes_total
             elif isinstance(event, ev.BytesProgress):
+                if event.bytes_done > self.bytes_done:
+                    self.waiting = ""
                 self.bytes_done = max(self.bytes_done, event.bytes_done)
                 self.bytes_total = event.bytes_total or self.bytes_total
+            elif isinstance(event, ev.Stalled):
+                self.waiting = f"no progress for {event.seconds:.0f} s — {event.waiting_for}"
+            elif isinstance(event, ev.Retrying):
+                self.waiting = event.text()
             elif isinstance(event, ev.ImageDone):
                 self.images_done += 1
             elif isinstance(event, ev.Failure):
@@ -45,6 +52,7 @@ class SiteTally:
             elif isinstance(event, ev.RunFinished):
                 self.status, self.message = event.status, event.message
                 self.bytes_done = event.bytes_uploaded
+                self.waiting = ""
 
     def end(self, status: RunStatus, message: str) -> None:
         """How the site's run ended (also when it never started: its preflight failed)."""
@@ -61,6 +69,8 @@ class SiteTally:
                 line += f", {self.failures} failure(s)"
             if self.status == RunStatus.FAILED and self.message:
                 line += f": {self.message}"
+            elif self.status is None and self.waiting:
+                line += f"; {self.waiting}"
             return line
 
 
